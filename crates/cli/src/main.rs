@@ -1,0 +1,373 @@
+//! `lifeboat`: the command line for practice managers and group IT. Each subcommand parses its
+//! input, calls one core function and prints the result; logic lives in the core.
+//!
+//! Passwords are never taken as arguments (they would land in shell history): they come from the
+//! environment (`LIFEBOAT_PASSWORD` for the acting person, `LIFEBOAT_NEW_PASSWORD` for a new account),
+//! from a prompt on a terminal, or from standard input, one per line, in that order.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use lifeboat_core::{journal, NewPremises, NewStaff, PracticeSetup, Role, Session, Store, StoreConfig, SystemClock};
+
+#[derive(Parser)]
+#[command(
+    name = "lifeboat",
+    version,
+    about = "Lifeboat: keep a veterinary practice running while its central systems are down"
+)]
+struct Cli {
+    /// Folder holding lifeboat.db and lifeboat.key [default: the desktop app's data folder]
+    #[arg(long, global = true, env = "LIFEBOAT_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the practice, its first premises and its first admin account in a new database
+    Init(InitArgs),
+    /// Manage staff accounts
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Check the audit log's hash chain and report the first broken entry
+    Verify,
+    /// List journal entries (the changes waiting for sync) after a sequence number
+    Journal(JournalArgs),
+    /// Run integrity checks and print versions
+    Doctor,
+    /// Fill a new database with a generated demo practice (sizes S, M, L)
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct Acting {
+    /// Your username; your password is read from LIFEBOAT_PASSWORD, a prompt, or standard input
+    #[arg(long = "as", value_name = "USERNAME")]
+    user: String,
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// The practice's name
+    #[arg(long)]
+    practice: String,
+    /// Name of the first premises [default: the practice's name]
+    #[arg(long)]
+    premises_name: Option<String>,
+    #[arg(long)]
+    address_line1: String,
+    #[arg(long, default_value = "")]
+    address_line2: String,
+    #[arg(long)]
+    town: String,
+    #[arg(long)]
+    postcode: String,
+    /// The premises' telephone number
+    #[arg(long)]
+    phone: String,
+    /// RCVS premises registration number
+    #[arg(long, default_value = "")]
+    rcvs_premises: String,
+    /// Username of the first admin; the password is read from LIFEBOAT_NEW_PASSWORD, a prompt, or standard input
+    #[arg(long)]
+    admin_username: String,
+    /// Full name of the first admin
+    #[arg(long)]
+    admin_name: String,
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a staff account (managers and admins)
+    Add(StaffAddArgs),
+    /// List staff accounts
+    List(Acting),
+}
+
+#[derive(Args)]
+struct StaffAddArgs {
+    #[command(flatten)]
+    acting: Acting,
+    /// Login name for the new account, e.g. j.smith
+    #[arg(long)]
+    username: String,
+    /// Full name as it appears on prescriptions and the day book
+    #[arg(long)]
+    name: String,
+    /// reception, nurse, vet, manager or admin
+    #[arg(long, value_parser = parse_role)]
+    role: Role,
+    /// Post-nominals, e.g. "BVSc MRCVS"
+    #[arg(long, default_value = "")]
+    qualifications: String,
+    /// RCVS registration number (required for vets)
+    #[arg(long)]
+    rcvs_number: Option<String>,
+}
+
+#[derive(Args)]
+struct JournalArgs {
+    #[command(flatten)]
+    acting: Acting,
+    /// Show entries after this local sequence number
+    #[arg(long, default_value_t = 0)]
+    since: i64,
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+    /// One JSON object per line instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// S, M or L
+    #[arg(long, default_value = "M", value_parser = parse_size)]
+    size: lifeboat_synthetic::Size,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| "must be one of reception, nurse, vet, manager, admin".into())
+}
+
+fn parse_size(text: &str) -> Result<lifeboat_synthetic::Size, String> {
+    lifeboat_synthetic::Size::parse(text).ok_or_else(|| "must be S, M or L".into())
+}
+
+/// An error to print, with the exit code it gives.
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl From<lifeboat_core::Error> for Failure {
+    fn from(e: lifeboat_core::Error) -> Self {
+        let code = match e.code() {
+            "invalid" | "conflict" | "not_found" => 4,
+            "forbidden" | "bad_credentials" => 3,
+            "wrong_key" | "not_a_database" | "corrupt" | "too_new" | "key_file" => 6,
+            _ => 1,
+        };
+        Failure { message: e.to_string(), code }
+    }
+}
+
+fn fail(message: impl Into<String>, code: u8) -> Failure {
+    Failure { message: message.into(), code }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("lifeboat: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let dir = match cli.data_dir {
+        Some(dir) => dir,
+        None => dirs::data_dir()
+            .ok_or_else(|| fail("no data folder on this system; pass --data-dir", 2))?
+            .join("uk.lifeboat.desktop"),
+    };
+    let config = StoreConfig::in_dir(&dir);
+    let mut secrets = Secrets::default();
+    match cli.command {
+        Command::Init(a) => {
+            let password = secrets.read("LIFEBOAT_NEW_PASSWORD", "Password for the new admin account")?;
+            let store = open_new(config)?;
+            let setup = PracticeSetup {
+                premises: NewPremises {
+                    name: a.premises_name.unwrap_or_else(|| a.practice.clone()),
+                    address_line1: a.address_line1,
+                    address_line2: a.address_line2,
+                    town: a.town,
+                    postcode: a.postcode,
+                    phone: a.phone,
+                    rcvs_premises_number: a.rcvs_premises,
+                },
+                practice_name: a.practice,
+                admin: NewStaff {
+                    username: a.admin_username,
+                    display_name: a.admin_name,
+                    role: Role::Admin,
+                    qualifications: String::new(),
+                    rcvs_number: None,
+                    password,
+                },
+            };
+            let admin = store.create_practice(&setup)?;
+            println!("Created the practice in {} with admin account {:?}.", dir.display(), admin.username);
+        }
+        Command::Staff(StaffCommand::Add(a)) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &a.acting, &mut secrets)?;
+            let password = secrets.read("LIFEBOAT_NEW_PASSWORD", &format!("Password for {}", a.username))?;
+            let new = NewStaff {
+                username: a.username,
+                display_name: a.name,
+                role: a.role,
+                qualifications: a.qualifications,
+                rcvs_number: a.rcvs_number,
+                password,
+            };
+            let staff = store.add_staff(&session, &new)?;
+            println!("Added {} ({}) as {}.", staff.username, staff.role, staff.id);
+        }
+        Command::Staff(StaffCommand::List(acting)) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &acting, &mut secrets)?;
+            println!("{:<20} {:<10} {:<7} {:<9} {:<24} NAME", "USERNAME", "ROLE", "ACTIVE", "RCVS", "QUALIFICATIONS");
+            for s in store.list_staff(&session)? {
+                let active = if s.active { "yes" } else { "no" };
+                let rcvs = s.rcvs_number.as_deref().unwrap_or("-");
+                println!(
+                    "{:<20} {:<10} {:<7} {:<9} {:<24} {}",
+                    s.username, s.role, active, rcvs, s.qualifications, s.display_name
+                );
+            }
+        }
+        Command::Verify => {
+            let store = open_existing(config)?;
+            let report = store.verify_audit()?;
+            match report.first_broken {
+                None => println!("The audit chain is intact: {} entries checked.", report.entries),
+                Some(b) => return Err(fail(format!("the audit chain is broken at entry {}: {}", b.seq, b.reason), 5)),
+            }
+        }
+        Command::Journal(a) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &a.acting, &mut secrets)?;
+            store.authorize_read(&session, lifeboat_core::Action::ViewJournal)?;
+            let entries = store.read(|c| journal::since(c, a.since, a.limit))?;
+            if !a.json {
+                println!(
+                    "{:>6} {:>6}  {:<17} {:<9} {:<7} {:<36}  FIELDS",
+                    "SEQ", "NODE#", "HLC", "ENTITY", "KIND", "ENTITY ID"
+                );
+            }
+            for e in &entries {
+                if a.json {
+                    println!("{}", serde_json::to_string(e).map_err(|e| fail(e.to_string(), 1))?);
+                } else {
+                    let fields: Vec<&str> =
+                        e.payload.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+                    println!(
+                        "{:>6} {:>6}  {:<17} {:<9} {:<7} {}  {}",
+                        e.seq,
+                        e.node_seq,
+                        e.hlc,
+                        e.entity,
+                        e.kind,
+                        e.entity_id,
+                        fields.join(",")
+                    );
+                }
+            }
+            if entries.is_empty() && !a.json {
+                println!("No journal entries after {}.", a.since);
+            }
+        }
+        Command::Doctor => {
+            let store = open_existing(config)?;
+            let r = store.doctor()?;
+            println!("lifeboat {}", r.lifeboat_version);
+            println!("SQLite {} with SQLCipher {}", r.sqlite_version, r.sqlcipher_version);
+            println!("schema version {} (this build supports up to {})", r.schema_version, r.supported_schema_version);
+            println!("integrity check: {}", r.integrity.join("; "));
+            println!(
+                "encryption check: {}",
+                if r.cipher_problems.is_empty() { "ok".to_string() } else { r.cipher_problems.join("; ") }
+            );
+            println!("foreign key problems: {}", r.foreign_key_violations);
+            match &r.audit.first_broken {
+                None => println!("audit chain: intact ({} entries)", r.audit.entries),
+                Some(b) => println!("audit chain: BROKEN at entry {}: {}", b.seq, b.reason),
+            }
+            if !r.is_healthy() {
+                return Err(fail("the database has problems (see above); restore it from a backup", 5));
+            }
+            println!("The database is healthy.");
+        }
+        Command::Demo(a) => {
+            let store = open_new(config)?;
+            let generated = lifeboat_synthetic::populate(&store, a.size, a.seed)?;
+            println!(
+                "Created a {:?} demo practice in {} with {} accounts; each has the password {:?}:",
+                a.size,
+                dir.display(),
+                generated.accounts.len(),
+                lifeboat_synthetic::DEMO_PASSWORD
+            );
+            for account in generated.accounts {
+                println!("  {:<12} {}", account.username, account.role);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn open_existing(config: StoreConfig) -> Result<Store, Failure> {
+    if !config.database.exists() {
+        return Err(fail(
+            format!(
+                "there is no database at {}; create one with `lifeboat init` or pass --data-dir",
+                config.database.display()
+            ),
+            6,
+        ));
+    }
+    Ok(Store::open(config, Arc::new(SystemClock))?)
+}
+
+/// Opens or creates a database for `init` and `demo`. A database that exists but holds no practice
+/// yet (an earlier attempt refused its input) is used again; one with a practice is refused by the core.
+fn open_new(config: StoreConfig) -> Result<Store, Failure> {
+    let store = Store::open(config, Arc::new(SystemClock))?;
+    if store.has_practice()? {
+        return Err(fail(
+            format!("{} already holds a practice; nothing was changed", store.config().database.display()),
+            4,
+        ));
+    }
+    Ok(store)
+}
+
+fn login(store: &Store, acting: &Acting, secrets: &mut Secrets) -> Result<Session, Failure> {
+    let password = secrets.read("LIFEBOAT_PASSWORD", &format!("Password for {}", acting.user))?;
+    Ok(store.login(&acting.user, &password)?)
+}
+
+/// Reads passwords from the environment, a terminal prompt, or standard input lines.
+#[derive(Default)]
+struct Secrets {
+    stdin_lines: Option<std::io::Lines<std::io::StdinLock<'static>>>,
+}
+
+impl Secrets {
+    fn read(&mut self, env: &str, prompt: &str) -> Result<String, Failure> {
+        if let Ok(value) = std::env::var(env) {
+            return Ok(value);
+        }
+        if std::io::stdin().is_terminal() {
+            return rpassword::prompt_password(format!("{prompt}: "))
+                .map_err(|e| fail(format!("could not read the password: {e}"), 1));
+        }
+        let lines = self.stdin_lines.get_or_insert_with(|| std::io::stdin().lock().lines());
+        match lines.next() {
+            Some(Ok(line)) => Ok(line.trim_end_matches('\r').to_string()),
+            _ => Err(fail(format!("{prompt}: none given; set {env} or pass it on standard input"), 2)),
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The real `lifeboat` binary against a real database in a temporary folder.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+const ADMIN_PASSWORD: &str = "admin password 1";
+const STAFF_PASSWORD: &str = "staff password 1";
+
+fn lifeboat(dir: &TempDir, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(args)
+        .env("LIFEBOAT_DATA_DIR", dir.path())
+        .env_remove("LIFEBOAT_PASSWORD")
+        .env_remove("LIFEBOAT_NEW_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn init(dir: &TempDir) {
+    let out = lifeboat(
+        dir,
+        &[
+            "init",
+            "--practice",
+            "Harbour Vets",
+            "--address-line1",
+            "1 Quay Street",
+            "--town",
+            "Bristol",
+            "--postcode",
+            "bs1 4dj",
+            "--phone",
+            "+44 117 496 0000",
+            "--admin-username",
+            "boss",
+            "--admin-name",
+            "Bea Boss",
+        ],
+        &format!("{ADMIN_PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+fn add_staff(dir: &TempDir, actor: &str, actor_password: &str, username: &str, role: &str) -> Output {
+    let mut args =
+        vec!["staff", "add", "--as", actor, "--username", username, "--name", "Wilhelmina Thistlewood", "--role", role];
+    if role == "vet" {
+        args.extend(["--rcvs-number", "7012345", "--qualifications", "BVSc MRCVS"]);
+    }
+    lifeboat(dir, &args, &format!("{actor_password}\n{STAFF_PASSWORD}\n"))
+}
+
+#[test]
+fn a_manager_sets_up_a_practice_and_its_staff() {
+    let dir = TempDir::new().unwrap();
+    init(&dir);
+    let out = add_staff(&dir, "boss", ADMIN_PASSWORD, "w.thistlewood", "vet");
+    assert!(out.status.success(), "{}", text(&out));
+    let out = lifeboat(&dir, &["staff", "list", "--as", "boss"], &format!("{ADMIN_PASSWORD}\n"));
+    let listing = text(&out);
+    assert!(out.status.success(), "{listing}");
+    assert!(
+        listing.contains("w.thistlewood") && listing.contains("Wilhelmina Thistlewood") && listing.contains("7012345"),
+        "{listing}"
+    );
+
+    let out = lifeboat(&dir, &["verify"], "");
+    assert!(out.status.success() && text(&out).contains("intact: 4 entries"), "{}", text(&out));
+
+    let out = lifeboat(&dir, &["journal", "--as", "boss", "--since", "2"], &format!("{ADMIN_PASSWORD}\n"));
+    let journal = text(&out);
+    assert!(out.status.success(), "{journal}");
+    assert_eq!(journal.lines().filter(|l| l.contains("staff")).count(), 2, "entries 3 and 4 only: {journal}");
+    assert!(!journal.contains("practice "), "entry 1 is before --since: {journal}");
+
+    let out = lifeboat(&dir, &["doctor"], "");
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    for expected in ["SQLCipher 4", "schema version 1", "integrity check: ok", "audit chain: intact", "healthy"] {
+        assert!(report.contains(expected), "{expected} missing from {report}");
+    }
+    assert!(!report.contains("Thistlewood"), "doctor prints no personal data");
+}
+
+#[test]
+fn refusals_have_clear_messages_and_exit_codes() {
+    let dir = TempDir::new().unwrap();
+    init(&dir);
+    assert!(add_staff(&dir, "boss", ADMIN_PASSWORD, "r.desk", "reception").status.success());
+
+    let cases: [(&str, Output, i32, &str); 5] = [
+        ("reception adds staff", add_staff(&dir, "r.desk", STAFF_PASSWORD, "sneaky", "admin"), 3, "may not add staff"),
+        ("wrong password", add_staff(&dir, "boss", "not the password", "x.y", "nurse"), 3, "password is not right"),
+        (
+            "vet without RCVS number",
+            lifeboat(
+                &dir,
+                &["staff", "add", "--as", "boss", "--username", "v.v", "--name", "V", "--role", "vet"],
+                &format!("{ADMIN_PASSWORD}\n{STAFF_PASSWORD}\n"),
+            ),
+            4,
+            "rcvs_number: is required",
+        ),
+        (
+            "unknown role",
+            lifeboat(
+                &dir,
+                &["staff", "add", "--as", "boss", "--username", "v.v", "--name", "V", "--role", "surgeon"],
+                "",
+            ),
+            2,
+            "reception, nurse, vet",
+        ),
+        (
+            "second init",
+            lifeboat(
+                &dir,
+                &[
+                    "init",
+                    "--practice",
+                    "X",
+                    "--address-line1",
+                    "1",
+                    "--town",
+                    "T",
+                    "--postcode",
+                    "BS1 4DJ",
+                    "--phone",
+                    "0117 496 0000",
+                    "--admin-username",
+                    "x.x",
+                    "--admin-name",
+                    "X",
+                ],
+                "password12\n",
+            ),
+            4,
+            "already holds a practice",
+        ),
+    ];
+    for (name, out, code, message) in cases {
+        assert_eq!(out.status.code(), Some(code), "{name}: {}", text(&out));
+        assert!(text(&out).contains(message), "{name}: {}", text(&out));
+    }
+    let listing = text(&lifeboat(&dir, &["staff", "list", "--as", "boss"], &format!("{ADMIN_PASSWORD}\n")));
+    assert!(!listing.contains("sneaky"), "nothing was added: {listing}");
+}
+
+#[test]
+fn init_with_a_bad_postcode_names_it_and_can_be_retried() {
+    let dir = TempDir::new().unwrap();
+    let args = |postcode: &'static str| {
+        vec![
+            "init",
+            "--practice",
+            "P",
+            "--address-line1",
+            "1 Road",
+            "--town",
+            "Leeds",
+            "--postcode",
+            postcode,
+            "--phone",
+            "0113 496 0000",
+            "--admin-username",
+            "boss",
+            "--admin-name",
+            "B",
+        ]
+    };
+    let out = lifeboat(&dir, &args("LS1"), &format!("{ADMIN_PASSWORD}\n"));
+    assert_eq!(out.status.code(), Some(4));
+    assert!(text(&out).contains("premises.postcode") && text(&out).contains("not a UK postcode"), "{}", text(&out));
+    let out = lifeboat(&dir, &args("LS1 4AP"), &format!("{ADMIN_PASSWORD}\n"));
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn verify_reports_an_altered_audit_entry() {
+    let dir = TempDir::new().unwrap();
+    init(&dir);
+    let key: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("lifeboat.key")).unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("lifeboat.db")).unwrap();
+    conn.pragma_update(None, "key", format!("x'{}{}'", key["key"].as_str().unwrap(), key["salt"].as_str().unwrap()))
+        .unwrap();
+    conn.execute("UPDATE audit SET action = 'staff.view' WHERE seq = 2", []).unwrap();
+    drop(conn);
+    let out = lifeboat(&dir, &["verify"], "");
+    assert_eq!(out.status.code(), Some(5));
+    assert!(text(&out).contains("broken at entry 2"), "{}", text(&out));
+}
+
+#[test]
+fn help_is_everywhere_and_commands_need_a_database() {
+    let dir = TempDir::new().unwrap();
+    for args in [
+        &["--help"][..],
+        &["init", "--help"],
+        &["staff", "--help"],
+        &["staff", "add", "--help"],
+        &["staff", "list", "--help"],
+        &["verify", "--help"],
+        &["journal", "--help"],
+        &["doctor", "--help"],
+        &["demo", "--help"],
+    ] {
+        let out = lifeboat(&dir, args, "");
+        assert!(out.status.success() && text(&out).contains("Usage"), "{args:?}: {}", text(&out));
+    }
+    let out = lifeboat(&dir, &["doctor"], "");
+    assert_eq!(out.status.code(), Some(6));
+    assert!(text(&out).contains("lifeboat init"), "{}", text(&out));
+    assert!(!dir.path().join("lifeboat.db").exists(), "doctor does not create a database");
+}

@@ -1,0 +1,204 @@
+//! The `Store`: the one way into a Lifeboat database. It owns the single SQLite connection (one
+//! writer), opens or creates the SQLCipher-encrypted file, applies migrations, and hands out reads
+//! (`&Connection`) and writes (through `write.rs`, which takes a `&Transaction`).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, ErrorCode, OpenFlags};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::keyfile::{DatabaseKey, SALT_BYTES};
+use crate::migrations;
+
+/// Where a store's files live. Shells choose the folder (Tauri's app data folder, the `dirs` crate,
+/// or a test's temporary folder); the core never looks one up itself.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    pub database: PathBuf,
+    pub key_file: PathBuf,
+}
+
+impl StoreConfig {
+    pub const DATABASE_FILE: &'static str = "lifeboat.db";
+    pub const KEY_FILE: &'static str = "lifeboat.key";
+
+    /// The standard layout: `lifeboat.db` and `lifeboat.key` in one folder.
+    pub fn in_dir(dir: &Path) -> StoreConfig {
+        StoreConfig { database: dir.join(Self::DATABASE_FILE), key_file: dir.join(Self::KEY_FILE) }
+    }
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+    pub(crate) clock: Arc<dyn Clock>,
+    node_id: Uuid,
+    config: StoreConfig,
+}
+
+const PLAIN_SQLITE_HEADER: &[u8] = b"SQLite format 3\0";
+/// SQLCipher's page size; an encrypted database file is always a whole number of pages.
+const PAGE_SIZE: u64 = 4096;
+
+impl Store {
+    /// Opens the database, or creates it (with a new random key) if neither it nor its key file
+    /// exists. A failure to open never deletes, truncates or rewrites the file.
+    pub fn open(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
+        let db_exists = config.database.exists();
+        let key_exists = config.key_file.exists();
+        match (db_exists, key_exists) {
+            (true, true) => Self::open_existing(config, clock),
+            (false, false) => Self::create(config, clock),
+            (true, false) => Err(Error::KeyFile(format!(
+                "the database {} exists but its key file {} is missing; put the key file back (a new key would not open it)",
+                config.database.display(),
+                config.key_file.display()
+            ))),
+            (false, true) => Err(Error::KeyFile(format!(
+                "the key file {} exists but the database {} does not; restore the database, or move the key file away to start a new one",
+                config.key_file.display(),
+                config.database.display()
+            ))),
+        }
+    }
+
+    fn create(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
+        if let Some(dir) = config.database.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                action: "creating the data folder",
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let key = DatabaseKey::generate()?;
+        // The key is saved before the database exists, so there is never a database without a key.
+        key.write_new(&config.key_file)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(&config.database, flags)?;
+        conn.pragma_update(None, "key", key.pragma_value())?;
+        configure(&conn)?;
+        migrations::migrate(&mut conn)?;
+        let node_id = clock.new_id();
+        conn.execute(
+            "INSERT INTO node (id, created_at) VALUES (?1, ?2)",
+            params![node_id.to_string(), clock.now().to_rfc3339()],
+        )?;
+        Ok(Store { conn: Mutex::new(conn), clock, node_id, config })
+    }
+
+    fn open_existing(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
+        let key = DatabaseKey::read(&config.key_file)?;
+        check_header(&config, &key)?;
+        // Opened without CREATE, so a file that vanished in between is not recreated empty.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(&config.database, flags)?;
+        conn.pragma_update(None, "key", key.pragma_value())?;
+        // The first read decrypts page 1. The salt matched, so the key is the right one: a failure
+        // here means the file is damaged.
+        if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+            return Err(Error::Corrupt { path: config.database.clone(), detail: describe(&e) });
+        }
+        configure(&conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
+        migrations::migrate(&mut conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
+        let node_id: String = conn
+            .query_row("SELECT id FROM node", [], |r| r.get(0))
+            .map_err(|e| corrupt_if_damaged(Error::Storage(e), &config.database))?;
+        let node_id = Uuid::parse_str(&node_id).map_err(|_| Error::Corrupt {
+            path: config.database.clone(),
+            detail: "the node id is not a UUID".into(),
+        })?;
+        Ok(Store { conn: Mutex::new(conn), clock, node_id, config })
+    }
+
+    pub fn node_id(&self) -> Uuid {
+        self.node_id
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// Runs a read against the database.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.lock();
+        f(&conn)
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction open (rusqlite rolls back on
+        // drop), so the connection is still sound.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    // WAL with synchronous=FULL: a commit that returned is on disk. Temporary tables and indices
+    // stay in memory so that no unencrypted spill file is written beside the database.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Internal(format!("could not switch the journal to WAL (got {mode})")));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    Ok(())
+}
+
+/// Tells a plain SQLite file, a file that is no database at all, and a database made with another key
+/// apart, before SQLCipher is asked to decrypt anything.
+fn check_header(config: &StoreConfig, key: &DatabaseKey) -> Result<()> {
+    let path = &config.database;
+    let not_db = |reason: &str| Error::NotADatabase { path: path.clone(), reason: reason.into() };
+    let io = |source| Error::Io { action: "reading the database", path: path.clone(), source };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len == 0 {
+        return Err(not_db("the file is empty"));
+    }
+    let mut header = [0u8; 16];
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    if len < header.len() as u64 {
+        return Err(not_db("the file is too short"));
+    }
+    file.read_exact(&mut header).map_err(io)?;
+    if header == PLAIN_SQLITE_HEADER {
+        return Err(not_db("it is an unencrypted SQLite database"));
+    }
+    if len % PAGE_SIZE != 0 {
+        return Err(not_db("its size is not a whole number of database pages"));
+    }
+    if header[..SALT_BYTES] != key.salt {
+        return Err(Error::WrongKey { database: path.clone(), key_file: config.key_file.clone() });
+    }
+    Ok(())
+}
+
+fn corrupt_if_damaged(e: Error, path: &Path) -> Error {
+    match &e {
+        Error::Storage(inner) if is_damage(inner) => {
+            Error::Corrupt { path: path.to_path_buf(), detail: describe(inner) }
+        }
+        _ => e,
+    }
+}
+
+pub(crate) fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase))
+}
+
+fn describe(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => "its pages cannot be decrypted".into(),
+        Some(ErrorCode::DatabaseCorrupt) => "its structure is malformed".into(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,137 @@
+//! Checks and normalisation of input, each returning `Error::Invalid` that names the field and says
+//! what is wrong in words a receptionist can act on.
+
+use crate::error::{Error, Result};
+
+/// Trimmed text that must not be empty and must fit in `max` characters.
+pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Error::invalid(field, "is required"));
+    }
+    optional(field, value, max)
+}
+
+/// Trimmed text that may be empty but must fit in `max` characters and hold no control characters.
+pub fn optional(field: &str, value: &str, max: usize) -> Result<String> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(Error::invalid(field, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    Ok(value.to_string())
+}
+
+/// A UK postcode, normalised to upper case with one space before the inward code ("SW1A 1AA").
+pub fn postcode(field: &str, value: &str) -> Result<String> {
+    let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let wrong = || Error::invalid(field, format!("{:?} is not a UK postcode (for example SW1A 1AA)", value.trim()));
+    if !(5..=7).contains(&compact.len()) || !compact.is_ascii() {
+        return Err(wrong());
+    }
+    let (outward, inward) = compact.split_at(compact.len() - 3);
+    let inward_ok = {
+        let b = inward.as_bytes();
+        b[0].is_ascii_digit() && b[1].is_ascii_alphabetic() && b[2].is_ascii_alphabetic()
+    };
+    let outward_ok = {
+        let b = outward.as_bytes();
+        b[0].is_ascii_alphabetic()
+            && b.iter().all(|c| c.is_ascii_alphanumeric())
+            && b.iter().any(|c| c.is_ascii_digit())
+            && (b.len() < 2 || b[1].is_ascii_alphanumeric())
+    };
+    if !inward_ok || !outward_ok {
+        return Err(wrong());
+    }
+    Ok(format!("{outward} {inward}"))
+}
+
+/// A UK telephone number, given in any common form (spaces, dashes, brackets, +44), normalised to
+/// national format with conventional spacing ("020 7946 0000", "01632 960123", "07700 900123").
+pub fn uk_phone(field: &str, value: &str) -> Result<String> {
+    let wrong = |why: &str| Error::invalid(field, format!("{:?} {why}", value.trim()));
+    if value.chars().any(|c| !(c.is_ascii_digit() || " -()+.".contains(c))) {
+        return Err(wrong("is not a telephone number: use digits only"));
+    }
+    let mut digits: String = value.chars().filter(|c| c.is_ascii_digit()).collect();
+    if value.trim_start().starts_with('+') {
+        if !digits.starts_with("44") {
+            return Err(wrong("is not a UK number (it must start 0 or +44)"));
+        }
+        digits = format!("0{}", &digits[2..]);
+    } else if digits.starts_with("44") && digits.len() == 12 {
+        digits = format!("0{}", &digits[2..]);
+    }
+    if !digits.starts_with('0') {
+        return Err(wrong("must start with 0 or +44"));
+    }
+    if !(10..=11).contains(&digits.len()) {
+        return Err(wrong("must have 10 or 11 digits"));
+    }
+    Ok(space_phone(&digits))
+}
+
+fn space_phone(d: &str) -> String {
+    if d.len() == 11 && (d.starts_with("02") || d.starts_with("03") || d.starts_with("08") || d.starts_with("09")) {
+        format!("{} {} {}", &d[..3], &d[3..7], &d[7..])
+    } else if d.len() == 11 {
+        format!("{} {}", &d[..5], &d[5..])
+    } else {
+        format!("{} {}", &d[..4], &d[4..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check<F: Fn(&str, &str) -> Result<String>>(f: F, cases: &[(&str, Option<&str>)]) {
+        for (input, expected) in cases {
+            match (f("field", input), expected) {
+                (Ok(got), Some(want)) => assert_eq!(&got, want, "input {input:?}"),
+                (Err(e), None) => assert_eq!(e.field(), Some("field"), "input {input:?}"),
+                (got, want) => panic!("input {input:?}: got {got:?}, wanted {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn postcodes() {
+        check(
+            postcode,
+            &[
+                ("sw1a1aa", Some("SW1A 1AA")),
+                (" M1 1AE ", Some("M1 1AE")),
+                ("b33 8th", Some("B33 8TH")),
+                ("CR2 6XH", Some("CR2 6XH")),
+                ("DN55 1PT", Some("DN55 1PT")),
+                ("EC1A 1BB", Some("EC1A 1BB")),
+                ("12345", None),
+                ("SW1A", None),
+                ("SW1A 1A1", None),
+                ("", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn phones() {
+        check(
+            uk_phone,
+            &[
+                ("020 7946 0000", Some("020 7946 0000")),
+                ("+44 20 7946 0000", Some("020 7946 0000")),
+                ("(01632) 960-123", Some("01632 960123")),
+                ("07700900123", Some("07700 900123")),
+                ("0169 772 4000", Some("01697 724000")),
+                ("+1 555 123 4567", None),
+                ("12345", None),
+                ("0800 12", None),
+                ("call me", None),
+            ],
+        );
+    }
+}

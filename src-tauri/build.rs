@@ -1,0 +1,20 @@
+// Declaring the app's commands in a manifest makes each one a permission (`allow-<command>`), so the
+// capability file in capabilities/ lists exactly what the window may call, and nothing else.
+const COMMANDS: &[&str] = &[
+    "app_status",
+    "setup_practice",
+    "login",
+    "logout",
+    "sync_status",
+    "practice",
+    "list_staff",
+    "add_staff",
+    "update_staff",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build failed");
+}

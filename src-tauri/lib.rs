@@ -1,0 +1,172 @@
+//! The Lifeboat desktop shell: a Tauri 2 window over the core. It opens the store in the app's data
+//! folder, keeps the logged-in session, and exposes thin commands (`commands.rs`) that the UI calls
+//! through its one typed module, `ui/src/lib/api/`. It holds no domain logic.
+//!
+//! Environment, read here and nowhere else: `LIFEBOAT_DATA_DIR` replaces the data folder (tests);
+//! `LIFEBOAT_DEMO=S|M|L` (or the `--demo` argument, size M) opens a generated demo practice in its own
+//! folder beside the real one.
+
+mod commands;
+mod error;
+mod state;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use lifeboat_core::{Store, StoreConfig, SystemClock};
+use lifeboat_synthetic::{Size, DEMO_PASSWORD};
+use tauri::Manager;
+
+pub use commands::{AppStatus, Phase};
+pub use error::CommandError;
+pub use state::{AppState, DemoInfo};
+
+pub fn run() {
+    tauri::Builder::default()
+        .setup(|app| {
+            let base = match std::env::var_os("LIFEBOAT_DATA_DIR") {
+                Some(dir) => PathBuf::from(dir),
+                None => app.path().app_data_dir()?,
+            };
+            let demo = demo_size();
+            app.manage(open(&base, demo));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_status,
+            commands::setup_practice,
+            commands::login,
+            commands::logout,
+            commands::sync_status,
+            commands::practice,
+            commands::list_staff,
+            commands::add_staff,
+            commands::update_staff,
+        ])
+        .run(tauri::generate_context!())
+        .expect("the Lifeboat window could not start");
+}
+
+fn demo_size() -> Option<Size> {
+    if let Ok(size) = std::env::var("LIFEBOAT_DEMO") {
+        return Size::parse(&size).or(Some(Size::M));
+    }
+    std::env::args().any(|a| a == "--demo").then_some(Size::M)
+}
+
+/// Opens the store (creating an empty one on first run, or a demo practice in demo mode). A store
+/// that cannot be opened is kept as its error, for the UI to explain.
+pub fn open(base: &Path, demo: Option<Size>) -> AppState {
+    let data_dir = match demo {
+        Some(size) => base.join(format!("demo-{size:?}")),
+        None => base.to_path_buf(),
+    };
+    let mut demo_info = None;
+    let store = Store::open(StoreConfig::in_dir(&data_dir), Arc::new(SystemClock)).and_then(|store| {
+        if let Some(size) = demo {
+            let accounts = if store.has_practice()? {
+                let admin = store.login("admin", DEMO_PASSWORD)?;
+                store.list_staff(&admin)?.into_iter().map(|s| (s.username, s.role.to_string())).collect()
+            } else {
+                let generated = lifeboat_synthetic::populate(&store, size, 1)?;
+                generated.accounts.into_iter().map(|a| (a.username, a.role.to_string())).collect()
+            };
+            demo_info = Some(DemoInfo { size: format!("{size:?}"), password: DEMO_PASSWORD.into(), accounts });
+        }
+        Ok(store)
+    });
+    AppState { store: store.map_err(CommandError::from), session: Mutex::new(None), demo: demo_info, data_dir }
+}
+
+/// The screen to show, computed from the state.
+pub fn status(state: &AppState) -> AppStatus {
+    let data_dir = state.data_dir.display().to_string();
+    let store = match state.store() {
+        Ok(store) => store,
+        Err(error) => {
+            return AppStatus {
+                phase: Phase::Unavailable,
+                practice_name: None,
+                session: None,
+                demo: None,
+                error: Some(error),
+                data_dir,
+            }
+        }
+    };
+    match store.practice() {
+        Ok(Some(practice)) => AppStatus {
+            phase: Phase::Login,
+            practice_name: Some(practice.name),
+            session: state.session().ok(),
+            demo: state.demo.clone(),
+            error: None,
+            data_dir,
+        },
+        Ok(None) => {
+            AppStatus { phase: Phase::Setup, practice_name: None, session: None, demo: None, error: None, data_dir }
+        }
+        Err(e) => AppStatus {
+            phase: Phase::Unavailable,
+            practice_name: None,
+            session: None,
+            demo: None,
+            error: Some(e.into()),
+            data_dir,
+        },
+    }
+}
+
+#[cfg(test)]
+mod bindings {
+    //! The TypeScript types in `ui/src/lib/api/types/` are generated from the Rust types. This test
+    //! fails when they drift; `UPDATE_BINDINGS=1 cargo test -p lifeboat-desktop bindings` rewrites them.
+
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use ts_rs::{Config, TS};
+
+    fn export_all(dir: &Path) {
+        let cfg = Config::new().with_large_int("number").with_out_dir(dir);
+        crate::AppStatus::export_all(&cfg).unwrap();
+        crate::CommandError::export_all(&cfg).unwrap();
+        lifeboat_core::PracticeSetup::export_all(&cfg).unwrap();
+        lifeboat_core::Practice::export_all(&cfg).unwrap();
+        lifeboat_core::Staff::export_all(&cfg).unwrap();
+        lifeboat_core::StaffUpdate::export_all(&cfg).unwrap();
+        lifeboat_core::sync_status::SyncStatus::export_all(&cfg).unwrap();
+    }
+
+    fn files(dir: &Path) -> BTreeMap<String, String> {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().path())
+                    .map(|p| {
+                        (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn typescript_types_match_the_rust_types() {
+        let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/lib/api/types");
+        let fresh = tempfile::TempDir::new().unwrap();
+        export_all(fresh.path());
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            let _ = std::fs::remove_dir_all(&committed);
+            std::fs::create_dir_all(&committed).unwrap();
+            export_all(&committed);
+        }
+        let (want, have) = (files(fresh.path()), files(&committed));
+        assert!(!want.is_empty());
+        for (name, text) in &want {
+            assert_eq!(have.get(name), Some(text), "ui/src/lib/api/types/{name} is out of date: run UPDATE_BINDINGS=1 cargo test -p lifeboat-desktop bindings");
+        }
+        let stale: Vec<_> = have.keys().filter(|k| !want.contains_key(*k)).collect();
+        assert!(stale.is_empty(), "stale generated files: {stale:?}");
+    }
+}

@@ -1,0 +1,39 @@
+//! What the desktop shell keeps between commands: the store (or why it could not be opened), the
+//! logged-in person, and whether this is a demo.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use lifeboat_core::{Session, Store};
+use serde::Serialize;
+
+use crate::error::{CommandError, CommandResult};
+
+pub struct AppState {
+    pub store: Result<Store, CommandError>,
+    pub session: Mutex<Option<Session>>,
+    pub demo: Option<DemoInfo>,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct DemoInfo {
+    pub size: String,
+    pub password: String,
+    /// (username, role) of each demo account.
+    pub accounts: Vec<(String, String)>,
+}
+
+impl AppState {
+    pub fn store(&self) -> CommandResult<&Store> {
+        self.store.as_ref().map_err(Clone::clone)
+    }
+
+    pub fn session(&self) -> CommandResult<Session> {
+        self.session.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(CommandError::not_logged_in)
+    }
+
+    pub fn set_session(&self, session: Option<Session>) {
+        *self.session.lock().unwrap_or_else(|e| e.into_inner()) = session;
+    }
+}

@@ -1,0 +1,217 @@
+//! End to end in the real desktop window: the release-shaped binary (UI embedded) under Xvfb, driven
+//! through tauri-driver and WebKitWebDriver. Needs `Xvfb`, `tauri-driver` and `WebKitWebDriver`; it
+//! fails, never skips, when one is missing (`scripts/test` installs them).
+//!
+//! Screenshots go to `test-output/e2e/`.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// A child process killed when dropped, even when an assertion fails.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tool(name: &str) -> PathBuf {
+    let cargo_bin = dirs_home().join(".cargo/bin").join(name);
+    if cargo_bin.exists() {
+        return cargo_bin;
+    }
+    let found = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.exists()));
+    found.unwrap_or_else(|| panic!("{name} is not installed; run scripts/test, which installs it"))
+}
+
+fn dirs_home() -> PathBuf {
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default()
+}
+
+/// Starts Xvfb on a free display and returns it with the display name.
+fn xvfb() -> (Reaped, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(tool("Xvfb"))
+        .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let display = format!(":{}", line.trim());
+    assert!(line.trim().parse::<u32>().is_ok(), "Xvfb did not report a display: {line:?}");
+    (Reaped(child), display)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "{what} did not listen on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Desktop {
+    client: Client,
+    _driver: Reaped,
+    _xvfb: Reaped,
+    shots: PathBuf,
+}
+
+impl Desktop {
+    /// Launches the app with its data in `data_dir`.
+    async fn launch(data_dir: &Path, name: &str) -> Desktop {
+        let (xvfb, display) = xvfb();
+        let (port, native_port) = (free_port(), free_port());
+        tool("WebKitWebDriver");
+        let driver = Command::new(tool("tauri-driver"))
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("DISPLAY", &display)
+            .env("LIFEBOAT_DATA_DIR", data_dir)
+            .env_remove("LIFEBOAT_DEMO")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver starts");
+        let driver = Reaped(driver);
+        // tauri-driver listens before WebKitWebDriver does; wait for both.
+        wait_for_port(port, "tauri-driver");
+        wait_for_port(native_port, "WebKitWebDriver");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": env!("CARGO_BIN_EXE_lifeboat-desktop") }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session with the app");
+        let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-output/e2e").join(name);
+        std::fs::create_dir_all(&shots).unwrap();
+        Desktop { client, _driver: driver, _xvfb: xvfb, shots }
+    }
+
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap()
+    }
+
+    /// Waits until the element's text contains `want`.
+    async fn wait_text(&self, css: &str, want: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.text(css).await;
+            if text.contains(want) {
+                return text;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "{css} never said {want:?}; it says {text:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn screenshot(&self, name: &str) {
+        // Let the web view paint the latest DOM before the capture.
+        let next_frames = "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done()));";
+        self.client.execute_async(next_frames, vec![]).await.expect("two animation frames");
+        let png = self.client.screenshot().await.expect("a screenshot");
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_wizard_then_login_shows_the_status_banner() {
+    tokio::time::timeout(Duration::from_secs(240), async {
+        let data = tempfile::TempDir::new().unwrap();
+        let app = Desktop::launch(data.path(), "first-run").await;
+
+        // Step 1: the practice. A wrong postcode is refused beside the field, then corrected.
+        app.fill("#field-practice-name", "Kingfisher Vets").await;
+        app.fill("#field-premises-address-line1", "4 Ferry Road").await;
+        app.fill("#field-premises-town", "Norwich").await;
+        app.fill("#field-premises-postcode", "NR1").await;
+        app.fill("#field-premises-phone", "01632 960111").await;
+        app.screenshot("1-practice").await;
+        app.click("[data-testid=setup-practice] button[type=submit]").await;
+        app.fill("#field-display-name", "Morwenna Pengelly").await;
+        app.fill("#field-username", "m.pengelly").await;
+        app.fill("#field-password", "harbour lights 7").await;
+        app.fill("#field-confirm", "harbour lights 7").await;
+        app.click("[data-testid=setup-admin] button[type=submit]").await;
+        let note = app.text("#field-premises-postcode-note").await;
+        assert!(note.contains("not a UK postcode"), "the postcode error is shown beside it: {note}");
+        app.screenshot("2-postcode-refused").await;
+        app.fill("#field-premises-postcode", "nr1 1aa").await;
+        app.click("[data-testid=setup-practice] button[type=submit]").await;
+        app.click("[data-testid=setup-admin] button[type=submit]").await;
+
+        // Login.
+        app.wait_text("[data-testid=practice-name]", "Kingfisher Vets").await;
+        app.fill("#field-login-username", "m.pengelly").await;
+        app.fill("#field-login-password", "not the password").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.wait_text("[role=alert]", "password is not right").await;
+        app.fill("#field-login-password", "harbour lights 7").await;
+        app.screenshot("3-login").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+
+        // Home, with the banner: practice, premises and admin are three changes waiting.
+        app.wait_text("[data-testid=current-user]", "Morwenna Pengelly").await;
+        app.wait_text("[data-testid=banner-mode]", "Working locally").await;
+        app.wait_text("[data-testid=banner-pending]", "3 changes waiting to sync").await;
+        app.wait_text("[data-testid=banner-last-sync]", "Last sync: never").await;
+        app.wait_text("[data-testid=staff-list]", "m.pengelly").await;
+        app.screenshot("4-home").await;
+
+        // Adding a vet is one more change; the banner follows.
+        app.click(".staff .heading button").await;
+        app.fill("#field-display-name", "Tobias Ashworth").await;
+        app.fill("#field-username", "t.ashworth").await;
+        app.find("#new-staff-role option[value=vet]").await.click().await.unwrap();
+        app.fill("#field-qualifications", "BVetMed MRCVS").await;
+        app.fill("#field-rcvs-number", "7123456").await;
+        app.fill("#field-password", "first day 2026").await;
+        app.click("[data-testid=add-staff-form] button[type=submit]").await;
+        app.wait_text("[data-testid=staff-list]", "Tobias Ashworth").await;
+        app.wait_text("[data-testid=banner-pending]", "4 changes waiting to sync").await;
+        app.screenshot("5-staff-added").await;
+        app.close().await;
+    })
+    .await
+    .expect("the end-to-end test finished within 4 minutes");
+}
