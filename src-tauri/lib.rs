@@ -26,7 +26,7 @@ pub fn run() {
         .setup(|app| {
             let base = match std::env::var_os("LIFEBOAT_DATA_DIR") {
                 Some(dir) => PathBuf::from(dir),
-                None => app.path().app_data_dir()?,
+                None => app.path().app_local_data_dir()?,
             };
             let demo = demo_size();
             app.manage(open(&base, demo));

@@ -20,7 +20,7 @@ use lifeboat_core::{journal, NewPremises, NewStaff, PracticeSetup, Role, Session
     about = "Lifeboat: keep a veterinary practice running while its central systems are down"
 )]
 struct Cli {
-    /// Folder holding lifeboat.db and lifeboat.key [default: the desktop app's data folder]
+    /// Folder holding lifeboat.db and lifeboat.key [default: the desktop app's local data folder]
     #[arg(long, global = true, env = "LIFEBOAT_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -177,7 +177,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     let dir = match cli.data_dir {
         Some(dir) => dir,
-        None => dirs::data_dir()
+        // The desktop app's folder: Tauri's app_local_data_dir is the local data folder joined
+        // with the `identifier` in tauri.conf.json.
+        None => dirs::data_local_dir()
             .ok_or_else(|| fail("no data folder on this system; pass --data-dir", 2))?
             .join("uk.lifeboat.desktop"),
     };
