@@ -18,6 +18,10 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// Allowed, but unusual enough that a person must confirm it (booking outside working hours).
+    #[error("{0}")]
+    NeedsConfirmation(String),
+
     /// The acting person's role, or their account being inactive, does not allow this.
     #[error("{0}")]
     Forbidden(String),
@@ -68,6 +72,7 @@ impl Error {
             Error::Invalid { .. } => "invalid",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
+            Error::NeedsConfirmation(_) => "needs_confirmation",
             Error::Forbidden(_) => "forbidden",
             Error::BadCredentials => "bad_credentials",
             Error::WrongKey { .. } => "wrong_key",

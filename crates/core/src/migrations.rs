@@ -6,7 +6,8 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Migration N (1-based) is `MIGRATIONS[N - 1]`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_foundation.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_foundation.sql"), include_str!("../migrations/0002_reception.sql")];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

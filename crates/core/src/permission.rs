@@ -48,6 +48,16 @@ pub enum Action {
     ViewStaff,
     ViewJournal,
     ViewAudit,
+    /// Find and read clients, patients and appointments.
+    ViewRecords,
+    RegisterClient,
+    EditClient,
+    RegisterPatient,
+    EditPatient,
+    BookAppointment,
+    /// Move, cancel, or move an appointment along its status flow.
+    ChangeAppointment,
+    SetWorkingHours,
 }
 
 impl Action {
@@ -59,6 +69,14 @@ impl Action {
             Action::ViewStaff => "staff.view",
             Action::ViewJournal => "journal.view",
             Action::ViewAudit => "audit.view",
+            Action::ViewRecords => "records.view",
+            Action::RegisterClient => "client.register",
+            Action::EditClient => "client.edit",
+            Action::RegisterPatient => "patient.register",
+            Action::EditPatient => "patient.edit",
+            Action::BookAppointment => "appointment.book",
+            Action::ChangeAppointment => "appointment.change",
+            Action::SetWorkingHours => "working_hours.set",
         }
     }
 
@@ -71,6 +89,14 @@ impl Action {
             Action::ViewStaff => "see the staff list",
             Action::ViewJournal => "read the change journal",
             Action::ViewAudit => "read the audit log",
+            Action::ViewRecords => "see clients, patients and appointments",
+            Action::RegisterClient => "register clients",
+            Action::EditClient => "change client details",
+            Action::RegisterPatient => "register patients",
+            Action::EditPatient => "change patient details",
+            Action::BookAppointment => "book appointments",
+            Action::ChangeAppointment => "change appointments",
+            Action::SetWorkingHours => "set clinicians' working hours",
         }
     }
 }
@@ -80,8 +106,10 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
     match action {
-        ViewStaff => true,
-        AddStaff | EditStaff | ViewJournal | ViewAudit => matches!(role, Manager | Admin),
+        ViewStaff | ViewRecords => true,
+        // Everyone at the front desk or in the consulting room books and registers.
+        RegisterClient | EditClient | RegisterPatient | EditPatient | BookAppointment | ChangeAppointment => true,
+        AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours => matches!(role, Manager | Admin),
         EditPractice => matches!(role, Admin),
     }
 }

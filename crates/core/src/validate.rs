@@ -24,6 +24,44 @@ pub fn optional(field: &str, value: &str, max: usize) -> Result<String> {
     Ok(value.to_string())
 }
 
+/// Like `optional`, but line breaks and tabs are allowed (notes).
+pub fn optional_multiline(field: &str, value: &str, max: usize) -> Result<String> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(Error::invalid(field, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control() && !"\n\r\t".contains(c)) {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    Ok(value.to_string())
+}
+
+/// An email address, trimmed and lower-cased. Only the shape is checked: something@domain.tld.
+pub fn email(field: &str, value: &str) -> Result<String> {
+    let value = value.trim().to_lowercase();
+    let wrong = || Error::invalid(field, format!("{value:?} is not an email address (for example name@example.co.uk)"));
+    let (local, domain) = value.split_once('@').ok_or_else(wrong)?;
+    let domain_ok =
+        domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains("..");
+    if local.is_empty() || !domain_ok || value.chars().any(|c| c.is_whitespace() || c.is_control()) || value.len() > 254
+    {
+        return Err(wrong());
+    }
+    Ok(value)
+}
+
+/// A microchip number: 15 digits (ISO 11784/11785), spaces ignored.
+pub fn microchip(field: &str, value: &str) -> Result<String> {
+    let digits: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() != 15 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::invalid(
+            field,
+            format!("{:?} is not a microchip number: it must be 15 digits", value.trim()),
+        ));
+    }
+    Ok(digits)
+}
+
 /// A UK postcode, normalised to upper case with one space before the inward code ("SW1A 1AA").
 pub fn postcode(field: &str, value: &str) -> Result<String> {
     let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
@@ -114,6 +152,23 @@ mod tests {
                 ("SW1A 1A1", None),
                 ("", None),
             ],
+        );
+    }
+
+    #[test]
+    fn emails_and_microchips() {
+        check(
+            email,
+            &[
+                (" Jo.Smith@Example.co.uk ", Some("jo.smith@example.co.uk")),
+                ("jo@", None),
+                ("jo.example.com", None),
+                ("jo@example", None),
+            ],
+        );
+        check(
+            microchip,
+            &[("826 0981 0000 1234", Some("826098100001234")), ("82609810000123", None), ("82609810000123X", None)],
         );
     }
 

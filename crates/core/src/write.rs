@@ -29,6 +29,11 @@ pub enum Entity {
     Practice,
     Premises,
     Staff,
+    Client,
+    Patient,
+    Ownership,
+    Appointment,
+    WorkingHours,
 }
 
 impl Entity {
@@ -37,6 +42,11 @@ impl Entity {
             Entity::Practice => "practice",
             Entity::Premises => "premises",
             Entity::Staff => "staff",
+            Entity::Client => "client",
+            Entity::Patient => "patient",
+            Entity::Ownership => "ownership",
+            Entity::Appointment => "appointment",
+            Entity::WorkingHours => "working_hours",
         }
     }
 }

@@ -50,3 +50,73 @@ pub fn raw_connection(dir: &TempDir) -> rusqlite::Connection {
     conn.pragma_update(None, "key", pragma).unwrap();
     conn
 }
+
+/// A practice with a vet (hours Mon–Fri 08:30–18:00), a receptionist, and a client with a dog.
+pub struct Reception {
+    pub dir: TempDir,
+    pub store: Store,
+    pub admin: Session,
+    pub desk: Session,
+    pub vet: lifeboat_core::Staff,
+    pub client: lifeboat_core::Client,
+    pub dog: lifeboat_core::Patient,
+}
+
+pub fn reception() -> Reception {
+    use lifeboat_core::{NewClient, NewPatient, Species, WorkingDay};
+    let (dir, store, admin) = practice();
+    let mut vet = example::staff("v.herriot", Role::Vet, PASSWORD);
+    vet.display_name = "James Herriot".into();
+    let vet = store.add_staff(&admin, &vet).unwrap();
+    let days: Vec<_> =
+        (1..=5).map(|weekday| WorkingDay { weekday, start_minute: 8 * 60 + 30, end_minute: 18 * 60 }).collect();
+    store.set_working_hours(&admin, vet.id, &days).unwrap();
+    let desk = login_as(&store, &admin, "desk", Role::Reception);
+    let client = store
+        .register_client(
+            &desk,
+            &NewClient {
+                title: "Mrs".into(),
+                first_name: "Agatha".into(),
+                last_name: "Quillfeather".into(),
+                address_line1: "3 Orchard Row".into(),
+                town: "Exeter".into(),
+                postcode: "ex4 1ab".into(),
+                phone: "07700 900461".into(),
+                email: "agatha@example.co.uk".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut dog = NewPatient::new("Biscuit", Species::Dog);
+    dog.breed = "Border Terrier".into();
+    dog.microchip = "826098100004321".into();
+    dog.alerts = vec!["Bites".into()];
+    let dog = store.register_patient(&desk, client.id, &dog).unwrap();
+    Reception { dir, store, admin, desk, vet, client, dog }
+}
+
+pub fn local(s: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+}
+
+impl Reception {
+    pub fn booking(&self, start: &str, minutes: u32) -> lifeboat_core::NewAppointment {
+        lifeboat_core::NewAppointment {
+            clinician_id: self.vet.id,
+            room: "Consult 1".into(),
+            start: local(start),
+            minutes,
+            kind: lifeboat_core::AppointmentKind::Consultation,
+            reason: "Limping".into(),
+            patient_id: self.dog.id,
+            client_id: self.client.id,
+            notes: String::new(),
+            confirm_outside_hours: false,
+        }
+    }
+
+    pub fn book(&self, start: &str, minutes: u32) -> lifeboat_core::Result<lifeboat_core::Appointment> {
+        self.store.book_appointment(&self.desk, &self.booking(start, minutes))
+    }
+}
