@@ -10,6 +10,18 @@ const COMMANDS: &[&str] = &[
     "list_staff",
     "add_staff",
     "update_staff",
+    "reference_data",
+    "search",
+    "likely_duplicate_clients",
+    "register_client",
+    "register_patient",
+    "client_record",
+    "patient_record",
+    "day_book",
+    "book_appointment",
+    "move_appointment",
+    "set_appointment_status",
+    "print_day_list",
 ];
 
 fn main() {

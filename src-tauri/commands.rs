@@ -1,12 +1,20 @@
 //! Tauri commands: each takes its inputs, calls one core function, and maps the error.
 
+use chrono::NaiveDate;
+use lifeboat_core::appointment::{self, ReferenceData};
+use lifeboat_core::client::{ClientRecord, LikelyDuplicate};
+use lifeboat_core::patient::PatientRecord;
+use lifeboat_core::search::SearchHit;
 use lifeboat_core::sync_status::SyncStatus;
-use lifeboat_core::{NewStaff, Practice, PracticeSetup, Session, Staff, StaffUpdate};
+use lifeboat_core::{
+    Appointment, AppointmentMove, AppointmentStatus, Client, DayBook, NewAppointment, NewClient, NewPatient, NewStaff,
+    Patient, Practice, PracticeSetup, Session, Staff, StaffUpdate,
+};
 use serde::Serialize;
 use tauri::State;
 use uuid::Uuid;
 
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 use crate::state::{AppState, DemoInfo};
 
 /// Which screen the app opens on.
@@ -78,4 +86,73 @@ pub fn add_staff(state: State<'_, AppState>, staff: NewStaff) -> CommandResult<S
 #[tauri::command]
 pub fn update_staff(state: State<'_, AppState>, id: Uuid, update: StaffUpdate) -> CommandResult<Staff> {
     Ok(state.store()?.update_staff(&state.session()?, id, &update)?)
+}
+
+#[tauri::command]
+pub fn reference_data() -> ReferenceData {
+    appointment::reference_data()
+}
+
+#[tauri::command]
+pub fn search(state: State<'_, AppState>, query: String) -> CommandResult<Vec<SearchHit>> {
+    Ok(state.store()?.search(&state.session()?, &query, 20)?)
+}
+
+#[tauri::command]
+pub fn likely_duplicate_clients(state: State<'_, AppState>, probe: NewClient) -> CommandResult<Vec<LikelyDuplicate>> {
+    Ok(state.store()?.likely_duplicate_clients(&state.session()?, &probe)?)
+}
+
+#[tauri::command]
+pub fn register_client(state: State<'_, AppState>, client: NewClient) -> CommandResult<Client> {
+    Ok(state.store()?.register_client(&state.session()?, &client)?)
+}
+
+#[tauri::command]
+pub fn register_patient(state: State<'_, AppState>, owner: Uuid, patient: NewPatient) -> CommandResult<Patient> {
+    Ok(state.store()?.register_patient(&state.session()?, owner, &patient)?)
+}
+
+#[tauri::command]
+pub fn client_record(state: State<'_, AppState>, id: Uuid) -> CommandResult<ClientRecord> {
+    Ok(state.store()?.client_record(&state.session()?, id)?)
+}
+
+#[tauri::command]
+pub fn patient_record(state: State<'_, AppState>, id: Uuid) -> CommandResult<PatientRecord> {
+    Ok(state.store()?.patient_record(&state.session()?, id)?)
+}
+
+#[tauri::command]
+pub fn day_book(state: State<'_, AppState>, date: NaiveDate) -> CommandResult<DayBook> {
+    Ok(state.store()?.day_book(&state.session()?, date)?)
+}
+
+#[tauri::command]
+pub fn book_appointment(state: State<'_, AppState>, appointment: NewAppointment) -> CommandResult<Appointment> {
+    Ok(state.store()?.book_appointment(&state.session()?, &appointment)?)
+}
+
+#[tauri::command]
+pub fn move_appointment(state: State<'_, AppState>, id: Uuid, to: AppointmentMove) -> CommandResult<Appointment> {
+    Ok(state.store()?.move_appointment(&state.session()?, id, &to)?)
+}
+
+#[tauri::command]
+pub fn set_appointment_status(
+    state: State<'_, AppState>,
+    id: Uuid,
+    status: AppointmentStatus,
+) -> CommandResult<Appointment> {
+    Ok(state.store()?.set_appointment_status(&state.session()?, id, status)?)
+}
+
+/// Saves the day list PDF in the exports folder and returns where.
+#[tauri::command]
+pub fn print_day_list(state: State<'_, AppState>, date: NaiveDate) -> CommandResult<String> {
+    let store = state.store()?;
+    let book = store.day_book(&state.session()?, date)?;
+    let practice = store.practice()?.ok_or_else(|| CommandError::new("not_found", "Set up the practice first."))?;
+    let pdf = lifeboat_print::day_list(&practice, &book, store.clock().now());
+    crate::save_export(&state, &format!("day-list-{date}.pdf"), &pdf)
 }

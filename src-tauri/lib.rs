@@ -42,9 +42,42 @@ pub fn run() {
             commands::list_staff,
             commands::add_staff,
             commands::update_staff,
+            commands::reference_data,
+            commands::search,
+            commands::likely_duplicate_clients,
+            commands::register_client,
+            commands::register_patient,
+            commands::client_record,
+            commands::patient_record,
+            commands::day_book,
+            commands::book_appointment,
+            commands::move_appointment,
+            commands::set_appointment_status,
+            commands::print_day_list,
         ])
         .run(tauri::generate_context!())
         .expect("the Lifeboat window could not start");
+}
+
+/// Writes an exported file (a PDF) into the exports folder: `LIFEBOAT_EXPORT_DIR`, or Lifeboat in
+/// the user's documents folder, or `exports` in the data folder. Returns the full path.
+pub fn save_export(state: &AppState, name: &str, bytes: &[u8]) -> Result<String, CommandError> {
+    let dir = state.export_dir.clone();
+    let path = dir.join(name);
+    std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, bytes)).map_err(|e| {
+        CommandError::new(
+            "io",
+            format!("Could not save {} ({e}). Check the folder exists and is not full.", path.display()),
+        )
+    })?;
+    Ok(path.display().to_string())
+}
+
+fn export_dir(data_dir: &Path) -> PathBuf {
+    match std::env::var_os("LIFEBOAT_EXPORT_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => dirs::document_dir().map(|d| d.join("Lifeboat")).unwrap_or_else(|| data_dir.join("exports")),
+    }
 }
 
 fn demo_size() -> Option<Size> {
@@ -75,7 +108,13 @@ pub fn open(base: &Path, demo: Option<Size>) -> AppState {
         }
         Ok(store)
     });
-    AppState { store: store.map_err(CommandError::from), session: Mutex::new(None), demo: demo_info, data_dir }
+    AppState {
+        store: store.map_err(CommandError::from),
+        session: Mutex::new(None),
+        demo: demo_info,
+        export_dir: export_dir(&data_dir),
+        data_dir,
+    }
 }
 
 /// The screen to show, computed from the state.
@@ -136,6 +175,16 @@ mod bindings {
         lifeboat_core::Staff::export_all(&cfg).unwrap();
         lifeboat_core::StaffUpdate::export_all(&cfg).unwrap();
         lifeboat_core::sync_status::SyncStatus::export_all(&cfg).unwrap();
+        lifeboat_core::appointment::ReferenceData::export_all(&cfg).unwrap();
+        lifeboat_core::search::SearchHit::export_all(&cfg).unwrap();
+        lifeboat_core::client::LikelyDuplicate::export_all(&cfg).unwrap();
+        lifeboat_core::client::ClientRecord::export_all(&cfg).unwrap();
+        lifeboat_core::patient::PatientRecord::export_all(&cfg).unwrap();
+        lifeboat_core::DayBook::export_all(&cfg).unwrap();
+        lifeboat_core::NewAppointment::export_all(&cfg).unwrap();
+        lifeboat_core::AppointmentMove::export_all(&cfg).unwrap();
+        lifeboat_core::NewClient::export_all(&cfg).unwrap();
+        lifeboat_core::NewPatient::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> BTreeMap<String, String> {

@@ -14,6 +14,8 @@ pub struct AppState {
     pub session: Mutex<Option<Session>>,
     pub demo: Option<DemoInfo>,
     pub data_dir: PathBuf,
+    /// Where printed documents (PDFs) are saved.
+    pub export_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]

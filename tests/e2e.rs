@@ -73,6 +73,10 @@ struct Desktop {
 impl Desktop {
     /// Launches the app with its data in `data_dir`.
     async fn launch(data_dir: &Path, name: &str) -> Desktop {
+        Self::launch_with(data_dir, &data_dir.join("exports"), name).await
+    }
+
+    async fn launch_with(data_dir: &Path, export_dir: &Path, name: &str) -> Desktop {
         let (xvfb, display) = xvfb();
         let (port, native_port) = (free_port(), free_port());
         tool("WebKitWebDriver");
@@ -80,6 +84,7 @@ impl Desktop {
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("DISPLAY", &display)
             .env("LIFEBOAT_DATA_DIR", data_dir)
+            .env("LIFEBOAT_EXPORT_DIR", export_dir)
             .env_remove("LIFEBOAT_DEMO")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -149,6 +154,15 @@ impl Desktop {
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Chooses `value` in a `<select>`.
+    async fn choose(&self, select: &str, value: &str) {
+        self.click(&format!("{select} option[value='{value}']")).await;
+    }
+
+    async fn type_keys(&self, css: &str, text: &str) {
+        self.find(css).await.send_keys(text).await.unwrap();
+    }
+
     async fn close(self) {
         let _ = self.client.close().await;
     }
@@ -195,6 +209,8 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.wait_text("[data-testid=banner-mode]", "Working locally").await;
         app.wait_text("[data-testid=banner-pending]", "3 changes waiting to sync").await;
         app.wait_text("[data-testid=banner-last-sync]", "Last sync: never").await;
+        app.find("[data-testid=daybook-grid]").await;
+        app.click("[data-testid=nav-practice]").await;
         app.wait_text("[data-testid=staff-list]", "m.pengelly").await;
         app.screenshot("4-home").await;
 
@@ -214,4 +230,118 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
     })
     .await
     .expect("the end-to-end test finished within 4 minutes");
+}
+
+/// A practice as the test needs it, made through the core before the app starts: a vet who works
+/// every day from 07:00 to 21:00 (so the test passes whatever day it runs), a receptionist, and a
+/// client with a dog that bites.
+fn reception_practice(dir: &Path) {
+    use lifeboat_core::{example, NewClient, NewPatient, Role, Species, Store, StoreConfig, SystemClock, WorkingDay};
+    let store = Store::open(StoreConfig::in_dir(dir), std::sync::Arc::new(SystemClock)).unwrap();
+    let admin = store.create_practice(&example::practice_setup("admin", "admin password")).unwrap();
+    let mut vet = example::staff("j.herriot", Role::Vet, "vet password");
+    vet.display_name = "James Herriot".into();
+    let vet = store.add_staff(&admin, &vet).unwrap();
+    let days: Vec<_> =
+        (1..=7).map(|weekday| WorkingDay { weekday, start_minute: 7 * 60, end_minute: 21 * 60 }).collect();
+    store.set_working_hours(&admin, vet.id, &days).unwrap();
+    let mut desk = example::staff("r.desk", Role::Reception, "front desk 1");
+    desk.display_name = "Rita Desk".into();
+    store.add_staff(&admin, &desk).unwrap();
+    let client = NewClient {
+        title: "Mrs".into(),
+        first_name: "Agatha".into(),
+        last_name: "Quillfeather".into(),
+        postcode: "EX4 1AB".into(),
+        phone: "07700 900461".into(),
+        ..Default::default()
+    };
+    let client = store.register_client(&admin, &client).unwrap();
+    let mut dog = NewPatient::new("Biscuit", Species::Dog);
+    dog.alerts = vec!["Bites".into()];
+    store.register_patient(&admin, client.id, &dog).unwrap();
+    for (last, phone, pet) in [("Ashdown", "07700 900101", "Pickle"), ("Brackenbury", "07700 900202", "Nutmeg")] {
+        let c = store
+            .register_client(&admin, &NewClient { last_name: last.into(), phone: phone.into(), ..Default::default() })
+            .unwrap();
+        store.register_patient(&admin, c.id, &NewPatient::new(pet, Species::Cat)).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receptionist_books_checks_in_registers_and_prints_the_day_list() {
+    tokio::time::timeout(Duration::from_secs(300), async {
+        let data = tempfile::TempDir::new().unwrap();
+        let exports = tempfile::TempDir::new().unwrap();
+        reception_practice(data.path());
+        let app = Desktop::launch_with(data.path(), exports.path(), "reception").await;
+
+        app.fill("#field-login-username", "r.desk").await;
+        app.fill("#field-login-password", "front desk 1").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.find("[data-testid=daybook-grid]").await;
+
+        // Find the client by part of her phone number, and book her dog from the result.
+        app.type_keys("#search", "900 461").await;
+        app.wait_text("[data-testid=search-hit]", "Quillfeather").await;
+        app.screenshot("1-search").await;
+        app.click("[data-testid=search-hit] [data-testid=search-pet]").await;
+        app.wait_text("[data-testid=booking-client]", "Quillfeather").await;
+        app.choose("#booking-time", "600").await;
+        app.fill("#booking-reason", "Limping on left fore").await;
+        app.screenshot("2-booking-dialog").await;
+        app.click("[data-testid=book]").await;
+        let grid = app.wait_text("[data-testid=daybook-grid]", "Biscuit").await;
+        assert!(grid.contains("10:00"), "the booking shows at 10:00: {grid}");
+
+        // The same vet at an overlapping time is refused, and the refusal names the clash.
+        app.click("[data-testid=new-booking]").await;
+        app.type_keys("#booking-search", "quill").await;
+        app.click("[role=dialog] [data-testid=search-pet]").await;
+        app.choose("#booking-time", "605").await;
+        app.click("[data-testid=book]").await;
+        let refusal = app.wait_text("[role=dialog] [role=alert]", "already booked").await;
+        for words in ["James Herriot", "10:00 to 10:15", "Biscuit"] {
+            assert!(refusal.contains(words), "the refusal names {words}: {refusal}");
+        }
+        app.screenshot("3-overlap-refused").await;
+        app.click("[role=dialog] button.secondary").await;
+
+        // Check the dog in.
+        app.click("[data-testid=appointment]").await;
+        app.click("[data-testid=status-arrived]").await;
+        app.wait_text("[data-testid=appointment-status]", "Arrived").await;
+
+        // Register a new client with a cat, and book it.
+        app.click("[data-testid=new-booking]").await;
+        app.click("[role=dialog] .find button.secondary").await;
+        app.fill("#field-client-first-name", "Hettie").await;
+        app.fill("#field-client-last-name", "Pennyworth").await;
+        app.fill("#field-client-phone", "07700 900777").await;
+        app.fill("#field-client-postcode", "ta1 1aa").await;
+        app.fill("#field-pet-name", "Marmalade").await;
+        app.choose("#pet-species", "cat").await;
+        app.screenshot("4-register-client").await;
+        app.click("[data-testid=register-client] button[type=submit]").await;
+        app.wait_text("[data-testid=booking-client]", "Pennyworth").await;
+        app.choose("#booking-time", "660").await;
+        app.click("[data-testid=book]").await;
+        app.wait_text("[data-testid=daybook-grid]", "Marmalade").await;
+        app.screenshot("5-day-book").await;
+
+        // Print the day list: the PDF exists and names both patients.
+        app.click("[data-testid=print-day-list]").await;
+        let path = app.wait_text("[data-testid=printed-path]", ".pdf").await;
+        assert!(path.starts_with(exports.path().to_str().unwrap()), "{path}");
+        let text =
+            Command::new("pdftotext").args([path.as_str(), "-"]).output().expect("pdftotext (poppler-utils) runs");
+        let text = String::from_utf8_lossy(&text.stdout);
+        for words in ["Day list - James Herriot", "Biscuit", "Bites", "Marmalade", "Pennyworth", "Arrived"] {
+            assert!(text.contains(words), "the day list says {words}: {text}");
+        }
+        std::fs::copy(&path, app.shots.join("day-list.pdf")).unwrap();
+        app.close().await;
+    })
+    .await
+    .expect("the reception end-to-end test finished within 5 minutes");
 }

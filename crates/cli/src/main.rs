@@ -304,14 +304,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Demo(a) => {
             let store = open_new(config)?;
-            let generated = lifeboat_synthetic::populate(&store, a.size, a.seed)?;
+            let generated =
+                lifeboat_synthetic::populate_with_progress(&store, a.size, a.seed, &mut |step| eprintln!("  {step}"))?;
             println!(
-                "Created a {:?} demo practice in {} with {} accounts; each has the password {:?}:",
+                "Created a {:?} demo practice in {}: {} clients, {} patients, {} appointments, {} accounts.",
                 a.size,
                 dir.display(),
-                generated.accounts.len(),
-                lifeboat_synthetic::DEMO_PASSWORD
+                generated.clients,
+                generated.patients,
+                generated.appointments,
+                generated.accounts.len()
             );
+            println!("Every account's password is {:?}:", lifeboat_synthetic::DEMO_PASSWORD);
             for account in generated.accounts {
                 println!("  {:<12} {}", account.username, account.role);
             }

@@ -87,7 +87,8 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
     let out = lifeboat(&dir, &["doctor"], "");
     let report = text(&out);
     assert!(out.status.success(), "{report}");
-    for expected in ["SQLCipher 4", "schema version 1", "integrity check: ok", "audit chain: intact", "healthy"] {
+    let schema = format!("schema version {}", lifeboat_core::migrations::SCHEMA_VERSION);
+    for expected in ["SQLCipher 4", schema.as_str(), "integrity check: ok", "audit chain: intact", "healthy"] {
         assert!(report.contains(expected), "{expected} missing from {report}");
     }
     assert!(!report.contains("Thistlewood"), "doctor prints no personal data");

@@ -306,7 +306,7 @@ fn check_slot(
     confirm_outside_hours: bool,
     moving: Option<Uuid>,
 ) -> Result<Slot> {
-    if !(5..=600).contains(&minutes) || minutes % 5 != 0 {
+    if !(5..=MAX_MINUTES).contains(&minutes) || minutes % 5 != 0 {
         return Err(Error::invalid("minutes", "must be a whole number of 5-minute slots, from 5 minutes to 10 hours"));
     }
     let room = validate::optional("room", room, 40)?;
@@ -389,6 +389,9 @@ fn check_slot(
     Ok(Slot { clinician_id, room, starts_at, ends_at })
 }
 
+/// The longest appointment: ten hours.
+const MAX_MINUTES: u32 = 600;
+
 fn hhmm(minute: u32) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
 }
@@ -396,6 +399,12 @@ fn hhmm(minute: u32) -> String {
 /// Books an appointment inside a write. `Store::book_appointment` is the usual way in; the
 /// generator calls this to book many in one transaction.
 pub fn insert(w: &mut Write<'_>, new: &NewAppointment) -> Result<Uuid> {
+    insert_with_status(w, new, AppointmentStatus::Booked)
+}
+
+/// Records an appointment that already has a status (history from a snapshot or the generator).
+/// The journal entry carries that status, so every node sees the same record.
+pub fn insert_with_status(w: &mut Write<'_>, new: &NewAppointment, status: AppointmentStatus) -> Result<Uuid> {
     let reason = validate::optional("reason", &new.reason, 200)?;
     let notes = validate::optional_multiline("notes", &new.notes, 2000)?;
     let patient: Option<(String, Option<String>)> = w
@@ -424,7 +433,7 @@ pub fn insert(w: &mut Write<'_>, new: &NewAppointment) -> Result<Uuid> {
     let now = time::stored(w.now());
     w.tx().execute(
         "INSERT INTO appointment (id, clinician_id, room, starts_at, ends_at, kind, reason, patient_id, client_id, notes, status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'booked', ?11, ?11)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
         params![
             id.to_string(),
             slot.clinician_id.to_string(),
@@ -436,6 +445,7 @@ pub fn insert(w: &mut Write<'_>, new: &NewAppointment) -> Result<Uuid> {
             new.patient_id.to_string(),
             new.client_id.to_string(),
             notes,
+            status.as_str(),
             now
         ],
     )?;
@@ -449,7 +459,7 @@ pub fn insert(w: &mut Write<'_>, new: &NewAppointment) -> Result<Uuid> {
     field(&mut fields, "patient_id", new.patient_id);
     field(&mut fields, "client_id", new.client_id);
     field(&mut fields, "notes", &notes);
-    field(&mut fields, "status", AppointmentStatus::Booked);
+    field(&mut fields, "status", status);
     w.record(Mutation { entity: Entity::Appointment, entity_id: id, kind: ChangeKind::Create, fields });
     Ok(id)
 }
@@ -653,5 +663,60 @@ impl Store {
                 [client.to_string()],
             )
         })
+    }
+}
+
+/// The fixed lists the booking and registration forms offer, with their labels and defaults, so
+/// the UI does not keep its own copy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReferenceData {
+    pub kinds: Vec<KindInfo>,
+    pub statuses: Vec<StatusInfo>,
+    pub species: Vec<SpeciesInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct KindInfo {
+    pub kind: AppointmentKind,
+    pub label: String,
+    pub default_minutes: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct StatusInfo {
+    pub status: AppointmentStatus,
+    pub label: String,
+    /// The statuses it can move to next.
+    pub next: Vec<AppointmentStatus>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SpeciesInfo {
+    pub species: Species,
+    pub label: String,
+}
+
+pub fn reference_data() -> ReferenceData {
+    ReferenceData {
+        kinds: AppointmentKind::ALL
+            .into_iter()
+            .map(|kind| KindInfo { kind, label: kind.label().into(), default_minutes: kind.default_minutes() })
+            .collect(),
+        statuses: AppointmentStatus::ALL
+            .into_iter()
+            .map(|status| StatusInfo {
+                status,
+                label: status.label().into(),
+                next: AppointmentStatus::ALL.into_iter().filter(|to| status.can_become(*to)).collect(),
+            })
+            .collect(),
+        species: Species::ALL
+            .into_iter()
+            .map(|species| SpeciesInfo { species, label: species.label().into() })
+            .collect(),
     }
 }

@@ -252,7 +252,24 @@ pub fn likely_duplicates(conn: &Connection, probe: &NewClient) -> Result<Vec<Lik
     Ok(found)
 }
 
+/// Everything the client page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ClientRecord {
+    pub client: Client,
+    pub patients: Vec<crate::patient::Patient>,
+    /// Newest first.
+    pub appointments: Vec<crate::appointment::Appointment>,
+}
+
 impl Store {
+    pub fn client_record(&self, session: &Session, id: Uuid) -> Result<ClientRecord> {
+        let appointments = self.appointments_of_client(session, id)?;
+        self.read(|c| {
+            Ok(ClientRecord { client: get(c, id)?, patients: crate::patient::of_client(c, id)?, appointments })
+        })
+    }
+
     pub fn register_client(&self, session: &Session, new: &NewClient) -> Result<Client> {
         let new = new.validated()?;
         self.write(session, Action::RegisterClient, |w| {

@@ -352,7 +352,26 @@ pub fn add_owner(w: &mut Write<'_>, client: Uuid, patient: Uuid) -> Result<()> {
     Ok(())
 }
 
+/// Everything the patient page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PatientRecord {
+    pub patient: Patient,
+    pub owners: Vec<crate::client::Client>,
+    /// Newest first.
+    pub appointments: Vec<crate::appointment::Appointment>,
+}
+
 impl Store {
+    pub fn patient_record(&self, session: &Session, id: Uuid) -> Result<PatientRecord> {
+        let appointments = self.appointments_of_patient(session, id)?;
+        self.read(|c| {
+            let patient = get(c, id)?;
+            let owners = patient.owner_ids.iter().map(|o| crate::client::get(c, *o)).collect::<Result<Vec<_>>>()?;
+            Ok(PatientRecord { patient, owners, appointments })
+        })
+    }
+
     /// Registers a patient owned by `owner`.
     pub fn register_patient(&self, session: &Session, owner: Uuid, new: &NewPatient) -> Result<Patient> {
         let valid = new.validated(time::local_date(self.clock.now()))?;

@@ -6,6 +6,8 @@
 //! Depends only on the core; everything is written through the core's write path, so the generated
 //! practice has its journal and audit trail like a real one.
 
+mod reception;
+
 use lifeboat_core::{example, NewPremises, NewStaff, PracticeSetup, Result, Role, Session, Store};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -62,6 +64,9 @@ pub struct Account {
 pub struct Generated {
     pub admin: Session,
     pub accounts: Vec<Account>,
+    pub clients: usize,
+    pub patients: usize,
+    pub appointments: usize,
 }
 
 const FIRST_NAMES: &[&str] = &[
@@ -193,6 +198,14 @@ struct Names {
 }
 
 impl Names {
+    /// Any name; clients may share one, as people do.
+    fn any_person(&mut self) -> (String, String) {
+        let first = *FIRST_NAMES.choose(&mut self.rng).expect("names");
+        let last = *SURNAMES.choose(&mut self.rng).expect("names");
+        (first.to_string(), last.to_string())
+    }
+
+    /// A name no other generated member of staff has.
     fn person(&mut self) -> (String, String) {
         loop {
             let first = *FIRST_NAMES.choose(&mut self.rng).expect("names");
@@ -227,8 +240,38 @@ fn premises(rng: &mut ChaCha8Rng, name: String) -> NewPremises {
 }
 
 /// Fills an empty database with a practice of `size`. Every account has the password
-/// [`DEMO_PASSWORD`]; the admin's username is `admin`.
+/// [`DEMO_PASSWORD`]; the admin's username is `admin`. Appointments end a month after the store's
+/// today, so today is a full day.
 pub fn populate(store: &Store, size: Size, seed: u64) -> Result<Generated> {
+    populate_with_progress(store, size, seed, &mut |_| {})
+}
+
+/// `populate`, telling `progress` how far it has got (an L practice takes a while).
+pub fn populate_with_progress(
+    store: &Store,
+    size: Size,
+    seed: u64,
+    progress: &mut dyn FnMut(String),
+) -> Result<Generated> {
+    let (mut generated, mut rng, mut names) = staff_only(store, size, seed)?;
+    progress(format!("{} staff accounts created", generated.accounts.len()));
+    let admin = generated.admin.clone();
+    let staff = store.list_staff(&admin)?;
+    reception::working_hours(store, &admin, &staff)?;
+    let today = lifeboat_core::time::local_date(store.clock().now());
+    let owned = reception::clients_and_patients(store, &admin, &mut rng, &mut names, size, today, progress)?;
+    generated.appointments = reception::appointments(store, &admin, &mut rng, &staff, &owned, size, today, progress)?;
+    generated.clients = size.volume().clients;
+    generated.patients = owned.len();
+    Ok(generated)
+}
+
+/// Only the practice, its premises and its staff: what a size's team looks like, quickly.
+pub fn populate_staff(store: &Store, size: Size, seed: u64) -> Result<Generated> {
+    Ok(staff_only(store, size, seed)?.0)
+}
+
+fn staff_only(store: &Store, size: Size, seed: u64) -> Result<(Generated, ChaCha8Rng, Names)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let practice_name = format!("{} Veterinary Group", PRACTICE_NAMES.choose(&mut rng).expect("names"));
     let main = premises(&mut rng, format!("{practice_name} — Main Surgery"));
@@ -272,7 +315,7 @@ pub fn populate(store: &Store, size: Size, seed: u64) -> Result<Generated> {
             accounts.push(Account { username, display_name: staff.display_name, role });
         }
     }
-    Ok(Generated { admin, accounts })
+    Ok((Generated { admin, accounts, clients: 0, patients: 0, appointments: 0 }, rng, names))
 }
 
 #[cfg(test)]
@@ -285,11 +328,13 @@ mod tests {
     /// (username, name, role, qualifications) of each account, and each premises' name and postcode.
     type Outline = (Vec<(String, String, Role, String)>, Vec<String>);
 
-    fn generate(size: Size, seed: u64) -> Outline {
-        let dir = tempfile::TempDir::new().unwrap();
-        let clock = Arc::new(ManualClock::new(chrono_now()));
-        let store = Store::open(StoreConfig::in_dir(dir.path()), clock).unwrap();
-        let generated = populate(&store, size, seed).unwrap();
+    fn store(dir: &tempfile::TempDir) -> Store {
+        // 09:00 on a Wednesday in London.
+        let clock = chrono::DateTime::parse_from_rfc3339("2026-06-03T08:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        Store::open(StoreConfig::in_dir(dir.path()), Arc::new(ManualClock::new(clock))).unwrap()
+    }
+
+    fn outline(store: &Store, generated: &Generated) -> Outline {
         let staff = store
             .list_staff(&generated.admin)
             .unwrap()
@@ -307,23 +352,51 @@ mod tests {
         (staff, premises)
     }
 
-    fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-        chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(20_000)
+    fn team(size: Size, seed: u64) -> Outline {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = store(&dir);
+        let generated = populate_staff(&store, size, seed).unwrap();
+        outline(&store, &generated)
     }
 
     #[test]
     fn the_same_seed_gives_the_same_practice() {
-        assert_eq!(generate(Size::S, 7), generate(Size::S, 7));
-        assert_ne!(generate(Size::S, 7).0, generate(Size::S, 8).0);
+        assert_eq!(team(Size::S, 7), team(Size::S, 7));
+        assert_ne!(team(Size::S, 7).0, team(Size::S, 8).0);
     }
 
     #[test]
-    fn sizes_have_their_teams_and_everyone_can_log_in() {
-        for (size, vets, staff, premises) in [(Size::S, 2, 8, 1), (Size::L, 8, 22, 2)] {
-            let (people, sites) = generate(size, 1);
+    fn sizes_have_their_teams() {
+        for (size, vets, staff, premises) in [(Size::S, 2, 8, 1), (Size::M, 4, 13, 1), (Size::L, 8, 22, 2)] {
+            let (people, sites) = team(size, 1);
             assert_eq!(people.len(), staff, "{size:?}");
             assert_eq!(people.iter().filter(|p| p.2 == Role::Vet).count(), vets, "{size:?}");
             assert_eq!(sites.len(), premises, "{size:?}");
         }
+    }
+
+    /// A whole S practice through the write path: searchable, a full diary today, an intact audit.
+    #[test]
+    fn a_small_practice_is_complete_and_consistent() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = store(&dir);
+        let generated = populate(&store, Size::S, 3).unwrap();
+        assert_eq!(generated.clients, 300);
+        assert!(generated.patients >= 300, "{}", generated.patients);
+        let reception = store.login("reception1", DEMO_PASSWORD).unwrap();
+        let today = lifeboat_core::time::local_date(store.clock().now());
+        let day = store.day_book(&reception, today).unwrap();
+        assert!(day.appointments.len() >= 20, "a full day today: {}", day.appointments.len());
+        let hit = &store.search(&reception, &day.appointments[0].client_phone, 5).unwrap();
+        assert!(
+            hit.iter().any(|h| h.client_id == day.appointments[0].client_id),
+            "the generated clients are searchable"
+        );
+        assert!(store.verify_audit().unwrap().is_intact());
+        let journal: i64 = store.read(|c| Ok(c.query_row("SELECT count(*) FROM journal", [], |r| r.get(0))?)).unwrap();
+        assert!(
+            journal as usize > generated.patients * 2 + generated.appointments,
+            "every record was journaled: {journal}"
+        );
     }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dateTime, greeting, longDate, plural } from './format';
+import { parseBritishDate, addDays, dateTime, greeting, hhmm, longDate, minuteOf, plural, todayIso } from './format';
 
 describe('en-GB formats in Europe/London', () => {
   it('shows summer time after the clocks go forward', () => {
@@ -18,5 +18,35 @@ describe('en-GB formats in Europe/London', () => {
   it('counts in words', () => {
     expect(plural(1, 'change', 'changes')).toBe('1 change');
     expect(plural(1200, 'change', 'changes')).toBe('1,200 changes');
+  });
+});
+
+describe('day book arithmetic', () => {
+  it('steps over the clock change by whole days', () => {
+    expect(addDays('2026-03-28', 1)).toBe('2026-03-29');
+    expect(addDays('2026-03-29', 1)).toBe('2026-03-30');
+    expect(addDays('2026-01-01', -1)).toBe('2025-12-31');
+  });
+  it('knows the London date just after midnight in summer', () => {
+    expect(todayIso(new Date('2026-06-30T23:30:00Z'))).toBe('2026-07-01');
+  });
+  it('reads and writes clock times', () => {
+    expect(minuteOf('2026-03-30T09:05:00')).toBe(545);
+    expect(hhmm(545)).toBe('09:05');
+  });
+});
+
+describe('British dates typed by hand', () => {
+  it.each([
+    ['30/11/2026', '2026-11-30'],
+    ['3/4/26', '2026-04-03'],
+    ['30.11.2026', '2026-11-30'],
+    ['29/02/2028', '2028-02-29'],
+    ['29/02/2027', null],
+    ['31/04/2026', null],
+    ['11/30/2026', null],
+    ['tomorrow', null],
+  ])('%s', (typed, iso) => {
+    expect(parseBritishDate(typed)).toBe(iso);
   });
 });

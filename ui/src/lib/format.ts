@@ -28,3 +28,48 @@ export const roleNames: Record<string, string> = {
   manager: 'Practice manager',
   admin: 'Admin',
 };
+
+/** Today's date in London, YYYY-MM-DD. */
+export function todayIso(now: Date = new Date()): string {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(now);
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('year')}-${part('month')}-${part('day')}`;
+}
+
+/** A calendar date `days` after `iso` (no time zone involved: dates are dates). */
+export function addDays(iso: string, days: number): string {
+  const d = new Date(`${iso}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/** "Monday 30 November 2026" for a YYYY-MM-DD date. */
+export function dayLabel(iso: string): string {
+  return longDate(new Date(`${iso}T12:00:00Z`));
+}
+
+/** "30/11/2026" for a YYYY-MM-DD date. */
+export function shortDate(iso: string): string {
+  const [y, m, d] = iso.slice(0, 10).split('-');
+  return `${d}/${m}/${y}`;
+}
+
+/** "09:05" for minutes after midnight. */
+export function hhmm(minute: number): string {
+  return `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+}
+
+/** Minutes after midnight of a local "YYYY-MM-DDTHH:MM:SS". */
+export function minuteOf(local: string): number {
+  return Number(local.slice(11, 13)) * 60 + Number(local.slice(14, 16));
+}
+
+/** "30/11/2026", "3/4/26" or "30.11.2026" to "2026-11-30"; `null` if it is not a real date. */
+export function parseBritishDate(input: string): string | null {
+  const m = input.trim().match(/^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$/);
+  if (!m) return null;
+  const year = m[3].length === 2 ? 2000 + Number(m[3]) : Number(m[3]);
+  const iso = `${year}-${m[2].padStart(2, '0')}-${m[1].padStart(2, '0')}`;
+  const d = new Date(`${iso}T12:00:00Z`);
+  return !isNaN(d.getTime()) && d.toISOString().slice(0, 10) === iso ? iso : null;
+}

@@ -10,8 +10,29 @@ import type { Session } from './types/Session';
 import type { Staff } from './types/Staff';
 import type { StaffUpdate } from './types/StaffUpdate';
 import type { SyncStatus } from './types/SyncStatus';
+import type { Appointment } from './types/Appointment';
+import type { AppointmentMove } from './types/AppointmentMove';
+import type { AppointmentStatus } from './types/AppointmentStatus';
+import type { Client } from './types/Client';
+import type { ClientRecord } from './types/ClientRecord';
+import type { DayBook } from './types/DayBook';
+import type { LikelyDuplicate } from './types/LikelyDuplicate';
+import type { NewAppointment } from './types/NewAppointment';
+import type { NewClient } from './types/NewClient';
+import type { NewPatient } from './types/NewPatient';
+import type { Patient } from './types/Patient';
+import type { PatientRecord } from './types/PatientRecord';
+import type { ReferenceData } from './types/ReferenceData';
+import type { SearchHit } from './types/SearchHit';
 
 export type { AppStatus, CommandError, NewStaff, Practice, PracticeSetup, Session, Staff, StaffUpdate, SyncStatus };
+export type { Appointment, AppointmentMove, AppointmentStatus, Client, ClientRecord, DayBook, LikelyDuplicate, NewAppointment };
+export type { NewClient, NewPatient, Patient, PatientRecord, ReferenceData, SearchHit };
+export type { AppointmentKind } from './types/AppointmentKind';
+export type { Species } from './types/Species';
+export type { Sex } from './types/Sex';
+export type { PatientBrief } from './types/PatientBrief';
+export type { DayClinician } from './types/DayClinician';
 export type { Role } from './types/Role';
 export type { NewPremises } from './types/NewPremises';
 
@@ -50,4 +71,18 @@ export const api = {
   listStaff: () => call<Staff[]>('list_staff'),
   addStaff: (staff: NewStaff) => call<Staff>('add_staff', { staff }),
   updateStaff: (id: string, update: StaffUpdate) => call<Staff>('update_staff', { id, update }),
+  referenceData: () => call<ReferenceData>('reference_data'),
+  search: (query: string) => call<SearchHit[]>('search', { query }),
+  likelyDuplicateClients: (probe: NewClient) => call<LikelyDuplicate[]>('likely_duplicate_clients', { probe }),
+  registerClient: (client: NewClient) => call<Client>('register_client', { client }),
+  registerPatient: (owner: string, patient: NewPatient) => call<Patient>('register_patient', { owner, patient }),
+  clientRecord: (id: string) => call<ClientRecord>('client_record', { id }),
+  patientRecord: (id: string) => call<PatientRecord>('patient_record', { id }),
+  /** `date` is a London date, YYYY-MM-DD. */
+  dayBook: (date: string) => call<DayBook>('day_book', { date }),
+  bookAppointment: (appointment: NewAppointment) => call<Appointment>('book_appointment', { appointment }),
+  moveAppointment: (id: string, to: AppointmentMove) => call<Appointment>('move_appointment', { id, to }),
+  setAppointmentStatus: (id: string, status: AppointmentStatus) => call<Appointment>('set_appointment_status', { id, status }),
+  /** Saves the day list PDF and returns its path. */
+  printDayList: (date: string) => call<string>('print_day_list', { date }),
 };
