@@ -26,6 +26,8 @@ pub enum Phase {
     Login,
     /// The database could not be opened; `error` says why and what to do.
     Unavailable,
+    /// A demo practice is being generated; `progress` says how far.
+    Preparing,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -36,6 +38,7 @@ pub struct AppStatus {
     pub demo: Option<DemoInfo>,
     pub error: Option<crate::error::CommandError>,
     pub data_dir: String,
+    pub progress: Option<String>,
 }
 
 #[tauri::command]

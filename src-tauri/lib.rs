@@ -3,7 +3,7 @@
 //! through its one typed module, `ui/src/lib/api/`. It holds no domain logic.
 //!
 //! Environment, read here and nowhere else: `LIFEBOAT_DATA_DIR` replaces the data folder (tests);
-//! `LIFEBOAT_DEMO=S|M|L` (or the `--demo` argument, size M) opens a generated demo practice in its own
+//! `LIFEBOAT_DEMO=S|M|L` (or the `--demo` argument, size L) opens a generated demo practice in its own
 //! folder beside the real one.
 
 mod commands;
@@ -82,77 +82,100 @@ fn export_dir(data_dir: &Path) -> PathBuf {
 
 fn demo_size() -> Option<Size> {
     if let Ok(size) = std::env::var("LIFEBOAT_DEMO") {
-        return Size::parse(&size).or(Some(Size::M));
+        return Size::parse(&size).or(Some(Size::L));
     }
-    std::env::args().any(|a| a == "--demo").then_some(Size::M)
+    std::env::args().any(|a| a == "--demo").then_some(Size::L)
 }
 
-/// Opens the store (creating an empty one on first run, or a demo practice in demo mode). A store
-/// that cannot be opened is kept as its error, for the UI to explain.
+/// Opens the store (creating an empty one on first run). In demo mode an empty demo store is
+/// filled with a generated practice on a background thread, reporting progress, since an L
+/// practice takes minutes. A store that cannot be opened is kept as its error, for the UI to explain.
 pub fn open(base: &Path, demo: Option<Size>) -> AppState {
     let data_dir = match demo {
         Some(size) => base.join(format!("demo-{size:?}")),
         None => base.to_path_buf(),
     };
-    let mut demo_info = None;
-    let store = Store::open(StoreConfig::in_dir(&data_dir), Arc::new(SystemClock)).and_then(|store| {
-        if let Some(size) = demo {
-            let accounts = if store.has_practice()? {
-                let admin = store.login("admin", DEMO_PASSWORD)?;
-                store.list_staff(&admin)?.into_iter().map(|s| (s.username, s.role.to_string())).collect()
-            } else {
-                let generated = lifeboat_synthetic::populate(&store, size, 1)?;
-                generated.accounts.into_iter().map(|a| (a.username, a.role.to_string())).collect()
-            };
-            demo_info = Some(DemoInfo { size: format!("{size:?}"), password: DEMO_PASSWORD.into(), accounts });
-        }
-        Ok(store)
-    });
-    AppState {
-        store: store.map_err(CommandError::from),
+    let state = AppState {
+        store: Store::open(StoreConfig::in_dir(&data_dir), Arc::new(SystemClock))
+            .map(Arc::new)
+            .map_err(CommandError::from),
         session: Mutex::new(None),
-        demo: demo_info,
+        demo: Arc::new(Mutex::new(None)),
+        preparing: Arc::new(Mutex::new(None)),
         export_dir: export_dir(&data_dir),
         data_dir,
+    };
+    if let (Some(size), Ok(store)) = (demo, &state.store) {
+        prepare_demo(store.clone(), size, state.demo.clone(), state.preparing.clone());
     }
+    state
+}
+
+fn prepare_demo(
+    store: Arc<Store>,
+    size: Size,
+    demo: Arc<Mutex<Option<DemoInfo>>>,
+    preparing: Arc<Mutex<Option<String>>>,
+) {
+    let set =
+        |slot: &Mutex<Option<String>>, value: Option<String>| *slot.lock().unwrap_or_else(|e| e.into_inner()) = value;
+    let info = move |accounts: Vec<(String, String)>| DemoInfo {
+        size: format!("{size:?}"),
+        password: DEMO_PASSWORD.into(),
+        accounts,
+    };
+    if store.has_practice().unwrap_or(false) {
+        let accounts = store
+            .login("admin", DEMO_PASSWORD)
+            .and_then(|admin| store.list_staff(&admin))
+            .map(|staff| staff.into_iter().map(|s| (s.username, s.role.to_string())).collect())
+            .unwrap_or_default();
+        *demo.lock().unwrap_or_else(|e| e.into_inner()) = Some(info(accounts));
+        return;
+    }
+    set(&preparing, Some("starting".into()));
+    std::thread::spawn(move || {
+        let result =
+            lifeboat_synthetic::populate_with_progress(&store, size, 1, &mut |step| set(&preparing, Some(step)));
+        match result {
+            Ok(generated) => {
+                let accounts = generated.accounts.into_iter().map(|a| (a.username, a.role.to_string())).collect();
+                *demo.lock().unwrap_or_else(|e| e.into_inner()) = Some(info(accounts));
+                set(&preparing, None);
+            }
+            Err(e) => set(&preparing, Some(format!("failed: {} — delete the demo folder and start again", e.code()))),
+        }
+    });
 }
 
 /// The screen to show, computed from the state.
 pub fn status(state: &AppState) -> AppStatus {
     let data_dir = state.data_dir.display().to_string();
+    let blank = |phase, error| AppStatus {
+        phase,
+        practice_name: None,
+        session: None,
+        demo: None,
+        error,
+        data_dir: data_dir.clone(),
+        progress: None,
+    };
+    if let Some(step) = state.preparing() {
+        return AppStatus { progress: Some(step), ..blank(Phase::Preparing, None) };
+    }
     let store = match state.store() {
         Ok(store) => store,
-        Err(error) => {
-            return AppStatus {
-                phase: Phase::Unavailable,
-                practice_name: None,
-                session: None,
-                demo: None,
-                error: Some(error),
-                data_dir,
-            }
-        }
+        Err(error) => return blank(Phase::Unavailable, Some(error)),
     };
     match store.practice() {
         Ok(Some(practice)) => AppStatus {
-            phase: Phase::Login,
             practice_name: Some(practice.name),
             session: state.session().ok(),
-            demo: state.demo.clone(),
-            error: None,
-            data_dir,
+            demo: state.demo(),
+            ..blank(Phase::Login, None)
         },
-        Ok(None) => {
-            AppStatus { phase: Phase::Setup, practice_name: None, session: None, demo: None, error: None, data_dir }
-        }
-        Err(e) => AppStatus {
-            phase: Phase::Unavailable,
-            practice_name: None,
-            session: None,
-            demo: None,
-            error: Some(e.into()),
-            data_dir,
-        },
+        Ok(None) => blank(Phase::Setup, None),
+        Err(e) => blank(Phase::Unavailable, Some(e.into())),
     }
 }
 

@@ -2,7 +2,7 @@
 //! logged-in person, and whether this is a demo.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use lifeboat_core::{Session, Store};
 use serde::Serialize;
@@ -10,9 +10,11 @@ use serde::Serialize;
 use crate::error::{CommandError, CommandResult};
 
 pub struct AppState {
-    pub store: Result<Store, CommandError>,
+    pub store: Result<Arc<Store>, CommandError>,
     pub session: Mutex<Option<Session>>,
-    pub demo: Option<DemoInfo>,
+    pub demo: Arc<Mutex<Option<DemoInfo>>>,
+    /// While a demo practice is being generated: how far it has got.
+    pub preparing: Arc<Mutex<Option<String>>>,
     pub data_dir: PathBuf,
     /// Where printed documents (PDFs) are saved.
     pub export_dir: PathBuf,
@@ -28,7 +30,18 @@ pub struct DemoInfo {
 
 impl AppState {
     pub fn store(&self) -> CommandResult<&Store> {
-        self.store.as_ref().map_err(Clone::clone)
+        if let Some(step) = self.preparing() {
+            return Err(CommandError::new("preparing", format!("The demo practice is still being prepared ({step}).")));
+        }
+        self.store.as_deref().map_err(Clone::clone)
+    }
+
+    pub fn preparing(&self) -> Option<String> {
+        self.preparing.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn demo(&self) -> Option<DemoInfo> {
+        self.demo.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn session(&self) -> CommandResult<Session> {

@@ -1,13 +1,18 @@
 //! `lifeboat-bench`: Lifeboat's figures beside a baseline measured in the same run on the same
 //! machine, so the ratio means something wherever it runs. Not a test: nothing here passes or fails.
 //!
-//! Run with `cargo run --release -p lifeboat-bench [-- --iterations N]`.
+//! Run with `cargo run --release -p lifeboat-bench [-- --iterations N] [--practice DIR]`.
+//!
+//! The reception figures need an L practice (30,000 clients, about 130,000 appointments). Making
+//! one takes minutes, so it is made once into `~/.cache/lifeboat/bench-L-schemaN` and reused;
+//! `--practice DIR` uses a folder made by `lifeboat demo --size L` instead.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lifeboat_core::{Role, StaffUpdate, Store, StoreConfig, SystemClock};
+use lifeboat_core::migrations::SCHEMA_VERSION;
+use lifeboat_core::{AppointmentKind, NewAppointment, Role, StaffUpdate, Store, StoreConfig, SystemClock};
 use lifeboat_synthetic::{populate, Size};
 use rusqlite::Connection;
 
@@ -149,18 +154,155 @@ fn open_database(iterations: usize) {
     ratio(&store_open, &plain_open);
 }
 
+/// The L practice to measure reception on: given, cached, or generated now into the cache.
+fn l_practice(given: Option<&String>) -> std::path::PathBuf {
+    if let Some(dir) = given {
+        return dir.into();
+    }
+    let dir =
+        dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join(format!("lifeboat/bench-L-schema{SCHEMA_VERSION}"));
+    if !dir.join(StoreConfig::DATABASE_FILE).exists() {
+        println!("\nGenerating the L practice into {} (once; several minutes)...", dir.display());
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(StoreConfig::in_dir(&dir), Arc::new(SystemClock)).unwrap();
+        populate(&store, Size::L, 1).unwrap();
+    }
+    dir
+}
+
+fn reception(dir: &Path, iterations: usize) {
+    let store = Store::open(StoreConfig::in_dir(dir), Arc::new(SystemClock)).unwrap();
+    let desk =
+        store.login("reception1", lifeboat_synthetic::DEMO_PASSWORD).expect("an L practice made by lifeboat-synthetic");
+    let conn = Connection::open(dir.join(StoreConfig::DATABASE_FILE)).unwrap();
+    conn.pragma_update(None, "key", pragma_key(dir)).unwrap();
+    durable(&conn);
+    conn.execute_batch("PRAGMA cache_size = -65536").unwrap();
+    let (clients, appointments): (i64, i64) = conn
+        .query_row("SELECT (SELECT count(*) FROM client), (SELECT count(*) FROM appointment)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    println!("\nReception on {} ({clients} clients, {appointments} appointments)", dir.display());
+
+    // Search as you type: every prefix (3 characters and more) of things reception types.
+    let samples: Vec<String> = {
+        let mut stmt = conn
+            .prepare("SELECT c.last_name, replace(c.phone, ' ', ''), c.postcode, p.name FROM client c JOIN ownership o ON o.client_id = c.id JOIN patient p ON p.id = o.patient_id WHERE c.rowid % 997 = 0 LIMIT 40")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok([r.get::<_, String>(0)?, r.get::<_, String>(1)?[5..].to_string(), r.get(2)?, r.get(3)?])
+            })
+            .unwrap();
+        rows.flat_map(|r| r.unwrap()).collect()
+    };
+    let keystrokes: Vec<String> = samples
+        .iter()
+        .flat_map(|s| (3..=s.chars().count()).map(move |n| s.chars().take(n).collect::<String>()))
+        .collect();
+    let mut k = 0;
+    let ours = Figures::measure("Store::search per keystroke (20 results)", iterations, |_| {
+        store.search(&desk, &keystrokes[k % keystrokes.len()], 20).unwrap();
+        k += 1;
+    });
+    let mut k = 0;
+    let mut stmt =
+        conn.prepare("SELECT rowid FROM client_search WHERE client_search MATCH ?1 ORDER BY rank LIMIT 20").unwrap();
+    let baseline = Figures::measure("bare FTS5 MATCH on the same index", iterations, |_| {
+        let q = keystrokes[k % keystrokes.len()].to_lowercase().replace('"', "");
+        let expr =
+            q.split_whitespace().filter(|t| t.len() >= 3).map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" AND ");
+        if !expr.is_empty() {
+            let _: Vec<i64> = stmt.query_map([expr], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        }
+        k += 1;
+    });
+    ours.print();
+    baseline.print();
+    ratio(&ours, &baseline);
+
+    // Opening the busiest day.
+    let busiest: String = conn
+        .query_row(
+            "SELECT substr(starts_at, 1, 10) d FROM appointment GROUP BY d ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let date: chrono::NaiveDate = busiest.parse().unwrap();
+    let day = store.day_book(&desk, date).unwrap();
+    println!("  busiest day {date}: {} appointments, {} clinicians", day.appointments.len(), day.clinicians.len());
+    let ours = Figures::measure("Store::day_book (busiest day)", iterations / 5, |_| {
+        store.day_book(&desk, date).unwrap();
+    });
+    let (start, end) = lifeboat_core::time::day_bounds(date);
+    let mut stmt =
+        conn.prepare("SELECT * FROM appointment WHERE starts_at >= ?1 AND starts_at < ?2 ORDER BY starts_at").unwrap();
+    let baseline = Figures::measure("bare SELECT of that day's rows", iterations / 5, |_| {
+        let n = stmt
+            .query_map([lifeboat_core::time::stored(start), lifeboat_core::time::stored(end)], |_| Ok(()))
+            .unwrap()
+            .count();
+        assert!(n > 0);
+    });
+    ours.print();
+    baseline.print();
+    ratio(&ours, &baseline);
+
+    // Saving a booking: far in the future, so repeated runs never clash.
+    let vet = store.list_staff(&desk).unwrap().into_iter().find(|s| s.role == Role::Vet).unwrap();
+    let (client_id, patient_id): (String, String) = conn
+        .query_row("SELECT client_id, patient_id FROM ownership LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    let first_day = chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap()
+        + chrono::Duration::days(chrono::Utc::now().timestamp() % 3000);
+    // A running count, not the iteration number: the warm-up books slots too.
+    let mut n = 0usize;
+    let ours = Figures::measure("Store::book_appointment", iterations, |_| {
+        let i = n;
+        n += 1;
+        let start = (first_day + chrono::Duration::days((i / 100) as i64)).and_hms_opt(7, 0, 0).unwrap()
+            + chrono::Duration::minutes(5 * (i % 100) as i64);
+        let new = NewAppointment {
+            clinician_id: vet.id,
+            room: "Consult 1".into(),
+            start,
+            minutes: 5,
+            kind: AppointmentKind::Recheck,
+            reason: "Benchmark".into(),
+            patient_id: patient_id.parse().unwrap(),
+            client_id: client_id.parse().unwrap(),
+            notes: String::new(),
+            confirm_outside_hours: true,
+        };
+        store.book_appointment(&desk, &new).unwrap();
+    });
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS bench_insert (id TEXT PRIMARY KEY, payload TEXT NOT NULL)").unwrap();
+    let baseline = Figures::measure("bare INSERT transaction, same file", iterations, |i| {
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        conn.execute(
+            "INSERT INTO bench_insert VALUES (?1, ?2)",
+            (uuid::Uuid::now_v7().to_string(), format!("booking {i}")),
+        )
+        .unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+    });
+    conn.execute_batch("DROP TABLE bench_insert").unwrap();
+    ours.print();
+    baseline.print();
+    ratio(&ours, &baseline);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let iterations = args
-        .iter()
-        .position(|a| a == "--iterations")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1000);
+    let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
+    let iterations = value("--iterations").and_then(|n| n.parse().ok()).unwrap_or(1000);
     if cfg!(debug_assertions) {
         println!("warning: a debug build; run with --release for figures that mean anything");
     }
     println!("lifeboat-bench: {iterations} iterations per figure, baselines measured in the same run");
     write_path(iterations);
     open_database(iterations / 5);
+    reception(&l_practice(value("--practice")), iterations);
 }

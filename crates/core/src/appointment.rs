@@ -720,3 +720,24 @@ pub fn reference_data() -> ReferenceData {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The overlap check runs on every booking; on a practice with years of appointments it must
+    /// seek the clinician's index, not walk every clinician's appointments around that time.
+    #[test]
+    fn the_overlap_check_uses_the_clinician_index() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::migrations::migrate_to(&mut conn, crate::migrations::SCHEMA_VERSION).unwrap();
+        let sql = format!(
+            "EXPLAIN QUERY PLAN {} WHERE a.clinician_id = ?1 AND a.starts_at > ?5 AND a.starts_at < ?3
+             AND a.ends_at > ?2 AND a.status NOT IN ('cancelled', 'no_show') AND a.id <> ?4 ORDER BY a.starts_at LIMIT 1",
+            super::VIEW
+        );
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let plan: Vec<String> =
+            stmt.query_map(["c", "s", "e", "i", "f"], |r| r.get(3)).unwrap().map(Result::unwrap).collect();
+        println!("{plan:#?}");
+        assert!(plan.iter().any(|p| p.contains("appointment_clinician_time")), "{plan:#?}");
+    }
+}

@@ -4,4 +4,4 @@ import type { DemoInfo } from "./DemoInfo";
 import type { Phase } from "./Phase";
 import type { Session } from "./Session";
 
-export type AppStatus = { phase: Phase, practice_name: string | null, session: Session | null, demo: DemoInfo | null, error: CommandError | null, data_dir: string, };
+export type AppStatus = { phase: Phase, practice_name: string | null, session: Session | null, demo: DemoInfo | null, error: CommandError | null, data_dir: string, progress: string | null, };
