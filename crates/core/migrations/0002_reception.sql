@@ -74,7 +74,8 @@ CREATE TABLE appointment (
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL
 ) STRICT;
-CREATE INDEX appointment_clinician_time ON appointment (clinician_id, starts_at);
+-- ends_at and status are in the index so the overlap check filters on index entries alone.
+CREATE INDEX appointment_clinician_time ON appointment (clinician_id, starts_at, ends_at, status);
 CREATE INDEX appointment_time ON appointment (starts_at);
 CREATE INDEX appointment_patient ON appointment (patient_id, starts_at);
 CREATE INDEX appointment_client ON appointment (client_id, starts_at);
