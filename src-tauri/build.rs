@@ -22,6 +22,9 @@ const COMMANDS: &[&str] = &[
     "move_appointment",
     "set_appointment_status",
     "print_day_list",
+    "record_death",
+    "working_week",
+    "set_working_week",
 ];
 
 fn main() {

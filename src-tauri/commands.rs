@@ -8,7 +8,7 @@ use lifeboat_core::search::SearchHit;
 use lifeboat_core::sync_status::SyncStatus;
 use lifeboat_core::{
     Appointment, AppointmentMove, AppointmentStatus, Client, DayBook, NewAppointment, NewClient, NewPatient, NewStaff,
-    Patient, Practice, PracticeSetup, Session, Staff, StaffUpdate,
+    Patient, Practice, PracticeSetup, Session, Staff, StaffUpdate, WorkingDay,
 };
 use serde::Serialize;
 use tauri::State;
@@ -158,4 +158,23 @@ pub fn print_day_list(state: State<'_, AppState>, date: NaiveDate) -> CommandRes
     let practice = store.practice()?.ok_or_else(|| CommandError::new("not_found", "Set up the practice first."))?;
     let pdf = lifeboat_print::day_list(&practice, &book, store.clock().now());
     crate::save_export(&state, &format!("day-list-{date}.pdf"), &pdf)
+}
+
+#[tauri::command]
+pub fn record_death(state: State<'_, AppState>, patient: Uuid, on: NaiveDate) -> CommandResult<Patient> {
+    Ok(state.store()?.record_death(&state.session()?, patient, on)?)
+}
+
+/// A clinician's weekly hours as text ("mon-fri 08:30-18:00, sat 09:00-12:30").
+#[tauri::command]
+pub fn working_week(state: State<'_, AppState>, clinician: Uuid) -> CommandResult<String> {
+    let week = state.store()?.working_hours(&state.session()?, clinician)?;
+    Ok(WorkingDay::format_week(&week))
+}
+
+#[tauri::command]
+pub fn set_working_week(state: State<'_, AppState>, clinician: Uuid, week: String) -> CommandResult<String> {
+    let week = WorkingDay::parse_week(&week)?;
+    state.store()?.set_working_hours(&state.session()?, clinician, &week)?;
+    Ok(WorkingDay::format_week(&week))
 }

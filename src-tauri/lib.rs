@@ -54,6 +54,9 @@ pub fn run() {
             commands::move_appointment,
             commands::set_appointment_status,
             commands::print_day_list,
+            commands::record_death,
+            commands::working_week,
+            commands::set_working_week,
         ])
         .run(tauri::generate_context!())
         .expect("the Lifeboat window could not start");

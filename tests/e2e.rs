@@ -226,6 +226,17 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.wait_text("[data-testid=staff-list]", "Tobias Ashworth").await;
         app.wait_text("[data-testid=banner-pending]", "4 changes waiting to sync").await;
         app.screenshot("5-staff-added").await;
+
+        // The admin sets the new vet's week; a badly written week is refused and says how to write it.
+        let hours = "[data-testid=working-hours] input";
+        app.fill(hours, "mon-fri 8:30").await;
+        app.click("[data-testid=working-hours] button").await;
+        app.wait_text("[data-testid=working-hours]", "write it like").await;
+        app.fill(hours, "Mon-Fri 08:30-18:00, sat 09:00-12:30").await;
+        app.click("[data-testid=working-hours] button").await;
+        app.wait_text("[data-testid=working-hours]", "Saved").await;
+        app.wait_text("[data-testid=banner-pending]", "5 changes waiting to sync").await;
+        app.screenshot("6-working-hours").await;
         app.close().await;
     })
     .await

@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use lifeboat_core::{journal, NewPremises, NewStaff, PracticeSetup, Role, Session, Store, StoreConfig, SystemClock};
+use lifeboat_core::{
+    journal, NewPremises, NewStaff, PracticeSetup, Role, Session, Store, StoreConfig, SystemClock, WorkingDay,
+};
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +40,9 @@ enum Command {
     Verify,
     /// List journal entries (the changes waiting for sync) after a sequence number
     Journal(JournalArgs),
+    /// Show or set a vet's or nurse's weekly working hours
+    #[command(subcommand)]
+    Hours(HoursCommand),
     /// Run integrity checks and print versions
     Doctor,
     /// Fill a new database with a generated demo practice (sizes S, M, L)
@@ -108,6 +113,35 @@ struct StaffAddArgs {
     /// RCVS registration number (required for vets)
     #[arg(long)]
     rcvs_number: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum HoursCommand {
+    /// Show a clinician's weekly hours
+    Show(HoursShowArgs),
+    /// Replace a clinician's weekly hours (managers and admins)
+    Set(HoursSetArgs),
+}
+
+#[derive(Args)]
+struct HoursShowArgs {
+    #[command(flatten)]
+    acting: Acting,
+    /// The clinician's username
+    #[arg(long)]
+    clinician: String,
+}
+
+#[derive(Args)]
+struct HoursSetArgs {
+    #[command(flatten)]
+    acting: Acting,
+    /// The clinician's username
+    #[arg(long)]
+    clinician: String,
+    /// The week, e.g. "mon-fri 08:30-18:00, sat 09:00-12:30"; "none" for no set hours
+    #[arg(long)]
+    week: String,
 }
 
 #[derive(Args)]
@@ -240,6 +274,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 );
             }
         }
+        Command::Hours(HoursCommand::Show(a)) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &a.acting, &mut secrets)?;
+            let clinician = find_staff(&store, &session, &a.clinician)?;
+            let week = store.working_hours(&session, clinician.id)?;
+            println!("{}: {}", clinician.username, WorkingDay::format_week(&week));
+        }
+        Command::Hours(HoursCommand::Set(a)) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &a.acting, &mut secrets)?;
+            let week = WorkingDay::parse_week(&a.week)?;
+            let clinician = find_staff(&store, &session, &a.clinician)?;
+            store.set_working_hours(&session, clinician.id, &week)?;
+            println!("{}: {}", clinician.username, WorkingDay::format_week(&week));
+        }
         Command::Verify => {
             let store = open_existing(config)?;
             let report = store.verify_audit()?;
@@ -348,6 +397,15 @@ fn open_new(config: StoreConfig) -> Result<Store, Failure> {
         ));
     }
     Ok(store)
+}
+
+fn find_staff(store: &Store, session: &Session, username: &str) -> Result<lifeboat_core::Staff, Failure> {
+    let username = username.trim().to_lowercase();
+    store
+        .list_staff(session)?
+        .into_iter()
+        .find(|s| s.username == username)
+        .ok_or_else(|| fail(format!("there is no staff account {username:?}; see `lifeboat staff list`"), 4))
 }
 
 fn login(store: &Store, acting: &Acting, secrets: &mut Secrets) -> Result<Session, Failure> {

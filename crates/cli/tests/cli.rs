@@ -78,6 +78,31 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
     let out = lifeboat(&dir, &["verify"], "");
     assert!(out.status.success() && text(&out).contains("intact: 4 entries"), "{}", text(&out));
 
+    let set = [
+        "hours",
+        "set",
+        "--as",
+        "boss",
+        "--clinician",
+        "W.Thistlewood",
+        "--week",
+        "mon-fri 08:30-18:00, sat 09:00-12:30",
+    ];
+    let out = lifeboat(&dir, &set, &format!("{ADMIN_PASSWORD}\n"));
+    assert!(out.status.success(), "{}", text(&out));
+    let out = lifeboat(
+        &dir,
+        &["hours", "show", "--as", "boss", "--clinician", "w.thistlewood"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    );
+    assert!(text(&out).contains("w.thistlewood: mon-fri 08:30-18:00, sat 09:00-12:30"), "{}", text(&out));
+    let bad = ["hours", "set", "--as", "boss", "--clinician", "w.thistlewood", "--week", "mon-fri 8:30"];
+    let out = lifeboat(&dir, &bad, &format!("{ADMIN_PASSWORD}\n"));
+    assert_eq!(out.status.code(), Some(4));
+    assert!(text(&out).contains("week:"), "{}", text(&out));
+    let out = lifeboat(&dir, &["verify"], "");
+    assert!(out.status.success() && text(&out).contains("intact: 5 entries"), "{}", text(&out));
+
     let out = lifeboat(&dir, &["journal", "--as", "boss", "--since", "2"], &format!("{ADMIN_PASSWORD}\n"));
     let journal = text(&out);
     assert!(out.status.success(), "{journal}");

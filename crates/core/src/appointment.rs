@@ -221,6 +221,78 @@ pub struct WorkingDay {
     pub end_minute: u32,
 }
 
+const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+impl WorkingDay {
+    /// Reads a week written as people write it: `mon-fri 08:30-18:00, sat 09:00-12:30`. Days are
+    /// three-letter names or ranges of them; `none` (or nothing) means no set hours.
+    pub fn parse_week(text: &str) -> Result<Vec<WorkingDay>> {
+        let wrong = |why: String| {
+            Error::invalid("week", format!("{why}; write it like \"mon-fri 08:30-18:00, sat 09:00-12:30\""))
+        };
+        let text = text.trim().to_lowercase();
+        if text.is_empty() || text == "none" {
+            return Ok(Vec::new());
+        }
+        let day = |name: &str| {
+            DAY_NAMES
+                .iter()
+                .position(|d| name.starts_with(d))
+                .map(|i| i as u32 + 1)
+                .ok_or_else(|| wrong(format!("{name:?} is not a day")))
+        };
+        let minute = |t: &str| -> Result<u32> {
+            let (h, m) = t.split_once(':').ok_or_else(|| wrong(format!("{t:?} is not a time")))?;
+            match (h.parse::<u32>(), m.parse::<u32>()) {
+                (Ok(h), Ok(m)) if h <= 24 && m < 60 && h * 60 + m <= 1440 => Ok(h * 60 + m),
+                _ => Err(wrong(format!("{t:?} is not a time"))),
+            }
+        };
+        let mut week = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (days, times) = part.split_once(' ').ok_or_else(|| wrong(format!("{part:?} needs days and times")))?;
+            let (from, to) =
+                times.trim().split_once('-').ok_or_else(|| wrong(format!("{times:?} needs a start and an end")))?;
+            let (first, last) = match days.split_once('-') {
+                Some((a, b)) => (day(a)?, day(b)?),
+                None => (day(days)?, day(days)?),
+            };
+            if last < first {
+                return Err(wrong(format!("{days:?} runs backwards")));
+            }
+            for weekday in first..=last {
+                week.push(WorkingDay { weekday, start_minute: minute(from.trim())?, end_minute: minute(to.trim())? });
+            }
+        }
+        Ok(week)
+    }
+
+    /// The same week back in that form, days with equal hours grouped.
+    pub fn format_week(days: &[WorkingDay]) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < days.len() {
+            let mut j = i;
+            while j + 1 < days.len()
+                && days[j + 1].weekday == days[j].weekday + 1
+                && (days[j + 1].start_minute, days[j + 1].end_minute) == (days[i].start_minute, days[i].end_minute)
+            {
+                j += 1;
+            }
+            let name = |d: &WorkingDay| DAY_NAMES[(d.weekday - 1) as usize];
+            let span =
+                if i == j { name(&days[i]).to_string() } else { format!("{}-{}", name(&days[i]), name(&days[j])) };
+            parts.push(format!("{span} {}-{}", hhmm(days[i].start_minute), hhmm(days[i].end_minute)));
+            i = j + 1;
+        }
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayClinician {
@@ -723,6 +795,29 @@ pub fn reference_data() -> ReferenceData {
 
 #[cfg(test)]
 mod tests {
+    use super::WorkingDay;
+
+    #[test]
+    fn weeks_read_and_write_as_people_write_them() {
+        let cases = [
+            ("mon-fri 08:30-18:00, sat 09:00-12:30", Some("mon-fri 08:30-18:00, sat 09:00-12:30")),
+            ("Mon 9:00-13:00,Wed 09:00-13:00", Some("mon 09:00-13:00, wed 09:00-13:00")),
+            ("none", Some("none")),
+            ("", Some("none")),
+            ("mon-fri 8:30", None),
+            ("fri-mon 08:00-12:00", None),
+            ("funday 08:00-12:00", None),
+            ("mon 25:00-26:00", None),
+        ];
+        for (text, want) in cases {
+            match (WorkingDay::parse_week(text), want) {
+                (Ok(week), Some(want)) => assert_eq!(WorkingDay::format_week(&week), want, "{text}"),
+                (Err(e), None) => assert_eq!(e.field(), Some("week"), "{text}"),
+                (got, want) => panic!("{text}: {got:?} / {want:?}"),
+            }
+        }
+    }
+
     /// The overlap check runs on every booking; on a practice with years of appointments it must
     /// seek the clinician's index, not walk every clinician's appointments around that time.
     #[test]

@@ -85,4 +85,9 @@ export const api = {
   setAppointmentStatus: (id: string, status: AppointmentStatus) => call<Appointment>('set_appointment_status', { id, status }),
   /** Saves the day list PDF and returns its path. */
   printDayList: (date: string) => call<string>('print_day_list', { date }),
+  /** `on` is a London date, YYYY-MM-DD. */
+  recordDeath: (patient: string, on: string) => call<Patient>('record_death', { patient, on }),
+  /** Weekly hours as text, e.g. "mon-fri 08:30-18:00, sat 09:00-12:30" ("none": no set hours). */
+  workingWeek: (clinician: string) => call<string>('working_week', { clinician }),
+  setWorkingWeek: (clinician: string, week: string) => call<string>('set_working_week', { clinician, week }),
 };
