@@ -24,12 +24,16 @@ pub use state::{AppState, DemoInfo};
 pub fn run() {
     tauri::Builder::default()
         .setup(|app| {
-            let base = match std::env::var_os("LIFEBOAT_DATA_DIR") {
-                Some(dir) => PathBuf::from(dir),
-                None => app.path().app_local_data_dir()?,
+            // The database has a folder of its own: the web view keeps its caches and storage in the
+            // app's data folder, and nothing but the database, its WAL and its key belongs beside it.
+            let folders = match std::env::var_os("LIFEBOAT_DATA_DIR") {
+                Some(dir) => Folders { database: PathBuf::from(&dir), demos: PathBuf::from(dir) },
+                None => {
+                    let app_dir = app.path().app_local_data_dir()?;
+                    Folders { database: app_dir.join("database"), demos: app_dir }
+                }
             };
-            let demo = demo_size();
-            app.manage(open(&base, demo));
+            app.manage(open(&folders, demo_size()));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -90,13 +94,19 @@ fn demo_size() -> Option<Size> {
     std::env::args().any(|a| a == "--demo").then_some(Size::L)
 }
 
+/// Where the practice's database lives, and where demo practices get folders of their own.
+pub struct Folders {
+    pub database: PathBuf,
+    pub demos: PathBuf,
+}
+
 /// Opens the store (creating an empty one on first run). In demo mode an empty demo store is
 /// filled with a generated practice on a background thread, reporting progress, since an L
 /// practice takes minutes. A store that cannot be opened is kept as its error, for the UI to explain.
-pub fn open(base: &Path, demo: Option<Size>) -> AppState {
+pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
     let data_dir = match demo {
-        Some(size) => base.join(format!("demo-{size:?}")),
-        None => base.to_path_buf(),
+        Some(size) => folders.demos.join(format!("demo-{size:?}")),
+        None => folders.database.clone(),
     };
     let state = AppState {
         store: Store::open(StoreConfig::in_dir(&data_dir), Arc::new(SystemClock))

@@ -211,11 +211,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     let dir = match cli.data_dir {
         Some(dir) => dir,
-        // The desktop app's folder: Tauri's app_local_data_dir is the local data folder joined
-        // with the `identifier` in tauri.conf.json.
+        // The desktop app's database folder: Tauri's app_local_data_dir is the local data folder
+        // joined with the `identifier` in tauri.conf.json; the database is in its `database` folder.
         None => dirs::data_local_dir()
             .ok_or_else(|| fail("no data folder on this system; pass --data-dir", 2))?
-            .join("uk.lifeboat.desktop"),
+            .join("uk.lifeboat.desktop")
+            .join("database"),
     };
     let config = StoreConfig::in_dir(&dir);
     let mut secrets = Secrets::default();
