@@ -4,7 +4,7 @@
 //! Run with `cargo run --release -p lifeboat-bench [-- --iterations N] [--practice DIR]`.
 //!
 //! The reception figures need an L practice (30,000 clients, about 130,000 appointments). Making
-//! one takes minutes, so it is made once into `~/.cache/lifeboat/bench-L-schemaN` and reused;
+//! one takes about a minute, so it is made once into `~/.cache/lifeboat/bench-L-schemaN` and reused;
 //! `--practice DIR` uses a folder made by `lifeboat demo --size L` instead.
 
 use std::path::Path;
@@ -162,7 +162,7 @@ fn l_practice(given: Option<&String>) -> std::path::PathBuf {
     let dir =
         dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join(format!("lifeboat/bench-L-schema{SCHEMA_VERSION}"));
     if !dir.join(StoreConfig::DATABASE_FILE).exists() {
-        println!("\nGenerating the L practice into {} (once; several minutes)...", dir.display());
+        println!("\nGenerating the L practice into {} (once; about a minute)...", dir.display());
         let _ = std::fs::remove_dir_all(&dir);
         let store = Store::open(StoreConfig::in_dir(&dir), Arc::new(SystemClock)).unwrap();
         populate(&store, Size::L, 1).unwrap();
