@@ -276,3 +276,25 @@ fn get(conn: &rusqlite::Connection, id: Uuid) -> Result<Staff> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unknown username must cost a full Argon2id verification, like a wrong password; that
+    /// only holds while the stand-in hash parses as one.
+    #[test]
+    fn the_stand_in_hash_is_a_real_argon2id_hash() {
+        let parsed = PasswordHash::new(DUMMY_HASH).expect("DUMMY_HASH parses");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        assert!(parsed.hash.is_some());
+        let params = argon2::Params::try_from(&parsed).expect("Argon2 accepts its parameters");
+        let default = argon2::Params::default();
+        assert_eq!(
+            (params.m_cost(), params.t_cost()),
+            (default.m_cost(), default.t_cost()),
+            "same cost as real hashes"
+        );
+        assert!(!password_matches("any password", DUMMY_HASH));
+    }
+}
