@@ -1,21 +1,24 @@
-//! Tauri commands: each takes its inputs, calls one core function, and maps the error.
+//! Tauri commands: each takes its inputs, calls one core function on a blocking thread (never the
+//! window's main thread), and maps the error. Every command is `async`; a test in `lib.rs` checks
+//! that, and that this list, `build.rs`, the capability file and the UI's api module agree.
 
 use chrono::NaiveDate;
-use lifeboat_core::appointment::{self, ReferenceData};
-use lifeboat_core::client::{ClientRecord, LikelyDuplicate};
-use lifeboat_core::patient::PatientRecord;
-use lifeboat_core::search::SearchHit;
-use lifeboat_core::sync_status::SyncStatus;
+use lifeboat_core::reception::client::LikelyDuplicate;
+use lifeboat_core::views::client_page::ClientRecord;
+use lifeboat_core::views::patient_page::PatientRecord;
+use lifeboat_core::views::reference::{self, ReferenceData};
+use lifeboat_core::views::search::SearchHit;
+use lifeboat_core::views::sync_status::SyncStatus;
 use lifeboat_core::{
-    Appointment, AppointmentMove, AppointmentStatus, Client, DayBook, NewAppointment, NewClient, NewPatient, NewStaff,
-    Patient, Practice, PracticeSetup, Session, Staff, StaffUpdate, WorkingDay,
+    Appointment, AppointmentMove, AppointmentStatus, DayBook, ErrorCode, NewAppointment, NewClient, NewPatient,
+    NewStaff, Patient, Practice, PracticeSetup, Registered, Session, Staff, StaffUpdate, WorkingDay,
 };
 use serde::Serialize;
 use tauri::State;
 use uuid::Uuid;
 
 use crate::error::{CommandError, CommandResult};
-use crate::state::{AppState, DemoInfo};
+use crate::state::{blocking, AppState, DemoInfo};
 
 /// Which screen the app opens on.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -42,139 +45,157 @@ pub struct AppStatus {
 }
 
 #[tauri::command]
-pub fn app_status(state: State<'_, AppState>) -> AppStatus {
-    crate::status(&state)
+pub async fn app_status(state: State<'_, AppState>) -> CommandResult<AppStatus> {
+    let state = state.inner().clone();
+    blocking(move || Ok(crate::status(&state))).await
 }
 
 #[tauri::command]
-pub fn setup_practice(state: State<'_, AppState>, setup: PracticeSetup) -> CommandResult<()> {
-    state.store()?.create_practice(&setup)?;
-    Ok(())
+pub async fn setup_practice(state: State<'_, AppState>, setup: PracticeSetup) -> CommandResult<()> {
+    let store = state.store()?;
+    blocking(move || Ok(store.create_practice(&setup).map(|_| ())?)).await
 }
 
 #[tauri::command]
-pub fn login(state: State<'_, AppState>, username: String, password: String) -> CommandResult<Session> {
-    let session = state.store()?.login(&username, &password)?;
+pub async fn login(state: State<'_, AppState>, username: String, password: String) -> CommandResult<Session> {
+    let store = state.store()?;
+    let session = blocking(move || Ok(store.login(&username, &password)?)).await?;
     state.set_session(Some(session.clone()));
     Ok(session)
 }
 
 #[tauri::command]
-pub fn logout(state: State<'_, AppState>) {
+pub async fn logout(state: State<'_, AppState>) -> CommandResult<()> {
     state.set_session(None);
+    Ok(())
 }
 
 #[tauri::command]
-pub fn sync_status(state: State<'_, AppState>) -> CommandResult<SyncStatus> {
-    state.session()?;
-    Ok(state.store()?.sync_status()?)
+pub async fn sync_status(state: State<'_, AppState>) -> CommandResult<SyncStatus> {
+    state.run(|store, _| Ok(store.sync_status()?)).await
 }
 
 #[tauri::command]
-pub fn practice(state: State<'_, AppState>) -> CommandResult<Option<Practice>> {
-    state.session()?;
-    Ok(state.store()?.practice()?)
+pub async fn practice(state: State<'_, AppState>) -> CommandResult<Option<Practice>> {
+    state.run(|store, _| Ok(store.practice()?)).await
 }
 
 #[tauri::command]
-pub fn list_staff(state: State<'_, AppState>) -> CommandResult<Vec<Staff>> {
-    Ok(state.store()?.list_staff(&state.session()?)?)
+pub async fn list_staff(state: State<'_, AppState>) -> CommandResult<Vec<Staff>> {
+    state.run(|store, session| Ok(store.list_staff(session)?)).await
 }
 
 #[tauri::command]
-pub fn add_staff(state: State<'_, AppState>, staff: NewStaff) -> CommandResult<Staff> {
-    Ok(state.store()?.add_staff(&state.session()?, &staff)?)
+pub async fn add_staff(state: State<'_, AppState>, staff: NewStaff) -> CommandResult<Staff> {
+    state.run(move |store, session| Ok(store.add_staff(session, &staff)?)).await
 }
 
 #[tauri::command]
-pub fn update_staff(state: State<'_, AppState>, id: Uuid, update: StaffUpdate) -> CommandResult<Staff> {
-    Ok(state.store()?.update_staff(&state.session()?, id, &update)?)
+pub async fn update_staff(state: State<'_, AppState>, id: Uuid, update: StaffUpdate) -> CommandResult<Staff> {
+    state.run(move |store, session| Ok(store.update_staff(session, id, &update)?)).await
 }
 
 #[tauri::command]
-pub fn reference_data() -> ReferenceData {
-    appointment::reference_data()
+pub async fn reference_data() -> CommandResult<ReferenceData> {
+    Ok(reference::reference_data())
 }
 
 #[tauri::command]
-pub fn search(state: State<'_, AppState>, query: String) -> CommandResult<Vec<SearchHit>> {
-    Ok(state.store()?.search(&state.session()?, &query, 20)?)
+pub async fn search(state: State<'_, AppState>, query: String) -> CommandResult<Vec<SearchHit>> {
+    state.run(move |store, session| Ok(store.search(session, &query, 20)?)).await
 }
 
 #[tauri::command]
-pub fn likely_duplicate_clients(state: State<'_, AppState>, probe: NewClient) -> CommandResult<Vec<LikelyDuplicate>> {
-    Ok(state.store()?.likely_duplicate_clients(&state.session()?, &probe)?)
+pub async fn likely_duplicate_clients(
+    state: State<'_, AppState>,
+    probe: NewClient,
+) -> CommandResult<Vec<LikelyDuplicate>> {
+    state.run(move |store, session| Ok(store.likely_duplicate_clients(session, &probe)?)).await
+}
+
+/// A new client, with the animal they brought if `patient` is given: both are saved, or neither.
+#[tauri::command]
+pub async fn register_client(
+    state: State<'_, AppState>,
+    client: NewClient,
+    patient: Option<NewPatient>,
+) -> CommandResult<Registered> {
+    state.run(move |store, session| Ok(store.register_client_with_patient(session, &client, patient.as_ref())?)).await
 }
 
 #[tauri::command]
-pub fn register_client(state: State<'_, AppState>, client: NewClient) -> CommandResult<Client> {
-    Ok(state.store()?.register_client(&state.session()?, &client)?)
+pub async fn register_patient(state: State<'_, AppState>, owner: Uuid, patient: NewPatient) -> CommandResult<Patient> {
+    state.run(move |store, session| Ok(store.register_patient(session, owner, &patient)?)).await
 }
 
 #[tauri::command]
-pub fn register_patient(state: State<'_, AppState>, owner: Uuid, patient: NewPatient) -> CommandResult<Patient> {
-    Ok(state.store()?.register_patient(&state.session()?, owner, &patient)?)
+pub async fn client_record(state: State<'_, AppState>, id: Uuid) -> CommandResult<ClientRecord> {
+    state.run(move |store, session| Ok(store.client_record(session, id)?)).await
 }
 
 #[tauri::command]
-pub fn client_record(state: State<'_, AppState>, id: Uuid) -> CommandResult<ClientRecord> {
-    Ok(state.store()?.client_record(&state.session()?, id)?)
+pub async fn patient_record(state: State<'_, AppState>, id: Uuid) -> CommandResult<PatientRecord> {
+    state.run(move |store, session| Ok(store.patient_record(session, id)?)).await
 }
 
 #[tauri::command]
-pub fn patient_record(state: State<'_, AppState>, id: Uuid) -> CommandResult<PatientRecord> {
-    Ok(state.store()?.patient_record(&state.session()?, id)?)
+pub async fn day_book(state: State<'_, AppState>, date: NaiveDate) -> CommandResult<DayBook> {
+    state.run(move |store, session| Ok(store.day_book(session, date)?)).await
 }
 
 #[tauri::command]
-pub fn day_book(state: State<'_, AppState>, date: NaiveDate) -> CommandResult<DayBook> {
-    Ok(state.store()?.day_book(&state.session()?, date)?)
+pub async fn book_appointment(state: State<'_, AppState>, appointment: NewAppointment) -> CommandResult<Appointment> {
+    state.run(move |store, session| Ok(store.book_appointment(session, &appointment)?)).await
 }
 
 #[tauri::command]
-pub fn book_appointment(state: State<'_, AppState>, appointment: NewAppointment) -> CommandResult<Appointment> {
-    Ok(state.store()?.book_appointment(&state.session()?, &appointment)?)
+pub async fn move_appointment(state: State<'_, AppState>, id: Uuid, to: AppointmentMove) -> CommandResult<Appointment> {
+    state.run(move |store, session| Ok(store.move_appointment(session, id, &to)?)).await
 }
 
 #[tauri::command]
-pub fn move_appointment(state: State<'_, AppState>, id: Uuid, to: AppointmentMove) -> CommandResult<Appointment> {
-    Ok(state.store()?.move_appointment(&state.session()?, id, &to)?)
-}
-
-#[tauri::command]
-pub fn set_appointment_status(
+pub async fn set_appointment_status(
     state: State<'_, AppState>,
     id: Uuid,
     status: AppointmentStatus,
 ) -> CommandResult<Appointment> {
-    Ok(state.store()?.set_appointment_status(&state.session()?, id, status)?)
+    state.run(move |store, session| Ok(store.set_appointment_status(session, id, status)?)).await
 }
 
 /// Saves the day list PDF in the exports folder and returns where.
 #[tauri::command]
-pub fn print_day_list(state: State<'_, AppState>, date: NaiveDate) -> CommandResult<String> {
-    let store = state.store()?;
-    let book = store.day_book(&state.session()?, date)?;
-    let practice = store.practice()?.ok_or_else(|| CommandError::new("not_found", "Set up the practice first."))?;
-    let pdf = lifeboat_print::day_list(&practice, &book, store.clock().now());
-    crate::save_export(&state, &format!("day-list-{date}.pdf"), &pdf)
+pub async fn print_day_list(state: State<'_, AppState>, date: NaiveDate) -> CommandResult<String> {
+    let export_dir = state.export_dir.clone();
+    state
+        .run(move |store, session| {
+            let book = store.day_book(session, date)?;
+            let practice = store
+                .practice()?
+                .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "Set up the practice first."))?;
+            let pdf = lifeboat_print::day_list(&practice, &book, store.clock().now());
+            crate::save_export(&export_dir, &format!("day-list-{date}.pdf"), &pdf)
+        })
+        .await
 }
 
 #[tauri::command]
-pub fn record_death(state: State<'_, AppState>, patient: Uuid, on: NaiveDate) -> CommandResult<Patient> {
-    Ok(state.store()?.record_death(&state.session()?, patient, on)?)
+pub async fn record_death(state: State<'_, AppState>, patient: Uuid, on: NaiveDate) -> CommandResult<Patient> {
+    state.run(move |store, session| Ok(store.record_death(session, patient, on)?)).await
 }
 
 /// A clinician's weekly hours as text ("mon-fri 08:30-18:00, sat 09:00-12:30").
 #[tauri::command]
-pub fn working_week(state: State<'_, AppState>, clinician: Uuid) -> CommandResult<String> {
-    let week = state.store()?.working_hours(&state.session()?, clinician)?;
-    Ok(WorkingDay::format_week(&week))
+pub async fn working_week(state: State<'_, AppState>, clinician: Uuid) -> CommandResult<String> {
+    state.run(move |store, session| Ok(WorkingDay::format_week(&store.working_hours(session, clinician)?))).await
 }
 
 #[tauri::command]
-pub fn set_working_week(state: State<'_, AppState>, clinician: Uuid, week: String) -> CommandResult<String> {
-    let week = WorkingDay::parse_week(&week)?;
-    state.store()?.set_working_hours(&state.session()?, clinician, &week)?;
-    Ok(WorkingDay::format_week(&week))
+pub async fn set_working_week(state: State<'_, AppState>, clinician: Uuid, week: String) -> CommandResult<String> {
+    state
+        .run(move |store, session| {
+            let week = WorkingDay::parse_week(&week)?;
+            store.set_working_hours(session, clinician, &week)?;
+            Ok(WorkingDay::format_week(&week))
+        })
+        .await
 }

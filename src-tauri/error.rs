@@ -1,22 +1,20 @@
 //! The one error every command returns, and the one place core errors are mapped into it. The UI
-//! switches on `code` and shows `message`; `field` names the input to highlight.
+//! switches on `code` (the core's `ErrorCode`, shared through ts-rs), shows `message`, and highlights
+//! `field` when there is one.
 
+use lifeboat_core::ErrorCode;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CommandError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
 }
 
 impl CommandError {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
-        CommandError { code: code.into(), message: message.into(), field: None }
-    }
-
-    pub fn not_logged_in() -> Self {
-        CommandError::new("not_logged_in", "You have been logged out. Log in again to carry on.")
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        CommandError { code, message: message.into(), field: None }
     }
 }
 
@@ -27,9 +25,18 @@ impl From<lifeboat_core::Error> for CommandError {
             lifeboat_core::Error::Storage(_) | lifeboat_core::Error::Internal(_) => {
                 "Lifeboat could not save or read this. Nothing was half-saved; try again, and if it keeps happening run `lifeboat doctor`.".to_string()
             }
-            other => other.to_string(),
+            other => sentence(&other.user_message()),
         };
-        CommandError { code: e.code().into(), message, field: e.field().map(str::to_string) }
+        CommandError { code: e.code(), message, field: e.field().map(str::to_string) }
+    }
+}
+
+/// The core writes messages to follow a colon; shown on their own they start with a capital.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -13,7 +13,7 @@ mod state;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use lifeboat_core::{Store, StoreConfig, SystemClock};
+use lifeboat_core::{ErrorCode, Store, StoreConfig, SystemClock};
 use lifeboat_synthetic::{Size, DEMO_PASSWORD};
 use tauri::Manager;
 
@@ -68,12 +68,11 @@ pub fn run() {
 
 /// Writes an exported file (a PDF) into the exports folder: `LIFEBOAT_EXPORT_DIR`, or Lifeboat in
 /// the user's documents folder, or `exports` in the data folder. Returns the full path.
-pub fn save_export(state: &AppState, name: &str, bytes: &[u8]) -> Result<String, CommandError> {
-    let dir = state.export_dir.clone();
+pub fn save_export(dir: &Path, name: &str, bytes: &[u8]) -> Result<String, CommandError> {
     let path = dir.join(name);
-    std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, bytes)).map_err(|e| {
+    std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, bytes)).map_err(|e| {
         CommandError::new(
-            "io",
+            ErrorCode::Io,
             format!("Could not save {} ({e}). Check the folder exists and is not full.", path.display()),
         )
     })?;
@@ -112,7 +111,7 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         store: Store::open(StoreConfig::in_dir(&data_dir), Arc::new(SystemClock))
             .map(Arc::new)
             .map_err(CommandError::from),
-        session: Mutex::new(None),
+        session: Arc::new(Mutex::new(None)),
         demo: Arc::new(Mutex::new(None)),
         preparing: Arc::new(Mutex::new(None)),
         export_dir: export_dir(&data_dir),
@@ -200,6 +199,7 @@ mod bindings {
     use std::collections::BTreeMap;
     use std::path::Path;
 
+    use lifeboat_core::views;
     use ts_rs::{Config, TS};
 
     fn export_all(dir: &Path) {
@@ -210,12 +210,13 @@ mod bindings {
         lifeboat_core::Practice::export_all(&cfg).unwrap();
         lifeboat_core::Staff::export_all(&cfg).unwrap();
         lifeboat_core::StaffUpdate::export_all(&cfg).unwrap();
-        lifeboat_core::sync_status::SyncStatus::export_all(&cfg).unwrap();
-        lifeboat_core::appointment::ReferenceData::export_all(&cfg).unwrap();
-        lifeboat_core::search::SearchHit::export_all(&cfg).unwrap();
-        lifeboat_core::client::LikelyDuplicate::export_all(&cfg).unwrap();
-        lifeboat_core::client::ClientRecord::export_all(&cfg).unwrap();
-        lifeboat_core::patient::PatientRecord::export_all(&cfg).unwrap();
+        lifeboat_core::Registered::export_all(&cfg).unwrap();
+        views::sync_status::SyncStatus::export_all(&cfg).unwrap();
+        views::reference::ReferenceData::export_all(&cfg).unwrap();
+        views::search::SearchHit::export_all(&cfg).unwrap();
+        lifeboat_core::reception::client::LikelyDuplicate::export_all(&cfg).unwrap();
+        views::client_page::ClientRecord::export_all(&cfg).unwrap();
+        views::patient_page::PatientRecord::export_all(&cfg).unwrap();
         lifeboat_core::DayBook::export_all(&cfg).unwrap();
         lifeboat_core::NewAppointment::export_all(&cfg).unwrap();
         lifeboat_core::AppointmentMove::export_all(&cfg).unwrap();
@@ -253,5 +254,84 @@ mod bindings {
         }
         let stale: Vec<_> = have.keys().filter(|k| !want.contains_key(*k)).collect();
         assert!(stale.is_empty(), "stale generated files: {stale:?}");
+    }
+}
+
+#[cfg(test)]
+mod command_list {
+    //! The command list is written in five places: the handlers in `commands.rs`, the
+    //! `generate_handler!` list in `run`, `build.rs` (which makes each command a permission), the
+    //! capability file (which grants them to the window), and the UI's api module. They must agree,
+    //! and every command must be `async` (so its work never runs on the window's main thread).
+
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    fn read(path: &str) -> String {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+    }
+
+    /// Every `'name'` or `"name"` between `start` and the first `end` after it.
+    fn quoted_between(text: &str, start: &str, end: &str, quote: char) -> BTreeSet<String> {
+        let from = text.find(start).unwrap_or_else(|| panic!("{start:?} not found")) + start.len();
+        let block = &text[from..from + text[from..].find(end).unwrap()];
+        block.split(quote).skip(1).step_by(2).map(str::to_string).collect()
+    }
+
+    fn handlers() -> (BTreeSet<String>, Vec<String>) {
+        let text = read("src-tauri/commands.rs");
+        let mut names = BTreeSet::new();
+        let mut not_async = Vec::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line.trim() == "#[tauri::command]" {
+                let signature = lines.next().unwrap_or_default().trim();
+                let name = signature.split("fn ").nth(1).unwrap_or_default().split('(').next().unwrap_or_default();
+                if !signature.starts_with("pub async fn ") {
+                    not_async.push(name.to_string());
+                }
+                names.insert(name.to_string());
+            }
+        }
+        (names, not_async)
+    }
+
+    #[test]
+    fn every_list_of_commands_agrees_and_every_command_is_async() {
+        let (handlers, not_async) = handlers();
+        assert!(not_async.is_empty(), "commands that would run on the main thread: {not_async:?}");
+        assert!(handlers.len() > 20, "{handlers:?}");
+
+        let lib = read("src-tauri/lib.rs");
+        let from = lib.find("generate_handler![").unwrap();
+        let registered: BTreeSet<String> = lib[from..from + lib[from..].find(']').unwrap()]
+            .split("commands::")
+            .skip(1)
+            .map(|s| s.split(',').next().unwrap().trim().to_string())
+            .collect();
+        let manifest = quoted_between(&read("src-tauri/build.rs"), "const COMMANDS: &[&str] = &[", "];", '"');
+        let granted: BTreeSet<String> = quoted_between(&read("capabilities/default.json"), "\"permissions\"", "]", '"')
+            .into_iter()
+            .filter_map(|p| p.strip_prefix("allow-").map(|c| c.replace('-', "_")))
+            .collect();
+        let api = read("ui/src/lib/api/index.ts");
+        // `call<Type>('command', ...)`: the first argument is the command's name in quotes.
+        let called: BTreeSet<String> = api
+            .split("call<")
+            .skip(1)
+            .filter_map(|s| s.split_once(">(").and_then(|(_, args)| args.strip_prefix('\'')))
+            .filter_map(|s| s.split('\'').next().map(str::to_string))
+            .collect();
+
+        for (place, list) in [
+            ("generate_handler!", &registered),
+            ("build.rs", &manifest),
+            ("capabilities/default.json", &granted),
+            ("ui/src/lib/api/index.ts", &called),
+        ] {
+            let missing: Vec<_> = handlers.difference(list).collect();
+            let extra: Vec<_> = list.difference(&handlers).collect();
+            assert!(missing.is_empty() && extra.is_empty(), "{place}: missing {missing:?}, not a command {extra:?}");
+        }
     }
 }

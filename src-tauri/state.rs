@@ -1,17 +1,19 @@
 //! What the desktop shell keeps between commands: the store (or why it could not be opened), the
-//! logged-in person, and whether this is a demo.
+//! logged-in person, and whether this is a demo. Every command's work runs on a blocking thread
+//! (`run`), never on the window's main thread.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use lifeboat_core::{Session, Store};
+use lifeboat_core::{ErrorCode, Session, Store};
 use serde::Serialize;
 
 use crate::error::{CommandError, CommandResult};
 
+#[derive(Clone)]
 pub struct AppState {
     pub store: Result<Arc<Store>, CommandError>,
-    pub session: Mutex<Option<Session>>,
+    pub session: Arc<Mutex<Option<Session>>>,
     pub demo: Arc<Mutex<Option<DemoInfo>>>,
     /// While a demo practice is being generated: how far it has got.
     pub preparing: Arc<Mutex<Option<String>>>,
@@ -29,11 +31,14 @@ pub struct DemoInfo {
 }
 
 impl AppState {
-    pub fn store(&self) -> CommandResult<&Store> {
+    pub fn store(&self) -> CommandResult<Arc<Store>> {
         if let Some(step) = self.preparing() {
-            return Err(CommandError::new("preparing", format!("The demo practice is still being prepared ({step}).")));
+            return Err(CommandError::new(
+                ErrorCode::Preparing,
+                format!("The demo practice is still being prepared ({step})."),
+            ));
         }
-        self.store.as_deref().map_err(Clone::clone)
+        self.store.clone()
     }
 
     pub fn preparing(&self) -> Option<String> {
@@ -45,10 +50,40 @@ impl AppState {
     }
 
     pub fn session(&self) -> CommandResult<Session> {
-        self.session.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(CommandError::not_logged_in)
+        self.session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| lifeboat_core::Error::NotLoggedIn.into())
     }
 
     pub fn set_session(&self, session: Option<Session>) {
         *self.session.lock().unwrap_or_else(|e| e.into_inner()) = session;
+    }
+
+    /// Runs `f` with the store and the logged-in person on a blocking thread.
+    pub async fn run<T, F>(&self, f: F) -> CommandResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store, &Session) -> CommandResult<T> + Send + 'static,
+    {
+        let store = self.store()?;
+        let session = self.session()?;
+        blocking(move || f(&store, &session)).await
+    }
+}
+
+/// Runs `f` on a blocking thread. A panic in it becomes an error for this call, not a dead window.
+pub async fn blocking<T, F>(f: F) -> CommandResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> CommandResult<T> + Send + 'static,
+{
+    match tauri::async_runtime::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(_) => Err(CommandError::new(
+            ErrorCode::Internal,
+            "Lifeboat hit a fault doing this. Nothing was half-saved; try again, and if it keeps happening tell your IT support.",
+        )),
     }
 }

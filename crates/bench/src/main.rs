@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lifeboat_core::migrations::SCHEMA_VERSION;
+use lifeboat_core::store::migrations::SCHEMA_VERSION;
 use lifeboat_core::{AppointmentKind, NewAppointment, Role, StaffUpdate, Store, StoreConfig, SystemClock};
 use lifeboat_synthetic::{populate, Size};
 use rusqlite::Connection;
@@ -236,7 +236,7 @@ fn reception(dir: &Path, iterations: usize) {
     let ours = Figures::measure("Store::day_book (busiest day)", iterations / 5, |_| {
         store.day_book(&desk, date).unwrap();
     });
-    let (start, end) = lifeboat_core::time::day_bounds(date);
+    let (start, end) = lifeboat_core::time::day_bounds("date", date).unwrap();
     let mut stmt =
         conn.prepare("SELECT * FROM appointment WHERE starts_at >= ?1 AND starts_at < ?2 ORDER BY starts_at").unwrap();
     let baseline = Figures::measure("bare SELECT of that day's rows", iterations / 5, |_| {

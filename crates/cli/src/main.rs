@@ -11,8 +11,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use lifeboat_core::store::journal;
 use lifeboat_core::{
-    journal, NewPremises, NewStaff, PracticeSetup, Role, Session, Store, StoreConfig, SystemClock, WorkingDay,
+    Action, ErrorCode, NewPremises, NewStaff, PracticeSetup, Role, Session, Store, StoreConfig, SystemClock, WorkingDay,
 };
 
 #[derive(Parser)]
@@ -183,11 +184,13 @@ struct Failure {
 
 impl From<lifeboat_core::Error> for Failure {
     fn from(e: lifeboat_core::Error) -> Self {
+        // Every code is listed, so a new one cannot slip through without an exit code.
         let code = match e.code() {
-            "invalid" | "conflict" | "not_found" => 4,
-            "forbidden" | "bad_credentials" => 3,
-            "wrong_key" | "not_a_database" | "corrupt" | "too_new" | "key_file" => 6,
-            _ => 1,
+            ErrorCode::Invalid | ErrorCode::Conflict | ErrorCode::NotFound | ErrorCode::NeedsConfirmation => 4,
+            ErrorCode::Forbidden | ErrorCode::BadCredentials | ErrorCode::NotLoggedIn => 3,
+            ErrorCode::Corrupt | ErrorCode::DamagedRecord => 5,
+            ErrorCode::WrongKey | ErrorCode::NotADatabase | ErrorCode::TooNew | ErrorCode::KeyFile => 6,
+            ErrorCode::Io | ErrorCode::Storage | ErrorCode::Internal | ErrorCode::Preparing | ErrorCode::Ipc => 1,
         };
         Failure { message: e.to_string(), code }
     }
@@ -301,8 +304,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Journal(a) => {
             let store = open_existing(config)?;
             let session = login(&store, &a.acting, &mut secrets)?;
-            store.authorize_read(&session, lifeboat_core::Action::ViewJournal)?;
-            let entries = store.read(|c| journal::since(c, a.since, a.limit))?;
+            let entries = store.read_as(&session, Action::ViewJournal, |r| journal::since(r, a.since, a.limit))?;
             if !a.json {
                 println!(
                     "{:>6} {:>6}  {:<17} {:<9} {:<7} {:<36}  FIELDS",

@@ -112,7 +112,7 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
     let out = lifeboat(&dir, &["doctor"], "");
     let report = text(&out);
     assert!(out.status.success(), "{report}");
-    let schema = format!("schema version {}", lifeboat_core::migrations::SCHEMA_VERSION);
+    let schema = format!("schema version {}", lifeboat_core::store::migrations::SCHEMA_VERSION);
     for expected in ["SQLCipher 4", schema.as_str(), "integrity check: ok", "audit chain: intact", "healthy"] {
         assert!(report.contains(expected), "{expected} missing from {report}");
     }

@@ -1,7 +1,10 @@
-//! The one error type of the core. Variants are what a caller acts on; `code()` is the stable,
-//! machine-readable name that shells hand to the UI so it never parses message text.
+//! The one error type of the core, and `ErrorCode`: the one list of machine-readable codes that the
+//! core, the shells (Tauri commands, the CLI's exit codes) and the UI (through ts-rs) share, so the
+//! UI never parses message text.
 
 use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -18,7 +21,8 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
-    /// Allowed, but unusual enough that a person must confirm it (booking outside working hours).
+    /// Allowed, but unusual enough that a person must confirm it (booking outside working hours,
+    /// a temperature a sick animal could have).
     #[error("{0}")]
     NeedsConfirmation(String),
 
@@ -30,6 +34,10 @@ pub enum Error {
     #[error("the username or password is not right, or the account is not active")]
     BadCredentials,
 
+    /// No one is logged in (or the session has ended).
+    #[error("you have been logged out; log in again to carry on")]
+    NotLoggedIn,
+
     #[error("the key in {key_file} does not belong to the database {database}; use the key file that was created with this database")]
     WrongKey { database: PathBuf, key_file: PathBuf },
 
@@ -38,6 +46,11 @@ pub enum Error {
 
     #[error("the database {path} is damaged: {detail}. The file has not been changed; restore it from a backup")]
     Corrupt { path: PathBuf, detail: String },
+
+    /// A stored row that Lifeboat cannot read back (a bad id, an unknown role): the row was damaged
+    /// or written behind Lifeboat's back. Never papered over with a default.
+    #[error("a stored record is damaged: {0}")]
+    DamagedRecord(String),
 
     #[error("the database was written by a newer Lifeboat (schema {found}, this version knows up to {supported}); install the newer version")]
     TooNew { found: u32, supported: u32 },
@@ -54,11 +67,85 @@ pub enum Error {
     },
 
     #[error("database error: {0}")]
-    Storage(#[from] rusqlite::Error),
+    Storage(rusqlite::Error),
 
     /// A broken rule inside Lifeboat itself, never the user's doing.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Every code an error can carry, in the core, the shells and the UI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Invalid,
+    NotFound,
+    Conflict,
+    NeedsConfirmation,
+    Forbidden,
+    BadCredentials,
+    NotLoggedIn,
+    WrongKey,
+    NotADatabase,
+    Corrupt,
+    DamagedRecord,
+    TooNew,
+    KeyFile,
+    Io,
+    Storage,
+    Internal,
+    /// The desktop app has no open database yet (a demo practice is still being generated).
+    Preparing,
+    /// Used by the UI alone: the back end did not answer at all.
+    Ipc,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::NeedsConfirmation => "needs_confirmation",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::BadCredentials => "bad_credentials",
+            ErrorCode::NotLoggedIn => "not_logged_in",
+            ErrorCode::WrongKey => "wrong_key",
+            ErrorCode::NotADatabase => "not_a_database",
+            ErrorCode::Corrupt => "corrupt",
+            ErrorCode::DamagedRecord => "damaged_record",
+            ErrorCode::TooNew => "too_new",
+            ErrorCode::KeyFile => "key_file",
+            ErrorCode::Io => "io",
+            ErrorCode::Storage => "storage",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Preparing => "preparing",
+            ErrorCode::Ipc => "ipc",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        // A value that a row mapper refused (see `store::row`) is a damaged record, not a storage
+        // failure: say which column and why.
+        match e {
+            rusqlite::Error::FromSqlConversionFailure(column, _, inner) => {
+                Error::DamagedRecord(format!("column {column}: {inner}"))
+            }
+            rusqlite::Error::InvalidColumnType(column, name, ty) => {
+                Error::DamagedRecord(format!("column {column} ({name}) holds a {ty}"))
+            }
+            other => Error::Storage(other),
+        }
+    }
 }
 
 impl Error {
@@ -66,23 +153,34 @@ impl Error {
         Error::Invalid { field: field.into(), reason: reason.into() }
     }
 
-    /// A stable code for the UI and for scripts.
-    pub fn code(&self) -> &'static str {
+    /// The stable code for the UI and for scripts.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::Invalid { .. } => "invalid",
-            Error::NotFound(_) => "not_found",
-            Error::Conflict(_) => "conflict",
-            Error::NeedsConfirmation(_) => "needs_confirmation",
-            Error::Forbidden(_) => "forbidden",
-            Error::BadCredentials => "bad_credentials",
-            Error::WrongKey { .. } => "wrong_key",
-            Error::NotADatabase { .. } => "not_a_database",
-            Error::Corrupt { .. } => "corrupt",
-            Error::TooNew { .. } => "too_new",
-            Error::KeyFile(_) => "key_file",
-            Error::Io { .. } => "io",
-            Error::Storage(_) => "storage",
-            Error::Internal(_) => "internal",
+            Error::Invalid { .. } => ErrorCode::Invalid,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::NeedsConfirmation(_) => ErrorCode::NeedsConfirmation,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::BadCredentials => ErrorCode::BadCredentials,
+            Error::NotLoggedIn => ErrorCode::NotLoggedIn,
+            Error::WrongKey { .. } => ErrorCode::WrongKey,
+            Error::NotADatabase { .. } => ErrorCode::NotADatabase,
+            Error::Corrupt { .. } => ErrorCode::Corrupt,
+            Error::DamagedRecord(_) => ErrorCode::DamagedRecord,
+            Error::TooNew { .. } => ErrorCode::TooNew,
+            Error::KeyFile(_) => ErrorCode::KeyFile,
+            Error::Io { .. } => ErrorCode::Io,
+            Error::Storage(_) => ErrorCode::Storage,
+            Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The same error with its field named as part of `part` ("patient.name"), for a write that
+    /// takes several records' fields at once.
+    pub fn within(self, part: &str) -> Error {
+        match self {
+            Error::Invalid { field, reason } => Error::Invalid { field: format!("{part}.{field}"), reason },
+            other => other,
         }
     }
 
@@ -91,6 +189,15 @@ impl Error {
         match self {
             Error::Invalid { field, .. } => Some(field),
             _ => None,
+        }
+    }
+
+    /// The words to show a person: for an `Invalid` error the reason alone (the UI shows it beside
+    /// the field it names), otherwise the whole message.
+    pub fn user_message(&self) -> String {
+        match self {
+            Error::Invalid { reason, .. } => reason.clone(),
+            other => other.to_string(),
         }
     }
 }

@@ -1,9 +1,9 @@
 //! Small, valid example inputs, so that tests, the synthetic generator and documentation state only
 //! what matters to them.
 
+use crate::organisation::practice::{NewPremises, PracticeSetup};
+use crate::organisation::staff::NewStaff;
 use crate::permission::Role;
-use crate::practice::{NewPremises, PracticeSetup};
-use crate::staff::NewStaff;
 
 pub fn premises() -> NewPremises {
     NewPremises {

@@ -5,42 +5,43 @@
 //! reads the wall clock or the environment by itself: shells hand it a `Clock` and the paths of its
 //! files.
 //!
-//! Start reading at `store.rs` (opening a database), then `write.rs`: every change to practice data
-//! goes through `Store::write`, which checks permission, runs the change, and appends the journal and
-//! audit entries in one transaction.
+//! Layers, each depending only on those before it (a test in `architecture.rs` checks this):
+//! 1. `error`, `time`, `validate`, `permission`, `session`: plain rules and types;
+//! 2. `store`: the database, the write path, journal, audit, clock;
+//! 3. `organisation`: the practice, premises and staff;
+//! 4. `reception`: clients, patients, appointments, hours, the search index;
+//! 5. `clinical`: consultations, prescriptions, the controlled drugs register, charges;
+//! 6. `views`: read models for screens.
+//!
+//! Start reading at `store/mod.rs` (opening a database and reading), then `store/write.rs`: every
+//! change to practice data is an operation on a `Write`, which checks permission, validates, writes
+//! its rows, and appends the journal and audit entries, all in one transaction.
 
-pub mod appointment;
-pub mod audit;
-pub mod client;
-pub mod clock;
-pub mod doctor;
+pub mod clinical;
 pub mod error;
 pub mod example;
-pub mod hlc;
-pub mod journal;
-mod keyfile;
-pub mod migrations;
-pub mod patient;
+pub mod organisation;
 pub mod permission;
-pub mod practice;
-pub mod search;
+pub mod reception;
 pub mod session;
-pub mod staff;
 pub mod store;
-pub mod sync_status;
 pub mod time;
 pub mod validate;
-pub mod write;
+pub mod views;
 
-pub use appointment::{
-    Appointment, AppointmentKind, AppointmentMove, AppointmentStatus, DayBook, NewAppointment, WorkingDay,
-};
-pub use client::{Client, NewClient};
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{Error, Result};
-pub use patient::{NewPatient, Patient, Sex, Species};
+#[cfg(test)]
+mod architecture;
+
+pub use error::{Error, ErrorCode, Result};
+pub use organisation::practice::{NewPremises, Practice, PracticeSetup, Premises};
+pub use organisation::staff::{NewStaff, Staff, StaffUpdate};
 pub use permission::{Action, Role};
-pub use practice::{NewPremises, Practice, PracticeSetup, Premises};
+pub use reception::appointment::{Appointment, AppointmentKind, AppointmentMove, AppointmentStatus, NewAppointment};
+pub use reception::client::{Client, NewClient};
+pub use reception::hours::WorkingDay;
+pub use reception::patient::{NewPatient, Patient, Registered, Sex, Species};
 pub use session::Session;
-pub use staff::{NewStaff, Staff, StaffUpdate};
-pub use store::{Store, StoreConfig};
+pub use store::clock::{Clock, ManualClock, SystemClock};
+pub use store::database::{Read, Store, StoreConfig};
+pub use store::write::{ChangeKind, Write};
+pub use views::day_book::DayBook;

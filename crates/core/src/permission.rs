@@ -54,13 +54,59 @@ pub enum Action {
     EditClient,
     RegisterPatient,
     EditPatient,
+    /// Record an animal's death, which cannot be undone.
+    RecordDeath,
     BookAppointment,
     /// Move, cancel, or move an appointment along its status flow.
     ChangeAppointment,
     SetWorkingHours,
+    /// Load records that already happened elsewhere (a PMS snapshot, a generated demo practice).
+    ImportRecords,
+    /// Read clinical notes, prescriptions and the controlled drugs register.
+    ViewClinical,
+    /// Start, write and sign consultations, and add addenda.
+    RecordConsultation,
+    /// Void a clinical record (it stays, marked void with the reason).
+    VoidClinical,
+    /// Prescribe (the product's legal category narrows who, see `prescription.rs`).
+    Prescribe,
+    Dispense,
+    /// Receipts, administrations, destructions, stock checks and corrections in the CD register.
+    RecordControlledDrugs,
+    ManageFormulary,
+    ManageFees,
+    CaptureCharge,
 }
 
 impl Action {
+    pub const ALL: [Action; 25] = [
+        Action::EditPractice,
+        Action::AddStaff,
+        Action::EditStaff,
+        Action::ViewStaff,
+        Action::ViewJournal,
+        Action::ViewAudit,
+        Action::ViewRecords,
+        Action::RegisterClient,
+        Action::EditClient,
+        Action::RegisterPatient,
+        Action::EditPatient,
+        Action::RecordDeath,
+        Action::BookAppointment,
+        Action::ChangeAppointment,
+        Action::SetWorkingHours,
+        Action::ImportRecords,
+        Action::ViewClinical,
+        Action::RecordConsultation,
+        Action::VoidClinical,
+        Action::Prescribe,
+        Action::Dispense,
+        Action::RecordControlledDrugs,
+        Action::ManageFormulary,
+        Action::ManageFees,
+        Action::CaptureCharge,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::EditPractice => "practice.edit",
@@ -74,9 +120,20 @@ impl Action {
             Action::EditClient => "client.edit",
             Action::RegisterPatient => "patient.register",
             Action::EditPatient => "patient.edit",
+            Action::RecordDeath => "patient.record_death",
             Action::BookAppointment => "appointment.book",
             Action::ChangeAppointment => "appointment.change",
             Action::SetWorkingHours => "working_hours.set",
+            Action::ImportRecords => "records.import",
+            Action::ViewClinical => "clinical.view",
+            Action::RecordConsultation => "consultation.record",
+            Action::VoidClinical => "clinical.void",
+            Action::Prescribe => "prescription.prescribe",
+            Action::Dispense => "prescription.dispense",
+            Action::RecordControlledDrugs => "cd_register.record",
+            Action::ManageFormulary => "formulary.manage",
+            Action::ManageFees => "fees.manage",
+            Action::CaptureCharge => "charge.capture",
         }
     }
 
@@ -94,9 +151,20 @@ impl Action {
             Action::EditClient => "change client details",
             Action::RegisterPatient => "register patients",
             Action::EditPatient => "change patient details",
+            Action::RecordDeath => "record an animal's death",
             Action::BookAppointment => "book appointments",
             Action::ChangeAppointment => "change appointments",
             Action::SetWorkingHours => "set clinicians' working hours",
+            Action::ImportRecords => "import records",
+            Action::ViewClinical => "read clinical records",
+            Action::RecordConsultation => "write consultations",
+            Action::VoidClinical => "void clinical records",
+            Action::Prescribe => "prescribe",
+            Action::Dispense => "dispense medicines",
+            Action::RecordControlledDrugs => "write in the controlled drugs register",
+            Action::ManageFormulary => "change the formulary",
+            Action::ManageFees => "change the practice's fees",
+            Action::CaptureCharge => "record charges",
         }
     }
 }
@@ -109,8 +177,17 @@ pub fn allows(role: Role, action: Action) -> bool {
         ViewStaff | ViewRecords => true,
         // Everyone at the front desk or in the consulting room books and registers.
         RegisterClient | EditClient | RegisterPatient | EditPatient | BookAppointment | ChangeAppointment => true,
-        AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours => matches!(role, Manager | Admin),
+        CaptureCharge => true,
+        AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours | ImportRecords | ManageFees => {
+            matches!(role, Manager | Admin)
+        }
         EditPractice => matches!(role, Admin),
+        RecordDeath => matches!(role, Vet | Nurse | Manager | Admin),
+        // Clinical records are for the clinical team; managers read them to reconcile.
+        ViewClinical => matches!(role, Vet | Nurse | Manager | Admin),
+        RecordConsultation | VoidClinical | Prescribe | Dispense => matches!(role, Vet | Nurse),
+        RecordControlledDrugs => matches!(role, Vet | Nurse | Manager),
+        ManageFormulary => matches!(role, Vet | Manager | Admin),
     }
 }
 
@@ -127,6 +204,26 @@ mod tests {
             assert_eq!(allows(role, Action::EditPractice), role == Role::Admin, "{role} edit practice");
             assert!(allows(role, Action::ViewStaff), "{role} view staff");
         }
+    }
+
+    #[test]
+    fn only_the_clinical_team_writes_clinical_records_and_reception_does_not_read_them() {
+        for role in Role::ALL {
+            let clinical = matches!(role, Role::Vet | Role::Nurse);
+            for action in [Action::RecordConsultation, Action::Prescribe, Action::Dispense, Action::VoidClinical] {
+                assert_eq!(allows(role, action), clinical, "{role} {action:?}");
+            }
+            assert_eq!(allows(role, Action::ViewClinical), role != Role::Reception, "{role} view clinical");
+            assert_eq!(allows(role, Action::RecordDeath), role != Role::Reception, "{role} record death");
+        }
+    }
+
+    #[test]
+    fn action_names_are_unique() {
+        let mut names: Vec<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Action::ALL.len());
     }
 
     #[test]

@@ -3,6 +3,16 @@
 
 use crate::error::{Error, Result};
 
+/// What was typed, quoted for an error message, cut short if long.
+pub fn shown(value: &str) -> String {
+    let value = value.trim();
+    if value.chars().count() > 40 {
+        format!("{:?}…", value.chars().take(40).collect::<String>())
+    } else {
+        format!("{value:?}")
+    }
+}
+
 /// Trimmed text that must not be empty and must fit in `max` characters.
 pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
     let value = value.trim();
@@ -39,7 +49,8 @@ pub fn optional_multiline(field: &str, value: &str, max: usize) -> Result<String
 /// An email address, trimmed and lower-cased. Only the shape is checked: something@domain.tld.
 pub fn email(field: &str, value: &str) -> Result<String> {
     let value = value.trim().to_lowercase();
-    let wrong = || Error::invalid(field, format!("{value:?} is not an email address (for example name@example.co.uk)"));
+    let wrong =
+        || Error::invalid(field, format!("{} is not an email address (for example name@example.co.uk)", shown(&value)));
     let (local, domain) = value.split_once('@').ok_or_else(wrong)?;
     let domain_ok =
         domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains("..");
@@ -54,10 +65,7 @@ pub fn email(field: &str, value: &str) -> Result<String> {
 pub fn microchip(field: &str, value: &str) -> Result<String> {
     let digits: String = value.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.len() != 15 || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Error::invalid(
-            field,
-            format!("{:?} is not a microchip number: it must be 15 digits", value.trim()),
-        ));
+        return Err(Error::invalid(field, format!("{} is not a microchip number: it must be 15 digits", shown(value))));
     }
     Ok(digits)
 }
@@ -65,7 +73,7 @@ pub fn microchip(field: &str, value: &str) -> Result<String> {
 /// A UK postcode, normalised to upper case with one space before the inward code ("SW1A 1AA").
 pub fn postcode(field: &str, value: &str) -> Result<String> {
     let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
-    let wrong = || Error::invalid(field, format!("{:?} is not a UK postcode (for example SW1A 1AA)", value.trim()));
+    let wrong = || Error::invalid(field, format!("{} is not a UK postcode (for example SW1A 1AA)", shown(value)));
     if !(5..=7).contains(&compact.len()) || !compact.is_ascii() {
         return Err(wrong());
     }
@@ -90,7 +98,10 @@ pub fn postcode(field: &str, value: &str) -> Result<String> {
 /// A UK telephone number, given in any common form (spaces, dashes, brackets, +44), normalised to
 /// national format with conventional spacing ("020 7946 0000", "01632 960123", "07700 900123").
 pub fn uk_phone(field: &str, value: &str) -> Result<String> {
-    let wrong = |why: &str| Error::invalid(field, format!("{:?} {why}", value.trim()));
+    if value.chars().count() > 40 {
+        return Err(Error::invalid(field, "is too long for a telephone number"));
+    }
+    let wrong = |why: &str| Error::invalid(field, format!("{} {why}", shown(value)));
     if value.chars().any(|c| !(c.is_ascii_digit() || " -()+.".contains(c))) {
         return Err(wrong("is not a telephone number: use digits only"));
     }
@@ -99,7 +110,9 @@ pub fn uk_phone(field: &str, value: &str) -> Result<String> {
         if !digits.starts_with("44") {
             return Err(wrong("is not a UK number (it must start 0 or +44)"));
         }
-        digits = format!("0{}", &digits[2..]);
+        // "+44 (0)7700 900456": the trunk 0 some people write after +44 is not part of the number.
+        let national = &digits[2..];
+        digits = format!("0{}", national.strip_prefix('0').unwrap_or(national));
     } else if digits.starts_with("44") && digits.len() == 12 {
         digits = format!("0{}", &digits[2..]);
     }
@@ -179,6 +192,8 @@ mod tests {
             &[
                 ("020 7946 0000", Some("020 7946 0000")),
                 ("+44 20 7946 0000", Some("020 7946 0000")),
+                ("+44 (0)7700 900456", Some("07700 900456")),
+                ("+44 (0) 20 7946 0000", Some("020 7946 0000")),
                 ("(01632) 960-123", Some("01632 960123")),
                 ("07700900123", Some("07700 900123")),
                 ("0169 772 4000", Some("01697 724000")),

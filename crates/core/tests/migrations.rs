@@ -1,15 +1,30 @@
-//! Every migration upgrades a database left by the schema before it, keeping its data.
+//! Every migration upgrades a database left by the schema before it, keeping its data. (That the
+//! shipped migrations are the files that shipped is checked by their pinned hashes, in
+//! `store::migrations`.)
 
-use lifeboat_core::migrations::{migrate_to, schema_version, SCHEMA_VERSION};
+use lifeboat_core::store::migrations::{migrate_to, schema_version, SCHEMA_VERSION};
 
-/// Rows an older Lifeboat would have written at each schema version, to be found again after the
-/// upgrade. Index = schema version.
+/// Rows an older Lifeboat would have written at each schema version, in the forms it wrote them, to
+/// be found again after the upgrade. Index = schema version.
 fn fixture(version: u32) -> &'static str {
     match version {
         0 => "",
-        1 => "INSERT INTO practice VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00Z');
+        1 => "INSERT INTO practice VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00+00:00');
               INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at)
-              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'admin', 'x', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');",
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'admin', 'x', '2026-01-01T00:00:00.123456789+00:00', '2026-01-01T00:00:00+00:00');",
+        2 => "INSERT INTO practice VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00+00:00');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123456789+00:00', '2026-01-01T00:00:00+00:00');
+              INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
+              VALUES ('c1', 'Ada', 'Old', '07700 900000', 1, '2026-02-01T10:00:00Z', '2026-02-01T10:00:00Z');
+              INSERT INTO patient (id, name, species, sex, created_at, updated_at)
+              VALUES ('a1', 'Rex', 'dog', 'male', '2026-02-01T10:00:00Z', '2026-02-01T10:00:00Z');
+              INSERT INTO ownership VALUES ('c1', 'a1', '2026-02-01T10:00:00Z');
+              INSERT INTO appointment (id, clinician_id, starts_at, ends_at, kind, patient_id, client_id, status, created_at, updated_at)
+              VALUES ('ap1', 's1', '2026-02-02T09:00:00Z', '2026-02-02T09:15:00Z', 'consultation', 'a1', 'c1', 'booked', '2026-02-01T10:00:00Z', '2026-02-01T10:00:00Z');",
+        3 => "INSERT INTO practice VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -24,9 +39,30 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
         migrate_to(&mut conn, SCHEMA_VERSION).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
         if from >= 1 {
-            let name: String =
-                conn.query_row("SELECT display_name FROM staff WHERE id = 's1'", [], |r| r.get(0)).unwrap();
+            let (name, created): (String, String) = conn
+                .query_row("SELECT display_name, created_at FROM staff WHERE id = 's1'", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
             assert_eq!(name, "Old Admin", "from schema {from}");
+            assert_eq!(created, "2026-01-01T00:00:00.123Z", "from schema {from}: one timestamp format");
+            let sqp: bool = conn.query_row("SELECT sqp FROM staff WHERE id = 's1'", [], |r| r.get(0)).unwrap();
+            assert!(!sqp, "from schema {from}: nobody is an SQP until a manager says so");
+        }
+        if from == 2 {
+            let times: (String, String, String) = conn
+                .query_row("SELECT starts_at, ends_at, created_at FROM appointment WHERE id = 'ap1'", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .unwrap();
+            assert_eq!(
+                times,
+                (
+                    "2026-02-02T09:00:00.000Z".into(),
+                    "2026-02-02T09:15:00.000Z".into(),
+                    "2026-02-01T10:00:00.000Z".into()
+                )
+            );
         }
         let fk_problems: i64 =
             conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();

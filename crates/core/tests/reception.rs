@@ -3,7 +3,8 @@
 mod common;
 
 use common::*;
-use lifeboat_core::{journal, AppointmentMove, AppointmentStatus as S, NewClient, NewPatient, Species};
+use lifeboat_core::store::journal;
+use lifeboat_core::{AppointmentMove, AppointmentStatus as S, NewClient, NewPatient, Species};
 
 #[test]
 fn registering_a_client_normalises_and_checks_each_field() {
@@ -45,7 +46,7 @@ fn patients_are_checked_and_may_have_several_owners() {
     let mut same_chip = NewPatient::new("Other", Species::Cat);
     same_chip.microchip = "826 0981 0000 4321".into();
     let err = r.store.register_patient(&r.desk, r.client.id, &same_chip).unwrap_err();
-    assert!(err.code() == "conflict" && err.to_string().contains("Biscuit"), "{err}");
+    assert!(err.code().as_str() == "conflict" && err.to_string().contains("Biscuit"), "{err}");
 
     let mut odd = NewPatient::new("Spike", Species::Other);
     assert_eq!(r.store.register_patient(&r.desk, r.client.id, &odd).unwrap_err().field(), Some("species_other"));
@@ -156,7 +157,7 @@ fn a_clinician_is_never_double_booked() {
     let r = reception();
     let first = r.book("2026-06-01 10:00", 20).unwrap();
     let err = r.book("2026-06-01 10:15", 15).unwrap_err();
-    assert_eq!(err.code(), "conflict");
+    assert_eq!(err.code().as_str(), "conflict");
     let message = err.to_string();
     for words in ["James Herriot", "10:00 to 10:20", "Biscuit", "Quillfeather", "consultation"] {
         assert!(message.contains(words), "the refusal names the clash ({words}): {message}");
@@ -176,7 +177,7 @@ fn a_clinician_is_never_double_booked() {
             confirm_outside_hours: false,
         },
     );
-    assert_eq!(moved.unwrap_err().code(), "conflict", "a cancelled appointment is not moved");
+    assert_eq!(moved.unwrap_err().code().as_str(), "conflict", "a cancelled appointment is not moved");
 }
 
 #[test]
@@ -191,7 +192,10 @@ fn moving_checks_the_new_time_like_a_booking() {
         minutes: 15,
         confirm_outside_hours: confirm,
     };
-    assert_eq!(r.store.move_appointment(&r.desk, a.id, &to("2026-06-02 09:20", false)).unwrap_err().code(), "conflict");
+    assert_eq!(
+        r.store.move_appointment(&r.desk, a.id, &to("2026-06-02 09:20", false)).unwrap_err().code().as_str(),
+        "conflict"
+    );
     let moved = r
         .store
         .move_appointment(&r.desk, b.id, &to("2026-06-02 09:20", false))
@@ -211,7 +215,7 @@ fn booking_outside_working_hours_needs_confirmation() {
     ];
     for (start, words) in cases {
         let err = r.book(start, 15).unwrap_err();
-        assert_eq!(err.code(), "needs_confirmation", "{start}");
+        assert_eq!(err.code().as_str(), "needs_confirmation", "{start}");
         assert!(err.to_string().contains(words), "{err}");
         let mut confirmed = r.booking(start, 15);
         confirmed.confirm_outside_hours = true;
@@ -246,7 +250,7 @@ fn bookings_are_refused_with_the_field_named() {
     let mut a = r.booking("2026-06-03 11:00", 15);
     a.client_id = other.id;
     assert_eq!(r.store.book_appointment(&r.desk, &a).unwrap_err().field(), Some("client_id"), "not the owner");
-    r.store.record_death(&r.desk, r.dog.id, chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()).unwrap();
+    r.store.record_death(&r.admin, r.dog.id, chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()).unwrap();
     let err = r.book("2026-06-03 11:00", 15).unwrap_err();
     assert!(err.to_string().contains("deceased"), "{err}");
 }
@@ -275,7 +279,7 @@ fn the_status_flow_allows_only_its_steps() {
     r.store.set_appointment_status(&r.desk, b.id, S::NoShow).unwrap();
     r.book("2026-06-04 10:00", 15).unwrap();
     let err = r.store.set_appointment_status(&r.desk, b.id, S::Booked).unwrap_err();
-    assert_eq!(err.code(), "conflict", "undoing a no-show whose time was rebooked: {err}");
+    assert_eq!(err.code().as_str(), "conflict", "undoing a no-show whose time was rebooked: {err}");
 }
 
 #[test]
@@ -300,10 +304,60 @@ fn every_reception_change_is_journaled_and_audited() {
 fn only_managers_set_working_hours_but_everyone_books() {
     let r = reception();
     let err = r.store.set_working_hours(&r.desk, r.vet.id, &[]).unwrap_err();
-    assert_eq!(err.code(), "forbidden");
+    assert_eq!(err.code().as_str(), "forbidden");
     for role in [lifeboat_core::Role::Nurse, lifeboat_core::Role::Vet] {
         let s = login_as(&r.store, &r.admin, &format!("x.{role}"), role);
         let hits = r.store.search(&s, "biscuit", 5).unwrap();
         assert_eq!(hits.len(), 1, "{role} searches");
     }
+}
+
+#[test]
+fn a_client_and_their_animal_are_saved_together_or_not_at_all() {
+    let r = reception();
+    let before = (count(&r.store, "client"), count(&r.store, "patient"), count(&r.store, "journal"));
+    let client = NewClient { last_name: "Pennyworth".into(), phone: "07700 900777".into(), ..Default::default() };
+    let mut cat = NewPatient::new("Marmalade", Species::Cat);
+    cat.microchip = "12345".into();
+    let err = r.store.register_client_with_patient(&r.desk, &client, Some(&cat)).unwrap_err();
+    assert_eq!(err.field(), Some("patient.microchip"), "{err}");
+    let mut bad_client = client.clone();
+    bad_client.postcode = "nowhere".into();
+    let err = r.store.register_client_with_patient(&r.desk, &bad_client, Some(&cat)).unwrap_err();
+    assert_eq!(err.field(), Some("client.postcode"), "{err}");
+    assert_eq!(
+        (count(&r.store, "client"), count(&r.store, "patient"), count(&r.store, "journal")),
+        before,
+        "a refused animal leaves no client behind"
+    );
+    cat.microchip = "826 0981 0000 7777".into();
+    let saved = r.store.register_client_with_patient(&r.desk, &client, Some(&cat)).unwrap();
+    let patient = saved.patient.expect("the animal was registered");
+    assert_eq!(patient.owner_ids, [saved.client.id]);
+    assert_eq!(r.store.search(&r.desk, "marmalade", 5).unwrap()[0].client_id, saved.client.id);
+}
+
+/// A row altered behind Lifeboat's back is reported as damaged, never read as a default.
+#[test]
+fn a_damaged_row_is_reported_not_papered_over() {
+    let r = reception();
+    let cases = [
+        ("UPDATE patient SET species = 'dragon'", "species"),
+        ("UPDATE patient SET created_at = 'last Tuesday'", "created_at"),
+        ("UPDATE ownership SET client_id = 'not-an-id'", "client_id"),
+        ("UPDATE patient SET alerts = 'Bites'", "alerts"),
+    ];
+    for (sql, column) in cases {
+        let r = reception();
+        raw_connection(&r.dir).execute_batch(&format!("PRAGMA foreign_keys = OFF; {sql}")).unwrap();
+        let err = r.store.patient(&r.desk, r.dog.id).unwrap_err();
+        assert_eq!(err.code().as_str(), "damaged_record", "{sql}: {err}");
+        assert!(err.to_string().contains(column), "{sql}: names the column: {err}");
+    }
+    raw_connection(&r.dir).execute_batch("UPDATE staff SET role = 'vet' WHERE username = 'desk'").unwrap();
+    raw_connection(&r.dir)
+        .execute_batch("PRAGMA ignore_check_constraints = 1; UPDATE staff SET role = 'surgeon' WHERE username = 'desk'")
+        .unwrap();
+    let err = r.store.list_staff(&r.admin).unwrap_err();
+    assert_eq!(err.code().as_str(), "damaged_record", "{err}");
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use lifeboat_core::journal;
+use lifeboat_core::store::journal;
 use lifeboat_core::{example, Error, Role, StaffUpdate};
 
 fn journal_and_audit(store: &lifeboat_core::Store) -> (i64, i64) {
@@ -28,7 +28,7 @@ fn creating_the_practice_journals_and_audits_each_record() {
 fn the_practice_can_be_created_only_once() {
     let (_dir, store, _) = practice();
     let err = store.create_practice(&example::practice_setup("other", PASSWORD)).unwrap_err();
-    assert_eq!(err.code(), "conflict");
+    assert_eq!(err.code().as_str(), "conflict");
     assert_eq!(count(&store, "practice"), 1);
 }
 
@@ -64,7 +64,7 @@ fn permissions_are_enforced_in_the_core() {
         let added = store.add_staff(&actor, &example::staff("newbie", Role::Nurse, PASSWORD));
         assert_eq!(added.is_ok(), may_add_staff, "{role} adding a nurse: {added:?}");
         if !may_add_staff {
-            assert_eq!(added.unwrap_err().code(), "forbidden");
+            assert_eq!(added.unwrap_err().code().as_str(), "forbidden");
             assert_eq!(journal_and_audit(&store), before, "{role}: a refusal writes nothing");
             assert_eq!(count(&store, "staff"), 2);
         }
@@ -81,7 +81,7 @@ fn a_deactivated_account_loses_its_rights_at_once() {
     let manager = login_as(&store, &admin, "m.gr", Role::Manager);
     store.update_staff(&admin, manager.staff_id, &StaffUpdate { active: Some(false), ..Default::default() }).unwrap();
     let err = store.add_staff(&manager, &example::staff("newbie", Role::Nurse, PASSWORD)).unwrap_err();
-    assert_eq!(err.code(), "forbidden", "{err}");
+    assert_eq!(err.code().as_str(), "forbidden", "{err}");
     assert!(matches!(store.login("m.gr", PASSWORD), Err(Error::BadCredentials)));
 }
 
@@ -104,7 +104,7 @@ fn bad_input_names_the_field_and_writes_nothing() {
         assert_eq!(err.field(), Some(field), "{err}");
     }
     let err = store.add_staff(&admin, &example::staff("admin", Role::Nurse, PASSWORD)).unwrap_err();
-    assert_eq!(err.code(), "conflict", "a taken username: {err}");
+    assert_eq!(err.code().as_str(), "conflict", "a taken username: {err}");
     assert_eq!(journal_and_audit(&store), before);
 }
 
@@ -114,7 +114,7 @@ fn login_refuses_wrong_passwords_and_unknown_users_alike() {
     assert_eq!(store.login(" ADMIN ", PASSWORD).unwrap(), admin, "usernames ignore case and spaces");
     for (user, password) in [("admin", "wrong password"), ("nobody", PASSWORD)] {
         let err = store.login(user, password).unwrap_err();
-        assert_eq!(err.code(), "bad_credentials");
+        assert_eq!(err.code().as_str(), "bad_credentials");
     }
 }
 

@@ -5,8 +5,8 @@
 //! the data and saves the bytes.
 
 use chrono::{DateTime, Utc};
-use lifeboat_core::appointment::{Appointment, DayBook};
 use lifeboat_core::Practice;
+use lifeboat_core::{Appointment, DayBook};
 use printpdf::{
     BuiltinFont, Color, Line, LinePoint, Mm, Op, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rgb,
     TextItem,

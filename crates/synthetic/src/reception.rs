@@ -1,10 +1,10 @@
 //! Clients, patients and appointments for a generated practice.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
-use lifeboat_core::appointment::{self, AppointmentKind, AppointmentStatus, NewAppointment, WorkingDay};
-use lifeboat_core::client::{self, NewClient};
-use lifeboat_core::patient::{self, NewPatient, Sex, Species};
-use lifeboat_core::{Action, Result, Role, Session, Staff, Store};
+use lifeboat_core::{
+    AppointmentKind, AppointmentStatus, NewAppointment, NewClient, NewPatient, Result, Role, Session, Sex, Species,
+    Staff, Store, WorkingDay,
+};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -174,11 +174,11 @@ pub(crate) fn clients_and_patients(
                 (client, pets)
             })
             .collect();
-        store.write(admin, Action::RegisterClient, |w| {
+        store.write(admin, |w| {
             for (c, pets) in &batch {
-                let client_id = client::insert(w, &c.validated()?)?;
+                let client_id = w.register_client(c)?.id;
                 for p in pets {
-                    let patient_id = patient::insert(w, client_id, &p.validated(today)?)?;
+                    let patient_id = w.register_patient(client_id, p)?.id;
                     owned.push((client_id, patient_id));
                 }
             }
@@ -333,9 +333,9 @@ pub(crate) fn appointments(
         }
         booked += day.len();
         if !day.is_empty() {
-            store.write(admin, Action::BookAppointment, |w| {
+            store.write(admin, |w| {
                 for (new, status) in &day {
-                    appointment::insert_with_status(w, new, *status)?;
+                    w.record_past_appointment(new, *status)?;
                 }
                 Ok(())
             })?;

@@ -3,6 +3,8 @@
 import { invoke } from '@tauri-apps/api/core';
 import type { AppStatus } from './types/AppStatus';
 import type { CommandError } from './types/CommandError';
+import type { ErrorCode } from './types/ErrorCode';
+import type { Registered } from './types/Registered';
 import type { NewStaff } from './types/NewStaff';
 import type { Practice } from './types/Practice';
 import type { PracticeSetup } from './types/PracticeSetup';
@@ -25,7 +27,7 @@ import type { PatientRecord } from './types/PatientRecord';
 import type { ReferenceData } from './types/ReferenceData';
 import type { SearchHit } from './types/SearchHit';
 
-export type { AppStatus, CommandError, NewStaff, Practice, PracticeSetup, Session, Staff, StaffUpdate, SyncStatus };
+export type { AppStatus, CommandError, ErrorCode, Registered, NewStaff, Practice, PracticeSetup, Session, Staff, StaffUpdate, SyncStatus };
 export type { Appointment, AppointmentMove, AppointmentStatus, Client, ClientRecord, DayBook, LikelyDuplicate, NewAppointment };
 export type { NewClient, NewPatient, Patient, PatientRecord, ReferenceData, SearchHit };
 export type { AppointmentKind } from './types/AppointmentKind';
@@ -38,7 +40,7 @@ export type { NewPremises } from './types/NewPremises';
 
 /** A refusal from the back end: `code` to act on, `message` to show, `field` to highlight. */
 export class ApiError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly field: string | null;
 
   constructor(e: CommandError) {
@@ -74,7 +76,8 @@ export const api = {
   referenceData: () => call<ReferenceData>('reference_data'),
   search: (query: string) => call<SearchHit[]>('search', { query }),
   likelyDuplicateClients: (probe: NewClient) => call<LikelyDuplicate[]>('likely_duplicate_clients', { probe }),
-  registerClient: (client: NewClient) => call<Client>('register_client', { client }),
+  /** A new client, with their animal if given: both are saved, or neither. */
+  registerClient: (client: NewClient, patient: NewPatient | null) => call<Registered>('register_client', { client, patient }),
   registerPatient: (owner: string, patient: NewPatient) => call<Patient>('register_patient', { owner, patient }),
   clientRecord: (id: string) => call<ClientRecord>('client_record', { id }),
   patientRecord: (id: string) => call<PatientRecord>('patient_record', { id }),

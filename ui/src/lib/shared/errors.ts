@@ -1,16 +1,8 @@
-import { ApiError } from '../api';
+import { ApiError, type ErrorCode } from '../api';
 
-/** Splits an error into the field it is about (if any) and the words to show. */
-export function explain(e: unknown): { field: string | null; message: string } {
-  if (e instanceof ApiError) {
-    // The core says "field: reason"; beside the field, the reason alone reads better.
-    const message = e.field && e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message;
-    return { field: e.field, message: sentence(message) };
-  }
-  return { field: null, message: sentence(String(e)) };
-}
-
-/** The core writes messages to follow a colon; on their own they start with a capital. */
-function sentence(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+/** What went wrong, as the back end said it: the code to act on, the field to highlight (if any),
+ * and the words to show. Nothing here reads the message text. */
+export function explain(e: unknown): { code: ErrorCode; field: string | null; message: string } {
+  if (e instanceof ApiError) return { code: e.code, field: e.field, message: e.message };
+  return { code: 'internal', field: null, message: String(e) };
 }

@@ -3,9 +3,6 @@ import type { Appointment } from "./Appointment";
 import type { Client } from "./Client";
 import type { Patient } from "./Patient";
 
-/**
- * Everything the client page shows.
- */
 export type ClientRecord = { client: Client, patients: Array<Patient>, 
 /**
  * Newest first.

@@ -3,9 +3,6 @@ import type { Appointment } from "./Appointment";
 import type { Client } from "./Client";
 import type { Patient } from "./Patient";
 
-/**
- * Everything the patient page shows.
- */
 export type PatientRecord = { patient: Patient, owners: Array<Client>, 
 /**
  * Newest first.

@@ -1,21 +1,22 @@
 //! Finding clients and their patients as reception types: names (client and patient), phone numbers
 //! (digits match however they were typed), postcodes (spaces and case ignored), email and microchip.
-//!
-//! One row per client in the FTS5 table `client_search` with the trigram tokenizer, so any three or
-//! more characters match anywhere in a name or number. Rows are rewritten in the same transaction as
-//! the records they index.
+//! Reads the index that `reception::search_index` keeps.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::client::short_name;
-use crate::error::{Error, Result};
-use crate::patient::{self, Species};
+use crate::error::Result;
 use crate::permission::Action;
-use crate::practice::parse_id;
+use crate::reception::client::{self, short_name};
+use crate::reception::patient::{self, Species};
+use crate::reception::search_index::digits;
 use crate::session::Session;
-use crate::store::Store;
+use crate::store::database::Store;
+use crate::store::row;
+
+/// Longer queries are cut: nobody types more, and the index need not read it.
+const MAX_QUERY_CHARS: usize = 100;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -41,62 +42,26 @@ pub struct PatientBrief {
     pub matched: bool,
 }
 
-fn digits(text: &str) -> String {
-    text.chars().filter(|c| c.is_ascii_digit()).collect()
-}
-
-/// Rewrites the client's search row from the client and the patients they own.
-pub(crate) fn reindex_client(conn: &Connection, client_id: Uuid) -> Result<()> {
-    let row = conn
-        .query_row(
-            "SELECT search_rowid, title, first_name, last_name, phone, phone_alt, postcode, email FROM client WHERE id = ?1",
-            [client_id.to_string()],
-            |r| Ok((r.get::<_, i64>(0)?, (1..8).map(|i| r.get::<_, String>(i)).collect::<rusqlite::Result<Vec<_>>>()?)),
-        )
-        .optional()?;
-    let Some((rowid, f)) = row else { return Err(Error::NotFound(format!("client {client_id}"))) };
-    let mut stmt = conn.prepare_cached(
-        "SELECT p.name, coalesce(p.microchip, '') FROM patient p JOIN ownership o ON o.patient_id = p.id WHERE o.client_id = ?1",
-    )?;
-    let pets = stmt
-        .query_map([client_id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let names =
-        format!("{} {} {} {}", f[0], f[1], f[2], pets.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join(" "));
-    let contact = format!(
-        "{} {} {} {} {} {}",
-        digits(&f[3]),
-        digits(&f[4]),
-        f[5],
-        f[5].replace(' ', ""),
-        f[6],
-        pets.iter().map(|p| p.1.as_str()).collect::<Vec<_>>().join(" ")
-    );
-    conn.execute("DELETE FROM client_search WHERE rowid = ?1", [rowid])?;
-    conn.execute(
-        "INSERT INTO client_search (rowid, names, contact) VALUES (?1, ?2, ?3)",
-        params![rowid, names, contact],
-    )?;
-    Ok(())
-}
-
 fn number_like(text: &str) -> bool {
     text.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) && text.chars().any(|c| c.is_ascii_digit())
 }
 
-/// A phone number as bare digits, +44 written as 0.
+/// A phone number as bare digits, +44 written as 0 ("+44 (0)7700 900456" too).
 fn phone_digits(text: &str) -> String {
     let d = digits(text);
-    if text.trim_start().starts_with("+44") {
-        format!("0{}", &d[2..])
-    } else {
-        d
+    match d.strip_prefix("44") {
+        Some(national) if text.trim_start().starts_with('+') => {
+            format!("0{}", national.strip_prefix('0').unwrap_or(national))
+        }
+        _ => d,
     }
 }
 
 /// Turns what was typed into search terms: lower case; a query that is all phone number becomes
 /// one run of digits however it was spaced; a number among words loses its punctuation.
 fn terms(query: &str) -> Vec<String> {
+    let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
+    let query = query.as_str();
     if number_like(query) {
         return vec![phone_digits(query)];
     }
@@ -108,33 +73,36 @@ fn terms(query: &str) -> Vec<String> {
 }
 
 /// Clients matching every term of `query`, best first, with their patients.
-pub fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
+pub(crate) fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
     let terms = terms(query);
     let long: Vec<&String> = terms.iter().filter(|t| t.chars().count() >= 3).collect();
-    let ids: Vec<String> = if !long.is_empty() {
+    let ids: Vec<Uuid> = if !long.is_empty() {
         // Each term is an FTS5 string (quotes doubled), so nothing typed is read as syntax.
         let expr = long.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND ");
         let mut stmt = conn.prepare_cached(
             "SELECT c.id FROM client_search s JOIN client c ON c.search_rowid = s.rowid
              WHERE client_search MATCH ?1 ORDER BY s.rank LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![expr, limit], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt.query_map(params![expr, limit], |r| row::uuid(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows
     } else if let Some(short) = terms.first() {
-        // One or two letters: a surname that starts so ("Ng", "Li").
+        // One or two letters: a surname that starts so ("Ng", "Li"). LIKE's wildcards are escaped,
+        // so "%" or "_" match only themselves.
+        let pattern = format!("{}%", short.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         let mut stmt = conn.prepare_cached(
-            "SELECT id FROM client WHERE last_name LIKE ?1 || '%' COLLATE NOCASE ORDER BY last_name COLLATE NOCASE, first_name LIMIT ?2",
+            "SELECT id FROM client WHERE last_name LIKE ?1 ESCAPE '\\' ORDER BY last_name COLLATE NOCASE, first_name LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![short, limit], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows =
+            stmt.query_map(params![pattern, limit], |r| row::uuid(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows
     } else {
         Vec::new()
     };
-    ids.iter().map(|id| hit(conn, parse_id(id)?, &terms)).collect()
+    ids.iter().map(|id| hit(conn, *id, &terms)).collect()
 }
 
 fn hit(conn: &Connection, client_id: Uuid, terms: &[String]) -> Result<SearchHit> {
-    let c = crate::client::get(conn, client_id)?;
+    let c = client::get(conn, client_id)?;
     let patients = patient::of_client(conn, client_id)?
         .into_iter()
         .map(|p| PatientBrief {
@@ -167,8 +135,7 @@ fn hit(conn: &Connection, client_id: Uuid, terms: &[String]) -> Result<SearchHit
 
 impl Store {
     pub fn search(&self, session: &Session, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
-        self.authorize_read(session, Action::ViewRecords)?;
-        self.read(|c| search(c, query, limit.clamp(1, 100)))
+        self.read_as(session, Action::ViewRecords, |r| search(r, query, limit.clamp(1, 100)))
     }
 }
 
@@ -181,5 +148,6 @@ mod tests {
         assert_eq!(super::terms("(01632) 960 12"), ["0163296012"]);
         assert_eq!(super::terms("+447700900123"), ["07700900123"]);
         assert_eq!(super::terms("EX4 1ab"), ["ex4", "1ab"]);
+        assert_eq!(super::terms("+44 (0)7700 900456"), ["07700900456"]);
     }
 }

@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::hlc::Stamp;
+use crate::store::hlc::Stamp;
+use crate::store::row;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -110,7 +111,7 @@ pub fn since(conn: &Connection, after: i64, limit: u32) -> Result<Vec<JournalEnt
          FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![after, limit], from_row)?;
-    rows.map(|r| r.map_err(Error::from).and_then(|r| r)).collect()
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// How many changes made on this node are waiting to be sent. Nothing is sent before the sync
@@ -121,27 +122,21 @@ pub fn pending_count(conn: &Connection, node_id: Uuid) -> Result<u64> {
     Ok(n as u64)
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<JournalEntry>> {
-    let uuid = |i: usize| -> rusqlite::Result<Result<Uuid>> {
-        let text: String = row.get(i)?;
-        Ok(Uuid::parse_str(&text).map_err(|_| Error::Internal(format!("journal column {i} holds a bad UUID"))))
-    };
+fn from_row(row: &Row<'_>) -> rusqlite::Result<JournalEntry> {
     let payload: String = row.get(10)?;
-    let built = (|| -> Result<JournalEntry> {
-        Ok(JournalEntry {
-            seq: row.get(0)?,
-            op_id: uuid(1)??,
-            node_id: uuid(2)??,
-            node_seq: row.get(3)?,
-            hlc: Stamp::from_raw(row.get(4)?).to_string(),
-            schema_version: row.get(5)?,
-            actor_id: uuid(6)??,
-            entity: row.get(7)?,
-            entity_id: uuid(8)??,
-            kind: row.get(9)?,
-            payload: serde_json::from_str(&payload).map_err(|e| Error::Internal(e.to_string()))?,
-            content_hash: row.get(11)?,
-        })
-    })();
-    Ok(built)
+    Ok(JournalEntry {
+        seq: row.get(0)?,
+        op_id: row::uuid(row, 1)?,
+        node_id: row::uuid(row, 2)?,
+        node_seq: row.get(3)?,
+        hlc: Stamp::from_raw(row.get(4)?).to_string(),
+        schema_version: row.get(5)?,
+        actor_id: row::uuid(row, 6)?,
+        entity: row.get(7)?,
+        entity_id: row::uuid(row, 8)?,
+        kind: row.get(9)?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(10, rusqlite::types::Type::Text, Box::new(e)))?,
+        content_hash: row.get(11)?,
+    })
 }

@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, AuditReport};
 use crate::error::Result;
-use crate::migrations::{self, SCHEMA_VERSION};
-use crate::store::Store;
+use crate::store::audit::{self, AuditReport};
+use crate::store::database::Store;
+use crate::store::migrations::{self, SCHEMA_VERSION};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DoctorReport {
@@ -65,6 +65,6 @@ impl Store {
 
     /// Walks the audit chain and reports the first broken entry.
     pub fn verify_audit(&self) -> Result<AuditReport> {
-        self.read(audit::verify)
+        self.read(|r| audit::verify(r))
     }
 }

@@ -3,18 +3,17 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
-use serde_json::Map;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::permission::Action;
-use crate::practice::parse_id;
-use crate::search;
+use crate::reception::search_index;
 use crate::session::Session;
-use crate::store::Store;
+use crate::store::database::Store;
+use crate::store::row;
+use crate::store::write::{ChangeKind, Entity, Fields, Write};
 use crate::time;
 use crate::validate;
-use crate::write::{field, ChangeKind, Entity, Mutation, Write};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -40,6 +39,34 @@ impl Client {
     /// "Mrs J. Smith" style, for lists and the day book.
     pub fn short_name(&self) -> String {
         short_name(&self.title, &self.first_name, &self.last_name)
+    }
+
+    /// "Mrs Agatha Quillfeather", as on a prescription.
+    pub fn full_name(&self) -> String {
+        [self.title.as_str(), self.first_name.as_str(), self.last_name.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The postal address on one line; empty when none is recorded.
+    pub fn address(&self) -> String {
+        let street = [self.address_line1.as_str(), self.address_line2.as_str(), self.town.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
+        match (street.is_empty(), self.postcode.is_empty()) {
+            (true, _) => self.postcode.clone(),
+            (false, true) => street,
+            (false, false) => format!("{street} {}", self.postcode),
+        }
+    }
+
+    /// A street address and a postcode: what a prescription and a controlled-drug supply need.
+    pub fn has_postal_address(&self) -> bool {
+        !self.address_line1.is_empty() && !self.postcode.is_empty()
     }
 }
 
@@ -67,9 +94,12 @@ pub struct NewClient {
     pub notes: String,
 }
 
+/// A checked `NewClient`; only `NewClient::validated` makes one.
+pub(crate) struct ValidClient(NewClient);
+
 impl NewClient {
     /// Checks and normalises every field; errors name the field.
-    pub fn validated(&self) -> Result<NewClient> {
+    pub(crate) fn validated(&self) -> Result<ValidClient> {
         let optional_with = |name: &str, value: &str, f: fn(&str, &str) -> Result<String>| {
             if value.trim().is_empty() {
                 Ok(String::new())
@@ -101,17 +131,15 @@ impl NewClient {
         if client.consent_email && client.email.is_empty() {
             return Err(Error::invalid("email", "is needed for consent to email"));
         }
-        Ok(client)
+        Ok(ValidClient(client))
     }
 }
 
 const COLUMNS: &str = "id, title, first_name, last_name, address_line1, address_line2, town, postcode, phone, phone_alt, email, consent_email, consent_sms, notes, created_at";
 
-pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
-    let id: String = r.get(0)?;
-    let created: String = r.get(14)?;
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
     Ok(Client {
-        id: Uuid::parse_str(&id).unwrap_or_default(),
+        id: row::uuid(r, 0)?,
         title: r.get(1)?,
         first_name: r.get(2)?,
         last_name: r.get(3)?,
@@ -125,19 +153,19 @@ pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
         consent_email: r.get(11)?,
         consent_sms: r.get(12)?,
         notes: r.get(13)?,
-        created_at: time::parse_stored(&created).unwrap_or_default(),
+        created_at: row::time(r, 14)?,
     })
 }
 
-pub fn get(conn: &Connection, id: Uuid) -> Result<Client> {
+pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Client> {
     conn.query_row(&format!("SELECT {COLUMNS} FROM client WHERE id = ?1"), [id.to_string()], from_row)
         .optional()?
         .ok_or_else(|| Error::NotFound(format!("client {id}")))
 }
 
-/// Inserts an already validated client and indexes it. For callers inside a write (the generator
-/// batches many in one); `Store::register_client` is the usual way in.
-pub fn insert(w: &mut Write<'_>, c: &NewClient) -> Result<Uuid> {
+/// Inserts a validated client and indexes it.
+fn insert(w: &mut Write<'_>, action: Action, c: &ValidClient) -> Result<Uuid> {
+    let c = &c.0;
     let id = w.new_id();
     let now = time::stored(w.now());
     w.tx().execute(
@@ -163,7 +191,7 @@ pub fn insert(w: &mut Write<'_>, c: &NewClient) -> Result<Uuid> {
             now
         ],
     )?;
-    let mut fields = Map::new();
+    let mut fields = Fields::new();
     for (name, value) in [
         ("title", &c.title),
         ("first_name", &c.first_name),
@@ -177,12 +205,12 @@ pub fn insert(w: &mut Write<'_>, c: &NewClient) -> Result<Uuid> {
         ("email", &c.email),
         ("notes", &c.notes),
     ] {
-        field(&mut fields, name, value);
+        fields.put(name, value);
     }
-    field(&mut fields, "consent_email", c.consent_email);
-    field(&mut fields, "consent_sms", c.consent_sms);
-    w.record(Mutation { entity: Entity::Client, entity_id: id, kind: ChangeKind::Create, fields });
-    search::reindex_client(w.tx(), id)?;
+    fields.put("consent_email", c.consent_email);
+    fields.put("consent_sms", c.consent_sms);
+    w.record(action, Entity::Client, id, ChangeKind::Create, fields)?;
+    search_index::reindex_client(w.tx(), id)?;
     Ok(id)
 }
 
@@ -200,14 +228,14 @@ pub struct LikelyDuplicate {
 
 /// Clients who share a phone number or email with `probe`, or its surname and postcode. Fields of
 /// the probe that are not (yet) valid are ignored, so this can run while a person types.
-pub fn likely_duplicates(conn: &Connection, probe: &NewClient) -> Result<Vec<LikelyDuplicate>> {
+pub(crate) fn likely_duplicates(conn: &Connection, probe: &NewClient) -> Result<Vec<LikelyDuplicate>> {
     let norm = |f: fn(&str, &str) -> Result<String>, v: &str| f("probe", v).ok();
     let phones: Vec<String> =
         [&probe.phone, &probe.phone_alt].iter().filter_map(|p| norm(validate::uk_phone, p)).collect();
     let email = norm(validate::email, &probe.email);
     let postcode = norm(validate::postcode, &probe.postcode);
     let last_name = probe.last_name.trim();
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT id, title, first_name, last_name, postcode, phone, phone_alt, email FROM client
          WHERE phone IN (?1, ?2) OR phone_alt IN (?1, ?2) OR email = ?3
             OR (postcode = ?4 AND last_name = ?5 COLLATE NOCASE)
@@ -225,7 +253,7 @@ pub fn likely_duplicates(conn: &Connection, probe: &NewClient) -> Result<Vec<Lik
         ],
         |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                row::uuid(r, 0)?,
                 short_name(&r.get::<_, String>(1)?, &r.get::<_, String>(2)?, &r.get::<_, String>(3)?),
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
@@ -237,7 +265,7 @@ pub fn likely_duplicates(conn: &Connection, probe: &NewClient) -> Result<Vec<Lik
     )?;
     let mut found = Vec::new();
     for row in rows {
-        let (id, name, last, pc, phone, phone_alt, mail) = row?;
+        let (client_id, name, last, pc, phone, phone_alt, mail) = row?;
         let reason = if phones.iter().any(|p| *p == phone || *p == phone_alt) {
             "same phone number"
         } else if email.as_deref() == Some(mail.as_str()) {
@@ -247,44 +275,30 @@ pub fn likely_duplicates(conn: &Connection, probe: &NewClient) -> Result<Vec<Lik
         } else {
             continue;
         };
-        found.push(LikelyDuplicate { client_id: parse_id(&id)?, name, postcode: pc, phone, reason: reason.into() });
+        found.push(LikelyDuplicate { client_id, name, postcode: pc, phone, reason: reason.into() });
     }
     Ok(found)
 }
 
-/// Everything the client page shows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct ClientRecord {
-    pub client: Client,
-    pub patients: Vec<crate::patient::Patient>,
-    /// Newest first.
-    pub appointments: Vec<crate::appointment::Appointment>,
+impl Write<'_> {
+    pub fn register_client(&mut self, new: &NewClient) -> Result<Client> {
+        self.authorize(Action::RegisterClient)?;
+        let valid = new.validated()?;
+        let id = insert(self, Action::RegisterClient, &valid)?;
+        get(self.tx(), id)
+    }
 }
 
 impl Store {
-    pub fn client_record(&self, session: &Session, id: Uuid) -> Result<ClientRecord> {
-        let appointments = self.appointments_of_client(session, id)?;
-        self.read(|c| {
-            Ok(ClientRecord { client: get(c, id)?, patients: crate::patient::of_client(c, id)?, appointments })
-        })
-    }
-
     pub fn register_client(&self, session: &Session, new: &NewClient) -> Result<Client> {
-        let new = new.validated()?;
-        self.write(session, Action::RegisterClient, |w| {
-            let id = insert(w, &new)?;
-            get(w.tx(), id)
-        })
+        self.write(session, |w| w.register_client(new))
     }
 
     pub fn client(&self, session: &Session, id: Uuid) -> Result<Client> {
-        self.authorize_read(session, Action::ViewRecords)?;
-        self.read(|c| get(c, id))
+        self.read_as(session, Action::ViewRecords, |r| get(r, id))
     }
 
     pub fn likely_duplicate_clients(&self, session: &Session, probe: &NewClient) -> Result<Vec<LikelyDuplicate>> {
-        self.authorize_read(session, Action::ViewRecords)?;
-        self.read(|c| likely_duplicates(c, probe))
+        self.read_as(session, Action::ViewRecords, |r| likely_duplicates(r, probe))
     }
 }

@@ -1,18 +1,27 @@
-//! The `Store`: the one way into a Lifeboat database. It owns the single SQLite connection (one
-//! writer), opens or creates the SQLCipher-encrypted file, applies migrations, and hands out reads
-//! (`&Connection`) and writes (through `write.rs`, which takes a `&Transaction`).
+//! The `Store`: the one way into a Lifeboat database. It opens or creates the SQLCipher-encrypted
+//! file, applies migrations, and owns two connections:
+//!
+//! - the **writer**, used only by the write path (`write.rs`), inside `BEGIN IMMEDIATE` transactions;
+//! - the **reader**, opened read-only (`SQLITE_OPEN_READ_ONLY` and `PRAGMA query_only`), which is all
+//!   that `Store::read` ever hands out. A read cannot write: the database itself refuses.
+//!
+//! With WAL, reads run beside a write in progress and see the last committed state.
 
-use std::io::Read;
+use std::io::Read as _;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::{params, Connection, ErrorCode, OpenFlags};
+use rusqlite::{params, Connection, ErrorCode as SqliteCode, OpenFlags, Transaction};
 use uuid::Uuid;
 
-use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::keyfile::{DatabaseKey, SALT_BYTES};
-use crate::migrations;
+use crate::permission::Action;
+use crate::session::Session;
+use crate::store::actor::Actor;
+use crate::store::clock::Clock;
+use crate::store::keyfile::{DatabaseKey, SALT_BYTES};
+use crate::store::migrations;
 
 /// Where a store's files live. Shells choose the folder (Tauri's app data folder, the `dirs` crate,
 /// or a test's temporary folder); the core never looks one up itself.
@@ -33,10 +42,26 @@ impl StoreConfig {
 }
 
 pub struct Store {
-    conn: Mutex<Connection>,
+    // Fields drop in order: the reader closes first, so that the writer is the last connection and
+    // checkpoints the WAL into the database file when the store closes.
+    reader: Mutex<Connection>,
+    writer: Mutex<Connection>,
     pub(crate) clock: Arc<dyn Clock>,
     node_id: Uuid,
     config: StoreConfig,
+}
+
+/// A read: a snapshot of the database on the read-only connection. It dereferences to a
+/// `Connection` for queries; anything that would change the database is refused by SQLite.
+pub struct Read<'c> {
+    tx: Transaction<'c>,
+}
+
+impl Deref for Read<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
 }
 
 const PLAIN_SQLITE_HEADER: &[u8] = b"SQLite format 3\0";
@@ -84,9 +109,10 @@ impl Store {
         let node_id = clock.new_id();
         conn.execute(
             "INSERT INTO node (id, created_at) VALUES (?1, ?2)",
-            params![node_id.to_string(), clock.now().to_rfc3339()],
+            params![node_id.to_string(), crate::time::stored(clock.now())],
         )?;
-        Ok(Store { conn: Mutex::new(conn), clock, node_id, config })
+        let reader = open_reader(&config, &key)?;
+        Ok(Store { writer: Mutex::new(conn), reader: Mutex::new(reader), clock, node_id, config })
     }
 
     fn open_existing(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
@@ -110,7 +136,8 @@ impl Store {
             path: config.database.clone(),
             detail: "the node id is not a UUID".into(),
         })?;
-        Ok(Store { conn: Mutex::new(conn), clock, node_id, config })
+        let reader = open_reader(&config, &key)?;
+        Ok(Store { writer: Mutex::new(conn), reader: Mutex::new(reader), clock, node_id, config })
     }
 
     pub fn node_id(&self) -> Uuid {
@@ -125,17 +152,33 @@ impl Store {
         self.clock.as_ref()
     }
 
-    /// Runs a read against the database.
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.lock();
-        f(&conn)
+    /// Runs `f` against a read-only snapshot of the database.
+    pub fn read<T>(&self, f: impl FnOnce(&Read<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.reader);
+        let read = Read { tx: conn.transaction()? };
+        f(&read)
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave a transaction open (rusqlite rolls back on
-        // drop), so the connection is still sound.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    /// Checks that `session` may do `action` (role read from the database, account active), then
+    /// runs `f` against the same snapshot.
+    pub fn read_as<T>(&self, session: &Session, action: Action, f: impl FnOnce(&Read<'_>) -> Result<T>) -> Result<T> {
+        self.read(|r| {
+            let actor = Actor::load(r, session)?;
+            actor.authorize(action)?;
+            f(r)
+        })
     }
+
+    /// The writer connection, for the write path only.
+    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Connection> {
+        lock(&self.writer)
+    }
+}
+
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave a transaction open (rusqlite rolls back on drop),
+    // so the connection is still sound.
+    conn.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -154,6 +197,20 @@ fn configure(conn: &Connection) -> Result<()> {
          PRAGMA cache_size = -65536;",
     )?;
     Ok(())
+}
+
+/// The read-only connection: opened without write access, and told to refuse changes as well.
+fn open_reader(config: &StoreConfig, key: &DatabaseKey) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&config.database, flags)?;
+    conn.pragma_update(None, "key", key.pragma_value())?;
+    conn.execute_batch(
+        "PRAGMA query_only = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -65536;",
+    )?;
+    Ok(conn)
 }
 
 /// Tells a plain SQLite file, a file that is no database at all, and a database made with another key
@@ -194,13 +251,13 @@ fn corrupt_if_damaged(e: Error, path: &Path) -> Error {
 }
 
 pub(crate) fn is_damage(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase))
+    matches!(e.sqlite_error_code(), Some(SqliteCode::DatabaseCorrupt | SqliteCode::NotADatabase))
 }
 
 fn describe(e: &rusqlite::Error) -> String {
     match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => "its pages cannot be decrypted".into(),
-        Some(ErrorCode::DatabaseCorrupt) => "its structure is malformed".into(),
+        Some(SqliteCode::NotADatabase) => "its pages cannot be decrypted".into(),
+        Some(SqliteCode::DatabaseCorrupt) => "its structure is malformed".into(),
         _ => e.to_string(),
     }
 }

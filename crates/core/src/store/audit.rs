@@ -50,7 +50,7 @@ pub(crate) fn append(conn: &Connection, entry: &NewAuditEntry<'_>) -> Result<i64
         [GENESIS],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let at = entry.at.to_rfc3339();
+    let at = crate::time::stored(entry.at);
     let (actor_id, entity_id, op_id) =
         (entry.actor_id.to_string(), entry.entity_id.to_string(), entry.op_id.to_string());
     let hash = entry_hash(

@@ -3,18 +3,18 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
-use serde_json::Map;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::permission::Action;
-use crate::practice::parse_id;
-use crate::search;
+use crate::reception::client::{self, Client, NewClient};
+use crate::reception::search_index;
 use crate::session::Session;
-use crate::store::Store;
+use crate::store::database::Store;
+use crate::store::row;
+use crate::store::write::{ChangeKind, Entity, Fields, Write};
 use crate::time;
 use crate::validate;
-use crate::write::{field, ChangeKind, Entity, Mutation, Write};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -30,11 +30,16 @@ pub enum Species {
     Bird,
     Reptile,
     Horse,
+    Cattle,
+    Sheep,
+    Goat,
+    Pig,
+    Poultry,
     Other,
 }
 
 impl Species {
-    pub const ALL: [Species; 11] = [
+    pub const ALL: [Species; 16] = [
         Species::Dog,
         Species::Cat,
         Species::Rabbit,
@@ -45,6 +50,11 @@ impl Species {
         Species::Bird,
         Species::Reptile,
         Species::Horse,
+        Species::Cattle,
+        Species::Sheep,
+        Species::Goat,
+        Species::Pig,
+        Species::Poultry,
         Species::Other,
     ];
 
@@ -60,6 +70,11 @@ impl Species {
             Species::Bird => "bird",
             Species::Reptile => "reptile",
             Species::Horse => "horse",
+            Species::Cattle => "cattle",
+            Species::Sheep => "sheep",
+            Species::Goat => "goat",
+            Species::Pig => "pig",
+            Species::Poultry => "poultry",
             Species::Other => "other",
         }
     }
@@ -80,8 +95,23 @@ impl Species {
             Species::Bird => "Bird",
             Species::Reptile => "Reptile",
             Species::Horse => "Horse",
+            Species::Cattle => "Cattle",
+            Species::Sheep => "Sheep",
+            Species::Goat => "Goat",
+            Species::Pig => "Pig",
+            Species::Poultry => "Poultry",
             Species::Other => "Other",
         }
+    }
+
+    /// Animals whose meat, milk or eggs may enter the food chain: a prescription for one must state a
+    /// withdrawal period. Horses count (UK law treats every horse as food-producing unless its
+    /// passport declares otherwise).
+    pub fn is_food_producing(self) -> bool {
+        matches!(
+            self,
+            Species::Horse | Species::Cattle | Species::Sheep | Species::Goat | Species::Pig | Species::Poultry
+        )
     }
 }
 
@@ -131,6 +161,17 @@ pub struct Patient {
     pub created_at: DateTime<Utc>,
 }
 
+impl Patient {
+    /// "Dog", or what the animal is when the species is other.
+    pub fn species_label(&self) -> String {
+        if self.species == Species::Other && !self.species_other.is_empty() {
+            self.species_other.clone()
+        } else {
+            self.species.label().to_string()
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewPatient {
@@ -168,54 +209,57 @@ impl NewPatient {
     }
 }
 
-/// A checked `NewPatient`, ready to insert.
-pub struct ValidPatient {
-    pub name: String,
-    pub species: Species,
-    pub species_other: String,
-    pub breed: String,
-    pub sex: Sex,
-    pub neutered: bool,
-    pub date_of_birth: Option<NaiveDate>,
-    pub dob_estimated: bool,
-    pub colour: String,
-    pub microchip: Option<String>,
-    pub alerts: Vec<String>,
-    pub notes: String,
+/// A checked `NewPatient`; only `NewPatient::validated` makes one.
+pub(crate) struct ValidPatient {
+    name: String,
+    species: Species,
+    species_other: String,
+    breed: String,
+    sex: Sex,
+    neutered: bool,
+    date_of_birth: Option<NaiveDate>,
+    dob_estimated: bool,
+    colour: String,
+    microchip: Option<String>,
+    alerts: Vec<String>,
+    notes: String,
 }
+
+/// The oldest an animal on file may be.
+const MAX_AGE_YEARS: i32 = 60;
 
 impl NewPatient {
     /// Checks every field against `today` (London date); errors name the field.
-    pub fn validated(&self, today: NaiveDate) -> Result<ValidPatient> {
+    pub(crate) fn validated(&self, today: NaiveDate) -> Result<ValidPatient> {
         let species_other = validate::optional("species_other", &self.species_other, 40)?;
         if self.species == Species::Other && species_other.is_empty() {
             return Err(Error::invalid("species_other", "say what kind of animal it is"));
         }
         let (date_of_birth, dob_estimated) = match (self.date_of_birth, self.estimated_age_years) {
             (Some(dob), _) if dob > today => return Err(Error::invalid("date_of_birth", "is in the future")),
-            (Some(dob), _) if today.year() - dob.year() > 60 => {
-                return Err(Error::invalid("date_of_birth", "is more than 60 years ago"))
+            (Some(dob), _) if today.year() - dob.year() > MAX_AGE_YEARS => {
+                return Err(Error::invalid("date_of_birth", format!("is more than {MAX_AGE_YEARS} years ago")))
             }
             (Some(dob), _) => (Some(dob), false),
-            (None, Some(years)) if years > 60 => {
-                return Err(Error::invalid("estimated_age_years", "must be 60 or less"))
+            (None, Some(years)) if years > MAX_AGE_YEARS as u32 => {
+                return Err(Error::invalid("estimated_age_years", format!("must be {MAX_AGE_YEARS} or less")))
             }
-            (None, Some(years)) => (today.with_year(today.year() - years as i32).or(Some(today)), true),
+            (None, Some(years)) => (Some(years_before(today, years)), true),
             (None, None) => (None, false),
         };
         let microchip = match self.microchip.trim() {
             "" => None,
             chip => Some(validate::microchip("microchip", chip)?),
         };
+        if self.alerts.len() > 10 {
+            return Err(Error::invalid("alerts", "at most 10 alerts"));
+        }
         let mut alerts = Vec::new();
         for alert in &self.alerts {
             let alert = validate::optional("alerts", alert, 60)?;
             if !alert.is_empty() && !alerts.contains(&alert) {
                 alerts.push(alert);
             }
-        }
-        if alerts.len() > 10 {
-            return Err(Error::invalid("alerts", "at most 10 alerts"));
         }
         Ok(ValidPatient {
             name: validate::required("name", &self.name, 60)?,
@@ -234,37 +278,36 @@ impl NewPatient {
     }
 }
 
+/// The same day `years` years before `date`; 29 February becomes 28 February in a year without one.
+fn years_before(date: NaiveDate, years: u32) -> NaiveDate {
+    let year = date.year() - years as i32;
+    date.with_year(year).or_else(|| NaiveDate::from_ymd_opt(year, date.month(), 28)).unwrap_or(date)
+}
+
 const COLUMNS: &str = "id, name, species, species_other, breed, sex, neutered, date_of_birth, dob_estimated, colour, microchip, alerts, deceased_on, notes, created_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
-    let id: String = r.get(0)?;
-    let species: String = r.get(2)?;
-    let sex: String = r.get(5)?;
-    let dob: Option<String> = r.get(7)?;
-    let alerts: String = r.get(11)?;
-    let deceased: Option<String> = r.get(12)?;
-    let created: String = r.get(14)?;
     Ok(Patient {
-        id: Uuid::parse_str(&id).unwrap_or_default(),
+        id: row::uuid(r, 0)?,
         name: r.get(1)?,
-        species: Species::parse(&species).unwrap_or(Species::Other),
+        species: row::word(r, 2, Species::parse)?,
         species_other: r.get(3)?,
         breed: r.get(4)?,
-        sex: Sex::parse(&sex).unwrap_or(Sex::Unknown),
+        sex: row::word(r, 5, Sex::parse)?,
         neutered: r.get(6)?,
-        date_of_birth: dob.and_then(|d| d.parse().ok()),
+        date_of_birth: row::opt_date(r, 7)?,
         dob_estimated: r.get(8)?,
         colour: r.get(9)?,
         microchip: r.get(10)?,
-        alerts: serde_json::from_str(&alerts).unwrap_or_default(),
-        deceased_on: deceased.and_then(|d| d.parse().ok()),
+        alerts: row::json(r, 11)?,
+        deceased_on: row::opt_date(r, 12)?,
         notes: r.get(13)?,
         owner_ids: Vec::new(),
-        created_at: time::parse_stored(&created).unwrap_or_default(),
+        created_at: row::time(r, 14)?,
     })
 }
 
-pub fn get(conn: &Connection, id: Uuid) -> Result<Patient> {
+pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Patient> {
     let mut patient = conn
         .query_row(&format!("SELECT {COLUMNS} FROM patient WHERE id = ?1"), [id.to_string()], from_row)
         .optional()?
@@ -276,13 +319,17 @@ pub fn get(conn: &Connection, id: Uuid) -> Result<Patient> {
 fn owners(conn: &Connection, patient_id: Uuid) -> Result<Vec<Uuid>> {
     let mut stmt =
         conn.prepare_cached("SELECT client_id FROM ownership WHERE patient_id = ?1 ORDER BY created_at, client_id")?;
-    let ids =
-        stmt.query_map([patient_id.to_string()], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-    ids.iter().map(|id| parse_id(id)).collect()
+    let ids = stmt.query_map([patient_id.to_string()], |r| row::uuid(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ids)
+}
+
+/// The patient's owners, first registered first.
+pub(crate) fn owner_clients(conn: &Connection, patient: &Patient) -> Result<Vec<Client>> {
+    patient.owner_ids.iter().map(|o| client::get(conn, *o)).collect()
 }
 
 /// The patients a client owns, living first, then by name.
-pub fn of_client(conn: &Connection, client_id: Uuid) -> Result<Vec<Patient>> {
+pub(crate) fn of_client(conn: &Connection, client_id: Uuid) -> Result<Vec<Patient>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {} FROM patient p JOIN ownership o ON o.patient_id = p.id WHERE o.client_id = ?1
          ORDER BY p.deceased_on IS NOT NULL, p.name COLLATE NOCASE",
@@ -297,8 +344,8 @@ pub fn of_client(conn: &Connection, client_id: Uuid) -> Result<Vec<Patient>> {
 
 /// Inserts a validated patient owned by `owner`, and reindexes the owner for search. Refuses a
 /// microchip already on file, naming the animal that has it.
-pub fn insert(w: &mut Write<'_>, owner: Uuid, p: &ValidPatient) -> Result<Uuid> {
-    crate::client::get(w.tx(), owner)?;
+fn insert(w: &mut Write<'_>, action: Action, owner: Uuid, p: &ValidPatient) -> Result<Uuid> {
+    client::get(w.tx(), owner)?;
     if let Some(chip) = &p.microchip {
         let holder: Option<String> =
             w.tx().query_row("SELECT name FROM patient WHERE microchip = ?1", [chip], |r| r.get(0)).optional()?;
@@ -311,31 +358,31 @@ pub fn insert(w: &mut Write<'_>, owner: Uuid, p: &ValidPatient) -> Result<Uuid> 
     let id = w.new_id();
     let now = time::stored(w.now());
     let alerts = serde_json::to_string(&p.alerts).map_err(|e| Error::Internal(e.to_string()))?;
-    let dob = p.date_of_birth.map(|d| d.to_string());
+    let dob = p.date_of_birth.map(time::stored_date);
     w.tx().execute(
         &format!("INSERT INTO patient ({COLUMNS}, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14, ?14)"),
         params![id.to_string(), p.name, p.species.as_str(), p.species_other, p.breed, p.sex.as_str(), p.neutered, dob, p.dob_estimated, p.colour, p.microchip, alerts, p.notes, now],
     )?;
-    let mut fields = Map::new();
-    field(&mut fields, "name", &p.name);
-    field(&mut fields, "species", p.species);
-    field(&mut fields, "species_other", &p.species_other);
-    field(&mut fields, "breed", &p.breed);
-    field(&mut fields, "sex", p.sex);
-    field(&mut fields, "neutered", p.neutered);
-    field(&mut fields, "date_of_birth", dob);
-    field(&mut fields, "dob_estimated", p.dob_estimated);
-    field(&mut fields, "colour", &p.colour);
-    field(&mut fields, "microchip", &p.microchip);
-    field(&mut fields, "alerts", &p.alerts);
-    field(&mut fields, "notes", &p.notes);
-    w.record(Mutation { entity: Entity::Patient, entity_id: id, kind: ChangeKind::Create, fields });
-    add_owner(w, owner, id)?;
+    let fields = Fields::new()
+        .with("name", &p.name)
+        .with("species", p.species)
+        .with("species_other", &p.species_other)
+        .with("breed", &p.breed)
+        .with("sex", p.sex)
+        .with("neutered", p.neutered)
+        .with("date_of_birth", dob)
+        .with("dob_estimated", p.dob_estimated)
+        .with("colour", &p.colour)
+        .with("microchip", &p.microchip)
+        .with("alerts", &p.alerts)
+        .with("notes", &p.notes);
+    w.record(action, Entity::Patient, id, ChangeKind::Create, fields)?;
+    add_owner(w, action, owner, id)?;
     Ok(id)
 }
 
 /// Records that `client` owns `patient` (a patient may have several owners).
-pub fn add_owner(w: &mut Write<'_>, client: Uuid, patient: Uuid) -> Result<()> {
+fn add_owner(w: &mut Write<'_>, action: Action, client: Uuid, patient: Uuid) -> Result<()> {
     let added = w.tx().execute(
         "INSERT OR IGNORE INTO ownership (client_id, patient_id, created_at) VALUES (?1, ?2, ?3)",
         params![client.to_string(), patient.to_string(), time::stored(w.now())],
@@ -343,86 +390,124 @@ pub fn add_owner(w: &mut Write<'_>, client: Uuid, patient: Uuid) -> Result<()> {
     if added == 0 {
         return Err(Error::Conflict("this client already owns this patient".into()));
     }
-    let mut fields = Map::new();
-    field(&mut fields, "client_id", client);
-    field(&mut fields, "patient_id", patient);
+    let fields = Fields::new().with("client_id", client).with("patient_id", patient);
     // The ownership row has no id of its own; the journal names it by the patient.
-    w.record(Mutation { entity: Entity::Ownership, entity_id: patient, kind: ChangeKind::Create, fields });
-    search::reindex_client(w.tx(), client)?;
+    w.record(action, Entity::Ownership, patient, ChangeKind::Create, fields)?;
+    search_index::reindex_client(w.tx(), client)?;
     Ok(())
 }
 
-/// Everything the patient page shows.
+/// A new client, and the animal they brought, registered together.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct PatientRecord {
-    pub patient: Patient,
-    pub owners: Vec<crate::client::Client>,
-    /// Newest first.
-    pub appointments: Vec<crate::appointment::Appointment>,
+pub struct Registered {
+    pub client: Client,
+    pub patient: Option<Patient>,
 }
 
-impl Store {
-    pub fn patient_record(&self, session: &Session, id: Uuid) -> Result<PatientRecord> {
-        let appointments = self.appointments_of_patient(session, id)?;
-        self.read(|c| {
-            let patient = get(c, id)?;
-            let owners = patient.owner_ids.iter().map(|o| crate::client::get(c, *o)).collect::<Result<Vec<_>>>()?;
-            Ok(PatientRecord { patient, owners, appointments })
-        })
+impl Write<'_> {
+    /// Registers a patient owned by `owner`.
+    pub fn register_patient(&mut self, owner: Uuid, new: &NewPatient) -> Result<Patient> {
+        self.authorize(Action::RegisterPatient)?;
+        let valid = new.validated(self.today())?;
+        let id = insert(self, Action::RegisterPatient, owner, &valid)?;
+        get(self.tx(), id)
     }
 
-    /// Registers a patient owned by `owner`.
-    pub fn register_patient(&self, session: &Session, owner: Uuid, new: &NewPatient) -> Result<Patient> {
-        let valid = new.validated(time::local_date(self.clock.now()))?;
-        self.write(session, Action::RegisterPatient, |w| {
-            let id = insert(w, owner, &valid)?;
-            get(w.tx(), id)
-        })
+    /// Registers a client and, if given, their animal. A refusal names the field as `client.phone` or
+    /// `patient.name`.
+    pub fn register_client_with_patient(
+        &mut self,
+        client: &NewClient,
+        patient: Option<&NewPatient>,
+    ) -> Result<Registered> {
+        let client = self.register_client(client).map_err(|e| e.within("client"))?;
+        let patient = match patient {
+            Some(p) => Some(self.register_patient(client.id, p).map_err(|e| e.within("patient"))?),
+            None => None,
+        };
+        Ok(Registered { client, patient })
     }
 
     /// Adds another owner to a patient.
-    pub fn add_patient_owner(&self, session: &Session, patient: Uuid, client: Uuid) -> Result<Patient> {
-        self.write(session, Action::EditPatient, |w| {
-            get(w.tx(), patient)?;
-            crate::client::get(w.tx(), client)?;
-            add_owner(w, client, patient)?;
-            get(w.tx(), patient)
-        })
+    pub fn add_patient_owner(&mut self, patient: Uuid, client: Uuid) -> Result<Patient> {
+        self.authorize(Action::EditPatient)?;
+        get(self.tx(), patient)?;
+        client::get(self.tx(), client)?;
+        add_owner(self, Action::EditPatient, client, patient)?;
+        get(self.tx(), patient)
     }
 
-    /// Records a patient's death. Appointments stay as they are; new ones are refused.
-    pub fn record_death(&self, session: &Session, patient: Uuid, on: NaiveDate) -> Result<Patient> {
-        let today = time::local_date(self.clock.now());
-        if on > today {
+    /// Records a patient's death, which cannot be undone. Appointments stay as they are; new ones are
+    /// refused.
+    pub fn record_death(&mut self, patient: Uuid, on: NaiveDate) -> Result<Patient> {
+        self.authorize(Action::RecordDeath)?;
+        time::sane_date("deceased_on", on)?;
+        if on > self.today() {
             return Err(Error::invalid("deceased_on", "is in the future"));
         }
-        self.write(session, Action::EditPatient, |w| {
-            let current = get(w.tx(), patient)?;
-            if current.deceased_on.is_some() {
-                return Err(Error::Conflict(format!("{} is already recorded as deceased", current.name)));
-            }
-            w.tx().execute(
-                "UPDATE patient SET deceased_on = ?2, updated_at = ?3 WHERE id = ?1",
-                params![patient.to_string(), on.to_string(), time::stored(w.now())],
-            )?;
-            let mut fields = Map::new();
-            field(&mut fields, "deceased_on", on.to_string());
-            w.record(Mutation { entity: Entity::Patient, entity_id: patient, kind: ChangeKind::Update, fields });
-            for owner in &current.owner_ids {
-                search::reindex_client(w.tx(), *owner)?;
-            }
-            get(w.tx(), patient)
-        })
+        let current = get(self.tx(), patient)?;
+        if current.deceased_on.is_some() {
+            return Err(Error::Conflict(format!("{} is already recorded as deceased", current.name)));
+        }
+        if current.date_of_birth.is_some_and(|dob| on < dob) {
+            return Err(Error::invalid("deceased_on", format!("is before {}'s date of birth", current.name)));
+        }
+        self.tx().execute(
+            "UPDATE patient SET deceased_on = ?2, updated_at = ?3 WHERE id = ?1",
+            params![patient.to_string(), time::stored_date(on), time::stored(self.now())],
+        )?;
+        let fields = Fields::new().with("deceased_on", time::stored_date(on));
+        self.record(Action::RecordDeath, Entity::Patient, patient, ChangeKind::Update, fields)?;
+        for owner in &current.owner_ids {
+            search_index::reindex_client(self.tx(), *owner)?;
+        }
+        get(self.tx(), patient)
+    }
+}
+
+impl Store {
+    pub fn register_patient(&self, session: &Session, owner: Uuid, new: &NewPatient) -> Result<Patient> {
+        self.write(session, |w| w.register_patient(owner, new))
+    }
+
+    /// A new client with their animal, in one write: both are saved, or neither.
+    pub fn register_client_with_patient(
+        &self,
+        session: &Session,
+        client: &NewClient,
+        patient: Option<&NewPatient>,
+    ) -> Result<Registered> {
+        self.write(session, |w| w.register_client_with_patient(client, patient))
+    }
+
+    pub fn add_patient_owner(&self, session: &Session, patient: Uuid, client: Uuid) -> Result<Patient> {
+        self.write(session, |w| w.add_patient_owner(patient, client))
+    }
+
+    pub fn record_death(&self, session: &Session, patient: Uuid, on: NaiveDate) -> Result<Patient> {
+        self.write(session, |w| w.record_death(patient, on))
     }
 
     pub fn patient(&self, session: &Session, id: Uuid) -> Result<Patient> {
-        self.authorize_read(session, Action::ViewRecords)?;
-        self.read(|c| get(c, id))
+        self.read_as(session, Action::ViewRecords, |r| get(r, id))
     }
 
     pub fn patients_of_client(&self, session: &Session, client: Uuid) -> Result<Vec<Patient>> {
-        self.authorize_read(session, Action::ViewRecords)?;
-        self.read(|c| of_client(c, client))
+        self.read_as(session, Action::ViewRecords, |r| of_client(r, client))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_estimated_age_counts_back_whole_years_even_from_29_february() {
+        let cases = [("2028-02-29", 3, "2025-02-28"), ("2028-02-29", 4, "2024-02-29"), ("2026-11-30", 2, "2024-11-30")];
+        for (today, years, want) in cases {
+            let today = NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap();
+            assert_eq!(years_before(today, years).to_string(), want, "{today} minus {years}");
+        }
     }
 }

@@ -1,0 +1,205 @@
+//! Checks the shape of the core that ARCHITECTURE.md promises: modules in layers, each depending only
+//! on its own layer or those below; no import circles between modules; and no module reached through
+//! a folder's `mod.rs` re-exports (so the dependency graph is what the `use` lines say).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The layer of each top-level module, lowest first.
+fn layer(module: &str) -> usize {
+    match module.split("::").next().unwrap_or("") {
+        "error" | "time" | "validate" | "permission" | "session" => 1,
+        "store" => 2,
+        "organisation" => 3,
+        "reception" => 4,
+        "clinical" => 5,
+        "views" => 6,
+        // Example inputs for tests and the generator may use anything.
+        "example" => 7,
+        other => panic!("module {other:?} has no layer: add it to architecture.rs and ARCHITECTURE.md"),
+    }
+}
+
+struct Module {
+    /// Declares submodules and nothing else (a folder's `mod.rs` or `lib.rs`).
+    declarations_only: bool,
+    /// `crate::a::b::...` paths the module's non-test code names.
+    paths: Vec<Vec<String>>,
+}
+
+fn modules() -> BTreeMap<String, Module> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = BTreeMap::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(&root).unwrap().with_extension("");
+            let mut parts: Vec<String> =
+                relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            if parts.last().is_some_and(|p| p == "mod" || p == "lib") {
+                parts.pop();
+            }
+            let name = parts.join("::");
+            if name == "architecture" {
+                continue;
+            }
+            found.insert(name, parse(&std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    found
+}
+
+fn parse(text: &str) -> Module {
+    // Unit tests sit at the end of a file, after `#[cfg(test)] mod tests`.
+    let code = match text.find("#[cfg(test)]\nmod tests") {
+        Some(i) => &text[..i],
+        None => text,
+    };
+    let lines: Vec<&str> = code.lines().map(|l| l.split("//").next().unwrap_or("")).collect();
+    let declarations_only = lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).all(|l| {
+        l.starts_with("pub mod ")
+            || l.starts_with("mod ")
+            || l.starts_with("pub(crate) mod ")
+            || l.starts_with("pub use ")
+            || l.starts_with("#[cfg(test)]")
+    });
+    let mut paths = Vec::new();
+    for line in &lines {
+        let mut rest = *line;
+        while let Some(i) = rest.find("crate::") {
+            rest = &rest[i + "crate::".len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == ':'))
+                .unwrap_or(rest.len());
+            let path: Vec<String> = rest[..end].split("::").filter(|s| !s.is_empty()).map(str::to_string).collect();
+            if !path.is_empty() {
+                paths.push(path);
+            }
+        }
+    }
+    Module { declarations_only, paths }
+}
+
+/// The longest prefix of `path` that is a module.
+fn resolve(path: &[String], modules: &BTreeMap<String, Module>) -> Option<String> {
+    (1..=path.len()).rev().map(|n| path[..n].join("::")).find(|m| modules.contains_key(m))
+}
+
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+/// The modules, who uses whom, and the references that break the naming rule.
+fn edges() -> (BTreeMap<String, Module>, Graph, Vec<String>) {
+    let modules = modules();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (name, module) in &modules {
+        if name.is_empty() {
+            continue;
+        }
+        for path in &module.paths {
+            let Some(target) = resolve(path, &modules) else {
+                problems.push(format!("{name} names crate::{} which is no module", path.join("::")));
+                continue;
+            };
+            if modules[&target].declarations_only {
+                problems.push(format!(
+                    "{name} reaches crate::{} through the re-exports of {target}; name the module that defines it",
+                    path.join("::")
+                ));
+            }
+            if target != *name {
+                graph.entry(name.clone()).or_default().insert(target);
+            }
+        }
+    }
+    (modules, graph, problems)
+}
+
+#[test]
+fn modules_are_named_by_their_defining_module() {
+    let (_, _, problems) = edges();
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn each_layer_depends_only_on_itself_and_the_layers_below() {
+    let (_, graph, _) = edges();
+    let mut upward = Vec::new();
+    for (from, targets) in &graph {
+        for to in targets {
+            if layer(to) > layer(from) {
+                upward.push(format!("{from} (layer {}) uses {to} (layer {})", layer(from), layer(to)));
+            }
+        }
+    }
+    assert!(upward.is_empty(), "{upward:#?}");
+}
+
+/// The first import circle in `graph`, if there is one (depth-first search: reaching a module that is
+/// still on the path closes a circle).
+fn find_circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        done: &mut BTreeSet<String>,
+        path: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        path.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(start) = path.iter().position(|p| p == next) {
+                let mut circle = path[start..].to_vec();
+                circle.push(next.clone());
+                return Some(circle);
+            }
+            if !done.contains(next) {
+                if let Some(circle) = visit(next, graph, done, path) {
+                    return Some(circle);
+                }
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for node in graph.keys() {
+        if !done.contains(node) {
+            if let Some(circle) = visit(node, graph, &mut done, &mut Vec::new()) {
+                return Some(circle);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn there_are_no_import_circles() {
+    let (_, graph, _) = edges();
+    assert!(graph.len() > 10, "the scan found the modules' imports: {graph:#?}");
+    if let Some(circle) = find_circle(&graph) {
+        panic!("import circle: {}", circle.join(" -> "));
+    }
+}
+
+/// The checker itself finds what it must: a circle and an upward dependency in a made-up tree.
+#[test]
+fn the_checker_sees_a_circle_when_there_is_one() {
+    let a = parse("use crate::reception::patient::Patient;\n");
+    let b = parse("use crate::reception::client::Client;\n#[cfg(test)]\nmod tests { use crate::views::x; }\n");
+    assert_eq!(a.paths, [vec!["reception".to_string(), "patient".into()]]);
+    assert_eq!(b.paths.len(), 1, "test code is not counted");
+    assert!(parse("pub mod a;\npub use a::B;\n").declarations_only);
+    assert!(!parse("pub mod a;\npub struct B;\n").declarations_only);
+    assert!(layer("views::search") > layer("reception::client"));
+    let graph: BTreeMap<String, BTreeSet<String>> =
+        [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")].into_iter().fold(BTreeMap::new(), |mut g, (from, to)| {
+            g.entry(from.to_string()).or_insert_with(BTreeSet::new).insert(to.to_string());
+            g
+        });
+    assert_eq!(find_circle(&graph).unwrap().join(" -> "), "a -> b -> c -> a");
+}

@@ -1,0 +1,4 @@
+//! The organisation: the practice, its premises and its staff accounts.
+
+pub mod practice;
+pub mod staff;

@@ -1,0 +1,364 @@
+//! Staff accounts: who they are, their role, and how they log in. Passwords are hashed with
+//! Argon2id (PHC string format, parameters stored with the hash).
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::permission::{Action, Role};
+use crate::session::Session;
+use crate::store::database::Store;
+use crate::store::row;
+use crate::store::write::{ChangeKind, Entity, Fields, Write};
+use crate::time;
+use crate::validate;
+
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longer passwords are refused, so that hashing cannot be made to take unbounded time.
+pub const MAX_PASSWORD_CHARS: usize = 200;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Staff {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub qualifications: String,
+    pub rcvs_number: Option<String>,
+    /// A suitably qualified person (SQP): may prescribe POM-VPS and NFA-VPS medicines.
+    pub sqp: bool,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct NewStaff {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Post-nominals as they go on a prescription, e.g. "BVSc MRCVS".
+    pub qualifications: String,
+    /// Required for vets: their RCVS registration number.
+    pub rcvs_number: Option<String>,
+    pub password: String,
+}
+
+/// A change to an account; only the fields that are `Some` change.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct StaffUpdate {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub qualifications: Option<String>,
+    pub rcvs_number: Option<String>,
+    pub sqp: Option<bool>,
+    pub active: Option<bool>,
+}
+
+/// A checked `NewStaff`, ready to insert; only `validated` makes one.
+pub(crate) struct ValidStaff {
+    username: String,
+    display_name: String,
+    role: Role,
+    qualifications: String,
+    rcvs_number: Option<String>,
+}
+
+impl ValidStaff {
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+}
+
+pub(crate) fn validated(new: &NewStaff) -> Result<ValidStaff> {
+    let username = new.username.trim().to_lowercase();
+    if !(3..=32).contains(&username.chars().count())
+        || !username.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c))
+    {
+        return Err(Error::invalid(
+            "username",
+            "must be 3 to 32 characters: letters, digits, '.', '-' or '_' (for example j.smith)",
+        ));
+    }
+    check_password(&new.password)?;
+    Ok(ValidStaff {
+        username,
+        display_name: validate::required("display_name", &new.display_name, 100)?,
+        role: new.role,
+        qualifications: validate::optional("qualifications", &new.qualifications, 100)?,
+        rcvs_number: rcvs_number(new.role, new.rcvs_number.as_deref())?,
+    })
+}
+
+fn check_password(password: &str) -> Result<()> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(Error::invalid("password", format!("must be at most {MAX_PASSWORD_CHARS} characters")));
+    }
+    Ok(())
+}
+
+fn rcvs_number(role: Role, number: Option<&str>) -> Result<Option<String>> {
+    let number = number.map(str::trim).filter(|n| !n.is_empty());
+    match number {
+        None if role == Role::Vet => Err(Error::invalid("rcvs_number", "is required for a vet")),
+        None => Ok(None),
+        Some(n) if (4..=8).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit()) => Ok(Some(n.to_string())),
+        Some(_) => Err(Error::invalid("rcvs_number", "must be the RCVS registration number: 4 to 8 digits")),
+    }
+}
+
+pub(crate) fn hash_password(password: &str) -> Result<String> {
+    check_password(password)?;
+    let mut salt = [0u8; 16];
+    rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut salt)
+        .map_err(|e| Error::Internal(format!("the operating system gave no random bytes: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(format!("password salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+}
+
+fn password_matches(password: &str, hash: &str) -> bool {
+    password.chars().count() <= MAX_PASSWORD_CHARS
+        && PasswordHash::new(hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// A valid Argon2id hash of a password nobody has, checked when the username is unknown so that a
+/// wrong username takes as long as a wrong password.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$HgKMw2zyDDhRZQyP4LWp6nQbl1aKpcqdGmRCdzEoP2w";
+
+pub(crate) fn insert(
+    w: &mut Write<'_>,
+    practice_id: Uuid,
+    id: Uuid,
+    s: &ValidStaff,
+    password_hash: &str,
+) -> Result<()> {
+    let taken: bool =
+        w.tx().query_row("SELECT EXISTS (SELECT 1 FROM staff WHERE username = ?1)", [&s.username], |r| r.get(0))?;
+    if taken {
+        return Err(Error::Conflict(format!("the username {:?} is already taken; choose another", s.username)));
+    }
+    let now = time::stored(w.now());
+    w.tx().execute(
+        "INSERT INTO staff (id, practice_id, username, display_name, role, qualifications, rcvs_number, active, password_hash, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?9)",
+        params![id.to_string(), practice_id.to_string(), s.username, s.display_name, s.role.as_str(), s.qualifications, s.rcvs_number, password_hash, now],
+    )?;
+    let fields = Fields::new()
+        .with("practice_id", practice_id)
+        .with("username", &s.username)
+        .with("display_name", &s.display_name)
+        .with("role", s.role)
+        .with("qualifications", &s.qualifications)
+        .with("rcvs_number", &s.rcvs_number)
+        .with("sqp", false)
+        .with("active", true)
+        .with("password_hash", password_hash);
+    w.record(Action::AddStaff, Entity::Staff, id, ChangeKind::Create, fields)
+}
+
+const COLUMNS: &str = "id, username, display_name, role, qualifications, rcvs_number, sqp, active, created_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Staff> {
+    Ok(Staff {
+        id: row::uuid(r, 0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        role: row::word(r, 3, Role::parse)?,
+        qualifications: r.get(4)?,
+        rcvs_number: r.get(5)?,
+        sqp: r.get(6)?,
+        active: r.get(7)?,
+        created_at: row::time(r, 8)?,
+    })
+}
+
+pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Staff> {
+    conn.query_row(&format!("SELECT {COLUMNS} FROM staff WHERE id = ?1"), [id.to_string()], from_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("staff account {id}")))
+}
+
+pub(crate) fn list(conn: &Connection) -> Result<Vec<Staff>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM staff ORDER BY active DESC, display_name COLLATE NOCASE"))?;
+    let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+impl Write<'_> {
+    /// Adds an account whose password was hashed before the write began (hashing is slow on purpose,
+    /// and must not hold the write lock). Managers may add any role but admin.
+    fn add_staff_hashed(&mut self, new: &ValidStaff, password_hash: &str) -> Result<Staff> {
+        self.authorize(Action::AddStaff)?;
+        if new.role == Role::Admin && self.actor().role != Role::Admin {
+            return Err(Error::Forbidden("only an admin may create another admin account".into()));
+        }
+        let practice_id = self.practice_id()?;
+        let id = self.new_id();
+        insert(self, practice_id, id, new, password_hash)?;
+        get(self.tx(), id)
+    }
+
+    /// Changes an account's details, role or active flag. Records only what actually changed.
+    pub fn update_staff(&mut self, id: Uuid, update: &StaffUpdate) -> Result<Staff> {
+        self.authorize(Action::EditStaff)?;
+        let current = get(self.tx(), id)?;
+        let touches_admin = current.role == Role::Admin || update.role == Some(Role::Admin);
+        if touches_admin && self.actor().role != Role::Admin {
+            return Err(Error::Forbidden("only an admin may change an admin account".into()));
+        }
+        if id == self.actor().id && (update.active == Some(false) || update.role.is_some_and(|r| r != current.role)) {
+            return Err(Error::Forbidden("you cannot deactivate your own account or change your own role".into()));
+        }
+        let role = update.role.unwrap_or(current.role);
+        let display_name = match &update.display_name {
+            Some(n) => validate::required("display_name", n, 100)?,
+            None => current.display_name.clone(),
+        };
+        let qualifications = match &update.qualifications {
+            Some(q) => validate::optional("qualifications", q, 100)?,
+            None => current.qualifications.clone(),
+        };
+        let rcvs = rcvs_number(role, update.rcvs_number.as_deref().or(current.rcvs_number.as_deref()))?;
+        let sqp = update.sqp.unwrap_or(current.sqp);
+        if sqp && !matches!(role, Role::Nurse | Role::Vet) {
+            return Err(Error::invalid(
+                "sqp",
+                "only vets and nurses prescribe in Lifeboat; a suitably qualified person must be a nurse",
+            ));
+        }
+        let active = update.active.unwrap_or(current.active);
+
+        let mut fields = Fields::new();
+        if display_name != current.display_name {
+            fields.put("display_name", &display_name);
+        }
+        if role != current.role {
+            fields.put("role", role);
+        }
+        if qualifications != current.qualifications {
+            fields.put("qualifications", &qualifications);
+        }
+        if rcvs != current.rcvs_number {
+            fields.put("rcvs_number", &rcvs);
+        }
+        if sqp != current.sqp {
+            fields.put("sqp", sqp);
+        }
+        if active != current.active {
+            fields.put("active", active);
+        }
+        if fields.is_empty() {
+            return Err(Error::invalid("update", "changes nothing"));
+        }
+        self.tx().execute(
+            "UPDATE staff SET display_name = ?2, role = ?3, qualifications = ?4, rcvs_number = ?5, sqp = ?6, active = ?7, updated_at = ?8 WHERE id = ?1",
+            params![id.to_string(), display_name, role.as_str(), qualifications, rcvs, sqp, active, time::stored(self.now())],
+        )?;
+        self.record(Action::EditStaff, Entity::Staff, id, ChangeKind::Update, fields)?;
+        get(self.tx(), id)
+    }
+}
+
+impl Store {
+    /// Adds a staff account. Managers may add any role but admin; admins may add any role.
+    pub fn add_staff(&self, session: &Session, new: &NewStaff) -> Result<Staff> {
+        let valid = validated(new)?;
+        // Hashing is slow on purpose, so it happens before the write lock is taken.
+        let password_hash = hash_password(&new.password)?;
+        self.write(session, |w| w.add_staff_hashed(&valid, &password_hash))
+    }
+
+    pub fn update_staff(&self, session: &Session, id: Uuid, update: &StaffUpdate) -> Result<Staff> {
+        self.write(session, |w| w.update_staff(id, update))
+    }
+
+    /// Every account, active ones first, then by name.
+    pub fn list_staff(&self, session: &Session) -> Result<Vec<Staff>> {
+        self.read_as(session, Action::ViewStaff, |r| list(r))
+    }
+
+    /// Checks a username and password and returns the person's session.
+    pub fn login(&self, username: &str, password: &str) -> Result<Session> {
+        let username = username.trim().to_lowercase();
+        let found = self.read(|r| {
+            Ok(r.query_row(
+                &format!("SELECT {COLUMNS}, password_hash FROM staff WHERE username = ?1"),
+                [&username],
+                |r| Ok((from_row(r)?, r.get::<_, String>(9)?)),
+            )
+            .optional()?)
+        })?;
+        // Hash checks run outside any database lock.
+        match found {
+            Some((staff, hash)) if password_matches(password, &hash) && staff.active => Ok(Session {
+                staff_id: staff.id,
+                username: staff.username,
+                display_name: staff.display_name,
+                role: staff.role,
+            }),
+            Some(_) => Err(Error::BadCredentials),
+            None => {
+                let _ = password_matches(password, DUMMY_HASH);
+                Err(Error::BadCredentials)
+            }
+        }
+    }
+
+    /// Checks that `password` is the current password of the person behind `session`: signing a
+    /// clinical record asks for it again.
+    pub fn confirm_password(&self, session: &Session, password: &str) -> Result<()> {
+        let hash: Option<String> = self.read(|r| {
+            Ok(r.query_row(
+                "SELECT password_hash FROM staff WHERE id = ?1 AND active = 1",
+                [session.staff_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })?;
+        match hash {
+            Some(hash) if password_matches(password, &hash) => Ok(()),
+            _ => Err(Error::invalid("password", "is not your password; type the password you log in with")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unknown username must cost a full Argon2id verification, like a wrong password; that
+    /// only holds while the stand-in hash parses as one.
+    #[test]
+    fn the_stand_in_hash_is_a_real_argon2id_hash() {
+        let parsed = PasswordHash::new(DUMMY_HASH).expect("DUMMY_HASH parses");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        assert!(parsed.hash.is_some());
+        let params = argon2::Params::try_from(&parsed).expect("Argon2 accepts its parameters");
+        let default = argon2::Params::default();
+        assert_eq!(
+            (params.m_cost(), params.t_cost()),
+            (default.m_cost(), default.t_cost()),
+            "same cost as real hashes"
+        );
+        assert!(!password_matches("any password", DUMMY_HASH));
+    }
+}

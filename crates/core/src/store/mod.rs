@@ -1,0 +1,15 @@
+//! The store: the encrypted database and everything that guards it. `database` opens it and reads
+//! from it, `write` is the one write path, `journal` and `audit` are what every write appends, `hlc`
+//! and `clock` give time, `migrations` the schema.
+
+pub mod actor;
+pub mod audit;
+pub mod clock;
+pub mod database;
+pub mod doctor;
+pub mod hlc;
+pub mod journal;
+mod keyfile;
+pub mod migrations;
+pub(crate) mod row;
+pub mod write;

@@ -1,0 +1,51 @@
+//! Strict row mapping: every helper reads one column and fails loudly (a `DamagedRecord` error that
+//! names the column) when the stored value is not what Lifeboat writes. A bad id never becomes the
+//! nil UUID and an unknown role never becomes a default.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::Type;
+use rusqlite::Row;
+use uuid::Uuid;
+
+fn damaged(index: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, Type::Text, what.into())
+}
+
+fn column_name(row: &Row<'_>, index: usize) -> String {
+    row.as_ref().column_name(index).map(str::to_string).unwrap_or_else(|_| format!("#{index}"))
+}
+
+pub(crate) fn uuid(row: &Row<'_>, index: usize) -> rusqlite::Result<Uuid> {
+    let text: String = row.get(index)?;
+    Uuid::parse_str(&text).map_err(|_| damaged(index, format!("{} holds {text:?}, not an id", column_name(row, index))))
+}
+
+pub(crate) fn time(row: &Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let text: String = row.get(index)?;
+    crate::time::parse_stored(&text).map_err(|e| damaged(index, format!("{}: {e}", column_name(row, index))))
+}
+
+pub(crate) fn date(row: &Row<'_>, index: usize) -> rusqlite::Result<NaiveDate> {
+    let text: String = row.get(index)?;
+    crate::time::parse_stored_date(&text).map_err(|e| damaged(index, format!("{}: {e}", column_name(row, index))))
+}
+
+pub(crate) fn opt_date(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<NaiveDate>> {
+    match row.get::<_, Option<String>>(index)? {
+        None => Ok(None),
+        Some(_) => date(row, index).map(Some),
+    }
+}
+
+/// A value stored as one of a fixed set of words (a role, a species, a status).
+pub(crate) fn word<T>(row: &Row<'_>, index: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    parse(&text).ok_or_else(|| damaged(index, format!("{} holds the unknown value {text:?}", column_name(row, index))))
+}
+
+/// A value stored as JSON (a list of alerts).
+pub(crate) fn json<T: serde::de::DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text)
+        .map_err(|_| damaged(index, format!("{} does not hold the expected JSON", column_name(row, index))))
+}

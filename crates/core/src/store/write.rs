@@ -1,0 +1,359 @@
+//! The one way to change practice data (ARCHITECTURE.md, invariant 2). `Store::write` opens one
+//! `BEGIN IMMEDIATE` transaction on the writer connection, reads the acting person's role from the
+//! database (refusing an unknown or deactivated account), and hands the change a `Write`. The
+//! change is made of **operations** (`Write::register_client`, `Write::sign_consultation`, ...),
+//! each defined beside its entity, and each
+//!
+//! 1. checks the actor's permission for its own `Action` (`Write::authorize`),
+//! 2. validates its input,
+//! 3. writes its rows through the crate-private `Write::tx`,
+//! 4. records what it changed (`Write::record`), which is refused unless that action was
+//!    authorized in this write.
+//!
+//! Then the write path appends a journal entry and an audit entry per recorded change and commits.
+//! If any step fails, the transaction is rolled back and nothing is written. Nothing outside the
+//! core can reach the transaction or a row helper: the operations are the only doors.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::permission::Action;
+use crate::session::Session;
+use crate::store::actor::Actor;
+use crate::store::audit::{self, NewAuditEntry};
+use crate::store::database::Store;
+use crate::store::hlc;
+use crate::store::journal::{self, NewEntry};
+use crate::store::migrations::SCHEMA_VERSION;
+
+/// The kinds of record the journal knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entity {
+    Practice,
+    Premises,
+    Staff,
+    Client,
+    Patient,
+    Ownership,
+    Appointment,
+    WorkingHours,
+    Consultation,
+    Addendum,
+    Void,
+    Product,
+    Prescription,
+    Dispensing,
+    CdEntry,
+    Charge,
+    Fee,
+}
+
+impl Entity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Practice => "practice",
+            Entity::Premises => "premises",
+            Entity::Staff => "staff",
+            Entity::Client => "client",
+            Entity::Patient => "patient",
+            Entity::Ownership => "ownership",
+            Entity::Appointment => "appointment",
+            Entity::WorkingHours => "working_hours",
+            Entity::Consultation => "consultation",
+            Entity::Addendum => "addendum",
+            Entity::Void => "void",
+            Entity::Product => "product",
+            Entity::Prescription => "prescription",
+            Entity::Dispensing => "dispensing",
+            Entity::CdEntry => "cd_entry",
+            Entity::Charge => "charge",
+            Entity::Fee => "fee",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    Create,
+    Update,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Create => "create",
+            ChangeKind::Update => "update",
+        }
+    }
+}
+
+/// The changed fields of one record, as the journal carries them.
+#[derive(Debug, Default)]
+pub(crate) struct Fields(Map<String, Value>);
+
+impl Fields {
+    pub fn new() -> Fields {
+        Fields::default()
+    }
+
+    /// Adds `name: value`. Values are plain data (text, numbers, ids, dates), which always serialise.
+    pub fn put(&mut self, name: &str, value: impl serde::Serialize) {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.0.insert(name.to_string(), value);
+    }
+
+    pub fn with(mut self, name: &str, value: impl serde::Serialize) -> Fields {
+        self.put(name, value);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// One changed record, under the action that changed it.
+#[derive(Debug)]
+struct Mutation {
+    action: Action,
+    entity: Entity,
+    entity_id: Uuid,
+    kind: ChangeKind,
+    fields: Fields,
+}
+
+/// What a change sees while it runs: the transaction (crate-private), the actor, the time, and
+/// where to record what it changed.
+pub struct Write<'t> {
+    tx: &'t Transaction<'t>,
+    actor: Actor,
+    now: DateTime<Utc>,
+    store: &'t Store,
+    mutations: Vec<Mutation>,
+    authorized: Vec<Action>,
+}
+
+impl<'t> Write<'t> {
+    pub fn actor(&self) -> Actor {
+        self.actor
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Today in London.
+    pub fn today(&self) -> NaiveDate {
+        crate::time::local_date(self.now)
+    }
+
+    pub(crate) fn tx(&self) -> &Connection {
+        self.tx
+    }
+
+    pub(crate) fn new_id(&self) -> Uuid {
+        self.store.clock.new_id()
+    }
+
+    /// Checks the actor may do `action`, and remembers that it was checked.
+    pub(crate) fn authorize(&mut self, action: Action) -> Result<()> {
+        self.actor.authorize(action)?;
+        if !self.authorized.contains(&action) {
+            self.authorized.push(action);
+        }
+        Ok(())
+    }
+
+    /// Records a changed record. Refused (as a bug) unless `action` was authorized in this write.
+    pub(crate) fn record(
+        &mut self,
+        action: Action,
+        entity: Entity,
+        entity_id: Uuid,
+        kind: ChangeKind,
+        fields: Fields,
+    ) -> Result<()> {
+        if !self.authorized.contains(&action) {
+            return Err(Error::Internal(format!(
+                "{} was recorded without checking permission for {}",
+                entity.as_str(),
+                action.as_str()
+            )));
+        }
+        self.mutations.push(Mutation { action, entity, entity_id, kind, fields });
+        Ok(())
+    }
+
+    /// The practice this database holds.
+    pub(crate) fn practice_id(&self) -> Result<Uuid> {
+        let id: Option<String> = self.tx.query_row("SELECT id FROM practice", [], |r| r.get(0)).optional()?;
+        let id = id.ok_or_else(|| Error::NotFound("the practice (run the first-run set-up)".into()))?;
+        Uuid::parse_str(&id).map_err(|_| Error::DamagedRecord(format!("the practice id {id:?} is not an id")))
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Lets unit tests make a chosen step of the write path fail.
+    pub(crate) static FAIL_AT: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+fn failpoint(_step: &'static str) -> Result<()> {
+    #[cfg(test)]
+    if FAIL_AT.with(|f| f.get()) == Some(_step) {
+        return Err(Error::Internal(format!("failpoint {_step}")));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Runs `change` as `session` through the write path. See the module documentation.
+    pub fn write<T>(&self, session: &Session, change: impl FnOnce(&mut Write<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock_writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let actor = Actor::load(&tx, session)?;
+        self.commit_write(tx, actor, change)
+    }
+
+    /// The part of the write path after the actor is known, shared with creating the practice
+    /// (where the actor is the first admin, who does not exist until the same transaction).
+    pub(crate) fn commit_write<T>(
+        &self,
+        tx: Transaction<'_>,
+        actor: Actor,
+        change: impl FnOnce(&mut Write<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.clock.now();
+        let (out, mutations) = {
+            let mut write = Write { tx: &tx, actor, now, store: self, mutations: Vec::new(), authorized: Vec::new() };
+            let out = change(&mut write)?;
+            (out, write.mutations)
+        };
+        if mutations.is_empty() {
+            return Err(Error::Internal("a write recorded no change".into()));
+        }
+        failpoint("rows")?;
+        let mut stamp = hlc::load(&tx)?;
+        for mutation in &mutations {
+            stamp = stamp.next(now.timestamp_millis().max(0) as u64);
+            let op_id = self.clock.new_id();
+            let payload = Value::Object(mutation.fields.0.clone());
+            journal::append(
+                &tx,
+                &NewEntry {
+                    op_id,
+                    node_id: self.node_id(),
+                    hlc: stamp,
+                    schema_version: SCHEMA_VERSION,
+                    actor_id: actor.id,
+                    entity: mutation.entity.as_str(),
+                    entity_id: mutation.entity_id,
+                    kind: mutation.kind.as_str(),
+                    payload: &payload,
+                },
+            )?;
+            failpoint("journal")?;
+            audit::append(
+                &tx,
+                &NewAuditEntry {
+                    at: now,
+                    actor_id: actor.id,
+                    action: mutation.action.as_str(),
+                    entity: mutation.entity.as_str(),
+                    entity_id: mutation.entity_id,
+                    op_id,
+                },
+            )?;
+            failpoint("audit")?;
+        }
+        hlc::save(&tx, stamp)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{Entity, Fields, FAIL_AT};
+    use crate::permission::{Action, Role};
+    use crate::store::clock::ManualClock;
+    use crate::store::database::{Store, StoreConfig};
+    use crate::{example, ChangeKind};
+
+    fn counts(store: &Store) -> (i64, i64, i64, i64) {
+        store
+            .read(|c| {
+                let n = |t: &str| c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get::<_, i64>(0));
+                Ok((
+                    n("staff")?,
+                    n("journal")?,
+                    n("audit")?,
+                    c.query_row("SELECT stamp FROM hlc_state", [], |r| r.get(0))?,
+                ))
+            })
+            .unwrap()
+    }
+
+    fn store(dir: &tempfile::TempDir) -> Store {
+        let clock = Arc::new(ManualClock::new(chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(20000)));
+        Store::open(StoreConfig::in_dir(dir.path()), clock).unwrap()
+    }
+
+    /// A failure after the rows, after the journal entry, or after the audit entry leaves the
+    /// database exactly as it was.
+    #[test]
+    fn a_failing_step_leaves_nothing_behind() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = store(&dir);
+        let admin = store.create_practice(&example::practice_setup("admin", "a long password")).unwrap();
+        let before = counts(&store);
+        for step in ["rows", "journal", "audit"] {
+            FAIL_AT.with(|f| f.set(Some(step)));
+            let result = store.add_staff(&admin, &example::staff("n.one", Role::Nurse, "a long password"));
+            FAIL_AT.with(|f| f.set(None));
+            assert!(result.is_err(), "{step}: the failpoint fired");
+            assert_eq!(counts(&store), before, "{step}: something was left behind");
+        }
+        store.add_staff(&admin, &example::staff("n.one", Role::Nurse, "a long password")).unwrap();
+        assert_eq!(counts(&store).0, before.0 + 1, "the same change succeeds once nothing fails");
+        assert!(store.verify_audit().unwrap().is_intact());
+    }
+
+    /// An operation cannot record a change under an action it did not check.
+    #[test]
+    fn a_change_recorded_without_its_permission_check_is_refused() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = store(&dir);
+        let admin = store.create_practice(&example::practice_setup("admin", "a long password")).unwrap();
+        let before = counts(&store);
+        let err = store
+            .write(&admin, |w| {
+                w.authorize(Action::ViewRecords)?;
+                let id = w.new_id();
+                w.record(Action::EditPractice, Entity::Practice, id, ChangeKind::Update, Fields::new().with("x", 1))
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("without checking permission"), "{err}");
+        assert_eq!(counts(&store), before);
+    }
+
+    #[test]
+    fn the_read_connection_cannot_write() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = store(&dir);
+        store.create_practice(&example::practice_setup("admin", "a long password")).unwrap();
+        for sql in
+            ["DELETE FROM audit", "UPDATE staff SET role = 'admin'", "CREATE TABLE x (y)", "PRAGMA user_version = 99"]
+        {
+            let result = store.read(|c| Ok(c.execute_batch(sql)?));
+            assert!(result.is_err(), "{sql} was allowed through a read");
+        }
+        assert_eq!(counts(&store).2, 3, "nothing was deleted");
+        assert!(store.verify_audit().unwrap().is_intact());
+    }
+}

@@ -1,0 +1,9 @@
+//! Read models: what each screen shows, assembled from the entity modules below. Nothing here
+//! writes, and no entity module depends on a view, so there are no import circles.
+
+pub mod client_page;
+pub mod day_book;
+pub mod patient_page;
+pub mod reference;
+pub mod search;
+pub mod sync_status;
