@@ -3,8 +3,19 @@
 //! that, and that this list, `build.rs`, the capability file and the UI's api module agree.
 
 use chrono::NaiveDate;
+use lifeboat_core::clinical::cd_register::{CdEntry, CdRegister, NewCdEntry};
+use lifeboat_core::clinical::charge::{Charge, NewCharge};
+use lifeboat_core::clinical::consultation::{
+    Addendum, Consultation, ConsultationDraft, DraftSaved, NewAddendum, StartConsultation,
+};
+use lifeboat_core::clinical::formulary::Product;
+use lifeboat_core::clinical::prescription::{Dispensing, NewDispensing, NewPrescription, Prescribed, Problem};
+use lifeboat_core::clinical::void::Voidable;
+use lifeboat_core::onboarding::StarterLists;
 use lifeboat_core::reception::client::LikelyDuplicate;
 use lifeboat_core::views::client_page::ClientRecord;
+use lifeboat_core::views::consult_room::{ConsultationView, MyConsults};
+use lifeboat_core::views::history::PatientHistory;
 use lifeboat_core::views::patient_page::PatientRecord;
 use lifeboat_core::views::reference::{self, ReferenceData};
 use lifeboat_core::views::search::SearchHit;
@@ -198,4 +209,144 @@ pub async fn set_working_week(state: State<'_, AppState>, clinician: Uuid, week:
             Ok(WorkingDay::format_week(&week))
         })
         .await
+}
+
+// The consult room.
+
+#[tauri::command]
+pub async fn my_consults(state: State<'_, AppState>, date: NaiveDate) -> CommandResult<MyConsults> {
+    state.run(move |store, session| Ok(store.my_consults(session, date)?)).await
+}
+
+#[tauri::command]
+pub async fn start_consultation(state: State<'_, AppState>, start: StartConsultation) -> CommandResult<Consultation> {
+    state.run(move |store, session| Ok(store.start_consultation(session, &start)?)).await
+}
+
+#[tauri::command]
+pub async fn consultation_view(state: State<'_, AppState>, id: Uuid) -> CommandResult<ConsultationView> {
+    state.run(move |store, session| Ok(store.consultation_view(session, id)?)).await
+}
+
+#[tauri::command]
+pub async fn save_consultation_draft(
+    state: State<'_, AppState>,
+    id: Uuid,
+    draft: ConsultationDraft,
+) -> CommandResult<DraftSaved> {
+    state.run(move |store, session| Ok(store.save_consultation_draft(session, id, &draft)?)).await
+}
+
+#[tauri::command]
+pub async fn sign_consultation(
+    state: State<'_, AppState>,
+    id: Uuid,
+    password: String,
+    confirm_unusual_vitals: bool,
+) -> CommandResult<Consultation> {
+    state.run(move |store, session| Ok(store.sign_consultation(session, id, &password, confirm_unusual_vitals)?)).await
+}
+
+#[tauri::command]
+pub async fn add_addendum(
+    state: State<'_, AppState>,
+    consultation: Uuid,
+    addendum: NewAddendum,
+) -> CommandResult<Addendum> {
+    state.run(move |store, session| Ok(store.add_addendum(session, consultation, &addendum)?)).await
+}
+
+#[tauri::command]
+pub async fn void_record(state: State<'_, AppState>, entity: Voidable, id: Uuid, reason: String) -> CommandResult<()> {
+    state.run(move |store, session| Ok(store.void_record(session, entity, id, &reason)?)).await
+}
+
+#[tauri::command]
+pub async fn patient_history(state: State<'_, AppState>, patient: Uuid) -> CommandResult<PatientHistory> {
+    state.run(move |store, session| Ok(store.patient_history(session, patient)?)).await
+}
+
+#[tauri::command]
+pub async fn find_products(state: State<'_, AppState>, query: String) -> CommandResult<Vec<Product>> {
+    state.run(move |store, session| Ok(store.find_products(session, &query, 30)?)).await
+}
+
+/// Every problem with a prescription as it stands, for the form's live checks.
+#[tauri::command]
+pub async fn check_prescription(
+    state: State<'_, AppState>,
+    prescription: NewPrescription,
+) -> CommandResult<Vec<Problem>> {
+    state.run(move |store, session| Ok(store.check_prescription(session, &prescription)?)).await
+}
+
+#[tauri::command]
+pub async fn prescribe(state: State<'_, AppState>, prescription: NewPrescription) -> CommandResult<Prescribed> {
+    state.run(move |store, session| Ok(store.prescribe(session, &prescription)?)).await
+}
+
+#[tauri::command]
+pub async fn dispense(
+    state: State<'_, AppState>,
+    prescription: Uuid,
+    dispensing: NewDispensing,
+) -> CommandResult<Dispensing> {
+    state.run(move |store, session| Ok(store.dispense(session, prescription, &dispensing)?)).await
+}
+
+/// Saves the dispensing label PDF in the exports folder and returns where.
+#[tauri::command]
+pub async fn print_label(state: State<'_, AppState>, prescription: Uuid, dispensing: Uuid) -> CommandResult<String> {
+    let export_dir = state.export_dir.clone();
+    state
+        .run(move |store, session| {
+            let doc = store.prescription_document(session, prescription, Some(dispensing))?;
+            let pdf = lifeboat_print::label(&doc)?;
+            crate::save_export(&export_dir, &format!("label-{}.pdf", short(dispensing)), &pdf)
+        })
+        .await
+}
+
+/// Saves the written prescription PDF in the exports folder and returns where.
+#[tauri::command]
+pub async fn print_prescription(state: State<'_, AppState>, prescription: Uuid) -> CommandResult<String> {
+    let export_dir = state.export_dir.clone();
+    state
+        .run(move |store, session| {
+            let doc = store.prescription_document(session, prescription, None)?;
+            let pdf = lifeboat_print::prescription(&doc);
+            crate::save_export(&export_dir, &format!("prescription-{}.pdf", short(prescription)), &pdf)
+        })
+        .await
+}
+
+/// The last twelve hex digits of a record id: enough to tell files apart, and no personal data.
+fn short(id: Uuid) -> String {
+    id.simple().to_string()[20..].to_string()
+}
+
+#[tauri::command]
+pub async fn add_charge(state: State<'_, AppState>, charge: NewCharge) -> CommandResult<Charge> {
+    state.run(move |store, session| Ok(store.add_charge(session, &charge)?)).await
+}
+
+#[tauri::command]
+pub async fn cd_register(state: State<'_, AppState>, premises: Option<Uuid>) -> CommandResult<CdRegister> {
+    state.run(move |store, session| Ok(store.cd_register(session, premises)?)).await
+}
+
+#[tauri::command]
+pub async fn cd_entries(state: State<'_, AppState>, premises: Uuid, product: Uuid) -> CommandResult<Vec<CdEntry>> {
+    state.run(move |store, session| Ok(store.cd_entries(session, premises, product)?)).await
+}
+
+/// Adds the starter formulary and price list, or what of them the practice lacks.
+#[tauri::command]
+pub async fn add_starter_lists(state: State<'_, AppState>) -> CommandResult<StarterLists> {
+    state.run(|store, session| Ok(store.add_starter_lists(session)?)).await
+}
+
+#[tauri::command]
+pub async fn record_cd_entry(state: State<'_, AppState>, entry: NewCdEntry) -> CommandResult<CdEntry> {
+    state.run(move |store, session| Ok(store.record_cd_entry(session, &entry)?)).await
 }

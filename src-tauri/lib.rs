@@ -61,6 +61,25 @@ pub fn run() {
             commands::record_death,
             commands::working_week,
             commands::set_working_week,
+            commands::my_consults,
+            commands::start_consultation,
+            commands::consultation_view,
+            commands::save_consultation_draft,
+            commands::sign_consultation,
+            commands::add_addendum,
+            commands::void_record,
+            commands::patient_history,
+            commands::find_products,
+            commands::check_prescription,
+            commands::prescribe,
+            commands::dispense,
+            commands::print_label,
+            commands::print_prescription,
+            commands::add_charge,
+            commands::cd_register,
+            commands::cd_entries,
+            commands::record_cd_entry,
+            commands::add_starter_lists,
         ])
         .run(tauri::generate_context!())
         .expect("the Lifeboat window could not start");
@@ -222,6 +241,24 @@ mod bindings {
         lifeboat_core::AppointmentMove::export_all(&cfg).unwrap();
         lifeboat_core::NewClient::export_all(&cfg).unwrap();
         lifeboat_core::NewPatient::export_all(&cfg).unwrap();
+        use lifeboat_core::clinical::{cd_register, charge, consultation, formulary, prescription, void};
+        views::consult_room::MyConsults::export_all(&cfg).unwrap();
+        views::consult_room::ConsultationView::export_all(&cfg).unwrap();
+        views::history::PatientHistory::export_all(&cfg).unwrap();
+        consultation::DraftSaved::export_all(&cfg).unwrap();
+        consultation::ConsultationDraft::export_all(&cfg).unwrap();
+        consultation::StartConsultation::export_all(&cfg).unwrap();
+        consultation::NewAddendum::export_all(&cfg).unwrap();
+        formulary::Product::export_all(&cfg).unwrap();
+        prescription::NewPrescription::export_all(&cfg).unwrap();
+        prescription::Problem::export_all(&cfg).unwrap();
+        prescription::Prescribed::export_all(&cfg).unwrap();
+        cd_register::CdRegister::export_all(&cfg).unwrap();
+        cd_register::CdEntry::export_all(&cfg).unwrap();
+        cd_register::NewCdEntry::export_all(&cfg).unwrap();
+        charge::NewCharge::export_all(&cfg).unwrap();
+        void::Voidable::export_all(&cfg).unwrap();
+        lifeboat_core::onboarding::StarterLists::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> BTreeMap<String, String> {

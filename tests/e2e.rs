@@ -168,6 +168,12 @@ impl Desktop {
     }
 }
 
+/// The app's database, opened by the test once the app has closed, to read back what was saved.
+fn open_store(dir: &Path) -> lifeboat_core::Store {
+    lifeboat_core::Store::open(lifeboat_core::StoreConfig::in_dir(dir), std::sync::Arc::new(lifeboat_core::SystemClock))
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_wizard_then_login_shows_the_status_banner() {
     tokio::time::timeout(Duration::from_secs(240), async {
@@ -204,10 +210,14 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.screenshot("3-login").await;
         app.click("[data-testid=login-form] button[type=submit]").await;
 
-        // Home, with the banner: practice, premises and admin are three changes waiting.
+        // Home, with the banner: practice, premises, admin, the starter formulary and price list are
+        // the changes waiting.
+        let created = 3
+            + lifeboat_core::clinical::formulary::starter_list().len()
+            + lifeboat_core::clinical::charge::starter_fee_count();
         app.wait_text("[data-testid=current-user]", "Morwenna Pengelly").await;
         app.wait_text("[data-testid=banner-mode]", "Working locally").await;
-        app.wait_text("[data-testid=banner-pending]", "3 changes waiting to sync").await;
+        app.wait_text("[data-testid=banner-pending]", &format!("{created} changes waiting to sync")).await;
         app.wait_text("[data-testid=banner-last-sync]", "Last sync: never").await;
         app.find("[data-testid=daybook-grid]").await;
         app.click("[data-testid=nav-practice]").await;
@@ -224,7 +234,7 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.fill("#field-password", "first day 2026").await;
         app.click("[data-testid=add-staff-form] button[type=submit]").await;
         app.wait_text("[data-testid=staff-list]", "Tobias Ashworth").await;
-        app.wait_text("[data-testid=banner-pending]", "4 changes waiting to sync").await;
+        app.wait_text("[data-testid=banner-pending]", &format!("{} changes waiting to sync", created + 1)).await;
         app.screenshot("5-staff-added").await;
 
         // The admin sets the new vet's week; a badly written week is refused and says how to write it.
@@ -235,9 +245,25 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.fill(hours, "Mon-Fri 08:30-18:00, sat 09:00-12:30").await;
         app.click("[data-testid=working-hours] button").await;
         app.wait_text("[data-testid=working-hours]", "Saved").await;
-        app.wait_text("[data-testid=banner-pending]", "5 changes waiting to sync").await;
+        app.wait_text("[data-testid=banner-pending]", &format!("{} changes waiting to sync", created + 2)).await;
         app.screenshot("6-working-hours").await;
         app.close().await;
+
+        // What was typed is what was saved: read back from the store, whole values.
+        let store = open_store(data.path());
+        let practice = store.practice().unwrap().unwrap();
+        assert_eq!(practice.name, "Kingfisher Vets");
+        let p = &practice.premises[0];
+        assert_eq!(
+            (p.address_line1.as_str(), p.town.as_str(), p.postcode.as_str(), p.phone.as_str()),
+            ("4 Ferry Road", "Norwich", "NR1 1AA", "01632 960111")
+        );
+        let admin = store.login("m.pengelly", "harbour lights 7").unwrap();
+        let vet = store.list_staff(&admin).unwrap().into_iter().find(|s| s.username == "t.ashworth").unwrap();
+        assert_eq!(
+            (vet.display_name.as_str(), vet.qualifications.as_str(), vet.rcvs_number.as_deref()),
+            ("Tobias Ashworth", "BVetMed MRCVS", Some("7123456"))
+        );
     })
     .await
     .expect("the end-to-end test finished within 4 minutes");
@@ -355,4 +381,216 @@ async fn a_receptionist_books_checks_in_registers_and_prints_the_day_list() {
     })
     .await
     .expect("the reception end-to-end test finished within 5 minutes");
+}
+
+/// A practice for the consult room: a vet (who works every day, all day, so the test passes whatever
+/// the time), a client with an address, and her dog booked with the vet at 10:00 today.
+fn consult_practice(dir: &Path) {
+    use lifeboat_core::{
+        example, AppointmentKind, NewAppointment, NewClient, NewPatient, Role, Species, Store, StoreConfig,
+        SystemClock, WorkingDay,
+    };
+    let store = Store::open(StoreConfig::in_dir(dir), std::sync::Arc::new(SystemClock)).unwrap();
+    let admin = store.create_practice(&example::practice_setup("admin", "admin password")).unwrap();
+    let mut vet = example::staff("j.herriot", Role::Vet, "vet password 1");
+    vet.display_name = "James Herriot".into();
+    let vet = store.add_staff(&admin, &vet).unwrap();
+    let days: Vec<_> = (1..=7).map(|weekday| WorkingDay { weekday, start_minute: 0, end_minute: 24 * 60 }).collect();
+    store.set_working_hours(&admin, vet.id, &days).unwrap();
+    let client = NewClient {
+        title: "Mrs".into(),
+        first_name: "Agatha".into(),
+        last_name: "Quillfeather".into(),
+        address_line1: "3 Orchard Row".into(),
+        town: "Exeter".into(),
+        postcode: "EX4 1AB".into(),
+        phone: "07700 900461".into(),
+        ..Default::default()
+    };
+    let mut dog = NewPatient::new("Biscuit", Species::Dog);
+    dog.breed = "Border Terrier".into();
+    let saved = store.register_client_with_patient(&admin, &client, Some(&dog)).unwrap();
+    let today = lifeboat_core::time::local_date(chrono::Utc::now());
+    store
+        .book_appointment(
+            &admin,
+            &NewAppointment {
+                clinician_id: vet.id,
+                room: "Consult 1".into(),
+                start: today.and_hms_opt(10, 0, 0).unwrap(),
+                minutes: 15,
+                kind: AppointmentKind::Consultation,
+                reason: "Limping".into(),
+                patient_id: saved.patient.unwrap().id,
+                client_id: saved.client.id,
+                notes: String::new(),
+                confirm_outside_hours: true,
+            },
+        )
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vet_consults_prescribes_signs_prints_and_keeps_the_cd_register() {
+    tokio::time::timeout(Duration::from_secs(300), async {
+        let data = tempfile::TempDir::new().unwrap();
+        let exports = tempfile::TempDir::new().unwrap();
+        consult_practice(data.path());
+        let app = Desktop::launch_with(data.path(), exports.path(), "consult-room").await;
+        app.fill("#field-login-username", "j.herriot").await;
+        app.fill("#field-login-password", "vet password 1").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+
+        // My consults: today's appointment, started from the list.
+        app.click("[data-testid=nav-consults]").await;
+        app.wait_text("[data-testid=my-consults]", "Biscuit").await;
+        app.screenshot("1-my-consults").await;
+        app.click("[data-testid=open-consult]").await;
+        app.wait_text("[data-testid=consult-patient]", "Biscuit").await;
+
+        // SOAP notes and a weight; the draft saves as it is typed.
+        let notes = [
+            ("subjective", "Limping on the left fore for two days."),
+            ("objective", "Pain on flexion of the left carpus. No swelling."),
+            ("assessment", "Soft tissue injury, left carpus."),
+            ("plan", "Meloxicam for seven days; rest; recheck in a week."),
+        ];
+        for (section, text) in notes {
+            app.type_keys(&format!("#soap-{section}"), text).await;
+        }
+        app.type_keys("#vital-weight_kg", "12.4").await;
+        app.type_keys("#vital-temperature_c", "38.6").await;
+        app.wait_text("[data-testid=save-state]", "Saved").await;
+
+        // Prescribe a non-steroidal anti-inflammatory, live-checked, and dispense it.
+        app.click("[data-testid=prescribe]").await;
+        app.type_keys("#rx-product", "meloxicam").await;
+        app.click("[data-testid=product-option]").await;
+        app.type_keys("#rx-quantity", "10").await;
+        app.wait_text("[data-testid=rx-status]", "to put right").await;
+        app.screenshot("2-prescribing-half-done").await;
+        app.type_keys("#rx-dose", "0.8 ml").await;
+        app.type_keys("#rx-route", "By mouth").await;
+        app.type_keys("#rx-frequency", "Once daily").await;
+        app.type_keys("#rx-duration", "7 days").await;
+        app.click("button.fill").await;
+        app.type_keys("#rx-batch", "MX2291").await;
+        app.type_keys("#rx-expiry", "30/06/2027").await;
+        app.click("#rx-batch").await;
+        app.wait_text("[data-testid=rx-status]", "Ready to prescribe").await;
+        app.screenshot("3-prescription-ready").await;
+        app.click("[data-testid=rx-submit]").await;
+        app.wait_text("[data-testid=prescription]", "Metacam 1.5 mg/ml oral suspension for dogs").await;
+
+        // Sign with the password.
+        app.click("[data-testid=sign]").await;
+        app.type_keys("#sign-password", "vet password 1").await;
+        app.click("[data-testid=sign-confirm]").await;
+        app.wait_text("[data-testid=consult-state]", "Signed").await;
+        app.screenshot("4-signed").await;
+
+        // Print the label: the PDF names the patient, the product and the directions.
+        app.click("[data-testid=print-label]").await;
+        let path = app.wait_text("[data-testid=printed-path]", ".pdf").await;
+        assert!(path.starts_with(exports.path().to_str().unwrap()), "{path}");
+        let label = Command::new("pdftotext").args([path.as_str(), "-"]).output().expect("pdftotext runs");
+        let label = String::from_utf8_lossy(&label.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+        for words in ["Biscuit (Dog)", "Metacam 1.5 mg/ml oral suspension for dogs", "Give 0.8 ml by mouth once daily for 7 days", "Keep out of the sight and reach of children"] {
+            assert!(label.contains(words), "the label says {words:?}: {label}");
+        }
+        std::fs::copy(&path, app.shots.join("label.pdf")).unwrap();
+
+        // An addendum, shown with the original.
+        app.type_keys("#addendum-reason", "Weight recheck").await;
+        app.type_keys("#addendum-text", "Reweighed on the practice scales: 12.9 kg.").await;
+        app.click("[data-testid=addendum-form] button[type=submit]").await;
+        app.wait_text("[data-testid=addendum]", "Reweighed on the practice scales: 12.9 kg.").await;
+
+        // The signed note cannot be edited: no field to type in, and the back end refuses a change
+        // sent straight through the IPC.
+        assert!(app.client.find(Locator::Css("#soap-subjective")).await.is_err(), "no editable notes once signed");
+        let refusal = app
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const id = arguments[0];
+                 window.__TAURI_INTERNALS__.invoke('save_consultation_draft', { id, draft: { subjective: 'altered', objective: '', assessment: '', plan: '', vitals: { weight_kg: null, temperature_c: null, heart_rate: null, respiratory_rate: null, body_condition: null } } })
+                   .then(() => done('saved'), (e) => done(e.code + ': ' + e.message));",
+                vec![serde_json::Value::String(consultation_id(&app).await)],
+            )
+            .await
+            .unwrap();
+        assert!(refusal.as_str().unwrap_or_default().starts_with("conflict:"), "{refusal}");
+        app.screenshot("5-addendum").await;
+
+        // The CD register: a ketamine receipt, then a supply, and the balance.
+        app.click("[data-testid=nav-cd]").await;
+        app.client
+            .wait()
+            .for_element(Locator::XPath("//tr[@data-testid='cd-drug'][contains(., 'Ketamidor')]//button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        app.wait_text("[data-testid=ledger-balance]", "0 ml").await;
+        app.type_keys("#cd-quantity", "10").await;
+        app.type_keys("#cd-supplier", "Centaur Services, Castle Cary BA7 7EP").await;
+        app.type_keys("#cd-reference", "INV-88231").await;
+        app.click("[data-testid=cd-record]").await;
+        app.wait_text("[data-testid=ledger-balance]", "10 ml").await;
+        app.choose("[data-testid=cd-kind]", "supply").await;
+        app.type_keys("#cd-quantity", "2").await;
+        app.type_keys("#cd-animal", "Biscuit").await;
+        app.click("[data-testid=search-pet]").await;
+        app.type_keys("#cd-recipient", "Mrs Agatha Quillfeather, 3 Orchard Row, Exeter EX4 1AB").await;
+        app.type_keys("#cd-collected", "Mrs A. Quillfeather").await;
+        app.click("[data-testid=cd-record]").await;
+        app.wait_text("[data-testid=ledger-balance]", "8 ml").await;
+        app.screenshot("6-cd-register").await;
+        app.close().await;
+
+        // Read back from the store: exactly what was typed.
+        let store = open_store(data.path());
+        let vet = store.login("j.herriot", "vet password 1").unwrap();
+        let history = store.patient_history(&vet, store.search(&vet, "Biscuit", 1).unwrap()[0].patients[0].id).unwrap();
+        let lifeboat_core::views::history::HistoryEntry::Consultation { consultation, addenda, prescriptions, .. } = &history.entries[0] else {
+            panic!("the newest entry is the consultation: {:?}", history.entries)
+        };
+        for (section, text) in notes {
+            let saved = match section {
+                "subjective" => &consultation.subjective,
+                "objective" => &consultation.objective,
+                "assessment" => &consultation.assessment,
+                _ => &consultation.plan,
+            };
+            assert_eq!(saved, text, "{section}");
+        }
+        assert_eq!((consultation.vitals.weight_kg, consultation.vitals.temperature_c), (Some(12.4), Some(38.6)));
+        assert!(consultation.signed_at.is_some());
+        assert_eq!(addenda[0].text, "Reweighed on the practice scales: 12.9 kg.");
+        let rx = &prescriptions[0];
+        assert_eq!((rx.dose.as_str(), rx.route.as_str(), rx.frequency.as_str(), rx.duration.as_str()), ("0.8 ml", "By mouth", "Once daily", "7 days"));
+        assert_eq!(rx.directions, "Give 0.8 ml by mouth once daily for 7 days");
+        assert_eq!((rx.dispensings[0].batch.as_str(), rx.dispensings[0].expiry.to_string().as_str()), ("MX2291", "2027-06-30"));
+        let register = store.cd_register(&vet, None).unwrap();
+        let ketamine = register.drugs.iter().find(|d| d.product.name.starts_with("Ketamidor")).unwrap();
+        assert_eq!(ketamine.balance.figures(), "8");
+        let entries = store.cd_entries(&vet, register.premises.id, ketamine.product.id).unwrap();
+        assert_eq!(entries[1].recipient, "Mrs Agatha Quillfeather, 3 Orchard Row, Exeter EX4 1AB");
+        assert_eq!(entries[1].collected_by, "Mrs A. Quillfeather");
+        assert!(store.verify_audit().unwrap().is_intact());
+    })
+    .await
+    .expect("the consult-room end-to-end test finished within 5 minutes");
+}
+
+/// The id of the consultation on screen.
+async fn consultation_id(app: &Desktop) -> String {
+    app.find("[data-consultation-id]")
+        .await
+        .attr("data-consultation-id")
+        .await
+        .unwrap()
+        .expect("the page names its consultation")
 }

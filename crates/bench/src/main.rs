@@ -162,7 +162,7 @@ fn l_practice(given: Option<&String>) -> std::path::PathBuf {
     let dir =
         dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join(format!("lifeboat/bench-L-schema{SCHEMA_VERSION}"));
     if !dir.join(StoreConfig::DATABASE_FILE).exists() {
-        println!("\nGenerating the L practice into {} (once; about a minute)...", dir.display());
+        println!("\nGenerating the L practice into {} (once; a few minutes)...", dir.display());
         let _ = std::fs::remove_dir_all(&dir);
         let store = Store::open(StoreConfig::in_dir(&dir), Arc::new(SystemClock)).unwrap();
         populate(&store, Size::L, 1).unwrap();
@@ -304,6 +304,131 @@ fn reception(dir: &Path, iterations: usize) {
     ratio(&ours, &baseline);
 }
 
+/// The consult room on the L practice: saving a draft and signing a consultation, each beside a bare
+/// UPDATE transaction in the same file, and opening the history of an animal with 200 records beside
+/// a bare select of its rows.
+fn consult_room(dir: &Path, iterations: usize) {
+    use lifeboat_core::clinical::consultation::{ConsultationDraft, PastConsultation, StartConsultation};
+    use lifeboat_core::clinical::vitals::Vitals;
+
+    let store = Store::open(StoreConfig::in_dir(dir), Arc::new(SystemClock)).unwrap();
+    let vet = store.login("vet1", lifeboat_synthetic::DEMO_PASSWORD).unwrap();
+    let manager = store.login("manager1", lifeboat_synthetic::DEMO_PASSWORD).unwrap();
+    let conn = Connection::open(dir.join(StoreConfig::DATABASE_FILE)).unwrap();
+    conn.pragma_update(None, "key", pragma_key(dir)).unwrap();
+    durable(&conn);
+    let dogs: Vec<uuid::Uuid> = {
+        let mut stmt = conn.prepare("SELECT id FROM patient WHERE species = 'dog' ORDER BY id LIMIT 2").unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().map(|id| id.unwrap().parse().unwrap()).collect()
+    };
+    let (history_dog, draft_dog) = (dogs[0], dogs[1]);
+    let consults: i64 = conn
+        .query_row("SELECT count(*) FROM consultation WHERE patient_id = ?1", [history_dog.to_string()], |r| r.get(0))
+        .unwrap();
+    println!("\nThe consult room on {}", dir.display());
+
+    // One animal with 200 clinical records (added once; the cached practice keeps them).
+    if consults < 200 {
+        let notes = ConsultationDraft {
+            subjective: "Recheck of the left fore lameness; owner reports a good week.".into(),
+            objective: "Weight-bearing, mild pain on flexion of the carpus.".into(),
+            assessment: "Improving soft tissue injury.".into(),
+            plan: "Continue rest; recheck in a fortnight.".into(),
+            vitals: Vitals {
+                weight_kg: Some(18.4),
+                temperature_c: Some(38.5),
+                heart_rate: Some(96),
+                respiratory_rate: Some(20),
+                body_condition: Some(5),
+            },
+        };
+        let now = chrono::Utc::now();
+        store
+            .write(&manager, |w| {
+                for i in consults..200 {
+                    let started_at = now - chrono::Duration::days(3 * (200 - i)) - chrono::Duration::hours(2);
+                    w.record_past_consultation(&PastConsultation {
+                        appointment_id: None,
+                        patient_id: history_dog,
+                        clinician_id: vet.staff_id,
+                        started_at,
+                        signed_at: started_at + chrono::Duration::minutes(15),
+                        notes: notes.clone(),
+                    })?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+    let history = store.patient_history(&vet, history_dog).unwrap();
+    println!("  the history animal has {} entries", history.entries.len());
+    let ours = Figures::measure("Store::patient_history (200 records)", iterations / 5, |_| {
+        store.patient_history(&vet, history_dog).unwrap();
+    });
+    let mut consultations =
+        conn.prepare("SELECT * FROM consultation WHERE patient_id = ?1 ORDER BY started_at DESC").unwrap();
+    let mut prescriptions =
+        conn.prepare("SELECT * FROM prescription WHERE patient_id = ?1 ORDER BY issued_at DESC").unwrap();
+    let baseline = Figures::measure("bare SELECT of its consultations and prescriptions", iterations / 5, |_| {
+        let n = consultations.query_map([history_dog.to_string()], |_| Ok(())).unwrap().count()
+            + prescriptions.query_map([history_dog.to_string()], |_| Ok(())).unwrap().count();
+        assert!(n >= 200);
+    });
+    ours.print();
+    baseline.print();
+    ratio(&ours, &baseline);
+
+    // Saving a draft as it is typed: each save changes the plan.
+    let start = StartConsultation { appointment_id: None, patient_id: Some(draft_dog) };
+    let draft_id = store.start_consultation(&vet, &start).unwrap().id;
+    let mut typed = ConsultationDraft { subjective: "Vomiting since last night.".into(), ..Default::default() };
+    let ours = Figures::measure("Store::save_consultation_draft", iterations, |i| {
+        typed.plan = format!("Bland diet, small meals; recheck if it goes on ({i})");
+        store.save_consultation_draft(&vet, draft_id, &typed).unwrap();
+    });
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS bench_draft (id INTEGER PRIMARY KEY, plan TEXT NOT NULL); INSERT OR IGNORE INTO bench_draft VALUES (1, '')").unwrap();
+    let baseline = Figures::measure("bare UPDATE transaction, same file", iterations, |i| {
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        conn.execute("UPDATE bench_draft SET plan = ?1 WHERE id = 1", [format!("Bland diet ({i})")]).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+    });
+    ours.print();
+    baseline.print();
+    ratio(&ours, &baseline);
+    // Leave nothing open: the draft is voided.
+    store.void_record(&vet, lifeboat_core::clinical::void::Voidable::Consultation, draft_id, "benchmark").unwrap();
+
+    // Signing: the password check (Argon2id, slow on purpose) is measured on its own; the signing
+    // write is measured beside a bare UPDATE transaction.
+    let check = Figures::measure("Store::confirm_password (Argon2id)", 20, |_| {
+        store.confirm_password(&vet, lifeboat_synthetic::DEMO_PASSWORD).unwrap();
+    });
+    let n = iterations / 5;
+    let drafts: Vec<uuid::Uuid> = (0..n + n / 10)
+        .map(|_| {
+            let id = store.start_consultation(&vet, &start).unwrap().id;
+            store.save_consultation_draft(&vet, id, &typed).unwrap();
+            id
+        })
+        .collect();
+    let confirmed = store.confirm_password(&vet, lifeboat_synthetic::DEMO_PASSWORD).unwrap();
+    let mut next = drafts.iter();
+    let ours = Figures::measure("signing a consultation (the write)", n, |_| {
+        let id = *next.next().unwrap();
+        store.write(&vet, |w| w.sign_consultation(id, &confirmed, true)).unwrap();
+    });
+    let baseline = Figures::measure("bare UPDATE transaction, same file", n, |i| {
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        conn.execute("UPDATE bench_draft SET plan = ?1 WHERE id = 1", [format!("signed {i}")]).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+    });
+    check.print();
+    ours.print();
+    baseline.print();
+    ratio(&ours, &baseline);
+    conn.execute_batch("DROP TABLE bench_draft").unwrap();
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
@@ -314,5 +439,7 @@ fn main() {
     println!("lifeboat-bench: {iterations} iterations per figure, baselines measured in the same run");
     write_path(iterations);
     open_database(iterations / 5);
-    reception(&l_practice(value("--practice")), iterations);
+    let practice = l_practice(value("--practice"));
+    reception(&practice, iterations);
+    consult_room(&practice, iterations);
 }

@@ -3,7 +3,8 @@
 --
 -- Clinical records are legal records. The database itself refuses to change or delete them: a signed
 -- consultation, an addendum, a void, a prescription, a dispensing, a register entry and a charge are
--- never updated or deleted, by Lifeboat or by anyone with SQL (the triggers below). Corrections are new
+-- never updated, deleted or replaced (INSERT OR REPLACE), by Lifeboat or by anyone with SQL (the
+-- triggers below; a consultation is never deleted or replaced, even as a draft). Corrections are new
 -- rows: addenda, voids, register corrections.
 --
 -- Amounts of medicine are stored in thousandths of the product's unit (`*_milli`), money in pence,
@@ -89,6 +90,8 @@ CREATE TRIGGER consultation_signed_is_final BEFORE UPDATE ON consultation WHEN O
 BEGIN SELECT RAISE(ABORT, 'a signed consultation cannot be changed; add an addendum'); END;
 CREATE TRIGGER consultation_never_deleted BEFORE DELETE ON consultation
 BEGIN SELECT RAISE(ABORT, 'a consultation cannot be deleted; void it with a reason'); END;
+CREATE TRIGGER consultation_never_replaced BEFORE INSERT ON consultation WHEN EXISTS (SELECT 1 FROM consultation WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'a consultation cannot be replaced'); END;
 
 -- Corrections to a signed consultation: dated, attributed, with a reason.
 CREATE TABLE addendum (
@@ -104,6 +107,8 @@ CREATE TRIGGER addendum_is_final BEFORE UPDATE ON addendum
 BEGIN SELECT RAISE(ABORT, 'an addendum cannot be changed; add another'); END;
 CREATE TRIGGER addendum_never_deleted BEFORE DELETE ON addendum
 BEGIN SELECT RAISE(ABORT, 'an addendum cannot be deleted'); END;
+CREATE TRIGGER addendum_never_replaced BEFORE INSERT ON addendum WHEN EXISTS (SELECT 1 FROM addendum WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'an addendum cannot be replaced'); END;
 
 -- A record withdrawn with a reason. The record itself stays, shown as void.
 CREATE TABLE clinical_void (
@@ -119,6 +124,8 @@ CREATE TRIGGER clinical_void_is_final BEFORE UPDATE ON clinical_void
 BEGIN SELECT RAISE(ABORT, 'a void cannot be changed'); END;
 CREATE TRIGGER clinical_void_never_deleted BEFORE DELETE ON clinical_void
 BEGIN SELECT RAISE(ABORT, 'a void cannot be deleted'); END;
+CREATE TRIGGER clinical_void_never_replaced BEFORE INSERT ON clinical_void WHEN EXISTS (SELECT 1 FROM clinical_void WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'a void cannot be replaced'); END;
 
 -- A prescription as issued, with the product's details as they were then.
 CREATE TABLE prescription (
@@ -149,6 +156,10 @@ CREATE TABLE prescription (
     -- Where the animal is kept, when that is not the owner's address.
     animal_premises     TEXT NOT NULL DEFAULT '',
     repeats             INTEGER NOT NULL DEFAULT 0 CHECK (repeats BETWEEN 0 AND 12),
+    -- The people and places as they were when it was issued (JSON): the practice and premises, the
+    -- prescriber's name, qualifications and RCVS number, the owner's name and address, the animal.
+    -- A reprint shows what was issued, whatever has changed since.
+    issued_as           TEXT NOT NULL,
     issued_on           TEXT NOT NULL,
     valid_until         TEXT NOT NULL CHECK (valid_until >= issued_on),
     issued_at           TEXT NOT NULL
@@ -159,11 +170,15 @@ CREATE TRIGGER prescription_is_final BEFORE UPDATE ON prescription
 BEGIN SELECT RAISE(ABORT, 'a prescription cannot be changed; void it and write another'); END;
 CREATE TRIGGER prescription_never_deleted BEFORE DELETE ON prescription
 BEGIN SELECT RAISE(ABORT, 'a prescription cannot be deleted; supply records are kept for at least 5 years'); END;
+CREATE TRIGGER prescription_never_replaced BEFORE INSERT ON prescription WHEN EXISTS (SELECT 1 FROM prescription WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'a prescription cannot be replaced'); END;
 
 CREATE TABLE dispensing (
     id               TEXT PRIMARY KEY NOT NULL,
     prescription_id  TEXT NOT NULL REFERENCES prescription (id),
     dispensed_by     TEXT NOT NULL REFERENCES staff (id),
+    -- Where it was supplied from (a repeat may be dispensed at another of the practice's premises).
+    premises_id      TEXT NOT NULL REFERENCES premises (id),
     dispensed_at     TEXT NOT NULL,
     quantity_milli   INTEGER NOT NULL CHECK (quantity_milli > 0),
     batch            TEXT NOT NULL,
@@ -176,6 +191,8 @@ CREATE TRIGGER dispensing_is_final BEFORE UPDATE ON dispensing
 BEGIN SELECT RAISE(ABORT, 'a dispensing record cannot be changed'); END;
 CREATE TRIGGER dispensing_never_deleted BEFORE DELETE ON dispensing
 BEGIN SELECT RAISE(ABORT, 'a dispensing record cannot be deleted; supply records are kept for at least 5 years'); END;
+CREATE TRIGGER dispensing_never_replaced BEFORE INSERT ON dispensing WHEN EXISTS (SELECT 1 FROM dispensing WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'a dispensing record cannot be replaced'); END;
 
 -- The controlled drugs register: per premises and drug, in the order things happened. `delta_milli`
 -- is the entry's effect on the balance (receipts add, supplies, administrations and destructions take
@@ -213,6 +230,8 @@ CREATE TRIGGER cd_entry_is_final BEFORE UPDATE ON cd_entry
 BEGIN SELECT RAISE(ABORT, 'a controlled drugs register entry cannot be changed; add a correction'); END;
 CREATE TRIGGER cd_entry_never_deleted BEFORE DELETE ON cd_entry
 BEGIN SELECT RAISE(ABORT, 'a controlled drugs register entry cannot be deleted'); END;
+CREATE TRIGGER cd_entry_never_replaced BEFORE INSERT ON cd_entry WHEN EXISTS (SELECT 1 FROM cd_entry WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'a controlled drugs register entry cannot be replaced'); END;
 
 -- What was done and supplied, priced, for invoicing when the PMS returns.
 CREATE TABLE charge (
@@ -238,3 +257,5 @@ CREATE TRIGGER charge_is_final BEFORE UPDATE ON charge
 BEGIN SELECT RAISE(ABORT, 'a charge cannot be changed; void it and add another'); END;
 CREATE TRIGGER charge_never_deleted BEFORE DELETE ON charge
 BEGIN SELECT RAISE(ABORT, 'a charge cannot be deleted; void it'); END;
+CREATE TRIGGER charge_never_replaced BEFORE INSERT ON charge WHEN EXISTS (SELECT 1 FROM charge WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'a charge cannot be replaced'); END;

@@ -13,14 +13,18 @@ fn journal_and_audit(store: &lifeboat_core::Store) -> (i64, i64) {
 #[test]
 fn creating_the_practice_journals_and_audits_each_record() {
     let (_dir, store, admin) = practice();
-    let entries = store.read(|c| journal::since(c, 0, 100)).unwrap();
+    let entries = store.read(|c| journal::since(c, 0, 1000)).unwrap();
     let kinds: Vec<_> = entries.iter().map(|e| (e.entity.as_str(), e.kind.as_str())).collect();
-    assert_eq!(kinds, [("practice", "create"), ("premises", "create"), ("staff", "create")]);
+    assert_eq!(kinds[..3], [("practice", "create"), ("premises", "create"), ("staff", "create")]);
+    let products = lifeboat_core::clinical::formulary::starter_list().len();
+    assert_eq!(kinds[3..3 + products], vec![("product", "create"); products][..], "the starter formulary");
+    assert!(kinds[3 + products..].iter().all(|k| *k == ("fee", "create")), "and the starter price list");
     assert!(entries.iter().all(|e| e.actor_id == admin.staff_id && e.node_id == store.node_id()));
-    assert_eq!(entries.iter().map(|e| e.node_seq).collect::<Vec<_>>(), [1, 2, 3], "dense node sequence");
+    let seqs: Vec<i64> = entries.iter().map(|e| e.node_seq).collect();
+    assert_eq!(seqs, (1..=entries.len() as i64).collect::<Vec<_>>(), "dense node sequence");
     assert!(entries.windows(2).all(|w| w[0].hlc < w[1].hlc), "stamps increase");
     assert!(entries.iter().all(|e| e.content_hash.len() == 64));
-    assert_eq!(count(&store, "audit"), 3);
+    assert_eq!(count(&store, "audit"), entries.len() as i64);
     assert!(store.verify_audit().unwrap().is_intact());
 }
 

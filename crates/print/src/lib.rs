@@ -1,105 +1,18 @@
-//! Printable documents as PDF: for now the day list (one page per clinician). Built with printpdf's
-//! standard fonts, so nothing is embedded and any PDF viewer prints them.
+//! Printable documents as PDF: the day list, the dispensing label and the written prescription.
+//! Built with printpdf's standard fonts (Helvetica, measured with its published widths so text wraps
+//! and fits), so nothing is embedded and any PDF viewer prints them.
 //!
 //! Depends on the core's types only; it reads nothing and writes nothing itself: the caller hands it
 //! the data and saves the bytes.
 
-use chrono::{DateTime, Utc};
-use lifeboat_core::Practice;
-use lifeboat_core::{Appointment, DayBook};
-use printpdf::{
-    BuiltinFont, Color, Line, LinePoint, Mm, Op, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rgb,
-    TextItem,
-};
+mod day_list;
+mod label;
+mod page;
+mod prescription;
 
-const PAGE_W: f32 = 210.0;
-const PAGE_H: f32 = 297.0;
-const MARGIN: f32 = 15.0;
-const ROW: f32 = 6.2;
-
-/// The day list: for each clinician with appointments that day, a page (or more) listing them in
-/// time order, with alerts, contact numbers and status, and the cancelled ones struck through at the
-/// end. `printed_at` goes in the footer.
-pub fn day_list(practice: &Practice, book: &DayBook, printed_at: DateTime<Utc>) -> Vec<u8> {
-    let mut doc = PdfDocument::new(&format!("Day list {}", book.date.format("%d/%m/%Y")));
-    let date = book.date.format("%A %-d %B %Y").to_string();
-    let printed = lifeboat_core::time::to_local(printed_at).format("%d/%m/%Y %H:%M").to_string();
-    let mut pages = Vec::new();
-    for clinician in &book.clinicians {
-        let mut mine: Vec<&Appointment> = book.appointments.iter().filter(|a| a.clinician_id == clinician.id).collect();
-        if mine.is_empty() {
-            continue;
-        }
-        // Active first in time order, then the cancelled and no-shows.
-        mine.sort_by_key(|a| (!a.status.is_active(), a.starts_at));
-        let rows_per_page = ((PAGE_H - 2.0 * MARGIN - 40.0) / ROW) as usize;
-        let chunks: Vec<&[&Appointment]> = mine.chunks(rows_per_page).collect();
-        for (i, chunk) in chunks.iter().enumerate() {
-            let mut page = Page::default();
-            page.text(MARGIN, PAGE_H - MARGIN - 4.0, 15.0, true, &format!("Day list - {}", clinician.name));
-            page.text(MARGIN, PAGE_H - MARGIN - 11.0, 10.5, false, &date);
-            page.text(PAGE_W - MARGIN - 70.0, PAGE_H - MARGIN - 4.0, 10.0, true, &practice.name);
-            if let Some(p) = practice.premises.first() {
-                page.text(PAGE_W - MARGIN - 70.0, PAGE_H - MARGIN - 9.0, 8.5, false, &format!("Tel. {}", p.phone));
-            }
-            let active = mine.iter().filter(|a| a.status.is_active()).count();
-            page.text(MARGIN, PAGE_H - MARGIN - 17.0, 9.0, false, &format!("{active} appointments"));
-            let mut y = PAGE_H - MARGIN - 27.0;
-            let columns = [
-                (MARGIN, "Time"),
-                (MARGIN + 21.0, "Patient"),
-                (MARGIN + 66.0, "Client"),
-                (MARGIN + 104.0, "Phone"),
-                (MARGIN + 128.0, "Type / reason"),
-                (MARGIN + 163.0, "Status"),
-            ];
-            for (x, label) in columns {
-                page.text(x, y, 8.5, true, label);
-            }
-            page.rule(y - 1.8);
-            y -= ROW;
-            for a in chunk.iter() {
-                let dim = !a.status.is_active();
-                let time = format!("{}-{}", a.start_local.format("%H:%M"), a.end_local.format("%H:%M"));
-                let alerts = if a.alerts.is_empty() { String::new() } else { format!(" ! {}", a.alerts.join(", ")) };
-                let patient = format!("{} ({}){alerts}", a.patient_name, a.species.label());
-                let client = a.client_name.clone();
-                let what = if a.reason.is_empty() {
-                    a.kind.label().to_string()
-                } else {
-                    format!("{}: {}", a.kind.label(), a.reason)
-                };
-                page.shade(dim);
-                page.text(MARGIN, y, 8.5, false, &time);
-                page.text(MARGIN + 21.0, y, 8.5, !a.alerts.is_empty(), &fit(&patient, 28));
-                page.text(MARGIN + 66.0, y, 8.5, false, &fit(&client, 24));
-                page.text(MARGIN + 104.0, y, 8.5, false, &a.client_phone);
-                page.text(MARGIN + 128.0, y, 8.5, false, &fit(&what, 22));
-                page.text(MARGIN + 163.0, y, 8.5, false, a.status.label());
-                page.shade(false);
-                page.rule(y - 2.0);
-                y -= ROW;
-            }
-            let footer = format!(
-                "Printed {printed} from Lifeboat  -  {}  -  page {} of {}",
-                clinician.name,
-                i + 1,
-                chunks.len()
-            );
-            page.text(MARGIN, MARGIN - 5.0, 7.5, false, &footer);
-            pages.push(PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), page.ops));
-        }
-    }
-    if pages.is_empty() {
-        let mut page = Page::default();
-        page.text(MARGIN, PAGE_H - MARGIN - 4.0, 15.0, true, "Day list");
-        page.text(MARGIN, PAGE_H - MARGIN - 11.0, 10.5, false, &date);
-        page.text(MARGIN, PAGE_H - MARGIN - 25.0, 10.0, false, "No appointments are booked for this day.");
-        pages.push(PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), page.ops));
-    }
-    let mut warnings = Vec::new();
-    doc.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings)
-}
+pub use day_list::day_list;
+pub use label::{label, LABEL_H, LABEL_W};
+pub use prescription::prescription;
 
 /// Shortens text to `max` characters with an ellipsis of dots.
 fn fit(text: &str, max: usize) -> String {
@@ -107,51 +20,5 @@ fn fit(text: &str, max: usize) -> String {
         text.to_string()
     } else {
         format!("{}...", text.chars().take(max - 3).collect::<String>())
-    }
-}
-
-/// The standard PDF fonts cover WinAnsi only; dashes and quotes are mapped, anything else outside
-/// Latin-1 becomes '?'.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\u{2013}' | '\u{2014}' => '-',
-            '\u{2018}' | '\u{2019}' => '\'',
-            '\u{201c}' | '\u{201d}' => '"',
-            c if (c as u32) < 0x100 => c,
-            _ => '?',
-        })
-        .collect()
-}
-
-#[derive(Default)]
-struct Page {
-    ops: Vec<Op>,
-}
-
-impl Page {
-    fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, text: &str) {
-        let font = if bold { BuiltinFont::HelveticaBold } else { BuiltinFont::Helvetica };
-        self.ops.extend([
-            Op::StartTextSection,
-            Op::SetTextCursor { pos: Point::new(Mm(x), Mm(y)) },
-            Op::SetFont { font: PdfFontHandle::Builtin(font), size: Pt(size) },
-            Op::ShowText { items: vec![TextItem::Text(printable(text))] },
-            Op::EndTextSection,
-        ]);
-    }
-
-    fn shade(&mut self, dim: bool) {
-        let v = if dim { 0.55 } else { 0.0 };
-        self.ops.push(Op::SetFillColor { col: Color::Rgb(Rgb { r: v, g: v, b: v, icc_profile: None }) });
-    }
-
-    fn rule(&mut self, y: f32) {
-        self.ops.push(Op::SetOutlineColor { col: Color::Rgb(Rgb { r: 0.8, g: 0.8, b: 0.8, icc_profile: None }) });
-        self.ops.push(Op::SetOutlineThickness { pt: Pt(0.4) });
-        let point = |x: f32| LinePoint { p: Point::new(Mm(x), Mm(y)), bezier: false };
-        self.ops.push(Op::DrawLine {
-            line: Line { points: vec![point(MARGIN), point(PAGE_W - MARGIN)], is_closed: false },
-        });
     }
 }

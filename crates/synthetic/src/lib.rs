@@ -6,6 +6,7 @@
 //! Depends only on the core; everything is written through the core's write path, so the generated
 //! practice has its journal and audit trail like a real one.
 
+mod clinical;
 mod reception;
 
 use lifeboat_core::{example, NewPremises, NewStaff, PracticeSetup, Result, Role, Session, Store};
@@ -67,6 +68,9 @@ pub struct Generated {
     pub clients: usize,
     pub patients: usize,
     pub appointments: usize,
+    pub consultations: usize,
+    pub prescriptions: usize,
+    pub cd_entries: usize,
 }
 
 const FIRST_NAMES: &[&str] = &[
@@ -263,6 +267,12 @@ pub fn populate_with_progress(
     generated.appointments = reception::appointments(store, &admin, &mut rng, &staff, &owned, size, today, progress)?;
     generated.clients = size.volume().clients;
     generated.patients = owned.len();
+    let manager = store.login("manager1", DEMO_PASSWORD)?;
+    let first = today - chrono::Duration::days(size.volume().days - reception::FUTURE_DAYS);
+    let clinical = clinical::history(store, &manager, &mut rng, &staff, first, today, progress)?;
+    generated.consultations = clinical.consultations;
+    generated.prescriptions = clinical.prescriptions;
+    generated.cd_entries = clinical.cd_entries;
     Ok(generated)
 }
 
@@ -315,7 +325,20 @@ fn staff_only(store: &Store, size: Size, seed: u64) -> Result<(Generated, ChaCha
             accounts.push(Account { username, display_name: staff.display_name, role });
         }
     }
-    Ok((Generated { admin, accounts, clients: 0, patients: 0, appointments: 0 }, rng, names))
+    Ok((
+        Generated {
+            admin,
+            accounts,
+            clients: 0,
+            patients: 0,
+            appointments: 0,
+            consultations: 0,
+            prescriptions: 0,
+            cd_entries: 0,
+        },
+        rng,
+        names,
+    ))
 }
 
 #[cfg(test)]
@@ -392,6 +415,20 @@ mod tests {
             hit.iter().any(|h| h.client_id == day.appointments[0].client_id),
             "the generated clients are searchable"
         );
+        // Clinical history: signed consultations for what was seen, prescriptions, and a register
+        // whose balances never went below zero (the core refuses that).
+        assert!(generated.consultations > 500, "{}", generated.consultations);
+        assert!(generated.prescriptions > 10, "{}", generated.prescriptions);
+        assert!(generated.cd_entries > 10, "{}", generated.cd_entries);
+        let vet = store.login("vet1", DEMO_PASSWORD).unwrap();
+        let seen = (1..8)
+            .flat_map(|d| store.day_book(&reception, today - chrono::Duration::days(d)).unwrap().appointments)
+            .find(|a| a.status == lifeboat_core::AppointmentStatus::Done)
+            .expect("a past appointment was seen");
+        let history = store.patient_history(&vet, seen.patient_id).unwrap();
+        assert!(!history.entries.is_empty() && !history.weights.is_empty(), "the animal has a history");
+        let register = store.cd_register(&vet, None).unwrap();
+        assert!(register.drugs.iter().any(|d| d.entries > 0), "the register has entries");
         assert!(store.verify_audit().unwrap().is_intact());
         let journal: i64 = store.read(|c| Ok(c.query_row("SELECT count(*) FROM journal", [], |r| r.get(0))?)).unwrap();
         assert!(

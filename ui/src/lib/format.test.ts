@@ -50,3 +50,14 @@ describe('British dates typed by hand', () => {
     expect(parseBritishDate(typed)).toBe(iso);
   });
 });
+
+describe('clinical formats', () => {
+  it('writes quantities, money and ages as people do', async () => {
+    const { qty, money, age } = await import('./format');
+    expect([qty(28000), qty(1500), qty(250), qty(10125), qty(-500)]).toEqual(['28', '1.5', '0.25', '10.125', '-0.5']);
+    expect([money(4500), money(456), money(7), money(123456)]).toEqual(['£45.00', '£4.56', '£0.07', '£1,234.56']);
+    expect(age('2022-11-30', '2026-11-30')).toBe('4 years');
+    expect(age('2026-04-15', '2026-11-30')).toBe('7 months');
+    expect(age('2026-11-09', '2026-11-30')).toBe('3 weeks');
+  });
+});

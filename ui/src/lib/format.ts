@@ -73,3 +73,39 @@ export function parseBritishDate(input: string): string | null {
   const d = new Date(`${iso}T12:00:00Z`);
   return !isNaN(d.getTime()) && d.toISOString().slice(0, 10) === iso ? iso : null;
 }
+
+/** A quantity held in thousandths ("1500") as people write it: "1.5". */
+export function qty(milli: number): string {
+  const whole = Math.trunc(milli / 1000);
+  const fraction = Math.abs(milli % 1000);
+  if (fraction === 0) return String(whole);
+  return `${milli < 0 && whole === 0 ? '-' : ''}${whole}.${String(fraction).padStart(3, '0').replace(/0+$/, '')}`;
+}
+
+/** Pence as pounds: 4500 → "£45.00". */
+export function money(pence: number): string {
+  const sign = pence < 0 ? '-' : '';
+  const p = Math.abs(pence);
+  return `${sign}£${Math.floor(p / 100).toLocaleString('en-GB')}.${String(p % 100).padStart(2, '0')}`;
+}
+
+/** "09:30" in London for an instant. */
+export function timeOf(iso: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+}
+
+/** "30/11/2026" in London for an instant. */
+export function dateOf(iso: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date(iso));
+}
+
+/** An animal's age from its date of birth (YYYY-MM-DD) on `today`: "4 years", "7 months", "3 weeks". */
+export function age(dob: string, today: string = todayIso()): string {
+  const [y1, m1, d1] = dob.split('-').map(Number);
+  const [y2, m2, d2] = today.split('-').map(Number);
+  let months = (y2 - y1) * 12 + (m2 - m1) - (d2 < d1 ? 1 : 0);
+  if (months >= 24) return `${Math.floor(months / 12)} years`;
+  if (months >= 1) return plural(months, 'month', 'months');
+  const days = Math.round((Date.parse(`${today}T12:00:00Z`) - Date.parse(`${dob}T12:00:00Z`)) / 86400000);
+  return days >= 14 ? `${Math.floor(days / 7)} weeks` : plural(Math.max(days, 0), 'day', 'days');
+}

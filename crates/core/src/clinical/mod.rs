@@ -1,2 +1,11 @@
 //! The consult room: consultations (SOAP notes and vitals), addenda and voids, the formulary,
 //! prescriptions and dispensing, the controlled drugs register, fees and charges.
+
+pub mod cd_register;
+pub mod charge;
+pub mod consultation;
+pub mod formulary;
+pub mod prescription;
+pub mod quantity;
+pub mod vitals;
+pub mod void;

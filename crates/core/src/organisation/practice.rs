@@ -106,9 +106,14 @@ impl Write<'_> {
 }
 
 impl Store {
-    /// Creates the practice, its first premises and its first admin, as that admin, and returns the
-    /// admin's session. Refused if the database already holds a practice.
-    pub fn create_practice(&self, setup: &PracticeSetup) -> Result<Session> {
+    /// Creates the practice, its first premises and its first admin, as that admin, then runs `more`
+    /// as that admin in the same write, and returns the admin's session. Refused if the database
+    /// already holds a practice. `onboarding::create_practice` is the way in.
+    pub(crate) fn create_practice_then(
+        &self,
+        setup: &PracticeSetup,
+        more: impl FnOnce(&mut Write<'_>) -> Result<()>,
+    ) -> Result<Session> {
         let practice_name = validate::required("practice_name", &setup.practice_name, 100)?;
         let premises = setup.premises.validated()?;
         let admin = NewStaff { role: Role::Admin, ..setup.admin.clone() };
@@ -133,6 +138,7 @@ impl Store {
             w.record(Action::EditPractice, Entity::Practice, practice_id, ChangeKind::Create, fields)?;
             insert_premises(w, practice_id, &premises)?;
             staff::insert(w, practice_id, admin_id, &admin, &password_hash)?;
+            more(w)?;
             Ok(Session {
                 staff_id: admin_id,
                 username: admin.username().into(),

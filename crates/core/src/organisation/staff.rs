@@ -61,6 +61,17 @@ pub struct StaffUpdate {
     pub active: Option<bool>,
 }
 
+/// Proof that a person has just re-entered their password (only `Store::confirm_password` makes one).
+pub struct Reauthenticated {
+    staff_id: Uuid,
+}
+
+impl Reauthenticated {
+    pub fn staff_id(&self) -> Uuid {
+        self.staff_id
+    }
+}
+
 /// A checked `NewStaff`, ready to insert; only `validated` makes one.
 pub(crate) struct ValidStaff {
     username: String,
@@ -324,8 +335,8 @@ impl Store {
     }
 
     /// Checks that `password` is the current password of the person behind `session`: signing a
-    /// clinical record asks for it again.
-    pub fn confirm_password(&self, session: &Session, password: &str) -> Result<()> {
+    /// clinical record asks for it again. The proof is what signing takes.
+    pub fn confirm_password(&self, session: &Session, password: &str) -> Result<Reauthenticated> {
         let hash: Option<String> = self.read(|r| {
             Ok(r.query_row(
                 "SELECT password_hash FROM staff WHERE id = ?1 AND active = 1",
@@ -335,7 +346,7 @@ impl Store {
             .optional()?)
         })?;
         match hash {
-            Some(hash) if password_matches(password, &hash) => Ok(()),
+            Some(hash) if password_matches(password, &hash) => Ok(Reauthenticated { staff_id: session.staff_id }),
             _ => Err(Error::invalid("password", "is not your password; type the password you log in with")),
         }
     }

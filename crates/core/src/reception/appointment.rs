@@ -427,11 +427,26 @@ fn insert(w: &mut Write<'_>, action: Action, new: &NewAppointment, status: Appoi
     Ok(id)
 }
 
+/// Whether the appointment's consultation has been signed: then the appointment is part of a legal
+/// record, and its time, clinician and status stay as they were.
+fn has_signed_consultation(conn: &Connection, id: Uuid) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM consultation WHERE appointment_id = ?1 AND signed_at IS NOT NULL)",
+        [id.to_string()],
+        |r| r.get(0),
+    )?)
+}
+
 /// Changes an appointment's status inside a write that has authorized `action`.
 pub(crate) fn change_status(w: &mut Write<'_>, action: Action, id: Uuid, to: AppointmentStatus) -> Result<Appointment> {
     let current = get(w.tx(), id)?;
     if current.status == to {
         return Ok(current);
+    }
+    if to != AppointmentStatus::Done && has_signed_consultation(w.tx(), id)? {
+        return Err(Error::Conflict(
+            "this appointment's consultation has been signed, so the appointment stays as it was".into(),
+        ));
     }
     if !current.status.can_become(to) {
         return Err(Error::Conflict(format!(
@@ -498,6 +513,11 @@ impl Write<'_> {
     pub fn move_appointment(&mut self, id: Uuid, to: &AppointmentMove) -> Result<Appointment> {
         self.authorize(Action::ChangeAppointment)?;
         let current = get(self.tx(), id)?;
+        if has_signed_consultation(self.tx(), id)? {
+            return Err(Error::Conflict(
+                "this appointment's consultation has been signed, so it cannot be moved".into(),
+            ));
+        }
         if !matches!(current.status, AppointmentStatus::Booked | AppointmentStatus::Arrived) {
             return Err(Error::Conflict(format!(
                 "a {} appointment cannot be moved",

@@ -6,14 +6,19 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+/// The counter behind `Clock::new_id`, shared by every clock in the process.
+static ID_CONTEXT: Mutex<uuid::ContextV7> = Mutex::new(uuid::ContextV7::new());
+
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 
-    /// A new record id: a UUIDv7 whose time part comes from this clock.
+    /// A new record id: a UUIDv7 whose time part comes from this clock. Ids made in one process are
+    /// strictly increasing, even within one millisecond (a shared counter), so ordering records by
+    /// time and then id follows the order they were made.
     fn new_id(&self) -> Uuid {
         let now = self.now();
-        let ts =
-            uuid::Timestamp::from_unix(uuid::NoContext, now.timestamp().max(0) as u64, now.timestamp_subsec_nanos());
+        let context = ID_CONTEXT.lock().unwrap_or_else(|e| e.into_inner());
+        let ts = uuid::Timestamp::from_unix(&*context, now.timestamp().max(0) as u64, now.timestamp_subsec_nanos());
         Uuid::new_v7(ts)
     }
 }

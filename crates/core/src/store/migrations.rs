@@ -33,7 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0004_clinical.sql",
         sql: include_str!("../../migrations/0004_clinical.sql"),
-        sha256: "7cf7b6384034b55cc09b772c63960dc3cb97aacb093cb1875e2342b2b7aecd47",
+        sha256: "aab72219138dfd8310a773efb3c898be3758236a5f634abd892873136e5d18bc",
     },
 ];
 

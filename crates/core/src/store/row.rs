@@ -20,9 +20,23 @@ pub(crate) fn uuid(row: &Row<'_>, index: usize) -> rusqlite::Result<Uuid> {
     Uuid::parse_str(&text).map_err(|_| damaged(index, format!("{} holds {text:?}, not an id", column_name(row, index))))
 }
 
+pub(crate) fn opt_uuid(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<Uuid>> {
+    match row.get::<_, Option<String>>(index)? {
+        None => Ok(None),
+        Some(_) => uuid(row, index).map(Some),
+    }
+}
+
 pub(crate) fn time(row: &Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
     let text: String = row.get(index)?;
     crate::time::parse_stored(&text).map_err(|e| damaged(index, format!("{}: {e}", column_name(row, index))))
+}
+
+pub(crate) fn opt_time(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    match row.get::<_, Option<String>>(index)? {
+        None => Ok(None),
+        Some(_) => time(row, index).map(Some),
+    }
 }
 
 pub(crate) fn date(row: &Row<'_>, index: usize) -> rusqlite::Result<NaiveDate> {

@@ -183,6 +183,9 @@ impl<'t> Write<'t> {
                 action.as_str()
             )));
         }
+        if !entity_action(entity, action) {
+            return Err(Error::Internal(format!("{} is not changed by {}", entity.as_str(), action.as_str())));
+        }
         self.mutations.push(Mutation { action, entity, entity_id, kind, fields });
         Ok(())
     }
@@ -192,6 +195,33 @@ impl<'t> Write<'t> {
         let id: Option<String> = self.tx.query_row("SELECT id FROM practice", [], |r| r.get(0)).optional()?;
         let id = id.ok_or_else(|| Error::NotFound("the practice (run the first-run set-up)".into()))?;
         Uuid::parse_str(&id).map_err(|_| Error::DamagedRecord(format!("the practice id {id:?} is not an id")))
+    }
+}
+
+/// Which actions change which kind of record: each record is checked against its own action (history
+/// from a PMS snapshot or a generated practice comes in under `ImportRecords`, whatever it is).
+fn entity_action(entity: Entity, action: Action) -> bool {
+    use Action::*;
+    if action == ImportRecords {
+        return true;
+    }
+    match entity {
+        Entity::Practice | Entity::Premises => action == EditPractice,
+        Entity::Staff => matches!(action, AddStaff | EditStaff),
+        Entity::Client => matches!(action, RegisterClient | EditClient),
+        Entity::Patient => matches!(action, RegisterPatient | EditPatient | RecordDeath),
+        Entity::Ownership => matches!(action, RegisterPatient | EditPatient),
+        Entity::Appointment => matches!(action, BookAppointment | ChangeAppointment),
+        Entity::WorkingHours => action == SetWorkingHours,
+        Entity::Consultation | Entity::Addendum => action == RecordConsultation,
+        // Clinical records are voided by the clinical team; a charge by whoever may capture one.
+        Entity::Void => matches!(action, VoidClinical | CaptureCharge),
+        Entity::Product => action == ManageFormulary,
+        Entity::Prescription => action == Prescribe,
+        Entity::Dispensing => action == Dispense,
+        Entity::CdEntry => action == RecordControlledDrugs,
+        Entity::Charge => action == CaptureCharge,
+        Entity::Fee => action == ManageFees,
     }
 }
 
@@ -343,17 +373,34 @@ mod tests {
     }
 
     #[test]
+    fn a_record_is_changed_only_under_its_own_action() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = store(&dir);
+        let admin = store.create_practice(&example::practice_setup("admin", "a long password")).unwrap();
+        let err = store
+            .write(&admin, |w| {
+                w.authorize(Action::EditPractice)?;
+                let id = w.new_id();
+                w.record(Action::EditPractice, Entity::Staff, id, ChangeKind::Update, Fields::new().with("x", 1))
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("staff is not changed by practice.edit"), "{err}");
+        assert!(super::entity_action(Entity::Charge, Action::ImportRecords), "imported history of any kind");
+    }
+
+    #[test]
     fn the_read_connection_cannot_write() {
         let dir = tempfile::TempDir::new().unwrap();
         let store = store(&dir);
         store.create_practice(&example::practice_setup("admin", "a long password")).unwrap();
+        let before = counts(&store);
         for sql in
             ["DELETE FROM audit", "UPDATE staff SET role = 'admin'", "CREATE TABLE x (y)", "PRAGMA user_version = 99"]
         {
             let result = store.read(|c| Ok(c.execute_batch(sql)?));
             assert!(result.is_err(), "{sql} was allowed through a read");
         }
-        assert_eq!(counts(&store).2, 3, "nothing was deleted");
+        assert_eq!(counts(&store), before, "nothing was changed");
         assert!(store.verify_audit().unwrap().is_intact());
     }
 }

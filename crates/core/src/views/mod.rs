@@ -2,7 +2,10 @@
 //! writes, and no entity module depends on a view, so there are no import circles.
 
 pub mod client_page;
+pub mod consult_room;
 pub mod day_book;
+pub mod documents;
+pub mod history;
 pub mod patient_page;
 pub mod reference;
 pub mod search;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::clinical::cd_register::CdEntryKind;
 use crate::reception::appointment::{AppointmentKind, AppointmentStatus};
 use crate::reception::patient::Species;
 
@@ -14,6 +15,16 @@ pub struct ReferenceData {
     pub kinds: Vec<KindInfo>,
     pub statuses: Vec<StatusInfo>,
     pub species: Vec<SpeciesInfo>,
+    pub cd_entry_kinds: Vec<CdKindInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CdKindInfo {
+    pub kind: CdEntryKind,
+    pub label: String,
+    /// What the form asks for, in a sentence.
+    pub hint: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +49,8 @@ pub struct StatusInfo {
 pub struct SpeciesInfo {
     pub species: Species,
     pub label: String,
+    /// A prescription for it must state a withdrawal period.
+    pub food_producing: bool,
 }
 
 pub fn reference_data() -> ReferenceData {
@@ -56,7 +69,21 @@ pub fn reference_data() -> ReferenceData {
             .collect(),
         species: Species::ALL
             .into_iter()
-            .map(|species| SpeciesInfo { species, label: species.label().into() })
+            .map(|species| SpeciesInfo { species, label: species.label().into(), food_producing: species.is_food_producing() })
+            .collect(),
+        cd_entry_kinds: CdEntryKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let (label, hint) = match kind {
+                    CdEntryKind::Receipt => ("Receipt", "Stock received: the supplier's name and address, and the invoice number."),
+                    CdEntryKind::Supply => ("Supply", "Supplied to a client (dispensing records these itself): to whom, the vet responsible, who collected it."),
+                    CdEntryKind::Administration => ("Administration", "Given to an animal here: which animal, and the vet responsible."),
+                    CdEntryKind::Destruction => ("Destruction", "Destroyed: the authorised witness, and why."),
+                    CdEntryKind::StockCheck => ("Stock check", "The amount counted; the register notes what it expected."),
+                    CdEntryKind::Correction => ("Correction", "Corrects an earlier entry: which one, by how much, and why."),
+                };
+                CdKindInfo { kind, label: label.into(), hint: hint.into() }
+            })
             .collect(),
     }
 }

@@ -14,9 +14,16 @@ pub fn clock() -> Arc<ManualClock> {
 
 /// A new database in a temporary folder.
 pub fn store() -> (TempDir, Store) {
-    let dir = TempDir::new().unwrap();
-    let store = Store::open(StoreConfig::in_dir(dir.path()), clock()).unwrap();
+    let (dir, store, _) = store_and_clock();
     (dir, store)
+}
+
+/// A new database in a temporary folder, and the clock it runs on.
+pub fn store_and_clock() -> (TempDir, Store, Arc<ManualClock>) {
+    let dir = TempDir::new().unwrap();
+    let clock = clock();
+    let store = Store::open(StoreConfig::in_dir(dir.path()), clock.clone()).unwrap();
+    (dir, store, clock)
 }
 
 /// A new database with a practice; returns the admin's session.
@@ -54,6 +61,7 @@ pub fn raw_connection(dir: &TempDir) -> rusqlite::Connection {
 /// A practice with a vet (hours Mon–Fri 08:30–18:00), a receptionist, and a client with a dog.
 pub struct Reception {
     pub dir: TempDir,
+    pub clock: Arc<ManualClock>,
     pub store: Store,
     pub admin: Session,
     pub desk: Session,
@@ -64,7 +72,8 @@ pub struct Reception {
 
 pub fn reception() -> Reception {
     use lifeboat_core::{NewClient, NewPatient, Species, WorkingDay};
-    let (dir, store, admin) = practice();
+    let (dir, store, clock) = store_and_clock();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
     let mut vet = example::staff("v.herriot", Role::Vet, PASSWORD);
     vet.display_name = "James Herriot".into();
     let vet = store.add_staff(&admin, &vet).unwrap();
@@ -93,7 +102,7 @@ pub fn reception() -> Reception {
     dog.microchip = "826098100004321".into();
     dog.alerts = vec!["Bites".into()];
     let dog = store.register_patient(&desk, client.id, &dog).unwrap();
-    Reception { dir, store, admin, desk, vet, client, dog }
+    Reception { dir, clock, store, admin, desk, vet, client, dog }
 }
 
 pub fn local(s: &str) -> chrono::NaiveDateTime {
@@ -101,6 +110,10 @@ pub fn local(s: &str) -> chrono::NaiveDateTime {
 }
 
 impl Reception {
+    pub fn clock_advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+    }
+
     pub fn booking(&self, start: &str, minutes: u32) -> lifeboat_core::NewAppointment {
         lifeboat_core::NewAppointment {
             clinician_id: self.vet.id,
@@ -118,5 +131,45 @@ impl Reception {
 
     pub fn book(&self, start: &str, minutes: u32) -> lifeboat_core::Result<lifeboat_core::Appointment> {
         self.store.book_appointment(&self.desk, &self.booking(start, minutes))
+    }
+}
+
+/// A practice ready for the consult room: a vet and a nurse (each logged in), a client with an
+/// address and a dog booked with the vet at 10:00 today, and the starter formulary.
+pub struct Clinic {
+    pub r: Reception,
+    pub vet: Session,
+    pub nurse: Session,
+    pub appointment: lifeboat_core::Appointment,
+}
+
+pub fn clinic() -> Clinic {
+    let r = reception();
+    let vet = r.store.login("v.herriot", PASSWORD).unwrap();
+    let nurse = login_as(&r.store, &r.admin, "n.nightingale", Role::Nurse);
+    r.store
+        .update_staff(
+            &r.admin,
+            nurse.staff_id,
+            &lifeboat_core::StaffUpdate { qualifications: Some("RVN".into()), ..Default::default() },
+        )
+        .unwrap();
+    // The clock stands at 08:30 UTC on Sunday 29 March 2026 (09:30 BST); the vet works Mon–Fri, so
+    // the booking is confirmed as outside hours.
+    let mut booking = r.booking("2026-03-29 10:00", 15);
+    booking.confirm_outside_hours = true;
+    let appointment = r.store.book_appointment(&r.desk, &booking).unwrap();
+    Clinic { r, vet, nurse, appointment }
+}
+
+impl Clinic {
+    pub fn store(&self) -> &Store {
+        &self.r.store
+    }
+
+    pub fn product(&self, name_part: &str) -> lifeboat_core::clinical::formulary::Product {
+        let found = self.store().find_products(&self.vet, name_part, 5).unwrap();
+        assert!(!found.is_empty(), "the formulary has {name_part}");
+        found.into_iter().next().unwrap()
     }
 }

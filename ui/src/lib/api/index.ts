@@ -37,6 +37,41 @@ export type { PatientBrief } from './types/PatientBrief';
 export type { DayClinician } from './types/DayClinician';
 export type { Role } from './types/Role';
 export type { NewPremises } from './types/NewPremises';
+import type { MyConsults } from './types/MyConsults';
+import type { StartConsultation } from './types/StartConsultation';
+import type { Consultation } from './types/Consultation';
+import type { ConsultationView } from './types/ConsultationView';
+import type { ConsultationDraft } from './types/ConsultationDraft';
+import type { DraftSaved } from './types/DraftSaved';
+import type { Addendum } from './types/Addendum';
+import type { NewAddendum } from './types/NewAddendum';
+import type { Voidable } from './types/Voidable';
+import type { PatientHistory } from './types/PatientHistory';
+import type { Product } from './types/Product';
+import type { NewPrescription } from './types/NewPrescription';
+import type { Problem } from './types/Problem';
+import type { Prescribed } from './types/Prescribed';
+import type { Dispensing } from './types/Dispensing';
+import type { NewDispensing } from './types/NewDispensing';
+import type { Charge } from './types/Charge';
+import type { NewCharge } from './types/NewCharge';
+import type { CdRegister } from './types/CdRegister';
+import type { CdEntry } from './types/CdEntry';
+import type { NewCdEntry } from './types/NewCdEntry';
+import type { StarterLists } from './types/StarterLists';
+export type { MyConsults, StartConsultation, Consultation, ConsultationView, ConsultationDraft, DraftSaved, Addendum, NewAddendum };
+export type { Voidable, PatientHistory, Product, NewPrescription, Problem, Prescribed, Dispensing, NewDispensing };
+export type { Charge, NewCharge, CdRegister, CdEntry, NewCdEntry, StarterLists };
+export type { ConsultRow } from './types/ConsultRow';
+export type { ConsultState } from './types/ConsultState';
+export type { Vitals } from './types/Vitals';
+export type { VitalWarning } from './types/VitalWarning';
+export type { HistoryEntry } from './types/HistoryEntry';
+export type { WeightPoint } from './types/WeightPoint';
+export type { Prescription } from './types/Prescription';
+export type { CdBalance } from './types/CdBalance';
+export type { CdEntryKind } from './types/CdEntryKind';
+export type { Fee } from './types/Fee';
 
 /** A refusal from the back end: `code` to act on, `message` to show, `field` to highlight. */
 export class ApiError extends Error {
@@ -59,6 +94,8 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
     return await invoke<T>(command, args);
   } catch (e) {
     if (isCommandError(e)) throw new ApiError(e);
+    // A plain message is the back end refusing to read what was sent (a number out of range, say).
+    if (typeof e === 'string') throw new ApiError({ code: 'invalid', message: `Lifeboat could not read what was sent: ${e}. Check the figures you typed.`, field: null });
     throw new ApiError({ code: 'ipc', message: `Lifeboat's back end did not answer (${String(e)}). Restart the app.`, field: null });
   }
 }
@@ -93,4 +130,31 @@ export const api = {
   /** Weekly hours as text, e.g. "mon-fri 08:30-18:00, sat 09:00-12:30" ("none": no set hours). */
   workingWeek: (clinician: string) => call<string>('working_week', { clinician }),
   setWorkingWeek: (clinician: string, week: string) => call<string>('set_working_week', { clinician, week }),
+
+  // The consult room.
+  /** `date` is a London date, YYYY-MM-DD. */
+  myConsults: (date: string) => call<MyConsults>('my_consults', { date }),
+  startConsultation: (start: StartConsultation) => call<Consultation>('start_consultation', { start }),
+  consultationView: (id: string) => call<ConsultationView>('consultation_view', { id }),
+  saveConsultationDraft: (id: string, draft: ConsultationDraft) => call<DraftSaved>('save_consultation_draft', { id, draft }),
+  signConsultation: (id: string, password: string, confirmUnusualVitals: boolean) =>
+    call<Consultation>('sign_consultation', { id, password, confirmUnusualVitals }),
+  addAddendum: (consultation: string, addendum: NewAddendum) => call<Addendum>('add_addendum', { consultation, addendum }),
+  voidRecord: (entity: Voidable, id: string, reason: string) => call<null>('void_record', { entity, id, reason }),
+  patientHistory: (patient: string) => call<PatientHistory>('patient_history', { patient }),
+  findProducts: (query: string) => call<Product[]>('find_products', { query }),
+  /** Every problem with a prescription as it stands (the form's live checks). */
+  checkPrescription: (prescription: NewPrescription) => call<Problem[]>('check_prescription', { prescription }),
+  prescribe: (prescription: NewPrescription) => call<Prescribed>('prescribe', { prescription }),
+  dispense: (prescription: string, dispensing: NewDispensing) => call<Dispensing>('dispense', { prescription, dispensing }),
+  /** Saves the label PDF and returns its path. */
+  printLabel: (prescription: string, dispensing: string) => call<string>('print_label', { prescription, dispensing }),
+  /** Saves the written prescription PDF and returns its path. */
+  printPrescription: (prescription: string) => call<string>('print_prescription', { prescription }),
+  addCharge: (charge: NewCharge) => call<Charge>('add_charge', { charge }),
+  cdRegister: (premises: string | null) => call<CdRegister>('cd_register', { premises }),
+  cdEntries: (premises: string, product: string) => call<CdEntry[]>('cd_entries', { premises, product }),
+  recordCdEntry: (entry: NewCdEntry) => call<CdEntry>('record_cd_entry', { entry }),
+  /** Adds the starter formulary and price list, or what of them the practice lacks. */
+  addStarterLists: () => call<StarterLists>('add_starter_lists'),
 };

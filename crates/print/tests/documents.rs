@@ -1,0 +1,194 @@
+//! The label and the written prescription, read back with `pdftotext` (poppler-utils), against the
+//! legal lists: every required item is there, and nothing of another animal.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use lifeboat_core::clinical::prescription::{NewDispensing, NewPrescription};
+use lifeboat_core::views::documents::PrescriptionDocument;
+use lifeboat_core::{example, ManualClock, NewClient, NewPatient, Role, Species, Store, StoreConfig};
+
+fn text_of(pdf: &[u8]) -> String {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) runs");
+    assert!(out.status.success());
+    // pdftotext lays words out with runs of spaces; one space is enough to search in.
+    String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Keeps a copy to look at, in `test-output/documents/` at the repository root.
+fn save(name: &str, pdf: &[u8]) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-output/documents");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), pdf).unwrap();
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
+    vet: lifeboat_core::Session,
+}
+
+/// A practice whose client owns two dogs; the vet prescribes for one of them.
+fn fixture() -> (Fixture, uuid::Uuid) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 10, 15, 0).unwrap()));
+    let store = Store::open(StoreConfig::in_dir(dir.path()), clock).unwrap();
+    let admin = store.create_practice(&example::practice_setup("admin", "a long password")).unwrap();
+    let mut vet = example::staff("j.herriot", Role::Vet, "a long password");
+    vet.display_name = "James Herriot".into();
+    store.add_staff(&admin, &vet).unwrap();
+    let vet = store.login("j.herriot", "a long password").unwrap();
+    let owner = NewClient {
+        title: "Mrs".into(),
+        first_name: "Agatha".into(),
+        last_name: "Quillfeather".into(),
+        address_line1: "3 Orchard Row".into(),
+        town: "Exeter".into(),
+        postcode: "EX4 1AB".into(),
+        phone: "07700 900461".into(),
+        ..Default::default()
+    };
+    let mut biscuit = NewPatient::new("Biscuit", Species::Dog);
+    biscuit.breed = "Border Terrier".into();
+    biscuit.microchip = "826098100004321".into();
+    let saved = store.register_client_with_patient(&admin, &owner, Some(&biscuit)).unwrap();
+    store.register_patient(&admin, saved.client.id, &NewPatient::new("Crumpet", Species::Dog)).unwrap();
+    (Fixture { _dir: dir, store, vet }, saved.patient.unwrap().id)
+}
+
+fn document(f: &Fixture, new: &NewPrescription) -> PrescriptionDocument {
+    let done = f.store.prescribe(&f.vet, new).unwrap();
+    let dispensing = done.dispensing.map(|d| d.id);
+    f.store.prescription_document(&f.vet, done.prescription.id, dispensing).unwrap()
+}
+
+fn meloxicam(f: &Fixture, patient: uuid::Uuid) -> NewPrescription {
+    let product = f.store.find_products(&f.vet, "Metacam 1.5", 1).unwrap().remove(0);
+    NewPrescription {
+        patient_id: Some(patient),
+        product_id: Some(product.id),
+        quantity: "10".into(),
+        dose: "0.8 ml".into(),
+        route: "By mouth".into(),
+        frequency: "Once daily".into(),
+        duration: "7 days".into(),
+        directions: "Give 0.8 ml by mouth once daily with food for 7 days".into(),
+        warnings: "Give with food.".into(),
+        dispense: Some(NewDispensing {
+            quantity: String::new(),
+            batch: "MX2291".into(),
+            expiry: NaiveDate::from_ymd_opt(2027, 6, 30),
+            collected_by: String::new(),
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_label_carries_every_legal_item_for_one_animal() {
+    let (f, biscuit) = fixture();
+    let doc = document(&f, &meloxicam(&f, biscuit));
+    let pdf = lifeboat_print::label(&doc).unwrap();
+    let text = text_of(&pdf);
+    for (item, words) in [
+        ("supplier's name", "Riverside Vets"),
+        ("supplier's address", "12 Mill Lane, Exeter EX1 1AA"),
+        ("supplier's telephone", "01392 000000"),
+        ("prescriber", "James Herriot BVSc MRCVS"),
+        ("owner", "Owner: Mrs Agatha Quillfeather, 3 Orchard Row, Exeter EX4 1AB"),
+        ("animal", "For: Biscuit (Dog)"),
+        ("date", "Date: 30/11/2026"),
+        ("product and strength", "Metacam 1.5 mg/ml oral suspension for dogs"),
+        ("quantity", "Quantity: 10 ml"),
+        ("dosage and directions", "Give 0.8 ml by mouth once daily with food for 7 days"),
+        ("expiry", "Expiry: 30/06/2027"),
+        ("batch", "Batch: MX2291"),
+        ("warnings", "Warnings: Give with food."),
+        ("animal treatment only", "For animal treatment only."),
+        ("children", "Keep out of the sight and reach of children."),
+    ] {
+        assert!(text.contains(words), "the label's {item} ({words:?}) is missing: {text}");
+    }
+    assert!(!text.contains("Crumpet"), "nothing of the owner's other dog: {text}");
+    save("label.pdf", &pdf);
+}
+
+#[test]
+fn the_written_prescription_carries_every_legal_item() {
+    let (f, biscuit) = fixture();
+    let doc = document(&f, &NewPrescription { dispense: None, repeats: 2, ..meloxicam(&f, biscuit) });
+    let pdf = lifeboat_print::prescription(&doc);
+    save("prescription.pdf", &pdf);
+    let text = text_of(&pdf);
+    for (item, words) in [
+        ("prescriber's name", "James Herriot"),
+        ("qualifications", "BVSc MRCVS"),
+        ("RCVS number", "7012345"),
+        ("prescriber's address", "12 Mill Lane, Exeter EX1 1AA"),
+        ("telephone", "01392 000000"),
+        ("owner", "Mrs Agatha Quillfeather"),
+        ("owner's address", "3 Orchard Row, Exeter EX4 1AB"),
+        ("animal and species", "Biscuit - Dog, Border Terrier, microchip 826098100004321"),
+        ("date", "Date 30/11/2026"),
+        ("validity", "Valid until 29/05/2027"),
+        ("product", "Metacam 1.5 mg/ml oral suspension for dogs"),
+        ("amount", "Amount 10 ml"),
+        ("dose", "0.8 ml"),
+        ("administration", "Give 0.8 ml by mouth once daily with food for 7 days"),
+        ("warnings", "Give with food."),
+        ("withdrawal period", "Not applicable: not a food-producing animal"),
+        ("repeats", "May be dispensed 2 more times"),
+        ("authentication", "authenticated electronically by James Herriot (j.herriot)"),
+        ("signature", "Signature:"),
+        ("animal treatment", "For animal treatment only"),
+    ] {
+        assert!(text.contains(words), "the prescription's {item} ({words:?}) is missing: {text}");
+    }
+    assert!(!text.contains("Crumpet"), "nothing of another animal: {text}");
+}
+
+#[test]
+fn a_controlled_drug_prescription_states_the_amount_in_words_and_figures_and_the_declaration() {
+    let (f, biscuit) = fixture();
+    let ketamine = f.store.find_products(&f.vet, "Ketamidor", 1).unwrap().remove(0);
+    let new = NewPrescription {
+        product_id: Some(ketamine.id),
+        quantity: "10".into(),
+        quantity_words: "ten".into(),
+        dispense: None,
+        ..meloxicam(&f, biscuit)
+    };
+    let pdf = lifeboat_print::prescription(&document(&f, &new));
+    save("prescription-cd.pdf", &pdf);
+    let text = text_of(&pdf);
+    for words in [
+        "CONTROLLED DRUG - Schedule 2",
+        "Amount 10 (ten) ml",
+        "RCVS number 7012345",
+        "Valid until 27/12/2026",
+        "Not repeatable",
+        "I prescribe this controlled drug for an animal under my care.",
+    ] {
+        assert!(text.contains(words), "{words:?} is missing: {text}");
+    }
+}
+
+#[test]
+fn a_long_label_shrinks_or_continues_but_never_loses_text() {
+    let (f, biscuit) = fixture();
+    let long = "Shake well. ".repeat(60);
+    let doc = document(&f, &NewPrescription { directions: long.trim().into(), ..meloxicam(&f, biscuit) });
+    let pdf = lifeboat_print::label(&doc).unwrap();
+    save("label-long.pdf", &pdf);
+    let text = text_of(&pdf);
+    assert_eq!(text.matches("Shake well.").count(), 60, "every word of the directions is printed");
+    assert!(text.contains("label 1 of 2") || text.contains("Keep out of the sight and reach of children."));
+    assert!(text.contains("Keep out of the sight and reach of children."));
+}
