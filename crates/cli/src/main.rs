@@ -190,6 +190,8 @@ impl From<lifeboat_core::Error> for Failure {
             ErrorCode::Forbidden | ErrorCode::BadCredentials | ErrorCode::NotLoggedIn => 3,
             ErrorCode::Corrupt | ErrorCode::DamagedRecord => 5,
             ErrorCode::WrongKey | ErrorCode::NotADatabase | ErrorCode::TooNew | ErrorCode::KeyFile => 6,
+            ErrorCode::SyncRefused => 7,
+            ErrorCode::Unreachable => 8,
             ErrorCode::Io | ErrorCode::Storage | ErrorCode::Internal | ErrorCode::Preparing | ErrorCode::Ipc => 1,
         };
         Failure { message: e.to_string(), code }
@@ -312,19 +314,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 );
             }
             for e in &entries {
+                // Credentials (staff password hashes) travel in the journal but are never printed.
+                let c = e.change.redacted();
                 if a.json {
-                    println!("{}", serde_json::to_string(e).map_err(|e| fail(e.to_string(), 1))?);
+                    let shown = journal::JournalEntry { change: c, ..e.clone() };
+                    println!("{}", serde_json::to_string(&shown).map_err(|e| fail(e.to_string(), 1))?);
                 } else {
                     let fields: Vec<&str> =
-                        e.payload.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+                        c.payload.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
                     println!(
                         "{:>6} {:>6}  {:<17} {:<9} {:<7} {}  {}",
                         e.seq,
-                        e.node_seq,
-                        e.hlc,
-                        e.entity,
-                        e.kind,
-                        e.entity_id,
+                        c.node_seq,
+                        e.hlc_text(),
+                        c.entity,
+                        c.kind,
+                        c.entity_id,
                         fields.join(",")
                     );
                 }

@@ -66,6 +66,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A change from another node that does not fit (a hash that does not match, a number used twice,
+    /// a gap): refused, never half-applied.
+    #[error("{0}")]
+    SyncRefused(String),
+
     #[error("database error: {0}")]
     Storage(rusqlite::Error),
 
@@ -93,8 +98,11 @@ pub enum ErrorCode {
     TooNew,
     KeyFile,
     Io,
+    SyncRefused,
     Storage,
     Internal,
+    /// The sync peer (the relay or the hub) could not be reached or refused this PC.
+    Unreachable,
     /// The desktop app has no open database yet (a demo practice is still being generated).
     Preparing,
     /// Used by the UI alone: the back end did not answer at all.
@@ -118,6 +126,8 @@ impl ErrorCode {
             ErrorCode::TooNew => "too_new",
             ErrorCode::KeyFile => "key_file",
             ErrorCode::Io => "io",
+            ErrorCode::SyncRefused => "sync_refused",
+            ErrorCode::Unreachable => "unreachable",
             ErrorCode::Storage => "storage",
             ErrorCode::Internal => "internal",
             ErrorCode::Preparing => "preparing",
@@ -170,6 +180,7 @@ impl Error {
             Error::TooNew { .. } => ErrorCode::TooNew,
             Error::KeyFile(_) => ErrorCode::KeyFile,
             Error::Io { .. } => ErrorCode::Io,
+            Error::SyncRefused(_) => ErrorCode::SyncRefused,
             Error::Storage(_) => ErrorCode::Storage,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -24,6 +24,7 @@ pub mod onboarding;
 pub mod organisation;
 pub mod permission;
 pub mod reception;
+pub mod replica;
 pub mod session;
 pub mod store;
 pub mod time;

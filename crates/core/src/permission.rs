@@ -76,10 +76,16 @@ pub enum Action {
     ManageFormulary,
     ManageFees,
     CaptureCharge,
+    /// Settle a sync conflict (keep one version, or combine them).
+    ResolveConflicts,
+    /// Send a patient's record to another practice of the group.
+    HandOver,
+    /// Pair this PC with the practice relay or the hub, host the relay, export and import bundles.
+    ManageSync,
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 28] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -105,6 +111,9 @@ impl Action {
         Action::ManageFormulary,
         Action::ManageFees,
         Action::CaptureCharge,
+        Action::ResolveConflicts,
+        Action::HandOver,
+        Action::ManageSync,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -134,6 +143,9 @@ impl Action {
             Action::ManageFormulary => "formulary.manage",
             Action::ManageFees => "fees.manage",
             Action::CaptureCharge => "charge.capture",
+            Action::ResolveConflicts => "conflict.resolve",
+            Action::HandOver => "patient.hand_over",
+            Action::ManageSync => "sync.manage",
         }
     }
 
@@ -165,6 +177,9 @@ impl Action {
             Action::ManageFormulary => "change the formulary",
             Action::ManageFees => "change the practice's fees",
             Action::CaptureCharge => "record charges",
+            Action::ResolveConflicts => "resolve sync conflicts",
+            Action::HandOver => "send records to another practice",
+            Action::ManageSync => "set up sync",
         }
     }
 }
@@ -188,6 +203,10 @@ pub fn allows(role: Role, action: Action) -> bool {
         RecordConsultation | VoidClinical | Prescribe | Dispense => matches!(role, Vet | Nurse),
         RecordControlledDrugs => matches!(role, Vet | Nurse | Manager),
         ManageFormulary => matches!(role, Vet | Manager | Admin),
+        // A double booking or a duplicate registration is settled at the desk or by a manager.
+        ResolveConflicts => matches!(role, Reception | Manager | Admin),
+        HandOver => matches!(role, Vet | Nurse | Manager | Admin),
+        ManageSync => matches!(role, Manager | Admin),
     }
 }
 

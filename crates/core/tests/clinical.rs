@@ -57,7 +57,7 @@ fn a_consultation_is_drafted_signed_with_a_password_and_then_final() {
     c.store().save_consultation_draft(&c.vet, consult.id, &edited).unwrap();
     let last = c.store().read(|r| journal::since(r, 0, 10_000)).unwrap().pop().unwrap();
     assert_eq!(
-        last.payload,
+        last.change.payload,
         serde_json::json!({ "plan": "Meloxicam for 7 days; strict rest." }),
         "only the changed field"
     );

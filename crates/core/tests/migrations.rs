@@ -25,6 +25,19 @@ fn fixture(version: u32) -> &'static str {
         3 => "INSERT INTO practice VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
               INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at)
               VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z');",
+        4 => "INSERT INTO node (id, created_at) VALUES ('n1', '2026-01-01T00:00:00.000Z');
+              INSERT INTO practice VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z');
+              INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
+              VALUES ('c1', 'Ada', 'Old', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z'),
+                     ('c2', 'Bob', 'Old', '07700 900001', 2, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');
+              INSERT INTO patient (id, name, species, sex, created_at, updated_at)
+              VALUES ('a1', 'Rex', 'dog', 'male', '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');
+              INSERT INTO ownership VALUES ('c1', 'a1', '2026-02-01T10:00:00.000Z'), ('c2', 'a1', '2026-02-01T10:00:00.000Z');
+              INSERT INTO journal (op_id, node_id, node_seq, hlc, schema_version, actor_id, entity, entity_id, kind, payload, content_hash)
+              VALUES ('o1', 'n1', 1, 100, 4, 's1', 'client', 'c1', 'create', '{}', 'h1'),
+                     ('o2', 'n1', 2, 200, 4, 's1', 'client', 'c2', 'create', '{}', 'h2');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -63,6 +76,27 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
                     "2026-02-01T10:00:00.000Z".into()
                 )
             );
+        }
+        if from == 4 {
+            let ids: Vec<String> = conn
+                .prepare("SELECT id FROM ownership ORDER BY client_id")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(ids.len(), 2, "both owners are kept");
+            assert_ne!(ids[0], ids[1], "each link has an id of its own");
+            for id in &ids {
+                let parsed = uuid::Uuid::parse_str(id).unwrap_or_else(|_| panic!("{id} is a UUID"));
+                assert_eq!(parsed.get_version_num(), 4);
+            }
+            let counter: i64 =
+                conn.query_row("SELECT last_seq FROM node_counter WHERE node_id = 'n1'", [], |r| r.get(0)).unwrap();
+            assert_eq!(counter, 2, "the node's counter starts where its journal ends");
+            let formats: i64 =
+                conn.query_row("SELECT count(*) FROM journal WHERE hash_format = 1", [], |r| r.get(0)).unwrap();
+            assert_eq!(formats, 2, "old entries keep the hash format they were made with");
         }
         let fk_problems: i64 =
             conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();

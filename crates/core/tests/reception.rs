@@ -202,7 +202,7 @@ fn moving_checks_the_new_time_like_a_booking() {
         .expect("overlapping its own old time is fine");
     assert_eq!((moved.start_local, moved.room.as_str()), (local("2026-06-02 09:20"), "Consult 2"));
     let last = r.store.read(|c| journal::since(c, 0, 1000)).unwrap().pop().unwrap();
-    assert_eq!(last.payload.as_object().unwrap().keys().collect::<Vec<_>>(), ["ends_at", "room", "starts_at"]);
+    assert_eq!(last.change.payload.as_object().unwrap().keys().collect::<Vec<_>>(), ["ends_at", "room", "starts_at"]);
 }
 
 #[test]
@@ -289,10 +289,12 @@ fn every_reception_change_is_journaled_and_audited() {
     let a = r.book("2026-06-05 09:00", 15).unwrap();
     r.store.set_appointment_status(&r.desk, a.id, S::Arrived).unwrap();
     let entries = r.store.read(|c| journal::since(c, 0, 1000)).unwrap();
-    let last: Vec<_> =
-        entries[before as usize..].iter().map(|e| (e.entity.as_str(), e.kind.as_str(), e.actor_id)).collect();
+    let last: Vec<_> = entries[before as usize..]
+        .iter()
+        .map(|e| (e.change.entity.as_str(), e.change.kind.as_str(), e.change.actor_id))
+        .collect();
     assert_eq!(last, [("appointment", "create", r.desk.staff_id), ("appointment", "update", r.desk.staff_id)]);
-    let kinds: Vec<_> = entries.iter().map(|e| e.entity.as_str()).collect();
+    let kinds: Vec<_> = entries.iter().map(|e| e.change.entity.as_str()).collect();
     for kind in ["client", "patient", "ownership", "working_hours"] {
         assert!(kinds.contains(&kind), "{kind} journaled");
     }

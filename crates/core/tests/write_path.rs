@@ -14,16 +14,16 @@ fn journal_and_audit(store: &lifeboat_core::Store) -> (i64, i64) {
 fn creating_the_practice_journals_and_audits_each_record() {
     let (_dir, store, admin) = practice();
     let entries = store.read(|c| journal::since(c, 0, 1000)).unwrap();
-    let kinds: Vec<_> = entries.iter().map(|e| (e.entity.as_str(), e.kind.as_str())).collect();
+    let kinds: Vec<_> = entries.iter().map(|e| (e.change.entity.as_str(), e.change.kind.as_str())).collect();
     assert_eq!(kinds[..3], [("practice", "create"), ("premises", "create"), ("staff", "create")]);
     let products = lifeboat_core::clinical::formulary::starter_list().len();
     assert_eq!(kinds[3..3 + products], vec![("product", "create"); products][..], "the starter formulary");
     assert!(kinds[3 + products..].iter().all(|k| *k == ("fee", "create")), "and the starter price list");
-    assert!(entries.iter().all(|e| e.actor_id == admin.staff_id && e.node_id == store.node_id()));
-    let seqs: Vec<i64> = entries.iter().map(|e| e.node_seq).collect();
+    assert!(entries.iter().all(|e| e.change.actor_id == admin.staff_id && e.change.node_id == store.node_id()));
+    let seqs: Vec<i64> = entries.iter().map(|e| e.change.node_seq).collect();
     assert_eq!(seqs, (1..=entries.len() as i64).collect::<Vec<_>>(), "dense node sequence");
-    assert!(entries.windows(2).all(|w| w[0].hlc < w[1].hlc), "stamps increase");
-    assert!(entries.iter().all(|e| e.content_hash.len() == 64));
+    assert!(entries.windows(2).all(|w| w[0].change.hlc < w[1].change.hlc), "stamps increase");
+    assert!(entries.iter().all(|e| e.change.content_hash.len() == 64));
     assert_eq!(count(&store, "audit"), entries.len() as i64);
     assert!(store.verify_audit().unwrap().is_intact());
 }
@@ -47,8 +47,11 @@ fn an_update_journals_only_the_changed_fields() {
     };
     store.update_staff(&admin, vet.id, &update).unwrap();
     let last = store.read(|c| journal::since(c, 0, 100)).unwrap().pop().unwrap();
-    assert_eq!((last.entity.as_str(), last.kind.as_str(), last.entity_id), ("staff", "update", vet.id));
-    assert_eq!(last.payload, serde_json::json!({ "qualifications": "BVM&S MRCVS" }));
+    assert_eq!(
+        (last.change.entity.as_str(), last.change.kind.as_str(), last.change.entity_id),
+        ("staff", "update", vet.id)
+    );
+    assert_eq!(last.change.payload, serde_json::json!({ "qualifications": "BVM&S MRCVS" }));
 }
 
 /// Each role tries each staff change; only the table's roles succeed, and a refusal writes nothing.
@@ -140,6 +143,6 @@ fn the_journal_sequence_survives_a_restart() {
     store.add_staff(&admin, &example::staff("n.two", Role::Nurse, PASSWORD)).unwrap();
     let last = store.read(|c| journal::since(c, last_before.seq, 100)).unwrap();
     assert_eq!(last.len(), 1);
-    assert_eq!(last[0].node_seq, last_before.node_seq + 1);
-    assert!(last[0].hlc > last_before.hlc, "the clock never goes back, even with the same wall time");
+    assert_eq!(last[0].change.node_seq, last_before.change.node_seq + 1);
+    assert!(last[0].change.hlc > last_before.change.hlc, "the clock never goes back, even with the same wall time");
 }

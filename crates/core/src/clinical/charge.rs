@@ -126,7 +126,7 @@ fn fee(conn: &Connection, id: Uuid) -> Result<Fee> {
 }
 
 const COLUMNS: &str = "c.id, c.client_id, c.patient_id, c.consultation_id, c.dispensing_id, c.description, c.quantity_milli, c.net_pence, c.vat_rate_bp, c.vat_pence, c.charged_by, c.charged_at, v.reason";
-const FROM: &str = "charge c LEFT JOIN clinical_void v ON v.entity = 'charge' AND v.entity_id = c.id";
+const FROM: &str = "charge c LEFT JOIN clinical_void v ON v.id = (SELECT id FROM clinical_void WHERE entity = 'charge' AND entity_id = c.id ORDER BY voided_at, id LIMIT 1)";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Charge> {
     Ok(Charge {

@@ -108,7 +108,7 @@ const COLUMNS: &str =
     c.subjective, c.objective, c.assessment, c.plan, c.weight_g, c.temperature_dc, c.heart_rate, c.respiratory_rate,
     c.body_condition, c.signed_at, c.signed_by, c.signed_hash, v.reason, c.updated_at";
 const FROM: &str = "consultation c JOIN staff s ON s.id = c.clinician_id
-    LEFT JOIN clinical_void v ON v.entity = 'consultation' AND v.entity_id = c.id";
+    LEFT JOIN clinical_void v ON v.id = (SELECT id FROM clinical_void WHERE entity = 'consultation' AND entity_id = c.id ORDER BY voided_at, id LIMIT 1)";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Consultation> {
     let stored = StoredVitals {
@@ -148,7 +148,7 @@ pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Consultation> {
 pub(crate) fn of_appointment(conn: &Connection, appointment: Uuid) -> Result<Option<Consultation>> {
     Ok(conn
         .query_row(
-            &format!("SELECT {COLUMNS} FROM {FROM} WHERE c.appointment_id = ?1"),
+            &format!("SELECT {COLUMNS} FROM {FROM} WHERE c.appointment_id = ?1 ORDER BY c.started_at, c.id LIMIT 1"),
             [appointment.to_string()],
             from_row,
         )
@@ -359,6 +359,7 @@ impl Write<'_> {
             .with("clinician_id", past.clinician_id)
             .with("premises_id", premises.id)
             .with("started_at", &started)
+            .with("created_at", &signed)
             .with("subjective", s)
             .with("objective", o)
             .with("assessment", a)
@@ -518,8 +519,21 @@ impl Write<'_> {
             "UPDATE consultation SET signed_at = ?2, signed_by = ?3, signed_hash = ?4, updated_at = ?2 WHERE id = ?1",
             params![id.to_string(), signed_at, self.actor().id.to_string(), hash],
         )?;
-        let fields =
-            Fields::new().with("signed_at", &signed_at).with("signed_by", self.actor().id).with("signed_hash", &hash);
+        // The signing carries the content it signed, so that every node ends with exactly that content
+        // whatever order the drafts and the signature reach it in.
+        let fields = Fields::new()
+            .with("subjective", &current.subjective)
+            .with("objective", &current.objective)
+            .with("assessment", &current.assessment)
+            .with("plan", &current.plan)
+            .with("weight_g", v.weight_g)
+            .with("temperature_dc", v.temperature_dc)
+            .with("heart_rate", v.heart_rate)
+            .with("respiratory_rate", v.respiratory_rate)
+            .with("body_condition", v.body_condition)
+            .with("signed_at", &signed_at)
+            .with("signed_by", self.actor().id)
+            .with("signed_hash", &hash);
         self.record(Action::RecordConsultation, Entity::Consultation, id, ChangeKind::Update, fields)?;
         if let Some(appointment_id) = current.appointment_id {
             let a = appointment::get(self.tx(), appointment_id)?;

@@ -526,7 +526,7 @@ const COLUMNS: &str = "p.id, p.patient_id, p.client_id, p.consultation_id, p.pre
     p.route, p.frequency, p.duration, p.directions, p.warnings, p.withdrawal_period, p.cascade, p.cascade_statement,
     p.animal_premises, p.repeats, p.issued_on, p.valid_until, p.issued_at, v.reason, p.issued_as";
 const FROM: &str = "prescription p JOIN staff s ON s.id = p.prescriber_id
-    LEFT JOIN clinical_void v ON v.entity = 'prescription' AND v.entity_id = p.id";
+    LEFT JOIN clinical_void v ON v.id = (SELECT id FROM clinical_void WHERE entity = 'prescription' AND entity_id = p.id ORDER BY voided_at, id LIMIT 1)";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Prescription> {
     Ok(Prescription {
@@ -799,7 +799,10 @@ fn issue(
             animal_microchip: v.patient.microchip.clone(),
             food_producing: v.patient.species.is_food_producing(),
         };
-        let issued_as_json = serde_json::to_string(&issued_as).map_err(|e| Error::Internal(e.to_string()))?;
+        // Stored in the canonical encoding, as every node that receives it stores it.
+        let issued_as_json = lifeboat_protocol::canonical::json(
+            &serde_json::to_value(&issued_as).map_err(|e| Error::Internal(e.to_string()))?,
+        );
         let id = w.new_id();
         let issued_on = time::local_date(when.at);
         let until = valid_until(&v.product, issued_on);

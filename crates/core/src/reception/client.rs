@@ -287,11 +287,77 @@ impl Write<'_> {
         let id = insert(self, Action::RegisterClient, &valid)?;
         get(self.tx(), id)
     }
+
+    /// Changes a client's details to `details` (the whole form, as the edit screen holds it); only
+    /// the fields that differ are written and journaled.
+    pub fn update_client(&mut self, id: Uuid, details: &NewClient) -> Result<Client> {
+        self.authorize(Action::EditClient)?;
+        let current = get(self.tx(), id)?;
+        let new = details.validated()?.0;
+        let mut fields = Fields::new();
+        for (name, old, value) in [
+            ("title", &current.title, &new.title),
+            ("first_name", &current.first_name, &new.first_name),
+            ("last_name", &current.last_name, &new.last_name),
+            ("address_line1", &current.address_line1, &new.address_line1),
+            ("address_line2", &current.address_line2, &new.address_line2),
+            ("town", &current.town, &new.town),
+            ("postcode", &current.postcode, &new.postcode),
+            ("phone", &current.phone, &new.phone),
+            ("phone_alt", &current.phone_alt, &new.phone_alt),
+            ("email", &current.email, &new.email),
+            ("notes", &current.notes, &new.notes),
+        ] {
+            if old != value {
+                fields.put(name, value);
+            }
+        }
+        for (name, old, value) in [
+            ("consent_email", current.consent_email, new.consent_email),
+            ("consent_sms", current.consent_sms, new.consent_sms),
+        ] {
+            if old != value {
+                fields.put(name, value);
+            }
+        }
+        if fields.is_empty() {
+            return Err(Error::invalid("details", "change nothing"));
+        }
+        self.tx().execute(
+            "UPDATE client SET title = ?2, first_name = ?3, last_name = ?4, address_line1 = ?5, address_line2 = ?6, town = ?7,
+             postcode = ?8, phone = ?9, phone_alt = ?10, email = ?11, consent_email = ?12, consent_sms = ?13, notes = ?14,
+             updated_at = ?15 WHERE id = ?1",
+            params![
+                id.to_string(),
+                new.title,
+                new.first_name,
+                new.last_name,
+                new.address_line1,
+                new.address_line2,
+                new.town,
+                new.postcode,
+                new.phone,
+                new.phone_alt,
+                new.email,
+                new.consent_email,
+                new.consent_sms,
+                new.notes,
+                time::stored(self.now())
+            ],
+        )?;
+        self.record(Action::EditClient, Entity::Client, id, ChangeKind::Update, fields)?;
+        search_index::reindex_client(self.tx(), id)?;
+        get(self.tx(), id)
+    }
 }
 
 impl Store {
     pub fn register_client(&self, session: &Session, new: &NewClient) -> Result<Client> {
         self.write(session, |w| w.register_client(new))
+    }
+
+    pub fn update_client(&self, session: &Session, id: Uuid, details: &NewClient) -> Result<Client> {
+        self.write(session, |w| w.update_client(id, details))
     }
 
     pub fn client(&self, session: &Session, id: Uuid) -> Result<Client> {

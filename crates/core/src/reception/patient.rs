@@ -381,18 +381,19 @@ fn insert(w: &mut Write<'_>, action: Action, owner: Uuid, p: &ValidPatient) -> R
     Ok(id)
 }
 
-/// Records that `client` owns `patient` (a patient may have several owners).
+/// Records that `client` owns `patient` (a patient may have several owners); the ownership is a
+/// record of its own, with its own id.
 fn add_owner(w: &mut Write<'_>, action: Action, client: Uuid, patient: Uuid) -> Result<()> {
+    let id = w.new_id();
     let added = w.tx().execute(
-        "INSERT OR IGNORE INTO ownership (client_id, patient_id, created_at) VALUES (?1, ?2, ?3)",
-        params![client.to_string(), patient.to_string(), time::stored(w.now())],
+        "INSERT OR IGNORE INTO ownership (id, client_id, patient_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id.to_string(), client.to_string(), patient.to_string(), time::stored(w.now())],
     )?;
     if added == 0 {
         return Err(Error::Conflict("this client already owns this patient".into()));
     }
     let fields = Fields::new().with("client_id", client).with("patient_id", patient);
-    // The ownership row has no id of its own; the journal names it by the patient.
-    w.record(action, Entity::Ownership, patient, ChangeKind::Create, fields)?;
+    w.record(action, Entity::Ownership, id, ChangeKind::Create, fields)?;
     search_index::reindex_client(w.tx(), client)?;
     Ok(())
 }

@@ -1,18 +1,22 @@
-//! The tamper-evident audit log: a hash chain in which each entry's hash covers its own fields and
-//! the previous entry's hash. Entries are appended in the same transaction as the change they record.
-//! `verify` walks the chain and reports the first entry that was altered, removed or moved, and
-//! checks that every change in the journal has its audit entry (which catches a cut-off tail).
+//! The tamper-evident audit log: a hash chain in which each entry's hash covers its own fields, the
+//! content hash of the journal entry it records, and the previous entry's hash. Entries are appended in
+//! the same transaction as the change they record. `verify` walks the chain and the journal together
+//! and reports the first thing wrong: an entry altered, removed or moved; a journal entry altered,
+//! removed, or without its audit entry (a cut-off tail); a gap in a node's numbering; and an audit log
+//! shorter than, or different from, what the hub last signed a receipt for.
 //!
-//! The chain shows tampering by anyone who edits rows without recomputing every later hash; it is
-//! not a signature. Anchoring chain heads outside the PC (the hub) is the sync issue's job.
+//! The chain shows tampering by anyone who edits rows without recomputing every later hash; the hub's
+//! receipts (`audit_receipt`) catch even a consistent rewrite of what they covered.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use lifeboat_protocol::Receipt;
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::store::journal;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -23,6 +27,8 @@ pub(crate) struct NewAuditEntry<'a> {
     pub entity: &'a str,
     pub entity_id: Uuid,
     pub op_id: Uuid,
+    /// The content hash of the journal entry this records.
+    pub content_hash: &'a str,
 }
 
 #[derive(Serialize)]
@@ -36,24 +42,48 @@ struct Hashed<'a> {
     op_id: &'a str,
 }
 
-fn entry_hash(prev_hash: &str, fields: &Hashed<'_>) -> String {
+/// Format 1 (the first release): the previous hash and the fields as serde_json wrote them.
+fn entry_hash_v1(prev_hash: &str, fields: &Hashed<'_>) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(b"\n");
-    hasher.update(serde_json::to_vec(fields).expect("audit fields serialise"));
+    hasher.update(serde_json::to_vec(fields).unwrap_or_default());
     hex::encode(hasher.finalize())
 }
 
+/// Format 2: the previous hash, the fields, and the journal entry's content hash, each as a
+/// `name=length:value` line.
+fn entry_hash_v2(prev_hash: &str, fields: &Hashed<'_>, content_hash: &str) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::from("lifeboat-audit-2\n");
+    for (name, value) in [
+        ("prev", prev_hash),
+        ("seq", &fields.seq.to_string()),
+        ("at", fields.at),
+        ("actor_id", fields.actor_id),
+        ("action", fields.action),
+        ("entity", fields.entity),
+        ("entity_id", fields.entity_id),
+        ("op_id", fields.op_id),
+        ("content_hash", content_hash),
+    ] {
+        let _ = writeln!(text, "{name}={}:{value}", value.len());
+    }
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
 pub(crate) fn append(conn: &Connection, entry: &NewAuditEntry<'_>) -> Result<i64> {
-    let (seq, prev_hash): (i64, String) = conn.query_row(
-        "SELECT coalesce(max(seq), 0) + 1, coalesce((SELECT entry_hash FROM audit ORDER BY seq DESC LIMIT 1), ?1) FROM audit",
-        [GENESIS],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let last: Option<(i64, String)> = conn
+        .query_row("SELECT seq, entry_hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, prev_hash) = match last {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS.to_string()),
+    };
     let at = crate::time::stored(entry.at);
     let (actor_id, entity_id, op_id) =
         (entry.actor_id.to_string(), entry.entity_id.to_string(), entry.op_id.to_string());
-    let hash = entry_hash(
+    let hash = entry_hash_v2(
         &prev_hash,
         &Hashed {
             seq,
@@ -64,13 +94,53 @@ pub(crate) fn append(conn: &Connection, entry: &NewAuditEntry<'_>) -> Result<i64
             entity_id: &entity_id,
             op_id: &op_id,
         },
+        entry.content_hash,
     );
     conn.execute(
-        "INSERT INTO audit (seq, at, actor_id, action, entity, entity_id, op_id, prev_hash, entry_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit (seq, at, actor_id, action, entity, entity_id, op_id, prev_hash, entry_hash, format)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2)",
         params![seq, at, actor_id, entry.action, entry.entity, entity_id, op_id, prev_hash, hash],
     )?;
     Ok(seq)
+}
+
+/// The head of the chain: its last entry's number and hash (`(0, genesis)` when empty).
+pub fn head(conn: &Connection) -> Result<(i64, String)> {
+    Ok(conn
+        .query_row("SELECT seq, entry_hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((0, GENESIS.to_string())))
+}
+
+/// Keeps a receipt the hub signed for this database's audit chain (its signature already checked
+/// by the sync engine).
+pub(crate) fn store_receipt(conn: &Connection, r: &Receipt) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO audit_receipt (audit_seq, head_hash, hub_key, signed_at, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![r.audit_seq, r.head_hash, r.server_key, r.signed_at, r.signature],
+    )?;
+    Ok(())
+}
+
+/// The latest receipt held, if any (`node_id` is left nil: the chain is the database's, whatever
+/// node id it had).
+pub fn last_receipt(conn: &Connection) -> Result<Option<Receipt>> {
+    Ok(conn
+        .query_row(
+            "SELECT audit_seq, head_hash, hub_key, signed_at, signature FROM audit_receipt ORDER BY audit_seq DESC, signed_at DESC LIMIT 1",
+            [],
+            |r| {
+                Ok(Receipt {
+                    node_id: Uuid::nil(),
+                    audit_seq: r.get(0)?,
+                    head_hash: r.get(1)?,
+                    server_key: r.get(2)?,
+                    signed_at: r.get(3)?,
+                    signature: r.get(4)?,
+                })
+            },
+        )
+        .optional()?)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,20 +166,26 @@ impl AuditReport {
     }
 }
 
-/// Walks the whole chain in sequence order.
-pub fn verify(conn: &Connection) -> Result<AuditReport> {
+/// Walks the whole chain in sequence order, checks the journal against it both ways, checks the
+/// journal itself, and checks the chain against the latest receipt from the hub (if `receipt` is given,
+/// against that one instead: a receipt fetched from the hub, say).
+pub fn verify(conn: &Connection, own_nodes: &[Uuid], receipt: Option<&Receipt>) -> Result<AuditReport> {
     let mut stmt = conn.prepare(
-        "SELECT seq, at, actor_id, action, entity, entity_id, op_id, prev_hash, entry_hash FROM audit ORDER BY seq",
+        "SELECT a.seq, a.at, a.actor_id, a.action, a.entity, a.entity_id, a.op_id, a.prev_hash, a.entry_hash, a.format, j.content_hash
+         FROM audit a LEFT JOIN journal j ON j.op_id = a.op_id ORDER BY a.seq",
     )?;
     let mut rows = stmt.query([])?;
     let mut expected_seq = 1i64;
     let mut prev = GENESIS.to_string();
     let mut entries = 0u64;
+    let mut hashes: Vec<String> = Vec::new();
     let broken =
         |entries, seq, reason: String| Ok(AuditReport { entries, first_broken: Some(AuditBreak { seq, reason }) });
     while let Some(row) = rows.next()? {
         let seq: i64 = row.get(0)?;
         let texts: Vec<String> = (1..9).map(|i| row.get(i)).collect::<rusqlite::Result<_>>()?;
+        let format: i64 = row.get(9)?;
+        let content_hash: Option<String> = row.get(10)?;
         let [at, actor_id, action, entity, entity_id, op_id, prev_hash, stored_hash] = &texts[..] else {
             return Err(Error::Internal("audit row shape".into()));
         };
@@ -123,30 +199,80 @@ pub fn verify(conn: &Connection) -> Result<AuditReport> {
                 format!("entry {seq} does not follow entry {}: entries were removed or reordered", seq - 1),
             );
         }
-        let recomputed = entry_hash(prev_hash, &Hashed { seq, at, actor_id, action, entity, entity_id, op_id });
+        let fields = Hashed { seq, at, actor_id, action, entity, entity_id, op_id };
+        let recomputed = match (format, &content_hash) {
+            (1, _) => entry_hash_v1(prev_hash, &fields),
+            (_, Some(content)) => entry_hash_v2(prev_hash, &fields, content),
+            (_, None) => {
+                return broken(
+                    entries,
+                    seq,
+                    format!("the journal entry of audit entry {seq} (change {op_id}) was removed"),
+                )
+            }
+        };
         if recomputed != *stored_hash {
             return broken(entries, seq, format!("entry {seq} has been altered: its content does not match its hash"));
         }
+        if format == 1 && content_hash.is_none() {
+            return broken(
+                entries,
+                seq,
+                format!("the journal entry of audit entry {seq} (change {op_id}) was removed"),
+            );
+        }
         prev = stored_hash.clone();
+        hashes.push(stored_hash.clone());
         expected_seq += 1;
         entries += 1;
     }
     drop(rows);
-    // Every change in the journal has its audit entry; a missing one means the tail was cut off.
-    let orphan: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT j.seq, j.op_id FROM journal j WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.op_id = j.op_id) ORDER BY j.seq LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map(Some)
-        .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
-    if let Some((_, op_id)) = orphan {
-        return broken(
-            entries,
-            expected_seq,
-            format!("the change {op_id} in the journal has no audit entry: entries were removed"),
-        );
+    // Every change this database made has its audit entry; a missing one means the tail was cut off.
+    for node in own_nodes {
+        let orphan: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT j.seq, j.op_id FROM journal j WHERE j.node_id = ?1 AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.op_id = j.op_id) ORDER BY j.seq LIMIT 1",
+                [node.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((_, op_id)) = orphan {
+            return broken(
+                entries,
+                expected_seq,
+                format!("the change {op_id} in the journal has no audit entry: entries were removed"),
+            );
+        }
+    }
+    if let Some(problem) = journal::check(conn)? {
+        return broken(entries, 0, problem);
+    }
+    let held = last_receipt(conn)?;
+    if let Some(r) = receipt.or(held.as_ref()) {
+        let at = (r.audit_seq - 1) as usize;
+        match hashes.get(at) {
+            None => {
+                return broken(
+                    entries,
+                    r.audit_seq,
+                    format!(
+                    "the hub signed a receipt for audit entry {} on {}, but the log ends at {}: entries were removed",
+                    r.audit_seq, r.signed_at, entries
+                ),
+                )
+            }
+            Some(h) if *h != r.head_hash => {
+                return broken(
+                    entries,
+                    r.audit_seq,
+                    format!(
+                        "audit entry {} is not the one the hub signed a receipt for on {}: the log was rewritten",
+                        r.audit_seq, r.signed_at
+                    ),
+                )
+            }
+            Some(_) => {}
+        }
     }
     Ok(AuditReport { entries, first_broken: None })
 }

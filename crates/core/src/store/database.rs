@@ -29,6 +29,10 @@ use crate::store::migrations;
 pub struct StoreConfig {
     pub database: PathBuf,
     pub key_file: PathBuf,
+    /// Where this database is opened (the machine and folder), given by the shell. When a database
+    /// turns up under another fingerprint (copied or restored to another PC), it takes a new node id,
+    /// so it never reuses the sequence numbers of the node it was copied from. Empty: not checked.
+    pub fingerprint: String,
 }
 
 impl StoreConfig {
@@ -37,7 +41,16 @@ impl StoreConfig {
 
     /// The standard layout: `lifeboat.db` and `lifeboat.key` in one folder.
     pub fn in_dir(dir: &Path) -> StoreConfig {
-        StoreConfig { database: dir.join(Self::DATABASE_FILE), key_file: dir.join(Self::KEY_FILE) }
+        StoreConfig {
+            database: dir.join(Self::DATABASE_FILE),
+            key_file: dir.join(Self::KEY_FILE),
+            fingerprint: String::new(),
+        }
+    }
+
+    pub fn with_fingerprint(mut self, fingerprint: impl Into<String>) -> StoreConfig {
+        self.fingerprint = fingerprint.into();
+        self
     }
 }
 
@@ -47,7 +60,7 @@ pub struct Store {
     reader: Mutex<Connection>,
     writer: Mutex<Connection>,
     pub(crate) clock: Arc<dyn Clock>,
-    node_id: Uuid,
+    node_id: Mutex<Uuid>,
     config: StoreConfig,
 }
 
@@ -108,11 +121,11 @@ impl Store {
         migrations::migrate(&mut conn)?;
         let node_id = clock.new_id();
         conn.execute(
-            "INSERT INTO node (id, created_at) VALUES (?1, ?2)",
-            params![node_id.to_string(), crate::time::stored(clock.now())],
+            "INSERT INTO node (id, created_at, fingerprint) VALUES (?1, ?2, ?3)",
+            params![node_id.to_string(), crate::time::stored(clock.now()), config.fingerprint],
         )?;
         let reader = open_reader(&config, &key)?;
-        Ok(Store { writer: Mutex::new(conn), reader: Mutex::new(reader), clock, node_id, config })
+        Ok(Store { writer: Mutex::new(conn), reader: Mutex::new(reader), clock, node_id: Mutex::new(node_id), config })
     }
 
     fn open_existing(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
@@ -129,19 +142,49 @@ impl Store {
         }
         configure(&conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
         migrations::migrate(&mut conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
-        let node_id: String = conn
-            .query_row("SELECT id FROM node", [], |r| r.get(0))
+        let (node_id, fingerprint): (String, String) = conn
+            .query_row("SELECT id, fingerprint FROM node WHERE retired_at IS NULL", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| corrupt_if_damaged(Error::Storage(e), &config.database))?;
-        let node_id = Uuid::parse_str(&node_id).map_err(|_| Error::Corrupt {
+        let mut node_id = Uuid::parse_str(&node_id).map_err(|_| Error::Corrupt {
             path: config.database.clone(),
             detail: "the node id is not a UUID".into(),
         })?;
+        if !config.fingerprint.is_empty() && fingerprint != config.fingerprint {
+            if fingerprint.is_empty() {
+                // The first open since fingerprints were kept: this is where it lives.
+                conn.execute(
+                    "UPDATE node SET fingerprint = ?2 WHERE id = ?1",
+                    params![node_id.to_string(), config.fingerprint],
+                )?;
+            } else {
+                node_id = new_node(&conn, clock.as_ref(), &config.fingerprint)?;
+            }
+        }
         let reader = open_reader(&config, &key)?;
-        Ok(Store { writer: Mutex::new(conn), reader: Mutex::new(reader), clock, node_id, config })
+        Ok(Store { writer: Mutex::new(conn), reader: Mutex::new(reader), clock, node_id: Mutex::new(node_id), config })
     }
 
+    /// The node id this database's changes are made under now.
     pub fn node_id(&self) -> Uuid {
-        self.node_id
+        *self.node_id.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every node id this database has made changes under (the current one and any retired).
+    pub fn own_nodes(&self) -> Result<Vec<Uuid>> {
+        self.read(|r| {
+            let mut stmt = r.prepare_cached("SELECT id FROM node ORDER BY created_at")?;
+            let ids = stmt.query_map([], |r| crate::store::row::uuid(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ids)
+        })
+    }
+
+    /// Retires the current node id and takes a new one: the database is a copy (restored, or opened
+    /// on another PC) of a node whose later changes exist elsewhere, and must not reuse its numbers.
+    pub fn take_new_node_id(&self) -> Result<Uuid> {
+        let conn = self.lock_writer();
+        let id = new_node(&conn, self.clock.as_ref(), &self.config.fingerprint)?;
+        *self.node_id.lock().unwrap_or_else(|e| e.into_inner()) = id;
+        Ok(id)
     }
 
     pub fn config(&self) -> &StoreConfig {
@@ -172,6 +215,29 @@ impl Store {
     /// The writer connection, for the write path only.
     pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Connection> {
         lock(&self.writer)
+    }
+}
+
+/// Retires the current node (if any) and records a new one.
+fn new_node(conn: &Connection, clock: &dyn Clock, fingerprint: &str) -> Result<Uuid> {
+    let now = crate::time::stored(clock.now());
+    let id = clock.new_id();
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = conn.execute("UPDATE node SET retired_at = ?1 WHERE retired_at IS NULL", [&now]).and_then(|_| {
+        conn.execute(
+            "INSERT INTO node (id, created_at, fingerprint) VALUES (?1, ?2, ?3)",
+            params![id.to_string(), now, fingerprint],
+        )
+    });
+    match done {
+        Ok(_) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(id)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e.into())
+        }
     }
 }
 

@@ -34,6 +34,7 @@ impl DoctorReport {
 
 impl Store {
     pub fn doctor(&self) -> Result<DoctorReport> {
+        let own = self.own_nodes()?;
         self.read(|conn| {
             let column = |sql: &str| -> Result<Vec<String>> {
                 let mut stmt = conn.prepare(sql)?;
@@ -58,13 +59,15 @@ impl Store {
                 integrity: column("PRAGMA integrity_check")?,
                 cipher_problems: column("PRAGMA cipher_integrity_check")?,
                 foreign_key_violations,
-                audit: audit::verify(conn)?,
+                audit: audit::verify(conn, &own, None)?,
             })
         })
     }
 
     /// Walks the audit chain and reports the first broken entry.
+    /// Checks the audit chain, the journal against it, and the latest receipt from the hub.
     pub fn verify_audit(&self) -> Result<AuditReport> {
-        self.read(|r| audit::verify(r))
+        let own = self.own_nodes()?;
+        self.read(|r| audit::verify(r, &own, None))
     }
 }

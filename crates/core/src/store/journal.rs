@@ -1,51 +1,78 @@
-//! The journal: the transactional outbox that sync ships (SYNC.md). An entry is appended in the same
-//! transaction as the change it describes; entries are never updated and, until sync acknowledges
-//! them, never removed.
+//! The journal: the transactional outbox that sync ships (SYNC.md), and the record of every change this
+//! database holds, its own and those received. A local entry is appended in the same transaction as
+//! the change it describes; a received one in the same transaction as its effect. Entries are never
+//! updated or removed.
+//!
+//! Each node numbers its changes 1, 2, 3, ... with no gaps, from a counter row (`node_counter`), never
+//! from `max() + 1`; each change carries a content hash over its canonical encoding (`canonical.rs`).
 
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde_json::Value;
 use uuid::Uuid;
+
+use lifeboat_protocol::canonical;
+use lifeboat_protocol::Change;
 
 use crate::error::{Error, Result};
 use crate::store::hlc::Stamp;
 use crate::store::row;
 
+/// A change as this database holds it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JournalEntry {
     /// Local order of arrival in this database.
     pub seq: i64,
-    pub op_id: Uuid,
-    pub node_id: Uuid,
-    /// Dense, gap-free sequence of the node that made the change.
-    pub node_seq: i64,
-    /// Hybrid logical clock stamp, as `millis-counter` in hexadecimal.
-    pub hlc: String,
-    pub schema_version: u32,
-    pub actor_id: Uuid,
-    pub entity: String,
-    pub entity_id: Uuid,
-    pub kind: String,
-    /// Only the fields that changed.
-    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
-    pub payload: serde_json::Value,
-    pub content_hash: String,
+    /// 1: hashed by the first release's serde_json encoding; 2: the canonical encoding.
+    pub hash_format: u8,
+    pub change: Change,
 }
 
-/// The fields that the content hash covers, in a fixed order.
-#[derive(Serialize)]
-struct Hashed<'a> {
-    op_id: &'a Uuid,
-    node_id: &'a Uuid,
-    node_seq: i64,
-    hlc: i64,
-    schema_version: u32,
-    actor_id: &'a Uuid,
-    entity: &'a str,
-    entity_id: &'a Uuid,
-    kind: &'a str,
-    payload: &'a serde_json::Value,
+impl JournalEntry {
+    /// The stamp as `millis-counter` in hexadecimal.
+    pub fn hlc_text(&self) -> String {
+        Stamp::from_raw(self.change.hlc).to_string()
+    }
+
+    /// Whether the stored content hash matches the content.
+    pub fn is_intact(&self) -> bool {
+        match self.hash_format {
+            1 => legacy_hash(&self.change) == self.change.content_hash,
+            _ => self.change.is_intact(),
+        }
+    }
+}
+
+/// The first release's content hash: serde_json over these fields in this order.
+fn legacy_hash(c: &Change) -> String {
+    use sha2::{Digest, Sha256};
+    #[derive(Serialize)]
+    struct Hashed<'a> {
+        op_id: &'a Uuid,
+        node_id: &'a Uuid,
+        node_seq: i64,
+        hlc: i64,
+        schema_version: u32,
+        actor_id: &'a Uuid,
+        entity: &'a str,
+        entity_id: &'a Uuid,
+        kind: &'a str,
+        payload: &'a Value,
+    }
+    let bytes = serde_json::to_vec(&Hashed {
+        op_id: &c.op_id,
+        node_id: &c.node_id,
+        node_seq: c.node_seq,
+        hlc: c.hlc,
+        schema_version: c.schema_version,
+        actor_id: &c.actor_id,
+        entity: &c.entity,
+        entity_id: &c.entity_id,
+        kind: &c.kind,
+        payload: &c.payload,
+    })
+    .unwrap_or_default();
+    hex::encode(Sha256::digest(&bytes))
 }
 
 pub(crate) struct NewEntry<'a> {
@@ -57,86 +84,247 @@ pub(crate) struct NewEntry<'a> {
     pub entity: &'a str,
     pub entity_id: Uuid,
     pub kind: &'a str,
-    pub payload: &'a serde_json::Value,
+    pub payload: &'a Value,
+    pub base: &'a Value,
 }
 
-/// Appends an entry with the node's next sequence number and returns that number.
-pub(crate) fn append(conn: &Connection, entry: &NewEntry<'_>) -> Result<i64> {
-    let node_seq: i64 = conn.query_row(
-        "SELECT coalesce(max(node_seq), 0) + 1 FROM journal WHERE node_id = ?1",
-        [entry.node_id.to_string()],
+/// The next sequence number of `node`, taken from its counter row.
+fn next_seq(conn: &Connection, node: Uuid) -> Result<i64> {
+    Ok(conn.query_row(
+        "INSERT INTO node_counter (node_id, last_seq) VALUES (?1, 1)
+         ON CONFLICT (node_id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+        [node.to_string()],
         |r| r.get(0),
+    )?)
+}
+
+fn insert(conn: &Connection, c: &Change, received_at: Option<&str>) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO journal (op_id, node_id, node_seq, hlc, schema_version, actor_id, entity, entity_id, kind, payload, content_hash, hash_format, base, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 2, ?12, ?13)",
+        params![
+            c.op_id.to_string(),
+            c.node_id.to_string(),
+            c.node_seq,
+            c.hlc,
+            c.schema_version,
+            c.actor_id.to_string(),
+            c.entity,
+            c.entity_id.to_string(),
+            c.kind,
+            canonical::json(&c.payload),
+            c.content_hash,
+            canonical::json(&c.base),
+            received_at
+        ],
     )?;
-    let hash = content_hash(&Hashed {
-        op_id: &entry.op_id,
-        node_id: &entry.node_id,
+    Ok(conn.last_insert_rowid())
+}
+
+/// Appends a local change with its node's next sequence number.
+pub(crate) fn append(conn: &Connection, entry: &NewEntry<'_>) -> Result<Change> {
+    let node_seq = next_seq(conn, entry.node_id)?;
+    let mut change = Change {
+        op_id: entry.op_id,
+        node_id: entry.node_id,
         node_seq,
         hlc: entry.hlc.raw(),
         schema_version: entry.schema_version,
-        actor_id: &entry.actor_id,
-        entity: entry.entity,
-        entity_id: &entry.entity_id,
-        kind: entry.kind,
-        payload: entry.payload,
-    })?;
-    conn.execute(
-        "INSERT INTO journal (op_id, node_id, node_seq, hlc, schema_version, actor_id, entity, entity_id, kind, payload, content_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            entry.op_id.to_string(),
-            entry.node_id.to_string(),
-            node_seq,
-            entry.hlc.raw(),
-            entry.schema_version,
-            entry.actor_id.to_string(),
-            entry.entity,
-            entry.entity_id.to_string(),
-            entry.kind,
-            entry.payload.to_string(),
-            hash,
-        ],
-    )?;
-    Ok(node_seq)
+        actor_id: entry.actor_id,
+        entity: entry.entity.to_string(),
+        entity_id: entry.entity_id,
+        kind: entry.kind.to_string(),
+        payload: entry.payload.clone(),
+        base: entry.base.clone(),
+        content_hash: String::new(),
+    };
+    change.content_hash = change.computed_hash();
+    insert(conn, &change, None)?;
+    Ok(change)
 }
 
-fn content_hash(hashed: &Hashed<'_>) -> Result<String> {
-    let bytes = serde_json::to_vec(hashed).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
+/// What happened to a change received from elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// New here: written to the journal (its effect is the caller's).
+    New,
+    /// Already here, identical: nothing to do.
+    Duplicate,
+}
+
+/// Writes a change received from another node to the journal, refusing anything that does not fit:
+/// a content hash that does not match its content, an op id already here with other content, a
+/// node sequence number already used by another change, or a gap in the node's sequence.
+pub(crate) fn receive(conn: &Connection, c: &Change, received_at: &str) -> Result<Received> {
+    if !c.is_intact() {
+        return Err(Error::SyncRefused(format!("change {} does not match its content hash", c.op_id)));
+    }
+    let same: Option<String> = conn
+        .query_row("SELECT content_hash FROM journal WHERE op_id = ?1", [c.op_id.to_string()], |r| r.get(0))
+        .optional()?;
+    match same {
+        Some(hash) if hash == c.content_hash => return Ok(Received::Duplicate),
+        Some(_) => {
+            return Err(Error::SyncRefused(format!("change {} arrived again with other content", c.op_id)));
+        }
+        None => {}
+    }
+    let taken: Option<String> = conn
+        .query_row(
+            "SELECT op_id FROM journal WHERE node_id = ?1 AND node_seq = ?2",
+            params![c.node_id.to_string(), c.node_seq],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(other) = taken {
+        return Err(Error::SyncRefused(format!(
+            "node {} used sequence number {} for two different changes ({other} and {})",
+            c.node_id, c.node_seq, c.op_id
+        )));
+    }
+    let last: i64 = conn
+        .query_row("SELECT last_seq FROM node_counter WHERE node_id = ?1", [c.node_id.to_string()], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    if c.node_seq != last + 1 {
+        return Err(Error::SyncRefused(format!(
+            "changes of node {} arrived out of order: expected number {}, got {}",
+            c.node_id,
+            last + 1,
+            c.node_seq
+        )));
+    }
+    conn.execute(
+        "INSERT INTO node_counter (node_id, last_seq) VALUES (?1, ?2) ON CONFLICT (node_id) DO UPDATE SET last_seq = excluded.last_seq",
+        params![c.node_id.to_string(), c.node_seq],
+    )?;
+    insert(conn, c, Some(received_at))?;
+    Ok(Received::New)
+}
+
+const COLUMNS: &str =
+    "seq, op_id, node_id, node_seq, hlc, schema_version, actor_id, entity, entity_id, kind, payload, content_hash, hash_format, base";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<JournalEntry> {
+    let json = |i: usize| -> rusqlite::Result<Value> {
+        let text: String = row.get(i)?;
+        serde_json::from_str(&text)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+    };
+    Ok(JournalEntry {
+        seq: row.get(0)?,
+        hash_format: row.get(12)?,
+        change: Change {
+            op_id: row::uuid(row, 1)?,
+            node_id: row::uuid(row, 2)?,
+            node_seq: row.get(3)?,
+            hlc: row.get(4)?,
+            schema_version: row.get(5)?,
+            actor_id: row::uuid(row, 6)?,
+            entity: row.get(7)?,
+            entity_id: row::uuid(row, 8)?,
+            kind: row.get(9)?,
+            payload: json(10)?,
+            content_hash: row.get(11)?,
+            base: json(13)?,
+        },
+    })
 }
 
 /// Entries after local sequence `after`, oldest first, at most `limit`.
 pub fn since(conn: &Connection, after: i64, limit: u32) -> Result<Vec<JournalEntry>> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, op_id, node_id, node_seq, hlc, schema_version, actor_id, entity, entity_id, kind, payload, content_hash
-         FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
     let rows = stmt.query_map(params![after, limit], from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// How many changes made on this node are waiting to be sent. Nothing is sent before the sync
-/// issue, so for now that is every change this node made.
-pub fn pending_count(conn: &Connection, node_id: Uuid) -> Result<u64> {
-    let n: i64 =
-        conn.query_row("SELECT count(*) FROM journal WHERE node_id = ?1", [node_id.to_string()], |r| r.get(0))?;
-    Ok(n as u64)
+/// The changes of `node` after its sequence number `after`, in order, at most `limit`.
+pub fn of_node_after(conn: &Connection, node: Uuid, after: i64, limit: u32) -> Result<Vec<Change>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM journal WHERE node_id = ?1 AND node_seq > ?2 ORDER BY node_seq LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![node.to_string(), after, limit], from_row)?;
+    Ok(rows.map(|r| r.map(|e| e.change)).collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<JournalEntry> {
-    let payload: String = row.get(10)?;
-    Ok(JournalEntry {
-        seq: row.get(0)?,
-        op_id: row::uuid(row, 1)?,
-        node_id: row::uuid(row, 2)?,
-        node_seq: row.get(3)?,
-        hlc: Stamp::from_raw(row.get(4)?).to_string(),
-        schema_version: row.get(5)?,
-        actor_id: row::uuid(row, 6)?,
-        entity: row.get(7)?,
-        entity_id: row::uuid(row, 8)?,
-        kind: row.get(9)?,
-        payload: serde_json::from_str(&payload)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(10, rusqlite::types::Type::Text, Box::new(e)))?,
-        content_hash: row.get(11)?,
-    })
+/// The highest sequence number held for each node.
+pub fn marks(conn: &Connection) -> Result<Vec<(Uuid, i64)>> {
+    let mut stmt = conn.prepare_cached("SELECT node_id, last_seq FROM node_counter ORDER BY node_id")?;
+    let rows = stmt.query_map([], |r| Ok((row::uuid(r, 0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The changes of one entity, oldest first (by clock, then node).
+pub(crate) fn of_entity(conn: &Connection, entity: &str, id: Uuid) -> Result<Vec<Change>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM journal WHERE entity = ?1 AND entity_id = ?2 ORDER BY hlc, node_id"
+    ))?;
+    let rows = stmt.query_map(params![entity, id.to_string()], from_row)?;
+    Ok(rows.map(|r| r.map(|e| e.change)).collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// How many changes were made on this database's nodes (all of them wait while there is no server).
+pub fn pending_count(conn: &Connection, own_nodes: &[Uuid]) -> Result<u64> {
+    let mut n = 0u64;
+    for node in own_nodes {
+        let total: i64 = conn
+            .query_row("SELECT last_seq FROM node_counter WHERE node_id = ?1", [node.to_string()], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        n += total as u64;
+    }
+    Ok(n)
+}
+
+/// The first thing wrong with the journal itself: an entry whose content no longer matches its hash,
+/// a node whose sequence has a gap or does not start at 1, or a counter that is behind or ahead of its
+/// node's entries (entries removed from the end).
+pub(crate) fn check(conn: &Connection) -> Result<Option<String>> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM journal ORDER BY seq"))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let entry = from_row(row)?;
+        if !entry.is_intact() {
+            return Ok(Some(format!(
+                "journal entry {} (change {}) has been altered: its content does not match its hash",
+                entry.seq, entry.change.op_id
+            )));
+        }
+    }
+    drop(rows);
+    let mut stmt = conn.prepare(
+        "SELECT c.node_id, c.last_seq, count(j.seq), coalesce(min(j.node_seq), 0), coalesce(max(j.node_seq), 0)
+         FROM node_counter c LEFT JOIN journal j ON j.node_id = c.node_id GROUP BY c.node_id, c.last_seq",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (node, counter, count, min, max) in rows {
+        if count > 0 && (min != 1 || count != max) {
+            return Ok(Some(format!(
+                "the journal of node {node} has a gap: {count} entries numbered {min} to {max}: entries were removed"
+            )));
+        }
+        if counter != max {
+            return Ok(Some(format!(
+                "node {node} has numbered {counter} changes but the journal holds {max}: entries were removed from the end"
+            )));
+        }
+    }
+    let orphans: Option<String> = conn
+        .query_row("SELECT j.node_id FROM journal j WHERE NOT EXISTS (SELECT 1 FROM node_counter c WHERE c.node_id = j.node_id) LIMIT 1", [], |r| r.get(0))
+        .optional()?;
+    if let Some(node) = orphans {
+        return Ok(Some(format!("node {node} has journal entries but no counter: the counter was removed")));
+    }
+    Ok(None)
 }

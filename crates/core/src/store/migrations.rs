@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0004_clinical.sql"),
         sha256: "aab72219138dfd8310a773efb3c898be3758236a5f634abd892873136e5d18bc",
     },
+    Migration {
+        name: "0005_sync.sql",
+        sql: include_str!("../../migrations/0005_sync.sql"),
+        sha256: "047b5cb75413d9dd87e95823eca887197f7fa7f16a4c3d3974040e836fd59078",
+    },
 ];
 
 /// The schema version this build writes.

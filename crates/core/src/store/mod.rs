@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod audit;
 pub mod clock;
+pub(crate) mod clocks;
 pub mod database;
 pub mod doctor;
 pub mod hlc;

@@ -24,8 +24,9 @@ use crate::permission::Action;
 use crate::session::Session;
 use crate::store::actor::Actor;
 use crate::store::audit::{self, NewAuditEntry};
+use crate::store::clocks::{self, FieldClock};
 use crate::store::database::Store;
-use crate::store::hlc;
+use crate::store::hlc::{self, Stamp};
 use crate::store::journal::{self, NewEntry};
 use crate::store::migrations::SCHEMA_VERSION;
 
@@ -49,6 +50,10 @@ pub enum Entity {
     CdEntry,
     Charge,
     Fee,
+    /// A record sent to, or received from, another practice of the group.
+    Handover,
+    /// A person's resolution of a sync conflict.
+    Resolution,
 }
 
 impl Entity {
@@ -71,7 +76,70 @@ impl Entity {
             Entity::CdEntry => "cd_entry",
             Entity::Charge => "charge",
             Entity::Fee => "fee",
+            Entity::Handover => "handover",
+            Entity::Resolution => "resolution",
         }
+    }
+
+    pub const ALL: [Entity; 19] = [
+        Entity::Practice,
+        Entity::Premises,
+        Entity::Staff,
+        Entity::Client,
+        Entity::Patient,
+        Entity::Ownership,
+        Entity::Appointment,
+        Entity::WorkingHours,
+        Entity::Consultation,
+        Entity::Addendum,
+        Entity::Void,
+        Entity::Product,
+        Entity::Prescription,
+        Entity::Dispensing,
+        Entity::CdEntry,
+        Entity::Charge,
+        Entity::Fee,
+        Entity::Handover,
+        Entity::Resolution,
+    ];
+
+    pub fn parse(text: &str) -> Option<Entity> {
+        Entity::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+
+    /// Records whose table has a `created_at` column (set by the operation that makes them).
+    pub fn has_created_at(self) -> bool {
+        matches!(
+            self,
+            Entity::Practice
+                | Entity::Premises
+                | Entity::Staff
+                | Entity::Client
+                | Entity::Patient
+                | Entity::Ownership
+                | Entity::Appointment
+                | Entity::Product
+                | Entity::Fee
+                | Entity::Consultation
+        )
+    }
+
+    /// Records whose fields change after they are made, merged field by field (last writer wins);
+    /// the others are only ever created, and merge as a set.
+    pub fn is_mutable(self) -> bool {
+        matches!(
+            self,
+            Entity::Practice
+                | Entity::Premises
+                | Entity::Staff
+                | Entity::Client
+                | Entity::Patient
+                | Entity::Appointment
+                | Entity::WorkingHours
+                | Entity::Consultation
+                | Entity::Product
+                | Entity::Fee
+        )
     }
 }
 
@@ -112,6 +180,11 @@ impl Fields {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The fields as a JSON object.
+    pub fn clone_map(&self) -> Map<String, Value> {
+        self.0.clone()
     }
 }
 
@@ -222,6 +295,8 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::CdEntry => action == RecordControlledDrugs,
         Entity::Charge => action == CaptureCharge,
         Entity::Fee => action == ManageFees,
+        Entity::Handover => action == HandOver,
+        Entity::Resolution => action == ResolveConflicts,
     }
 }
 
@@ -267,22 +342,47 @@ impl Store {
         }
         failpoint("rows")?;
         let mut stamp = hlc::load(&tx)?;
+        let node = self.node_id();
         for mutation in &mutations {
             stamp = stamp.next(now.timestamp_millis().max(0) as u64);
             let op_id = self.clock.new_id();
-            let payload = Value::Object(mutation.fields.0.clone());
-            journal::append(
+            let mut fields = mutation.fields.0.clone();
+            // A created record's time of creation travels with it, so every node shows the same.
+            if mutation.kind == ChangeKind::Create
+                && mutation.entity.has_created_at()
+                && !fields.contains_key("created_at")
+            {
+                fields.insert("created_at".into(), Value::String(crate::time::stored(now)));
+            }
+            let payload = Value::Object(fields);
+            // A mutable record's fields take this change's clock; the change records what it replaced.
+            // A field last set by a change stamped ahead of this PC's clock (a peer with a clock set
+            // wrong, accepted within the bound's warning) gets a stamp just after it, so that this
+            // change wins on every node as it does here; the hybrid clock itself does not follow.
+            let mut change_stamp = stamp;
+            let base = if mutation.entity.is_mutable() {
+                let latest = clocks::latest(&tx, mutation.entity.as_str(), mutation.entity_id, &mutation.fields.0)?;
+                if latest >= change_stamp.raw() {
+                    change_stamp = Stamp::from_raw(latest + 1);
+                }
+                let clock = FieldClock { hlc: change_stamp.raw(), node: node.to_string() };
+                clocks::stamp(&tx, mutation.entity.as_str(), mutation.entity_id, &mutation.fields.0, &clock)?
+            } else {
+                Value::Object(Map::new())
+            };
+            let change = journal::append(
                 &tx,
                 &NewEntry {
                     op_id,
-                    node_id: self.node_id(),
-                    hlc: stamp,
+                    node_id: node,
+                    hlc: change_stamp,
                     schema_version: SCHEMA_VERSION,
                     actor_id: actor.id,
                     entity: mutation.entity.as_str(),
                     entity_id: mutation.entity_id,
                     kind: mutation.kind.as_str(),
                     payload: &payload,
+                    base: &base,
                 },
             )?;
             failpoint("journal")?;
@@ -295,6 +395,7 @@ impl Store {
                     entity: mutation.entity.as_str(),
                     entity_id: mutation.entity_id,
                     op_id,
+                    content_hash: &change.content_hash,
                 },
             )?;
             failpoint("audit")?;

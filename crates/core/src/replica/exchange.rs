@@ -1,0 +1,115 @@
+//! What the sync engine asks of the database: what it holds per node, the changes a server lacks,
+//! applying a page of pulled changes together with the pull cursor, the daily summaries that `verify`
+//! compares, and the audit chain's head and the hub's receipts for it.
+
+use std::collections::BTreeMap;
+
+use lifeboat_protocol::{Change, DaySummary, Mark, Receipt, Sequenced};
+use rusqlite::params;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::replica::apply::Applied;
+use crate::store::audit;
+use crate::store::database::Store;
+use crate::store::journal;
+use crate::store::row;
+
+impl Store {
+    /// The highest sequence number held for each node.
+    pub fn marks(&self) -> Result<Vec<Mark>> {
+        Ok(self.read(|r| journal::marks(r))?.into_iter().map(|(node_id, seq)| Mark { node_id, seq }).collect())
+    }
+
+    /// Up to `limit` changes that a server holding `server` lacks: per node, those after the
+    /// server's mark, in node order (nodes one after another, so each node's changes arrive in order).
+    pub fn changes_missing_from(&self, server: &[Mark], limit: u32) -> Result<Vec<Change>> {
+        let theirs: BTreeMap<Uuid, i64> = server.iter().map(|m| (m.node_id, m.seq)).collect();
+        let ours = self.marks()?;
+        self.read(|conn| {
+            let mut out = Vec::new();
+            for mark in ours {
+                let after = theirs.get(&mark.node_id).copied().unwrap_or(0);
+                if mark.seq <= after {
+                    continue;
+                }
+                let room = limit.saturating_sub(out.len() as u32);
+                if room == 0 {
+                    break;
+                }
+                out.extend(journal::of_node_after(conn, mark.node_id, after, room)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many changes this database holds that a server holding `server` lacks.
+    pub fn count_missing_from(&self, server: &[Mark]) -> Result<u64> {
+        let theirs: BTreeMap<Uuid, i64> = server.iter().map(|m| (m.node_id, m.seq)).collect();
+        Ok(self.marks()?.iter().map(|m| (m.seq - theirs.get(&m.node_id).copied().unwrap_or(0)).max(0) as u64).sum())
+    }
+
+    /// Applies a page pulled from a peer and moves the peer's pull cursor past it, in one
+    /// transaction: a crash leaves either both or neither.
+    pub fn apply_page(&self, peer: Uuid, page: &[Sequenced]) -> Result<Applied> {
+        let changes: Vec<Change> = page.iter().map(|s| s.change.clone()).collect();
+        let last = page.last().map(|s| (s.seq, s.change.op_id));
+        self.apply_changes_then(&changes, |tx| {
+            if let Some((seq, op)) = last {
+                let moved = tx.execute(
+                    "UPDATE sync_peer SET pull_cursor = ?2, pull_op = ?3 WHERE id = ?1 AND pull_cursor < ?2",
+                    params![peer.to_string(), seq, op.to_string()],
+                )?;
+                if moved == 0 {
+                    return Err(Error::SyncRefused(format!(
+                        "the page ending at {seq} does not move the pull cursor forward"
+                    )));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Per UTC day of the changes' clocks: how many changes this database holds, and a hash of their
+    /// op ids (for `verify`).
+    pub fn day_summaries(&self) -> Result<Vec<DaySummary>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT op_id, hlc FROM journal")?;
+            let mut days: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let op = row::uuid(r, 0)?;
+                let hlc: i64 = r.get(1)?;
+                let millis = (hlc.max(0) as u64 >> 16) as i64;
+                let day = chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default().date_naive().to_string();
+                days.entry(day).or_default().push(op);
+            }
+            Ok(days.into_iter().map(|(day, mut ops)| DaySummary::of(&day, &mut ops)).collect())
+        })
+    }
+
+    /// The audit chain's head: its last entry's number and hash.
+    pub fn audit_head(&self) -> Result<(i64, String)> {
+        self.read(|r| audit::head(r))
+    }
+
+    /// Keeps a receipt the hub signed for this database's audit chain (its signature checked by the
+    /// caller). A receipt for a head this chain does not have is refused.
+    pub fn store_receipt(&self, receipt: &Receipt) -> Result<()> {
+        let conn = self.lock_writer();
+        let hash: Option<String> =
+            conn.query_row("SELECT entry_hash FROM audit WHERE seq = ?1", [receipt.audit_seq], |r| r.get(0)).ok();
+        if hash.as_deref() != Some(receipt.head_hash.as_str()) && receipt.audit_seq > 0 {
+            return Err(Error::SyncRefused(format!(
+                "the hub signed audit entry {} with a hash this PC's chain does not have",
+                receipt.audit_seq
+            )));
+        }
+        audit::store_receipt(&conn, receipt)
+    }
+
+    /// The latest receipt held for this database's audit chain.
+    pub fn last_receipt(&self) -> Result<Option<Receipt>> {
+        self.read(|r| audit::last_receipt(r))
+    }
+}

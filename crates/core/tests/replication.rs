@@ -1,0 +1,675 @@
+//! Merging changes between nodes (SYNC.md's invariants, at the level of the database): nodes that
+//! hold the same changes hold the same data whatever order they arrived in; re-delivery changes
+//! nothing; clinical rows are never rewritten; every node raises the same conflicts and finds every
+//! double booking; a node with its clock a day wrong still converges and is reported. Also the
+//! journal's own integrity: what `verify` catches when rows are removed, altered or cut off.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use common::*;
+use lifeboat_core::clinical::consultation::{ConsultationDraft, StartConsultation};
+use lifeboat_core::replica::resolve::Resolution;
+use lifeboat_core::store::journal;
+use lifeboat_core::{
+    example, AppointmentKind, AppointmentMove, AppointmentStatus, ManualClock, NewAppointment, NewClient, NewPatient,
+    Role, Session, Species, Store, StoreConfig,
+};
+use proptest::prelude::*;
+use tempfile::TempDir;
+use uuid::Uuid;
+
+/// One PC of the practice.
+struct Node {
+    _dir: TempDir,
+    clock: Arc<ManualClock>,
+    store: Store,
+    desk: Option<Session>,
+    vets: Vec<Session>,
+}
+
+fn start_time() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 30, 7, 0, 0).unwrap()
+}
+
+fn empty_node() -> Node {
+    let dir = TempDir::new().unwrap();
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let store = Store::open(StoreConfig::in_dir(dir.path()), clock.clone()).unwrap();
+    Node { _dir: dir, clock, store, desk: None, vets: Vec::new() }
+}
+
+/// Sends `to` everything `from` holds that `to` lacks, at most `limit` changes; returns how many.
+fn deliver(from: &Node, to: &Node, limit: u32) -> usize {
+    let changes = from.store.changes_missing_from(&to.store.marks().unwrap(), limit).unwrap();
+    to.store.apply_changes(&changes).unwrap();
+    changes.len()
+}
+
+/// Exchanges until nobody lacks anything.
+fn exchange_all(nodes: &[Node]) {
+    loop {
+        let mut moved = 0;
+        for a in nodes {
+            for b in nodes {
+                if !std::ptr::eq(a, b) {
+                    moved += deliver(a, b, 10_000);
+                }
+            }
+        }
+        if moved == 0 {
+            return;
+        }
+    }
+}
+
+fn log_in(node: &mut Node) {
+    node.desk = Some(node.store.login("desk", PASSWORD).unwrap());
+    node.vets = vec![node.store.login("v.one", PASSWORD).unwrap(), node.store.login("v.two", PASSWORD).unwrap()];
+}
+
+/// Three PCs of one practice: the first sets it up, the others receive it.
+fn practice_of_three() -> Vec<Node> {
+    let a = empty_node();
+    let admin = a.store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    for (name, role) in [("desk", Role::Reception), ("v.one", Role::Vet), ("v.two", Role::Vet)] {
+        a.store.add_staff(&admin, &example::staff(name, role, PASSWORD)).unwrap();
+    }
+    let mut nodes = vec![a, empty_node(), empty_node()];
+    exchange_all(&nodes);
+    for n in &mut nodes {
+        log_in(n);
+    }
+    nodes
+}
+
+const SURNAMES: [&str; 3] = ["Quillfeather", "Ashdown", "Brampton"];
+const PHONES: [&str; 3] = ["07700 900461", "07700 900462", "01392 496000"];
+const CHIPS: [&str; 2] = ["826098100004321", "826098100004322"];
+
+#[derive(Clone, Debug)]
+enum Step {
+    Register { node: usize, surname: usize, phone: usize, chip: Option<usize> },
+    Book { node: usize, vet: usize, slot: u32, patient: usize },
+    Move { node: usize, appointment: usize, vet: usize, slot: u32 },
+    Cancel { node: usize, appointment: usize },
+    EditPhone { node: usize, client: usize, phone: usize },
+    Consult { node: usize, appointment: usize, text: usize, sign: bool },
+    Resolve { node: usize, conflict: usize, cancel_first: bool },
+    Deliver { from: usize, to: usize, limit: u32, resend: bool },
+    Tick { node: usize, seconds: u32 },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let node = 0..3usize;
+    prop_oneof![
+        2 => (node.clone(), 0..3usize, 0..3usize, proptest::option::of(0..2usize))
+            .prop_map(|(node, surname, phone, chip)| Step::Register { node, surname, phone, chip }),
+        3 => (node.clone(), 0..2usize, 0..6u32, 0..6usize).prop_map(|(node, vet, slot, patient)| Step::Book { node, vet, slot, patient }),
+        1 => (node.clone(), 0..6usize, 0..2usize, 0..6u32)
+            .prop_map(|(node, appointment, vet, slot)| Step::Move { node, appointment, vet, slot }),
+        1 => (node.clone(), 0..6usize).prop_map(|(node, appointment)| Step::Cancel { node, appointment }),
+        2 => (node.clone(), 0..5usize, 0..3usize).prop_map(|(node, client, phone)| Step::EditPhone { node, client, phone }),
+        2 => (node.clone(), 0..6usize, 0..3usize, any::<bool>())
+            .prop_map(|(node, appointment, text, sign)| Step::Consult { node, appointment, text, sign }),
+        1 => (node.clone(), 0..4usize, any::<bool>()).prop_map(|(node, conflict, cancel_first)| Step::Resolve { node, conflict, cancel_first }),
+        4 => (0..3usize, 0..3usize, 1..40u32, any::<bool>()).prop_map(|(from, to, limit, resend)| Step::Deliver { from, to, limit, resend }),
+        1 => (node, 1..600u32).prop_map(|(node, seconds)| Step::Tick { node, seconds }),
+    ]
+}
+
+fn ids(store: &Store, sql: &str) -> Vec<Uuid> {
+    store
+        .read(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows.iter().map(|s| Uuid::parse_str(s).unwrap()).collect())
+        })
+        .unwrap()
+}
+
+fn slot_start(slot: u32) -> chrono::NaiveDateTime {
+    // Tuesday 31 March 2026, from 09:00 in 10-minute steps; bookings are 20 minutes, so neighbours overlap.
+    local("2026-03-31 09:00") + Duration::minutes(10 * slot as i64)
+}
+
+/// Runs one step; a refusal by a rule of the domain is part of the game, anything else fails.
+fn run(nodes: &mut [Node], step: &Step) {
+    let ok = |r: lifeboat_core::Result<()>| match r {
+        Ok(()) => {}
+        Err(e)
+            if matches!(
+                e.code().as_str(),
+                "invalid" | "conflict" | "not_found" | "needs_confirmation" | "forbidden"
+            ) => {}
+        Err(e) => panic!("{step:?}: {e}"),
+    };
+    match *step {
+        Step::Register { node, surname, phone, chip } => {
+            let n = &nodes[node];
+            let client = NewClient {
+                last_name: SURNAMES[surname].into(),
+                first_name: "Sam".into(),
+                phone: PHONES[phone].into(),
+                ..Default::default()
+            };
+            let mut pet = NewPatient::new("Pepper", Species::Cat);
+            pet.microchip = chip.map(|c| CHIPS[c].to_string()).unwrap_or_default();
+            ok(n.store.register_client_with_patient(n.desk.as_ref().unwrap(), &client, Some(&pet)).map(|_| ()));
+        }
+        Step::Book { node, vet, slot, patient } => {
+            let n = &nodes[node];
+            let pets = ids(&n.store, "SELECT patient_id FROM ownership ORDER BY patient_id");
+            let Some(&patient_id) = pets.get(patient % pets.len().max(1)) else { return };
+            let client_id =
+                ids(&n.store, &format!("SELECT client_id FROM ownership WHERE patient_id = '{patient_id}'"))[0];
+            let booking = NewAppointment {
+                clinician_id: n.vets[vet].staff_id,
+                room: "Consult 1".into(),
+                start: slot_start(slot),
+                minutes: 20,
+                kind: AppointmentKind::Consultation,
+                reason: "Check-up".into(),
+                patient_id,
+                client_id,
+                notes: String::new(),
+                confirm_outside_hours: true,
+            };
+            ok(n.store.book_appointment(n.desk.as_ref().unwrap(), &booking).map(|_| ()));
+        }
+        Step::Move { node, appointment, vet, slot } => {
+            let n = &nodes[node];
+            let all = ids(&n.store, "SELECT id FROM appointment ORDER BY id");
+            let Some(&id) = all.get(appointment) else { return };
+            let to = AppointmentMove {
+                clinician_id: n.vets[vet].staff_id,
+                room: "Consult 1".into(),
+                start: slot_start(slot),
+                minutes: 20,
+                confirm_outside_hours: true,
+            };
+            ok(n.store.move_appointment(n.desk.as_ref().unwrap(), id, &to).map(|_| ()));
+        }
+        Step::Cancel { node, appointment } => {
+            let n = &nodes[node];
+            let all = ids(&n.store, "SELECT id FROM appointment ORDER BY id");
+            let Some(&id) = all.get(appointment) else { return };
+            ok(n.store.set_appointment_status(n.desk.as_ref().unwrap(), id, AppointmentStatus::Cancelled).map(|_| ()));
+        }
+        Step::EditPhone { node, client, phone } => {
+            let n = &nodes[node];
+            let all = ids(&n.store, "SELECT id FROM client ORDER BY id");
+            let Some(&id) = all.get(client) else { return };
+            let desk = n.desk.as_ref().unwrap();
+            let current = n.store.client(desk, id).unwrap();
+            let details = NewClient {
+                title: current.title,
+                first_name: current.first_name,
+                last_name: current.last_name,
+                address_line1: current.address_line1,
+                address_line2: current.address_line2,
+                town: current.town,
+                postcode: current.postcode,
+                phone: PHONES[phone].into(),
+                phone_alt: current.phone_alt,
+                email: current.email,
+                consent_email: current.consent_email,
+                consent_sms: current.consent_sms,
+                notes: current.notes,
+            };
+            ok(n.store.update_client(desk, id, &details).map(|_| ()));
+        }
+        Step::Consult { node, appointment, text, sign } => {
+            let n = &nodes[node];
+            let all = ids(&n.store, "SELECT id FROM appointment ORDER BY id");
+            let Some(&id) = all.get(appointment) else { return };
+            let clinician = ids(&n.store, &format!("SELECT clinician_id FROM appointment WHERE id = '{id}'"))[0];
+            let vet = n.vets.iter().find(|v| v.staff_id == clinician).unwrap();
+            let start = StartConsultation { appointment_id: Some(id), patient_id: None };
+            let consult = match n.store.start_consultation(vet, &start) {
+                Ok(c) => c,
+                Err(e) => return ok(Err(e)),
+            };
+            let draft = ConsultationDraft {
+                subjective: ["Coughing for a week.", "Off food since Sunday.", "Annual check."][text].into(),
+                plan: "Recheck in a week.".into(),
+                ..Default::default()
+            };
+            ok(n.store.save_consultation_draft(vet, consult.id, &draft).map(|_| ()));
+            if sign {
+                ok(n.store.sign_consultation(vet, consult.id, PASSWORD, true).map(|_| ()));
+            }
+        }
+        Step::Resolve { node, conflict, cancel_first } => {
+            let n = &nodes[node];
+            let desk = n.desk.as_ref().unwrap();
+            let open = n.store.conflicts(desk, true).unwrap();
+            let Some(c) = open.get(conflict) else { return };
+            let choice = match c.kind.as_str() {
+                "double_booking" if cancel_first => Resolution::CancelAppointment { appointment_id: c.members[0] },
+                "double_booking" => Resolution::KeepBoth,
+                k if k.starts_with("duplicate") => Resolution::SameRecord,
+                _ => Resolution::KeepCurrent,
+            };
+            ok(n.store.resolve_conflict(desk, c.id, &choice, "").map(|_| ()));
+        }
+        Step::Deliver { from, to, limit, resend } => {
+            if from == to {
+                return;
+            }
+            deliver(&nodes[from], &nodes[to], limit);
+            if resend {
+                // Changes `to` already holds, again, as after a lost acknowledgement: nothing changes.
+                let marks = nodes[to].store.marks().unwrap();
+                let held =
+                    |c: &lifeboat_protocol::Change| marks.iter().any(|m| m.node_id == c.node_id && c.node_seq <= m.seq);
+                let again: Vec<_> = nodes[from]
+                    .store
+                    .changes_missing_from(&[], 100_000)
+                    .unwrap()
+                    .into_iter()
+                    .filter(held)
+                    .take(limit as usize)
+                    .collect();
+                let before = nodes[to].store.dump().unwrap();
+                let applied = nodes[to].store.apply_changes(&again).unwrap();
+                assert_eq!((applied.new, applied.duplicates as usize), (0, again.len()));
+                assert_eq!(nodes[to].store.dump().unwrap(), before, "re-delivery changed something");
+            }
+        }
+        Step::Tick { node, seconds } => nodes[node].clock.advance(Duration::seconds(seconds as i64)),
+    }
+}
+
+/// Every pair of active, overlapping appointments of one clinician, as a node's data has them.
+fn double_bookings(store: &Store) -> BTreeSet<(Uuid, Uuid)> {
+    let pairs = store
+        .read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT a.id, b.id FROM appointment a JOIN appointment b ON a.clinician_id = b.clinician_id AND a.id < b.id
+                 AND b.starts_at < a.ends_at AND b.ends_at > a.starts_at
+                 WHERE a.status NOT IN ('cancelled', 'no_show') AND b.status NOT IN ('cancelled', 'no_show')",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .unwrap();
+    pairs.into_iter().map(|(a, b)| (Uuid::parse_str(&a).unwrap(), Uuid::parse_str(&b).unwrap())).collect()
+}
+
+fn check_converged(nodes: &[Node]) {
+    exchange_all(nodes);
+    let dumps: Vec<String> = nodes.iter().map(|n| n.store.dump().unwrap()).collect();
+    for (i, d) in dumps.iter().enumerate().skip(1) {
+        if *d != dumps[0] {
+            let a: Vec<&str> = dumps[0].lines().collect();
+            let b: Vec<&str> = d.lines().collect();
+            let only_a: Vec<_> = a.iter().filter(|l| !b.contains(l)).collect();
+            let only_b: Vec<_> = b.iter().filter(|l| !a.contains(l)).collect();
+            panic!("node {i} differs from node 0:\nonly on 0: {only_a:#?}\nonly on {i}: {only_b:#?}");
+        }
+    }
+    // Every double booking the data holds is a conflict on every node, open or resolved.
+    for n in nodes {
+        let desk = n.desk.as_ref().unwrap();
+        let raised: BTreeSet<BTreeSet<Uuid>> = n
+            .store
+            .conflicts(desk, false)
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.kind == "double_booking")
+            .map(|c| c.members.into_iter().collect())
+            .collect();
+        for (a, b) in double_bookings(&n.store) {
+            assert!(raised.contains(&BTreeSet::from([a, b])), "the double booking of {a} and {b} was not raised");
+        }
+        assert!(n.store.verify_audit().unwrap().is_intact(), "{:?}", n.store.verify_audit().unwrap());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 64, ..ProptestConfig::default() })]
+
+    /// Random changes on three nodes, delivered in random portions, order and repetition: once all
+    /// have exchanged everything, their dumps are identical and every double booking is a conflict.
+    #[test]
+    fn three_nodes_converge_whatever_the_delivery(steps in proptest::collection::vec(step(), 20..80)) {
+        let mut nodes = practice_of_three();
+        for s in &steps {
+            run(&mut nodes, s);
+        }
+        check_converged(&nodes);
+        if std::env::var_os("SHOW_CASES").is_some() {
+            let desk = nodes[0].desk.as_ref().unwrap();
+            let conflicts = nodes[0].store.conflicts(desk, false).unwrap();
+            eprintln!("appointments {} clients {} consultations {} conflicts {:?}", count(&nodes[0].store, "appointment"),
+                count(&nodes[0].store, "client"), count(&nodes[0].store, "consultation"), conflicts.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>());
+        }
+    }
+}
+
+/// The same clinician booked at the same time on two PCs that cannot see each other: both PCs, and a
+/// third that hears of it later, raise the same conflict; resolving it on one resolves it everywhere.
+#[test]
+fn a_double_booking_made_apart_is_one_conflict_everywhere_and_resolved_once() {
+    let mut nodes = practice_of_three();
+    run(&mut nodes, &Step::Register { node: 0, surname: 0, phone: 0, chip: None });
+    exchange_all(&nodes);
+    run(&mut nodes, &Step::Book { node: 0, vet: 0, slot: 0, patient: 0 });
+    run(&mut nodes, &Step::Book { node: 1, vet: 0, slot: 1, patient: 0 });
+    assert_eq!(
+        nodes[0].store.conflicts(nodes[0].desk.as_ref().unwrap(), true).unwrap().len(),
+        0,
+        "apart, nobody knows"
+    );
+    exchange_all(&nodes);
+    let open: Vec<_> = nodes.iter().map(|n| n.store.conflicts(n.desk.as_ref().unwrap(), true).unwrap()).collect();
+    assert_eq!(open[0].len(), 1);
+    assert_eq!(open[0], open[1]);
+    assert_eq!(open[0][0].id, open[2][0].id, "the same conflict id on every node");
+    assert_eq!(open[0][0].kind, "double_booking");
+    let second = open[1][0].members.iter().copied().find(|m| {
+        nodes[1].store.appointment(nodes[1].desk.as_ref().unwrap(), *m).unwrap().starts_at
+            == lifeboat_core::time::to_utc("start", slot_start(1)).unwrap()
+    });
+    let second = second.expect("the 09:10 booking is a member");
+    nodes[1]
+        .store
+        .resolve_conflict(
+            nodes[1].desk.as_ref().unwrap(),
+            open[1][0].id,
+            &Resolution::CancelAppointment { appointment_id: second },
+            "rang the owner",
+        )
+        .unwrap();
+    exchange_all(&nodes);
+    for n in &nodes {
+        let desk = n.desk.as_ref().unwrap();
+        assert!(n.store.conflicts(desk, true).unwrap().is_empty());
+        let all = n.store.conflicts(desk, false).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            all[0].resolution,
+            Some(serde_json::json!({ "choice": "cancel_appointment", "note": "rang the owner" }))
+        );
+        assert_eq!(n.store.appointment(desk, second).unwrap().status, AppointmentStatus::Cancelled);
+    }
+    check_converged(&nodes);
+}
+
+/// A phone number changed two ways at once: the later change wins on every node, the other value
+/// stays in the journal, and a conflict asks a person.
+#[test]
+fn a_field_changed_two_ways_keeps_the_later_everywhere_and_asks_a_person() {
+    let mut nodes = practice_of_three();
+    run(&mut nodes, &Step::Register { node: 0, surname: 0, phone: 0, chip: None });
+    exchange_all(&nodes);
+    run(&mut nodes, &Step::EditPhone { node: 1, client: 0, phone: 1 });
+    nodes[2].clock.advance(Duration::seconds(30));
+    run(&mut nodes, &Step::EditPhone { node: 2, client: 0, phone: 2 });
+    exchange_all(&nodes);
+    for n in &nodes {
+        let desk = n.desk.as_ref().unwrap();
+        let client = n.store.client(desk, ids(&n.store, "SELECT id FROM client")[0]).unwrap();
+        assert_eq!(client.phone, PHONES[2], "the later change wins");
+        let open = n.store.conflicts(desk, true).unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].kind, "concurrent_edit");
+        assert_eq!(open[0].detail, "phone changed to two different values on two computers at once");
+    }
+    check_converged(&nodes);
+}
+
+/// A node whose clock is a day fast: its changes are accepted, the others' clocks are not dragged a
+/// day ahead, the anomaly is reported, and everyone converges; later changes elsewhere still win.
+#[test]
+fn a_node_with_its_clock_a_day_wrong_still_converges_and_is_reported() {
+    let mut nodes = practice_of_three();
+    run(&mut nodes, &Step::Register { node: 0, surname: 0, phone: 0, chip: None });
+    exchange_all(&nodes);
+    nodes[2].clock.advance(Duration::days(1));
+    run(&mut nodes, &Step::EditPhone { node: 2, client: 0, phone: 2 });
+    exchange_all(&nodes);
+    let status = nodes[0].store.sync_status().unwrap();
+    assert!(status.clock_warning.as_deref().unwrap_or_default().contains("ahead of this PC's clock"), "{status:?}");
+    // A later change on a PC with the right time still wins, on every PC.
+    nodes[0].clock.advance(Duration::minutes(1));
+    run(&mut nodes, &Step::EditPhone { node: 0, client: 0, phone: 1 });
+    exchange_all(&nodes);
+    for n in &nodes {
+        let desk = n.desk.as_ref().unwrap();
+        assert_eq!(n.store.client(desk, ids(&n.store, "SELECT id FROM client")[0]).unwrap().phone, PHONES[1]);
+        let stamp: i64 = n.store.read(|c| Ok(c.query_row("SELECT stamp FROM hlc_state", [], |r| r.get(0))?)).unwrap();
+        let millis = (stamp as u64 >> 16) as i64;
+        if !std::ptr::eq(n, &nodes[2]) {
+            assert!(
+                millis < (start_time() + Duration::hours(1)).timestamp_millis(),
+                "the clock was not dragged a day ahead"
+            );
+        }
+    }
+    check_converged(&nodes);
+}
+
+/// A consultation signed on one PC while a draft change made on another had not reached it: the
+/// signed text stands everywhere, the other text stays in the journal, and a conflict says so.
+#[test]
+fn a_draft_changed_elsewhere_while_it_was_signed_raises_a_conflict_and_the_signature_stands() {
+    let mut nodes = practice_of_three();
+    run(&mut nodes, &Step::Register { node: 0, surname: 0, phone: 0, chip: None });
+    run(&mut nodes, &Step::Book { node: 0, vet: 0, slot: 0, patient: 0 });
+    run(&mut nodes, &Step::Consult { node: 0, appointment: 0, text: 0, sign: false });
+    exchange_all(&nodes);
+    run(&mut nodes, &Step::Consult { node: 1, appointment: 0, text: 1, sign: false });
+    run(&mut nodes, &Step::Consult { node: 0, appointment: 0, text: 2, sign: true });
+    exchange_all(&nodes);
+    for n in &nodes {
+        let subjective: String =
+            n.store.read(|c| Ok(c.query_row("SELECT subjective FROM consultation", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(subjective, "Annual check.");
+        let open = n.store.conflicts(n.desk.as_ref().unwrap(), true).unwrap();
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].kind, "after_signing");
+    }
+    check_converged(&nodes);
+}
+
+/// Clinical rows are never changed by sync: a received change that would alter a signed
+/// consultation's content, or re-create a prescription with other content, changes nothing.
+#[test]
+fn received_changes_never_rewrite_clinical_rows() {
+    let mut nodes = practice_of_three();
+    run(&mut nodes, &Step::Register { node: 0, surname: 0, phone: 0, chip: None });
+    run(&mut nodes, &Step::Book { node: 0, vet: 0, slot: 0, patient: 0 });
+    run(&mut nodes, &Step::Consult { node: 0, appointment: 0, text: 0, sign: true });
+    exchange_all(&nodes);
+    let before = nodes[1].store.dump().unwrap();
+    // A forged create of the same consultation with other notes, as a well-formed change of a node.
+    let consult = ids(&nodes[1].store, "SELECT id FROM consultation")[0];
+    let original = nodes[0]
+        .store
+        .read(|c| journal::since(c, 0, 100_000))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.change.entity_id == consult && e.change.kind == "create")
+        .unwrap()
+        .change;
+    let forger = Uuid::now_v7();
+    let mut forged = original.clone();
+    forged.op_id = Uuid::now_v7();
+    forged.node_id = forger;
+    forged.node_seq = 1;
+    forged.payload["subjective"] = serde_json::json!("Nothing wrong.");
+    let forged = forged.sealed();
+    let applied = nodes[1].store.apply_changes(&[forged]).unwrap();
+    assert_eq!(applied.new, 1);
+    let after = nodes[1].store.dump().unwrap();
+    let changed: Vec<_> = after.lines().filter(|l| !before.contains(l)).collect();
+    assert!(changed.iter().all(|l| l.starts_with("change ")), "only the journal gained the change: {changed:#?}");
+}
+
+/// Re-delivering anything, any number of times, changes nothing; a change that arrives again with
+/// other content, or a sequence number reused, is refused, never ignored; a gap is refused.
+#[test]
+fn redelivery_is_harmless_and_forgery_is_refused() {
+    let nodes = practice_of_three();
+    let all = nodes[0].store.changes_missing_from(&[], 100_000).unwrap();
+    let before = nodes[1].store.dump().unwrap();
+    for _ in 0..3 {
+        let applied = nodes[1].store.apply_changes(&all).unwrap();
+        assert_eq!((applied.new, applied.duplicates as usize), (0, all.len()));
+    }
+    assert_eq!(nodes[1].store.dump().unwrap(), before);
+
+    let mut altered = all[5].clone();
+    altered.payload["name"] = serde_json::json!("Someone Else");
+    let altered = altered.sealed();
+    let err = nodes[1].store.apply_changes(&[altered]).unwrap_err();
+    assert!(err.to_string().contains("arrived again with other content"), "{err}");
+
+    let mut reused = all[5].clone();
+    reused.op_id = Uuid::now_v7();
+    let err = nodes[1].store.apply_changes(&[reused.sealed()]).unwrap_err();
+    assert!(err.to_string().contains("used sequence number"), "{err}");
+
+    let mut unsealed = all[5].clone();
+    unsealed.payload["name"] = serde_json::json!("Tampered");
+    let err = nodes[1].store.apply_changes(&[unsealed]).unwrap_err();
+    assert!(err.to_string().contains("does not match its content hash"), "{err}");
+
+    let mut gap = all[5].clone();
+    gap.op_id = Uuid::now_v7();
+    gap.node_seq = all.iter().filter(|c| c.node_id == gap.node_id).count() as i64 + 2;
+    let err = nodes[1].store.apply_changes(&[gap.sealed()]).unwrap_err();
+    assert!(err.to_string().contains("out of order"), "{err}");
+    assert_eq!(nodes[1].store.dump().unwrap(), before, "a refused batch leaves nothing behind");
+}
+
+/// A change whose record has not arrived yet waits (kept, not dropped) and is applied when it does.
+#[test]
+fn a_change_that_arrives_before_its_record_waits_for_it() {
+    let mut nodes = practice_of_three();
+    run(&mut nodes, &Step::Register { node: 0, surname: 0, phone: 0, chip: None });
+    exchange_all(&nodes);
+    // Node 1 books; node 2 receives the booking from node 1 only after node 1 itself received a
+    // new client from node 0 that the booking is for, so node 2 gets node 1's changes first.
+    run(&mut nodes, &Step::Register { node: 0, surname: 1, phone: 1, chip: None });
+    deliver(&nodes[0], &nodes[1], 10_000);
+    run(&mut nodes, &Step::Book { node: 1, vet: 0, slot: 0, patient: 1 });
+    let theirs = nodes[1].store.changes_missing_from(&nodes[2].store.marks().unwrap(), 10_000).unwrap();
+    let node1 = nodes[1].store.node_id();
+    let booking: Vec<_> = theirs.iter().filter(|c| c.node_id == node1).cloned().collect();
+    let applied = nodes[2].store.apply_changes(&booking).unwrap();
+    assert_eq!(applied.quarantined, 1, "the booking waits for its patient");
+    check_converged(&nodes);
+    assert_eq!(count(&nodes[2].store, "quarantine"), 0, "nothing is left waiting");
+    assert_eq!(count(&nodes[2].store, "appointment"), 1);
+}
+
+/// A database copied to another PC (or restored from a copy) takes a new node id, so the copy and
+/// the original never number two different changes alike.
+#[test]
+fn a_copied_database_takes_a_new_node_id() {
+    let dir = TempDir::new().unwrap();
+    let config = StoreConfig::in_dir(dir.path()).with_fingerprint("PC-1 C:\\Lifeboat");
+    let store = Store::open(config.clone(), clock()).unwrap();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    let first = store.node_id();
+    drop(store);
+    let again = Store::open(config, clock()).unwrap();
+    assert_eq!(again.node_id(), first, "the same PC keeps its node id");
+    drop(again);
+    let copy = Store::open(StoreConfig::in_dir(dir.path()).with_fingerprint("PC-2 C:\\Lifeboat"), clock()).unwrap();
+    assert_ne!(copy.node_id(), first, "the copy is a new node");
+    copy.add_staff(&admin, &example::staff("n.one", Role::Nurse, PASSWORD)).unwrap();
+    let last = copy.read(|c| journal::since(c, 0, 100_000)).unwrap().pop().unwrap();
+    assert_eq!((last.change.node_id, last.change.node_seq), (copy.node_id(), 1), "numbered from 1 under its new id");
+    assert_eq!(copy.own_nodes().unwrap(), vec![first, copy.node_id()]);
+    assert!(copy.verify_audit().unwrap().is_intact());
+}
+
+mod tampering {
+    use super::*;
+
+    fn tampered(sql: &str) -> String {
+        let (dir, store, admin) = practice();
+        store.add_staff(&admin, &example::staff("n.one", Role::Nurse, PASSWORD)).unwrap();
+        store.add_staff(&admin, &example::staff("n.two", Role::Nurse, PASSWORD)).unwrap();
+        assert!(store.verify_audit().unwrap().is_intact());
+        drop(store);
+        raw_connection(&dir).execute_batch(sql).unwrap();
+        let store = reopen(&dir).unwrap();
+        let report = store.verify_audit().unwrap();
+        report.first_broken.map(|b| b.reason).unwrap_or_else(|| "intact".into())
+    }
+
+    #[test]
+    fn a_deleted_journal_row_is_found() {
+        let reason = tampered("DELETE FROM journal WHERE seq = 3");
+        assert!(reason.contains("was removed"), "{reason}");
+    }
+
+    #[test]
+    fn an_edited_journal_row_is_found() {
+        let reason = tampered(
+            "UPDATE journal SET payload = replace(payload, 'Test nurse', 'Someone else') WHERE entity = 'staff'",
+        );
+        assert!(reason.contains("has been altered"), "{reason}");
+    }
+
+    #[test]
+    fn an_edited_journal_row_with_its_hash_recomputed_is_found_by_the_audit_chain() {
+        // Changing an entry's content and its content hash to match breaks the audit entry that covers it.
+        let reason = tampered("UPDATE journal SET content_hash = 'f' || substr(content_hash, 2) WHERE seq = 3");
+        assert!(reason.contains("altered"), "{reason}");
+    }
+
+    #[test]
+    fn a_tail_cut_from_journal_and_audit_is_found() {
+        let reason = tampered(
+            "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit);
+             DELETE FROM journal WHERE seq = (SELECT max(seq) FROM journal);",
+        );
+        assert!(reason.contains("removed from the end"), "{reason}");
+    }
+
+    #[test]
+    fn a_journal_row_moved_to_another_number_is_found() {
+        let reason =
+            tampered("UPDATE journal SET node_seq = node_seq + 100 WHERE seq = (SELECT max(seq) FROM journal)");
+        assert!(reason.contains("altered") || reason.contains("gap"), "{reason}");
+    }
+
+    /// A tail cut from journal, audit and the node's counter alike leaves a consistent database; only
+    /// the hub's receipt for the longer chain shows it.
+    #[test]
+    fn a_consistent_cut_is_found_against_the_hubs_receipt() {
+        let (dir, store, admin) = practice();
+        store.add_staff(&admin, &example::staff("n.one", Role::Nurse, PASSWORD)).unwrap();
+        let (seq, hash) = store.audit_head().unwrap();
+        store
+            .store_receipt(&lifeboat_protocol::Receipt {
+                node_id: store.node_id(),
+                audit_seq: seq,
+                head_hash: hash,
+                signed_at: "2026-03-29T08:30:00.000Z".into(),
+                server_key: "ab".repeat(32),
+                signature: "cd".repeat(64),
+            })
+            .unwrap();
+        drop(store);
+        raw_connection(&dir)
+            .execute_batch(
+                "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit);
+                 DELETE FROM journal WHERE seq = (SELECT max(seq) FROM journal);
+                 UPDATE node_counter SET last_seq = last_seq - 1;",
+            )
+            .unwrap();
+        let store = reopen(&dir).unwrap();
+        let reason = store.verify_audit().unwrap().first_broken.unwrap().reason;
+        assert!(reason.contains("receipt"), "{reason}");
+    }
+}

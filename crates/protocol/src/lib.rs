@@ -1,0 +1,16 @@
+//! Lifeboat's sync protocol, shared by the desktop app, the practice relay and the central hub:
+//!
+//! - `change`: a change as it travels between nodes, and its content hash;
+//! - `canonical`: the canonical encoding that the content hash covers;
+//! - `wire`: the versioned messages of the HTTP API (hello, push, pull, verify, audit receipts,
+//!   enrolment, hand-over) and of bundle files.
+//!
+//! Every message is JSON. A change in the encoding of anything here is a new protocol version: the
+//! golden files in `tests/golden` freeze the current one.
+
+pub mod canonical;
+pub mod change;
+pub mod wire;
+
+pub use change::{Change, SECRET_FIELDS};
+pub use wire::*;
