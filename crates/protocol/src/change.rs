@@ -87,9 +87,14 @@ impl Change {
 
     /// The UTC day of the change's clock (`YYYY-MM-DD`), for the daily comparison of `verify`.
     pub fn day(&self) -> String {
-        let millis = (self.hlc.max(0) as u64 >> 16) as i64;
-        chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default().date_naive().to_string()
+        day_of(self.hlc)
     }
+}
+
+/// The UTC day (`YYYY-MM-DD`) of a hybrid clock stamp.
+pub fn day_of(hlc: i64) -> String {
+    let millis = (hlc.max(0) as u64 >> 16) as i64;
+    chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default().date_naive().to_string()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //!
 //! - `change`: a change as it travels between nodes, and its content hash;
 //! - `canonical`: the canonical encoding that the content hash covers;
+//! - `pairing`: the code a device types to join a server;
 //! - `wire`: the versioned messages of the HTTP API (hello, push, pull, verify, audit receipts,
 //!   enrolment, hand-over) and of bundle files.
 //!
@@ -10,6 +11,7 @@
 
 pub mod canonical;
 pub mod change;
+pub mod pairing;
 pub mod wire;
 
 pub use change::{Change, SECRET_FIELDS};

@@ -24,6 +24,10 @@ use crate::change::Change;
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// The schema version the hub stamps on the changes it writes itself (received hand-overs): the
+/// first schema that has hand-overs.
+pub const HANDOVER_SCHEMA_VERSION: u32 = 5;
+
 /// The most changes in one push or one page of a pull.
 pub const MAX_BATCH: u32 = 2000;
 

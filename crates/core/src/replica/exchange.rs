@@ -80,9 +80,7 @@ impl Store {
             while let Some(r) = rows.next()? {
                 let op = row::uuid(r, 0)?;
                 let hlc: i64 = r.get(1)?;
-                let millis = (hlc.max(0) as u64 >> 16) as i64;
-                let day = chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default().date_naive().to_string();
-                days.entry(day).or_default().push(op);
+                days.entry(lifeboat_protocol::change::day_of(hlc)).or_default().push(op);
             }
             Ok(days.into_iter().map(|(day, mut ops)| DaySummary::of(&day, &mut ops)).collect())
         })

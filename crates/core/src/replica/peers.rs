@@ -110,6 +110,16 @@ impl Store {
         self.read(|r| get(r, id))
     }
 
+    /// The practice this database holds (id and name), if any yet.
+    pub fn practice_summary(&self) -> Result<Option<(Uuid, String)>> {
+        self.read(|r| {
+            Ok(r.query_row("SELECT id, name FROM practice", [], |row| {
+                Ok((row::uuid(row, 0)?, row.get::<_, String>(1)?))
+            })
+            .optional()?)
+        })
+    }
+
     /// The device token for a peer (for the sync engine only; never shown).
     pub fn peer_token(&self, id: Uuid) -> Result<String> {
         self.read(|r| {
@@ -166,6 +176,18 @@ impl Store {
         let changed = self
             .lock_writer()
             .execute("UPDATE sync_peer SET enabled = ?2 WHERE id = ?1", params![id.to_string(), enabled])?;
+        if changed == 0 {
+            return Err(Error::NotFound(format!("sync peer {id}")));
+        }
+        self.peer(id)
+    }
+
+    /// A server's new address (it moved); its certificate must stay the one pinned.
+    pub fn set_peer_url(&self, session: &Session, id: Uuid, url: &str) -> Result<Peer> {
+        self.read_as(session, Action::ManageSync, |_| Ok(()))?;
+        let url = valid_url("url", url)?;
+        let changed =
+            self.lock_writer().execute("UPDATE sync_peer SET url = ?2 WHERE id = ?1", params![id.to_string(), url])?;
         if changed == 0 {
             return Err(Error::NotFound(format!("sync peer {id}")));
         }

@@ -1,0 +1,419 @@
+//! One sync with one server (SYNC.md, "Protocol"): hello, push what the server lacks (from the
+//! server's marks, not from flags of our own), pull pages after our cursor (each applied together with
+//! the cursor's move, in short transactions so the app's own writes never wait long), have the audit
+//! chain's head signed, and now and then compare day-by-day summaries. Pairing a PC with a server.
+//! `Engine` runs syncs in the background every few seconds.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use lifeboat_core::replica::apply::Applied;
+use lifeboat_core::replica::peers::{NewPeer, Peer};
+use lifeboat_core::{Session, Store};
+use lifeboat_protocol::pairing::PairingCode;
+use lifeboat_protocol::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::client::{Client, Pin};
+use crate::error::{SyncError, SyncResult};
+
+/// Changes per page of a pull, and per push.
+pub const PAGE: u32 = 2000;
+/// Changes applied per transaction: small enough that the app's own writes never wait long.
+pub const APPLY_CHUNK: usize = 250;
+
+/// How one sync runs.
+#[derive(Clone)]
+pub struct SyncOptions {
+    /// Also compare day-by-day summaries with the server (and repair by pulling again).
+    pub verify: bool,
+    pub page: u32,
+    pub apply_chunk: usize,
+    /// Faults to inject (tests only).
+    pub faults: Option<Arc<crate::client::Faults>>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions { verify: false, page: PAGE, apply_chunk: APPLY_CHUNK, faults: None }
+    }
+}
+
+impl SyncOptions {
+    pub fn verifying() -> SyncOptions {
+        SyncOptions { verify: true, ..SyncOptions::default() }
+    }
+}
+
+/// Runs a store call off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    store: &Arc<Store>,
+    f: impl FnOnce(&Store) -> lifeboat_core::Result<T> + Send + 'static,
+) -> SyncResult<T> {
+    let store = store.clone();
+    Ok(tokio::task::spawn_blocking(move || f(&store)).await.map_err(|e| SyncError::Internal(e.to_string()))??)
+}
+
+/// Where a sync has got to, for a progress bar.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// `connecting`, `sending`, `receiving`, `checking`.
+    pub phase: String,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// What a sync did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub pushed: u64,
+    pub pulled: u64,
+    pub applied: Applied,
+    /// Set when the server's store was found new or restored (everything is pulled again).
+    pub restarted: bool,
+    /// Set when this PC's clock differs from the server's by more than five minutes.
+    pub clock_warning: Option<String>,
+    /// Set when this PC's audit log no longer reaches what the server signed.
+    pub audit_warning: Option<String>,
+    /// Days on which verify found the server and this PC disagree (after repair, still).
+    pub verify_differing: Vec<String>,
+}
+
+fn add(total: &mut Applied, more: &Applied) {
+    total.new += more.new;
+    total.duplicates += more.duplicates;
+    total.quarantined += more.quarantined;
+    total.conflicts += more.conflicts;
+    if more.clock_warning.is_some() {
+        total.clock_warning = more.clock_warning.clone();
+    }
+}
+
+/// Checks a receipt's signature against the key pinned at pairing.
+pub fn check_receipt(receipt: &Receipt, server_key: &str) -> SyncResult<()> {
+    let bad = || SyncError::Protocol("the server's receipt for the audit log is not signed by its key".into());
+    if !receipt.server_key.eq_ignore_ascii_case(server_key) {
+        return Err(bad());
+    }
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(server_key, &mut key).map_err(|_| bad())?;
+    let mut sig = [0u8; 64];
+    hex::decode_to_slice(&receipt.signature, &mut sig).map_err(|_| bad())?;
+    let key = VerifyingKey::from_bytes(&key).map_err(|_| bad())?;
+    key.verify(receipt.signed_text().as_bytes(), &Signature::from_bytes(&sig)).map_err(|_| bad())
+}
+
+/// One sync with `peer`. `verify` also compares day-by-day summaries (and repairs by pulling again).
+pub async fn sync_once(
+    store: &Arc<Store>,
+    peer_id: Uuid,
+    options: &SyncOptions,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> SyncResult<Report> {
+    let result = sync_inner(store, peer_id, options, progress).await;
+    let note = result.as_ref().err().map(|e| e.to_string());
+    blocking(store, move |s| s.note_sync_attempt(peer_id, note.as_deref())).await?;
+    result
+}
+
+async fn sync_inner(
+    store: &Arc<Store>,
+    peer_id: Uuid,
+    options: &SyncOptions,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> SyncResult<Report> {
+    let peer = blocking(store, move |s| s.peer(peer_id)).await?;
+    let token = blocking(store, move |s| s.peer_token(peer_id)).await?;
+    let client =
+        Client::new(&peer.url, Pin::Exact(peer.cert_sha256.clone()), Some(token))?.with_faults(options.faults.clone());
+    let mut report = Report::default();
+    progress(Progress { phase: "connecting".into(), done: 0, total: 0 });
+    let hello = client.hello().await?;
+    check_hello(store, &peer, &hello, &mut report).await?;
+    push_all(store, &client, hello.marks.clone(), options, &mut report, progress).await?;
+    pull_all(store, &client, peer_id, options, &mut report, progress).await?;
+    if options.verify {
+        progress(Progress { phase: "checking".into(), done: 0, total: 0 });
+        let days = blocking(store, |s| s.day_summaries()).await?;
+        let differing = client.verify(days).await?.differing;
+        if !differing.is_empty() {
+            // Something was missed on one side: pull everything again and push from fresh marks
+            // (both idempotent), then compare once more.
+            let epoch = blocking(store, move |s| s.peer(peer_id)).await?.epoch;
+            blocking(store, move |s| s.reset_pull_cursor(peer_id, &epoch)).await?;
+            let marks = client.hello().await?.marks;
+            push_all(store, &client, marks, options, &mut report, progress).await?;
+            pull_all(store, &client, peer_id, options, &mut report, progress).await?;
+            let days = blocking(store, |s| s.day_summaries()).await?;
+            report.verify_differing = client.verify(days).await?.differing;
+        }
+    }
+    // The audit chain's head, signed by the server: a later cut or rewrite shows against it.
+    let (seq, head_hash) = blocking(store, |s| s.audit_head()).await?;
+    let last = blocking(store, |s| s.last_receipt()).await?;
+    if seq > 0 && last.as_ref().is_none_or(|r| r.audit_seq < seq) {
+        let node_id = store.node_id();
+        let receipt = client.audit_head(&AuditHead { node_id, audit_seq: seq, head_hash }).await?;
+        check_receipt(&receipt, &peer.server_key)?;
+        blocking(store, move |s| s.store_receipt(&receipt)).await?;
+    }
+    let marks = client.hello().await?.marks;
+    blocking(store, move |s| s.set_peer_marks(peer_id, &marks)).await?;
+    Ok(report)
+}
+
+async fn check_hello(store: &Arc<Store>, peer: &Peer, hello: &HelloReply, report: &mut Report) -> SyncResult<()> {
+    if hello.practice_id != peer.practice_id {
+        return Err(SyncError::Protocol(format!(
+            "the server at {} now serves another practice ({}): pair this PC again",
+            peer.url, hello.practice_name
+        )));
+    }
+    let epoch = hello.epoch.to_string();
+    if peer.epoch != epoch {
+        report.restarted = !peer.epoch.is_empty();
+        let id = peer.id;
+        blocking(store, move |s| s.reset_pull_cursor(id, &epoch)).await?;
+    }
+    if let Ok(server_time) = chrono::DateTime::parse_from_rfc3339(&hello.time) {
+        let off = (store.clock().now() - server_time.with_timezone(&chrono::Utc)).num_minutes();
+        if off.abs() > 5 {
+            report.clock_warning = Some(format!(
+                "this PC's clock is {} minutes {} the server's: correct it (Windows: Settings, Time, Sync now)",
+                off.abs(),
+                if off > 0 { "ahead of" } else { "behind" }
+            ));
+        }
+    }
+    if let Some(receipt) = &hello.receipt {
+        check_receipt(receipt, &peer.server_key)?;
+        let receipt = receipt.clone();
+        let signed_at = receipt.signed_at.clone();
+        if let Err(e) = blocking(store, move |s| s.store_receipt(&receipt)).await {
+            report.audit_warning = Some(format!(
+                "this PC's audit log no longer reaches what the server signed on {signed_at}: it was cut short or rewritten ({e}); run lifeboat verify"
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn push_all(
+    store: &Arc<Store>,
+    client: &Client,
+    marks: Vec<Mark>,
+    options: &SyncOptions,
+    report: &mut Report,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> SyncResult<()> {
+    let mut marks: HashMap<Uuid, i64> = marks.into_iter().map(|m| (m.node_id, m.seq)).collect();
+    let as_list = |m: &HashMap<Uuid, i64>| m.iter().map(|(n, s)| Mark { node_id: *n, seq: *s }).collect::<Vec<_>>();
+    let list = as_list(&marks);
+    let total = blocking(store, move |s| s.count_missing_from(&list)).await?;
+    let mut done = 0u64;
+    let mut refusals = 0;
+    let page = options.page;
+    loop {
+        let list = as_list(&marks);
+        let mut batch = blocking(store, move |s| s.changes_missing_from(&list, page)).await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        progress(Progress { phase: "sending".into(), done, total: total.max(done) });
+        if batch.len() > 1 && client.faults().is_some_and(|f| f.roll(f.reorder)) {
+            // A test's fault: the second half first. The server refuses the gap.
+            let second = batch.split_off(batch.len() / 2);
+            batch = second;
+        }
+        let sent: Vec<(Uuid, i64)> = batch.iter().map(|c| (c.node_id, c.node_seq)).collect();
+        match client.push(batch).await {
+            Ok(reply) => {
+                done += sent.len() as u64;
+                for (node, seq) in sent {
+                    marks.insert(node, seq);
+                }
+                report.pushed += u64::from(reply.stored);
+            }
+            Err(SyncError::Refused(_)) if refusals < 10 => {
+                // Our idea of the server's marks was stale (another PC pushed the same changes, or
+                // a batch arrived out of order): ask again and carry on from its marks.
+                refusals += 1;
+                marks = client.hello().await?.marks.into_iter().map(|m| (m.node_id, m.seq)).collect();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn pull_all(
+    store: &Arc<Store>,
+    client: &Client,
+    peer_id: Uuid,
+    options: &SyncOptions,
+    report: &mut Report,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> SyncResult<()> {
+    let mut restarted = false;
+    loop {
+        let peer = blocking(store, move |s| s.peer(peer_id)).await?;
+        let page =
+            match client.pull(&Pull { after: peer.pull_cursor, after_op: peer.pull_op, limit: options.page }).await {
+                Ok(page) => page,
+                Err(SyncError::CursorUnknown(_)) if !restarted => {
+                    restarted = true;
+                    report.restarted = true;
+                    let epoch = peer.epoch.clone();
+                    blocking(store, move |s| s.reset_pull_cursor(peer_id, &epoch)).await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+        if page.changes.is_empty() {
+            return Ok(());
+        }
+        let n = page.changes.len() as u64;
+        for chunk in page.changes.chunks(options.apply_chunk.max(1)) {
+            let chunk = chunk.to_vec();
+            let applied = blocking(store, move |s| s.apply_page(peer_id, &chunk)).await?;
+            add(&mut report.applied, &applied);
+        }
+        report.pulled += n;
+        let done = page.changes.last().map(|c| c.seq).unwrap_or(0);
+        progress(Progress { phase: "receiving".into(), done: done as u64, total: page.last_seq.max(done) as u64 });
+    }
+}
+
+/// Pairs this PC with a server: checks the server's certificate against the pairing code before
+/// sending the code, enrols, and records the server with its whole fingerprint pinned. `session` is
+/// `None` only for a PC that holds no practice yet (joining one).
+pub async fn pair(
+    store: &Arc<Store>,
+    session: Option<Session>,
+    name: &str,
+    address: &str,
+    code: &str,
+    device_name: &str,
+) -> SyncResult<Peer> {
+    let pairing = PairingCode::parse(address, code).map_err(SyncError::Invalid)?;
+    let client = Client::new(&pairing.url, Pin::Prefix(pairing.fingerprint_prefix.clone()), None)?;
+    let local = blocking(store, |s| s.practice_summary()).await?;
+    let enrolled = client
+        .enrol(&Enrol {
+            protocol: PROTOCOL_VERSION,
+            code: pairing.enrol_code.clone(),
+            device_name: device_name.to_string(),
+            node_id: store.node_id(),
+        })
+        .await
+        .map_err(|e| match e {
+            SyncError::NotPaired(m) => SyncError::Invalid(m),
+            other => other,
+        })?;
+    if let Some((id, local_name)) = local {
+        if id != enrolled.practice_id {
+            return Err(SyncError::Invalid(format!(
+                "that code is for {} at the server, but this PC holds {local_name}: ask for a code for {local_name}",
+                enrolled.practice_name
+            )));
+        }
+    }
+    let fingerprint = client.seen_fingerprint().ok_or_else(|| SyncError::Internal("no certificate was seen".into()))?;
+    let new = NewPeer { name: name.to_string(), url: pairing.url, cert_sha256: fingerprint, enrolled };
+    blocking(store, move |s| s.add_peer(session.as_ref(), &new)).await
+}
+
+/// The state of background sync, for the banner and the sync page.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngineState {
+    pub running: bool,
+    pub progress: Option<Progress>,
+    pub last_report: Option<Report>,
+    /// The last error of each peer (cleared by its next success).
+    pub errors: Vec<(Uuid, String)>,
+}
+
+/// Background sync: every `interval`, or at once when asked, sync with each enabled peer in turn;
+/// a peer that cannot be reached is tried again next time, and the PC carries on alone meanwhile.
+pub struct Engine {
+    store: Arc<Store>,
+    state: Mutex<EngineState>,
+    wake: tokio::sync::Notify,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+/// How often the day-by-day comparison runs (it reads the whole journal).
+const VERIFY_EVERY: Duration = Duration::from_secs(3600);
+
+impl Engine {
+    pub fn new(store: Arc<Store>) -> Arc<Engine> {
+        Arc::new(Engine {
+            store,
+            state: Mutex::new(EngineState::default()),
+            wake: tokio::sync::Notify::new(),
+            stop: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    pub fn state(&self) -> EngineState {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Syncs now ("Sync now").
+    pub fn sync_now(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// Runs until stopped.
+    pub async fn run(self: Arc<Engine>, interval: Duration) {
+        let mut last_verify: Option<Instant> = None;
+        while !self.stop.load(std::sync::atomic::Ordering::SeqCst) {
+            self.round(&mut last_verify).await;
+            let _ = tokio::time::timeout(interval, self.wake.notified()).await;
+        }
+    }
+
+    /// One round over the enabled peers.
+    pub async fn round(self: &Arc<Engine>, last_verify: &mut Option<Instant>) {
+        let Ok(peers) = blocking(&self.store, |s| s.peers()).await else { return };
+        let verify = last_verify.is_none_or(|t| t.elapsed() > VERIFY_EVERY);
+        let mut all_ok = true;
+        for peer in peers.into_iter().filter(|p| p.enabled) {
+            self.update(|s| {
+                s.running = true;
+                s.progress = Some(Progress { phase: "connecting".into(), done: 0, total: 0 });
+            });
+            let me = self.clone();
+            let options = SyncOptions { verify, ..SyncOptions::default() };
+            let report = sync_once(&self.store, peer.id, &options, &move |p| me.update(|s| s.progress = Some(p))).await;
+            self.update(|s| {
+                s.errors.retain(|(id, _)| *id != peer.id);
+                match report {
+                    Ok(r) => s.last_report = Some(r),
+                    Err(e) => {
+                        all_ok = false;
+                        s.errors.push((peer.id, e.to_string()));
+                    }
+                }
+            });
+        }
+        if verify && all_ok {
+            *last_verify = Some(Instant::now());
+        }
+        self.update(|s| {
+            s.running = false;
+            s.progress = None;
+        });
+    }
+
+    fn update(&self, f: impl FnOnce(&mut EngineState)) {
+        f(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
