@@ -48,6 +48,66 @@ enum Command {
     Doctor,
     /// Fill a new database with a generated demo practice (sizes S, M, L)
     Demo(DemoArgs),
+    /// Pair this PC with the practice relay or the group's hub, with the code its host shows
+    Pair(PairArgs),
+    /// Sync now with every server this PC is paired with
+    Sync(SyncArgs),
+    /// Carry changes by hand when there is no network: signed, encrypted files
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Args)]
+struct PairArgs {
+    /// Your username (a manager or admin); leave out on a PC that holds no practice yet (joining one)
+    #[arg(long = "as", value_name = "USERNAME")]
+    user: Option<String>,
+    /// The server's address, as its host shows it, e.g. 192.168.1.20:8443
+    #[arg(long)]
+    address: String,
+    /// The 24-character pairing code
+    #[arg(long)]
+    code: String,
+    /// What to call the server here
+    #[arg(long, default_value = "Practice relay")]
+    name: String,
+    /// What the server should call this PC
+    #[arg(long, default_value = "PC")]
+    device_name: String,
+}
+
+#[derive(Args)]
+struct SyncArgs {
+    /// Also compare day-by-day summaries with each server (and repair any difference)
+    #[arg(long)]
+    verify: bool,
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Write the changes a server lacks (or all) to a file; the passphrase is read from
+    /// LIFEBOAT_BUNDLE_PASSPHRASE, a prompt, or standard input
+    Export(BundleExportArgs),
+    /// Apply a bundle's changes (any number of times: what is here already is skipped)
+    Import(BundleImportArgs),
+}
+
+#[derive(Args)]
+struct BundleExportArgs {
+    #[command(flatten)]
+    acting: Acting,
+    /// The file to write
+    #[arg(long)]
+    out: PathBuf,
+    /// Only what this paired server (by name) lacked at the last sync; everything without it
+    #[arg(long)]
+    for_server: Option<String>,
+}
+
+#[derive(Args)]
+struct BundleImportArgs {
+    /// The bundle file
+    file: PathBuf,
 }
 
 #[derive(Args)]
@@ -198,6 +258,31 @@ impl From<lifeboat_core::Error> for Failure {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("could not start: {e}"), 1))
+}
+
+fn sync_failure(e: lifeboat_sync::error::SyncError) -> Failure {
+    use lifeboat_sync::error::SyncError as E;
+    match e {
+        E::Store(inner) => Failure::from(inner),
+        other => {
+            let code = match &other {
+                E::Unreachable(_) | E::Busy(_) | E::ServerFailed(_) => 8,
+                E::Certificate(_) | E::NotPaired(_) | E::Revoked(_) => 3,
+                E::Refused(_) | E::CursorUnknown(_) | E::Protocol(_) => 7,
+                E::Invalid(_) => 4,
+                E::Store(_) | E::Internal(_) => 1,
+            };
+            Failure { message: other.to_string(), code }
+        }
+    }
+}
+
 fn fail(message: impl Into<String>, code: u8) -> Failure {
     Failure { message: message.into(), code }
 }
@@ -337,6 +422,107 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if entries.is_empty() && !a.json {
                 println!("No journal entries after {}.", a.since);
             }
+        }
+        Command::Pair(a) => {
+            // A PC joining a practice has no database yet: it is made here, empty, and filled by the
+            // first sync.
+            let store = Arc::new(Store::open(config, Arc::new(SystemClock))?);
+            let session = match &a.user {
+                Some(user) => Some(login(&store, &Acting { user: user.clone() }, &mut secrets)?),
+                None => None,
+            };
+            let peer = runtime()?
+                .block_on(lifeboat_sync::engine::pair(&store, session, &a.name, &a.address, &a.code, &a.device_name))
+                .map_err(sync_failure)?;
+            println!("Paired with {} at {} ({}).", peer.practice_name, peer.url, peer.name);
+        }
+        Command::Sync(a) => {
+            let store = Arc::new(open_existing(config)?);
+            let peers = store.peers()?;
+            if !peers.iter().any(|p| p.enabled) {
+                return Err(fail("this PC is paired with no server: use `lifeboat pair` first", 4));
+            }
+            let options = lifeboat_sync::engine::SyncOptions { verify: a.verify, ..Default::default() };
+            let rt = runtime()?;
+            let mut failed = None;
+            for peer in peers.into_iter().filter(|p| p.enabled) {
+                let progress = |p: lifeboat_sync::engine::Progress| {
+                    if p.total > 0 {
+                        eprint!("\r{} {}/{}   ", p.phase, p.done, p.total);
+                    }
+                };
+                match rt.block_on(lifeboat_sync::engine::sync_once(&store, peer.id, &options, &progress)) {
+                    Ok(r) => {
+                        eprintln!();
+                        println!(
+                            "{}: sent {}, received {} ({} new, {} kept aside, {} new conflicts){}",
+                            peer.name,
+                            r.pushed,
+                            r.pulled,
+                            r.applied.new,
+                            r.applied.quarantined,
+                            r.applied.conflicts,
+                            if a.verify {
+                                if r.verify_differing.is_empty() {
+                                    "; verified"
+                                } else {
+                                    "; verify found differences"
+                                }
+                            } else {
+                                ""
+                            }
+                        );
+                        for w in [r.clock_warning, r.audit_warning, r.applied.clock_warning].into_iter().flatten() {
+                            println!("  warning: {w}");
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!();
+                        println!("{}: {e}", peer.name);
+                        failed = Some(sync_failure(e));
+                    }
+                }
+            }
+            if let Some(f) = failed {
+                return Err(f);
+            }
+        }
+        Command::Bundle(BundleCommand::Export(a)) => {
+            let store = Arc::new(open_existing(config)?);
+            let session = login(&store, &a.acting, &mut secrets)?;
+            let marks = match &a.for_server {
+                None => Vec::new(),
+                Some(name) => {
+                    store
+                        .peers()?
+                        .into_iter()
+                        .find(|p| p.name.eq_ignore_ascii_case(name))
+                        .ok_or_else(|| fail(format!("this PC is paired with no server called {name:?}"), 4))?
+                        .marks
+                }
+            };
+            let passphrase = secrets
+                .read("LIFEBOAT_BUNDLE_PASSPHRASE", "Passphrase for the bundle (tell it to whoever imports it)")?;
+            let done = runtime()?
+                .block_on(lifeboat_sync::bundle::export(&store, &session, marks, &a.out, &passphrase))
+                .map_err(sync_failure)?;
+            println!("Wrote {} changes ({} bytes) to {}.", done.changes, done.bytes, a.out.display());
+        }
+        Command::Bundle(BundleCommand::Import(a)) => {
+            let store = Arc::new(open_existing(config)?);
+            let passphrase = secrets.read("LIFEBOAT_BUNDLE_PASSPHRASE", "The bundle's passphrase")?;
+            let done = runtime()?
+                .block_on(lifeboat_sync::bundle::import(&store, &a.file, &passphrase))
+                .map_err(sync_failure)?;
+            println!(
+                "Read {} changes made on {}: {} new, {} already here, {} kept aside, {} new conflicts.",
+                done.changes,
+                done.made_at,
+                done.applied.new,
+                done.applied.duplicates,
+                done.applied.quarantined,
+                done.applied.conflicts
+            );
         }
         Command::Doctor => {
             let store = open_existing(config)?;

@@ -11,7 +11,9 @@
 //! 3. `organisation`: the practice, premises and staff;
 //! 4. `reception`: clients, patients, appointments, hours, the search index;
 //! 5. `clinical`: consultations, prescriptions, the controlled drugs register, charges;
-//! 6. `views`: read models for screens; `onboarding`: setting a practice up.
+//! 6. `replica`: changes received from other nodes, conflicts, sync peers;
+//! 7. `views`: read models for screens; `onboarding`: setting a practice up; `handover`: a patient's
+//!    record sent to another practice of the group.
 //!
 //! Start reading at `store/mod.rs` (opening a database and reading), then `store/write.rs`: every
 //! change to practice data is an operation on a `Write`, which checks permission, validates, writes
@@ -20,6 +22,7 @@
 pub mod clinical;
 pub mod error;
 pub mod example;
+pub mod handover;
 pub mod onboarding;
 pub mod organisation;
 pub mod permission;

@@ -393,12 +393,16 @@ async fn handover(
     let node = server_node(hub.identity.server_id, target.id);
     let at = now_text();
     let hlc = (Utc::now().timestamp_millis().max(0) << 16) & i64::MAX;
+    // The record as the sender built it, with the two practices named as the hub knows them.
+    let mut body = h.record.clone();
+    body["from_practice_name"] = json!(device.practice_name);
+    body["to_practice_name"] = json!(target.name);
     let payload = json!({
         "from_practice": device.practice_id.to_string(),
         "to_practice": target.id.to_string(),
         "patient_id": h.patient_id.to_string(),
         "direction": "received",
-        "body": { "from_practice_name": device.practice_name, "record": h.record },
+        "body": body,
         "note": h.note,
         "at": at,
     });

@@ -12,6 +12,7 @@
 //! limits, OpenAPI), `tls` (certificates), `server` (running it).
 
 pub mod api;
+pub mod bundle;
 pub mod error;
 #[cfg(feature = "postgres")]
 pub mod pg_cluster;

@@ -1,6 +1,7 @@
 //! Lifeboat's sync protocol, shared by the desktop app, the practice relay and the central hub:
 //!
 //! - `change`: a change as it travels between nodes, and its content hash;
+//! - `bundle` (feature `bundle`): bundle files, signed and encrypted;
 //! - `canonical`: the canonical encoding that the content hash covers;
 //! - `pairing`: the code a device types to join a server;
 //! - `wire`: the versioned messages of the HTTP API (hello, push, pull, verify, audit receipts,
@@ -9,6 +10,8 @@
 //! Every message is JSON. A change in the encoding of anything here is a new protocol version: the
 //! golden files in `tests/golden` freeze the current one.
 
+#[cfg(feature = "bundle")]
+pub mod bundle;
 pub mod canonical;
 pub mod change;
 pub mod pairing;

@@ -309,6 +309,7 @@ pub struct BundleChunk {
     pub changes: u32,
     /// Length in bytes of the encrypted chunk in the file.
     pub bytes: u64,
-    /// SHA-256 (hex) of the encrypted chunk.
+    /// SHA-256 (hex) of the chunk's nonce and compressed content (the encryption's tag binds the
+    /// ciphertext to them).
     pub sha256: String,
 }

@@ -3,6 +3,8 @@
 //! there is no network (`bundle`), and hand-overs to another practice of the group (`handover`).
 //! What received changes do to the records is `lifeboat_core::replica`'s business.
 
+pub mod bundle;
 pub mod client;
 pub mod engine;
 pub mod error;
+pub mod handover;

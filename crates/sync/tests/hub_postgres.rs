@@ -207,6 +207,20 @@ async fn a_hub_restored_from_an_older_backup_is_refilled_by_the_next_sync() {
     assert!(report.verify_differing.is_empty());
     assert_eq!(a.store.dump().unwrap(), b.store.dump().unwrap());
 
+    // A bundle carried to the hub by hand is stored once, however often it is imported.
+    let admin = a.store.login("admin", PASSWORD).unwrap();
+    a.store.add_staff(&admin, &lifeboat_core::example::staff("n.stick", lifeboat_core::Role::Nurse, PASSWORD)).unwrap();
+    let file = relay.dir.path().join("stick.lifeboat");
+    lifeboat_sync::bundle::export(&a.store, &admin, vec![], &file, "a passphrase for the stick").await.unwrap();
+    for expected_new in [1, 0] {
+        let mut reader = std::io::BufReader::new(std::fs::File::open(&file).unwrap());
+        let (p, stored, _) =
+            lifeboat_hub::bundle::import(&relay.running.hub.store, &mut reader, "a passphrase for the stick")
+                .await
+                .unwrap();
+        assert_eq!((p.id, stored), (practice, expected_new));
+    }
+
     let c = pc();
     let code = relay.code(practice, "Riverside Vets").await;
     let peer_c = pair(&c.store, None, "Group hub", &relay.address(), &code, "New PC").await.unwrap();

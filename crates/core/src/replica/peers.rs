@@ -120,6 +120,35 @@ impl Store {
         })
     }
 
+    /// Checks that `session` may manage sync (pair, export bundles, send hand-overs by file).
+    pub fn authorize_sync(&self, session: &Session) -> Result<()> {
+        self.read_as(session, Action::ManageSync, |_| Ok(()))
+    }
+
+    /// This database's Ed25519 signing key for bundles (made on first use; a secret kept in the
+    /// encrypted database, never shown or synced).
+    pub fn node_signing_key(&self) -> Result<[u8; 32]> {
+        let conn = self.lock_writer();
+        let existing: Option<String> = conn
+            .query_row("SELECT value FROM local_setting WHERE key = 'node_signing_key'", [], |r| r.get(0))
+            .optional()?;
+        let text = match existing {
+            Some(t) => t,
+            None => {
+                use rand::RngCore;
+                let mut bytes = [0u8; 32];
+                rand::rng().fill_bytes(&mut bytes);
+                let t = hex::encode(bytes);
+                conn.execute("INSERT INTO local_setting (key, value) VALUES ('node_signing_key', ?1)", [&t])?;
+                t
+            }
+        };
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(&text, &mut key)
+            .map_err(|_| Error::DamagedRecord("the node's signing key is damaged".into()))?;
+        Ok(key)
+    }
+
     /// The device token for a peer (for the sync engine only; never shown).
     pub fn peer_token(&self, id: Uuid) -> Result<String> {
         self.read(|r| {
