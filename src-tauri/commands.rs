@@ -11,8 +11,13 @@ use lifeboat_core::clinical::consultation::{
 use lifeboat_core::clinical::formulary::Product;
 use lifeboat_core::clinical::prescription::{Dispensing, NewDispensing, NewPrescription, Prescribed, Problem};
 use lifeboat_core::clinical::void::Voidable;
+use lifeboat_core::handover::Handover;
 use lifeboat_core::onboarding::StarterLists;
 use lifeboat_core::reception::client::LikelyDuplicate;
+use lifeboat_core::replica::conflicts::Conflict;
+use lifeboat_core::replica::inbox::ConflictView;
+use lifeboat_core::replica::peers::Peer;
+use lifeboat_core::replica::resolve::Resolution;
 use lifeboat_core::views::client_page::ClientRecord;
 use lifeboat_core::views::consult_room::{ConsultationView, MyConsults};
 use lifeboat_core::views::history::PatientHistory;
@@ -25,11 +30,13 @@ use lifeboat_core::{
     NewStaff, Patient, Practice, PracticeSetup, Registered, Session, Staff, StaffUpdate, WorkingDay,
 };
 use serde::Serialize;
+use std::sync::Arc;
 use tauri::State;
 use uuid::Uuid;
 
 use crate::error::{CommandError, CommandResult};
 use crate::state::{blocking, AppState, DemoInfo};
+use crate::sync::SyncHost;
 
 /// Which screen the app opens on.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -349,4 +356,296 @@ pub async fn add_starter_lists(state: State<'_, AppState>) -> CommandResult<Star
 #[tauri::command]
 pub async fn record_cd_entry(state: State<'_, AppState>, entry: NewCdEntry) -> CommandResult<CdEntry> {
     state.run(move |store, session| Ok(store.record_cd_entry(session, &entry)?)).await
+}
+
+// Sync: status, servers, the relay this PC may host, conflicts, bundles and hand-overs.
+
+/// Everything the sync page and the banner show.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct SyncOverview {
+    pub status: SyncStatus,
+    pub syncing: bool,
+    /// `connecting`, `sending`, `receiving` or `checking`, with how far (for a progress bar).
+    pub phase: Option<String>,
+    pub done: u64,
+    pub total: u64,
+    /// The relay this PC hosts, if it does.
+    pub hosting: Option<crate::sync::HostedRelay>,
+    /// The practice's id, which the group's IT uses for its hub.
+    pub practice_id: Option<String>,
+    pub peers: Vec<Peer>,
+}
+
+fn sync_host(state: &AppState) -> CommandResult<Arc<SyncHost>> {
+    state.sync.clone().ok_or_else(|| {
+        CommandError::new(ErrorCode::Preparing, "Sync is not available: the database could not be opened.")
+    })
+}
+
+#[tauri::command]
+pub async fn sync_overview(state: State<'_, AppState>) -> CommandResult<SyncOverview> {
+    let host = sync_host(&state)?;
+    let status = state.run(|store, _| Ok(store.sync_status()?)).await?;
+    let peers = state.run(|store, _| Ok(store.peers()?)).await?;
+    let practice_id = state.run(|store, _| Ok(store.practice_summary()?.map(|p| p.0.to_string()))).await?;
+    let engine = host.engine.state();
+    let progress = engine.progress.clone().unwrap_or_default();
+    Ok(SyncOverview {
+        status,
+        syncing: engine.running,
+        phase: engine.progress.map(|p| p.phase),
+        done: progress.done,
+        total: progress.total,
+        hosting: host.hosted().await,
+        practice_id,
+        peers,
+    })
+}
+
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> CommandResult<()> {
+    state.session()?;
+    sync_host(&state)?.engine.sync_now();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn host_relay(state: State<'_, AppState>, port: u16) -> CommandResult<()> {
+    let host = sync_host(&state)?;
+    let session = state.session()?;
+    if port < 1024 {
+        return Err(lifeboat_core::Error::invalid("port", "must be 1024 to 65535").into());
+    }
+    let s = session.clone();
+    state
+        .run(move |store, _| {
+            store.set_local_setting(&s, "relay_port", &port.to_string())?;
+            Ok(store.set_local_setting(&s, "relay_hosting", "on")?)
+        })
+        .await?;
+    host.stop_relay().await;
+    host.start_relay(Some(session)).await
+}
+
+#[tauri::command]
+pub async fn stop_hosting_relay(state: State<'_, AppState>) -> CommandResult<()> {
+    let host = sync_host(&state)?;
+    state.run(|store, session| Ok(store.set_local_setting(session, "relay_hosting", "off")?)).await?;
+    host.stop_relay().await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn pairing_code(state: State<'_, AppState>) -> CommandResult<crate::sync::PairingInfo> {
+    state.run(|store, session| Ok(store.authorize_sync(session)?)).await?;
+    sync_host(&state)?.pairing_code().await
+}
+
+#[tauri::command]
+pub async fn revoke_device(state: State<'_, AppState>, device: Uuid) -> CommandResult<()> {
+    state.run(|store, session| Ok(store.authorize_sync(session)?)).await?;
+    sync_host(&state)?.revoke(device).await
+}
+
+#[tauri::command]
+pub async fn pair_server(
+    state: State<'_, AppState>,
+    address: String,
+    code: String,
+    name: String,
+) -> CommandResult<Peer> {
+    let host = sync_host(&state)?;
+    let session = state.session()?;
+    let device = device_name();
+    let peer = lifeboat_sync::engine::pair(&host.store, Some(session), &name, &address, &code, &device)
+        .await
+        .map_err(crate::error::from_sync)?;
+    host.engine.sync_now();
+    Ok(peer)
+}
+
+/// A new PC joins a practice: pairs with its relay (before anyone can log in here) and fetches it.
+#[tauri::command]
+pub async fn join_practice(state: State<'_, AppState>, address: String, code: String) -> CommandResult<()> {
+    let host = sync_host(&state)?;
+    let store = state.store()?;
+    if blocking(move || Ok(store.has_practice()?)).await? {
+        return Err(CommandError::new(ErrorCode::Conflict, "This PC already holds a practice."));
+    }
+    let peer = lifeboat_sync::engine::pair(&host.store, None, "Practice relay", &address, &code, &device_name())
+        .await
+        .map_err(crate::error::from_sync)?;
+    let options = lifeboat_sync::engine::SyncOptions::default();
+    lifeboat_sync::engine::sync_once(&host.store, peer.id, &options, &|_| {}).await.map_err(crate::error::from_sync)?;
+    Ok(())
+}
+
+fn device_name() -> String {
+    // Platform code: the computer's name as Windows (COMPUTERNAME) or Linux (HOSTNAME) gives it.
+    std::env::var("COMPUTERNAME").or_else(|_| std::env::var("HOSTNAME")).unwrap_or_else(|_| "Practice PC".into())
+}
+
+#[tauri::command]
+pub async fn set_server_enabled(state: State<'_, AppState>, id: Uuid, enabled: bool) -> CommandResult<Peer> {
+    state.run(move |store, session| Ok(store.set_peer_enabled(session, id, enabled)?)).await
+}
+
+#[tauri::command]
+pub async fn remove_server(state: State<'_, AppState>, id: Uuid) -> CommandResult<()> {
+    state.run(move |store, session| Ok(store.remove_peer(session, id)?)).await
+}
+
+#[tauri::command]
+pub async fn conflict_inbox(state: State<'_, AppState>, open_only: bool) -> CommandResult<Vec<ConflictView>> {
+    state.run(move |store, session| Ok(store.conflict_inbox(session, open_only)?)).await
+}
+
+#[tauri::command]
+pub async fn resolve_conflict(
+    state: State<'_, AppState>,
+    id: Uuid,
+    resolution: Resolution,
+    note: String,
+) -> CommandResult<Conflict> {
+    let conflict =
+        state.run(move |store, session| Ok(store.resolve_conflict(session, id, &resolution, &note)?)).await?;
+    if let Some(host) = &state.sync {
+        host.engine.sync_now();
+    }
+    Ok(conflict)
+}
+
+/// What a bundle export wrote.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct BundleWritten {
+    pub path: String,
+    pub changes: u64,
+}
+
+#[tauri::command]
+pub async fn export_bundle(
+    state: State<'_, AppState>,
+    server: Option<Uuid>,
+    passphrase: String,
+) -> CommandResult<BundleWritten> {
+    let host = sync_host(&state)?;
+    let session = state.session()?;
+    let marks = match server {
+        Some(id) => state.run(move |store, _| Ok(store.peer(id)?.marks)).await?,
+        None => Vec::new(),
+    };
+    let name = format!("lifeboat-{}.lifeboat", chrono::Utc::now().format("%Y-%m-%d-%H%M"));
+    std::fs::create_dir_all(&state.export_dir)
+        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", state.export_dir.display())))?;
+    let path = state.export_dir.join(name);
+    let done = lifeboat_sync::bundle::export(&host.store, &session, marks, &path, &passphrase)
+        .await
+        .map_err(crate::error::from_sync)?;
+    Ok(BundleWritten { path: path.display().to_string(), changes: done.changes })
+}
+
+/// What a bundle import did.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct BundleRead {
+    pub changes: u64,
+    pub new: u32,
+    pub already_here: u32,
+    pub kept_aside: u32,
+    pub conflicts: u32,
+    pub made_at: String,
+}
+
+#[tauri::command]
+pub async fn import_bundle(state: State<'_, AppState>, path: String, passphrase: String) -> CommandResult<BundleRead> {
+    let host = sync_host(&state)?;
+    state.session()?;
+    let path = std::path::PathBuf::from(path.trim());
+    if path.as_os_str().is_empty() {
+        return Err(lifeboat_core::Error::invalid("path", "choose the bundle file").into());
+    }
+    let done = lifeboat_sync::bundle::import(&host.store, &path, &passphrase).await.map_err(crate::error::from_sync)?;
+    Ok(BundleRead {
+        changes: done.changes,
+        new: done.applied.new,
+        already_here: done.applied.duplicates,
+        kept_aside: done.applied.quarantined,
+        conflicts: done.applied.conflicts,
+        made_at: done.made_at,
+    })
+}
+
+/// Where a patient's record can be sent: the other practices of the group, through each hub.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct Destination {
+    pub server: String,
+    pub practice_id: String,
+    pub name: String,
+}
+
+#[tauri::command]
+pub async fn handover_destinations(state: State<'_, AppState>) -> CommandResult<Vec<Destination>> {
+    let host = sync_host(&state)?;
+    let peers = state.run(|store, _| Ok(store.peers()?)).await?;
+    let mut out = Vec::new();
+    for p in peers.into_iter().filter(|p| p.enabled) {
+        // A server that cannot be reached now offers no destination; the others still do.
+        if let Ok(practices) = lifeboat_sync::handover::practices(&host.store, p.id).await {
+            out.extend(practices.into_iter().map(|d| Destination {
+                server: p.id.to_string(),
+                practice_id: d.id.to_string(),
+                name: d.name,
+            }));
+        }
+    }
+    Ok(out)
+}
+
+#[tauri::command]
+pub async fn send_handover(
+    state: State<'_, AppState>,
+    patient: Uuid,
+    server: Uuid,
+    practice: Uuid,
+    practice_name: String,
+    note: String,
+) -> CommandResult<Handover> {
+    let host = sync_host(&state)?;
+    let session = state.session()?;
+    let to = lifeboat_protocol::PracticeInfo { id: practice, name: practice_name };
+    lifeboat_sync::handover::send(&host.store, &session, server, patient, &to, &note)
+        .await
+        .map_err(crate::error::from_sync)
+}
+
+#[tauri::command]
+pub async fn export_handover(
+    state: State<'_, AppState>,
+    patient: Uuid,
+    to_name: String,
+    note: String,
+    passphrase: String,
+) -> CommandResult<String> {
+    let host = sync_host(&state)?;
+    let session = state.session()?;
+    std::fs::create_dir_all(&state.export_dir)
+        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", state.export_dir.display())))?;
+    let path = state.export_dir.join(format!("handover-{}.lifeboat", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
+    lifeboat_sync::handover::export(&host.store, &session, patient, &to_name, &note, &path, &passphrase)
+        .await
+        .map_err(crate::error::from_sync)?;
+    Ok(path.display().to_string())
+}
+
+#[tauri::command]
+pub async fn handovers(state: State<'_, AppState>) -> CommandResult<Vec<Handover>> {
+    state.run(|store, session| Ok(store.handovers(session)?)).await
+}
+
+#[tauri::command]
+pub async fn update_client(
+    state: State<'_, AppState>,
+    id: Uuid,
+    details: NewClient,
+) -> CommandResult<lifeboat_core::Client> {
+    state.run(move |store, session| Ok(store.update_client(session, id, &details)?)).await
 }

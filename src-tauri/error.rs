@@ -41,3 +41,27 @@ fn sentence(text: &str) -> String {
 }
 
 pub type CommandResult<T> = Result<T, CommandError>;
+
+/// A sync error in the same shape: what went wrong in plain words, and the field for a mistyped code.
+pub fn from_sync(e: lifeboat_sync::error::SyncError) -> CommandError {
+    use lifeboat_sync::error::SyncError as E;
+    match e {
+        E::Store(inner) => inner.into(),
+        E::Invalid(m) => {
+            let field = if m.contains("pairing code") || m.contains("enrolment code") {
+                Some("code")
+            } else if m.contains("address") {
+                Some("address")
+            } else if m.contains("passphrase") {
+                Some("passphrase")
+            } else {
+                None
+            };
+            CommandError { code: ErrorCode::Invalid, message: sentence(&m), field: field.map(str::to_string) }
+        }
+        E::Unreachable(m) | E::Busy(m) | E::ServerFailed(m) => CommandError::new(ErrorCode::Unreachable, sentence(&m)),
+        E::Certificate(m) | E::NotPaired(m) | E::Revoked(m) => CommandError::new(ErrorCode::Forbidden, sentence(&m)),
+        E::Refused(m) | E::CursorUnknown(m) | E::Protocol(m) => CommandError::new(ErrorCode::SyncRefused, sentence(&m)),
+        E::Internal(m) => CommandError::new(ErrorCode::Internal, sentence(&m)),
+    }
+}

@@ -9,6 +9,7 @@
 mod commands;
 mod error;
 mod state;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ pub use state::{AppState, DemoInfo};
 
 pub fn run() {
     tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             // The database has a folder of its own: the web view keeps its caches and storage in the
             // app's data folder, and nothing but the database, its WAL and its key belongs beside it.
@@ -80,6 +82,25 @@ pub fn run() {
             commands::cd_entries,
             commands::record_cd_entry,
             commands::add_starter_lists,
+            commands::sync_overview,
+            commands::sync_now,
+            commands::host_relay,
+            commands::stop_hosting_relay,
+            commands::pairing_code,
+            commands::revoke_device,
+            commands::pair_server,
+            commands::join_practice,
+            commands::set_server_enabled,
+            commands::remove_server,
+            commands::conflict_inbox,
+            commands::resolve_conflict,
+            commands::export_bundle,
+            commands::import_bundle,
+            commands::handover_destinations,
+            commands::send_handover,
+            commands::export_handover,
+            commands::handovers,
+            commands::update_client,
         ])
         .run(tauri::generate_context!())
         .expect("the Lifeboat window could not start");
@@ -126,10 +147,12 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         Some(size) => folders.demos.join(format!("demo-{size:?}")),
         None => folders.database.clone(),
     };
+    let config = StoreConfig::in_dir(&data_dir).with_fingerprint(fingerprint(&data_dir));
+    let store = Store::open(config, Arc::new(SystemClock)).map(Arc::new).map_err(CommandError::from);
+    let sync = store.as_ref().ok().map(|s| sync::SyncHost::start(s.clone(), &data_dir));
     let state = AppState {
-        store: Store::open(StoreConfig::in_dir(&data_dir), Arc::new(SystemClock))
-            .map(Arc::new)
-            .map_err(CommandError::from),
+        store,
+        sync,
         session: Arc::new(Mutex::new(None)),
         demo: Arc::new(Mutex::new(None)),
         preparing: Arc::new(Mutex::new(None)),
@@ -140,6 +163,19 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         prepare_demo(store.clone(), size, state.demo.clone(), state.preparing.clone());
     }
     state
+}
+
+/// Where this database is opened: the computer and the folder. A database copied to another PC (or
+/// put back from a copy) is opened under another fingerprint and takes a new node id, so it never
+/// numbers changes the way the original goes on doing.
+fn fingerprint(dir: &Path) -> String {
+    // Platform code: Windows names the computer in COMPUTERNAME; Linux keeps a machine id.
+    let machine = std::env::var("COMPUTERNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/machine-id").ok().map(|s| s.trim().to_string()))
+        .unwrap_or_default();
+    let folder = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    format!("{machine}|{}", folder.display())
 }
 
 fn prepare_demo(
@@ -259,6 +295,15 @@ mod bindings {
         charge::NewCharge::export_all(&cfg).unwrap();
         void::Voidable::export_all(&cfg).unwrap();
         lifeboat_core::onboarding::StarterLists::export_all(&cfg).unwrap();
+        crate::commands::SyncOverview::export_all(&cfg).unwrap();
+        crate::sync::PairingInfo::export_all(&cfg).unwrap();
+        crate::commands::BundleWritten::export_all(&cfg).unwrap();
+        crate::commands::BundleRead::export_all(&cfg).unwrap();
+        crate::commands::Destination::export_all(&cfg).unwrap();
+        lifeboat_core::replica::inbox::ConflictView::export_all(&cfg).unwrap();
+        lifeboat_core::replica::resolve::Resolution::export_all(&cfg).unwrap();
+        lifeboat_core::handover::Handover::export_all(&cfg).unwrap();
+        lifeboat_core::Client::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> BTreeMap<String, String> {

@@ -18,8 +18,10 @@ pub struct AppState {
     /// While a demo practice is being generated: how far it has got.
     pub preparing: Arc<Mutex<Option<String>>>,
     pub data_dir: PathBuf,
-    /// Where printed documents (PDFs) are saved.
+    /// Where printed documents (PDFs) and bundle files are saved.
     pub export_dir: PathBuf,
+    /// Background sync and the relay this PC may host (none when the database could not be opened).
+    pub sync: Option<Arc<crate::sync::SyncHost>>,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]

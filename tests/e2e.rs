@@ -216,7 +216,7 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
             + lifeboat_core::clinical::formulary::starter_list().len()
             + lifeboat_core::clinical::charge::starter_fee_count();
         app.wait_text("[data-testid=current-user]", "Morwenna Pengelly").await;
-        app.wait_text("[data-testid=banner-mode]", "Working locally").await;
+        app.wait_text("[data-testid=banner-mode]", "Working alone").await;
         app.wait_text("[data-testid=banner-pending]", &format!("{created} changes waiting to sync")).await;
         app.wait_text("[data-testid=banner-last-sync]", "Last sync: never").await;
         app.find("[data-testid=daybook-grid]").await;
@@ -593,4 +593,151 @@ async fn consultation_id(app: &Desktop) -> String {
         .await
         .unwrap()
         .expect("the page names its consultation")
+}
+
+/// Two PCs of one practice, each its own desktop window and data folder, and the practice relay that
+/// the first hosts: the second joins with the code the first shows; a booking made on one appears
+/// on the other; the network goes (hosting stopped), and the same vet is booked at the same time on
+/// both; when it comes back, the double booking is one conflict on both PCs, resolved on one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pcs_share_bookings_through_the_relay_and_settle_a_double_booking() {
+    tokio::time::timeout(Duration::from_secs(420), async {
+        let (a_dir, b_dir) = (tempfile::TempDir::new().unwrap(), tempfile::TempDir::new().unwrap());
+        reception_practice(a_dir.path());
+        {
+            use lifeboat_core::{example, Role, Store, StoreConfig, SystemClock};
+            let store = Store::open(StoreConfig::in_dir(a_dir.path()), std::sync::Arc::new(SystemClock)).unwrap();
+            let admin = store.login("admin", "admin password").unwrap();
+            let mut manager = example::staff("m.manager", Role::Manager, "manager password");
+            manager.display_name = "Mina Manager".into();
+            store.add_staff(&admin, &manager).unwrap();
+        }
+        let a = Desktop::launch(a_dir.path(), "sync-pc-a").await;
+        a.fill("#field-login-username", "m.manager").await;
+        a.fill("#field-login-password", "manager password").await;
+        a.click("[data-testid=login-form] button[type=submit]").await;
+        a.find("[data-testid=daybook-grid]").await;
+
+        // The manager hosts the relay on this PC and asks for a code for the other PC.
+        let port = free_port();
+        a.click("[data-testid=nav-sync]").await;
+        a.fill("#field-relay-port", &port.to_string()).await;
+        a.click("[data-testid=host-relay]").await;
+        a.wait_text("[data-testid=relay-address]", &format!(":{port}")).await;
+        a.click("[data-testid=new-pairing-code]").await;
+        let address = a.text("[data-testid=pairing-address]").await;
+        let code = a.text("[data-testid=pairing-code]").await;
+        assert_eq!(code.len(), 29, "six groups of four: {code}");
+        a.wait_text("[data-testid=servers]", "In step").await;
+        a.screenshot("1-hosting-and-code").await;
+
+        // The second PC, new, joins the practice with that code, and its people log in there.
+        let b = Desktop::launch(b_dir.path(), "sync-pc-b").await;
+        b.click("[data-testid=join-instead]").await;
+        b.fill("#field-join-address", &address).await;
+        b.fill("#field-join-code", "not-the-code").await;
+        b.click("[data-testid=join-practice] button[type=submit]").await;
+        b.wait_text("[role=alert]", "24 letters and digits").await;
+        b.fill("#field-join-code", &code.to_lowercase()).await;
+        b.screenshot("1-join").await;
+        b.click("[data-testid=join-practice] button[type=submit]").await;
+        b.wait_text("[data-testid=practice-name]", "Riverside Vets").await;
+        b.fill("#field-login-username", "r.desk").await;
+        b.fill("#field-login-password", "front desk 1").await;
+        b.click("[data-testid=login-form] button[type=submit]").await;
+        b.find("[data-testid=daybook-grid]").await;
+        b.wait_text("[data-testid=banner-mode]", "Connected").await;
+
+        // A booking on the first PC appears on the second, by itself.
+        a.click("[data-testid=nav-daybook]").await;
+        a.type_keys("#search", "900 461").await;
+        a.click("[data-testid=search-hit] [data-testid=search-pet]").await;
+        a.choose("#booking-time", "600").await;
+        a.fill("#booking-reason", "Limping on left fore").await;
+        a.click("[data-testid=book]").await;
+        a.wait_text("[data-testid=daybook-grid]", "Biscuit").await;
+        let grid = b.wait_text("[data-testid=daybook-grid]", "Biscuit").await;
+        assert!(grid.contains("10:00"), "{grid}");
+        b.screenshot("2-booking-arrived").await;
+
+        // The network goes: hosting stops. Each PC carries on alone and says so.
+        a.click("[data-testid=nav-sync]").await;
+        a.click("[data-testid=stop-hosting]").await;
+        b.wait_text("[data-testid=banner-error]", "cannot be reached").await;
+        b.wait_text("[data-testid=banner-mode]", "Working alone for now").await;
+        b.screenshot("3-alone").await;
+
+        // Apart, both book James Herriot at 11:00.
+        a.click("[data-testid=nav-daybook]").await;
+        for (app, search, pet) in [(&a, "900 101", "Pickle"), (&b, "900 202", "Nutmeg")] {
+            app.fill("#search", search).await;
+            app.click("[data-testid=search-hit] [data-testid=search-pet]").await;
+            app.choose("#booking-time", "660").await;
+            app.fill("#booking-reason", "Booster").await;
+            app.click("[data-testid=book]").await;
+            app.wait_text("[data-testid=daybook-grid]", pet).await;
+        }
+
+        // The network returns: both PCs get both bookings and the same conflict.
+        a.click("[data-testid=nav-sync]").await;
+        a.fill("#field-relay-port", &port.to_string()).await;
+        a.click("[data-testid=host-relay]").await;
+        a.wait_text("[data-testid=banner-conflicts]", "1 conflict to resolve").await;
+        b.wait_text("[data-testid=banner-conflicts]", "1 conflict to resolve").await;
+        b.wait_text("[data-testid=daybook-grid]", "Pickle").await;
+        b.click("[data-testid=banner-conflicts]").await;
+        let conflict = b.wait_text("[data-testid=conflict]", "Double booking").await;
+        assert!(
+            conflict.contains("Pickle") && conflict.contains("Nutmeg") && conflict.contains("James Herriot"),
+            "{conflict}"
+        );
+        b.screenshot("4-conflict").await;
+
+        // The receptionist rings Nutmeg's owner and cancels that booking, on the second PC.
+        let cancel_nutmeg = if b.text("[data-testid=cancel-0]").await.contains("Nutmeg") {
+            "[data-testid=cancel-0]"
+        } else {
+            "[data-testid=cancel-1]"
+        };
+        b.fill("[data-testid=conflict] input.note", "Rang Mr Brackenbury; moved to Thursday").await;
+        b.click(cancel_nutmeg).await;
+        b.wait_text("main", "Nothing to resolve").await;
+
+        // The first PC hears of it: no conflict left; the resolution is there to read.
+        a.click("[data-testid=nav-sync]").await;
+        let start = Instant::now();
+        while a.text("[data-testid=status-banner]").await.contains("to resolve") {
+            assert!(start.elapsed() < Duration::from_secs(30), "the resolution did not reach the first PC");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        a.click("[data-testid=nav-sync]").await;
+        a.click("[data-testid=open-conflicts]").await;
+        a.click("[data-testid=show-resolved]").await;
+        a.wait_text("[data-testid=conflict-resolution]", "One booking cancelled").await;
+        a.wait_text("[data-testid=conflict-resolution]", "Rang Mr Brackenbury").await;
+        a.screenshot("5-resolved-elsewhere").await;
+        a.close().await;
+        b.close().await;
+
+        // What each PC holds, read back from their databases: the same, whole.
+        let (sa, sb) = (open_store(a_dir.path()), open_store(b_dir.path()));
+        assert_eq!(sa.dump().unwrap(), sb.dump().unwrap(), "both PCs hold the same data");
+        let admin = sa.login("admin", "admin password").unwrap();
+        let conflicts = sa.conflicts(&admin, false).unwrap();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(
+            conflicts[0].resolution,
+            Some(
+                serde_json::json!({ "choice": "cancel_appointment", "note": "Rang Mr Brackenbury; moved to Thursday" })
+            )
+        );
+        let day = sa.day_book(&admin, lifeboat_core::time::local_date(chrono::Utc::now())).unwrap();
+        let by_pet: std::collections::BTreeMap<String, String> =
+            day.appointments.iter().map(|x| (x.patient_name.clone(), x.status.as_str().to_string())).collect();
+        assert_eq!(by_pet.get("Pickle").map(String::as_str), Some("booked"));
+        assert_eq!(by_pet.get("Nutmeg").map(String::as_str), Some("cancelled"));
+        assert_eq!(by_pet.get("Biscuit").map(String::as_str), Some("booked"));
+    })
+    .await
+    .expect("the two-PC test finished within 7 minutes");
 }

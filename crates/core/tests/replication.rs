@@ -419,6 +419,46 @@ fn a_field_changed_two_ways_keeps_the_later_everywhere_and_asks_a_person() {
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].kind, "concurrent_edit");
         assert_eq!(open[0].detail, "phone changed to two different values on two computers at once");
+        // The inbox shows both versions side by side, the one that stands marked.
+        let inbox = n.store.conflict_inbox(desk, true).unwrap();
+        let values: Vec<(&str, bool)> = inbox[0].sides.iter().map(|s| (s.fields[0].1.as_str(), s.current)).collect();
+        assert_eq!(inbox[0].field.as_deref(), Some("phone"));
+        assert!(values.contains(&(PHONES[1], false)) && values.contains(&(PHONES[2], true)), "{values:?}");
+    }
+    // A person at the first PC takes the other version; everyone gets it, and the conflict closes.
+    let desk = nodes[0].desk.as_ref().unwrap();
+    let id = nodes[0].store.conflicts(desk, true).unwrap()[0].id;
+    nodes[0].store.resolve_conflict(desk, id, &Resolution::UseOther, "rang the client").unwrap();
+    exchange_all(&nodes);
+    for n in &nodes {
+        let desk = n.desk.as_ref().unwrap();
+        assert_eq!(n.store.client(desk, ids(&n.store, "SELECT id FROM client")[0]).unwrap().phone, PHONES[1]);
+        assert!(n.store.conflicts(desk, true).unwrap().is_empty());
+    }
+    check_converged(&nodes);
+}
+
+/// Two ways of writing one phone number combined by a person into a third.
+#[test]
+fn a_person_can_combine_two_versions_into_one() {
+    let mut nodes = practice_of_three();
+    run(&mut nodes, &Step::Register { node: 0, surname: 0, phone: 0, chip: None });
+    exchange_all(&nodes);
+    run(&mut nodes, &Step::EditPhone { node: 1, client: 0, phone: 1 });
+    run(&mut nodes, &Step::EditPhone { node: 2, client: 0, phone: 2 });
+    exchange_all(&nodes);
+    let desk = nodes[2].desk.as_ref().unwrap();
+    let id = nodes[2].store.conflicts(desk, true).unwrap()[0].id;
+    let err = nodes[2]
+        .store
+        .resolve_conflict(desk, id, &Resolution::SetValue { value: "not a phone".into() }, "")
+        .unwrap_err();
+    assert_eq!(err.field(), Some("phone"), "{err}");
+    nodes[2].store.resolve_conflict(desk, id, &Resolution::SetValue { value: "07700 900999".into() }, "").unwrap();
+    exchange_all(&nodes);
+    for n in &nodes {
+        let desk = n.desk.as_ref().unwrap();
+        assert_eq!(n.store.client(desk, ids(&n.store, "SELECT id FROM client")[0]).unwrap().phone, "07700 900999");
     }
     check_converged(&nodes);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBritishDate, addDays, dateTime, greeting, hhmm, longDate, minuteOf, plural, todayIso } from './format';
+import { ago, parseBritishDate, addDays, dateTime, greeting, hhmm, longDate, minuteOf, plural, todayIso } from './format';
 
 describe('en-GB formats in Europe/London', () => {
   it('shows summer time after the clocks go forward', () => {
@@ -59,5 +59,15 @@ describe('clinical formats', () => {
     expect(age('2022-11-30', '2026-11-30')).toBe('4 years');
     expect(age('2026-04-15', '2026-11-30')).toBe('7 months');
     expect(age('2026-11-09', '2026-11-30')).toBe('3 weeks');
+  });
+});
+
+describe('ago', () => {
+  const now = new Date('2026-03-29T10:00:00Z');
+  it('says how long ago in words', () => {
+    expect(ago('2026-03-29T09:59:40Z', now)).toBe('just now');
+    expect(ago('2026-03-29T09:56:00Z', now)).toBe('4 min ago');
+    expect(ago('2026-03-29T08:00:00Z', now)).toBe('2 h ago');
+    expect(ago('2026-03-27T08:00:00Z', now)).toBe('27 Mar 2026, 08:00');
   });
 });

@@ -109,3 +109,12 @@ export function age(dob: string, today: string = todayIso()): string {
   const days = Math.round((Date.parse(`${today}T12:00:00Z`) - Date.parse(`${dob}T12:00:00Z`)) / 86400000);
   return days >= 14 ? `${Math.floor(days / 7)} weeks` : plural(Math.max(days, 0), 'day', 'days');
 }
+
+/** How long ago, in words: "just now", "4 min ago", "2 h ago", or the date and time after a day. */
+export function ago(iso: string, now: Date = new Date()): string {
+  const seconds = Math.round((now.getTime() - new Date(iso).getTime()) / 1000);
+  if (seconds < 45) return 'just now';
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  return dateTime(iso);
+}

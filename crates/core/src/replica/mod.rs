@@ -7,5 +7,6 @@ pub mod apply;
 pub mod conflicts;
 pub mod dump;
 pub mod exchange;
+pub mod inbox;
 pub mod peers;
 pub mod resolve;

@@ -50,6 +50,11 @@ pub struct NewPeer {
     pub enrolled: Enrolled,
 }
 
+/// The secrets a PC keeps for itself.
+const LOCAL_SECRETS: &[&str] = &["node_signing_key", "relay_key"];
+/// The settings a PC keeps for itself.
+const LOCAL_SETTINGS: &[&str] = &["relay_hosting", "relay_port"];
+
 const COLUMNS: &str = "id, name, url, cert_sha256, device_id, server_id, server_key, practice_id, practice_name, epoch,
     pull_cursor, pull_op, marks, last_attempt, last_success, last_error, enabled, created_at";
 
@@ -128,25 +133,55 @@ impl Store {
     /// This database's Ed25519 signing key for bundles (made on first use; a secret kept in the
     /// encrypted database, never shown or synced).
     pub fn node_signing_key(&self) -> Result<[u8; 32]> {
-        let conn = self.lock_writer();
-        let existing: Option<String> = conn
-            .query_row("SELECT value FROM local_setting WHERE key = 'node_signing_key'", [], |r| r.get(0))
-            .optional()?;
-        let text = match existing {
-            Some(t) => t,
-            None => {
-                use rand::RngCore;
-                let mut bytes = [0u8; 32];
-                rand::rng().fill_bytes(&mut bytes);
-                let t = hex::encode(bytes);
-                conn.execute("INSERT INTO local_setting (key, value) VALUES ('node_signing_key', ?1)", [&t])?;
-                t
-            }
-        };
+        let text = self.local_secret("node_signing_key")?;
         let mut key = [0u8; 32];
         hex::decode_to_slice(&text, &mut key)
             .map_err(|_| Error::DamagedRecord("the node's signing key is damaged".into()))?;
         Ok(key)
+    }
+
+    /// A 32-byte secret of this PC (hex), made on first use and kept in the encrypted database, never
+    /// shown or synced: the bundle signing key, the hosted relay's database key.
+    pub fn local_secret(&self, name: &str) -> Result<String> {
+        if !LOCAL_SECRETS.contains(&name) {
+            return Err(Error::Internal(format!("{name} is not a local secret")));
+        }
+        let conn = self.lock_writer();
+        let existing: Option<String> =
+            conn.query_row("SELECT value FROM local_setting WHERE key = ?1", [name], |r| r.get(0)).optional()?;
+        if let Some(t) = existing {
+            return Ok(t);
+        }
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let t = hex::encode(bytes);
+        conn.execute("INSERT INTO local_setting (key, value) VALUES (?1, ?2)", params![name, t])?;
+        Ok(t)
+    }
+
+    /// A setting of this PC's own (never synced): whether it hosts the practice relay, and on which port.
+    pub fn local_setting(&self, key: &str) -> Result<Option<String>> {
+        if !LOCAL_SETTINGS.contains(&key) {
+            return Err(Error::Internal(format!("{key} is not a local setting")));
+        }
+        self.read(|r| {
+            Ok(r.query_row("SELECT value FROM local_setting WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+        })
+    }
+
+    /// Changes a setting of this PC's own; only a manager or admin.
+    pub fn set_local_setting(&self, session: &Session, key: &str, value: &str) -> Result<()> {
+        self.read_as(session, Action::ManageSync, |_| Ok(()))?;
+        if !LOCAL_SETTINGS.contains(&key) {
+            return Err(Error::invalid("key", format!("{key} is not a setting of this PC")));
+        }
+        let value = validate::required("value", value, 100)?;
+        self.lock_writer().execute(
+            "INSERT INTO local_setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
     }
 
     /// The device token for a peer (for the sync engine only; never shown).

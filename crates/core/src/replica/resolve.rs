@@ -7,8 +7,10 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::permission::Action;
-use crate::reception::appointment::AppointmentStatus;
+use crate::reception::appointment::{self, AppointmentMove, AppointmentStatus};
+use crate::reception::client::{self, NewClient};
 use crate::replica::conflicts::{self, Conflict};
+use crate::replica::inbox;
 use crate::session::Session;
 use crate::store::database::Store;
 use crate::store::write::{ChangeKind, Entity, Fields, Write};
@@ -26,9 +28,11 @@ pub enum Resolution {
     CancelAppointment { appointment_id: Uuid },
     /// Two records of the same client or animal: noted, to be merged by a manager.
     SameRecord,
-    /// Keep the current value of a field changed two ways (nothing to change).
+    /// Keep the current value of a field changed two ways, or the signed text of a consultation.
     KeepCurrent,
-    /// Set the field to this value (the other version, or the two combined).
+    /// Take the other version of a field changed two ways.
+    UseOther,
+    /// Set a client's field changed two ways to this value (the two combined).
     SetValue { value: String },
 }
 
@@ -39,6 +43,7 @@ impl Resolution {
             Resolution::CancelAppointment { .. } => "cancel_appointment",
             Resolution::SameRecord => "same_record",
             Resolution::KeepCurrent => "keep_current",
+            Resolution::UseOther => "use_other",
             Resolution::SetValue { .. } => "set_value",
         }
     }
@@ -59,11 +64,34 @@ impl Write<'_> {
                 }
                 self.set_appointment_status(*appointment_id, AppointmentStatus::Cancelled)?;
             }
-            Resolution::SetValue { value } => {
+            Resolution::UseOther => {
                 if conflict.kind != "concurrent_edit" {
-                    return Err(Error::invalid("choice", "only a field changed two ways takes a value"));
+                    return Err(Error::invalid("choice", "only a field changed two ways has another version to take"));
                 }
-                self.set_conflicting_value(&conflict, value)?;
+                let view = inbox::view(self.tx(), conflict.clone())?;
+                let field = view.field.clone().unwrap_or_default();
+                let other = view.sides.iter().find(|s| !s.current).map(|s| s.id);
+                let change = match other {
+                    Some(op) => inbox::change(self.tx(), op)?,
+                    None => None,
+                };
+                let change =
+                    change.ok_or_else(|| Error::invalid("choice", "the other version is not on this computer"))?;
+                self.set_field(&conflict.entity, change.entity_id, &field, &change.payload)?;
+            }
+            Resolution::SetValue { value } => {
+                if conflict.kind != "concurrent_edit" || conflict.entity != "client" {
+                    return Err(Error::invalid(
+                        "choice",
+                        "only a client's detail changed two ways takes a combined value",
+                    ));
+                }
+                let view = inbox::view(self.tx(), conflict.clone())?;
+                let field = view.field.clone().unwrap_or_default();
+                let first = view.sides.first().map(|s| s.id).unwrap_or_default();
+                let record = inbox::change(self.tx(), first)?.map(|c| c.entity_id).unwrap_or_default();
+                let value = validate::required("value", value, 200)?;
+                self.set_field("client", record, &field, &serde_json::json!({ field.clone(): value }))?;
             }
             Resolution::SameRecord if !conflict.kind.starts_with("duplicate") => {
                 return Err(Error::invalid("choice", "only a duplicate registration is the same record"));
@@ -91,15 +119,68 @@ impl Write<'_> {
         })
     }
 
-    /// A value chosen for a field changed two ways: written by the ordinary operation for that field.
-    fn set_conflicting_value(&mut self, conflict: &Conflict, value: &str) -> Result<()> {
-        Err(Error::invalid(
-            "choice",
-            format!(
-                "set {} through its own screen, then mark this conflict as keeping the current value ({value:?})",
-                conflict.entity
-            ),
-        ))
+    /// Sets `field` of a record to its value in `values`, through the ordinary operation for it.
+    fn set_field(&mut self, entity: &str, id: Uuid, field: &str, values: &serde_json::Value) -> Result<()> {
+        let text = |f: &str| values.get(f).and_then(serde_json::Value::as_str).map(str::to_string);
+        match entity {
+            "client" => {
+                let current = client::get(self.tx(), id)?;
+                let mut details = NewClient {
+                    title: current.title,
+                    first_name: current.first_name,
+                    last_name: current.last_name,
+                    address_line1: current.address_line1,
+                    address_line2: current.address_line2,
+                    town: current.town,
+                    postcode: current.postcode,
+                    phone: current.phone,
+                    phone_alt: current.phone_alt,
+                    email: current.email,
+                    consent_email: current.consent_email,
+                    consent_sms: current.consent_sms,
+                    notes: current.notes,
+                };
+                let value = text(field).unwrap_or_default();
+                match field {
+                    "phone" => details.phone = value,
+                    "phone_alt" => details.phone_alt = value,
+                    "email" => details.email = value,
+                    "address_line1" => details.address_line1 = value,
+                    "postcode" => details.postcode = value,
+                    other => return Err(Error::invalid("choice", format!("{other} is not a client's detail"))),
+                }
+                match self.update_client(id, &details) {
+                    Err(Error::Invalid { field, .. }) if field == "details" => Ok(()),
+                    other => other.map(|_| ()),
+                }
+            }
+            "appointment" if field == "status" => {
+                let to = text("status")
+                    .and_then(|s| AppointmentStatus::parse(&s))
+                    .ok_or_else(|| Error::invalid("choice", "the other status is not known"))?;
+                match self.set_appointment_status(id, to) {
+                    Err(Error::Conflict(_)) if appointment::get(self.tx(), id)?.status == to => Ok(()),
+                    other => other.map(|_| ()),
+                }
+            }
+            "appointment" => {
+                let current = appointment::get(self.tx(), id)?;
+                let parse = |f: &str| text(f).and_then(|t| time::parse_stored(&t).ok());
+                let starts = parse("starts_at").unwrap_or(current.starts_at);
+                let ends = parse("ends_at").unwrap_or(current.ends_at);
+                let clinician =
+                    text("clinician_id").and_then(|t| Uuid::parse_str(&t).ok()).unwrap_or(current.clinician_id);
+                let to = AppointmentMove {
+                    clinician_id: clinician,
+                    room: text("room").unwrap_or(current.room),
+                    start: time::to_local(starts),
+                    minutes: (ends - starts).num_minutes().clamp(1, 24 * 60) as u32,
+                    confirm_outside_hours: true,
+                };
+                self.move_appointment(id, &to).map(|_| ())
+            }
+            other => Err(Error::invalid("choice", format!("a {other} changed two ways is kept as it is"))),
+        }
     }
 }
 

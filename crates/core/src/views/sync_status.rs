@@ -40,6 +40,8 @@ pub struct SyncStatus {
     pub open_conflicts: u64,
     /// Set when a change arrived stamped far ahead of this PC's clock.
     pub clock_warning: Option<String>,
+    /// How many changes this PC holds, its own and received: when it grows, screens show new data.
+    pub held_changes: u64,
 }
 
 impl Store {
@@ -77,6 +79,7 @@ impl Store {
             peers: statuses,
             open_conflicts,
             clock_warning,
+            held_changes: self.marks()?.iter().map(|m| m.seq.max(0) as u64).sum(),
         })
     }
 }

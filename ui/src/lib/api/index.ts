@@ -26,6 +26,19 @@ import type { Patient } from './types/Patient';
 import type { PatientRecord } from './types/PatientRecord';
 import type { ReferenceData } from './types/ReferenceData';
 import type { SearchHit } from './types/SearchHit';
+import type { SyncOverview } from './types/SyncOverview';
+import type { PairingInfo } from './types/PairingInfo';
+import type { Peer } from './types/Peer';
+import type { ConflictView } from './types/ConflictView';
+import type { Conflict } from './types/Conflict';
+import type { Resolution } from './types/Resolution';
+import type { BundleWritten } from './types/BundleWritten';
+import type { BundleRead } from './types/BundleRead';
+import type { Destination } from './types/Destination';
+import type { Handover } from './types/Handover';
+export type { SyncOverview, PairingInfo, Peer, ConflictView, Conflict, Resolution, BundleWritten, BundleRead, Destination, Handover };
+export type { ConflictSide } from './types/ConflictSide';
+export type { HostedRelay } from './types/HostedRelay';
 
 export type { AppStatus, CommandError, ErrorCode, Registered, NewStaff, Practice, PracticeSetup, Session, Staff, StaffUpdate, SyncStatus };
 export type { Appointment, AppointmentMove, AppointmentStatus, Client, ClientRecord, DayBook, LikelyDuplicate, NewAppointment };
@@ -157,4 +170,30 @@ export const api = {
   recordCdEntry: (entry: NewCdEntry) => call<CdEntry>('record_cd_entry', { entry }),
   /** Adds the starter formulary and price list, or what of them the practice lacks. */
   addStarterLists: () => call<StarterLists>('add_starter_lists'),
+
+  // Sync: status, servers, the relay this PC may host, conflicts, bundles and hand-overs.
+  syncOverview: () => call<SyncOverview>('sync_overview'),
+  syncNow: () => call<null>('sync_now'),
+  hostRelay: (port: number) => call<null>('host_relay', { port }),
+  stopHostingRelay: () => call<null>('stop_hosting_relay'),
+  pairingCode: () => call<PairingInfo>('pairing_code'),
+  revokeDevice: (device: string) => call<null>('revoke_device', { device }),
+  pairServer: (address: string, code: string, name: string) => call<Peer>('pair_server', { address, code, name }),
+  /** A new PC joins a practice through its relay, before anyone can log in here. */
+  joinPractice: (address: string, code: string) => call<null>('join_practice', { address, code }),
+  setServerEnabled: (id: string, enabled: boolean) => call<Peer>('set_server_enabled', { id, enabled }),
+  removeServer: (id: string) => call<null>('remove_server', { id }),
+  conflictInbox: (openOnly: boolean) => call<ConflictView[]>('conflict_inbox', { openOnly }),
+  resolveConflict: (id: string, resolution: Resolution, note: string) => call<Conflict>('resolve_conflict', { id, resolution, note }),
+  /** Writes a bundle into the exports folder: what `server` lacks, or everything when null. */
+  exportBundle: (server: string | null, passphrase: string) => call<BundleWritten>('export_bundle', { server, passphrase }),
+  importBundle: (path: string, passphrase: string) => call<BundleRead>('import_bundle', { path, passphrase }),
+  handoverDestinations: () => call<Destination[]>('handover_destinations'),
+  sendHandover: (patient: string, server: string, practice: string, practiceName: string, note: string) =>
+    call<Handover>('send_handover', { patient, server, practice, practiceName, note }),
+  /** Writes a hand-over file into the exports folder and returns its path. */
+  exportHandover: (patient: string, toName: string, note: string, passphrase: string) =>
+    call<string>('export_handover', { patient, toName, note, passphrase }),
+  handovers: () => call<Handover[]>('handovers'),
+  updateClient: (id: string, details: NewClient) => call<Client>('update_client', { id, details }),
 };

@@ -22,4 +22,8 @@ last_error: string | null, peers: Array<PeerStatus>, open_conflicts: number,
 /**
  * Set when a change arrived stamped far ahead of this PC's clock.
  */
-clock_warning: string | null, };
+clock_warning: string | null, 
+/**
+ * How many changes this PC holds, its own and received: when it grows, screens show new data.
+ */
+held_changes: number, };
