@@ -175,7 +175,7 @@ impl SyncHost {
                 .map(|d| RelayDevice {
                     id: d.id.to_string(),
                     name: d.name,
-                    last_seen: d.last_seen.map(|t| lifeboat_core::time::stored(t)),
+                    last_seen: d.last_seen.map(lifeboat_core::time::stored),
                     revoked: d.revoked_at.is_some(),
                     this_pc: own.contains(&d.node_id),
                 })
