@@ -1,7 +1,8 @@
 //! `lifeboat-bench`: Lifeboat's figures beside a baseline measured in the same run on the same
 //! machine, so the ratio means something wherever it runs. Not a test: nothing here passes or fails.
 //!
-//! Run with `cargo run --release -p lifeboat-bench [-- --iterations N] [--practice DIR]`.
+//! Run with `cargo run --release -p lifeboat-bench [-- --iterations N] [--practice DIR] [--only GROUP]`
+//! (groups: write, open, reception, consult, sync).
 //!
 //! The reception figures need an L practice (30,000 clients, about 130,000 appointments). Making
 //! one takes about a minute, so it is made once into `~/.cache/lifeboat/bench-L-schemaN` and reused;
@@ -15,6 +16,8 @@ use lifeboat_core::store::migrations::SCHEMA_VERSION;
 use lifeboat_core::{AppointmentKind, NewAppointment, Role, StaffUpdate, Store, StoreConfig, SystemClock};
 use lifeboat_synthetic::{populate, Size};
 use rusqlite::Connection;
+
+mod sync;
 
 struct Figures {
     name: String,
@@ -436,10 +439,24 @@ fn main() {
     if cfg!(debug_assertions) {
         println!("warning: a debug build; run with --release for figures that mean anything");
     }
+    // `--only write|open|reception|consult|sync` runs one group.
+    let only = value("--only").cloned();
+    let runs = |name: &str| only.as_deref().is_none_or(|o| o == name);
     println!("lifeboat-bench: {iterations} iterations per figure, baselines measured in the same run");
-    write_path(iterations);
-    open_database(iterations / 5);
+    if runs("write") {
+        write_path(iterations);
+    }
+    if runs("open") {
+        open_database(iterations / 5);
+    }
     let practice = l_practice(value("--practice"));
-    reception(&practice, iterations);
-    consult_room(&practice, iterations);
+    if runs("reception") {
+        reception(&practice, iterations);
+    }
+    if runs("consult") {
+        consult_room(&practice, iterations);
+    }
+    if runs("sync") {
+        sync::run(&practice);
+    }
 }

@@ -34,11 +34,15 @@ pub struct SyncOptions {
     pub apply_chunk: usize,
     /// Faults to inject (tests only).
     pub faults: Option<Arc<crate::client::Faults>>,
+    /// Send what the server lacks (normally on).
+    pub push: bool,
+    /// Fetch what this PC lacks (normally on).
+    pub pull: bool,
 }
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        SyncOptions { verify: false, page: PAGE, apply_chunk: APPLY_CHUNK, faults: None }
+        SyncOptions { verify: false, page: PAGE, apply_chunk: APPLY_CHUNK, faults: None, push: true, pull: true }
     }
 }
 
@@ -133,8 +137,12 @@ async fn sync_inner(
     progress(Progress { phase: "connecting".into(), done: 0, total: 0 });
     let hello = client.hello().await?;
     check_hello(store, &peer, &hello, &mut report).await?;
-    push_all(store, &client, hello.marks.clone(), options, &mut report, progress).await?;
-    pull_all(store, &client, peer_id, options, &mut report, progress).await?;
+    if options.push {
+        push_all(store, &client, hello.marks.clone(), options, &mut report, progress).await?;
+    }
+    if options.pull {
+        pull_all(store, &client, peer_id, options, &mut report, progress).await?;
+    }
     if options.verify {
         progress(Progress { phase: "checking".into(), done: 0, total: 0 });
         let days = blocking(store, |s| s.day_summaries()).await?;

@@ -1,0 +1,313 @@
+//! Sync figures (issue 7): push and pull of 10,000 and 100,000 changes over loopback HTTPS with the
+//! real engine and relay, beside same-run baselines (a bare bulk insert of the same rows into an
+//! encrypted SQLite file, and PouchDB replicating as many documents between two in-memory databases,
+//! when Node is there); how long the app's own writes wait while a long pull applies; and the hub
+//! ingesting 500 practices' backlogs into PostgreSQL beside a bare bulk insert of the same rows.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lifeboat_core::{StaffUpdate, Store, StoreConfig, SystemClock};
+use lifeboat_hub::api::Hub;
+use lifeboat_hub::store::sqlite::SqliteStore;
+use lifeboat_hub::tls::TlsIdentity;
+use lifeboat_protocol::pairing::{fingerprint_prefix, PairingCode};
+use lifeboat_protocol::Change;
+use lifeboat_sync::engine::{pair, sync_once, SyncOptions};
+use rusqlite::Connection;
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// A PouchDB baseline: replicate `n` documents between two in-memory databases in Node. `None` when
+/// Node or the packages cannot be had (said so in the output).
+fn pouchdb(n: usize) -> Option<f64> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pouchdb");
+    if !dir.join("node_modules").exists() {
+        let ok = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--silent"])
+            .current_dir(&dir)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            println!("  (PouchDB baseline skipped: npm could not install it in {})", dir.display());
+            return None;
+        }
+    }
+    let out =
+        std::process::Command::new("node").arg("replicate.mjs").arg(n.to_string()).current_dir(&dir).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
+    v["seconds"].as_f64()
+}
+
+/// A bare bulk insert of the same changes (op id and JSON body) into an encrypted file, one transaction.
+fn bulk_insert(changes: &[Change], key: &str) -> Duration {
+    let dir = tempfile::TempDir::new().unwrap();
+    let conn = Connection::open(dir.path().join("bare.db")).unwrap();
+    conn.pragma_update(None, "key", key).unwrap();
+    crate::durable(&conn);
+    conn.execute_batch("CREATE TABLE t (op_id TEXT PRIMARY KEY, body TEXT NOT NULL)").unwrap();
+    let start = Instant::now();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    {
+        let mut stmt = conn.prepare("INSERT INTO t VALUES (?1, ?2)").unwrap();
+        for c in changes {
+            stmt.execute((c.op_id.to_string(), serde_json::to_string(c).unwrap())).unwrap();
+        }
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    start.elapsed()
+}
+
+async fn relay() -> (tempfile::TempDir, lifeboat_hub::server::Running) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = SqliteStore::open(&dir.path().join("relay.db"), Some(&"ab".repeat(32))).unwrap();
+    let tls = TlsIdentity::load_or_create(dir.path()).unwrap();
+    let hub = Hub::new(lifeboat_hub::store::Store::Sqlite(store)).await.unwrap();
+    let running = lifeboat_hub::server::start(hub, &tls, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    (dir, running)
+}
+
+async fn code(running: &lifeboat_hub::server::Running, practice: uuid::Uuid) -> String {
+    running.hub.store.add_practice(practice, "Bench practice").await.unwrap();
+    let code = running.hub.store.new_enrol_code(practice, 1).await.unwrap();
+    PairingCode {
+        url: format!("https://{}", running.address),
+        fingerprint_prefix: fingerprint_prefix(&running.fingerprint).unwrap(),
+        enrol_code: code,
+    }
+    .code()
+}
+
+fn fresh() -> (tempfile::TempDir, Arc<Store>) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = Arc::new(Store::open(StoreConfig::in_dir(dir.path()), Arc::new(SystemClock)).unwrap());
+    (dir, store)
+}
+
+/// Push and pull of `n` changes taken from the L practice's journal (registrations, bookings, the
+/// practice's set-up: what a real backlog holds).
+async fn push_pull(l_practice: &Path, n: usize) {
+    println!("\nSync of {n} changes over loopback HTTPS (real engine, relay on SQLite, TLS)");
+    let source = Store::open(StoreConfig::in_dir(l_practice), Arc::new(SystemClock)).unwrap();
+    let changes = source.changes_missing_from(&[], n as u32).unwrap();
+    assert_eq!(changes.len(), n, "the L practice holds at least {n} changes");
+    drop(source);
+
+    // The first PC holds the changes (applied without the network; its figure too).
+    let (a_dir, a) = fresh();
+    let start = Instant::now();
+    for chunk in changes.chunks(2000) {
+        a.apply_changes(chunk).unwrap();
+    }
+    let applied_local = start.elapsed();
+    let (_relay_dir, running) = relay().await;
+    let practice = a.practice_summary().unwrap().unwrap().0;
+    let admin = a.login("admin", lifeboat_synthetic::DEMO_PASSWORD).unwrap();
+    let peer_a = pair(&a, Some(admin), "Relay", &running.address.to_string(), &code(&running, practice).await, "A")
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let report =
+        sync_once(&a, peer_a.id, &SyncOptions { pull: false, ..SyncOptions::default() }, &|_| {}).await.unwrap();
+    let pushed = start.elapsed();
+    assert_eq!(report.pushed, n as u64);
+
+    // A new PC pulls and applies everything, while a person keeps working on it.
+    let (_b_dir, b) = fresh();
+    let peer_b =
+        pair(&b, None, "Relay", &running.address.to_string(), &code(&running, practice).await, "B").await.unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let waits: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let writer = {
+        let (b, done, waits) = (b.clone(), done.clone(), waits.clone());
+        std::thread::spawn(move || {
+            // Writes start as soon as the practice's accounts have arrived.
+            let admin = loop {
+                if done.load(Ordering::SeqCst) {
+                    return;
+                }
+                if let Ok(s) = b.login("admin", lifeboat_synthetic::DEMO_PASSWORD) {
+                    break s;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let me = admin.staff_id;
+            let mut i = 0;
+            while !done.load(Ordering::SeqCst) {
+                let update = StaffUpdate { qualifications: Some(format!("Bench {i}")), ..Default::default() };
+                let start = Instant::now();
+                b.update_staff(&admin, me, &update).unwrap();
+                waits.lock().unwrap().push(start.elapsed());
+                i += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let start = Instant::now();
+    let report =
+        sync_once(&b, peer_b.id, &SyncOptions { push: false, ..SyncOptions::default() }, &|_| {}).await.unwrap();
+    let pulled = start.elapsed();
+    done.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    assert_eq!(report.pulled, n as u64);
+    let mut waits = waits.lock().unwrap().clone();
+    waits.sort();
+
+    let key = crate::pragma_key(a_dir.path());
+    let bulk = bulk_insert(&changes, &key);
+    let pouch = pouchdb(n);
+    let rate = |d: Duration| n as f64 / secs(d);
+    println!(
+        "  apply {n} changes, no network (one PC)       {:>7.2} s   {:>9.0} changes/s",
+        secs(applied_local),
+        rate(applied_local)
+    );
+    println!("  push {n} changes to the relay               {:>7.2} s   {:>9.0} changes/s", secs(pushed), rate(pushed));
+    println!("  pull and apply {n} changes on a new PC      {:>7.2} s   {:>9.0} changes/s", secs(pulled), rate(pulled));
+    println!("  baseline: bare bulk INSERT of the same rows  {:>7.2} s   {:>9.0} rows/s", secs(bulk), rate(bulk));
+    println!(
+        "  ratio push / bulk insert: {:.1}x   pull+apply / bulk insert: {:.1}x",
+        secs(pushed) / secs(bulk),
+        secs(pulled) / secs(bulk)
+    );
+    if let Some(p) = pouch {
+        println!("  baseline: PouchDB replication (memory to memory) {:>6.2} s   {:>9.0} docs/s", p, n as f64 / p);
+        println!(
+            "  ratio PouchDB / push: {:.1}x faster here   PouchDB / pull+apply: {:.1}x faster here",
+            p / secs(pushed),
+            p / secs(pulled)
+        );
+    }
+    if let (Some(first), Some(last)) = (waits.first(), waits.last()) {
+        let p99 = waits[((waits.len() - 1) as f64 * 0.99).round() as usize];
+        println!(
+            "  the app's own writes during the pull: n = {}, fastest {:.1} ms, p99 {:.1} ms, longest {:.1} ms (target: never over 50 ms)",
+            waits.len(),
+            secs(*first) * 1e3,
+            secs(p99) * 1e3,
+            secs(*last) * 1e3
+        );
+    }
+    running.stop().await;
+}
+
+/// 500 practices' backlogs pushed into the hub's PostgreSQL, eight at a time, beside a bare bulk
+/// insert of the same rows into a plain table (no checks, no row-level security).
+async fn hub_ingest() {
+    use lifeboat_hub::store::{Device, Store as HubStore};
+    const PRACTICES: usize = 500;
+    const BACKLOG: i64 = 200;
+    println!("\nHub ingest: {PRACTICES} practices' backlogs of {BACKLOG} changes into PostgreSQL, 8 at a time");
+    let cluster = lifeboat_hub::pg_cluster::PgCluster::start().expect("PostgreSQL (scripts/setup --test installs it)");
+    let url = cluster.hub_database("hub_bench").unwrap();
+    let hub = Arc::new(HubStore::Postgres(lifeboat_hub::store::postgres::PgStore::connect(&url).await.unwrap()));
+    let mut backlogs = Vec::new();
+    for p in 0..PRACTICES {
+        let practice = uuid::Uuid::now_v7();
+        hub.add_practice(practice, &format!("Practice {p}")).await.unwrap();
+        let node = uuid::Uuid::now_v7();
+        let changes: Vec<Change> = (1..=BACKLOG)
+            .map(|seq| {
+                Change {
+                    op_id: uuid::Uuid::now_v7(),
+                    node_id: node,
+                    node_seq: seq,
+                    hlc: (chrono::Utc::now().timestamp_millis() << 16) + seq,
+                    schema_version: 5,
+                    actor_id: node,
+                    entity: "client".into(),
+                    entity_id: uuid::Uuid::now_v7(),
+                    kind: "create".into(),
+                    payload: serde_json::json!({ "last_name": "Quillfeather", "first_name": "Agatha", "phone": "07700 900461", "postcode": "EX4 1AB", "town": "Exeter" }),
+                    base: serde_json::json!({}),
+                    content_hash: String::new(),
+                }
+                .sealed()
+            })
+            .collect();
+        backlogs.push((
+            Device { id: uuid::Uuid::nil(), practice_id: practice, practice_name: String::new(), node_id: node },
+            changes,
+        ));
+    }
+    let total = PRACTICES as f64 * BACKLOG as f64;
+    let backlogs = Arc::new(backlogs);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let (hub, backlogs) = (hub.clone(), backlogs.clone());
+        tasks.push(tokio::spawn(async move {
+            for (device, changes) in backlogs.iter().skip(worker).step_by(8) {
+                hub.push(device, changes.clone()).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let ours = start.elapsed();
+
+    // Baseline: the same rows into a plain table, by the same kind of statement, same concurrency.
+    let pool = sqlx::PgPool::connect(&cluster.superuser_url("hub_bench")).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE bare (practice_id uuid, seq bigint, op_id uuid, node_id uuid, node_seq bigint, hlc bigint, content_hash text, body text)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let (pool, backlogs) = (pool.clone(), backlogs.clone());
+        tasks.push(tokio::spawn(async move {
+            for (device, changes) in backlogs.iter().skip(worker).step_by(8) {
+                sqlx::query(
+                    "INSERT INTO bare SELECT $1, s, o, n, ns, h, ch, b
+                     FROM UNNEST($2::bigint[], $3::uuid[], $4::uuid[], $5::bigint[], $6::bigint[], $7::text[], $8::text[]) AS t (s, o, n, ns, h, ch, b)",
+                )
+                .bind(device.practice_id)
+                .bind(changes.iter().map(|c| c.node_seq).collect::<Vec<_>>())
+                .bind(changes.iter().map(|c| c.op_id).collect::<Vec<_>>())
+                .bind(changes.iter().map(|c| c.node_id).collect::<Vec<_>>())
+                .bind(changes.iter().map(|c| c.node_seq).collect::<Vec<_>>())
+                .bind(changes.iter().map(|c| c.hlc).collect::<Vec<_>>())
+                .bind(changes.iter().map(|c| c.content_hash.clone()).collect::<Vec<_>>())
+                .bind(changes.iter().map(|c| serde_json::to_string(c).unwrap()).collect::<Vec<_>>())
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let bare = start.elapsed();
+    println!(
+        "  hub push (checks, sequence under lock, RLS)   {:>7.2} s   {:>9.0} changes/s",
+        secs(ours),
+        total / secs(ours)
+    );
+    println!(
+        "  baseline: bare bulk INSERT of the same rows   {:>7.2} s   {:>9.0} rows/s",
+        secs(bare),
+        total / secs(bare)
+    );
+    println!("  hub ingest at {:.0}% of the bare bulk insert (target: at least 50%)", 100.0 * secs(bare) / secs(ours));
+}
+
+pub fn run(l_practice: &Path) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        for n in [10_000, 100_000] {
+            push_pull(l_practice, n).await;
+        }
+        hub_ingest().await;
+    });
+}
