@@ -47,6 +47,12 @@ enum Command {
         practice: Uuid,
         #[arg(long, default_value_t = 24)]
         hours: i64,
+        /// The certificate `serve` uses (to print the full pairing code with its fingerprint)
+        #[arg(long)]
+        tls_cert: Option<PathBuf>,
+        /// Folder of the self-signed certificate `serve` made
+        #[arg(long, default_value = "lifeboat-hub-tls")]
+        tls_dir: PathBuf,
     },
     /// Manage enrolled devices
     #[command(subcommand)]
@@ -172,9 +178,30 @@ async fn run(cli: Cli) -> HubResult<()> {
                 println!("{}  {}", p.id, p.name);
             }
         }
-        Command::EnrolCode { practice, hours } => {
+        Command::EnrolCode { practice, hours, tls_cert, tls_dir } => {
             let code = store.new_enrol_code(practice, hours).await?;
-            println!("{code}");
+            let cert = tls_cert.unwrap_or_else(|| tls_dir.join("tls-cert.pem"));
+            let prefix = std::fs::read_to_string(&cert).ok().and_then(|pem| {
+                let identity = TlsIdentity { cert_pem: pem, key_pem: String::new() };
+                lifeboat_protocol::pairing::fingerprint_prefix(&identity.fingerprint().ok()?)
+            });
+            match prefix {
+                Some(prefix) => {
+                    let pairing = lifeboat_protocol::pairing::PairingCode {
+                        url: String::new(),
+                        fingerprint_prefix: prefix,
+                        enrol_code: code,
+                    };
+                    println!("pairing code (works once, for {hours} hours): {}", pairing.code());
+                }
+                None => {
+                    println!("one-time code: {code}");
+                    eprintln!(
+                        "(no certificate at {}: give --tls-cert or --tls-dir to print the full pairing code)",
+                        cert.display()
+                    );
+                }
+            }
         }
         Command::Device(DeviceCommand::List { practice }) => {
             for d in store.devices(practice).await? {

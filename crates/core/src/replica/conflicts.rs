@@ -13,7 +13,11 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::permission::Action;
+use crate::session::Session;
+use crate::store::database::Store;
 use crate::store::row;
+use crate::time;
 use lifeboat_protocol::Change;
 
 /// The id of the conflict of `kind` between `members` (in any order).
@@ -236,4 +240,16 @@ pub(crate) fn list(conn: &Connection, open_only: bool) -> Result<Vec<Conflict>> 
 
 pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Conflict> {
     list(conn, false)?.into_iter().find(|c| c.id == id).ok_or_else(|| Error::NotFound(format!("conflict {id}")))
+}
+
+impl Store {
+    /// Conflicts, newest first, after looking for new ones among changes not yet looked at.
+    pub fn conflicts(&self, session: &Session, open_only: bool) -> Result<Vec<Conflict>> {
+        self.read_as(session, Action::ViewRecords, |_| Ok(()))?;
+        {
+            let conn = self.lock_writer();
+            refresh(&conn, &time::stored(self.clock.now()))?;
+        }
+        self.read(|r| list(r, open_only))
+    }
 }

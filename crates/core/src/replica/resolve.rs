@@ -194,14 +194,4 @@ impl Store {
     ) -> Result<Conflict> {
         self.write(session, |w| w.resolve_conflict(id, resolution, note))
     }
-
-    /// Conflicts, newest first, after looking for new ones among changes not yet looked at.
-    pub fn conflicts(&self, session: &Session, open_only: bool) -> Result<Vec<Conflict>> {
-        self.read_as(session, Action::ViewRecords, |_| Ok(()))?;
-        {
-            let conn = self.lock_writer();
-            conflicts::refresh(&conn, &time::stored(self.clock.now()))?;
-        }
-        self.read(|r| conflicts::list(r, open_only))
-    }
 }
