@@ -216,16 +216,19 @@ impl Batch<'_> {
             return Ok(Outcome::Refused("the change has no fields".into()));
         };
         // The apply itself runs in a savepoint, so a refused change leaves no half-written rows.
-        self.conn.execute_batch("SAVEPOINT change")?;
+        self.conn.prepare_cached("SAVEPOINT change")?.execute([])?;
         let outcome = match self.apply_entity(entity, c, fields) {
             Ok(outcome) => outcome,
             Err(Error::Storage(e)) => Outcome::Refused(format!("the database refused it: {e}")),
             Err(e) => return Err(e),
         };
         match outcome {
-            Outcome::Done => self.conn.execute_batch("RELEASE change")?,
-            _ => self.conn.execute_batch("ROLLBACK TO change; RELEASE change")?,
-        }
+            Outcome::Done => self.conn.prepare_cached("RELEASE change")?.execute([])?,
+            _ => {
+                self.conn.prepare_cached("ROLLBACK TO change")?.execute([])?;
+                self.conn.prepare_cached("RELEASE change")?.execute([])?
+            }
+        };
         Ok(outcome)
     }
 
@@ -242,11 +245,10 @@ impl Batch<'_> {
 
     fn create(&mut self, entity: Entity, c: &Change, fields: &Map<String, Value>) -> Result<Outcome> {
         let table = table(entity).ok_or_else(|| Error::Internal(format!("no table for {}", entity.as_str())))?;
-        let exists: bool = self.conn.query_row(
-            &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"),
-            [c.entity_id.to_string()],
-            |r| r.get(0),
-        )?;
+        let exists: bool = self
+            .conn
+            .prepare_cached(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"))?
+            .query_row([c.entity_id.to_string()], |r| r.get(0))?;
         if exists {
             return Ok(Outcome::Done);
         }
@@ -278,7 +280,8 @@ impl Batch<'_> {
         let marks = vec!["?"; names.len()].join(", ");
         let inserted = self
             .conn
-            .execute(&format!("INSERT INTO {table} ({}) VALUES ({marks})", names.join(", ")), params_from_iter(values));
+            .prepare_cached(&format!("INSERT INTO {table} ({}) VALUES ({marks})", names.join(", ")))
+            .and_then(|mut stmt| stmt.execute(params_from_iter(values)));
         if let Err(e) = inserted {
             return Ok(match e.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::ConstraintViolation) if e.to_string().contains("FOREIGN KEY") => {
@@ -305,11 +308,10 @@ impl Batch<'_> {
     /// Merges an update field by field.
     fn update(&mut self, entity: Entity, c: &Change, fields: &Map<String, Value>) -> Result<Outcome> {
         let table = table(entity).ok_or_else(|| Error::Internal(format!("no table for {}", entity.as_str())))?;
-        let exists: bool = self.conn.query_row(
-            &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"),
-            [c.entity_id.to_string()],
-            |r| r.get(0),
-        )?;
+        let exists: bool = self
+            .conn
+            .prepare_cached(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"))?
+            .query_row([c.entity_id.to_string()], |r| r.get(0))?;
         if !exists {
             return Ok(Outcome::Waiting(format!("waits for the {} it changes", entity.as_str())));
         }
@@ -340,7 +342,9 @@ impl Batch<'_> {
             let mut values = vec![Sql::Text(c.entity_id.to_string())];
             values.extend(winners.iter().map(|(_, v)| sql(v)));
             let updated =
-                self.conn.execute(&format!("UPDATE {table} SET {set} WHERE id = ?1"), params_from_iter(values));
+                self.conn
+                    .prepare_cached(&format!("UPDATE {table} SET {set} WHERE id = ?1"))
+                    .and_then(|mut stmt| stmt.execute(params_from_iter(values)));
             if let Err(e) = updated {
                 return Ok(Outcome::Refused(format!("the database refused it: {e}")));
             }

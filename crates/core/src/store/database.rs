@@ -262,6 +262,9 @@ fn configure(conn: &Connection) -> Result<()> {
          PRAGMA busy_timeout = 5000;
          PRAGMA cache_size = -65536;",
     )?;
+    // Applying a batch of received changes prepares a statement per kind of record and shape of
+    // change; the default cache of 16 would re-prepare them over and over.
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(())
 }
 
