@@ -244,7 +244,7 @@ async fn hub_ingest() {
         let (hub, backlogs) = (hub.clone(), backlogs.clone());
         tasks.push(tokio::spawn(async move {
             for (device, changes) in backlogs.iter().skip(worker).step_by(8) {
-                hub.push(device, changes.clone()).await.unwrap();
+                hub.push(device, changes.clone(), Vec::new()).await.unwrap();
             }
         }));
     }

@@ -138,3 +138,15 @@ CREATE TABLE handover (
     note           TEXT NOT NULL DEFAULT '',
     at             TEXT NOT NULL
 ) STRICT;
+
+-- The same consultation signed on two computers while apart (only its own clinician can sign it):
+-- every node keeps the earlier signature (by clock, then node). Putting the earlier signature in place
+-- of a later one is the one change a signed consultation may undergo, made only by sync, which names
+-- the consultation here for the length of that one update.
+CREATE TABLE signature_replacement (
+    consultation_id  TEXT PRIMARY KEY NOT NULL
+) STRICT;
+DROP TRIGGER consultation_signed_is_final;
+CREATE TRIGGER consultation_signed_is_final BEFORE UPDATE ON consultation
+WHEN OLD.signed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM signature_replacement WHERE consultation_id = OLD.id)
+BEGIN SELECT RAISE(ABORT, 'a signed consultation cannot be changed; add an addendum'); END;

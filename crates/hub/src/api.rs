@@ -150,7 +150,7 @@ impl FromRequestParts<Arc<Hub>> for Authed {
     paths(enrol, hello, push, pull, verify, audit_head, practices, handover),
     components(schemas(
         Change, Enrol, Enrolled, Hello, HelloReply, Mark, Push, PushReply, Pull, PullPage, Sequenced, Verify, VerifyReply,
-        DaySummary, AuditHead, Receipt, PracticeInfo, HandoverOut, HandoverSent, ErrorBody
+        DaySummary, AuditHead, Receipt, PracticeInfo, HandoverOut, HandoverSent, ErrorBody, Tip
     )),
     modifiers(&BearerToken)
 )]
@@ -263,7 +263,7 @@ async fn push(State(hub): State<Arc<Hub>>, Authed(device): Authed, Body(p): Body
             p.changes.len()
         )));
     }
-    Ok(Json(hub.store.push(&device, p.changes).await?))
+    Ok(Json(hub.store.push(&device, p.changes, p.tips).await?))
 }
 
 /// The next page of the practice's changes after the client's cursor.

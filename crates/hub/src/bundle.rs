@@ -25,7 +25,7 @@ pub async fn import(store: &Store, input: &mut impl Read, passphrase: &str) -> H
     };
     let (mut stored, mut duplicates) = (0, 0);
     for batch in changes.chunks(MAX_BATCH as usize) {
-        let reply = store.push(&device, batch.to_vec()).await?;
+        let reply = store.push(&device, batch.to_vec(), Vec::new()).await?;
         stored += reply.stored;
         duplicates += reply.duplicates;
     }

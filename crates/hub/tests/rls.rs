@@ -44,7 +44,7 @@ async fn the_table_owner_cannot_see_past_its_practice() {
         let device =
             Device { id: Uuid::now_v7(), practice_id: practice, practice_name: String::new(), node_id: Uuid::now_v7() };
         let changes: Vec<Change> = (1..=n).map(|s| change(device.node_id, s)).collect();
-        store.push(&device, changes).await.unwrap();
+        store.push(&device, changes, Vec::new()).await.unwrap();
     }
 
     let pool = pg.pool();

@@ -106,12 +106,26 @@ pub struct HelloReply {
     pub receipt: Option<Receipt>,
 }
 
-/// Changes for the server, in node-sequence order per node.
+/// Changes for the server, in node-sequence order per node. `tips` names, for each node whose changes
+/// do not start at 1, the change just before the first one sent: the server refuses the push when it
+/// holds another change there (the sender's history of that node differs from its own: a database
+/// put back from an older copy), instead of continuing one history with another's changes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Push {
     pub changes: Vec<Change>,
+    pub tips: Vec<Tip>,
+}
+
+/// A node's change at one sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Tip {
+    pub node_id: Uuid,
+    pub seq: i64,
+    pub op_id: Uuid,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

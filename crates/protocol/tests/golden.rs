@@ -105,7 +105,7 @@ fn messages_match_their_golden_files() {
             receipt: Some(receipt()),
         },
     );
-    check("push", &Push { changes: vec![change()] });
+    check("push", &Push { changes: vec![change()], tips: vec![Tip { node_id: id(0xaa), seq: 6, op_id: id(0x66) }] });
     check("push_reply", &PushReply { stored: 1, duplicates: 0, last_seq: 121 });
     check("pull", &Pull { after: 120, after_op: Some(id(0x77)), limit: 500 });
     check("pull_page", &PullPage { changes: vec![Sequenced { seq: 121, change: change() }], last_seq: 121 });

@@ -266,8 +266,8 @@ impl Client {
         self.send(reqwest::Method::POST, "/v1/hello", Some(&hello)).await
     }
 
-    pub async fn push(&self, changes: Vec<Change>) -> SyncResult<PushReply> {
-        self.send(reqwest::Method::POST, "/v1/push", Some(&Push { changes })).await
+    pub async fn push(&self, changes: Vec<Change>, tips: Vec<Tip>) -> SyncResult<PushReply> {
+        self.send(reqwest::Method::POST, "/v1/push", Some(&Push { changes, tips })).await
     }
 
     pub async fn pull(&self, pull: &Pull) -> SyncResult<PullPage> {

@@ -84,6 +84,9 @@ pub struct Report {
     pub audit_warning: Option<String>,
     /// Days on which verify found the server and this PC disagree (after repair, still).
     pub verify_differing: Vec<String>,
+    /// Set when this PC's database turned out to be an older copy (restored from a backup): it took a
+    /// new node id before making more changes.
+    pub restored: bool,
 }
 
 fn add(total: &mut Applied, more: &Applied) {
@@ -180,6 +183,10 @@ async fn check_hello(store: &Arc<Store>, peer: &Peer, hello: &HelloReply, report
             peer.url, hello.practice_name
         )));
     }
+    let marks = hello.marks.clone();
+    if blocking(store, move |s| s.retire_node_if_behind(&marks)).await? {
+        report.restored = true;
+    }
     let epoch = hello.epoch.to_string();
     if peer.epoch != epoch {
         report.restarted = !peer.epoch.is_empty();
@@ -237,7 +244,15 @@ async fn push_all(
             batch = second;
         }
         let sent: Vec<(Uuid, i64)> = batch.iter().map(|c| (c.node_id, c.node_seq)).collect();
-        match client.push(batch).await {
+        // For each node, the change before the first one sent: the server checks it holds the same.
+        let mut firsts: Vec<(Uuid, i64)> = Vec::new();
+        for c in &batch {
+            if c.node_seq > 1 && !firsts.iter().any(|(n, _)| *n == c.node_id) {
+                firsts.push((c.node_id, c.node_seq - 1));
+            }
+        }
+        let tips = blocking(store, move |s| s.tips(&firsts)).await?;
+        match client.push(batch, tips).await {
             Ok(reply) => {
                 done += sent.len() as u64;
                 for (node, seq) in sent {

@@ -101,16 +101,16 @@ fn sql(v: &Value) -> Sql {
 }
 
 /// The columns of a table (cached per batch).
-struct Columns(HashMap<&'static str, Vec<String>>);
+struct Columns(HashMap<&'static str, std::rc::Rc<std::collections::HashSet<String>>>);
 
 impl Columns {
-    fn of(&mut self, conn: &Connection, table: &'static str) -> Result<&Vec<String>> {
+    fn of(&mut self, conn: &Connection, table: &'static str) -> Result<std::rc::Rc<std::collections::HashSet<String>>> {
         if !self.0.contains_key(table) {
             let mut stmt = conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
-            let names = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-            self.0.insert(table, names);
+            let names = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<_>>()?;
+            self.0.insert(table, std::rc::Rc::new(names));
         }
-        Ok(&self.0[table])
+        Ok(self.0[table].clone())
     }
 }
 
@@ -128,6 +128,15 @@ struct Batch<'c> {
     columns: Columns,
     now: String,
     conflicts: u32,
+    /// The username a staff account being created takes here, when another account holds its own.
+    renamed: Option<String>,
+    /// Records whose rows changed in this batch through a change that had waited (their journal
+    /// entries are older than the batch): the conflict checks look at them too.
+    late: Vec<(String, Uuid)>,
+    /// Each node's numbering, kept in memory while the batch runs.
+    counters: journal::Counters,
+    /// Clients whose search index entry must be rewritten once the batch's rows are in.
+    reindex: std::collections::BTreeSet<Uuid>,
 }
 
 impl Store {
@@ -146,11 +155,20 @@ impl Store {
         let mut conn = self.lock_writer();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let now = self.clock.now();
-        let mut batch = Batch { conn: &tx, columns: Columns(HashMap::new()), now: time::stored(now), conflicts: 0 };
+        let mut batch = Batch {
+            conn: &tx,
+            columns: Columns(HashMap::new()),
+            now: time::stored(now),
+            conflicts: 0,
+            renamed: None,
+            late: Vec::new(),
+            counters: journal::Counters::default(),
+            reindex: Default::default(),
+        };
         let mut applied = Applied::default();
         let mut latest = 0i64;
         for change in changes {
-            match journal::receive(&tx, change, &batch.now)? {
+            match journal::receive(&tx, &mut batch.counters, change, &batch.now)? {
                 Received::Duplicate => {
                     applied.duplicates += 1;
                     continue;
@@ -168,7 +186,11 @@ impl Store {
         }
         // Changes that waited for a record may now find it.
         applied.quarantined -= batch.retry_waiting()?.min(applied.quarantined);
-        applied.conflicts = batch.conflicts + conflicts::refresh(&tx, &batch.now)?;
+        batch.counters.save(&tx)?;
+        for client in std::mem::take(&mut batch.reindex) {
+            crate::reception::search_index::reindex_client(&tx, client)?;
+        }
+        applied.conflicts = batch.conflicts + conflicts::refresh(&tx, &batch.now, &batch.late)?;
         // The hybrid clock moves past what was received, but never more than the bound past this PC's
         // own clock.
         let wall = now.timestamp_millis().max(0) as u64;
@@ -245,28 +267,58 @@ impl Batch<'_> {
 
     fn create(&mut self, entity: Entity, c: &Change, fields: &Map<String, Value>) -> Result<Outcome> {
         let table = table(entity).ok_or_else(|| Error::Internal(format!("no table for {}", entity.as_str())))?;
-        let exists: bool = self
-            .conn
-            .prepare_cached(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"))?
-            .query_row([c.entity_id.to_string()], |r| r.get(0))?;
-        if exists {
-            return Ok(Outcome::Done);
+        let mut id = c.entity_id;
+        if entity == Entity::Ownership {
+            // An owner is linked to an animal once, whoever linked them first and under whatever id:
+            // the link is the pair. (The first release named a link by its animal, so two owners of
+            // one animal came under one id; the second then gets an id derived from the pair.)
+            let text = |k: &str| fields.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            let (client, patient) = (text("client_id"), text("patient_id"));
+            let linked: bool = self
+                .conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM ownership WHERE client_id = ?1 AND patient_id = ?2)")?
+                .query_row(params![client, patient], |r| r.get(0))?;
+            if linked {
+                return Ok(Outcome::Done);
+            }
+            let taken: bool = self
+                .conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM ownership WHERE id = ?1)")?
+                .query_row([id.to_string()], |r| r.get(0))?;
+            if taken {
+                id = derived_id("ownership", &[&client, &patient]);
+            }
+        } else {
+            let exists: bool = self
+                .conn
+                .prepare_cached(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"))?
+                .query_row([id.to_string()], |r| r.get(0))?;
+            if exists {
+                return Ok(Outcome::Done);
+            }
         }
-        let columns = self.columns.of(self.conn, table)?.clone();
+        if entity == Entity::Staff {
+            self.make_room_for_username(c, fields)?;
+        }
+        let columns = self.columns.of(self.conn, table)?;
         let stamped = time::stored(
             chrono::DateTime::from_timestamp_millis(Stamp::from_raw(c.hlc).millis() as i64).unwrap_or_default(),
         );
         let mut names = vec!["id".to_string()];
-        let mut values = vec![Sql::Text(c.entity_id.to_string())];
+        let mut values = vec![Sql::Text(id.to_string())];
+        let renamed = self.renamed.take();
         for (name, value) in fields {
             if !columns.contains(name) {
                 return Ok(Outcome::Refused(format!("{table} has no field {name} in this version")));
             }
             names.push(name.clone());
-            values.push(sql(value));
+            match (&renamed, name.as_str()) {
+                (Some(username), "username") => values.push(Sql::Text(username.clone())),
+                _ => values.push(sql(value)),
+            }
         }
         for local in ["created_at", "updated_at"] {
-            if columns.iter().any(|c| c == local) && !fields.contains_key(local) {
+            if columns.contains(local) && !fields.contains_key(local) {
                 names.push(local.into());
                 values.push(Sql::Text(stamped.clone()));
             }
@@ -291,18 +343,46 @@ impl Batch<'_> {
             });
         }
         if entity.is_mutable() {
-            let clock = FieldClock { hlc: c.hlc, node: c.node_id.to_string() };
-            let mut clocks = clocks::load(self.conn, entity.as_str(), c.entity_id)?;
-            for name in fields.keys() {
-                let newer = clocks.get(name).and_then(FieldClock::from_json).is_some_and(|old| old > clock);
-                if !newer {
-                    clocks.insert(name.clone(), clock.to_json());
-                }
-            }
-            clocks::save(self.conn, entity.as_str(), c.entity_id, &clocks)?;
+            // A new record: no clocks yet (an update of it waits for it), so every field takes the
+            // create's clock.
+            let clock = FieldClock { hlc: c.hlc, node: c.node_id.to_string() }.to_json();
+            // (`created_at` is set once and never merged: it has no clock, as on the node that made it.)
+            let clocks: Map<String, Value> =
+                fields.keys().filter(|name| *name != "created_at").map(|name| (name.clone(), clock.clone())).collect();
+            clocks::save(self.conn, entity.as_str(), id, &clocks)?;
         }
         self.after_change(entity, c.entity_id, fields)?;
         Ok(Outcome::Done)
+    }
+
+    /// Two accounts made with one username on two computers while apart: the account created first
+    /// (by clock, then node) keeps the username on every node, and the other is known here by the
+    /// username with the first characters of its id added (`j.smith~01a2b3`), shown in the staff list,
+    /// until a manager renames it. Usernames must stay unique for logging in.
+    fn make_room_for_username(&mut self, c: &Change, fields: &Map<String, Value>) -> Result<()> {
+        let Some(username) = fields.get("username").and_then(Value::as_str) else { return Ok(()) };
+        let holder: Option<String> = self
+            .conn
+            .prepare_cached("SELECT id FROM staff WHERE username = ?1")?
+            .query_row([username], |r| r.get(0))
+            .optional()?;
+        let Some(holder) = holder else { return Ok(()) };
+        let holder_id = Uuid::parse_str(&holder).map_err(|_| Error::DamagedRecord(format!("staff id {holder:?}")))?;
+        let holder_clock: Option<(i64, String)> = self
+            .conn
+            .prepare_cached("SELECT hlc, node_id FROM journal WHERE entity = 'staff' AND entity_id = ?1 AND kind = 'create' LIMIT 1")?
+            .query_row([&holder], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let incoming = (c.hlc, c.node_id.to_string());
+        let suffixed = |id: Uuid| format!("{username}~{}", &id.simple().to_string()[..6]);
+        if holder_clock.is_some_and(|h| h > incoming) {
+            // The incoming account is the older: the one here steps aside.
+            self.conn.execute("UPDATE staff SET username = ?2 WHERE id = ?1", params![holder, suffixed(holder_id)])?;
+        } else {
+            // The incoming account steps aside: its row takes the suffixed username.
+            self.renamed = Some(suffixed(c.entity_id));
+        }
+        Ok(())
     }
 
     /// Merges an update field by field.
@@ -315,7 +395,7 @@ impl Batch<'_> {
         if !exists {
             return Ok(Outcome::Waiting(format!("waits for the {} it changes", entity.as_str())));
         }
-        let columns = self.columns.of(self.conn, table)?.clone();
+        let columns = self.columns.of(self.conn, table)?;
         let clock = FieldClock { hlc: c.hlc, node: c.node_id.to_string() };
         let mut clocks = clocks::load(self.conn, entity.as_str(), c.entity_id)?;
         let mut winners = Vec::new();
@@ -341,10 +421,10 @@ impl Batch<'_> {
                 .join(", ");
             let mut values = vec![Sql::Text(c.entity_id.to_string())];
             values.extend(winners.iter().map(|(_, v)| sql(v)));
-            let updated =
-                self.conn
-                    .prepare_cached(&format!("UPDATE {table} SET {set} WHERE id = ?1"))
-                    .and_then(|mut stmt| stmt.execute(params_from_iter(values)));
+            let updated = self
+                .conn
+                .prepare_cached(&format!("UPDATE {table} SET {set} WHERE id = ?1"))
+                .and_then(|mut stmt| stmt.execute(params_from_iter(values)));
             if let Err(e) = updated {
                 return Ok(Outcome::Refused(format!("the database refused it: {e}")));
             }
@@ -382,7 +462,8 @@ impl Batch<'_> {
     /// made on another computer that the signer had not seen, with other content, raises a conflict on
     /// every node alike: the notes it carried stay in the journal and are shown beside the signed ones.
     /// The same consultation signed on two computers (only its own clinician can sign it, so both in
-    /// one person's hands) keeps the signature each PC received first, and raises a conflict.
+    /// one person's hands) keeps the earlier signature (by clock, then node) on every node, and raises
+    /// a conflict.
     fn consultation(&mut self, c: &Change, fields: &Map<String, Value>) -> Result<Outcome> {
         let row: Option<Option<String>> = self
             .conn
@@ -394,19 +475,40 @@ impl Batch<'_> {
         let history = journal::of_entity(self.conn, "consultation", c.entity_id)?;
         let is_signature = |e: &Change| e.kind == "update" && e.payload.get("signed_at").is_some();
         if is_signature(c) {
-            if let Some(standing) = history.iter().find(|e| {
-                e.op_id != c.op_id
-                    && is_signature(e)
-                    && e.payload.get("signed_hash").and_then(Value::as_str) == signed_hash.as_deref()
-            }) {
-                self.raise("after_signing", "consultation", [standing.op_id, c.op_id], "signed on two computers")?;
-                return Ok(Outcome::Done);
+            let standing = history
+                .iter()
+                .find(|e| {
+                    e.op_id != c.op_id
+                        && is_signature(e)
+                        && e.payload.get("signed_hash").and_then(Value::as_str) == signed_hash.as_deref()
+                })
+                .cloned();
+            let replacing = match &standing {
+                Some(standing) => {
+                    self.raise("after_signing", "consultation", [standing.op_id, c.op_id], "signed on two computers")?;
+                    // The earlier signature stands on every node.
+                    if (c.hlc, c.node_id) > (standing.hlc, standing.node_id) {
+                        return Ok(Outcome::Done);
+                    }
+                    true
+                }
+                None => false,
+            };
+            if replacing {
+                self.conn
+                    .prepare_cached("INSERT INTO signature_replacement (consultation_id) VALUES (?1)")?
+                    .execute([c.entity_id.to_string()])?;
             }
             let set =
                 fields.keys().enumerate().map(|(i, n)| format!("{n} = ?{}", i + 2)).collect::<Vec<_>>().join(", ");
             let mut values = vec![Sql::Text(c.entity_id.to_string())];
             values.extend(fields.values().map(sql));
             self.conn.execute(&format!("UPDATE consultation SET {set} WHERE id = ?1"), params_from_iter(values))?;
+            if replacing {
+                self.conn
+                    .prepare_cached("DELETE FROM signature_replacement WHERE consultation_id = ?1")?
+                    .execute([c.entity_id.to_string()])?;
+            }
             let clock = FieldClock { hlc: c.hlc, node: c.node_id.to_string() };
             let mut clocks = clocks::load(self.conn, "consultation", c.entity_id)?;
             for name in fields.keys() {
@@ -474,10 +576,13 @@ impl Batch<'_> {
         Ok(Outcome::Done)
     }
 
-    /// Keeps derived data in step (the search index).
+    /// Keeps derived data in step: notes the clients whose search index entry is rewritten at the end
+    /// of the batch (once each, however many of their records changed).
     fn after_change(&mut self, entity: Entity, id: Uuid, fields: &Map<String, Value>) -> Result<()> {
         match entity {
-            Entity::Client => crate::reception::search_index::reindex_client(self.conn, id)?,
+            Entity::Client => {
+                self.reindex.insert(id);
+            }
             Entity::Patient
                 if fields.contains_key("name")
                     || fields.contains_key("microchip")
@@ -487,15 +592,13 @@ impl Batch<'_> {
                 let owners = stmt
                     .query_map([id.to_string()], |r| crate::store::row::uuid(r, 0))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
-                for owner in owners {
-                    crate::reception::search_index::reindex_client(self.conn, owner)?;
-                }
+                self.reindex.extend(owners);
             }
             Entity::Ownership => {
                 if let Some(client) =
                     fields.get("client_id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())
                 {
-                    crate::reception::search_index::reindex_client(self.conn, client)?;
+                    self.reindex.insert(client);
                 }
             }
             _ => {}
@@ -503,12 +606,13 @@ impl Batch<'_> {
         Ok(())
     }
 
-    /// Tries the changes that were waiting for a record again; returns how many now applied.
+    /// Tries the changes kept aside again (those waiting for a record, and those refused, which a newer
+    /// version or a later change may now accept); returns how many now applied.
     fn retry_waiting(&mut self) -> Result<u32> {
         let mut done = 0;
         loop {
             let mut stmt = self.conn.prepare(
-                "SELECT j.op_id FROM quarantine q JOIN journal j ON j.op_id = q.op_id WHERE q.reason LIKE 'waits for%' ORDER BY j.hlc, j.node_id",
+                "SELECT j.op_id FROM quarantine q JOIN journal j ON j.op_id = q.op_id ORDER BY j.hlc, j.node_id",
             )?;
             let waiting =
                 stmt.query_map([], |r| crate::store::row::uuid(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -518,6 +622,7 @@ impl Batch<'_> {
                 let change = change_by_id(self.conn, op)?;
                 if let Outcome::Done = self.apply(&change)? {
                     self.conn.execute("DELETE FROM quarantine WHERE op_id = ?1", [op.to_string()])?;
+                    self.late.push((change.entity.clone(), change.entity_id));
                     done += 1;
                     progress = true;
                 }
@@ -546,4 +651,13 @@ fn unseen_by(signature: &Change, draft: &Change) -> bool {
         let seen = signature.base.get(field).and_then(FieldClock::from_json).is_some_and(|base| base >= clock);
         !seen && signature.payload.get(field).is_some_and(|signed| signed != value)
     })
+}
+
+/// An id derived from what a record is about, the same on every node.
+fn derived_id(kind: &str, parts: &[&str]) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("lifeboat-{kind}|{}", parts.join("|")).as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::new_v8(bytes)
 }

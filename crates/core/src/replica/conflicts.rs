@@ -58,7 +58,7 @@ pub(crate) fn raise(
 /// look (by this PC or received), and records each as a conflict unless already known. Runs after
 /// every batch of received changes and before conflicts are listed, so local changes are covered too.
 /// Returns how many conflicts are new.
-pub(crate) fn refresh(conn: &Connection, now: &str) -> Result<u32> {
+pub(crate) fn refresh(conn: &Connection, now: &str, also: &[(String, Uuid)]) -> Result<u32> {
     let checked: i64 = conn
         .query_row("SELECT value FROM local_setting WHERE key = 'conflicts_checked_seq'", [], |r| r.get::<_, String>(0))
         .optional()?
@@ -67,9 +67,11 @@ pub(crate) fn refresh(conn: &Connection, now: &str) -> Result<u32> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT entity, entity_id FROM journal WHERE seq > ?1 AND entity IN ('appointment', 'client', 'patient')",
     )?;
-    let touched = stmt
+    let mut touched = stmt
         .query_map([checked], |r| Ok((r.get::<_, String>(0)?, row::uuid(r, 1)?)))?
         .collect::<rusqlite::Result<BTreeSet<_>>>()?;
+    // Records changed now by changes that had waited: their journal entries are older than the look.
+    touched.extend(also.iter().filter(|(e, _)| matches!(e.as_str(), "appointment" | "client" | "patient")).cloned());
     drop(stmt);
     let last: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM journal", [], |r| r.get(0))?;
     let mut raised = 0;
@@ -248,7 +250,7 @@ impl Store {
         self.read_as(session, Action::ViewRecords, |_| Ok(()))?;
         {
             let conn = self.lock_writer();
-            refresh(&conn, &time::stored(self.clock.now()))?;
+            refresh(&conn, &time::stored(self.clock.now()), &[])?;
         }
         self.read(|r| list(r, open_only))
     }

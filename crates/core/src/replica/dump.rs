@@ -34,6 +34,8 @@ const TABLES: &[(&str, &str)] = &[
     ("dispensing", "id"),
     ("cd_entry", "id"),
     ("charge", "id"),
+    ("handover", "id"),
+    ("field_clock", "entity, entity_id"),
 ];
 
 /// Columns each PC keeps for itself: when its copy last changed, and the search index's row number.
@@ -109,7 +111,7 @@ impl Store {
     /// conflicts among changes not yet looked at.
     pub fn dump(&self) -> Result<String> {
         let conn = self.lock_writer();
-        conflicts::refresh(&conn, &time::stored(self.clock.now()))?;
+        conflicts::refresh(&conn, &time::stored(self.clock.now()), &[])?;
         dump(&conn)
     }
 

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use lifeboat_protocol::{Change, DaySummary, Mark, Receipt, Sequenced};
-use rusqlite::params;
+use lifeboat_protocol::{Change, DaySummary, Mark, Receipt, Sequenced, Tip};
+use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -19,6 +19,21 @@ impl Store {
     /// The highest sequence number held for each node.
     pub fn marks(&self) -> Result<Vec<Mark>> {
         Ok(self.read(|r| journal::marks(r))?.into_iter().map(|(node_id, seq)| Mark { node_id, seq }).collect())
+    }
+
+    /// Retires this PC's node id when a server already holds more changes of it than this database
+    /// made: the database was put back from an older copy (a backup restored on the same PC, or a
+    /// cloned disk), and must not number new changes the way the lost ones were. Returns whether it
+    /// did.
+    pub fn retire_node_if_behind(&self, server: &[Mark]) -> Result<bool> {
+        let node = self.node_id();
+        let ours = self.marks()?.into_iter().find(|m| m.node_id == node).map(|m| m.seq).unwrap_or(0);
+        let theirs = server.iter().find(|m| m.node_id == node).map(|m| m.seq).unwrap_or(0);
+        if theirs > ours {
+            self.take_new_node_id()?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Up to `limit` changes that a server holding `server` lacks: per node, those after the
@@ -38,6 +53,23 @@ impl Store {
                     break;
                 }
                 out.extend(journal::of_node_after(conn, mark.node_id, after, room)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The op ids of the changes at these (node, sequence) positions, as the push's tips.
+    pub fn tips(&self, at: &[(Uuid, i64)]) -> Result<Vec<Tip>> {
+        self.read(|conn| {
+            let mut out = Vec::new();
+            for (node, seq) in at {
+                let op: Option<String> = conn
+                    .prepare_cached("SELECT op_id FROM journal WHERE node_id = ?1 AND node_seq = ?2")?
+                    .query_row(params![node.to_string(), seq], |r| r.get(0))
+                    .optional()?;
+                if let Some(op) = op.and_then(|o| Uuid::parse_str(&o).ok()) {
+                    out.push(Tip { node_id: *node, seq: *seq, op_id: op });
+                }
             }
             Ok(out)
         })

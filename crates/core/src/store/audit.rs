@@ -228,11 +228,20 @@ pub fn verify(conn: &Connection, own_nodes: &[Uuid], receipt: Option<&Receipt>) 
     }
     drop(rows);
     // Every change this database made has its audit entry; a missing one means the tail was cut off.
+    // (For a node this database retired, only the changes it numbered before retiring it.)
     for node in own_nodes {
+        let upto: i64 = conn
+            .query_row("SELECT value FROM local_setting WHERE key = ?1", [format!("retired_seq:{node}")], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(i64::MAX);
         let orphan: Option<(i64, String)> = conn
             .query_row(
-                "SELECT j.seq, j.op_id FROM journal j WHERE j.node_id = ?1 AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.op_id = j.op_id) ORDER BY j.seq LIMIT 1",
-                [node.to_string()],
+                "SELECT j.seq, j.op_id FROM journal j WHERE j.node_id = ?1 AND j.node_seq <= ?2
+                 AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.op_id = j.op_id) ORDER BY j.seq LIMIT 1",
+                params![node.to_string(), upto],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;

@@ -31,11 +31,8 @@ impl FieldClock {
 /// The clocks of a record's fields.
 pub(crate) fn load(conn: &Connection, entity: &str, id: Uuid) -> Result<Map<String, Value>> {
     let text: Option<String> = conn
-        .query_row(
-            "SELECT clocks FROM field_clock WHERE entity = ?1 AND entity_id = ?2",
-            params![entity, id.to_string()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT clocks FROM field_clock WHERE entity = ?1 AND entity_id = ?2")?
+        .query_row(params![entity, id.to_string()], |r| r.get(0))
         .optional()?;
     Ok(text
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
@@ -44,11 +41,15 @@ pub(crate) fn load(conn: &Connection, entity: &str, id: Uuid) -> Result<Map<Stri
 }
 
 pub(crate) fn save(conn: &Connection, entity: &str, id: Uuid, clocks: &Map<String, Value>) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO field_clock (entity, entity_id, clocks) VALUES (?1, ?2, ?3)
          ON CONFLICT (entity, entity_id) DO UPDATE SET clocks = excluded.clocks",
-        params![entity, id.to_string(), lifeboat_protocol::canonical::json(&Value::Object(clocks.clone()))],
-    )?;
+    )?
+    .execute(params![
+        entity,
+        id.to_string(),
+        lifeboat_protocol::canonical::json(&Value::Object(clocks.clone()))
+    ])?;
     Ok(())
 }
 
@@ -68,7 +69,8 @@ pub(crate) fn stamp(
 ) -> Result<Value> {
     let mut clocks = load(conn, entity, id)?;
     let mut base = Map::new();
-    for name in fields.keys() {
+    // `created_at` is set once and never merged: it has no clock.
+    for name in fields.keys().filter(|n| *n != "created_at") {
         if let Some(old) = clocks.get(name) {
             base.insert(name.clone(), old.clone());
         }

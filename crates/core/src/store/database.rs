@@ -119,6 +119,8 @@ impl Store {
         conn.pragma_update(None, "key", key.pragma_value())?;
         configure(&conn)?;
         migrations::migrate(&mut conn)?;
+        // A new database has no entries of the first release to reseal.
+        conn.execute("INSERT INTO local_setting (key, value) VALUES ('journal_resealed', '1')", [])?;
         let node_id = clock.new_id();
         conn.execute(
             "INSERT INTO node (id, created_at, fingerprint) VALUES (?1, ?2, ?3)",
@@ -142,6 +144,11 @@ impl Store {
         }
         configure(&conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
         migrations::migrate(&mut conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
+        {
+            let tx = conn.transaction()?;
+            crate::store::journal::reseal_legacy(&tx)?;
+            tx.commit()?;
+        }
         let (node_id, fingerprint): (String, String) = conn
             .query_row("SELECT id, fingerprint FROM node WHERE retired_at IS NULL", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| corrupt_if_damaged(Error::Storage(e), &config.database))?;
@@ -223,12 +230,23 @@ fn new_node(conn: &Connection, clock: &dyn Clock, fingerprint: &str) -> Result<U
     let now = crate::time::stored(clock.now());
     let id = clock.new_id();
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let done = conn.execute("UPDATE node SET retired_at = ?1 WHERE retired_at IS NULL", [&now]).and_then(|_| {
-        conn.execute(
-            "INSERT INTO node (id, created_at, fingerprint) VALUES (?1, ?2, ?3)",
-            params![id.to_string(), now, fingerprint],
+    // Where each retired node's own numbering stopped here: changes of that node numbered later were
+    // made elsewhere (by the PC this database was copied from) and arrive without audit entries here.
+    let done = conn
+        .execute(
+            "INSERT INTO local_setting (key, value)
+             SELECT 'retired_seq:' || n.id, coalesce((SELECT last_seq FROM node_counter c WHERE c.node_id = n.id), 0)
+             FROM node n WHERE n.retired_at IS NULL
+             ON CONFLICT (key) DO NOTHING",
+            [],
         )
-    });
+        .and_then(|_| conn.execute("UPDATE node SET retired_at = ?1 WHERE retired_at IS NULL", [&now]))
+        .and_then(|_| {
+            conn.execute(
+                "INSERT INTO node (id, created_at, fingerprint) VALUES (?1, ?2, ?3)",
+                params![id.to_string(), now, fingerprint],
+            )
+        });
     match done {
         Ok(_) => {
             conn.execute_batch("COMMIT")?;

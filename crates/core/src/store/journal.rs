@@ -44,7 +44,7 @@ impl JournalEntry {
 }
 
 /// The first release's content hash: serde_json over these fields in this order.
-fn legacy_hash(c: &Change) -> String {
+pub fn legacy_hash(c: &Change) -> String {
     use sha2::{Digest, Sha256};
     #[derive(Serialize)]
     struct Hashed<'a> {
@@ -99,10 +99,11 @@ fn next_seq(conn: &Connection, node: Uuid) -> Result<i64> {
 }
 
 fn insert(conn: &Connection, c: &Change, received_at: Option<&str>) -> Result<i64> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO journal (op_id, node_id, node_seq, hlc, schema_version, actor_id, entity, entity_id, kind, payload, content_hash, hash_format, base, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 2, ?12, ?13)",
-        params![
+    )?
+    .execute(params![
             c.op_id.to_string(),
             c.node_id.to_string(),
             c.node_seq,
@@ -152,54 +153,89 @@ pub enum Received {
     Duplicate,
 }
 
+/// The numbering of the nodes whose changes a batch receives: read once per node, kept in memory
+/// while the batch runs, written back before it commits (`Counters::save`).
+#[derive(Default)]
+pub(crate) struct Counters(std::collections::HashMap<Uuid, (i64, bool)>);
+
+impl Counters {
+    fn last(&mut self, conn: &Connection, node: Uuid) -> Result<&mut (i64, bool)> {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.0.entry(node) {
+            let last: i64 = conn
+                .prepare_cached("SELECT last_seq FROM node_counter WHERE node_id = ?1")?
+                .query_row([node.to_string()], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            slot.insert((last, false));
+        }
+        Ok(self.0.get_mut(&node).expect("just inserted"))
+    }
+
+    /// Writes the numbers that moved.
+    pub(crate) fn save(&self, conn: &Connection) -> Result<()> {
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO node_counter (node_id, last_seq) VALUES (?1, ?2) ON CONFLICT (node_id) DO UPDATE SET last_seq = excluded.last_seq",
+        )?;
+        for (node, (last, moved)) in &self.0 {
+            if *moved {
+                stmt.execute(params![node.to_string(), last])?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes a change received from another node to the journal, refusing anything that does not fit:
 /// a content hash that does not match its content, an op id already here with other content, a
-/// node sequence number already used by another change, or a gap in the node's sequence.
-pub(crate) fn receive(conn: &Connection, c: &Change, received_at: &str) -> Result<Received> {
+/// node sequence number already used by another change, or a gap in the node's sequence. The next
+/// change of a node in order costs one insert; anything else is looked up.
+pub(crate) fn receive(conn: &Connection, counters: &mut Counters, c: &Change, received_at: &str) -> Result<Received> {
     if !c.is_intact() {
         return Err(Error::SyncRefused(format!("change {} does not match its content hash", c.op_id)));
     }
-    let same: Option<String> = conn
-        .query_row("SELECT content_hash FROM journal WHERE op_id = ?1", [c.op_id.to_string()], |r| r.get(0))
-        .optional()?;
-    match same {
-        Some(hash) if hash == c.content_hash => return Ok(Received::Duplicate),
-        Some(_) => {
-            return Err(Error::SyncRefused(format!("change {} arrived again with other content", c.op_id)));
+    let last = counters.last(conn, c.node_id)?;
+    if c.node_seq == last.0 + 1 {
+        match insert(conn, c, Some(received_at)) {
+            Ok(_) => {
+                *last = (c.node_seq, true);
+                return Ok(Received::New);
+            }
+            // The op id is already here, under another number.
+            Err(Error::Storage(e)) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                return Err(Error::SyncRefused(format!("change {} arrived again with other content", c.op_id)));
+            }
+            Err(e) => return Err(e),
         }
-        None => {}
     }
-    let taken: Option<String> = conn
-        .query_row(
-            "SELECT op_id FROM journal WHERE node_id = ?1 AND node_seq = ?2",
-            params![c.node_id.to_string(), c.node_seq],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(other) = taken {
-        return Err(Error::SyncRefused(format!(
-            "node {} used sequence number {} for two different changes ({other} and {})",
-            c.node_id, c.node_seq, c.op_id
-        )));
-    }
-    let last: i64 = conn
-        .query_row("SELECT last_seq FROM node_counter WHERE node_id = ?1", [c.node_id.to_string()], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
-    if c.node_seq != last + 1 {
+    if c.node_seq > last.0 + 1 {
         return Err(Error::SyncRefused(format!(
             "changes of node {} arrived out of order: expected number {}, got {}",
             c.node_id,
-            last + 1,
+            last.0 + 1,
             c.node_seq
         )));
     }
-    conn.execute(
-        "INSERT INTO node_counter (node_id, last_seq) VALUES (?1, ?2) ON CONFLICT (node_id) DO UPDATE SET last_seq = excluded.last_seq",
-        params![c.node_id.to_string(), c.node_seq],
-    )?;
-    insert(conn, c, Some(received_at))?;
-    Ok(Received::New)
+    let same: Option<String> = conn
+        .prepare_cached("SELECT content_hash FROM journal WHERE op_id = ?1")?
+        .query_row([c.op_id.to_string()], |r| r.get(0))
+        .optional()?;
+    match same {
+        Some(hash) if hash == c.content_hash => Ok(Received::Duplicate),
+        Some(_) => Err(Error::SyncRefused(format!("change {} arrived again with other content", c.op_id))),
+        None => {
+            let other: Option<String> = conn
+                .prepare_cached("SELECT op_id FROM journal WHERE node_id = ?1 AND node_seq = ?2")?
+                .query_row(params![c.node_id.to_string(), c.node_seq], |r| r.get(0))
+                .optional()?;
+            Err(Error::SyncRefused(format!(
+                "node {} used sequence number {} for two different changes ({} and {})",
+                c.node_id,
+                c.node_seq,
+                other.unwrap_or_default(),
+                c.op_id
+            )))
+        }
+    }
 }
 
 const COLUMNS: &str =
@@ -229,6 +265,34 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<JournalEntry> {
             base: json(13)?,
         },
     })
+}
+
+/// Gives every intact entry of the first release (hash format 1, which relied on serde_json's key
+/// order) the canonical hash (format 2), so it can be shipped and checked everywhere. Runs once, after
+/// the upgrade to schema 5. An entry that is not intact keeps its old hash, for `verify` to report: it
+/// is never laundered. The audit entries of those changes (format 1) do not cover the content hash,
+/// so the chain still holds. Returns how many were resealed.
+pub(crate) fn reseal_legacy(conn: &Connection) -> Result<u64> {
+    let done: Option<String> = conn
+        .query_row("SELECT value FROM local_setting WHERE key = 'journal_resealed'", [], |r| r.get(0))
+        .optional()?;
+    if done.is_some() {
+        return Ok(0);
+    }
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM journal WHERE hash_format = 1 ORDER BY seq"))?;
+    let entries = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    drop(stmt);
+    let mut n = 0;
+    for e in entries.iter().filter(|e| e.is_intact()) {
+        let hash = e.change.computed_hash();
+        conn.execute("UPDATE journal SET content_hash = ?2, hash_format = 2 WHERE seq = ?1", params![e.seq, hash])?;
+        n += 1;
+    }
+    conn.execute(
+        "INSERT INTO local_setting (key, value) VALUES ('journal_resealed', '1') ON CONFLICT (key) DO NOTHING",
+        [],
+    )?;
+    Ok(n)
 }
 
 /// Entries after local sequence `after`, oldest first, at most `limit`.

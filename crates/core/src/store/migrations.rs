@@ -38,7 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0005_sync.sql",
         sql: include_str!("../../migrations/0005_sync.sql"),
-        sha256: "047b5cb75413d9dd87e95823eca887197f7fa7f16a4c3d3974040e836fd59078",
+        sha256: "bb286742412a36a64206f3258ad232c1b5a675dfdd61bf350d4d08c5199367f0",
     },
 ];
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use lifeboat_protocol::{Change, DaySummary, Mark, PracticeInfo, PullPage, PushReply, Receipt};
+use lifeboat_protocol::{Change, DaySummary, Mark, PracticeInfo, PullPage, PushReply, Receipt, Tip};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -143,7 +143,20 @@ pub fn plan_push<'a>(
     changes: &'a [Change],
     marks: &HashMap<Uuid, i64>,
     existing: &HashMap<Uuid, String>,
+    tips: &[Tip],
+    held_at_tips: &HashMap<(Uuid, i64), Uuid>,
 ) -> HubResult<(Vec<&'a Change>, u32)> {
+    for tip in tips {
+        if tip.seq >= 1
+            && tip.seq <= marks.get(&tip.node_id).copied().unwrap_or(0)
+            && held_at_tips.get(&(tip.node_id, tip.seq)) != Some(&tip.op_id)
+        {
+            return Err(HubError::Refused(format!(
+                "the changes of node {} on this PC differ from the server's at number {}: this PC's database was put back from an older copy; ask IT before going on",
+                tip.node_id, tip.seq
+            )));
+        }
+    }
     let mut next: HashMap<Uuid, i64> = HashMap::new();
     let mut new = Vec::new();
     let mut duplicates = 0;
@@ -268,8 +281,11 @@ impl Store {
         each!(self, s => s.marks(practice).await)
     }
 
-    pub async fn push(&self, device: &Device, changes: Vec<Change>) -> HubResult<PushReply> {
-        each!(self, s => s.push(device, changes).await)
+    pub async fn push(&self, device: &Device, changes: Vec<Change>, tips: Vec<Tip>) -> HubResult<PushReply> {
+        if tips.len() > 10_000 {
+            return Err(HubError::BadRequest("a push names at most 10000 tips".into()));
+        }
+        each!(self, s => s.push(device, changes, tips).await)
     }
 
     pub async fn pull(&self, practice: Uuid, after: i64, after_op: Option<Uuid>, limit: u32) -> HubResult<RawPage> {

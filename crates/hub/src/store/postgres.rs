@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use lifeboat_protocol::{Change, DaySummary, Mark, PracticeInfo, PushReply, Receipt};
+use lifeboat_protocol::{Change, DaySummary, Mark, PracticeInfo, PushReply, Receipt, Tip};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
@@ -261,7 +261,7 @@ impl PgStore {
         Ok((marks, last))
     }
 
-    pub async fn push(&self, device: &Device, changes: Vec<Change>) -> HubResult<PushReply> {
+    pub async fn push(&self, device: &Device, changes: Vec<Change>, tips: Vec<Tip>) -> HubResult<PushReply> {
         let practice = device.practice_id;
         let mut tx = begin(&self.pool, Some(practice)).await?;
         // The practice's row is locked until this push commits: pushes of one practice take turns.
@@ -271,7 +271,7 @@ impl PgStore {
             .await?
             .ok_or_else(|| HubError::NotFound(format!("there is no practice {practice} on this server")))?;
         let nodes: Vec<Uuid> = {
-            let mut n: Vec<Uuid> = changes.iter().map(|c| c.node_id).collect();
+            let mut n: Vec<Uuid> = changes.iter().map(|c| c.node_id).chain(tips.iter().map(|t| t.node_id)).collect();
             n.sort();
             n.dedup();
             n
@@ -299,7 +299,18 @@ impl PgStore {
                 .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
                 .collect::<HubResult<_>>()?
         };
-        let (new, duplicates) = plan_push(&changes, &marks, &existing)?;
+        let mut held = HashMap::new();
+        for tip in &tips {
+            let op: Option<Uuid> = sqlx::query_scalar("SELECT op_id FROM change WHERE node_id = $1 AND node_seq = $2")
+                .bind(tip.node_id)
+                .bind(tip.seq)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(op) = op {
+                held.insert((tip.node_id, tip.seq), op);
+            }
+        }
+        let (new, duplicates) = plan_push(&changes, &marks, &existing, &tips, &held)?;
         if !new.is_empty() {
             let mut seqs = Vec::with_capacity(new.len());
             let mut bodies = Vec::with_capacity(new.len());
@@ -452,7 +463,7 @@ impl PgStore {
             tx.commit().await?;
             let change = make(mark.unwrap_or(0) + 1);
             let device = Device { id: Uuid::nil(), practice_id: practice, practice_name: String::new(), node_id: node };
-            match self.push(&device, vec![change.clone()]).await {
+            match self.push(&device, vec![change.clone()], Vec::new()).await {
                 Err(HubError::Refused(_)) if tries < 5 => tries += 1,
                 other => return other.map(|_| change),
             }

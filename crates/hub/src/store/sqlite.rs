@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use lifeboat_protocol::{Change, DaySummary, Mark, PracticeInfo, PushReply, Receipt};
+use lifeboat_protocol::{Change, DaySummary, Mark, PracticeInfo, PushReply, Receipt, Tip};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use uuid::Uuid;
 
@@ -317,9 +317,9 @@ impl SqliteStore {
         self.run(move |c| marks(c, practice)).await
     }
 
-    pub async fn push(&self, device: &Device, changes: Vec<Change>) -> HubResult<PushReply> {
+    pub async fn push(&self, device: &Device, changes: Vec<Change>, tips: Vec<Tip>) -> HubResult<PushReply> {
         let (practice, device_id) = (device.practice_id, device.id);
-        self.run(move |c| push(c, practice, device_id, &changes)).await
+        self.run(move |c| push(c, practice, device_id, &changes, &tips)).await
     }
 
     pub async fn pull(&self, practice: Uuid, after: i64, after_op: Option<Uuid>, limit: u32) -> HubResult<RawPage> {
@@ -429,7 +429,7 @@ impl SqliteStore {
                 )
                 .optional()?;
             let change = make(m.unwrap_or(0) + 1);
-            push(c, practice, Uuid::nil(), std::slice::from_ref(&change))?;
+            push(c, practice, Uuid::nil(), std::slice::from_ref(&change), &[])?;
             Ok(change)
         })
         .await
@@ -451,7 +451,7 @@ fn marks(c: &Connection, practice: Uuid) -> HubResult<(Vec<Mark>, i64)> {
     Ok((out, last))
 }
 
-fn push(c: &mut Connection, practice: Uuid, device_id: Uuid, changes: &[Change]) -> HubResult<PushReply> {
+fn push(c: &mut Connection, practice: Uuid, device_id: Uuid, changes: &[Change], tips: &[Tip]) -> HubResult<PushReply> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut marks: HashMap<Uuid, i64> = HashMap::new();
     {
@@ -478,7 +478,26 @@ fn push(c: &mut Connection, practice: Uuid, device_id: Uuid, changes: &[Change])
             }
         }
     }
-    let (new, duplicates) = plan_push(changes, &marks, &existing)?;
+    for tip in tips {
+        if let std::collections::hash_map::Entry::Vacant(slot) = marks.entry(tip.node_id) {
+            let m: Option<i64> = tx
+                .prepare_cached("SELECT last_seq FROM node_mark WHERE practice_id = ?1 AND node_id = ?2")?
+                .query_row(params![practice.to_string(), tip.node_id.to_string()], |r| r.get(0))
+                .optional()?;
+            slot.insert(m.unwrap_or(0));
+        }
+    }
+    let mut held = HashMap::new();
+    for tip in tips {
+        let op: Option<String> = tx
+            .prepare_cached("SELECT op_id FROM change WHERE practice_id = ?1 AND node_id = ?2 AND node_seq = ?3")?
+            .query_row(params![practice.to_string(), tip.node_id.to_string(), tip.seq], |r| r.get(0))
+            .optional()?;
+        if let Some(op) = op {
+            held.insert((tip.node_id, tip.seq), uuid(&op)?);
+        }
+    }
+    let (new, duplicates) = plan_push(changes, &marks, &existing, tips, &held)?;
     let mut last: i64 =
         tx.query_row("SELECT last_seq FROM practice WHERE id = ?1", [practice.to_string()], |r| r.get(0))?;
     let received = now();
