@@ -476,7 +476,7 @@ pub async fn join_practice(state: State<'_, AppState>, address: String, code: St
         .await
         .map_err(crate::error::from_sync)?;
     let options = lifeboat_sync::engine::SyncOptions::default();
-    lifeboat_sync::engine::sync_once(&host.store, peer.id, &options, &|_| {}).await.map_err(crate::error::from_sync)?;
+    host.engine.sync_one(peer.id, &options).await.map_err(crate::error::from_sync)?;
     Ok(())
 }
 
@@ -558,12 +558,14 @@ pub struct BundleRead {
 #[tauri::command]
 pub async fn import_bundle(state: State<'_, AppState>, path: String, passphrase: String) -> CommandResult<BundleRead> {
     let host = sync_host(&state)?;
-    state.session()?;
+    let session = state.session()?;
     let path = std::path::PathBuf::from(path.trim());
     if path.as_os_str().is_empty() {
         return Err(lifeboat_core::Error::invalid("path", "choose the bundle file").into());
     }
-    let done = lifeboat_sync::bundle::import(&host.store, &path, &passphrase).await.map_err(crate::error::from_sync)?;
+    let done = lifeboat_sync::bundle::import(&host.store, Some(&session), &path, &passphrase)
+        .await
+        .map_err(crate::error::from_sync)?;
     Ok(BundleRead {
         changes: done.changes,
         new: done.applied.new,

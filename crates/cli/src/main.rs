@@ -106,6 +106,9 @@ struct BundleExportArgs {
 
 #[derive(Args)]
 struct BundleImportArgs {
+    /// Your username (a manager or admin); leave out only on a PC that holds no practice yet
+    #[arg(long = "as", value_name = "USERNAME")]
+    user: Option<String>,
     /// The bundle file
     file: PathBuf,
 }
@@ -509,10 +512,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             println!("Wrote {} changes ({} bytes) to {}.", done.changes, done.bytes, a.out.display());
         }
         Command::Bundle(BundleCommand::Import(a)) => {
-            let store = Arc::new(open_existing(config)?);
+            // A PC that holds no practice yet may start from a bundle of everything.
+            let store = Arc::new(Store::open(config, Arc::new(SystemClock))?);
+            let session = match &a.user {
+                Some(user) => Some(login(&store, &Acting { user: user.clone() }, &mut secrets)?),
+                None => None,
+            };
             let passphrase = secrets.read("LIFEBOAT_BUNDLE_PASSPHRASE", "The bundle's passphrase")?;
             let done = runtime()?
-                .block_on(lifeboat_sync::bundle::import(&store, &a.file, &passphrase))
+                .block_on(lifeboat_sync::bundle::import(&store, session.as_ref(), &a.file, &passphrase))
                 .map_err(sync_failure)?;
             println!(
                 "Read {} changes made on {}: {} new, {} already here, {} kept aside, {} new conflicts.",

@@ -114,15 +114,15 @@ async fn a_sync_killed_again_and_again_mid_pull_loses_and_doubles_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let out = run(b.path(), &["bundle", "import", file.to_str().unwrap()]);
+    let out = run(b.path(), &["bundle", "import", "--as", "admin", file.to_str().unwrap()]);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("1 new, 0 already here"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let out = run(b.path(), &["bundle", "import", file.to_str().unwrap()]);
+    let out = run(b.path(), &["bundle", "import", "--as", "admin", file.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 new, 1 already here"));
-    let wrong = lifeboat(b.path(), &["bundle", "import", file.to_str().unwrap()])
+    let wrong = lifeboat(b.path(), &["bundle", "import", "--as", "admin", file.to_str().unwrap()])
         .env("LIFEBOAT_BUNDLE_PASSPHRASE", "the wrong one entirely")
         .output()
         .unwrap();

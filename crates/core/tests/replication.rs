@@ -713,3 +713,31 @@ mod tampering {
         assert!(reason.contains("receipt"), "{reason}");
     }
 }
+
+/// A database from before sync (journal entries hashed the first release's way) is resealed once on
+/// opening, keeps an intact audit chain, and its whole history travels and converges.
+#[test]
+fn an_upgraded_database_reseals_its_history_and_syncs() {
+    let (dir, store, admin) = practice();
+    store.add_staff(&admin, &example::staff("n.one", Role::Nurse, PASSWORD)).unwrap();
+    let entries = store.read(|c| journal::since(c, 0, 100_000)).unwrap();
+    drop(store);
+    // As the first release wrote them: hash format 1, the serde_json hash, and no reseal yet.
+    let conn = raw_connection(&dir);
+    for e in &entries {
+        conn.execute(
+            "UPDATE journal SET hash_format = 1, content_hash = ?2 WHERE seq = ?1",
+            rusqlite::params![e.seq, journal::legacy_hash(&e.change)],
+        )
+        .unwrap();
+    }
+    conn.execute("DELETE FROM local_setting WHERE key = 'journal_resealed'", []).unwrap();
+    drop(conn);
+    let store = reopen(&dir).unwrap();
+    let resealed = store.read(|c| journal::since(c, 0, 100_000)).unwrap();
+    assert!(resealed.iter().all(|e| e.hash_format == 2 && e.change.is_intact()));
+    assert!(store.verify_audit().unwrap().is_intact(), "{:?}", store.verify_audit().unwrap());
+    let other = empty_node();
+    other.store.apply_changes(&store.changes_missing_from(&[], 100_000).unwrap()).unwrap();
+    assert_eq!(other.store.dump().unwrap(), store.dump().unwrap());
+}

@@ -36,6 +36,9 @@ pub struct Hub {
     enrolments: DefaultKeyedRateLimiter<IpAddr>,
 }
 
+/// The largest record one hand-over carries (a long history is a few hundred kilobytes).
+pub const MAX_HANDOVER_BYTES: usize = 4_000_000;
+
 /// Requests a device may make: a steady 20 a second, bursts of 200 (a long sync pushes and pulls in
 /// pages of 2,000 changes).
 pub const DEVICE_PER_SECOND: u32 = 20;
@@ -302,9 +305,16 @@ async fn verify(
     }
     let ours = hub.store.day_summaries(device.practice_id).await?;
     let theirs: std::collections::BTreeMap<&str, &DaySummary> = v.days.iter().map(|d| (d.day.as_str(), d)).collect();
-    let mine: std::collections::BTreeMap<&str, &DaySummary> = ours.iter().map(|d| (d.day.as_str(), d)).collect();
+    // Today's changes may still be on their way in either direction: only earlier days are compared
+    // (the client's today, which it names).
+    if v.before.len() != 10 {
+        return Err(HubError::BadRequest("before must be a date, YYYY-MM-DD".into()));
+    }
+    let today = v.before.clone();
+    let mine: std::collections::BTreeMap<&str, &DaySummary> =
+        ours.iter().filter(|d| d.day < today).map(|d| (d.day.as_str(), d)).collect();
     let mut differing: Vec<String> = Vec::new();
-    for day in theirs.keys().chain(mine.keys()) {
+    for day in theirs.keys().chain(mine.keys()).filter(|d| **d < today.as_str()) {
         if theirs.get(day).map(|d| (d.count, &d.hash)) != mine.get(day).map(|d| (d.count, &d.hash)) {
             differing.push((*day).to_string());
         }
@@ -382,6 +392,12 @@ async fn handover(
     }
     if h.note.chars().count() > 1000 || !h.record.is_object() {
         return Err(HubError::BadRequest("the note is at most 1000 characters and the record an object".into()));
+    }
+    if serde_json::to_vec(&h.record).map(|b| b.len()).unwrap_or(usize::MAX) > MAX_HANDOVER_BYTES {
+        return Err(HubError::BadRequest(format!(
+            "a hand-over's record is at most {} MB",
+            MAX_HANDOVER_BYTES / 1_000_000
+        )));
     }
     let target = hub
         .store

@@ -64,7 +64,12 @@ enum Command {
     Openapi,
     /// Store the changes of a bundle file carried from a practice (the passphrase is read from
     /// LIFEBOAT_BUNDLE_PASSPHRASE); changes already here are skipped
-    BundleImport { file: PathBuf },
+    BundleImport {
+        file: PathBuf,
+        /// The practice the bundle is for (it must say the same)
+        #[arg(long)]
+        practice: Uuid,
+    },
 }
 
 #[derive(Args)]
@@ -223,14 +228,15 @@ async fn run(cli: Cli) -> HubResult<()> {
             let epoch = store.new_epoch().await?;
             println!("new epoch {epoch}: devices will pull again from the start");
         }
-        Command::BundleImport { file } => {
+        Command::BundleImport { file, practice } => {
             let passphrase = std::env::var("LIFEBOAT_BUNDLE_PASSPHRASE").map_err(|_| {
                 HubError::BadRequest("set LIFEBOAT_BUNDLE_PASSPHRASE to the bundle's passphrase".into())
             })?;
             let reader = std::fs::File::open(&file)
                 .map_err(|e| HubError::BadRequest(format!("could not open {}: {e}", file.display())))?;
             let (practice, stored, duplicates) =
-                lifeboat_hub::bundle::import(&store, &mut std::io::BufReader::new(reader), &passphrase).await?;
+                lifeboat_hub::bundle::import(&store, practice, &mut std::io::BufReader::new(reader), &passphrase)
+                    .await?;
             println!("{}: {stored} changes stored, {duplicates} already here", practice.name);
         }
         Command::Openapi => {}

@@ -200,6 +200,9 @@ impl DaySummary {
 #[serde(deny_unknown_fields)]
 pub struct Verify {
     pub days: Vec<DaySummary>,
+    /// Only days before this one (`YYYY-MM-DD`, the client's today) are compared: later changes may
+    /// still be on their way.
+    pub before: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

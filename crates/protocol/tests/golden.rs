@@ -110,7 +110,7 @@ fn messages_match_their_golden_files() {
     check("pull", &Pull { after: 120, after_op: Some(id(0x77)), limit: 500 });
     check("pull_page", &PullPage { changes: vec![Sequenced { seq: 121, change: change() }], last_seq: 121 });
     let mut ops = vec![id(2), id(1)];
-    check("verify", &Verify { days: vec![DaySummary::of("2026-03-29", &mut ops)] });
+    check("verify", &Verify { days: vec![DaySummary::of("2026-03-29", &mut ops)], before: "2026-03-30".into() });
     check("verify_reply", &VerifyReply { differing: vec!["2026-03-29".into()] });
     check("audit_head", &AuditHead { node_id: id(0xaa), audit_seq: 42, head_hash: "9f".repeat(32) });
     check("receipt", &receipt());

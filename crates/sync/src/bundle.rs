@@ -65,23 +65,45 @@ pub async fn export(
         return Err(SyncError::Invalid("there is nothing the other side lacks: no bundle is needed".into()));
     }
     let created = lifeboat_core::time::stored(store.clock().now());
-    let temp = path.with_extension("partial");
-    let file = std::fs::File::create(&temp)
-        .map_err(|e| SyncError::Invalid(format!("could not create {}: {e}", path.display())))?;
-    let mut out = std::io::BufWriter::new(file);
-    let manifest = bundle::write(&mut out, practice, store.node_id(), &created, &changes, &key, passphrase);
-    drop(out);
-    let manifest = match manifest {
-        Ok(m) => m,
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            return Err(e.into());
-        }
-    };
-    // The file appears whole or not at all.
-    std::fs::rename(&temp, path).map_err(|e| SyncError::Invalid(format!("could not write {}: {e}", path.display())))?;
+    let node = store.node_id();
+    let count = changes.len() as u64;
+    let passphrase = passphrase.to_string();
+    let manifest =
+        write_file(path, move |out| bundle::write(out, practice, node, &created, &changes, &key, &passphrase)).await?;
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    Ok(Exported { changes: changes.len() as u64, bytes, ranges: describe(&manifest) })
+    Ok(Exported { changes: count, bytes, ranges: describe(&manifest) })
+}
+
+/// Writes a file whole or not at all (written beside it, flushed to disk, then renamed), off the async
+/// threads (the passphrase's key derivation and the compression take a while).
+pub(crate) async fn write_file<T: Send + 'static>(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<T, BundleError> + Send + 'static,
+) -> SyncResult<T> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let temp = path.with_extension("partial");
+        let failed = |e: std::io::Error| SyncError::Invalid(format!("could not write {}: {e}", path.display()));
+        let file = std::fs::File::create(&temp).map_err(failed)?;
+        let mut out = std::io::BufWriter::new(file);
+        let written = write(&mut out).map_err(SyncError::from).and_then(|t| {
+            let file = out.into_inner().map_err(|e| failed(e.into_error()))?;
+            file.sync_all().map_err(failed)?;
+            Ok(t)
+        });
+        match written {
+            Ok(t) => {
+                std::fs::rename(&temp, &path).map_err(failed)?;
+                Ok(t)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                Err(e)
+            }
+        }
+    })
+    .await
+    .map_err(|e| SyncError::Internal(e.to_string()))?
 }
 
 fn describe(m: &BundleManifest) -> Vec<String> {
@@ -89,8 +111,24 @@ fn describe(m: &BundleManifest) -> Vec<String> {
 }
 
 /// Reads the bundle at `path` and applies its changes as a pull would (each chunk in one
-/// transaction; changes already here are skipped). Checks everything before applying anything.
-pub async fn import(store: &Arc<Store>, path: &Path, passphrase: &str) -> SyncResult<Imported> {
+/// transaction; changes already here are skipped). Checks everything before applying anything. Only
+/// a manager or admin imports (the file came by hand, not over a paired link); `session` is `None`
+/// only on a PC that holds no practice yet, which a bundle of everything can start.
+pub async fn import(
+    store: &Arc<Store>,
+    session: Option<&Session>,
+    path: &Path,
+    passphrase: &str,
+) -> SyncResult<Imported> {
+    let s1 = session.cloned();
+    blocking(store, move |s| match &s1 {
+        Some(session) => s.authorize_sync(session),
+        None if s.practice_summary()?.is_some() => {
+            Err(lifeboat_core::Error::Forbidden("log in as a manager to read a bundle".into()))
+        }
+        None => Ok(()),
+    })
+    .await?;
     let file =
         std::fs::File::open(path).map_err(|e| SyncError::Invalid(format!("could not open {}: {e}", path.display())))?;
     let passphrase = passphrase.to_string();
@@ -100,10 +138,16 @@ pub async fn import(store: &Arc<Store>, path: &Path, passphrase: &str) -> SyncRe
             .map_err(|e| SyncError::Internal(e.to_string()))??;
     let local = blocking(store, |s| s.practice_summary()).await?;
     // Another practice's bundle is welcome only as a hand-over: records received, read-only.
+    // (Each such change comes as the only change of a node of its own, derived from the hand-over, so
+    // it cannot take a number in anyone's sequence.)
     let handover = !changes.is_empty()
-        && changes
-            .iter()
-            .all(|c| c.entity == "handover" && c.payload.get("direction").and_then(|d| d.as_str()) == Some("received"));
+        && changes.iter().all(|c| {
+            c.entity == "handover"
+                && c.kind == "create"
+                && c.node_seq == 1
+                && c.node_id == crate::handover::node_of(c.entity_id)
+                && c.payload.get("direction").and_then(|d| d.as_str()) == Some("received")
+        });
     if let Some((id, name)) = local {
         if id != manifest.practice_id && !handover {
             return Err(SyncError::Invalid(format!("this bundle holds another practice's changes, not {name}'s")));

@@ -274,8 +274,8 @@ impl Client {
         self.send(reqwest::Method::POST, "/v1/pull", Some(pull)).await
     }
 
-    pub async fn verify(&self, days: Vec<DaySummary>) -> SyncResult<VerifyReply> {
-        self.send(reqwest::Method::POST, "/v1/verify", Some(&Verify { days })).await
+    pub async fn verify(&self, days: Vec<DaySummary>, before: String) -> SyncResult<VerifyReply> {
+        self.send(reqwest::Method::POST, "/v1/verify", Some(&Verify { days, before })).await
     }
 
     pub async fn audit_head(&self, head: &AuditHead) -> SyncResult<Receipt> {

@@ -148,8 +148,9 @@ async fn sync_inner(
     }
     if options.verify {
         progress(Progress { phase: "checking".into(), done: 0, total: 0 });
+        let today = store.clock().now().date_naive().to_string();
         let days = blocking(store, |s| s.day_summaries()).await?;
-        let differing = client.verify(days).await?.differing;
+        let differing = client.verify(days, today.clone()).await?.differing;
         if !differing.is_empty() {
             // Something was missed on one side: pull everything again and push from fresh marks
             // (both idempotent), then compare once more.
@@ -159,13 +160,15 @@ async fn sync_inner(
             push_all(store, &client, marks, options, &mut report, progress).await?;
             pull_all(store, &client, peer_id, options, &mut report, progress).await?;
             let days = blocking(store, |s| s.day_summaries()).await?;
-            report.verify_differing = client.verify(days).await?.differing;
+            report.verify_differing = client.verify(days, today).await?.differing;
         }
     }
     // The audit chain's head, signed by the server: a later cut or rewrite shows against it.
     let (seq, head_hash) = blocking(store, |s| s.audit_head()).await?;
     let last = blocking(store, |s| s.last_receipt()).await?;
-    if seq > 0 && last.as_ref().is_none_or(|r| r.audit_seq < seq) {
+    // Never while the server's last receipt does not match this chain: signing the rewritten head
+    // would launder it.
+    if report.audit_warning.is_none() && seq > 0 && last.as_ref().is_none_or(|r| r.audit_seq < seq) {
         let node_id = store.node_id();
         let receipt = client.audit_head(&AuditHead { node_id, audit_seq: seq, head_hash }).await?;
         check_receipt(&receipt, &peer.server_key)?;
@@ -207,11 +210,14 @@ async fn check_hello(store: &Arc<Store>, peer: &Peer, hello: &HelloReply, report
         check_receipt(receipt, &peer.server_key)?;
         let receipt = receipt.clone();
         let signed_at = receipt.signed_at.clone();
-        if let Err(e) = blocking(store, move |s| s.store_receipt(&receipt)).await {
-            report.audit_warning = Some(format!(
-                "this PC's audit log no longer reaches what the server signed on {signed_at}: it was cut short or rewritten ({e}); run lifeboat verify"
-            ));
-        }
+        let warning = match blocking(store, move |s| s.store_receipt(&receipt)).await {
+            Ok(()) => None,
+            Err(e) => Some(format!(
+                "this PC's audit log no longer reaches what the server signed on {signed_at}: it was cut short or rewritten ({e}); run lifeboat verify and tell IT"
+            )),
+        };
+        report.audit_warning = warning.clone();
+        blocking(store, move |s| s.note_audit_warning(warning.as_deref())).await?;
     }
     Ok(())
 }
@@ -300,7 +306,20 @@ async fn pull_all(
         let n = page.changes.len() as u64;
         for chunk in page.changes.chunks(options.apply_chunk.max(1)) {
             let chunk = chunk.to_vec();
-            let applied = blocking(store, move |s| s.apply_page(peer_id, &chunk)).await?;
+            let applied = match blocking(store, move |s| s.apply_page(peer_id, &chunk)).await {
+                Ok(a) => a,
+                Err(SyncError::Store(lifeboat_core::Error::SyncRefused(m))) if m.contains("used sequence number") => {
+                    let own = blocking(store, |s| s.own_nodes()).await?;
+                    if own.iter().any(|n| m.contains(&n.to_string())) {
+                        return Err(SyncError::Refused(
+                            "this PC's database was put back from an older copy, and changes made on it since clash with changes already shared: they stay on this PC; ask IT before going on"
+                                .into(),
+                        ));
+                    }
+                    return Err(SyncError::Refused(m));
+                }
+                Err(e) => return Err(e),
+            };
             add(&mut report.applied, &applied);
         }
         report.pulled += n;
@@ -362,6 +381,8 @@ pub struct EngineState {
 /// a peer that cannot be reached is tried again next time, and the PC carries on alone meanwhile.
 pub struct Engine {
     store: Arc<Store>,
+    /// One sync at a time: two syncs with one server would race for its pull cursor.
+    busy: tokio::sync::Mutex<()>,
     state: Mutex<EngineState>,
     wake: tokio::sync::Notify,
     stop: std::sync::atomic::AtomicBool,
@@ -374,6 +395,7 @@ impl Engine {
     pub fn new(store: Arc<Store>) -> Arc<Engine> {
         Arc::new(Engine {
             store,
+            busy: tokio::sync::Mutex::new(()),
             state: Mutex::new(EngineState::default()),
             wake: tokio::sync::Notify::new(),
             stop: std::sync::atomic::AtomicBool::new(false),
@@ -403,8 +425,15 @@ impl Engine {
         }
     }
 
+    /// One sync with one peer now, waiting for a background round in progress to end first.
+    pub async fn sync_one(&self, peer: Uuid, options: &SyncOptions) -> SyncResult<Report> {
+        let _turn = self.busy.lock().await;
+        sync_once(&self.store, peer, options, &|_| {}).await
+    }
+
     /// One round over the enabled peers.
     pub async fn round(self: &Arc<Engine>, last_verify: &mut Option<Instant>) {
+        let _turn = self.busy.lock().await;
         let Ok(peers) = blocking(&self.store, |s| s.peers()).await else { return };
         let verify = last_verify.is_none_or(|t| t.elapsed() > VERIFY_EVERY);
         let mut all_ok = true;

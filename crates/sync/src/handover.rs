@@ -22,6 +22,14 @@ async fn hub_client(store: &Arc<Store>, peer: Uuid) -> SyncResult<Client> {
     Client::new(&p.url, Pin::Exact(p.cert_sha256), Some(token))
 }
 
+/// The node a hand-over by file travels under: its only change, number 1.
+pub fn node_of(handover: Uuid) -> Uuid {
+    let digest = Sha256::digest(format!("lifeboat-handover-node|{handover}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::new_v8(bytes)
+}
+
 /// The other practices of the group, as the hub knows them.
 pub async fn practices(store: &Arc<Store>, peer: Uuid) -> SyncResult<Vec<PracticeInfo>> {
     let own = blocking(store, move |s| s.peer(peer)).await?.practice_id;
@@ -84,12 +92,7 @@ pub async fn export(
     let id = Uuid::now_v7();
     // The hand-over travels as the only change of a node of its own, so that it fits into the
     // receiving practice's numbering (each node's changes from 1, without gaps) whatever it holds.
-    let node = {
-        let digest = Sha256::digest(format!("lifeboat-handover-node|{id}").as_bytes());
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&digest[..16]);
-        Uuid::new_v8(bytes)
-    };
+    let node = node_of(id);
     let at = lifeboat_core::time::stored(store.clock().now());
     let hlc = (store.clock().now().timestamp_millis().max(0) << 16) & i64::MAX;
     let change = Change {
@@ -115,18 +118,11 @@ pub async fn export(
         content_hash: String::new(),
     }
     .sealed();
-    let temp = path.with_extension("partial");
-    let file = std::fs::File::create(&temp)
-        .map_err(|e| SyncError::Invalid(format!("could not create {}: {e}", path.display())))?;
-    let mut out = std::io::BufWriter::new(file);
-    let written =
-        lifeboat_protocol::bundle::write(&mut out, practice, store.node_id(), &at, &[change], &key, passphrase);
-    drop(out);
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e.into());
-    }
-    std::fs::rename(&temp, path).map_err(|e| SyncError::Invalid(format!("could not write {}: {e}", path.display())))?;
+    let passphrase = passphrase.to_string();
+    crate::bundle::write_file(path, move |out| {
+        lifeboat_protocol::bundle::write(out, practice, node, &at, &[change], &key, &passphrase)
+    })
+    .await?;
     let out = HandoverOut {
         id,
         to_practice: Uuid::nil(),

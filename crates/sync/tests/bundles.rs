@@ -25,6 +25,9 @@ async fn a_bundle_carried_by_hand_brings_what_the_network_could_not() {
     let code = relay.code(practice, "Riverside Vets").await;
     let peer_b = pair(&b.store, None, "Relay", &relay.address(), &code, "B").await.unwrap();
     sync_once(&b.store, peer_b.id, &SyncOptions::default(), &quiet).await.unwrap();
+    let b_admin = b.store.login("admin", PASSWORD).unwrap();
+    // A receptionist may not read a bundle in.
+    let b_desk = b.store.login("desk", PASSWORD).unwrap();
 
     // The network is down; work goes on at A.
     let desk = a.store.login("desk", PASSWORD).unwrap();
@@ -44,19 +47,21 @@ async fn a_bundle_carried_by_hand_brings_what_the_network_could_not() {
 
     // Wrong passphrase, a cut file: refused, nothing applied.
     let before = b.store.dump().unwrap();
-    let err = bundle::import(&b.store, &file, "not the passphrase").await.unwrap_err();
+    let err = bundle::import(&b.store, Some(&b_admin), &file, "not the passphrase").await.unwrap_err();
     assert!(err.to_string().contains("passphrase is not the one"), "{err}");
     let bytes = std::fs::read(&file).unwrap();
     let cut = dir.path().join("cut.lifeboat");
     std::fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
-    let err = bundle::import(&b.store, &cut, PASSPHRASE).await.unwrap_err();
+    let err = bundle::import(&b.store, Some(&b_admin), &cut, PASSPHRASE).await.unwrap_err();
     assert!(err.to_string().contains("cut short"), "{err}");
     assert_eq!(b.store.dump().unwrap(), before, "nothing of a refused bundle is applied");
 
-    let imported = bundle::import(&b.store, &file, PASSPHRASE).await.unwrap();
+    let err = bundle::import(&b.store, Some(&b_desk), &file, PASSPHRASE).await.unwrap_err();
+    assert!(err.to_string().contains("may not set up sync"), "{err}");
+    let imported = bundle::import(&b.store, Some(&b_admin), &file, PASSPHRASE).await.unwrap();
     assert_eq!((imported.applied.new, imported.applied.duplicates), (9, 0));
     assert_eq!(a.store.dump().unwrap(), b.store.dump().unwrap());
-    let again = bundle::import(&b.store, &file, PASSPHRASE).await.unwrap();
+    let again = bundle::import(&b.store, Some(&b_admin), &file, PASSPHRASE).await.unwrap();
     assert_eq!((again.applied.new, again.applied.duplicates), (0, 9), "a bundle imported twice changes nothing");
     assert_eq!(a.store.dump().unwrap(), b.store.dump().unwrap());
 
@@ -83,7 +88,9 @@ async fn an_import_cut_off_halfway_is_completed_by_importing_again() {
     // What an import had committed when the power went: its first chunks, whole.
     let done = changes.len() / 2;
     b.store.apply_changes(&changes[..done]).unwrap();
-    let imported = bundle::import(&b.store, &file, PASSPHRASE).await.unwrap();
+    // The PC holds the practice's accounts now: its manager reads the bundle in again.
+    let b_admin = b.store.login("admin", PASSWORD).unwrap();
+    let imported = bundle::import(&b.store, Some(&b_admin), &file, PASSPHRASE).await.unwrap();
     assert_eq!(imported.applied.duplicates as usize, done);
     assert_eq!(imported.applied.new as usize, changes.len() - done);
     assert_eq!(a.store.dump().unwrap(), b.store.dump().unwrap());
@@ -147,7 +154,8 @@ async fn a_patient_handed_over_arrives_read_only_at_the_other_practice() {
     let dir = tempfile::TempDir::new().unwrap();
     let file = dir.path().join("biscuit.lifeboat");
     handover::export(&a.store, &vet, dog.id, "Heronsgate Out of Hours", "By hand", &file, PASSPHRASE).await.unwrap();
-    bundle::import(&oh.store, &file, PASSPHRASE).await.unwrap();
+    let oh_admin = oh.store.login("admin", PASSWORD).unwrap();
+    bundle::import(&oh.store, Some(&oh_admin), &file, PASSPHRASE).await.unwrap();
     let received = oh.store.handovers(&oh_vet).unwrap();
     assert_eq!(received.len(), 2);
     assert!(received.iter().all(|h| h.direction == "received" && h.patient_name == "Biscuit"));
@@ -161,6 +169,6 @@ async fn a_patient_handed_over_arrives_read_only_at_the_other_practice() {
         .unwrap();
     let everything = dir.path().join("riverside-all.lifeboat");
     bundle::export(&a.store, &a_admin, vec![], &everything, PASSPHRASE).await.unwrap();
-    let err = bundle::import(&oh.store, &everything, PASSPHRASE).await.unwrap_err();
+    let err = bundle::import(&oh.store, Some(&oh_admin), &everything, PASSPHRASE).await.unwrap_err();
     assert!(err.to_string().contains("another practice's changes"), "{err}");
 }

@@ -215,7 +215,7 @@ async fn a_hub_restored_from_an_older_backup_is_refilled_by_the_next_sync() {
     for expected_new in [1, 0] {
         let mut reader = std::io::BufReader::new(std::fs::File::open(&file).unwrap());
         let (p, stored, _) =
-            lifeboat_hub::bundle::import(&relay.running.hub.store, &mut reader, "a passphrase for the stick")
+            lifeboat_hub::bundle::import(&relay.running.hub.store, practice, &mut reader, "a passphrase for the stick")
                 .await
                 .unwrap();
         assert_eq!((p.id, stored), (practice, expected_new));

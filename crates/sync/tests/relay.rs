@@ -64,3 +64,90 @@ async fn a_booking_on_one_pc_appears_on_the_other() {
     a.store.set_appointment_status(&admin, booked.id, lifeboat_core::AppointmentStatus::Arrived).unwrap();
     assert_eq!(a.store.sync_status().unwrap().pending_changes, 1, "one change waits for the relay");
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+fn reopen(dir: &std::path::Path, fingerprint: &str) -> std::sync::Arc<lifeboat_core::Store> {
+    let clock = std::sync::Arc::new(lifeboat_core::ManualClock::new(chrono::Utc::now()));
+    let config = lifeboat_core::StoreConfig::in_dir(dir).with_fingerprint(fingerprint);
+    std::sync::Arc::new(lifeboat_core::Store::open(config, clock).unwrap())
+}
+
+/// A PC's database put back from last night's backup, on the same PC: at its first sync it finds
+/// the relay holds more of its changes than it does, takes a new node id before numbering anything,
+/// receives the changes the backup missed, and everyone converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pc_put_back_from_its_own_backup_takes_a_new_node_and_gets_back_what_it_lost() {
+    let relay = Relay::start().await;
+    let dir = tempfile::TempDir::new().unwrap();
+    let a = reopen(dir.path(), "PC-A|C:\\Lifeboat");
+    let admin = a.create_practice(&lifeboat_core::example::practice_setup("admin", PASSWORD)).unwrap();
+    let code = relay.code(practice_id(&a), "Riverside Vets").await;
+    let peer = pair(&a, Some(admin.clone()), "Relay", &relay.address(), &code, "A").await.unwrap();
+    sync_once(&a, peer.id, &SyncOptions::default(), &quiet).await.unwrap();
+    let backup = tempfile::TempDir::new().unwrap();
+    copy_dir(dir.path(), backup.path());
+    for name in ["n.one", "n.two", "n.three"] {
+        a.add_staff(&admin, &lifeboat_core::example::staff(name, lifeboat_core::Role::Nurse, PASSWORD)).unwrap();
+    }
+    sync_once(&a, peer.id, &SyncOptions::default(), &quiet).await.unwrap();
+    let first_node = a.node_id();
+    drop(a);
+
+    // The disk fails; last night's backup goes back in place.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    copy_dir(backup.path(), dir.path());
+    let a = reopen(dir.path(), "PC-A|C:\\Lifeboat");
+    assert_eq!(a.node_id(), first_node, "the same PC and folder: nothing tells it yet");
+    let report = sync_once(&a, peer.id, &SyncOptions::verifying(), &quiet).await.unwrap();
+    assert!(report.restored, "{report:?}");
+    assert_ne!(a.node_id(), first_node, "a new node id before anything more is numbered");
+    let admin = a.login("admin", PASSWORD).unwrap();
+    assert!(a.list_staff(&admin).unwrap().iter().any(|s| s.username == "n.three"), "what the backup missed is back");
+    a.add_staff(&admin, &lifeboat_core::example::staff("n.four", lifeboat_core::Role::Nurse, PASSWORD)).unwrap();
+    sync_once(&a, peer.id, &SyncOptions::default(), &quiet).await.unwrap();
+    assert!(a.verify_audit().unwrap().is_intact(), "{:?}", a.verify_audit().unwrap());
+
+    let b = pc();
+    let code = relay.code(practice_id(&a), "Riverside Vets").await;
+    let peer_b = pair(&b.store, None, "Relay", &relay.address(), &code, "B").await.unwrap();
+    sync_once(&b.store, peer_b.id, &SyncOptions::verifying(), &quiet).await.unwrap();
+    assert_eq!(b.store.dump().unwrap(), a.dump().unwrap());
+}
+
+/// A database copied to a second PC keeps working beside the original: the copy takes a new node
+/// id; the original's later changes reach the copy, and neither's audit check takes them for
+/// tampering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_copied_to_another_pc_syncs_beside_the_original() {
+    let relay = Relay::start().await;
+    let dir = tempfile::TempDir::new().unwrap();
+    let a = reopen(dir.path(), "PC-A|C:\\Lifeboat");
+    let admin = a.create_practice(&lifeboat_core::example::practice_setup("admin", PASSWORD)).unwrap();
+    let code = relay.code(practice_id(&a), "Riverside Vets").await;
+    let peer = pair(&a, Some(admin.clone()), "Relay", &relay.address(), &code, "A").await.unwrap();
+    sync_once(&a, peer.id, &SyncOptions::default(), &quiet).await.unwrap();
+    let copy_dir_path = tempfile::TempDir::new().unwrap();
+    copy_dir(dir.path(), copy_dir_path.path());
+    let c = reopen(copy_dir_path.path(), "PC-C|C:\\Lifeboat");
+    assert_ne!(c.node_id(), a.node_id());
+    a.add_staff(&admin, &lifeboat_core::example::staff("n.a", lifeboat_core::Role::Nurse, PASSWORD)).unwrap();
+    c.add_staff(&admin, &lifeboat_core::example::staff("n.c", lifeboat_core::Role::Nurse, PASSWORD)).unwrap();
+    for _ in 0..2 {
+        sync_once(&a, peer.id, &SyncOptions::default(), &quiet).await.unwrap();
+        sync_once(&c, peer.id, &SyncOptions::default(), &quiet).await.unwrap();
+    }
+    assert_eq!(a.dump().unwrap(), c.dump().unwrap());
+    assert!(a.verify_audit().unwrap().is_intact());
+    assert!(c.verify_audit().unwrap().is_intact(), "{:?}", c.verify_audit().unwrap());
+}

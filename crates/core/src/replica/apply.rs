@@ -167,6 +167,8 @@ impl Store {
         };
         let mut applied = Applied::default();
         let mut latest = 0i64;
+        // The newest stamp received from each node, to tell whose clock is wrong and when it is right.
+        let mut newest: HashMap<Uuid, i64> = HashMap::new();
         for change in changes {
             match journal::receive(&tx, &mut batch.counters, change, &batch.now)? {
                 Received::Duplicate => {
@@ -176,6 +178,8 @@ impl Store {
                 Received::New => applied.new += 1,
             }
             latest = latest.max(change.hlc);
+            let n = newest.entry(change.node_id).or_insert(0);
+            *n = (*n).max(change.hlc);
             match batch.apply(change)? {
                 Outcome::Done => {}
                 Outcome::Waiting(reason) | Outcome::Refused(reason) => {
@@ -197,15 +201,29 @@ impl Store {
         let mut stamp = hlc::load(&tx)?;
         let received = Stamp::from_raw(latest);
         let bound = Stamp::new(wall + CLOCK_BOUND_MILLIS, 0);
+        let culprit: Option<String> = tx
+            .prepare_cached("SELECT value FROM local_setting WHERE key = 'clock_warning_node'")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
         if received > bound {
             applied.clock_warning = Some(format!(
                 "a change arrived stamped {} minutes ahead of this PC's clock: one of the practice's clocks is wrong",
                 (received.millis() - wall) / 60_000
             ));
-            tx.execute(
-                "INSERT INTO local_setting (key, value) VALUES ('clock_warning', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [applied.clock_warning.as_deref().unwrap_or_default()],
-            )?;
+            let node = newest.iter().max_by_key(|(_, h)| **h).map(|(n, _)| n.to_string()).unwrap_or_default();
+            for (key, value) in
+                [("clock_warning", applied.clock_warning.clone().unwrap_or_default()), ("clock_warning_node", node)]
+            {
+                tx.prepare_cached(
+                    "INSERT INTO local_setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute(params![key, value])?;
+            }
+        } else if let Some(node) = culprit.and_then(|n| Uuid::parse_str(&n).ok()) {
+            // The PC whose clock was wrong now stamps within the bound: its clock has been put right.
+            if newest.contains_key(&node) {
+                tx.execute("DELETE FROM local_setting WHERE key IN ('clock_warning', 'clock_warning_node')", [])?;
+            }
         }
         stamp = stamp.max(received.min(bound));
         hlc::save(&tx, stamp)?;

@@ -40,7 +40,12 @@ pub(crate) fn raise(
     detail: &str,
     now: &str,
 ) -> Result<bool> {
-    let id = conflict_id(kind, members);
+    // Two fields changed two ways by the same two changes are two conflicts: a concurrent edit's id
+    // also covers its field (the first word of its detail).
+    let id = match kind {
+        "concurrent_edit" => conflict_id(&format!("{kind}:{}", detail.split(' ').next().unwrap_or_default()), members),
+        _ => conflict_id(kind, members),
+    };
     let mut sorted: Vec<String> = members.iter().map(|m| m.to_string()).collect();
     sorted.sort();
     sorted.dedup();

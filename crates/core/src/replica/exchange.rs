@@ -102,8 +102,8 @@ impl Store {
         })
     }
 
-    /// Per UTC day of the changes' clocks: how many changes this database holds, and a hash of their
-    /// op ids (for `verify`).
+    /// Per UTC day of the changes' clocks, before today: how many changes this database holds, and a
+    /// hash of their op ids (for `verify`; today's changes may still be on their way).
     pub fn day_summaries(&self) -> Result<Vec<DaySummary>> {
         self.read(|conn| {
             let mut stmt = conn.prepare("SELECT op_id, hlc FROM journal")?;
@@ -114,7 +114,12 @@ impl Store {
                 let hlc: i64 = r.get(1)?;
                 days.entry(lifeboat_protocol::change::day_of(hlc)).or_default().push(op);
             }
-            Ok(days.into_iter().map(|(day, mut ops)| DaySummary::of(&day, &mut ops)).collect())
+            let today = self.clock.now().date_naive().to_string();
+            Ok(days
+                .into_iter()
+                .filter(|(day, _)| *day < today)
+                .map(|(day, mut ops)| DaySummary::of(&day, &mut ops))
+                .collect())
         })
     }
 

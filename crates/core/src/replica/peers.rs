@@ -285,6 +285,20 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps (or, with `None`, clears) the warning that this PC's audit log no longer matches what a
+    /// server signed; the banner shows it until a later receipt matches.
+    pub fn note_audit_warning(&self, warning: Option<&str>) -> Result<()> {
+        let conn = self.lock_writer();
+        match warning {
+            Some(w) => conn.execute(
+                "INSERT INTO local_setting (key, value) VALUES ('audit_warning', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [w],
+            )?,
+            None => conn.execute("DELETE FROM local_setting WHERE key = 'audit_warning'", [])?,
+        };
+        Ok(())
+    }
+
     /// Remembers what the server holds per node (from its hello or push reply).
     pub fn set_peer_marks(&self, id: Uuid, marks: &[Mark]) -> Result<()> {
         self.lock_writer().execute(

@@ -77,6 +77,17 @@ impl Write<'_> {
                 };
                 let change =
                     change.ok_or_else(|| Error::invalid("choice", "the other version is not on this computer"))?;
+                // Only while the record still holds one of the two versions: a later change since
+                // stands (take it up with whoever made it).
+                let current = current_value(self.tx(), &conflict.entity, change.entity_id, &field)?;
+                let values: Vec<String> =
+                    view.sides.iter().filter_map(|s| s.fields.first().map(|f| f.1.clone())).collect();
+                if !values.contains(&current) {
+                    return Err(Error::Conflict(format!(
+                        "the {} was changed again since, to {current}; keep what it holds now",
+                        inbox::label(&field).to_lowercase()
+                    )));
+                }
                 self.set_field(&conflict.entity, change.entity_id, &field, &change.payload)?;
             }
             Resolution::SetValue { value } => {
@@ -182,6 +193,27 @@ impl Write<'_> {
             other => Err(Error::invalid("choice", format!("a {other} changed two ways is kept as it is"))),
         }
     }
+}
+
+/// A record's field as the inbox writes it.
+fn current_value(conn: &rusqlite::Connection, entity: &str, id: Uuid, field: &str) -> Result<String> {
+    let table = match entity {
+        "client" => "client",
+        "appointment" => "appointment",
+        other => return Err(Error::invalid("choice", format!("a {other} changed two ways is kept as it is"))),
+    };
+    let columns =
+        ["phone", "phone_alt", "email", "address_line1", "postcode", "starts_at", "ends_at", "clinician_id", "status"];
+    if !columns.contains(&field) {
+        return Err(Error::invalid("choice", format!("{field} is not a field the inbox settles")));
+    }
+    let value: Option<String> =
+        conn.query_row(&format!("SELECT {field} FROM {table} WHERE id = ?1"), [id.to_string()], |r| r.get(0))?;
+    Ok(match value {
+        None => "(empty)".into(),
+        Some(v) if v.is_empty() => "(empty)".into(),
+        Some(v) => v,
+    })
 }
 
 impl Store {

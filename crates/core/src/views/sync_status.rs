@@ -40,6 +40,8 @@ pub struct SyncStatus {
     pub open_conflicts: u64,
     /// Set when a change arrived stamped far ahead of this PC's clock.
     pub clock_warning: Option<String>,
+    /// Set when this PC's audit log no longer matches what a server signed for it.
+    pub audit_warning: Option<String>,
     /// How many changes this PC holds, its own and received: when it grows, screens show new data.
     pub held_changes: u64,
 }
@@ -65,11 +67,12 @@ impl Store {
             Some(n) => n,
             None => self.read(|conn| journal::pending_count(conn, &own))?,
         };
-        let (open_conflicts, clock_warning) = self.read(|conn| {
+        let (open_conflicts, clock_warning, audit_warning) = self.read(|conn| {
             let open = conflicts::list(conn, true)?.len() as u64;
-            let warning: Option<String> =
-                conn.query_row("SELECT value FROM local_setting WHERE key = 'clock_warning'", [], |r| r.get(0)).ok();
-            Ok((open, warning))
+            let setting = |key: &str| -> Option<String> {
+                conn.query_row("SELECT value FROM local_setting WHERE key = ?1", [key], |r| r.get(0)).ok()
+            };
+            Ok((open, setting("clock_warning"), setting("audit_warning")))
         })?;
         Ok(SyncStatus {
             working_locally: enabled.is_empty(),
@@ -79,6 +82,7 @@ impl Store {
             peers: statuses,
             open_conflicts,
             clock_warning,
+            audit_warning,
             held_changes: self.marks()?.iter().map(|m| m.seq.max(0) as u64).sum(),
         })
     }

@@ -24,6 +24,10 @@ last_error: string | null, peers: Array<PeerStatus>, open_conflicts: number,
  */
 clock_warning: string | null, 
 /**
+ * Set when this PC's audit log no longer matches what a server signed for it.
+ */
+audit_warning: string | null, 
+/**
  * How many changes this PC holds, its own and received: when it grows, screens show new data.
  */
 held_changes: number, };
