@@ -459,4 +459,7 @@ fn main() {
     if runs("sync") {
         sync::run(&practice);
     }
+    if only.as_deref() == Some("apply") {
+        sync::apply_only(&practice, 30_000);
+    }
 }

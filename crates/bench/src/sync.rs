@@ -302,6 +302,19 @@ async fn hub_ingest() {
     println!("  hub ingest at {:.0}% of the bare bulk insert (target: at least 50%)", 100.0 * secs(bare) / secs(ours));
 }
 
+/// Applies `n` changes of the L practice to an empty database, nothing else (for profiling).
+pub fn apply_only(l_practice: &Path, n: usize) {
+    let source = Store::open(StoreConfig::in_dir(l_practice), Arc::new(SystemClock)).unwrap();
+    let changes = source.changes_missing_from(&[], n as u32).unwrap();
+    drop(source);
+    let (_dir, a) = fresh();
+    let start = Instant::now();
+    for chunk in changes.chunks(250) {
+        a.apply_changes(chunk).unwrap();
+    }
+    println!("apply {n} changes: {:.2} s", secs(start.elapsed()));
+}
+
 pub fn run(l_practice: &Path) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {

@@ -26,7 +26,6 @@ ALTER TABLE journal ADD COLUMN base TEXT NOT NULL DEFAULT '{}';
 -- When this database received the entry (local bookkeeping).
 ALTER TABLE journal ADD COLUMN received_at TEXT;
 CREATE INDEX journal_entity ON journal (entity, entity_id);
-CREATE INDEX journal_node ON journal (node_id, node_seq);
 
 -- How each audit entry's hash was computed: 1, without the journal entry's content hash; 2, covering it.
 ALTER TABLE audit ADD COLUMN format INTEGER NOT NULL DEFAULT 1;

@@ -11,7 +11,10 @@ use lifeboat_protocol::bundle::{self, BundleError};
 use lifeboat_protocol::{BundleManifest, Mark};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{blocking, APPLY_CHUNK};
+use crate::engine::blocking;
+
+/// Changes applied per transaction when importing (the app's own writes wait for each).
+const IMPORT_CHUNK: usize = 200;
 use crate::error::{SyncError, SyncResult};
 
 impl From<BundleError> for SyncError {
@@ -154,7 +157,7 @@ pub async fn import(
         }
     }
     let mut applied = Applied::default();
-    for chunk in changes.chunks(APPLY_CHUNK) {
+    for chunk in changes.chunks(IMPORT_CHUNK) {
         let chunk = chunk.to_vec();
         let more = blocking(store, move |s| s.apply_changes(&chunk)).await.map_err(|e| match e {
             SyncError::Store(lifeboat_core::Error::SyncRefused(m)) if m.contains("out of order") => SyncError::Invalid(format!(

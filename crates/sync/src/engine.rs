@@ -22,8 +22,10 @@ use crate::error::{SyncError, SyncResult};
 
 /// Changes per page of a pull, and per push.
 pub const PAGE: u32 = 2000;
-/// Changes applied per transaction: small enough that the app's own writes never wait long.
-pub const APPLY_CHUNK: usize = 250;
+/// Changes applied per transaction when a caller fixes it (0: sized to take about `APPLY_TARGET`).
+pub const APPLY_CHUNK: usize = 0;
+/// How long one transaction of received changes should take: the app's own writes wait for it.
+pub const APPLY_TARGET: Duration = Duration::from_millis(15);
 
 /// How one sync runs.
 #[derive(Clone)]
@@ -31,6 +33,7 @@ pub struct SyncOptions {
     /// Also compare day-by-day summaries with the server (and repair by pulling again).
     pub verify: bool,
     pub page: u32,
+    /// Changes per transaction when applying; 0 sizes transactions by time (`APPLY_TARGET`).
     pub apply_chunk: usize,
     /// Faults to inject (tests only).
     pub faults: Option<Arc<crate::client::Faults>>,
@@ -286,6 +289,7 @@ async fn pull_all(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> SyncResult<()> {
     let mut restarted = false;
+    let mut size = if options.apply_chunk == 0 { 100 } else { options.apply_chunk };
     loop {
         let peer = blocking(store, move |s| s.peer(peer_id)).await?;
         let page =
@@ -304,8 +308,15 @@ async fn pull_all(
             return Ok(());
         }
         let n = page.changes.len() as u64;
-        for chunk in page.changes.chunks(options.apply_chunk.max(1)) {
+        let mut rest = &page.changes[..];
+        while !rest.is_empty() {
+            // Each transaction is sized to take about APPLY_TARGET, so that the app's own writes,
+            // which wait for it, never wait long, whatever the changes cost to apply here.
+            let (chunk, later) = rest.split_at(size.min(rest.len()));
+            rest = later;
             let chunk = chunk.to_vec();
+            let taken = chunk.len();
+            let started = Instant::now();
             let applied = match blocking(store, move |s| s.apply_page(peer_id, &chunk)).await {
                 Ok(a) => a,
                 Err(SyncError::Store(lifeboat_core::Error::SyncRefused(m))) if m.contains("used sequence number") => {
@@ -321,6 +332,11 @@ async fn pull_all(
                 Err(e) => return Err(e),
             };
             add(&mut report.applied, &applied);
+            if options.apply_chunk == 0 {
+                let took = started.elapsed().as_secs_f64().max(1e-4);
+                let ideal = (taken as f64 * APPLY_TARGET.as_secs_f64() / took) as usize;
+                size = ideal.clamp(10, 2000).min(size * 2).max(size / 2);
+            }
         }
         report.pulled += n;
         let done = page.changes.last().map(|c| c.seq).unwrap_or(0);

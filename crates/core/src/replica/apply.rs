@@ -153,6 +153,21 @@ impl Store {
         also: impl FnOnce(&Connection) -> Result<()>,
     ) -> Result<Applied> {
         let mut conn = self.lock_writer();
+        // Received changes need not wait for the disk at each commit: WAL keeps the database whole
+        // whatever happens, and changes lost to a power cut are fetched again, because the pull
+        // cursor moves in the same transaction. The app's own writes stay fully durable.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = self.apply_in(&mut conn, changes, also);
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        result
+    }
+
+    fn apply_in(
+        &self,
+        conn: &mut Connection,
+        changes: &[Change],
+        also: impl FnOnce(&Connection) -> Result<()>,
+    ) -> Result<Applied> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let now = self.clock.now();
         let mut batch = Batch {

@@ -38,7 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0005_sync.sql",
         sql: include_str!("../../migrations/0005_sync.sql"),
-        sha256: "bb286742412a36a64206f3258ad232c1b5a675dfdd61bf350d4d08c5199367f0",
+        sha256: "469a7000a9b2a3429ba7cb2649636e2fdd9a9820ba380302542572287c4525c4",
     },
 ];
 

@@ -136,7 +136,8 @@ pub fn check_change(c: &Change) -> HubResult<()> {
     Ok(())
 }
 
-/// What a push does, decided from what the server holds: which changes are new (in order), how many
+/// What a push does (its changes already checked by `check_change`), decided from what the server
+/// holds: which changes are new (in order), how many
 /// are already here; or why the push is refused (a change re-sent with other content, a sequence
 /// number reused by another change, a gap).
 pub fn plan_push<'a>(
@@ -162,7 +163,6 @@ pub fn plan_push<'a>(
     let mut duplicates = 0;
     let mut seen = std::collections::HashSet::new();
     for c in changes {
-        check_change(c)?;
         if !seen.insert(c.op_id) {
             return Err(HubError::BadRequest(format!("change {} is in the push twice", c.op_id)));
         }
@@ -285,6 +285,14 @@ impl Store {
         if tips.len() > 10_000 {
             return Err(HubError::BadRequest("a push names at most 10000 tips".into()));
         }
+        // Every change is checked (well formed, sealed) before the practice is locked.
+        let changes = tokio::task::spawn_blocking(move || -> HubResult<Vec<Change>> {
+            for c in &changes {
+                check_change(c)?;
+            }
+            Ok(changes)
+        })
+        .await??;
         each!(self, s => s.push(device, changes, tips).await)
     }
 

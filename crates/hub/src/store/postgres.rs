@@ -261,28 +261,43 @@ impl PgStore {
         Ok((marks, last))
     }
 
+    /// Stores a push (its changes already checked) in five round trips: begin and name the practice;
+    /// lock the practice's row and read its marks; write changes, marks and the sequence in one
+    /// statement; commit.
     pub async fn push(&self, device: &Device, changes: Vec<Change>, tips: Vec<Tip>) -> HubResult<PushReply> {
         let practice = device.practice_id;
-        let mut tx = begin(&self.pool, Some(practice)).await?;
-        // The practice's row is locked until this push commits: pushes of one practice take turns.
-        let mut last: i64 = sqlx::query_scalar("SELECT last_seq FROM practice WHERE id = $1 FOR UPDATE")
-            .bind(practice)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| HubError::NotFound(format!("there is no practice {practice} on this server")))?;
         let nodes: Vec<Uuid> = {
             let mut n: Vec<Uuid> = changes.iter().map(|c| c.node_id).chain(tips.iter().map(|t| t.node_id)).collect();
             n.sort();
             n.dedup();
             n
         };
-        let marks: HashMap<Uuid, i64> = sqlx::query("SELECT node_id, last_seq FROM node_mark WHERE node_id = ANY($1)")
-            .bind(&nodes)
-            .fetch_all(&mut *tx)
-            .await?
+        // Bodies are written as received (their JSON), made before the lock is taken.
+        let bodies: Vec<String> = changes
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map(|c| serde_json::to_string(c).map_err(|e| HubError::Store(e.to_string())))
             .collect::<HubResult<_>>()?;
+        let mut tx = begin(&self.pool, Some(practice)).await?;
+        // The practice's row is locked until this push commits: pushes of one practice take turns.
+        let rows = sqlx::query(
+            "SELECT p.last_seq, m.node_id, m.last_seq FROM practice p
+             LEFT JOIN node_mark m ON m.practice_id = p.id AND m.node_id = ANY($2)
+             WHERE p.id = $1 FOR UPDATE OF p",
+        )
+        .bind(practice)
+        .bind(&nodes)
+        .fetch_all(&mut *tx)
+        .await?;
+        let first = rows
+            .first()
+            .ok_or_else(|| HubError::NotFound(format!("there is no practice {practice} on this server")))?;
+        let mut last: i64 = first.try_get(0)?;
+        let mut marks: HashMap<Uuid, i64> = HashMap::new();
+        for r in &rows {
+            if let (Some(node), Some(seq)) = (r.try_get::<Option<Uuid>, _>(1)?, r.try_get::<Option<i64>, _>(2)?) {
+                marks.insert(node, seq);
+            }
+        }
         let ops: Vec<Uuid> = changes
             .iter()
             .filter(|c| c.node_seq <= marks.get(&c.node_id).copied().unwrap_or(0))
@@ -300,7 +315,7 @@ impl PgStore {
                 .collect::<HubResult<_>>()?
         };
         let mut held = HashMap::new();
-        for tip in &tips {
+        for tip in tips.iter().filter(|t| t.seq <= marks.get(&t.node_id).copied().unwrap_or(0)) {
             let op: Option<Uuid> = sqlx::query_scalar("SELECT op_id FROM change WHERE node_id = $1 AND node_seq = $2")
                 .bind(tip.node_id)
                 .bind(tip.seq)
@@ -312,20 +327,33 @@ impl PgStore {
         }
         let (new, duplicates) = plan_push(&changes, &marks, &existing, &tips, &held)?;
         if !new.is_empty() {
+            let index: HashMap<Uuid, usize> = changes.iter().enumerate().map(|(i, c)| (c.op_id, i)).collect();
             let mut seqs = Vec::with_capacity(new.len());
-            let mut bodies = Vec::with_capacity(new.len());
+            let mut new_bodies = Vec::with_capacity(new.len());
             let mut final_marks: HashMap<Uuid, i64> = HashMap::new();
             for c in &new {
                 last += 1;
                 seqs.push(last);
-                bodies.push(serde_json::to_string(c).map_err(|e| HubError::Store(e.to_string()))?);
+                new_bodies.push(bodies[index[&c.op_id]].as_str());
                 final_marks.insert(c.node_id, c.node_seq);
             }
+            let (mark_nodes, mark_seqs): (Vec<Uuid>, Vec<i64>) = final_marks.into_iter().unzip();
             sqlx::query(
-                "INSERT INTO change (practice_id, seq, op_id, node_id, node_seq, hlc, content_hash, body, device_id)
-                 SELECT $1, s, o, n, ns, h, ch, b, $9
-                 FROM UNNEST($2::bigint[], $3::uuid[], $4::uuid[], $5::bigint[], $6::bigint[], $7::text[], $8::text[])
-                      AS t (s, o, n, ns, h, ch, b)",
+                "WITH added AS (
+                    INSERT INTO change (practice_id, seq, op_id, node_id, node_seq, hlc, content_hash, body, device_id)
+                    SELECT $1, s, o, n, ns, h, ch, b, $9
+                    FROM UNNEST($2::bigint[], $3::uuid[], $4::uuid[], $5::bigint[], $6::bigint[], $7::text[], $8::text[])
+                         AS t (s, o, n, ns, h, ch, b)
+                    RETURNING 1
+                 ), marked AS (
+                    INSERT INTO node_mark (practice_id, node_id, last_seq)
+                    SELECT $1, n, s FROM UNNEST($10::uuid[], $11::bigint[]) AS t (n, s)
+                    ON CONFLICT (practice_id, node_id) DO UPDATE SET last_seq = excluded.last_seq
+                    RETURNING 1
+                 ), counted AS (
+                    UPDATE practice SET last_seq = $12 WHERE id = $1 RETURNING 1
+                 )
+                 SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM marked), (SELECT count(*) FROM counted)",
             )
             .bind(practice)
             .bind(&seqs)
@@ -334,25 +362,13 @@ impl PgStore {
             .bind(new.iter().map(|c| c.node_seq).collect::<Vec<_>>())
             .bind(new.iter().map(|c| c.hlc).collect::<Vec<_>>())
             .bind(new.iter().map(|c| c.content_hash.clone()).collect::<Vec<_>>())
-            .bind(&bodies)
+            .bind(&new_bodies)
             .bind(if device.id.is_nil() { None } else { Some(device.id) })
-            .execute(&mut *tx)
-            .await?;
-            let (mark_nodes, mark_seqs): (Vec<Uuid>, Vec<i64>) = final_marks.into_iter().unzip();
-            sqlx::query(
-                "INSERT INTO node_mark (practice_id, node_id, last_seq) SELECT $1, n, s FROM UNNEST($2::uuid[], $3::bigint[]) AS t (n, s)
-                 ON CONFLICT (practice_id, node_id) DO UPDATE SET last_seq = excluded.last_seq",
-            )
-            .bind(practice)
             .bind(&mark_nodes)
             .bind(&mark_seqs)
+            .bind(last)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE practice SET last_seq = $2 WHERE id = $1")
-                .bind(practice)
-                .bind(last)
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
         Ok(PushReply { stored: new.len() as u32, duplicates, last_seq: last })
