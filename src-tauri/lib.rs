@@ -246,6 +246,16 @@ pub fn status(state: &AppState) -> AppStatus {
     }
 }
 
+/// The package's folder, as Cargo names it when it runs the tests (the compile-time one as a
+/// fallback): a build shared between two checkouts (CI's clone and a working copy) must read the
+/// files of the checkout it runs in.
+#[cfg(test)]
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
+
 #[cfg(test)]
 mod bindings {
     //! The TypeScript types in `ui/src/lib/api/types/` are generated from the Rust types. This test
@@ -321,7 +331,7 @@ mod bindings {
 
     #[test]
     fn typescript_types_match_the_rust_types() {
-        let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/lib/api/types");
+        let committed = super::manifest_dir().join("ui/src/lib/api/types");
         let fresh = tempfile::TempDir::new().unwrap();
         export_all(fresh.path());
         if std::env::var_os("UPDATE_BINDINGS").is_some() {
@@ -347,10 +357,9 @@ mod command_list {
     //! and every command must be `async` (so its work never runs on the window's main thread).
 
     use std::collections::BTreeSet;
-    use std::path::Path;
 
     fn read(path: &str) -> String {
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+        std::fs::read_to_string(super::manifest_dir().join(path)).unwrap()
     }
 
     /// Every `'name'` or `"name"` between `start` and the first `end` after it.

@@ -105,7 +105,7 @@ impl Desktop {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a WebDriver session with the app");
-        let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-output/e2e").join(name);
+        let shots = manifest_dir().join("test-output/e2e").join(name);
         std::fs::create_dir_all(&shots).unwrap();
         Desktop { client, _driver: driver, _xvfb: xvfb, shots }
     }
@@ -125,12 +125,32 @@ impl Desktop {
         input.send_keys(text).await.unwrap();
     }
 
+    /// Clicks the element; if the page re-rendered it between finding and clicking (search results
+    /// arriving, say), finds it again.
     async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap();
+        let start = Instant::now();
+        loop {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if e.is_stale_element_reference() && start.elapsed() < Duration::from_secs(20) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("clicking {css}: {e}"),
+            }
+        }
     }
 
     async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.unwrap()
+        let start = Instant::now();
+        loop {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) if e.is_stale_element_reference() && start.elapsed() < Duration::from_secs(20) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("reading {css}: {e}"),
+            }
+        }
     }
 
     /// Waits until the element's text contains `want`.
@@ -651,6 +671,7 @@ async fn two_pcs_share_bookings_through_the_relay_and_settle_a_double_booking() 
         // A booking on the first PC appears on the second, by itself.
         a.click("[data-testid=nav-daybook]").await;
         a.type_keys("#search", "900 461").await;
+        a.wait_text("[data-testid=search-hit]", "Biscuit").await;
         a.click("[data-testid=search-hit] [data-testid=search-pet]").await;
         a.choose("#booking-time", "600").await;
         a.fill("#booking-reason", "Limping on left fore").await;
@@ -671,6 +692,7 @@ async fn two_pcs_share_bookings_through_the_relay_and_settle_a_double_booking() 
         a.click("[data-testid=nav-daybook]").await;
         for (app, search, pet) in [(&a, "900 101", "Pickle"), (&b, "900 202", "Nutmeg")] {
             app.fill("#search", search).await;
+            app.wait_text("[data-testid=search-hit]", pet).await;
             app.click("[data-testid=search-hit] [data-testid=search-pet]").await;
             app.choose("#booking-time", "660").await;
             app.fill("#booking-reason", "Booster").await;
@@ -740,4 +762,13 @@ async fn two_pcs_share_bookings_through_the_relay_and_settle_a_double_booking() 
     })
     .await
     .expect("the two-PC test finished within 7 minutes");
+}
+
+/// The package's folder, as Cargo names it when it runs this (the compile-time one as a fallback): a
+/// build shared between two checkouts (CI's clone and a working copy) must read the files of the
+/// checkout it runs in.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
 }

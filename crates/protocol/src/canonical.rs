@@ -119,8 +119,12 @@ mod tests {
     }
 
     /// The hash of a fixed change is pinned: a change to the encoding would make every node disagree
-    /// with every change already shipped. (The value was computed once by this code and checked by
-    /// against an independent computation in Python of the text the encoding describes.)
+    /// with every change already shipped. The pinned value is the SHA-256 of exactly this text, which
+    /// anyone can check without this code:
+    ///
+    /// ```text
+    /// printf 'lifeboat-change-2\nop_id=36:018f0000-0000-7000-8000-000000000001\nnode_id=36:018f0000-0000-7000-8000-0000000000aa\nnode_seq=1:7\nhlc=9:123456789\nschema_version=1:5\nactor_id=36:018f0000-0000-7000-8000-0000000000bb\nentity=6:client\nentity_id=36:018f0000-0000-7000-8000-0000000000cc\nkind=6:create\npayload=51:{"last_name":"Quillfeather","phone":"07700 900461"}\nbase=2:{}\n' | sha256sum
+    /// ```
     #[test]
     fn the_content_hash_of_a_known_change_is_pinned() {
         let payload = json!({ "last_name": "Quillfeather", "phone": "07700 900461" });
