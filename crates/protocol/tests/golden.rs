@@ -3,7 +3,6 @@
 //! protocol: make it a new protocol version, never an edit of a file here. (`UPDATE_GOLDEN=1` writes
 //! the files, for a new message only.)
 
-
 use lifeboat_protocol::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
