@@ -63,6 +63,8 @@ const COMMANDS: &[&str] = &[
     "export_handover",
     "handovers",
     "update_client",
+    "preview_import",
+    "import_file",
 ];
 
 fn main() {

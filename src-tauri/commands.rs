@@ -12,6 +12,8 @@ use lifeboat_core::clinical::formulary::Product;
 use lifeboat_core::clinical::prescription::{Dispensing, NewDispensing, NewPrescription, Prescribed, Problem};
 use lifeboat_core::clinical::void::Voidable;
 use lifeboat_core::handover::Handover;
+use lifeboat_core::import::columns::{ImportKind, Mapping};
+use lifeboat_core::import::{ImportOptions, ImportReport, Preview};
 use lifeboat_core::onboarding::StarterLists;
 use lifeboat_core::reception::client::LikelyDuplicate;
 use lifeboat_core::replica::conflicts::Conflict;
@@ -650,4 +652,86 @@ pub async fn update_client(
     details: NewClient,
 ) -> CommandResult<lifeboat_core::Client> {
     state.run(move |store, session| Ok(store.update_client(session, id, &details)?)).await
+}
+
+// Snapshot import: clients and patients from the PMS's CSV exports (managers).
+
+/// Reads the file a person chose, refusing a blank path or a file too large to be an export.
+fn read_import_file(path: &str) -> CommandResult<(String, Vec<u8>)> {
+    let path = std::path::PathBuf::from(path.trim());
+    if path.as_os_str().is_empty() {
+        return Err(lifeboat_core::Error::invalid("path", "choose the file to import").into());
+    }
+    let size = std::fs::metadata(&path)
+        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not read {}: {e}", path.display())))?
+        .len();
+    if size > lifeboat_core::import::table::MAX_BYTES as u64 {
+        return Err(lifeboat_core::Error::invalid("path", "is too large to be a PMS export").into());
+    }
+    let bytes = std::fs::read(&path)
+        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not read {}: {e}", path.display())))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok((name, bytes))
+}
+
+#[tauri::command]
+pub async fn preview_import(
+    state: State<'_, AppState>,
+    kind: ImportKind,
+    path: String,
+    mapping: Option<Mapping>,
+) -> CommandResult<Preview> {
+    state
+        .run(move |store, session| {
+            let (name, bytes) = read_import_file(&path)?;
+            Ok(store.preview_import(session, kind, &name, &bytes, mapping.as_ref())?)
+        })
+        .await
+}
+
+/// What an import did, and where its rejected rows were written (to correct and import again).
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct ImportDone {
+    pub report: ImportReport,
+    pub rejects_path: Option<String>,
+}
+
+/// How far an import has got, sent while it runs.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct ImportProgress {
+    pub done: u32,
+    pub total: u32,
+}
+
+#[tauri::command]
+pub async fn import_file(
+    state: State<'_, AppState>,
+    kind: ImportKind,
+    path: String,
+    options: ImportOptions,
+    on_progress: tauri::ipc::Channel<ImportProgress>,
+) -> CommandResult<ImportDone> {
+    let export_dir = state.export_dir.clone();
+    state
+        .run(move |store, session| {
+            let (name, bytes) = read_import_file(&path)?;
+            let (report, table) = store.import_file(session, kind, &name, &bytes, &options, |done, total| {
+                // A page that stopped listening does not stop the import.
+                let _ = on_progress.send(ImportProgress { done, total });
+            })?;
+            let rejects_path = if report.rejected.is_empty() {
+                None
+            } else {
+                let csv = lifeboat_core::import::rejects_csv(&table, &report)?;
+                let stem = name.trim_end_matches(".csv").trim_end_matches(".CSV");
+                let file =
+                    export_dir.join(format!("{stem}-rejected-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
+                std::fs::create_dir_all(&export_dir).and_then(|()| std::fs::write(&file, csv)).map_err(|e| {
+                    CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display()))
+                })?;
+                Some(file.display().to_string())
+            };
+            Ok(ImportDone { report, rejects_path })
+        })
+        .await
 }

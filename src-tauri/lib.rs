@@ -96,6 +96,8 @@ pub fn run() {
             commands::resolve_conflict,
             commands::export_bundle,
             commands::import_bundle,
+            commands::preview_import,
+            commands::import_file,
             commands::handover_destinations,
             commands::send_handover,
             commands::export_handover,
@@ -314,6 +316,12 @@ mod bindings {
         lifeboat_core::replica::resolve::Resolution::export_all(&cfg).unwrap();
         lifeboat_core::handover::Handover::export_all(&cfg).unwrap();
         lifeboat_core::Client::export_all(&cfg).unwrap();
+        lifeboat_core::Patient::export_all(&cfg).unwrap();
+        lifeboat_core::import::Preview::export_all(&cfg).unwrap();
+        lifeboat_core::import::ImportOptions::export_all(&cfg).unwrap();
+        lifeboat_core::import::columns::ImportKind::export_all(&cfg).unwrap();
+        crate::commands::ImportDone::export_all(&cfg).unwrap();
+        crate::commands::ImportProgress::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> BTreeMap<String, String> {

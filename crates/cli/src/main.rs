@@ -55,6 +55,32 @@ enum Command {
     /// Carry changes by hand when there is no network: signed, encrypted files
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Read in clients or patients from a CSV file exported by the practice management system;
+    /// importing the same file again changes nothing. Exit code 9 when rows were rejected
+    Import(ImportArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// What the file holds (import clients before their patients)
+    #[arg(value_parser = ["clients", "patients"])]
+    kind: String,
+    /// The CSV file (UTF-8 or Windows-1252; comma, semicolon or tab separated)
+    file: PathBuf,
+    #[command(flatten)]
+    acting: Acting,
+    /// A JSON file saying which column holds which field: {"columns": {"Ref": "pms_id", ...}}
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// Import nothing if any row is rejected (otherwise the good rows are imported)
+    #[arg(long)]
+    all_or_nothing: bool,
+    /// Write the rejected rows, with the reason for each, to this CSV file
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// Show how the columns and first rows will be read, and import nothing
+    #[arg(long)]
+    preview: bool,
 }
 
 #[derive(Args)]
@@ -532,6 +558,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 done.applied.conflicts
             );
         }
+        Command::Import(a) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &a.acting, &mut secrets)?;
+            import(&store, &session, &a)?;
+        }
         Command::Doctor => {
             let store = open_existing(config)?;
             let r = store.doctor()?;
@@ -573,6 +604,88 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Exit code when an import rejected rows (whether or not the good rows were written).
+const ROWS_REJECTED: u8 = 9;
+
+fn import(store: &Store, session: &Session, a: &ImportArgs) -> Result<(), Failure> {
+    use lifeboat_core::import::{self, columns::ImportKind, ImportOptions};
+    let kind = ImportKind::parse(&a.kind).ok_or_else(|| fail("the kind must be clients or patients", 2))?;
+    let read =
+        |path: &PathBuf| std::fs::read(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display()), 4));
+    let bytes = read(&a.file)?;
+    let name = a.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mapping = match &a.mapping {
+        Some(path) => Some(
+            serde_json::from_slice(&read(path)?)
+                .map_err(|e| fail(format!("{} is not a mapping file: {e}", path.display()), 4))?,
+        ),
+        None => None,
+    };
+    if a.preview {
+        let p = store.preview_import(session, kind, &name, &bytes, mapping.as_ref())?;
+        println!("{name}: {} rows, {}, {:?}-separated", p.rows, p.encoding, p.delimiter);
+        for c in &p.columns {
+            println!("  {:<28} -> {}", c.heading, c.label.as_deref().unwrap_or("(not imported)"));
+        }
+        if let Some(problem) = &p.problem {
+            return Err(fail(problem.clone(), 4));
+        }
+        for row in &p.sample {
+            match &row.problem {
+                Some(r) => println!("line {}: rejected ({}): {}", row.line, r.column, r.reason),
+                None => println!(
+                    "line {}: {}",
+                    row.line,
+                    row.values.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
+                ),
+            }
+        }
+        return Ok(());
+    }
+    let options = ImportOptions { all_or_nothing: a.all_or_nothing, mapping };
+    let interactive = std::io::stderr().is_terminal();
+    let (report, table) = store.import_file(session, kind, &name, &bytes, &options, |done, total| {
+        if interactive {
+            eprint!("\r{done} of {total} rows");
+        }
+    })?;
+    if interactive {
+        eprintln!();
+    }
+    println!(
+        "{}: {} rows: {} added, {} updated, {} already up to date, {} kept as changed in Lifeboat, {} repeated rows, {} rejected.",
+        report.file,
+        report.rows,
+        report.added,
+        report.updated,
+        report.unchanged,
+        report.kept_local,
+        report.repeated,
+        report.rejected.len()
+    );
+    if !report.ignored_columns.is_empty() {
+        println!("Columns not imported: {}.", report.ignored_columns.join(", "));
+    }
+    for r in &report.rejected {
+        let column = if r.column.is_empty() { String::new() } else { format!(", column {:?}", r.column) };
+        println!("{name}, line {}{column}: {}", r.line, r.reason);
+    }
+    if let Some(path) = &a.rejects {
+        let csv = import::rejects_csv(&table, &report)?;
+        std::fs::write(path, csv).map_err(|e| fail(format!("cannot write {}: {e}", path.display()), 1))?;
+        println!("The rejected rows are in {}.", path.display());
+    }
+    if report.rejected.is_empty() {
+        return Ok(());
+    }
+    let what = if report.applied {
+        "the good rows were imported; correct the rejected ones and import the file again"
+    } else {
+        "nothing was imported (all or nothing)"
+    };
+    Err(fail(format!("{} rows rejected: {what}", report.rejected.len()), ROWS_REJECTED))
 }
 
 fn open_existing(config: StoreConfig) -> Result<Store, Failure> {

@@ -254,3 +254,63 @@ fn help_is_everywhere_and_commands_need_a_database() {
     assert!(text(&out).contains("lifeboat init"), "{}", text(&out));
     assert!(!dir.path().join("lifeboat.db").exists(), "doctor does not create a database");
 }
+
+/// The fixture files of the core's import tests: PMS exports as Windows systems write them.
+fn fixture(name: &str) -> std::path::PathBuf {
+    let root = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    root.join("../core/tests/fixtures/import").join(name)
+}
+
+#[test]
+fn a_manager_imports_a_pms_export_reads_the_rejects_and_a_second_import_changes_nothing() {
+    let dir = TempDir::new().unwrap();
+    init(&dir);
+    let out = add_staff(&dir, "boss", ADMIN_PASSWORD, "m.manager", "manager");
+    assert!(out.status.success(), "{}", text(&out));
+    let clients = fixture("clients-windows.csv");
+    let clients = clients.to_str().unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let password = format!("{STAFF_PASSWORD}\n");
+
+    let out = lifeboat(&dir, &["import", "clients", clients, "--as", "m.manager", "--preview"], &password);
+    let preview = text(&out);
+    assert!(out.status.success(), "{preview}");
+    assert!(preview.contains("clients-windows.csv: 8 rows, windows-1252, Comma-separated"), "{preview}");
+    assert!(preview.contains("  County                       -> (not imported)"), "{preview}");
+    assert!(preview.contains("line 2: Client number: 10001; Name: Mrs Agatha Quillfeather;"), "{preview}");
+
+    let args = ["import", "clients", clients, "--as", "m.manager", "--rejects", rejects.to_str().unwrap()];
+    let out = lifeboat(&dir, &args, &password);
+    let report = text(&out);
+    assert_eq!(out.status.code(), Some(9), "{report}");
+    assert!(
+        report.contains("clients-windows.csv: 8 rows: 4 added, 0 updated, 0 already up to date, 0 kept as changed in Lifeboat, 1 repeated rows, 3 rejected."),
+        "{report}"
+    );
+    assert!(report.contains("clients-windows.csv, line 9, column \"Surname\": is required"), "{report}");
+    assert!(report.contains("3 rows rejected: the good rows were imported"), "{report}");
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(rejected.lines().count(), 4, "{rejected}");
+    assert!(rejected.lines().nth(2).unwrap().starts_with("10005,,,,5 No Name,"), "{rejected}");
+
+    let out = lifeboat(&dir, &args, &password);
+    let report = text(&out);
+    assert_eq!(out.status.code(), Some(9), "{report}");
+    assert!(report.contains("0 added, 0 updated, 4 already up to date"), "{report}");
+
+    // Reception may not import; the patients' file finds its owners by their PMS numbers.
+    let out = add_staff(&dir, "boss", ADMIN_PASSWORD, "r.desk", "reception");
+    assert!(out.status.success(), "{}", text(&out));
+    let patients = fixture("patients-bom.csv");
+    let out = lifeboat(&dir, &["import", "patients", patients.to_str().unwrap(), "--as", "r.desk"], &password);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let all = ["import", "patients", patients.to_str().unwrap(), "--as", "m.manager", "--all-or-nothing"];
+    let out = lifeboat(&dir, &all, &password);
+    let report = text(&out);
+    assert_eq!(out.status.code(), Some(9), "{report}");
+    assert!(report.contains("nothing was imported (all or nothing)"), "{report}");
+    let out = lifeboat(&dir, &["verify"], "");
+    assert!(out.status.success(), "{}", text(&out));
+}

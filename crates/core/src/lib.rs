@@ -13,7 +13,7 @@
 //! 5. `clinical`: consultations, prescriptions, the controlled drugs register, charges;
 //! 6. `replica`: changes received from other nodes, conflicts, sync peers;
 //! 7. `views`: read models for screens; `onboarding`: setting a practice up; `handover`: a patient's
-//!    record sent to another practice of the group.
+//!    record sent to another practice of the group; `import`: a PMS snapshot read in from CSV files.
 //!
 //! Start reading at `store/mod.rs` (opening a database and reading), then `store/write.rs`: every
 //! change to practice data is an operation on a `Write`, which checks permission, validates, writes
@@ -23,6 +23,7 @@ pub mod clinical;
 pub mod error;
 pub mod example;
 pub mod handover;
+pub mod import;
 pub mod onboarding;
 pub mod organisation;
 pub mod permission;

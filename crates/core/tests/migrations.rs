@@ -38,6 +38,14 @@ fn fixture(version: u32) -> &'static str {
               INSERT INTO journal (op_id, node_id, node_seq, hlc, schema_version, actor_id, entity, entity_id, kind, payload, content_hash)
               VALUES ('o1', 'n1', 1, 100, 4, 's1', 'client', 'c1', 'create', '{}', 'h1'),
                      ('o2', 'n1', 2, 200, 4, 's1', 'client', 'c2', 'create', '{}', 'h2');",
+        5 => "INSERT INTO practice VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z');
+              INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
+              VALUES ('c1', 'Ada', 'Old', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');
+              INSERT INTO patient (id, name, species, sex, created_at, updated_at)
+              VALUES ('a1', 'Rex', 'dog', 'male', '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');
+              INSERT INTO ownership VALUES ('o1', 'c1', 'a1', '2026-02-01T10:00:00.000Z');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -97,6 +105,16 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
             let formats: i64 =
                 conn.query_row("SELECT count(*) FROM journal WHERE hash_format = 1", [], |r| r.get(0)).unwrap();
             assert_eq!(formats, 2, "old entries keep the hash format they were made with");
+        }
+        if from == 5 {
+            let origins: (String, String) = conn
+                .query_row(
+                    "SELECT c.origin, p.origin FROM client c, patient p WHERE c.id = 'c1' AND p.id = 'a1'",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(origins, ("offline".into(), "offline".into()), "records made before imports were made here");
         }
         let fk_problems: i64 =
             conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();

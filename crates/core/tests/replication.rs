@@ -741,3 +741,44 @@ fn an_upgraded_database_reseals_its_history_and_syncs() {
     other.store.apply_changes(&store.changes_missing_from(&[], 100_000).unwrap()).unwrap();
     assert_eq!(other.store.dump().unwrap(), store.dump().unwrap());
 }
+
+/// A PMS export imported on one PC reaches the others as copies of the PMS records; the same file
+/// imported on two PCs before they sync makes each record twice, raised as duplicate registrations
+/// to be settled by a person (never refused by one PC and accepted by the other).
+#[test]
+fn imported_records_travel_as_pms_copies_and_a_file_imported_on_two_pcs_is_raised_as_duplicates() {
+    use lifeboat_core::import::columns::ImportKind;
+    use lifeboat_core::import::ImportOptions;
+    let mut nodes = practice_of_three();
+    let admin = nodes[0].store.login("admin", PASSWORD).unwrap();
+    nodes[0].store.add_staff(&admin, &example::staff("boss", Role::Manager, PASSWORD)).unwrap();
+    exchange_all(&nodes);
+    for n in &mut nodes {
+        log_in(n);
+    }
+    let file = "Client No,Surname,Forename,Mobile\n501,Ashdown,Ivy,07700 900501\n502,Brampton,Ned,07700 900502\n";
+    for n in &nodes[..2] {
+        let boss = n.store.login("boss", PASSWORD).unwrap();
+        let (report, _) = n
+            .store
+            .import_file(&boss, ImportKind::Clients, "c.csv", file.as_bytes(), &ImportOptions::default(), |_, _| {})
+            .unwrap();
+        assert_eq!(report.added, 2);
+    }
+    exchange_all(&nodes);
+    let third = &nodes[2];
+    let desk = third.desk.as_ref().unwrap();
+    let rows: Vec<(String, String)> = third
+        .store
+        .read(|c| {
+            let mut stmt = c.prepare("SELECT origin, pms_id FROM client ORDER BY pms_id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .unwrap();
+    let pms = |id: &str| ("pms".to_string(), id.to_string());
+    assert_eq!(rows, vec![pms("501"), pms("501"), pms("502"), pms("502")]);
+    let open = third.store.conflicts(desk, true).unwrap();
+    assert_eq!(open.iter().filter(|c| c.kind == "duplicate_client").count(), 2, "{open:#?}");
+    check_converged(&nodes);
+}

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::permission::Action;
+use crate::reception::origin::{self, Imported, Origin};
 use crate::reception::search_index;
 use crate::session::Session;
 use crate::store::database::Store;
@@ -32,6 +33,9 @@ pub struct Client {
     pub consent_email: bool,
     pub consent_sms: bool,
     pub notes: String,
+    /// Made here, or read in from the PMS (with its number there).
+    pub origin: Origin,
+    pub pms_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -100,6 +104,18 @@ pub(crate) struct ValidClient(NewClient);
 impl NewClient {
     /// Checks and normalises every field; errors name the field.
     pub(crate) fn validated(&self) -> Result<ValidClient> {
+        self.checked(true)
+    }
+
+    /// The details as an import will store them (postcode and phone numbers in their usual form),
+    /// or why they would be refused.
+    pub(crate) fn import_checked(&self) -> Result<NewClient> {
+        Ok(self.checked(false)?.0)
+    }
+
+    /// `validated`, where a registration at the desk must give a way to reach the client
+    /// (`need_contact`); a copy of a PMS record is taken as the PMS holds it.
+    fn checked(&self, need_contact: bool) -> Result<ValidClient> {
         let optional_with = |name: &str, value: &str, f: fn(&str, &str) -> Result<String>| {
             if value.trim().is_empty() {
                 Ok(String::new())
@@ -122,7 +138,7 @@ impl NewClient {
             consent_sms: self.consent_sms,
             notes: validate::optional_multiline("notes", &self.notes, 2000)?,
         };
-        if client.phone.is_empty() && client.phone_alt.is_empty() && client.email.is_empty() {
+        if need_contact && client.phone.is_empty() && client.phone_alt.is_empty() && client.email.is_empty() {
             return Err(Error::invalid(
                 "phone",
                 "give a telephone number or an email address, so the practice can reach them",
@@ -135,7 +151,7 @@ impl NewClient {
     }
 }
 
-const COLUMNS: &str = "id, title, first_name, last_name, address_line1, address_line2, town, postcode, phone, phone_alt, email, consent_email, consent_sms, notes, created_at";
+const COLUMNS: &str = "id, title, first_name, last_name, address_line1, address_line2, town, postcode, phone, phone_alt, email, consent_email, consent_sms, notes, origin, pms_id, created_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
     Ok(Client {
@@ -153,7 +169,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
         consent_email: r.get(11)?,
         consent_sms: r.get(12)?,
         notes: r.get(13)?,
-        created_at: row::time(r, 14)?,
+        origin: row::word(r, 14, Origin::parse)?,
+        pms_id: r.get(15)?,
+        created_at: row::time(r, 16)?,
     })
 }
 
@@ -163,14 +181,15 @@ pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Client> {
         .ok_or_else(|| Error::NotFound(format!("client {id}")))
 }
 
-/// Inserts a validated client and indexes it.
-fn insert(w: &mut Write<'_>, action: Action, c: &ValidClient) -> Result<Uuid> {
+/// Inserts a validated client and indexes it; `pms_id` is set for a copy of a PMS record.
+fn insert(w: &mut Write<'_>, action: Action, c: &ValidClient, pms_id: Option<&str>) -> Result<Uuid> {
     let c = &c.0;
     let id = w.new_id();
     let now = time::stored(w.now());
+    let origin = if pms_id.is_some() { Origin::Pms } else { Origin::Offline };
     w.tx().execute(
         &format!(
-            "INSERT INTO client ({COLUMNS}, updated_at, search_rowid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15,
+            "INSERT INTO client ({COLUMNS}, updated_at, search_rowid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17,
              (SELECT coalesce(max(search_rowid), 0) + 1 FROM client))"
         ),
         params![
@@ -188,6 +207,8 @@ fn insert(w: &mut Write<'_>, action: Action, c: &ValidClient) -> Result<Uuid> {
             c.consent_email,
             c.consent_sms,
             c.notes,
+            origin.as_str(),
+            pms_id,
             now
         ],
     )?;
@@ -209,6 +230,10 @@ fn insert(w: &mut Write<'_>, action: Action, c: &ValidClient) -> Result<Uuid> {
     }
     fields.put("consent_email", c.consent_email);
     fields.put("consent_sms", c.consent_sms);
+    if let Some(pms_id) = pms_id {
+        fields.put("origin", origin.as_str());
+        fields.put("pms_id", pms_id);
+    }
     w.record(action, Entity::Client, id, ChangeKind::Create, fields)?;
     search_index::reindex_client(w.tx(), id)?;
     Ok(id)
@@ -284,7 +309,7 @@ impl Write<'_> {
     pub fn register_client(&mut self, new: &NewClient) -> Result<Client> {
         self.authorize(Action::RegisterClient)?;
         let valid = new.validated()?;
-        let id = insert(self, Action::RegisterClient, &valid)?;
+        let id = insert(self, Action::RegisterClient, &valid, None)?;
         get(self.tx(), id)
     }
 
@@ -292,63 +317,106 @@ impl Write<'_> {
     /// the fields that differ are written and journaled.
     pub fn update_client(&mut self, id: Uuid, details: &NewClient) -> Result<Client> {
         self.authorize(Action::EditClient)?;
-        let current = get(self.tx(), id)?;
-        let new = details.validated()?.0;
-        let mut fields = Fields::new();
-        for (name, old, value) in [
-            ("title", &current.title, &new.title),
-            ("first_name", &current.first_name, &new.first_name),
-            ("last_name", &current.last_name, &new.last_name),
-            ("address_line1", &current.address_line1, &new.address_line1),
-            ("address_line2", &current.address_line2, &new.address_line2),
-            ("town", &current.town, &new.town),
-            ("postcode", &current.postcode, &new.postcode),
-            ("phone", &current.phone, &new.phone),
-            ("phone_alt", &current.phone_alt, &new.phone_alt),
-            ("email", &current.email, &new.email),
-            ("notes", &current.notes, &new.notes),
-        ] {
-            if old != value {
-                fields.put(name, value);
-            }
-        }
-        for (name, old, value) in [
-            ("consent_email", current.consent_email, new.consent_email),
-            ("consent_sms", current.consent_sms, new.consent_sms),
-        ] {
-            if old != value {
-                fields.put(name, value);
-            }
-        }
-        if fields.is_empty() {
+        let new = details.validated()?;
+        if !update(self, Action::EditClient, id, &new)? {
             return Err(Error::invalid("details", "change nothing"));
         }
-        self.tx().execute(
-            "UPDATE client SET title = ?2, first_name = ?3, last_name = ?4, address_line1 = ?5, address_line2 = ?6, town = ?7,
-             postcode = ?8, phone = ?9, phone_alt = ?10, email = ?11, consent_email = ?12, consent_sms = ?13, notes = ?14,
-             updated_at = ?15 WHERE id = ?1",
-            params![
-                id.to_string(),
-                new.title,
-                new.first_name,
-                new.last_name,
-                new.address_line1,
-                new.address_line2,
-                new.town,
-                new.postcode,
-                new.phone,
-                new.phone_alt,
-                new.email,
-                new.consent_email,
-                new.consent_sms,
-                new.notes,
-                time::stored(self.now())
-            ],
-        )?;
-        self.record(Action::EditClient, Entity::Client, id, ChangeKind::Update, fields)?;
-        search_index::reindex_client(self.tx(), id)?;
         get(self.tx(), id)
     }
+
+    /// Reads in a client as the PMS holds it, under PMS number `pms_id`: added if no record has that
+    /// number, brought up to date if one has and was not changed in Lifeboat since.
+    pub fn import_client(&mut self, pms_id: &str, details: &NewClient) -> Result<Imported> {
+        self.authorize(Action::ImportRecords)?;
+        let pms_id = validate::required("pms_id", pms_id, 40)?;
+        let new = details.checked(false)?;
+        Ok(match origin::find(self.tx(), "client", &pms_id)? {
+            None => Imported::Added(insert(self, Action::ImportRecords, &new, Some(&pms_id))?),
+            Some(id) if origin::changed_since_made(self.tx(), "client", id)? => {
+                if differs(&get(self.tx(), id)?, &new.0) {
+                    Imported::KeptLocal(id)
+                } else {
+                    Imported::Unchanged(id)
+                }
+            }
+            Some(id) => match update(self, Action::ImportRecords, id, &new)? {
+                true => Imported::Updated(id),
+                false => Imported::Unchanged(id),
+            },
+        })
+    }
+}
+
+/// The editable fields of a client and their new values, as (name, old, new).
+fn editable<'a>(current: &'a Client, new: &'a NewClient) -> [(&'static str, &'a String, &'a String); 11] {
+    [
+        ("title", &current.title, &new.title),
+        ("first_name", &current.first_name, &new.first_name),
+        ("last_name", &current.last_name, &new.last_name),
+        ("address_line1", &current.address_line1, &new.address_line1),
+        ("address_line2", &current.address_line2, &new.address_line2),
+        ("town", &current.town, &new.town),
+        ("postcode", &current.postcode, &new.postcode),
+        ("phone", &current.phone, &new.phone),
+        ("phone_alt", &current.phone_alt, &new.phone_alt),
+        ("email", &current.email, &new.email),
+        ("notes", &current.notes, &new.notes),
+    ]
+}
+
+fn differs(current: &Client, new: &NewClient) -> bool {
+    editable(current, new).iter().any(|(_, old, value)| old != value)
+        || current.consent_email != new.consent_email
+        || current.consent_sms != new.consent_sms
+}
+
+/// Writes the fields of `new` that differ from the stored client, journaled under `action`, and
+/// reindexes it; false when nothing differed (and nothing was written).
+fn update(w: &mut Write<'_>, action: Action, id: Uuid, new: &ValidClient) -> Result<bool> {
+    let current = get(w.tx(), id)?;
+    let new = &new.0;
+    let mut fields = Fields::new();
+    for (name, old, value) in editable(&current, new) {
+        if old != value {
+            fields.put(name, value);
+        }
+    }
+    for (name, old, value) in [
+        ("consent_email", current.consent_email, new.consent_email),
+        ("consent_sms", current.consent_sms, new.consent_sms),
+    ] {
+        if old != value {
+            fields.put(name, value);
+        }
+    }
+    if fields.is_empty() {
+        return Ok(false);
+    }
+    w.tx().execute(
+        "UPDATE client SET title = ?2, first_name = ?3, last_name = ?4, address_line1 = ?5, address_line2 = ?6, town = ?7,
+         postcode = ?8, phone = ?9, phone_alt = ?10, email = ?11, consent_email = ?12, consent_sms = ?13, notes = ?14,
+         updated_at = ?15 WHERE id = ?1",
+        params![
+            id.to_string(),
+            new.title,
+            new.first_name,
+            new.last_name,
+            new.address_line1,
+            new.address_line2,
+            new.town,
+            new.postcode,
+            new.phone,
+            new.phone_alt,
+            new.email,
+            new.consent_email,
+            new.consent_sms,
+            new.notes,
+            time::stored(w.now())
+        ],
+    )?;
+    w.record(action, Entity::Client, id, ChangeKind::Update, fields)?;
+    search_index::reindex_client(w.tx(), id)?;
+    Ok(true)
 }
 
 impl Store {

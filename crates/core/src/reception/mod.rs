@@ -4,5 +4,6 @@
 pub mod appointment;
 pub mod client;
 pub mod hours;
+pub mod origin;
 pub mod patient;
 pub(crate) mod search_index;

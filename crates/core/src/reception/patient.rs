@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::permission::Action;
 use crate::reception::client::{self, Client, NewClient};
+use crate::reception::origin::{self, Imported, Origin};
 use crate::reception::search_index;
 use crate::session::Session;
 use crate::store::database::Store;
@@ -158,6 +159,9 @@ pub struct Patient {
     pub deceased_on: Option<NaiveDate>,
     pub notes: String,
     pub owner_ids: Vec<Uuid>,
+    /// Made here, or read in from the PMS (with its number there).
+    pub origin: Origin,
+    pub pms_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -278,13 +282,22 @@ impl NewPatient {
     }
 }
 
+impl NewPatient {
+    /// The details as an import will store them (the microchip as its digits), or why they would be
+    /// refused.
+    pub(crate) fn import_checked(&self, today: NaiveDate) -> Result<NewPatient> {
+        let valid = self.validated(today)?;
+        Ok(NewPatient { microchip: valid.microchip.unwrap_or_default(), alerts: valid.alerts, ..self.clone() })
+    }
+}
+
 /// The same day `years` years before `date`; 29 February becomes 28 February in a year without one.
 fn years_before(date: NaiveDate, years: u32) -> NaiveDate {
     let year = date.year() - years as i32;
     date.with_year(year).or_else(|| NaiveDate::from_ymd_opt(year, date.month(), 28)).unwrap_or(date)
 }
 
-const COLUMNS: &str = "id, name, species, species_other, breed, sex, neutered, date_of_birth, dob_estimated, colour, microchip, alerts, deceased_on, notes, created_at";
+const COLUMNS: &str = "id, name, species, species_other, breed, sex, neutered, date_of_birth, dob_estimated, colour, microchip, alerts, deceased_on, notes, origin, pms_id, created_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
     Ok(Patient {
@@ -303,7 +316,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
         deceased_on: row::opt_date(r, 12)?,
         notes: r.get(13)?,
         owner_ids: Vec::new(),
-        created_at: row::time(r, 14)?,
+        origin: row::word(r, 14, Origin::parse)?,
+        pms_id: r.get(15)?,
+        created_at: row::time(r, 16)?,
     })
 }
 
@@ -344,7 +359,7 @@ pub(crate) fn of_client(conn: &Connection, client_id: Uuid) -> Result<Vec<Patien
 
 /// Inserts a validated patient owned by `owner`, and reindexes the owner for search. Refuses a
 /// microchip already on file, naming the animal that has it.
-fn insert(w: &mut Write<'_>, action: Action, owner: Uuid, p: &ValidPatient) -> Result<Uuid> {
+fn insert(w: &mut Write<'_>, action: Action, owner: Uuid, p: &ValidPatient, pms: Option<&FromPms>) -> Result<Uuid> {
     client::get(w.tx(), owner)?;
     if let Some(chip) = &p.microchip {
         let holder: Option<String> =
@@ -359,11 +374,14 @@ fn insert(w: &mut Write<'_>, action: Action, owner: Uuid, p: &ValidPatient) -> R
     let now = time::stored(w.now());
     let alerts = serde_json::to_string(&p.alerts).map_err(|e| Error::Internal(e.to_string()))?;
     let dob = p.date_of_birth.map(time::stored_date);
+    let origin = if pms.is_some() { Origin::Pms } else { Origin::Offline };
+    let deceased = pms.and_then(|f| f.deceased_on).map(time::stored_date);
+    let pms_id = pms.map(|f| f.pms_id.as_str());
     w.tx().execute(
-        &format!("INSERT INTO patient ({COLUMNS}, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13, ?14, ?14)"),
-        params![id.to_string(), p.name, p.species.as_str(), p.species_other, p.breed, p.sex.as_str(), p.neutered, dob, p.dob_estimated, p.colour, p.microchip, alerts, p.notes, now],
+        &format!("INSERT INTO patient ({COLUMNS}, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)"),
+        params![id.to_string(), p.name, p.species.as_str(), p.species_other, p.breed, p.sex.as_str(), p.neutered, dob, p.dob_estimated, p.colour, p.microchip, alerts, deceased, p.notes, origin.as_str(), pms_id, now],
     )?;
-    let fields = Fields::new()
+    let mut fields = Fields::new()
         .with("name", &p.name)
         .with("species", p.species)
         .with("species_other", &p.species_other)
@@ -376,6 +394,13 @@ fn insert(w: &mut Write<'_>, action: Action, owner: Uuid, p: &ValidPatient) -> R
         .with("microchip", &p.microchip)
         .with("alerts", &p.alerts)
         .with("notes", &p.notes);
+    if let Some(pms_id) = pms_id {
+        fields.put("origin", origin.as_str());
+        fields.put("pms_id", pms_id);
+        if deceased.is_some() {
+            fields.put("deceased_on", &deceased);
+        }
+    }
     w.record(action, Entity::Patient, id, ChangeKind::Create, fields)?;
     add_owner(w, action, owner, id)?;
     Ok(id)
@@ -411,7 +436,7 @@ impl Write<'_> {
     pub fn register_patient(&mut self, owner: Uuid, new: &NewPatient) -> Result<Patient> {
         self.authorize(Action::RegisterPatient)?;
         let valid = new.validated(self.today())?;
-        let id = insert(self, Action::RegisterPatient, owner, &valid)?;
+        let id = insert(self, Action::RegisterPatient, owner, &valid, None)?;
         get(self.tx(), id)
     }
 
@@ -465,6 +490,136 @@ impl Write<'_> {
         }
         get(self.tx(), patient)
     }
+}
+
+/// What a PMS record adds to a patient: its number there, and its death if the PMS holds one.
+struct FromPms {
+    pms_id: String,
+    deceased_on: Option<NaiveDate>,
+}
+
+/// Refuses a microchip that another animal on file already has, naming it.
+fn check_microchip_free(w: &Write<'_>, chip: Option<&str>, except: Option<Uuid>) -> Result<()> {
+    let Some(chip) = chip else { return Ok(()) };
+    let holder: Option<String> = w
+        .tx()
+        .query_row(
+            "SELECT name FROM patient WHERE microchip = ?1 AND id IS NOT ?2",
+            params![chip, except.map(|e| e.to_string())],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match holder {
+        Some(name) => Err(Error::invalid("microchip", format!("{chip} is already recorded for {name}"))),
+        None => Ok(()),
+    }
+}
+
+impl Write<'_> {
+    /// Reads in an animal as the PMS holds it, under PMS number `pms_id`, owned by the client with PMS
+    /// number `owner_pms_id` (read in first). Added if no record has that number; brought up to date
+    /// if one has and was not changed in Lifeboat since; the owner is added if missing. A death the
+    /// PMS records is kept; one recorded here is never undone.
+    pub fn import_patient(
+        &mut self,
+        pms_id: &str,
+        owner_pms_id: &str,
+        details: &NewPatient,
+        deceased_on: Option<NaiveDate>,
+    ) -> Result<Imported> {
+        self.authorize(Action::ImportRecords)?;
+        let pms_id = validate::required("pms_id", pms_id, 40)?;
+        let owner_pms_id = validate::required("owner_pms_id", owner_pms_id, 40)?;
+        let valid = details.validated(self.today())?;
+        if let Some(on) = deceased_on {
+            time::sane_date("deceased_on", on)?;
+            if on > self.today() {
+                return Err(Error::invalid("deceased_on", "is in the future"));
+            }
+            if valid.date_of_birth.is_some_and(|dob| on < dob) {
+                return Err(Error::invalid("deceased_on", "is before the date of birth"));
+            }
+        }
+        let owner = origin::find(self.tx(), "client", &owner_pms_id)?.ok_or_else(|| {
+            Error::invalid(
+                "owner_pms_id",
+                format!("no client has PMS number {owner_pms_id:?}: import the clients' file first"),
+            )
+        })?;
+        let Some(id) = origin::find(self.tx(), "patient", &pms_id)? else {
+            check_microchip_free(self, valid.microchip.as_deref(), None)?;
+            let pms = FromPms { pms_id, deceased_on };
+            return Ok(Imported::Added(insert(self, Action::ImportRecords, owner, &valid, Some(&pms))?));
+        };
+        let current = get(self.tx(), id)?;
+        if !current.owner_ids.contains(&owner) {
+            add_owner(self, Action::ImportRecords, owner, id)?;
+        }
+        let fields = differences(&current, &valid, deceased_on);
+        if fields.is_empty() {
+            return Ok(Imported::Unchanged(id));
+        }
+        if origin::changed_since_made(self.tx(), "patient", id)? {
+            return Ok(Imported::KeptLocal(id));
+        }
+        check_microchip_free(self, valid.microchip.as_deref(), Some(id))?;
+        let map = fields.clone_map();
+        let sets: Vec<String> = map.keys().enumerate().map(|(i, k)| format!("{k} = ?{}", i + 3)).collect();
+        let mut values: Vec<rusqlite::types::Value> = vec![id.to_string().into(), time::stored(self.now()).into()];
+        for value in map.values() {
+            values.push(match value {
+                serde_json::Value::Null => rusqlite::types::Value::Null,
+                serde_json::Value::Bool(b) => (*b as i64).into(),
+                serde_json::Value::String(text) => text.clone().into(),
+                // Numbers never occur; a list (the alerts) is stored as its JSON text.
+                other => other.to_string().into(),
+            });
+        }
+        self.tx().execute(
+            &format!("UPDATE patient SET {}, updated_at = ?2 WHERE id = ?1", sets.join(", ")),
+            rusqlite::params_from_iter(values),
+        )?;
+        self.record(Action::ImportRecords, Entity::Patient, id, ChangeKind::Update, fields)?;
+        for owner in &current.owner_ids {
+            search_index::reindex_client(self.tx(), *owner)?;
+        }
+        Ok(Imported::Updated(id))
+    }
+}
+
+/// The fields (column names) in which a PMS record differs from the stored patient. A death is only
+/// ever added.
+fn differences(current: &Patient, new: &ValidPatient, deceased_on: Option<NaiveDate>) -> Fields {
+    let mut fields = Fields::new();
+    let mut text = |name: &str, old: &str, value: &str| {
+        if old != value {
+            fields.put(name, value);
+        }
+    };
+    text("name", &current.name, &new.name);
+    text("species", current.species.as_str(), new.species.as_str());
+    text("species_other", &current.species_other, &new.species_other);
+    text("breed", &current.breed, &new.breed);
+    text("sex", current.sex.as_str(), new.sex.as_str());
+    text("colour", &current.colour, &new.colour);
+    text("notes", &current.notes, &new.notes);
+    if current.neutered != new.neutered {
+        fields.put("neutered", new.neutered);
+    }
+    if current.date_of_birth != new.date_of_birth || current.dob_estimated != new.dob_estimated {
+        fields.put("date_of_birth", new.date_of_birth.map(time::stored_date));
+        fields.put("dob_estimated", new.dob_estimated);
+    }
+    if current.microchip != new.microchip {
+        fields.put("microchip", &new.microchip);
+    }
+    if current.alerts != new.alerts {
+        fields.put("alerts", &new.alerts);
+    }
+    if let (None, Some(on)) = (current.deceased_on, deceased_on) {
+        fields.put("deceased_on", time::stored_date(on));
+    }
+    fields
 }
 
 impl Store {

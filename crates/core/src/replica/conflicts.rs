@@ -81,17 +81,21 @@ pub(crate) fn refresh(conn: &Connection, now: &str, also: &[(String, Uuid)]) -> 
     let last: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM journal", [], |r| r.get(0))?;
     let mut raised = 0;
     for (entity, id) in &touched {
-        let (kind, detail, sql) = match entity.as_str() {
-            "appointment" => ("double_booking", "the same clinician is booked twice at the same time", DOUBLE_BOOKING),
+        let (kind, detail) = match entity.as_str() {
+            "appointment" => ("double_booking", "the same clinician is booked twice at the same time"),
             "client" => (
                 "duplicate_client",
-                "the same surname and phone number or email, registered on two computers",
-                DUPLICATE_CLIENT,
+                "the same surname and phone number or email, or the same PMS number, registered on two computers",
             ),
-            _ => ("duplicate_patient", "the same microchip, registered on two computers", DUPLICATE_PATIENT),
+            _ => ("duplicate_patient", "the same microchip or PMS number, registered on two computers"),
         };
-        let mut stmt = conn.prepare_cached(&format!("SELECT b.id {sql} AND a.id = ?1"))?;
-        let others = stmt.query_map([id.to_string()], |r| row::uuid(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut others = BTreeSet::new();
+        for sql in conditions(kind) {
+            let mut stmt = conn.prepare_cached(&format!("SELECT b.id {sql} AND a.id = ?1"))?;
+            for other in stmt.query_map([id.to_string()], |r| row::uuid(r, 0))? {
+                others.insert(other?);
+            }
+        }
         for other in others {
             let distinct_nodes = kind == "double_booking" || created_on_different_nodes(conn, entity, *id, other)?;
             if distinct_nodes && raise(conn, kind, entity, &[*id, other], detail, now)? {
@@ -118,16 +122,29 @@ const DUPLICATE_CLIENT: &str = "FROM client a JOIN client b
   WHERE 1";
 const DUPLICATE_PATIENT: &str = "FROM patient a JOIN patient b ON b.id <> a.id AND b.microchip = a.microchip
   WHERE a.microchip IS NOT NULL";
+// The same PMS record read in on two computers (each indexed on its own, so kept apart from the above).
+const SAME_PMS_CLIENT: &str =
+    "FROM client a JOIN client b ON b.id <> a.id AND b.pms_id = a.pms_id WHERE a.pms_id IS NOT NULL";
+const SAME_PMS_PATIENT: &str =
+    "FROM patient a JOIN patient b ON b.id <> a.id AND b.pms_id = a.pms_id WHERE a.pms_id IS NOT NULL";
+
+/// The conditions under which a pair of records is a conflict of `kind` (any one of them).
+fn conditions(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "double_booking" => &[DOUBLE_BOOKING],
+        "duplicate_client" => &[DUPLICATE_CLIENT, SAME_PMS_CLIENT],
+        "duplicate_patient" => &[DUPLICATE_PATIENT, SAME_PMS_PATIENT],
+        _ => &[],
+    }
+}
 
 /// Whether what a conflict is about still stands: two bookings later moved apart, or one of them
 /// cancelled, no longer conflict; the same for two registrations one of which was corrected. Conflicts
 /// that no longer stand are not shown, so which ones a PC shows depends only on the changes it holds,
 /// not on the order they came in.
 fn holds(conn: &Connection, kind: &str, members: &[Uuid]) -> Result<bool> {
-    let sql = match kind {
-        "double_booking" => DOUBLE_BOOKING,
-        "duplicate_client" => DUPLICATE_CLIENT,
-        "duplicate_patient" => DUPLICATE_PATIENT,
+    match kind {
+        "double_booking" | "duplicate_client" | "duplicate_patient" => {}
         "after_signing" => {
             // Raised against a signature: shown while that signature is the one the record holds.
             let mut stmt = conn.prepare_cached(
@@ -140,10 +157,15 @@ fn holds(conn: &Connection, kind: &str, members: &[Uuid]) -> Result<bool> {
             return Ok(stmt.exists([json])?);
         }
         _ => return Ok(true),
-    };
+    }
     let [a, b] = members else { return Ok(true) };
-    let mut stmt = conn.prepare_cached(&format!("SELECT 1 {sql} AND a.id = ?1 AND b.id = ?2"))?;
-    Ok(stmt.exists(params![a.to_string(), b.to_string()])?)
+    for sql in conditions(kind) {
+        let mut stmt = conn.prepare_cached(&format!("SELECT 1 {sql} AND a.id = ?1 AND b.id = ?2"))?;
+        if stmt.exists(params![a.to_string(), b.to_string()])? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Whether two records were created by different nodes (one node's own duplicates are warned about

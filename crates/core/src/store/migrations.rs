@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0005_sync.sql"),
         sha256: "469a7000a9b2a3429ba7cb2649636e2fdd9a9820ba380302542572287c4525c4",
     },
+    Migration {
+        name: "0006_origin.sql",
+        sql: include_str!("../../migrations/0006_origin.sql"),
+        sha256: "12fa6127f5e0e58bd90c4b303994c89cd3e8d57d489fbd340fee690aa4f91281",
+    },
 ];
 
 /// The schema version this build writes.

@@ -207,6 +207,8 @@ pub struct Write<'t> {
     store: &'t Store,
     mutations: Vec<Mutation>,
     authorized: Vec<Action>,
+    /// Set by an operation that may find nothing to change (an import of records already here).
+    may_record_nothing: bool,
 }
 
 impl<'t> Write<'t> {
@@ -261,6 +263,31 @@ impl<'t> Write<'t> {
         }
         self.mutations.push(Mutation { action, entity, entity_id, kind, fields });
         Ok(())
+    }
+
+    /// Runs `step` so that, if it fails, everything it wrote and recorded is undone and the rest of
+    /// the write carries on (an import keeping its good rows). A savepoint inside the write's
+    /// transaction.
+    pub(crate) fn attempt<T>(&mut self, step: impl FnOnce(&mut Write<'t>) -> Result<T>) -> Result<T> {
+        self.tx.execute_batch("SAVEPOINT attempt")?;
+        let (mutations, authorized) = (self.mutations.len(), self.authorized.len());
+        match step(self) {
+            Ok(out) => {
+                self.tx.execute_batch("RELEASE attempt")?;
+                Ok(out)
+            }
+            Err(e) => {
+                self.tx.execute_batch("ROLLBACK TO attempt; RELEASE attempt")?;
+                self.mutations.truncate(mutations);
+                self.authorized.truncate(authorized);
+                Err(e)
+            }
+        }
+    }
+
+    /// Lets this write end without a change (everything it was given was here already).
+    pub(crate) fn may_record_nothing(&mut self) {
+        self.may_record_nothing = true;
     }
 
     /// The practice this database holds.
@@ -332,12 +359,25 @@ impl Store {
         change: impl FnOnce(&mut Write<'_>) -> Result<T>,
     ) -> Result<T> {
         let now = self.clock.now();
-        let (out, mutations) = {
-            let mut write = Write { tx: &tx, actor, now, store: self, mutations: Vec::new(), authorized: Vec::new() };
+        let (out, mutations, may_record_nothing) = {
+            let mut write = Write {
+                tx: &tx,
+                actor,
+                now,
+                store: self,
+                mutations: Vec::new(),
+                authorized: Vec::new(),
+                may_record_nothing: false,
+            };
             let out = change(&mut write)?;
-            (out, write.mutations)
+            (out, write.mutations, write.may_record_nothing)
         };
         if mutations.is_empty() {
+            if may_record_nothing {
+                // Rolled back: whatever was written without a record of it does not stand.
+                drop(tx);
+                return Ok(out);
+            }
             return Err(Error::Internal("a write recorded no change".into()));
         }
         failpoint("rows")?;

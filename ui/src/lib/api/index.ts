@@ -1,6 +1,6 @@
 // The only code in the UI that talks to the back end. Every other component calls these typed
 // functions; the types are generated from the Rust types (see types/, never edit them by hand).
-import { invoke } from '@tauri-apps/api/core';
+import { Channel, invoke } from '@tauri-apps/api/core';
 import type { AppStatus } from './types/AppStatus';
 import type { CommandError } from './types/CommandError';
 import type { ErrorCode } from './types/ErrorCode';
@@ -36,6 +36,15 @@ import type { BundleWritten } from './types/BundleWritten';
 import type { BundleRead } from './types/BundleRead';
 import type { Destination } from './types/Destination';
 import type { Handover } from './types/Handover';
+import type { Preview } from './types/Preview';
+import type { ImportKind } from './types/ImportKind';
+import type { ImportOptions } from './types/ImportOptions';
+import type { ImportDone } from './types/ImportDone';
+import type { ImportProgress } from './types/ImportProgress';
+export type { Preview, ImportKind, ImportOptions, ImportDone, ImportProgress };
+export type { ImportReport } from './types/ImportReport';
+export type { Rejected } from './types/Rejected';
+export type { Mapping } from './types/Mapping';
 export type { SyncOverview, PairingInfo, Peer, ConflictView, Conflict, Resolution, BundleWritten, BundleRead, Destination, Handover };
 export type { ConflictSide } from './types/ConflictSide';
 export type { HostedRelay } from './types/HostedRelay';
@@ -188,6 +197,14 @@ export const api = {
   /** Writes a bundle into the exports folder: what `server` lacks, or everything when null. */
   exportBundle: (server: string | null, passphrase: string) => call<BundleWritten>('export_bundle', { server, passphrase }),
   importBundle: (path: string, passphrase: string) => call<BundleRead>('import_bundle', { path, passphrase }),
+  previewImport: (kind: ImportKind, path: string, mapping: ImportOptions['mapping']) =>
+    call<Preview>('preview_import', { kind, path, mapping }),
+  /** Imports a PMS export; `progress` hears how far it has got while it runs. */
+  importFile: (kind: ImportKind, path: string, options: ImportOptions, progress: (p: ImportProgress) => void) => {
+    const onProgress = new Channel<ImportProgress>();
+    onProgress.onmessage = progress;
+    return call<ImportDone>('import_file', { kind, path, options, onProgress });
+  },
   handoverDestinations: () => call<Destination[]>('handover_destinations'),
   sendHandover: (patient: string, server: string, practice: string, practiceName: string, note: string) =>
     call<Handover>('send_handover', { patient, server, practice, practiceName, note }),

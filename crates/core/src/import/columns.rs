@@ -1,0 +1,366 @@
+//! Which column of a file holds which field: recognised from the headings UK PMS exports use, or
+//! given by a mapping (saved as JSON and reused for the next file from the same system).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// What a file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    Clients,
+    Patients,
+}
+
+impl ImportKind {
+    pub fn parse(text: &str) -> Option<ImportKind> {
+        match text {
+            "clients" => Some(ImportKind::Clients),
+            "patients" => Some(ImportKind::Patients),
+            _ => None,
+        }
+    }
+}
+
+/// A field an import fills: its name, what people call it, the headings that mean it (compared
+/// lower-case, letters and digits only), and whether a file must have it.
+#[derive(Debug, PartialEq)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub label: &'static str,
+    headings: &'static [&'static str],
+    pub required: bool,
+}
+
+const fn f(name: &'static str, label: &'static str, headings: &'static [&'static str], required: bool) -> FieldSpec {
+    FieldSpec { name, label, headings, required }
+}
+
+const CLIENT_FIELDS: &[FieldSpec] = &[
+    f(
+        "pms_id",
+        "Client number",
+        &[
+            "clientno",
+            "clientnumber",
+            "clientid",
+            "clientcode",
+            "clientref",
+            "clientreference",
+            "accountno",
+            "accountnumber",
+            "account",
+            "accountcode",
+            "ownerid",
+            "ownerno",
+            "ownernumber",
+            "id",
+            "pmsid",
+        ],
+        true,
+    ),
+    f("title", "Title", &["title", "salutation", "clienttitle"], false),
+    f(
+        "first_name",
+        "First name",
+        &["forename", "forenames", "firstname", "firstnames", "givenname", "christianname", "first", "clientforename"],
+        false,
+    ),
+    f("last_name", "Surname", &["surname", "lastname", "familyname", "last", "clientsurname"], true),
+    f(
+        "address_line1",
+        "Address line 1",
+        &["address1", "addressline1", "address", "street", "line1", "add1", "addr1", "house", "houseandstreet"],
+        false,
+    ),
+    f("address_line2", "Address line 2", &["address2", "addressline2", "line2", "add2", "addr2", "locality"], false),
+    f("address_line3", "Address line 3", &["address3", "addressline3", "line3", "add3", "addr3", "district"], false),
+    f("town", "Town", &["town", "city", "posttown", "towncity", "address4"], false),
+    f("postcode", "Postcode", &["postcode", "postalcode", "pcode", "zip", "zipcode"], false),
+    f(
+        "phone",
+        "Home telephone",
+        &[
+            "hometelephone",
+            "hometel",
+            "homephone",
+            "telephone",
+            "phone",
+            "tel",
+            "telephonehome",
+            "landline",
+            "telhome",
+            "phonehome",
+            "telephone1",
+            "phone1",
+        ],
+        false,
+    ),
+    f(
+        "mobile",
+        "Mobile telephone",
+        &[
+            "mobile",
+            "mobiletelephone",
+            "mobilephone",
+            "mobiletel",
+            "mobileno",
+            "mobilenumber",
+            "cell",
+            "cellphone",
+            "telmobile",
+            "telephone2",
+            "phone2",
+        ],
+        false,
+    ),
+    f("work_phone", "Work telephone", &["worktelephone", "worktel", "workphone", "telwork", "daytimephone"], false),
+    f("email", "Email", &["email", "emailaddress", "mail"], false),
+    f("notes", "Notes", &["notes", "note", "comments", "comment", "clientnotes"], false),
+    f(
+        "consent_email",
+        "Email consent",
+        &["emailconsent", "consentemail", "emailok", "okemail", "contactbyemail"],
+        false,
+    ),
+    f(
+        "consent_sms",
+        "SMS consent",
+        &["smsconsent", "consentsms", "smsok", "oksms", "textconsent", "contactbysms"],
+        false,
+    ),
+];
+
+const PATIENT_FIELDS: &[FieldSpec] = &[
+    f(
+        "pms_id",
+        "Animal number",
+        &[
+            "animalno",
+            "animalnumber",
+            "animalid",
+            "animalcode",
+            "patientno",
+            "patientnumber",
+            "patientid",
+            "petid",
+            "petno",
+            "petnumber",
+            "id",
+            "pmsid",
+        ],
+        true,
+    ),
+    f(
+        "owner_pms_id",
+        "Owner's client number",
+        &[
+            "clientno",
+            "clientnumber",
+            "clientid",
+            "clientcode",
+            "clientref",
+            "ownerid",
+            "ownerno",
+            "ownernumber",
+            "accountno",
+            "accountnumber",
+            "account",
+        ],
+        true,
+    ),
+    f("name", "Name", &["name", "animalname", "petname", "patientname", "animal", "pet"], true),
+    f("species", "Species", &["species", "animaltype", "type", "speciesdescription"], true),
+    f("breed", "Breed", &["breed", "breeddescription"], false),
+    f("sex", "Sex", &["sex", "gender"], false),
+    f("neutered", "Neutered", &["neutered", "neuter", "castrated", "spayed", "neuteredyn"], false),
+    f("date_of_birth", "Date of birth", &["dob", "dateofbirth", "birthdate", "born", "birthday"], false),
+    f("colour", "Colour", &["colour", "color", "markings", "colourmarkings"], false),
+    f(
+        "microchip",
+        "Microchip",
+        &["microchip", "microchipno", "microchipnumber", "chip", "chipno", "chipnumber", "identichip"],
+        false,
+    ),
+    f("alerts", "Alerts", &["alerts", "alert", "warning", "warnings", "caution", "cautions", "hazard"], false),
+    f("notes", "Notes", &["notes", "note", "comments", "comment", "animalnotes"], false),
+    f(
+        "deceased_on",
+        "Date of death",
+        &["deceased", "deceaseddate", "dateofdeath", "died", "dod", "datedeceased"],
+        false,
+    ),
+];
+
+pub fn fields(kind: ImportKind) -> &'static [FieldSpec] {
+    match kind {
+        ImportKind::Clients => CLIENT_FIELDS,
+        ImportKind::Patients => PATIENT_FIELDS,
+    }
+}
+
+fn key(heading: &str) -> String {
+    heading.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// A mapping saved by a manager: heading → field name (or "" to ignore the column).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Mapping {
+    pub columns: BTreeMap<String, String>,
+}
+
+/// Each column's field (by index), as recognised or mapped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Columns {
+    pub fields: Vec<Option<&'static FieldSpec>>,
+}
+
+impl Columns {
+    /// The column holding `field`, if any.
+    pub fn index(&self, field: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.is_some_and(|f| f.name == field))
+    }
+}
+
+/// Works out which column is which. A mapping's entries win over recognition; a mapping naming a
+/// field this kind of file has not, or two columns given one field, or a required field without a
+/// column, is refused with the reason.
+pub fn recognise(kind: ImportKind, headers: &[String], mapping: Option<&Mapping>) -> Result<Columns> {
+    let specs = fields(kind);
+    if let Some(m) = mapping {
+        for (heading, field) in &m.columns {
+            if !field.is_empty() && !specs.iter().any(|s| s.name == field) {
+                let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
+                return Err(Error::invalid(
+                    "mapping",
+                    format!(
+                        "{heading:?} is mapped to {field:?}, which is not a field of this file (known: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+            if !headers.iter().any(|h| h == heading) {
+                return Err(Error::invalid(
+                    "mapping",
+                    format!("names the column {heading:?}, which the file does not have"),
+                ));
+            }
+        }
+    }
+    let mut taken: Vec<&str> = Vec::new();
+    let mut out = vec![None; headers.len()];
+    // Mapped columns first, so recognition never takes a field a mapping gave elsewhere.
+    for (i, heading) in headers.iter().enumerate() {
+        if let Some(field) = mapping.and_then(|m| m.columns.get(heading)) {
+            if field.is_empty() {
+                continue;
+            }
+            if taken.contains(&field.as_str()) {
+                return Err(Error::invalid("mapping", format!("gives two columns the field {field:?}")));
+            }
+            let spec = specs.iter().find(|s| s.name == field).expect("checked above");
+            taken.push(spec.name);
+            out[i] = Some(spec);
+        }
+    }
+    for (i, heading) in headers.iter().enumerate() {
+        if mapping.is_some_and(|m| m.columns.contains_key(heading)) {
+            continue;
+        }
+        let k = key(heading);
+        // The first column with a heading wins a field; a second one (two "Telephone" columns) is left
+        // out, and the preview shows it as not imported.
+        if let Some(spec) = specs.iter().find(|s| s.headings.contains(&k.as_str()) && !taken.contains(&s.name)) {
+            taken.push(spec.name);
+            out[i] = Some(spec);
+        }
+    }
+    let missing: Vec<&str> = specs.iter().filter(|s| s.required && !taken.contains(&s.name)).map(|s| s.label).collect();
+    if !missing.is_empty() {
+        return Err(Error::invalid(
+            "columns",
+            format!(
+                "no column holds {}: name it in a mapping (the file's columns are {})",
+                missing.join(", "),
+                headers.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    Ok(Columns { fields: out })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(c: &Columns) -> Vec<&str> {
+        c.fields.iter().map(|f| f.map(|f| f.name).unwrap_or("-")).collect()
+    }
+
+    #[test]
+    fn headings_of_common_exports_are_recognised() {
+        let headers: Vec<String> = [
+            "Client No.",
+            "Title",
+            "Forename",
+            "Surname",
+            "Address 1",
+            "Post Code",
+            "Home Tel",
+            "Mobile Tel",
+            "E-mail",
+            "County",
+        ]
+        .map(String::from)
+        .to_vec();
+        let c = recognise(ImportKind::Clients, &headers, None).unwrap();
+        assert_eq!(
+            names(&c),
+            vec![
+                "pms_id",
+                "title",
+                "first_name",
+                "last_name",
+                "address_line1",
+                "postcode",
+                "phone",
+                "mobile",
+                "email",
+                "-"
+            ]
+        );
+        let headers: Vec<String> = ["Animal ID", "Client ID", "Animal Name", "Species", "Sex", "DOB", "Microchip No"]
+            .map(String::from)
+            .to_vec();
+        let c = recognise(ImportKind::Patients, &headers, None).unwrap();
+        assert_eq!(names(&c), vec!["pms_id", "owner_pms_id", "name", "species", "sex", "date_of_birth", "microchip"]);
+    }
+
+    #[test]
+    fn a_mapping_names_what_recognition_cannot_and_is_checked() {
+        let headers: Vec<String> = ["Ref", "Family", "Given"].map(String::from).to_vec();
+        let err = recognise(ImportKind::Clients, &headers, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "columns: no column holds Client number, Surname: name it in a mapping (the file's columns are \"Ref\", \"Family\", \"Given\")"
+        );
+        let mut m = Mapping::default();
+        m.columns.insert("Ref".into(), "pms_id".into());
+        m.columns.insert("Family".into(), "last_name".into());
+        m.columns.insert("Given".into(), "first_name".into());
+        let c = recognise(ImportKind::Clients, &headers, Some(&m)).unwrap();
+        assert_eq!(names(&c), vec!["pms_id", "last_name", "first_name"]);
+        m.columns.insert("Given".into(), "shoe_size".into());
+        assert!(recognise(ImportKind::Clients, &headers, Some(&m)).unwrap_err().to_string().contains("\"shoe_size\""));
+        m.columns.insert("Given".into(), "last_name".into());
+        assert_eq!(
+            recognise(ImportKind::Clients, &headers, Some(&m)).unwrap_err().to_string(),
+            "mapping: gives two columns the field \"last_name\""
+        );
+    }
+}

@@ -1,0 +1,266 @@
+//! Snapshot import from PMS exports: messy CSV files as Windows PMS systems write them, read in as a
+//! manager would, then checked against what the store holds.
+
+mod common;
+
+use common::{count, login_as, practice};
+use lifeboat_core::import::columns::{ImportKind, Mapping};
+use lifeboat_core::import::{rejects_csv, ImportOptions, ImportReport, Rejected};
+use lifeboat_core::reception::origin::Origin;
+use lifeboat_core::{NewClient, Role, Session, Sex, Species, Store};
+
+const CLIENTS: &[u8] = include_bytes!("fixtures/import/clients-windows.csv");
+const PATIENTS: &[u8] = include_bytes!("fixtures/import/patients-bom.csv");
+
+fn import(store: &Store, s: &Session, kind: ImportKind, file: &str, bytes: &[u8], all: bool) -> ImportReport {
+    let options = ImportOptions { all_or_nothing: all, mapping: None };
+    store.import_file(s, kind, file, bytes, &options, |_, _| {}).unwrap().0
+}
+
+fn rejected(line: u64, column: &str, reason: &str) -> Rejected {
+    Rejected { line, column: column.into(), reason: reason.into() }
+}
+
+fn client_by_pms(store: &Store, s: &Session, pms: &str) -> lifeboat_core::Client {
+    let id: String =
+        store.read(|c| Ok(c.query_row("SELECT id FROM client WHERE pms_id = ?1", [pms], |r| r.get(0))?)).unwrap();
+    store.client(s, id.parse().unwrap()).unwrap()
+}
+
+fn patient_by_pms(store: &Store, s: &Session, pms: &str) -> lifeboat_core::Patient {
+    let id: String =
+        store.read(|c| Ok(c.query_row("SELECT id FROM patient WHERE pms_id = ?1", [pms], |r| r.get(0))?)).unwrap();
+    store.patient(s, id.parse().unwrap()).unwrap()
+}
+
+#[test]
+fn a_windows_client_export_imports_with_every_bad_row_reported_by_line_column_and_reason() {
+    let (_dir, store, admin) = practice();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    let report = import(&store, &manager, ImportKind::Clients, "clients-windows.csv", CLIENTS, false);
+    assert_eq!(
+        report,
+        ImportReport {
+            file: "clients-windows.csv".into(),
+            encoding: "windows-1252".into(),
+            rows: 8,
+            added: 4,
+            updated: 0,
+            unchanged: 0,
+            kept_local: 0,
+            repeated: 1,
+            rejected: vec![
+                rejected(8, "Post Code", "\"NOT A POSTCODE\" is not a UK postcode (for example SW1A 1AA)"),
+                rejected(9, "Surname", "is required"),
+                rejected(11, "Email Consent", "\"Maybe\" is not yes or no"),
+            ],
+            applied: true,
+            ignored_columns: vec!["County".into()],
+        }
+    );
+    // Read back whole: Windows-1252 letters, a quoted address with a comma, two lines made one, phones
+    // normalised, the PMS number and origin kept.
+    let agatha = client_by_pms(&store, &manager, "10001");
+    assert_eq!(
+        (agatha.title.as_str(), agatha.first_name.as_str(), agatha.last_name.as_str()),
+        ("Mrs", "Agatha", "Quillfeather")
+    );
+    assert_eq!(agatha.address_line1, "Rose Cottage, 4 Ferry Road");
+    assert_eq!(agatha.postcode, "NR1 1AA");
+    assert_eq!((agatha.phone.as_str(), agatha.phone_alt.as_str()), ("01632 960111", "07700 900461"));
+    assert_eq!(agatha.email, "agatha@example.co.uk");
+    assert!(agatha.consent_email);
+    assert_eq!((agatha.origin, agatha.pms_id.as_deref()), (Origin::Pms, Some("10001")));
+    let zoe = client_by_pms(&store, &manager, "10002");
+    assert_eq!((zoe.first_name.as_str(), zoe.last_name.as_str()), ("Zoë", "Lefèvre"));
+    assert_eq!(zoe.address_line2, "Flat 2, rear entrance");
+    assert_eq!((zoe.phone.as_str(), zoe.phone_alt.as_str()), ("07700 900462", ""));
+    let sian = client_by_pms(&store, &manager, "10003");
+    assert_eq!(
+        (sian.first_name.as_str(), sian.last_name.as_str(), sian.phone.as_str()),
+        ("Siân", "O'Brien", "01632 960113")
+    );
+    // An old PMS record with no way to reach the client is kept as the PMS holds it.
+    let old = client_by_pms(&store, &manager, "10006");
+    assert_eq!((old.last_name.as_str(), old.phone.as_str(), old.email.as_str()), ("Record", "", ""));
+    assert_eq!(count(&store, "client"), 4);
+
+    // One search finds an imported client, as at the desk.
+    let hits = store.search(&manager, "Quillfeather", 10).unwrap();
+    assert_eq!(hits.len(), 1);
+
+    // The rejects file holds the rows as they were, to correct and import again.
+    let (_, table) = store
+        .import_file(
+            &manager,
+            ImportKind::Clients,
+            "clients-windows.csv",
+            CLIENTS,
+            &ImportOptions::default(),
+            |_, _| {},
+        )
+        .unwrap();
+    let rejects = String::from_utf8(rejects_csv(&table, &report).unwrap()).unwrap();
+    let lines: Vec<&str> = rejects.lines().collect();
+    assert_eq!(
+        lines[0],
+        "\u{feff}Client No.,Title,Forename,Surname,Address 1,Address 2,Town,County,Post Code,Home Tel,Mobile Tel,E-mail,Email Consent,Line in the file,Column,Why it was rejected"
+    );
+    assert_eq!(
+        lines[1],
+        "10004,Ms,Pat,Nobody,3 Bad Row,,Norwich,Norfolk,NOT A POSTCODE,01632 960114,,,,8,Post Code,\"\"\"NOT A POSTCODE\"\" is not a UK postcode (for example SW1A 1AA)\""
+    );
+    assert_eq!(lines.len(), 4);
+}
+
+#[test]
+fn importing_the_same_files_again_changes_nothing_and_animals_find_their_owners_by_pms_number() {
+    let (_dir, store, admin) = practice();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    import(&store, &manager, ImportKind::Clients, "clients.csv", CLIENTS, false);
+    let report = import(&store, &manager, ImportKind::Patients, "patients-bom.csv", PATIENTS, false);
+    assert_eq!(report.encoding, "UTF-8");
+    assert_eq!((report.rows, report.added, report.applied), (9, 5, true));
+    assert_eq!(
+        report.rejected,
+        vec![
+            rejected(6, "Client ID", "no client has PMS number \"99999\": import the clients' file first"),
+            rejected(7, "Sex", "\"X\" is not a sex this import knows (M, F, MN, FN, ME, FE or blank)"),
+            rejected(8, "DOB", "is in the future"),
+            rejected(10, "Microchip No", "900461000000001 is already recorded for Biscuit"),
+        ]
+    );
+    assert_eq!(report.ignored_columns, Vec::<String>::new());
+
+    let biscuit = patient_by_pms(&store, &manager, "A1");
+    let agatha = client_by_pms(&store, &manager, "10001");
+    assert_eq!(biscuit.owner_ids, vec![agatha.id]);
+    assert_eq!(
+        (biscuit.species, biscuit.breed.as_str(), biscuit.sex, biscuit.neutered),
+        (Species::Dog, "Border Terrier", Sex::Male, true)
+    );
+    assert_eq!(biscuit.date_of_birth, chrono::NaiveDate::from_ymd_opt(2019, 5, 12));
+    assert_eq!(biscuit.microchip.as_deref(), Some("900461000000001"));
+    assert_eq!(biscuit.alerts, vec!["Bites".to_string()]);
+    assert_eq!((biscuit.origin, biscuit.pms_id.as_deref()), (Origin::Pms, Some("A1")));
+    let pickle = patient_by_pms(&store, &manager, "A2");
+    assert_eq!((pickle.species, pickle.sex, pickle.neutered), (Species::Cat, Sex::Female, false));
+    let nutmeg = patient_by_pms(&store, &manager, "A3");
+    assert_eq!(nutmeg.date_of_birth, chrono::NaiveDate::from_ymd_opt(2020, 1, 1));
+    let tom = patient_by_pms(&store, &manager, "A4");
+    assert_eq!(tom.deceased_on, chrono::NaiveDate::from_ymd_opt(2024, 8, 15));
+    let gerald = patient_by_pms(&store, &manager, "A8");
+    assert_eq!((gerald.species, gerald.species_other.as_str()), (Species::Other, "Axolotl"));
+
+    let journal = count(&store, "journal");
+    let audit = count(&store, "audit");
+    let again = import(&store, &manager, ImportKind::Clients, "clients.csv", CLIENTS, false);
+    assert_eq!((again.added, again.updated, again.unchanged, again.repeated, again.rejected.len()), (0, 0, 4, 1, 3));
+    let again = import(&store, &manager, ImportKind::Patients, "patients.csv", PATIENTS, false);
+    assert_eq!((again.added, again.updated, again.unchanged, again.rejected.len()), (0, 0, 5, 4));
+    assert_eq!((count(&store, "client"), count(&store, "patient"), count(&store, "ownership")), (4, 5, 5));
+    assert_eq!((count(&store, "journal"), count(&store, "audit")), (journal, audit), "a second import writes nothing");
+    assert_eq!(store.verify_audit().unwrap().first_broken, None);
+}
+
+#[test]
+fn a_newer_export_updates_records_but_never_what_the_practice_changed_during_the_outage() {
+    let (_dir, store, admin) = practice();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    import(&store, &manager, ImportKind::Clients, "clients.csv", CLIENTS, false);
+    // During the outage, reception takes Agatha's new mobile number.
+    let agatha = client_by_pms(&store, &manager, "10001");
+    let mut details = NewClient {
+        title: agatha.title.clone(),
+        first_name: agatha.first_name.clone(),
+        last_name: agatha.last_name.clone(),
+        address_line1: agatha.address_line1.clone(),
+        address_line2: agatha.address_line2.clone(),
+        town: agatha.town.clone(),
+        postcode: agatha.postcode.clone(),
+        phone: agatha.phone.clone(),
+        phone_alt: "07700 900999".into(),
+        email: agatha.email.clone(),
+        consent_email: agatha.consent_email,
+        consent_sms: agatha.consent_sms,
+        notes: agatha.notes.clone(),
+    };
+    store.update_client(&manager, agatha.id, &details).unwrap();
+    // A later export from the PMS (taken before the outage's changes were entered) changes Siân's
+    // email and still has Agatha's old mobile.
+    let at = CLIENTS.windows(4).position(|w| w == b"sian").unwrap();
+    let newer = [&CLIENTS[..at], b"sian.obrien", &CLIENTS[at + 4..]].concat();
+    let report = import(&store, &manager, ImportKind::Clients, "clients-2.csv", &newer, false);
+    assert_eq!((report.added, report.updated, report.unchanged, report.kept_local), (0, 1, 2, 1));
+    assert_eq!(client_by_pms(&store, &manager, "10003").email, "sian.obrien@example.org");
+    assert_eq!(client_by_pms(&store, &manager, "10001").phone_alt, "07700 900999", "the outage's change stands");
+    details.phone_alt = String::new();
+    assert_eq!(store.verify_audit().unwrap().first_broken, None);
+}
+
+#[test]
+fn all_or_nothing_writes_nothing_when_a_row_is_rejected_and_only_managers_import() {
+    let (_dir, store, admin) = practice();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    let journal = count(&store, "journal");
+    let report = import(&store, &manager, ImportKind::Clients, "clients.csv", CLIENTS, true);
+    assert!(!report.applied);
+    assert_eq!((report.added, report.rejected.len()), (4, 3), "what would have been done");
+    assert_eq!((count(&store, "client"), count(&store, "journal")), (0, journal));
+
+    let desk = login_as(&store, &admin, "r.desk", Role::Reception);
+    let refused =
+        store.import_file(&desk, ImportKind::Clients, "clients.csv", CLIENTS, &ImportOptions::default(), |_, _| {});
+    assert_eq!(refused.unwrap_err().code(), lifeboat_core::ErrorCode::Forbidden);
+    assert_eq!(count(&store, "client"), 0);
+}
+
+#[test]
+fn a_file_whose_columns_are_not_recognised_is_read_with_a_mapping_and_previewed_first() {
+    let (_dir, store, admin) = practice();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    let file = "Ref\tFamily\tGiven\tTel\n  C-1\tSmith\tJo\t01632 960001\n";
+    let preview = store.preview_import(&manager, ImportKind::Clients, "odd.tsv", file.as_bytes(), None).unwrap();
+    assert_eq!(
+        preview.problem.as_deref(),
+        Some("columns: no column holds Client number, Surname: name it in a mapping (the file's columns are \"Ref\", \"Family\", \"Given\", \"Tel\")")
+    );
+    let refused = store.import_file(
+        &manager,
+        ImportKind::Clients,
+        "odd.tsv",
+        file.as_bytes(),
+        &ImportOptions::default(),
+        |_, _| {},
+    );
+    assert_eq!(refused.unwrap_err().code(), lifeboat_core::ErrorCode::Invalid);
+
+    let mapping: Mapping =
+        serde_json::from_str(r#"{"columns": {"Ref": "pms_id", "Family": "last_name", "Given": "first_name"}}"#)
+            .unwrap();
+    let preview =
+        store.preview_import(&manager, ImportKind::Clients, "odd.tsv", file.as_bytes(), Some(&mapping)).unwrap();
+    assert_eq!(preview.problem, None);
+    assert_eq!(
+        preview.columns.iter().map(|c| c.field.clone().unwrap_or_default()).collect::<Vec<_>>(),
+        vec!["pms_id", "last_name", "first_name", "phone"]
+    );
+    assert_eq!(
+        preview.sample[0].values[..4],
+        [
+            ("Client number".to_string(), "C-1".to_string()),
+            ("Name".to_string(), "Jo Smith".to_string()),
+            ("Address".to_string(), String::new()),
+            ("Telephone".to_string(), "01632 960001".to_string()),
+        ]
+    );
+    let options = ImportOptions { all_or_nothing: true, mapping: Some(mapping) };
+    let mut seen = Vec::new();
+    let (report, _) = store
+        .import_file(&manager, ImportKind::Clients, "odd.tsv", file.as_bytes(), &options, |d, t| seen.push((d, t)))
+        .unwrap();
+    assert_eq!((report.added, report.applied), (1, true));
+    assert_eq!(seen, vec![(0, 1), (1, 1)]);
+    let jo = client_by_pms(&store, &manager, "C-1");
+    assert_eq!((jo.first_name.as_str(), jo.last_name.as_str(), jo.phone.as_str()), ("Jo", "Smith", "01632 960001"));
+}
