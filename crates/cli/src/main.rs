@@ -62,10 +62,10 @@ enum Command {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// What the file holds (import clients before their patients)
-    #[arg(value_parser = ["clients", "patients"])]
+    /// What the file holds (import clients, then their animals, then appointments)
+    #[arg(value_parser = ["clients", "patients", "appointments"])]
     kind: String,
-    /// The CSV file (UTF-8 or Windows-1252; comma, semicolon or tab separated)
+    /// The CSV file (UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab separated)
     file: PathBuf,
     #[command(flatten)]
     acting: Acting,
@@ -611,7 +611,8 @@ const ROWS_REJECTED: u8 = 9;
 
 fn import(store: &Store, session: &Session, a: &ImportArgs) -> Result<(), Failure> {
     use lifeboat_core::import::{self, columns::ImportKind, ImportOptions};
-    let kind = ImportKind::parse(&a.kind).ok_or_else(|| fail("the kind must be clients or patients", 2))?;
+    let kind =
+        ImportKind::parse(&a.kind).ok_or_else(|| fail("the kind must be clients, patients or appointments", 2))?;
     let read =
         |path: &PathBuf| std::fs::read(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display()), 4));
     let bytes = read(&a.file)?;
@@ -641,6 +642,9 @@ fn import(store: &Store, session: &Session, a: &ImportArgs) -> Result<(), Failur
                     row.values.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
                 ),
             }
+            for w in &row.warnings {
+                println!("line {}: note ({}): {}", row.line, w.column, w.reason);
+            }
         }
         return Ok(());
     }
@@ -648,14 +652,19 @@ fn import(store: &Store, session: &Session, a: &ImportArgs) -> Result<(), Failur
     let interactive = std::io::stderr().is_terminal();
     let (report, table) = store.import_file(session, kind, &name, &bytes, &options, |done, total| {
         if interactive {
-            eprint!("\r{done} of {total} rows");
+            eprint!("\r{done} of {total} rows read");
+            if done == total {
+                eprint!("; writing the journal and audit entries…");
+            }
         }
     })?;
     if interactive {
         eprintln!();
     }
+    let (added, updated) =
+        if report.applied { ("added", "updated") } else { ("would have been added", "would have been updated") };
     println!(
-        "{}: {} rows: {} added, {} updated, {} already up to date, {} kept as changed in Lifeboat, {} repeated rows, {} rejected.",
+        "{}: {} rows: {} {added}, {} {updated}, {} already up to date, {} kept as changed in Lifeboat, {} repeated rows, {} rejected.",
         report.file,
         report.rows,
         report.added,
@@ -665,6 +674,9 @@ fn import(store: &Store, session: &Session, a: &ImportArgs) -> Result<(), Failur
         report.repeated,
         report.rejected.len()
     );
+    for w in &report.warnings {
+        println!("{name}, line {}, column {:?}: {}", w.line, w.column, w.reason);
+    }
     if !report.ignored_columns.is_empty() {
         println!("Columns not imported: {}.", report.ignored_columns.join(", "));
     }

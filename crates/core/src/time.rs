@@ -32,6 +32,11 @@ pub fn to_utc(field: &str, local: NaiveDateTime) -> Result<DateTime<Utc>> {
     }
 }
 
+/// Whether a London wall-clock time happens twice (the hour repeated when the clocks go back).
+pub fn is_ambiguous(local: NaiveDateTime) -> bool {
+    matches!(London.from_local_datetime(&local), LocalResult::Ambiguous(..))
+}
+
 pub fn to_local(utc: DateTime<Utc>) -> NaiveDateTime {
     utc.with_timezone(&London).naive_local()
 }

@@ -31,7 +31,17 @@ pub fn optional(field: &str, value: &str, max: usize) -> Result<String> {
     if value.chars().any(|c| c.is_control()) {
         return Err(Error::invalid(field, "must not contain control characters"));
     }
+    no_direction_overrides(field, value)?;
     Ok(value.to_string())
+}
+
+/// Refuses the invisible characters that make text display in another order than it is stored
+/// ("exe.gnp" shown as "png.exe"): overrides, embeddings and isolates.
+fn no_direction_overrides(field: &str, value: &str) -> Result<()> {
+    if value.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+        return Err(Error::invalid(field, "must not contain text-direction control characters"));
+    }
+    Ok(())
 }
 
 /// Like `optional`, but line breaks and tabs are allowed (notes).
@@ -43,6 +53,7 @@ pub fn optional_multiline(field: &str, value: &str, max: usize) -> Result<String
     if value.chars().any(|c| c.is_control() && !"\n\r\t".contains(c)) {
         return Err(Error::invalid(field, "must not contain control characters"));
     }
+    no_direction_overrides(field, value)?;
     Ok(value.to_string())
 }
 
@@ -128,6 +139,9 @@ pub fn uk_phone(field: &str, value: &str) -> Result<String> {
 fn space_phone(d: &str) -> String {
     if d.len() == 11 && (d.starts_with("02") || d.starts_with("03") || d.starts_with("08") || d.starts_with("09")) {
         format!("{} {} {}", &d[..3], &d[3..7], &d[7..])
+    } else if d.len() == 11 && (d.starts_with("011") || (d.starts_with("01") && d.as_bytes()[3] == b'1')) {
+        // Four-figure area codes: 0113-0118 (Leeds ... Reading) and 01x1 (0121 Birmingham ...).
+        format!("{} {} {}", &d[..4], &d[4..7], &d[7..])
     } else if d.len() == 11 {
         format!("{} {}", &d[..5], &d[5..])
     } else {
@@ -169,6 +183,16 @@ mod tests {
     }
 
     #[test]
+    fn text_that_would_display_in_another_order_is_refused() {
+        assert_eq!(
+            optional("last_name", "Bidi\u{202E}gnp.exe", 60).unwrap_err().to_string(),
+            "last_name: must not contain text-direction control characters"
+        );
+        assert!(optional_multiline("notes", "a\u{2067}b", 60).is_err());
+        assert_eq!(optional("last_name", "O'Brien-Lefèvre", 60).unwrap(), "O'Brien-Lefèvre");
+    }
+
+    #[test]
     fn emails_and_microchips() {
         check(
             email,
@@ -197,6 +221,8 @@ mod tests {
                 ("(01632) 960-123", Some("01632 960123")),
                 ("07700900123", Some("07700 900123")),
                 ("0169 772 4000", Some("01697 724000")),
+                ("01174960001", Some("0117 496 0001")),
+                ("0121 496 0000", Some("0121 496 0000")),
                 ("+1 555 123 4567", None),
                 ("12345", None),
                 ("0800 12", None),

@@ -54,6 +54,7 @@ fn a_windows_client_export_imports_with_every_bad_row_reported_by_line_column_an
                 rejected(9, "Surname", "is required"),
                 rejected(11, "Email Consent", "\"Maybe\" is not yes or no"),
             ],
+            warnings: vec![],
             applied: true,
             ignored_columns: vec!["County".into()],
         }
@@ -223,7 +224,7 @@ fn a_file_whose_columns_are_not_recognised_is_read_with_a_mapping_and_previewed_
     let preview = store.preview_import(&manager, ImportKind::Clients, "odd.tsv", file.as_bytes(), None).unwrap();
     assert_eq!(
         preview.problem.as_deref(),
-        Some("columns: no column holds Client number, Surname: name it in a mapping (the file's columns are \"Ref\", \"Family\", \"Given\", \"Tel\")")
+        Some("no column holds Client number, Surname: choose its column (the file's columns are \"Ref\", \"Family\", \"Given\", \"Tel\")")
     );
     let refused = store.import_file(
         &manager,
@@ -263,4 +264,155 @@ fn a_file_whose_columns_are_not_recognised_is_read_with_a_mapping_and_previewed_
     assert_eq!(seen, vec![(0, 1), (1, 1)]);
     let jo = client_by_pms(&store, &manager, "C-1");
     assert_eq!((jo.first_name.as_str(), jo.last_name.as_str(), jo.phone.as_str()), ("Jo", "Smith", "01632 960001"));
+}
+
+#[test]
+fn a_pms_diary_imports_with_clinicians_found_by_name_and_uk_times_that_do_not_exist_or_repeat_reported() {
+    let (_dir, store, admin) = practice();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    let mut vet = lifeboat_core::example::staff("j.herriot", Role::Vet, common::PASSWORD);
+    vet.display_name = "James Herriot".into();
+    let herriot = store.add_staff(&admin, &vet).unwrap();
+    let mut nurse = lifeboat_core::example::staff("s.farnon", Role::Nurse, common::PASSWORD);
+    nurse.display_name = "Siegfried Farnon".into();
+    let farnon = store.add_staff(&admin, &nurse).unwrap();
+    import(&store, &manager, ImportKind::Clients, "clients.csv", CLIENTS, false);
+    import(&store, &manager, ImportKind::Patients, "patients.csv", PATIENTS, false);
+
+    let diary = include_bytes!("fixtures/import/appointments-diary.csv");
+    let report = import(&store, &manager, ImportKind::Appointments, "diary.csv", diary, false);
+    assert_eq!((report.rows, report.added, report.applied), (10, 5, true));
+    assert_eq!(
+        report.rejected,
+        vec![
+            rejected(5, "Time", "29/03/2026 01:30 does not exist in the UK: the clocks go forward then"),
+            rejected(
+                6,
+                "Time",
+                "25/10/2026 01:30 happens twice in the UK (the clocks go back then): say which in the PMS and export again"
+            ),
+            rejected(
+                7,
+                "Vet",
+                "no vet or nurse called \"Dr Nobody\" is on file: add them under Practice & staff (or correct the name)"
+            ),
+            rejected(8, "Animal ID", "Old Tom is recorded as deceased"),
+            rejected(10, "Animal ID", "no animal has PMS number \"A99\": import the animals' file first"),
+        ]
+    );
+    let by_pms = |pms: &str| -> lifeboat_core::Appointment {
+        let id: String = store
+            .read(|c| Ok(c.query_row("SELECT id FROM appointment WHERE pms_id = ?1", [pms], |r| r.get(0))?))
+            .unwrap();
+        store.appointment(&manager, id.parse().unwrap()).unwrap()
+    };
+    let b1 = by_pms("B1");
+    assert_eq!(
+        (b1.clinician_id, b1.patient_name.as_str(), b1.reason.as_str()),
+        (herriot.id, "Biscuit", "Limping on left fore")
+    );
+    assert_eq!((b1.start_local, b1.end_local), (common::local("2026-03-30 09:00"), common::local("2026-03-30 09:15")));
+    assert_eq!(
+        (b1.kind, b1.status),
+        (lifeboat_core::AppointmentKind::Consultation, lifeboat_core::AppointmentStatus::Booked)
+    );
+    // No client number: the animal's owner. Overlapping B1 in the PMS's book: kept, and raised.
+    let b2 = by_pms("B2");
+    assert_eq!(
+        (b2.clinician_id, b2.client_name.as_str(), b2.kind),
+        (herriot.id, "Mrs A. Quillfeather", lifeboat_core::AppointmentKind::Vaccination)
+    );
+    let b3 = by_pms("B3");
+    assert_eq!((b3.clinician_id, b3.client_name.as_str()), (farnon.id, "Mr Z. Lefèvre"));
+    assert_eq!((b3.start_local, b3.end_local), (common::local("2026-03-31 14:15"), common::local("2026-03-31 14:45")));
+    assert_eq!((b3.kind, b3.reason.as_str()), (lifeboat_core::AppointmentKind::NurseClinic, "Nails, and weight check"));
+    // The history of an animal that has since died is kept.
+    assert_eq!(by_pms("B8").status, lifeboat_core::AppointmentStatus::Done);
+    // A 7-minute slot takes two 5-minute rows; DNA is a no-show.
+    let b10 = by_pms("B10");
+    assert_eq!(
+        (b10.end_local, b10.status),
+        (common::local("2026-03-30 16:10"), lifeboat_core::AppointmentStatus::NoShow)
+    );
+
+    let open = store.conflicts(&manager, true).unwrap();
+    assert_eq!(open.len(), 1, "{open:#?}");
+    assert_eq!(open[0].kind, "double_booking");
+    assert_eq!(open[0].members.iter().copied().collect::<std::collections::BTreeSet<_>>(), [b1.id, b2.id].into());
+
+    let journal = count(&store, "journal");
+    let again = import(&store, &manager, ImportKind::Appointments, "diary.csv", diary, false);
+    assert_eq!((again.added, again.updated, again.unchanged, again.rejected.len()), (0, 0, 5, 5));
+    assert_eq!(count(&store, "journal"), journal);
+    assert_eq!(store.verify_audit().unwrap().first_broken, None);
+}
+
+#[test]
+fn messy_rows_keep_what_they_can_and_the_rejects_file_holds_every_field_safely() {
+    let (_dir, store, admin) = practice();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    // An unquoted comma (one field too many), a number with a note in it, a number a spreadsheet
+    // stripped of its 0, and a cell a spreadsheet would run as a formula.
+    let file = "Client No,Surname,Telephone,Mobile\r\n\
+                9301,Smith, J,0117 496 0000,07700 900111\r\n\
+                9302,Jones,07700 900123 (wife),7700900124\r\n\
+                9303,=cmd|' /C calc'!A0,,\r\n";
+    let (report, table) = store
+        .import_file(&manager, ImportKind::Clients, "messy.csv", file.as_bytes(), &ImportOptions::default(), |_, _| {})
+        .unwrap();
+    assert_eq!((report.added, report.rejected.len()), (2, 1));
+    assert_eq!(
+        report.rejected[0],
+        rejected(2, "", "has 5 fields but the heading row has 4: a comma inside a value without quotes?")
+    );
+    assert_eq!(
+        report.warnings,
+        vec![rejected(
+            3,
+            "Telephone",
+            "\"07700 900123 (wife)\" is not a UK telephone number or an email address Lifeboat can use: kept in the notes"
+        )]
+    );
+    let jones = client_by_pms(&store, &manager, "9302");
+    assert_eq!((jones.phone.as_str(), jones.notes.as_str()), ("07700 900124", "Telephone: 07700 900123 (wife)"));
+    assert_eq!(client_by_pms(&store, &manager, "9303").last_name, "=cmd|' /C calc'!A0");
+    let rejects = String::from_utf8(rejects_csv(&table, &report).unwrap()).unwrap();
+    assert_eq!(
+        rejects.lines().nth(1).unwrap(),
+        "9301,Smith,J,0117 496 0000,07700 900111,2,,has 5 fields but the heading row has 4: a comma inside a value without quotes?"
+    );
+
+    // A formula-like cell in a rejected row is written so that a spreadsheet shows it as text, and
+    // read back as it was.
+    let bad = "Client No,Surname,Postcode\n9401,=HYPERLINK(\"x\"),NOPE\n";
+    let (report, table) = store
+        .import_file(&manager, ImportKind::Clients, "bad.csv", bad.as_bytes(), &ImportOptions::default(), |_, _| {})
+        .unwrap();
+    let rejects = rejects_csv(&table, &report).unwrap();
+    let text = String::from_utf8(rejects.clone()).unwrap();
+    assert!(text.lines().nth(1).unwrap().starts_with("9401,\"'=HYPERLINK(\"\"x\"\")\",NOPE,2,Postcode,"), "{text}");
+    let again = lifeboat_core::import::table::read("again.csv", &rejects).unwrap();
+    assert_eq!(again.rows[0].cells[..3], ["9401".to_string(), "=HYPERLINK(\"x\")".to_string(), "NOPE".to_string()]);
+}
+
+#[test]
+fn an_animal_listed_once_per_owner_gets_both_and_reception_is_refused_before_the_file_is_read() {
+    let (_dir, store, admin) = practice();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    import(&store, &manager, ImportKind::Clients, "clients.csv", CLIENTS, false);
+    let file = "Animal No,Client No,Animal Name,Species\nP1,10001,Rex,Dog\nP1,10002,Rex,Dog\n";
+    let report = import(&store, &manager, ImportKind::Patients, "joint.csv", file.as_bytes(), false);
+    assert_eq!((report.added, report.updated, report.rejected.len()), (1, 1, 0), "{report:#?}");
+    let rex = patient_by_pms(&store, &manager, "P1");
+    let owners = [client_by_pms(&store, &manager, "10001").id, client_by_pms(&store, &manager, "10002").id];
+    assert_eq!(rex.owner_ids, owners);
+    let again = import(&store, &manager, ImportKind::Patients, "joint.csv", file.as_bytes(), false);
+    assert_eq!((again.added, again.updated, again.unchanged), (0, 0, 2), "{again:#?}");
+
+    let desk = login_as(&store, &admin, "r.desk", Role::Reception);
+    for bytes in [&b"Client No,Surname\n"[..], b"garbage \x00\x01"] {
+        let refused =
+            store.import_file(&desk, ImportKind::Clients, "x.csv", bytes, &ImportOptions::default(), |_, _| {});
+        assert_eq!(refused.unwrap_err().code(), lifeboat_core::ErrorCode::Forbidden);
+    }
 }

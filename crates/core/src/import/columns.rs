@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 pub enum ImportKind {
     Clients,
     Patients,
+    Appointments,
 }
 
 impl ImportKind {
@@ -21,6 +22,7 @@ impl ImportKind {
         match text {
             "clients" => Some(ImportKind::Clients),
             "patients" => Some(ImportKind::Patients),
+            "appointments" => Some(ImportKind::Appointments),
             _ => None,
         }
     }
@@ -120,7 +122,7 @@ const CLIENT_FIELDS: &[FieldSpec] = &[
     ),
     f("work_phone", "Work telephone", &["worktelephone", "worktel", "workphone", "telwork", "daytimephone"], false),
     f("email", "Email", &["email", "emailaddress", "mail"], false),
-    f("notes", "Notes", &["notes", "note", "comments", "comment", "clientnotes"], false),
+    f("notes", "Notes", &["clientnotes", "ownernotes", "notes", "note", "comments", "comment"], false),
     f(
         "consent_email",
         "Email consent",
@@ -173,7 +175,7 @@ const PATIENT_FIELDS: &[FieldSpec] = &[
         ],
         true,
     ),
-    f("name", "Name", &["name", "animalname", "petname", "patientname", "animal", "pet"], true),
+    f("name", "Name", &["animalname", "petname", "patientname", "name", "animal", "pet"], true),
     f("species", "Species", &["species", "animaltype", "type", "speciesdescription"], true),
     f("breed", "Breed", &["breed", "breeddescription"], false),
     f("sex", "Sex", &["sex", "gender"], false),
@@ -187,19 +189,139 @@ const PATIENT_FIELDS: &[FieldSpec] = &[
         false,
     ),
     f("alerts", "Alerts", &["alerts", "alert", "warning", "warnings", "caution", "cautions", "hazard"], false),
-    f("notes", "Notes", &["notes", "note", "comments", "comment", "animalnotes"], false),
+    f("notes", "Notes", &["animalnotes", "patientnotes", "petnotes", "notes", "note", "comments", "comment"], false),
     f(
         "deceased_on",
         "Date of death",
-        &["deceased", "deceaseddate", "dateofdeath", "died", "dod", "datedeceased"],
+        &[
+            "dateofdeath",
+            "deceaseddate",
+            "datedeceased",
+            "dod",
+            "dateofdeathdod",
+            "deathdate",
+            "deceasedon",
+            "died",
+            "deceased",
+        ],
         false,
     ),
+    f("deceased_flag", "Deceased (yes or no)", &["deceased", "isdeceased", "dead", "died", "deceasedyn"], false),
+];
+
+const APPOINTMENT_FIELDS: &[FieldSpec] = &[
+    f(
+        "pms_id",
+        "Appointment number",
+        &[
+            "appointmentid",
+            "appointmentno",
+            "appointmentnumber",
+            "appointmentref",
+            "apptid",
+            "apptno",
+            "apptref",
+            "bookingid",
+            "bookingno",
+            "bookingref",
+            "id",
+            "pmsid",
+        ],
+        true,
+    ),
+    f(
+        "patient_pms_id",
+        "Animal number",
+        &[
+            "animalid",
+            "animalno",
+            "animalnumber",
+            "animalcode",
+            "patientid",
+            "patientno",
+            "patientnumber",
+            "petid",
+            "petno",
+        ],
+        true,
+    ),
+    f(
+        "client_pms_id",
+        "Client number",
+        &[
+            "clientid",
+            "clientno",
+            "clientnumber",
+            "clientcode",
+            "ownerid",
+            "ownerno",
+            "ownernumber",
+            "accountno",
+            "accountnumber",
+        ],
+        false,
+    ),
+    f(
+        "date",
+        "Date",
+        &[
+            "date",
+            "appointmentdate",
+            "apptdate",
+            "bookingdate",
+            "day",
+            "startdate",
+            "datetime",
+            "start",
+            "startdatetime",
+        ],
+        true,
+    ),
+    f("time", "Start time", &["time", "starttime", "appointmenttime", "appttime", "from", "timefrom"], false),
+    f(
+        "minutes",
+        "Length (minutes)",
+        &["duration", "length", "minutes", "mins", "durationmins", "durationminutes", "slotlength", "slots"],
+        false,
+    ),
+    f("end_time", "End time", &["endtime", "end", "finish", "finishtime", "to", "timeto", "enddatetime"], false),
+    f(
+        "clinician",
+        "Clinician",
+        &[
+            "clinician",
+            "clinicianname",
+            "vet",
+            "vetname",
+            "staff",
+            "staffname",
+            "with",
+            "surgeon",
+            "practitioner",
+            "user",
+            "diary",
+            "column",
+            "resource",
+        ],
+        true,
+    ),
+    f("room", "Room", &["room", "consultroom", "consultingroom", "location"], false),
+    f("kind", "Type", &["type", "appointmenttype", "appttype", "category", "kind", "bookingtype"], false),
+    f(
+        "reason",
+        "Reason",
+        &["reason", "reasonforvisit", "description", "complaint", "presentingcomplaint", "details", "subject", "title"],
+        false,
+    ),
+    f("notes", "Notes", &["appointmentnotes", "apptnotes", "notes", "note", "comments", "comment"], false),
+    f("status", "Status", &["status", "appointmentstatus", "apptstatus", "state", "outcome"], false),
 ];
 
 pub fn fields(kind: ImportKind) -> &'static [FieldSpec] {
     match kind {
         ImportKind::Clients => CLIENT_FIELDS,
         ImportKind::Patients => PATIENT_FIELDS,
+        ImportKind::Appointments => APPOINTMENT_FIELDS,
     }
 }
 
@@ -227,9 +349,10 @@ impl Columns {
     }
 }
 
-/// Works out which column is which. A mapping's entries win over recognition; a mapping naming a
-/// field this kind of file has not, or two columns given one field, or a required field without a
-/// column, is refused with the reason.
+/// Works out which column is which. A mapping's entries win over recognition. Otherwise each field
+/// takes the column whose heading is the strongest sign of it ("Animal Name" before "Name", "Date of
+/// Death" before "Deceased"), each column holding one field at most. A mapping naming a field this
+/// kind of file has not, or a column the file has not, or two columns for one field, is refused.
 pub fn recognise(kind: ImportKind, headers: &[String], mapping: Option<&Mapping>) -> Result<Columns> {
     let specs = fields(kind);
     if let Some(m) = mapping {
@@ -254,6 +377,7 @@ pub fn recognise(kind: ImportKind, headers: &[String], mapping: Option<&Mapping>
     }
     let mut taken: Vec<&str> = Vec::new();
     let mut out = vec![None; headers.len()];
+    let mapped = |heading: &String| mapping.is_some_and(|m| m.columns.contains_key(heading));
     // Mapped columns first, so recognition never takes a field a mapping gave elsewhere.
     for (i, heading) in headers.iter().enumerate() {
         if let Some(field) = mapping.and_then(|m| m.columns.get(heading)) {
@@ -268,30 +392,35 @@ pub fn recognise(kind: ImportKind, headers: &[String], mapping: Option<&Mapping>
             out[i] = Some(spec);
         }
     }
-    for (i, heading) in headers.iter().enumerate() {
-        if mapping.is_some_and(|m| m.columns.contains_key(heading)) {
+    let keys: Vec<String> = headers.iter().map(|h| key(h)).collect();
+    for spec in specs {
+        if taken.contains(&spec.name) {
             continue;
         }
-        let k = key(heading);
-        // The first column with a heading wins a field; a second one (two "Telephone" columns) is left
-        // out, and the preview shows it as not imported.
-        if let Some(spec) = specs.iter().find(|s| s.headings.contains(&k.as_str()) && !taken.contains(&s.name)) {
+        let best = (0..headers.len())
+            .filter(|&i| out[i].is_none() && !mapped(&headers[i]))
+            .filter_map(|i| spec.headings.iter().position(|h| *h == keys[i]).map(|rank| (rank, i)))
+            .min();
+        if let Some((_, i)) = best {
             taken.push(spec.name);
             out[i] = Some(spec);
         }
     }
-    let missing: Vec<&str> = specs.iter().filter(|s| s.required && !taken.contains(&s.name)).map(|s| s.label).collect();
-    if !missing.is_empty() {
-        return Err(Error::invalid(
-            "columns",
-            format!(
-                "no column holds {}: name it in a mapping (the file's columns are {})",
-                missing.join(", "),
-                headers.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ")
-            ),
-        ));
-    }
     Ok(Columns { fields: out })
+}
+
+/// What a file lacks: the required fields no column holds, said so that a person can act.
+pub fn missing(kind: ImportKind, headers: &[String], columns: &Columns) -> Option<String> {
+    let missing: Vec<&str> =
+        fields(kind).iter().filter(|s| s.required && columns.index(s.name).is_none()).map(|s| s.label).collect();
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "no column holds {}: choose its column (the file's columns are {})",
+        missing.join(", "),
+        headers.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ")
+    ))
 }
 
 #[cfg(test)]
@@ -344,10 +473,10 @@ mod tests {
     #[test]
     fn a_mapping_names_what_recognition_cannot_and_is_checked() {
         let headers: Vec<String> = ["Ref", "Family", "Given"].map(String::from).to_vec();
-        let err = recognise(ImportKind::Clients, &headers, None).unwrap_err();
+        let c = recognise(ImportKind::Clients, &headers, None).unwrap();
         assert_eq!(
-            err.to_string(),
-            "columns: no column holds Client number, Surname: name it in a mapping (the file's columns are \"Ref\", \"Family\", \"Given\")"
+            missing(ImportKind::Clients, &headers, &c).unwrap(),
+            "no column holds Client number, Surname: choose its column (the file's columns are \"Ref\", \"Family\", \"Given\")"
         );
         let mut m = Mapping::default();
         m.columns.insert("Ref".into(), "pms_id".into());

@@ -1,9 +1,10 @@
-//! Snapshot import: clients and patients from the CSV files a practice management system (PMS)
-//! exports, read in as copies of PMS records (each keeps its PMS number, so a second import of the
-//! same file changes nothing). `table` reads the file, `columns` says which column is which,
-//! `values` reads dates, species and sex codes; this module turns rows into the reception
-//! operations `import_client` and `import_patient`, in one write: all or nothing, or the good rows
-//! with a report (and a file) of the rejected ones, each with its line, column and reason.
+//! Snapshot import: clients, patients and appointments from the CSV files a practice management
+//! system (PMS) exports, read in as copies of PMS records (each keeps its PMS number, so a second
+//! import of the same file changes nothing). `table` reads the file, `columns` says which column is
+//! which, `values` reads dates, times, species, sex, appointment types and statuses; this module turns
+//! rows into the reception operations `import_client`, `import_patient` and `import_appointment`, in
+//! one write: all or nothing, or the good rows with a report (and a file) of the rejected ones, each
+//! with its line, column and reason.
 
 pub mod columns;
 pub mod table;
@@ -11,19 +12,24 @@ pub mod values;
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::import::columns::{Columns, ImportKind, Mapping};
 use crate::import::table::{Delimiter, Line, Table};
 use crate::permission::Action;
+use crate::reception::appointment::{AppointmentKind, AppointmentStatus, NewAppointment};
 use crate::reception::client::NewClient;
 use crate::reception::origin::Imported;
 use crate::reception::patient::{NewPatient, Sex};
 use crate::session::Session;
 use crate::store::database::Store;
+use crate::store::row;
 use crate::store::write::Write;
+use crate::time;
 
 /// A row refused, and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,6 +59,8 @@ pub struct ImportReport {
     /// Rows repeating an earlier row of the file exactly.
     pub repeated: u32,
     pub rejected: Vec<Rejected>,
+    /// Rows imported with a value kept differently (in the notes), each with the reason.
+    pub warnings: Vec<Rejected>,
     /// Whether the good rows were written (false when all or nothing was asked and a row failed).
     pub applied: bool,
     /// Headings not read into any field.
@@ -109,6 +117,8 @@ pub struct PreviewRow {
     pub values: Vec<(String, String)>,
     /// Why the row would be rejected, if it would be (before the checks against what is on file).
     pub problem: Option<Rejected>,
+    /// What will be kept differently from how the file holds it.
+    pub warnings: Vec<Rejected>,
 }
 
 /// How many rows a preview shows.
@@ -119,6 +129,22 @@ const SAMPLE_ROWS: usize = 10;
 enum Record {
     Client { pms_id: String, client: NewClient },
     Patient { pms_id: String, owner: String, patient: NewPatient, deceased_on: Option<NaiveDate> },
+    Appointment(RawAppointment),
+}
+
+/// An appointment row as read, before its animal, client and clinician are found on file.
+struct RawAppointment {
+    pms_id: String,
+    patient: String,
+    client: String,
+    start: NaiveDateTime,
+    minutes: u32,
+    clinician: String,
+    room: String,
+    kind: AppointmentKind,
+    reason: String,
+    notes: String,
+    status: AppointmentStatus,
 }
 
 struct Read {
@@ -131,6 +157,8 @@ struct Row<'a> {
     line: &'a Line,
     headers: &'a [String],
     sources: HashMap<&'static str, usize>,
+    /// What was read differently from how the file holds it (kept, and said so).
+    warnings: Vec<Rejected>,
 }
 
 impl<'a> Row<'a> {
@@ -190,6 +218,40 @@ fn read_row(kind: ImportKind, row: &mut Row<'_>, today: NaiveDate) -> std::resul
                 }
             }
             let mut notes = row.take("notes", "notes");
+            // A number or address the PMS held in a form Lifeboat cannot use ("07700 900123 (wife)",
+            // an Irish number) is kept in the notes rather than losing the whole client.
+            let mut kept: Vec<(Option<usize>, String)> = Vec::new();
+            for (value, _) in phones.iter_mut() {
+                // A number whose leading 0 a spreadsheet dropped ("7700900123").
+                let digits = value.chars().all(|c| c.is_ascii_digit());
+                if digits && value.len() == 10 && !value.starts_with('0') {
+                    value.insert(0, '0');
+                }
+            }
+            phones.retain(|(value, field)| {
+                if crate::validate::uk_phone("phone", value).is_ok() {
+                    return true;
+                }
+                kept.push((row.columns.index(field), value.clone()));
+                false
+            });
+            let mut email = row.take("email", "email");
+            if !email.is_empty() && crate::validate::email("email", &email).is_err() {
+                kept.push((row.columns.index("email"), std::mem::take(&mut email)));
+            }
+            for (column, value) in kept {
+                let heading = column.map(|i| row.headers[i].clone()).unwrap_or_default();
+                row.warnings.push(Rejected {
+                    line: row.line.line,
+                    column: heading.clone(),
+                    reason: format!("{value:?} is not a UK telephone number or an email address Lifeboat can use: kept in the notes"),
+                });
+                notes = [notes, format!("{heading}: {value}")]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+            }
             for (value, field) in phones.iter().skip(2) {
                 let label = if *field == "work_phone" { "Work telephone" } else { "Telephone" };
                 notes = [notes, format!("{label}: {value}")]
@@ -223,7 +285,7 @@ fn read_row(kind: ImportKind, row: &mut Row<'_>, today: NaiveDate) -> std::resul
                 postcode: row.take("postcode", "postcode"),
                 phone: phones.first().map(|p| p.0.clone()).unwrap_or_default(),
                 phone_alt: phones.get(1).map(|p| p.0.clone()).unwrap_or_default(),
-                email: row.take("email", "email"),
+                email,
                 consent_email,
                 consent_sms,
                 notes,
@@ -260,6 +322,12 @@ fn read_row(kind: ImportKind, row: &mut Row<'_>, today: NaiveDate) -> std::resul
                 Err(e) => return Err(row.reject("deceased_on", e)),
             };
             row.take("deceased_on", "deceased_on");
+            if deceased_on.is_none() && values::yes_no(&row.get("deceased_flag")) == Ok(true) {
+                return Err(row.reject(
+                    "deceased_flag",
+                    "says the animal died but gives no date: add the date of death (or the day it was recorded)",
+                ));
+            }
             let alerts: Vec<String> = row
                 .take("alerts", "alerts")
                 .split([';', '|', '\n'])
@@ -287,7 +355,139 @@ fn read_row(kind: ImportKind, row: &mut Row<'_>, today: NaiveDate) -> std::resul
                 deceased_on,
             }
         }
+        ImportKind::Appointments => Record::Appointment(read_appointment(row, today)?),
     })
+}
+
+/// A date cell that may hold the time too ("12/05/2026 09:30", "2026-05-12T09:30:00"), and the time
+/// cell if the file has one.
+fn date_and_time(
+    row: &Row<'_>,
+    date_field: &str,
+    time_field: &str,
+    today: NaiveDate,
+) -> std::result::Result<NaiveDateTime, Rejected> {
+    let cell = row.get(date_field);
+    let date = values::date(&cell, today)
+        .map_err(|e| row.reject(date_field, e))?
+        .ok_or_else(|| row.reject(date_field, "is blank"))?;
+    let in_cell = values::time_after_date(&cell).unwrap_or_default().to_string();
+    let time_cell = row.get(time_field);
+    let (text, field) = if !time_cell.trim().is_empty() { (time_cell, time_field) } else { (in_cell, date_field) };
+    if text.is_empty() {
+        return Err(row.reject(time_field, "is blank: give the time"));
+    }
+    let t = values::time_of_day(&text).map_err(|e| row.reject(field, e))?;
+    Ok(date.and_time(t))
+}
+
+fn read_appointment(row: &mut Row<'_>, today: NaiveDate) -> std::result::Result<RawAppointment, Rejected> {
+    let start = date_and_time(row, "date", "time", today)?;
+    for (into, field) in [("start", "date"), ("clinician_id", "clinician"), ("patient_id", "patient_pms_id")] {
+        if let Some(i) = row.columns.index(field) {
+            row.sources.insert(into, i);
+        }
+    }
+    if !row.get("time").trim().is_empty() {
+        if let Some(i) = row.columns.index("time") {
+            row.sources.insert("start", i);
+        }
+    }
+    let minutes = if !row.get("minutes").trim().is_empty() {
+        row.take("minutes", "minutes");
+        values::minutes(&row.get("minutes")).map_err(|e| row.reject("minutes", e))?
+    } else if !row.get("end_time").trim().is_empty() {
+        let end_cell = row.get("end_time");
+        // An end written as a time alone is on the day of the start.
+        let end = match values::time_of_day(&end_cell) {
+            Ok(t) => start.date().and_time(t),
+            Err(_) => date_and_time(row, "end_time", "end_time_absent", today)?,
+        };
+        if let Some(i) = row.columns.index("end_time") {
+            row.sources.insert("minutes", i);
+        }
+        let length = (end - start).num_minutes();
+        if length <= 0 {
+            return Err(row.reject("end_time", "is not after the start"));
+        }
+        u32::try_from(length).map_err(|_| row.reject("end_time", "is too far after the start"))?
+    } else {
+        return Err(row.reject("minutes", "give the appointment's length or its end time"));
+    };
+    // The day book works in 5-minute rows: a 7-minute slot takes two of them.
+    let minutes = minutes.div_ceil(5) * 5;
+    let status = values::appointment_status(&row.get("status")).map_err(|e| row.reject("status", e))?;
+    Ok(RawAppointment {
+        pms_id: row.take("pms_id", "pms_id"),
+        patient: row.get("patient_pms_id"),
+        client: row.take("client_pms_id", "client_id"),
+        start,
+        minutes,
+        clinician: row.get("clinician"),
+        room: row.take("room", "room"),
+        kind: values::appointment_kind(&row.get("kind")),
+        reason: row.take("reason", "reason"),
+        notes: row.take("notes", "notes"),
+        status,
+    })
+}
+
+/// The vets and nurses on file, to find an appointment's clinician by the name a PMS diary gives.
+struct Clinicians(Vec<(Uuid, String, String)>);
+
+impl Clinicians {
+    fn load(conn: &Connection) -> Result<Clinicians> {
+        let mut stmt = conn.prepare("SELECT id, username, display_name FROM staff WHERE role IN ('vet', 'nurse')")?;
+        let rows = stmt
+            .query_map([], |r| Ok((row::uuid(r, 0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Clinicians(rows))
+    }
+
+    /// Lower case, letters only, without a title: "Dr J. Herriot" and "j herriot" are alike.
+    fn words(name: &str) -> Vec<String> {
+        let words: Vec<String> =
+            name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+        let titled = words.first().is_some_and(|w| matches!(w.as_str(), "dr" | "mr" | "mrs" | "ms" | "miss" | "prof"));
+        words.into_iter().skip(usize::from(titled)).collect()
+    }
+
+    /// By username or full name; else by initial and surname, or surname alone, when only one
+    /// clinician fits.
+    fn find(&self, text: &str) -> std::result::Result<Uuid, String> {
+        let want = Self::words(text);
+        if want.is_empty() {
+            return Err("is blank: give the vet's or nurse's name".into());
+        }
+        if let Some((id, ..)) =
+            self.0.iter().find(|(_, user, name)| user.eq_ignore_ascii_case(text.trim()) || Self::words(name) == want)
+        {
+            return Ok(*id);
+        }
+        let fits: Vec<Uuid> = self
+            .0
+            .iter()
+            .filter(|(_, _, name)| {
+                let have = Self::words(name);
+                let (Some(last), Some(want_last)) = (have.last(), want.last()) else { return false };
+                last == want_last
+                    && match (want.len(), have.first()) {
+                        (1, _) => true,
+                        (_, Some(first)) => first.starts_with(want[0].as_str()),
+                        _ => false,
+                    }
+            })
+            .map(|(id, ..)| *id)
+            .collect();
+        match fits[..] {
+            [one] => Ok(one),
+            [] => Err(format!(
+                "no vet or nurse called {:?} is on file: add them under Practice & staff (or correct the name)",
+                text.trim()
+            )),
+            _ => Err(format!("{:?} could be more than one clinician: write the full name", text.trim())),
+        }
+    }
 }
 
 /// A record as the import will store it, checked by the same rules (not those against the records
@@ -297,6 +497,13 @@ fn normalised(record: Record, today: NaiveDate) -> Result<Record> {
         Record::Client { pms_id, client } => Record::Client { pms_id, client: client.import_checked()? },
         Record::Patient { pms_id, owner, patient, deceased_on } => {
             Record::Patient { pms_id, owner, patient: patient.import_checked(today)?, deceased_on }
+        }
+        Record::Appointment(a) => {
+            time::to_utc("start", a.start)?;
+            if time::is_ambiguous(a.start) {
+                return Err(Error::invalid("start", "happens twice in the UK (the clocks go back then)"));
+            }
+            Record::Appointment(a)
         }
     })
 }
@@ -370,6 +577,16 @@ fn preview_values(record: &Record) -> Vec<(String, String)> {
             ("Microchip", p.microchip.clone()),
             ("Date of death", shown_date(*deceased_on)),
         ],
+        Record::Appointment(a) => vec![
+            ("Appointment number", a.pms_id.clone()),
+            ("Animal number", a.patient.clone()),
+            ("When", a.start.format("%d/%m/%Y %H:%M").to_string()),
+            ("Minutes", a.minutes.to_string()),
+            ("Clinician", a.clinician.clone()),
+            ("Type", a.kind.label().to_string()),
+            ("Reason", a.reason.clone()),
+            ("Status", a.status.label().to_string()),
+        ],
     };
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
@@ -407,14 +624,22 @@ impl Store {
             column.field = spec.map(|s| s.name.to_string());
             column.label = spec.map(|s| s.label.to_string());
         }
+        if let Some(problem) = columns::missing(kind, &t.headers, &columns) {
+            preview.problem = Some(problem);
+            return Ok(preview);
+        }
         for line in t.rows.iter().take(SAMPLE_ROWS) {
-            let mut row = Row { columns: &columns, line, headers: &t.headers, sources: HashMap::new() };
+            let mut row =
+                Row { columns: &columns, line, headers: &t.headers, sources: HashMap::new(), warnings: Vec::new() };
             let checked = read_row(kind, &mut row, today).and_then(|record| {
                 normalised(record, today).map_err(|e| rejection(e, &row.sources, line.line, &t.headers))
             });
+            let warnings = std::mem::take(&mut row.warnings);
             preview.sample.push(match checked {
-                Ok(record) => PreviewRow { line: line.line, values: preview_values(&record), problem: None },
-                Err(rejected) => PreviewRow { line: line.line, values: Vec::new(), problem: Some(rejected) },
+                Ok(record) => PreviewRow { line: line.line, values: preview_values(&record), problem: None, warnings },
+                Err(rejected) => {
+                    PreviewRow { line: line.line, values: Vec::new(), problem: Some(rejected), warnings: Vec::new() }
+                }
             });
         }
         Ok(preview)
@@ -432,8 +657,13 @@ impl Store {
         options: &ImportOptions,
         mut progress: impl FnMut(u32, u32),
     ) -> Result<(ImportReport, Table)> {
+        // Refused before anything is read, whatever the file holds.
+        self.read_as(session, Action::ImportRecords, |_| Ok(()))?;
         let t = table::read(file, bytes)?;
         let columns = columns::recognise(kind, &t.headers, options.mapping.as_ref())?;
+        if let Some(problem) = columns::missing(kind, &t.headers, &columns) {
+            return Err(Error::invalid("columns", problem));
+        }
         let mut report = ImportReport {
             file: file.to_string(),
             encoding: t.encoding.to_string(),
@@ -478,11 +708,12 @@ fn import_rows(
     let total = t.rows.len() as u32;
     // Each PMS number's first row: a later row with the same number must be the same row.
     let mut seen: HashMap<String, &Line> = HashMap::new();
+    let mut clinicians: Option<Clinicians> = None;
     for (done, line) in t.rows.iter().enumerate() {
         if done % 200 == 0 {
             progress(done as u32, total);
         }
-        let mut row = Row { columns, line, headers: &t.headers, sources: HashMap::new() };
+        let mut row = Row { columns, line, headers: &t.headers, sources: HashMap::new(), warnings: Vec::new() };
         let read = match read_row(kind, &mut row, today) {
             Ok(record) => Read { record, sources: std::mem::take(&mut row.sources) },
             Err(rejected) => {
@@ -492,25 +723,52 @@ fn import_rows(
         };
         let pms_id = match &read.record {
             Record::Client { pms_id, .. } | Record::Patient { pms_id, .. } => pms_id.trim().to_string(),
+            Record::Appointment(a) => a.pms_id.trim().to_string(),
+        };
+        // What a row says, in the columns read (a trailing empty field or an ignored column aside).
+        let said = |l: &Line, except: &str| -> Vec<String> {
+            columns
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.is_some_and(|f| f.name != except))
+                .map(|(i, _)| l.cells.get(i).cloned().unwrap_or_default())
+                .collect()
         };
         if let Some(first) = seen.get(&pms_id) {
-            if first.cells == line.cells {
+            if said(first, "") == said(line, "") {
                 report.repeated += 1;
-            } else {
+                continue;
+            }
+            // An animal listed once per owner: each row adds its owner.
+            let another_owner =
+                kind == ImportKind::Patients && said(first, "owner_pms_id") == said(line, "owner_pms_id");
+            if !another_owner {
                 report.rejected.push(row.reject(
                     "pms_id",
-                    format!("{pms_id} is also on line {} with other details; which one is right?", first.line),
+                    format!(
+                        "{pms_id} is also on line {} with other details, and line {} was read: correct whichever is wrong and import the file again",
+                        first.line, first.line
+                    ),
                 ));
+                continue;
             }
-            continue;
-        }
-        if !pms_id.is_empty() {
+        } else if !pms_id.is_empty() {
             seen.insert(pms_id, line);
         }
+        report.warnings.append(&mut row.warnings);
         let result = w.attempt(|w| match &read.record {
             Record::Client { pms_id, client } => w.import_client(pms_id, client),
             Record::Patient { pms_id, owner, patient, deceased_on } => {
                 w.import_patient(pms_id, owner, patient, *deceased_on)
+            }
+            Record::Appointment(a) => {
+                let clinicians = match &clinicians {
+                    Some(c) => c,
+                    None => clinicians.insert(Clinicians::load(w.tx())?),
+                };
+                let new = find_on_file(w.tx(), clinicians, a)?;
+                w.import_appointment(&a.pms_id, &new, a.status)
             }
         });
         match result {
@@ -528,11 +786,58 @@ fn import_rows(
     Ok(())
 }
 
+/// The appointment with its animal, client and clinician found on file.
+fn find_on_file(conn: &Connection, clinicians: &Clinicians, a: &RawAppointment) -> Result<NewAppointment> {
+    let clinician_id = clinicians.find(&a.clinician).map_err(|e| Error::invalid("clinician_id", e))?;
+    let patient = crate::reception::origin::find(conn, "patient", a.patient.trim())?.ok_or_else(|| {
+        Error::invalid(
+            "patient_id",
+            format!("no animal has PMS number {:?}: import the animals' file first", a.patient.trim()),
+        )
+    })?;
+    let client_id = if a.client.trim().is_empty() {
+        // The animal's first owner.
+        conn.prepare_cached(
+            "SELECT client_id FROM ownership WHERE patient_id = ?1 ORDER BY created_at, client_id LIMIT 1",
+        )?
+        .query_row([patient.to_string()], |r| row::uuid(r, 0))?
+    } else {
+        crate::reception::origin::find(conn, "client", a.client.trim())?.ok_or_else(|| {
+            Error::invalid(
+                "client_id",
+                format!("no client has PMS number {:?}: import the clients' file first", a.client.trim()),
+            )
+        })?
+    };
+    Ok(NewAppointment {
+        clinician_id,
+        room: a.room.clone(),
+        start: a.start,
+        minutes: a.minutes,
+        kind: a.kind,
+        reason: a.reason.clone(),
+        patient_id: patient,
+        client_id,
+        notes: a.notes.clone(),
+        confirm_outside_hours: true,
+    })
+}
+
 /// The rejected rows as a CSV file to correct and import again: the file's own columns, then the
 /// line it was on, the column at fault and the reason. UTF-8 with a byte-order mark, so that Excel
 /// reads it right.
 pub fn rejects_csv(t: &Table, report: &ImportReport) -> Result<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(b"\xef\xbb\xbf".to_vec());
+    // Rows keep the number of fields they had (a row rejected for having too many keeps them all).
+    let mut out = csv::WriterBuilder::new().flexible(true).from_writer(b"\xef\xbb\xbf".to_vec());
+    // A cell a spreadsheet would run as a formula is written with an apostrophe first (the import
+    // reads it back without it).
+    let protect = |cell: &String| -> String {
+        if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{cell}")
+        } else {
+            cell.clone()
+        }
+    };
     let fail = |e: csv::Error| Error::Internal(format!("writing the rejects file: {e}"));
     let mut headings = t.headers.clone();
     headings.extend(["Line in the file".to_string(), "Column".to_string(), "Why it was rejected".to_string()]);
@@ -544,7 +849,7 @@ pub fn rejects_csv(t: &Table, report: &ImportReport) -> Result<Vec<u8>> {
             cells.resize(t.headers.len(), String::new());
         }
         cells.extend([r.line.to_string(), r.column.clone(), r.reason.clone()]);
-        out.write_record(&cells).map_err(fail)?;
+        out.write_record(cells.iter().map(protect)).map_err(fail)?;
     }
     out.into_inner().map_err(|e| Error::Internal(format!("writing the rejects file: {e}")))
 }

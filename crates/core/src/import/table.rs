@@ -56,11 +56,42 @@ fn decode(bytes: &[u8]) -> (String, &'static str) {
         let (text, _) = encoding.decode_without_bom_handling(&bytes[bom..]);
         return (text.into_owned(), encoding.name());
     }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => (text.to_string(), "UTF-8"),
-        // Not UTF-8: what Excel and older PMS systems on Windows write. Every byte means something
-        // in Windows-1252, so nothing is lost or refused here.
-        Err(_) => (encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(), "windows-1252"),
+    if let Some(encoding) = utf16_without_bom(bytes) {
+        return (encoding.decode_without_bom_handling(bytes).0.into_owned(), encoding.name());
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return (text.to_string(), "UTF-8");
+    }
+    // A file mostly in UTF-8 with a line or two typed on an older system: each line as it was written.
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+    let utf8_non_ascii = lines.iter().any(|l| !l.is_ascii() && std::str::from_utf8(l).is_ok());
+    if utf8_non_ascii {
+        let text = lines
+            .iter()
+            .map(|l| match std::str::from_utf8(l) {
+                Ok(t) => t.to_string(),
+                Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(l).0.into_owned(),
+            })
+            .collect();
+        return (text, "UTF-8 with some lines in windows-1252");
+    }
+    // Not UTF-8: what Excel and older PMS systems on Windows write. Every byte means something in
+    // Windows-1252, so nothing is lost or refused here.
+    (encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(), "windows-1252")
+}
+
+/// UTF-16 written without a byte-order mark: text whose every other byte is zero.
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let sample = &bytes[..bytes.len().min(4096) & !1];
+    if sample.len() < 4 {
+        return None;
+    }
+    let zeros = |offset: usize| sample.iter().skip(offset).step_by(2).filter(|&&b| b == 0).count();
+    let half = sample.len() / 2;
+    match (zeros(0), zeros(1)) {
+        (even, odd) if odd * 10 >= half * 9 && even * 10 <= half => Some(encoding_rs::UTF_16LE),
+        (even, odd) if even * 10 >= half * 9 && odd * 10 <= half => Some(encoding_rs::UTF_16BE),
+        _ => None,
     }
 }
 
@@ -81,22 +112,84 @@ fn sniff(text: &str) -> Delimiter {
     [Delimiter::Comma, Delimiter::Semicolon, Delimiter::Tab][best]
 }
 
-/// Reads `bytes`, the content of `file` (named in errors).
+/// Where a quoted field that is never closed starts (its byte offset), the way the reader reads
+/// quotes: a quote opens a field only at its start, and inside one `""` is a quote.
+fn unclosed_quote(text: &str, delimiter: u8) -> Option<usize> {
+    let b = text.as_bytes();
+    let (mut i, mut field_start) = (0, true);
+    while i < b.len() {
+        match b[i] {
+            b'"' if field_start => {
+                let opened = i;
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return Some(opened),
+                        Some(b'"') if b.get(i + 1) == Some(&b'"') => i += 2,
+                        Some(b'"') => break,
+                        Some(_) => i += 1,
+                    }
+                }
+                field_start = false;
+            }
+            c if c == delimiter || c == b'\n' || c == b'\r' => field_start = true,
+            _ => field_start = false,
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A heading fit to show and to name in a mapping: no control characters, at most 100 characters.
+fn clean_heading(heading: &str, index: usize) -> String {
+    let cleaned: String = heading.chars().filter(|c| !c.is_control()).take(100).collect();
+    let cleaned = cleaned.trim().to_string();
+    if cleaned.is_empty() {
+        format!("column {}", index + 1)
+    } else {
+        cleaned
+    }
+}
+
+/// A cell as written in a spreadsheet-safe file (see `rejects_csv`): a leading apostrophe before
+/// `=`, `+`, `-` or `@` is that protection, not part of the value.
+fn unprotect(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => cell,
+    }
+}
+
+/// Reads `bytes`, the content of `file` (named in errors). The headings are the first row with two
+/// or more cells filled (a title line above them is passed over), or the first row if none has.
 pub fn read(file: &str, bytes: &[u8]) -> Result<Table> {
     if bytes.len() > MAX_BYTES {
         return Err(Error::invalid(file, format!("is larger than {} MB", MAX_BYTES / 1024 / 1024)));
     }
     let (text, encoding) = decode(bytes);
     let delimiter = sniff(&text);
+    // Line numbers as an editor shows them (a quoted field's line breaks count; CRLF, LF or CR).
+    let all = text.as_bytes();
+    let breaks = |from: usize, to: usize| -> u64 {
+        let to = to.min(all.len());
+        (from..to).filter(|&i| all[i] == b'\n' || (all[i] == b'\r' && all.get(i + 1) != Some(&b'\n'))).count() as u64
+    };
+    let line_of = |byte: usize| breaks(0, byte) + 1;
+    if let Some(opened) = unclosed_quote(&text, delimiter.byte()) {
+        return Err(Error::invalid(
+            format!("{file}, line {}", line_of(opened)),
+            "opens a quote that is never closed, so every row after it would be read as one value: \
+             correct the quotes in that row and try again",
+        ));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter.byte())
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut headers: Option<Vec<String>> = None;
-    let mut rows = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
     let mut record = csv::StringRecord::new();
-    // Line numbers as an editor shows them (a quoted field's line breaks count), from byte offsets.
+    // Counted as the reader goes (the offsets only grow), so the whole file is walked once.
     let (mut line, mut counted) = (1u64, 0usize);
     let mut line_at = |byte: u64| {
         // The reader's offset can point at the line break ending the previous record (or at blank
@@ -105,8 +198,10 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Table> {
         while matches!(text.as_bytes().get(byte), Some(b'\r' | b'\n')) {
             byte += 1;
         }
-        line += text.as_bytes()[counted..byte].iter().filter(|&&b| b == b'\n').count() as u64;
-        counted = counted.max(byte);
+        if byte > counted {
+            line += breaks(counted, byte);
+            counted = byte;
+        }
         line
     };
     loop {
@@ -125,24 +220,30 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Table> {
         if record.len() > MAX_COLUMNS {
             return Err(Error::invalid(format!("{file}, line {line}"), format!("has more than {MAX_COLUMNS} columns")));
         }
-        let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
-        if cells.iter().all(|c| c.is_empty()) {
-            continue;
-        }
-        match &headers {
-            None => {
-                headers = Some(
-                    cells
-                        .iter()
-                        .enumerate()
-                        .map(|(i, h)| if h.is_empty() { format!("column {}", i + 1) } else { h.clone() })
-                        .collect(),
-                )
-            }
-            Some(_) => rows.push(Line { line, cells }),
+        let cells: Vec<String> = record.iter().map(|c| unprotect(c.trim()).to_string()).collect();
+        if cells.iter().any(|c| !c.is_empty()) {
+            lines.push(Line { line, cells });
         }
     }
-    let headers = headers.ok_or_else(|| Error::invalid(file, "is empty: it has no heading row"))?;
+    let filled = |l: &Line| l.cells.iter().filter(|c| !c.is_empty()).count();
+    let Some(first) = lines.iter().position(|l| filled(l) >= 2).or(if lines.is_empty() { None } else { Some(0) })
+    else {
+        return Err(Error::invalid(file, "is empty: it has no heading row"));
+    };
+    let mut rows = lines.split_off(first);
+    let heading_row = rows.remove(0);
+    // Two columns with one heading ("Telephone" twice) are told apart: "Telephone (2)".
+    let mut headers: Vec<String> = Vec::new();
+    for (i, h) in heading_row.cells.iter().enumerate() {
+        let base = clean_heading(h, i);
+        let mut name = base.clone();
+        let mut n = 1;
+        while headers.iter().any(|s| s.eq_ignore_ascii_case(&name)) {
+            n += 1;
+            name = format!("{base} ({n})");
+        }
+        headers.push(name);
+    }
     Ok(Table { headers, rows, encoding, delimiter })
 }
 
@@ -194,5 +295,45 @@ mod tests {
     fn an_empty_file_and_a_broken_quote_are_refused_by_name() {
         assert_eq!(read("e.csv", b"").unwrap_err().to_string(), "e.csv: is empty: it has no heading row");
         assert_eq!(read("e.csv", b"\r\n , \r\n").unwrap_err().to_string(), "e.csv: is empty: it has no heading row");
+        let unclosed = b"No,Surname,Address\r\n1,Ok,1 St\r\n2,Quote,\"1 Unclosed St\r\n3,After,3 St\r\n";
+        assert_eq!(
+            read("q.csv", unclosed).unwrap_err().to_string(),
+            "q.csv, line 3: opens a quote that is never closed, so every row after it would be read as one value: \
+             correct the quotes in that row and try again"
+        );
+        // Quotes inside an unquoted value, and doubled quotes inside a quoted one, are not openings.
+        let fine = read("f.csv", b"No,Notes\n1,6\" nail\n2,\"said \"\"hello\"\"\"\n").unwrap();
+        assert_eq!(fine.rows[0].cells, vec!["1", "6\" nail"]);
+        assert_eq!(fine.rows[1].cells, vec!["2", "said \"hello\""]);
+    }
+
+    #[test]
+    fn a_title_line_repeated_headings_lone_cr_lines_and_mixed_encodings() {
+        let t =
+            read("t.csv", b"Client export 01/12/2026\rNo,Telephone,Telephone\r1,01632 960001,07700 900001\r\r2,,\r")
+                .unwrap();
+        assert_eq!(t.headers, vec!["No", "Telephone", "Telephone (2)"]);
+        assert_eq!(t.rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![3, 5]);
+        let t = read(
+            "m.csv",
+            "Name,Town\nZoë,Norwich\n"
+                .as_bytes()
+                .iter()
+                .copied()
+                .chain(*b"Caf\xe9,Ely\n")
+                .collect::<Vec<_>>()
+                .as_slice(),
+        )
+        .unwrap();
+        assert_eq!(t.encoding, "UTF-8 with some lines in windows-1252");
+        assert_eq!((t.rows[0].cells[0].as_str(), t.rows[1].cells[0].as_str()), ("Zoë", "Café"));
+        let mut bytes = Vec::new();
+        for unit in "Name,Town\r\nZoë,Ely\r\n".encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        let t = read("u.csv", &bytes).unwrap();
+        assert_eq!((t.encoding, t.rows[0].cells[0].as_str()), ("UTF-16LE", "Zoë"));
+        let t = read("x.csv", b"Name,Formula\nA,'=1+1\nB,'plain\n").unwrap();
+        assert_eq!((t.rows[0].cells[1].as_str(), t.rows[1].cells[1].as_str()), ("=1+1", "'plain"));
     }
 }

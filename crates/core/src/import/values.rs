@@ -1,31 +1,30 @@
 //! Values as PMS exports write them: dates in UK or ISO order, species and sex in the words and codes
 //! UK systems use, yes and no in their many spellings. Each reader names what it could not read.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 
+use crate::reception::appointment::{AppointmentKind, AppointmentStatus};
 use crate::reception::patient::{Sex, Species};
 
 /// A date as `dd/mm/yyyy` (also with `-` or `.`, one-digit day or month, a two-digit year, or a
-/// time of day after it), `yyyy-mm-dd`, or `5 Mar 2019` / `05-Mar-2019`. A two-digit year is the
-/// latest year not after `today` (these are dates of birth and death). Blank is none.
+/// time of day after it), `yyyy-mm-dd`, or with the month in words (`5 Mar 2019`, `05-MAR-19`,
+/// `12 October 2019`, `5 Sept 2019`). A two-digit year is the latest year not after `today` (these are
+/// dates of birth, death and appointments read from a PMS). Blank is none.
 pub fn date(text: &str, today: NaiveDate) -> Result<Option<NaiveDate>, String> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    // A time after the date ("12/05/2019 00:00:00", "2019-05-12T00:00:00") is dropped.
-    let day_part = text.split(['T', ' ']).next().unwrap_or(text);
-    let named_month = text.chars().any(|c| c.is_ascii_alphabetic()) && !text.contains('T');
     let wrong = || format!("{text:?} is not a date (write it as dd/mm/yyyy)");
-    if named_month {
-        for format in ["%d %b %Y", "%d-%b-%Y", "%d %B %Y", "%d-%b-%y", "%d %b %y"] {
-            if let Ok(d) = NaiveDate::parse_from_str(text, format) {
-                return Ok(Some(d));
-            }
-        }
-        return Err(wrong());
+    // A time after the date ("12/05/2019 00:00:00 AM", "2019-05-12T00:00:00") is dropped: it starts
+    // at the first word holding a colon, or at the T of an ISO date and time.
+    let mut day_part = text;
+    if text.len() > 10 && text.as_bytes()[10] == b'T' && text.as_bytes()[4] == b'-' {
+        day_part = &text[..10];
+    } else if let Some(colon) = text.find(':') {
+        day_part = text[..colon].rsplit_once(' ').map(|(d, _)| d).unwrap_or("").trim();
     }
-    let parts: Vec<&str> = day_part.split(['/', '-', '.']).collect();
+    let parts: Vec<&str> = day_part.split(['/', '-', '.', ' ']).filter(|p| !p.is_empty()).collect();
     let [a, b, c] = parts[..] else { return Err(wrong()) };
     let number = |s: &str| -> Result<u32, String> {
         if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -35,6 +34,8 @@ pub fn date(text: &str, today: NaiveDate) -> Result<Option<NaiveDate>, String> {
     };
     let (year, month, day, year_digits) = if a.len() == 4 {
         (number(a)?, number(b)?, number(c)?, 4)
+    } else if b.chars().all(|ch| ch.is_ascii_alphabetic()) {
+        (number(c)?, month_named(b).ok_or_else(wrong)?, number(a)?, c.len())
     } else {
         (number(c)?, number(b)?, number(a)?, c.len())
     };
@@ -54,6 +55,41 @@ pub fn date(text: &str, today: NaiveDate) -> Result<Option<NaiveDate>, String> {
     NaiveDate::from_ymd_opt(year, month, day)
         .map(Some)
         .ok_or_else(|| format!("{text:?} is not a date that exists (day {day}, month {month})"))
+}
+
+/// The time of day written after a date in one cell ("12/05/2026 09:30", "5 Mar 2026 2:15 PM",
+/// "2026-05-12T09:30:00"), if any.
+pub fn time_after_date(text: &str) -> Option<&str> {
+    let text = text.trim();
+    if text.len() > 10 && text.as_bytes()[10] == b'T' && text.as_bytes()[4] == b'-' {
+        return Some(text[11..].trim());
+    }
+    let colon = text.find(':')?;
+    let start = text[..colon].rfind(' ').map(|i| i + 1).unwrap_or(0);
+    Some(text[start..].trim())
+}
+
+/// A month written in English, whole or shortened ("Mar", "SEPT", "October").
+fn month_named(word: &str) -> Option<u32> {
+    let word = word.to_lowercase();
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    if word.len() < 3 {
+        return None;
+    }
+    MONTHS.iter().position(|m| m.starts_with(&word)).map(|i| i as u32 + 1)
 }
 
 /// A species as a PMS writes it: "Canine", "Dog", "K9", "Feline", "Lapine", ... Anything else not
@@ -105,6 +141,103 @@ pub fn sex(text: &str) -> Result<(Sex, Option<bool>), String> {
     })
 }
 
+/// A time of day: 09:30, 9:30, 0930, 9.30, 09:30:00, 9:30 am, 2:15 PM.
+pub fn time_of_day(text: &str) -> Result<NaiveTime, String> {
+    let t = text.trim().to_lowercase();
+    let wrong = || format!("{:?} is not a time of day (write it as 09:30)", text.trim());
+    let (t, pm) = match (t.strip_suffix("pm"), t.strip_suffix("am")) {
+        (Some(rest), _) => (rest.trim().to_string(), Some(true)),
+        (None, Some(rest)) => (rest.trim().to_string(), Some(false)),
+        (None, None) => (t, None),
+    };
+    let digits: Vec<&str> = t.split([':', '.']).collect();
+    let (h, m, s) = match digits[..] {
+        [hm] if hm.len() == 4 && hm.bytes().all(|b| b.is_ascii_digit()) => (&hm[..2], &hm[2..], "0"),
+        [h] if pm.is_some() => (h, "0", "0"),
+        [h, m] => (h, m, "0"),
+        [h, m, s] => (h, m, s),
+        _ => return Err(wrong()),
+    };
+    let number = |x: &str| -> Result<u32, String> {
+        if x.is_empty() || x.len() > 2 || !x.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(wrong());
+        }
+        x.parse().map_err(|_| wrong())
+    };
+    let (mut hour, minute, second) = (number(h)?, number(m)?, number(s)?);
+    match pm {
+        Some(_) if !(1..=12).contains(&hour) => return Err(wrong()),
+        Some(true) if hour != 12 => hour += 12,
+        Some(false) if hour == 12 => hour = 0,
+        _ => {}
+    }
+    NaiveTime::from_hms_opt(hour, minute, second).ok_or_else(wrong)
+}
+
+/// A length in minutes: 15, "15 mins", "1 hr", or h:mm (0:15, 01:30).
+pub fn minutes(text: &str) -> Result<u32, String> {
+    let t = text.trim().to_lowercase();
+    let wrong = || format!("{:?} is not a length in minutes", text.trim());
+    if let Some((h, m)) = t.split_once(':') {
+        let (h, m): (u32, u32) = (h.trim().parse().map_err(|_| wrong())?, m.trim().parse().map_err(|_| wrong())?);
+        return if h <= 24 && m < 60 { Ok(h * 60 + m) } else { Err(wrong()) };
+    }
+    let number: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let unit = t[number.len()..].trim();
+    let n: u32 = number.parse().map_err(|_| wrong())?;
+    match unit {
+        "" | "m" | "min" | "mins" | "minute" | "minutes" => Ok(n),
+        "h" | "hr" | "hrs" | "hour" | "hours" if n <= 24 => Ok(n * 60),
+        _ => Err(wrong()),
+    }
+}
+
+/// An appointment type as PMS diaries name them; blank is a consultation, anything unknown other.
+pub fn appointment_kind(text: &str) -> AppointmentKind {
+    let key: String = text.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect();
+    let has = |words: &[&str]| words.iter().any(|w| key.contains(w));
+    if key.is_empty() {
+        AppointmentKind::Consultation
+    } else if has(&["nurse"]) {
+        AppointmentKind::NurseClinic
+    } else if has(&["vacc", "booster", "vaccine", "jab"]) {
+        AppointmentKind::Vaccination
+    } else if has(&["euthan", "pts"]) {
+        AppointmentKind::Euthanasia
+    } else if has(&["dental", "dentist", "scaleandpolish", "teeth"]) {
+        AppointmentKind::Dental
+    } else if has(&["recheck", "revisit", "followup", "postop", "check"]) {
+        AppointmentKind::Recheck
+    } else if has(&["consult", "exam", "standard", "appointment"]) {
+        AppointmentKind::Consultation
+    } else if has(&["op", "surg", "procedure", "admit", "spay", "castrat", "neuter"]) {
+        AppointmentKind::Operation
+    } else {
+        AppointmentKind::Other
+    }
+}
+
+/// An appointment's status as PMS diaries write it; blank is booked.
+pub fn appointment_status(text: &str) -> Result<AppointmentStatus, String> {
+    let key: String = text.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect();
+    Ok(match key.as_str() {
+        "" | "booked" | "confirmed" | "pending" | "open" | "reserved" | "scheduled" => AppointmentStatus::Booked,
+        "arrived" | "checkedin" | "waiting" | "inwaitingroom" => AppointmentStatus::Arrived,
+        "inconsult" | "withvet" | "inprogress" | "seeing" => AppointmentStatus::InConsult,
+        "done" | "completed" | "complete" | "seen" | "attended" | "finished" | "closed" | "checkedout" => {
+            AppointmentStatus::Done
+        }
+        "dna" | "noshow" | "didnotattend" | "failedtoattend" | "fta" | "missed" => AppointmentStatus::NoShow,
+        "cancelled" | "canceled" | "cancel" | "deleted" => AppointmentStatus::Cancelled,
+        _ => {
+            return Err(format!(
+                "{:?} is not a status this import knows (booked, arrived, done, DNA or cancelled)",
+                text.trim()
+            ))
+        }
+    })
+}
+
 /// Yes or no: Y, Yes, True, 1, X; N, No, False, 0 or blank.
 pub fn yes_no(text: &str) -> Result<bool, String> {
     match text.trim().to_lowercase().as_str() {
@@ -139,6 +272,13 @@ mod tests {
             ("5 Mar 2019", d(2019, 3, 5)),
             ("05-Mar-2019", d(2019, 3, 5)),
             ("29/02/2024", d(2024, 2, 29)),
+            ("12-May-19", d(2019, 5, 12)),
+            ("05-OCT-2019", d(2019, 10, 5)),
+            ("12 OCT 2019", d(2019, 10, 12)),
+            ("5 SEPT 2019", d(2019, 9, 5)),
+            ("12 October 2019", d(2019, 10, 12)),
+            ("12/05/2019 00:00:00 AM", d(2019, 5, 12)),
+            ("12/05/2019 9:30", d(2019, 5, 12)),
             ("  ", None),
         ] {
             assert_eq!(date(text, today), Ok(want), "{text}");
@@ -150,6 +290,46 @@ mod tests {
             Err("\"+262142-12-31\" is not a date (write it as dd/mm/yyyy)".into())
         );
         assert_eq!(date("99999/1/1", today), Err("\"99999/1/1\" is not a date (write it as dd/mm/yyyy)".into()));
+    }
+
+    #[test]
+    fn times_lengths_types_and_statuses_of_a_diary() {
+        assert_eq!(time_after_date("12/05/2026 09:30"), Some("09:30"));
+        assert_eq!(time_after_date("5 Mar 2026 2:15 PM"), Some("2:15 PM"));
+        assert_eq!(time_after_date("2026-05-12T09:30:00"), Some("09:30:00"));
+        assert_eq!(time_after_date("12/05/2026"), None);
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        for (text, want) in [
+            ("09:30", t(9, 30)),
+            ("9:30", t(9, 30)),
+            ("0930", t(9, 30)),
+            ("9.30", t(9, 30)),
+            ("09:30:00", t(9, 30)),
+            ("9:30 am", t(9, 30)),
+            ("2:15 PM", t(14, 15)),
+            ("12pm", t(12, 0)),
+            ("12:10 am", t(0, 10)),
+        ] {
+            assert_eq!(time_of_day(text), Ok(want), "{text}");
+        }
+        assert_eq!(time_of_day("25:00"), Err("\"25:00\" is not a time of day (write it as 09:30)".into()));
+        assert!(time_of_day("13:00 pm").is_err());
+        assert!(time_of_day("noon").is_err());
+        for (text, want) in [("15", 15), ("15 mins", 15), ("1 hr", 60), ("0:15", 15), ("01:30", 90)] {
+            assert_eq!(minutes(text), Ok(want), "{text}");
+        }
+        assert!(minutes("a while").is_err());
+        assert_eq!(appointment_kind("Booster"), AppointmentKind::Vaccination);
+        assert_eq!(appointment_kind("Post-op check"), AppointmentKind::Recheck);
+        assert_eq!(appointment_kind("Nurse clinic"), AppointmentKind::NurseClinic);
+        assert_eq!(appointment_kind("Bitch spay"), AppointmentKind::Operation);
+        assert_eq!(appointment_kind(""), AppointmentKind::Consultation);
+        assert_eq!(appointment_kind("Grooming"), AppointmentKind::Other);
+        assert_eq!(appointment_kind("Nurse consult"), AppointmentKind::NurseClinic);
+        assert_eq!(appointment_kind("Vaccination appointment"), AppointmentKind::Vaccination);
+        assert_eq!(appointment_status("DNA"), Ok(AppointmentStatus::NoShow));
+        assert_eq!(appointment_status("Checked In"), Ok(AppointmentStatus::Arrived));
+        assert!(appointment_status("perhaps").is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::permission::{Action, Role};
 use crate::reception::client::short_name;
 use crate::reception::hours::{self, hhmm};
+use crate::reception::origin::{self, Imported, Origin};
 use crate::reception::patient::Species;
 use crate::session::Session;
 use crate::store::database::Store;
@@ -261,15 +262,25 @@ struct Slot {
     ends_at: DateTime<Utc>,
 }
 
+/// What a slot is checked for, beyond being a real one of an active vet or nurse.
+#[derive(Clone, Copy)]
+struct Checks {
+    /// Refuse an overlap with another active appointment of the clinician.
+    refuse_overlap: bool,
+    /// Ask before a time outside the clinician's working hours.
+    ask_outside_hours: bool,
+}
+
 fn check_slot(
     conn: &Connection,
     clinician_id: Uuid,
     room: &str,
     start: NaiveDateTime,
     minutes: u32,
-    confirm_outside_hours: bool,
     moving: Option<Uuid>,
+    checks: Checks,
 ) -> Result<Slot> {
+    let Checks { refuse_overlap, ask_outside_hours } = checks;
     if !(5..=MAX_MINUTES).contains(&minutes) || minutes % 5 != 0 {
         return Err(Error::invalid("minutes", "must be a whole number of 5-minute slots, from 5 minutes to 10 hours"));
     }
@@ -295,7 +306,8 @@ fn check_slot(
         return Err(Error::invalid("minutes", "the appointment must end on the day it starts"));
     }
 
-    // No two active appointments of one clinician overlap.
+    // No two active appointments of one clinician overlap (a copy of the PMS's book may: those are
+    // raised as double bookings for a person instead).
     let earliest = starts_at - Duration::minutes(MAX_MINUTES.into());
     let clash = query(
         conn,
@@ -308,7 +320,8 @@ fn check_slot(
             time::stored(earliest)
         ],
     )?
-    .pop();
+    .pop()
+    .filter(|_| refuse_overlap);
     if let Some(c) = clash {
         return Err(Error::Conflict(format!(
             "{} is already booked from {} to {} with {} ({}, {}) for {}; choose another time or clinician",
@@ -322,7 +335,7 @@ fn check_slot(
         )));
     }
 
-    if !confirm_outside_hours {
+    if ask_outside_hours {
         let hours = hours::working_hours(conn, clinician_id)?;
         if !hours.is_empty() {
             let weekday = start.weekday().number_from_monday();
@@ -367,7 +380,13 @@ fn overlap_sql() -> String {
 }
 
 /// Inserts a checked booking with `status`, recorded under `action`.
-fn insert(w: &mut Write<'_>, action: Action, new: &NewAppointment, status: AppointmentStatus) -> Result<Uuid> {
+fn insert(
+    w: &mut Write<'_>,
+    action: Action,
+    new: &NewAppointment,
+    status: AppointmentStatus,
+    pms_id: Option<&str>,
+) -> Result<Uuid> {
     let reason = validate::optional("reason", &new.reason, 200)?;
     let notes = validate::optional_multiline("notes", &new.notes, 2000)?;
     let patient: Option<(String, Option<String>)> = w
@@ -379,7 +398,8 @@ fn insert(w: &mut Write<'_>, action: Action, new: &NewAppointment, status: Appoi
     let Some((patient_name, deceased)) = patient else {
         return Err(Error::invalid("patient_id", "choose a patient"));
     };
-    if deceased.is_some() {
+    // The history of an animal that has since died stays; nobody books it again.
+    if deceased.is_some() && status == AppointmentStatus::Booked {
         return Err(Error::invalid("patient_id", format!("{patient_name} is recorded as deceased")));
     }
     let owned: bool = w.tx().query_row(
@@ -390,13 +410,25 @@ fn insert(w: &mut Write<'_>, action: Action, new: &NewAppointment, status: Appoi
     if !owned {
         return Err(Error::invalid("client_id", format!("this client is not recorded as {patient_name}'s owner")));
     }
-    let slot =
-        check_slot(w.tx(), new.clinician_id, &new.room, new.start, new.minutes, new.confirm_outside_hours, None)?;
+    let active = !matches!(status, AppointmentStatus::Cancelled | AppointmentStatus::NoShow);
+    let slot = check_slot(
+        w.tx(),
+        new.clinician_id,
+        &new.room,
+        new.start,
+        new.minutes,
+        None,
+        Checks {
+            refuse_overlap: active && pms_id.is_none(),
+            ask_outside_hours: !new.confirm_outside_hours && pms_id.is_none(),
+        },
+    )?;
     let id = w.new_id();
     let now = time::stored(w.now());
+    let origin = if pms_id.is_some() { Origin::Pms } else { Origin::Offline };
     w.tx().execute(
-        "INSERT INTO appointment (id, clinician_id, room, starts_at, ends_at, kind, reason, patient_id, client_id, notes, status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+        "INSERT INTO appointment (id, clinician_id, room, starts_at, ends_at, kind, reason, patient_id, client_id, notes, status, origin, pms_id, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?12, ?12)",
         params![
             id.to_string(),
             slot.clinician_id.to_string(),
@@ -409,10 +441,12 @@ fn insert(w: &mut Write<'_>, action: Action, new: &NewAppointment, status: Appoi
             new.client_id.to_string(),
             notes,
             status.as_str(),
-            now
+            now,
+            origin.as_str(),
+            pms_id
         ],
     )?;
-    let fields = Fields::new()
+    let mut fields = Fields::new()
         .with("clinician_id", slot.clinician_id)
         .with("room", &slot.room)
         .with("starts_at", time::stored(slot.starts_at))
@@ -423,6 +457,10 @@ fn insert(w: &mut Write<'_>, action: Action, new: &NewAppointment, status: Appoi
         .with("client_id", new.client_id)
         .with("notes", &notes)
         .with("status", status);
+    if let Some(pms_id) = pms_id {
+        fields.put("origin", origin.as_str());
+        fields.put("pms_id", pms_id);
+    }
     w.record(action, Entity::Appointment, id, ChangeKind::Create, fields)?;
     Ok(id)
 }
@@ -463,8 +501,8 @@ pub(crate) fn change_status(w: &mut Write<'_>, action: Action, id: Uuid, to: App
             &current.room,
             current.start_local,
             ((current.ends_at - current.starts_at).num_minutes()) as u32,
-            true,
             Some(id),
+            Checks { refuse_overlap: true, ask_outside_hours: false },
         )?;
     }
     w.tx().execute(
@@ -497,7 +535,7 @@ pub(crate) fn of_day(conn: &Connection, start: DateTime<Utc>, end: DateTime<Utc>
 impl Write<'_> {
     pub fn book_appointment(&mut self, new: &NewAppointment) -> Result<Appointment> {
         self.authorize(Action::BookAppointment)?;
-        let id = insert(self, Action::BookAppointment, new, AppointmentStatus::Booked)?;
+        let id = insert(self, Action::BookAppointment, new, AppointmentStatus::Booked, None)?;
         get(self.tx(), id)
     }
 
@@ -505,8 +543,94 @@ impl Write<'_> {
     /// demo practice. The journal entry carries that status, so every node sees the same record.
     pub fn record_past_appointment(&mut self, new: &NewAppointment, status: AppointmentStatus) -> Result<Appointment> {
         self.authorize(Action::ImportRecords)?;
-        let id = insert(self, Action::ImportRecords, new, status)?;
+        let id = insert(self, Action::ImportRecords, new, status, None)?;
         get(self.tx(), id)
+    }
+
+    /// Reads in an appointment as the PMS's book holds it, under PMS number `pms_id`: added if no
+    /// record has that number (an overlap with another booking of the clinician is kept, and raised as
+    /// a double booking for a person to settle; working hours are not asked about), brought up to date
+    /// if one has and was not changed in Lifeboat since.
+    pub fn import_appointment(
+        &mut self,
+        pms_id: &str,
+        new: &NewAppointment,
+        status: AppointmentStatus,
+    ) -> Result<Imported> {
+        self.authorize(Action::ImportRecords)?;
+        let pms_id = validate::required("pms_id", pms_id, 40)?;
+        if time::is_ambiguous(new.start) {
+            return Err(Error::invalid(
+                "start",
+                format!(
+                    "{} happens twice in the UK (the clocks go back then): say which in the PMS and export again",
+                    new.start.format("%d/%m/%Y %H:%M")
+                ),
+            ));
+        }
+        let existing: Option<Uuid> = self
+            .tx()
+            .prepare_cached("SELECT id FROM appointment WHERE pms_id = ?1 ORDER BY created_at, id LIMIT 1")?
+            .query_row([&pms_id], |r| row::uuid(r, 0))
+            .optional()?;
+        let Some(id) = existing else {
+            return Ok(Imported::Added(insert(self, Action::ImportRecords, new, status, Some(&pms_id))?));
+        };
+        let current = get(self.tx(), id)?;
+        let reason = validate::optional("reason", &new.reason, 200)?;
+        let notes = validate::optional_multiline("notes", &new.notes, 2000)?;
+        let starts_at = time::to_utc("start", new.start)?;
+        let mut fields = Fields::new();
+        if current.clinician_id != new.clinician_id {
+            fields.put("clinician_id", new.clinician_id);
+        }
+        if current.starts_at != starts_at || current.ends_at != starts_at + Duration::minutes(new.minutes.into()) {
+            let slot = check_slot(
+                self.tx(),
+                new.clinician_id,
+                &new.room,
+                new.start,
+                new.minutes,
+                Some(id),
+                Checks { refuse_overlap: false, ask_outside_hours: false },
+            )?;
+            fields.put("starts_at", time::stored(slot.starts_at));
+            fields.put("ends_at", time::stored(slot.ends_at));
+        }
+        for (name, old, value) in [
+            ("room", &current.room, &new.room),
+            ("reason", &current.reason, &reason),
+            ("notes", &current.notes, &notes),
+        ] {
+            if old != value {
+                fields.put(name, value);
+            }
+        }
+        if current.kind != new.kind {
+            fields.put("kind", new.kind);
+        }
+        if current.status != status {
+            fields.put("status", status);
+        }
+        if fields.is_empty() {
+            return Ok(Imported::Unchanged(id));
+        }
+        if origin::changed_since_made(self.tx(), "appointment", id)? {
+            return Ok(Imported::KeptLocal(id));
+        }
+        let map = fields.clone_map();
+        let sets: Vec<String> = map.keys().enumerate().map(|(i, k)| format!("{k} = ?{}", i + 3)).collect();
+        let mut values: Vec<rusqlite::types::Value> = vec![id.to_string().into(), time::stored(self.now()).into()];
+        values.extend(map.values().map(|v| match v {
+            serde_json::Value::String(text) => rusqlite::types::Value::Text(text.clone()),
+            other => rusqlite::types::Value::Text(other.to_string()),
+        }));
+        self.tx().execute(
+            &format!("UPDATE appointment SET {}, updated_at = ?2 WHERE id = ?1", sets.join(", ")),
+            rusqlite::params_from_iter(values),
+        )?;
+        self.record(Action::ImportRecords, Entity::Appointment, id, ChangeKind::Update, fields)?;
+        Ok(Imported::Updated(id))
     }
 
     /// Moves a booked or arrived appointment to another time, length, clinician or room.
@@ -524,8 +648,15 @@ impl Write<'_> {
                 current.status.label().to_lowercase()
             )));
         }
-        let slot =
-            check_slot(self.tx(), to.clinician_id, &to.room, to.start, to.minutes, to.confirm_outside_hours, Some(id))?;
+        let slot = check_slot(
+            self.tx(),
+            to.clinician_id,
+            &to.room,
+            to.start,
+            to.minutes,
+            Some(id),
+            Checks { refuse_overlap: true, ask_outside_hours: !to.confirm_outside_hours },
+        )?;
         let mut fields = Fields::new();
         if slot.clinician_id != current.clinician_id {
             fields.put("clinician_id", slot.clinician_id);

@@ -229,8 +229,14 @@ pub(crate) struct ValidPatient {
     notes: String,
 }
 
-/// The oldest an animal on file may be.
-const MAX_AGE_YEARS: i32 = 60;
+/// The oldest an animal on file may be: tortoises and parrots outlive the rest.
+fn max_age_years(species: Species) -> i32 {
+    match species {
+        Species::Reptile => 150,
+        Species::Bird => 100,
+        _ => 60,
+    }
+}
 
 impl NewPatient {
     /// Checks every field against `today` (London date); errors name the field.
@@ -239,14 +245,15 @@ impl NewPatient {
         if self.species == Species::Other && species_other.is_empty() {
             return Err(Error::invalid("species_other", "say what kind of animal it is"));
         }
+        let max_age = max_age_years(self.species);
         let (date_of_birth, dob_estimated) = match (self.date_of_birth, self.estimated_age_years) {
             (Some(dob), _) if dob > today => return Err(Error::invalid("date_of_birth", "is in the future")),
-            (Some(dob), _) if today.year() - dob.year() > MAX_AGE_YEARS => {
-                return Err(Error::invalid("date_of_birth", format!("is more than {MAX_AGE_YEARS} years ago")))
+            (Some(dob), _) if today.year() - dob.year() > max_age => {
+                return Err(Error::invalid("date_of_birth", format!("is more than {max_age} years ago")))
             }
             (Some(dob), _) => (Some(dob), false),
-            (None, Some(years)) if years > MAX_AGE_YEARS as u32 => {
-                return Err(Error::invalid("estimated_age_years", format!("must be {MAX_AGE_YEARS} or less")))
+            (None, Some(years)) if years > max_age as u32 => {
+                return Err(Error::invalid("estimated_age_years", format!("must be {max_age} or less")))
             }
             (None, Some(years)) => (Some(years_before(today, years)), true),
             (None, None) => (None, false),
@@ -552,15 +559,21 @@ impl Write<'_> {
             return Ok(Imported::Added(insert(self, Action::ImportRecords, owner, &valid, Some(&pms))?));
         };
         let current = get(self.tx(), id)?;
-        if !current.owner_ids.contains(&owner) {
-            add_owner(self, Action::ImportRecords, owner, id)?;
-        }
+        let new_owner = !current.owner_ids.contains(&owner);
         let fields = differences(&current, &valid, deceased_on);
-        if fields.is_empty() {
+        if fields.is_empty() && !new_owner {
             return Ok(Imported::Unchanged(id));
         }
         if origin::changed_since_made(self.tx(), "patient", id)? {
             return Ok(Imported::KeptLocal(id));
+        }
+        // An owner the PMS has that Lifeboat has not is added (an animal listed once per owner);
+        // owners are never taken away by an import.
+        if new_owner {
+            add_owner(self, Action::ImportRecords, owner, id)?;
+        }
+        if fields.is_empty() {
+            return Ok(Imported::Updated(id));
         }
         check_microchip_free(self, valid.microchip.as_deref(), Some(id))?;
         let map = fields.clone_map();

@@ -43,7 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0006_origin.sql",
         sql: include_str!("../../migrations/0006_origin.sql"),
-        sha256: "12fa6127f5e0e58bd90c4b303994c89cd3e8d57d489fbd340fee690aa4f91281",
+        sha256: "28d396c6f7621efd06d320e52f47adc1980012103cebd328517ee5427e320d1b",
     },
 ];
 

@@ -19,6 +19,10 @@ kept_local: number,
  */
 repeated: number, rejected: Array<Rejected>, 
 /**
+ * Rows imported with a value kept differently (in the notes), each with the reason.
+ */
+warnings: Array<Rejected>, 
+/**
  * Whether the good rows were written (false when all or nothing was asked and a row failed).
  */
 applied: boolean, 

@@ -9,4 +9,8 @@ values: Array<[string, string]>,
 /**
  * Why the row would be rejected, if it would be (before the checks against what is on file).
  */
-problem: Rejected | null, };
+problem: Rejected | null, 
+/**
+ * What will be kept differently from how the file holds it.
+ */
+warnings: Array<Rejected>, };
