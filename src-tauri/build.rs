@@ -65,6 +65,7 @@ const COMMANDS: &[&str] = &[
     "update_client",
     "preview_import",
     "import_file",
+    "export_csv",
 ];
 
 fn main() {

@@ -735,3 +735,38 @@ pub async fn import_file(
         })
         .await
 }
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct ExportWritten {
+    pub path: String,
+    pub rows: u32,
+}
+
+#[tauri::command]
+pub async fn export_csv(
+    state: State<'_, AppState>,
+    kind: ImportKind,
+    since: Option<NaiveDate>,
+) -> CommandResult<ExportWritten> {
+    let export_dir = state.export_dir.clone();
+    state
+        .run(move |store, session| {
+            let since = match since {
+                Some(day) => Some(lifeboat_core::time::to_utc("since", day.and_time(chrono::NaiveTime::MIN))?),
+                None => None,
+            };
+            let exported = store.export_csv(session, kind, since)?;
+            let what = match kind {
+                ImportKind::Clients => "clients",
+                ImportKind::Patients => "animals",
+                ImportKind::Appointments => "appointments",
+            };
+            let file = export_dir.join(format!("lifeboat-{what}-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
+            std::fs::create_dir_all(&export_dir)
+                .and_then(|()| std::fs::write(&file, &exported.csv))
+                .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display())))?;
+            Ok(ExportWritten { path: file.display().to_string(), rows: exported.rows })
+        })
+        .await
+}

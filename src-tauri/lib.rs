@@ -98,6 +98,7 @@ pub fn run() {
             commands::import_bundle,
             commands::preview_import,
             commands::import_file,
+            commands::export_csv,
             commands::handover_destinations,
             commands::send_handover,
             commands::export_handover,
@@ -322,6 +323,7 @@ mod bindings {
         lifeboat_core::import::columns::ImportKind::export_all(&cfg).unwrap();
         crate::commands::ImportDone::export_all(&cfg).unwrap();
         crate::commands::ImportProgress::export_all(&cfg).unwrap();
+        crate::commands::ExportWritten::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> BTreeMap<String, String> {

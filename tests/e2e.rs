@@ -833,13 +833,22 @@ async fn a_manager_imports_a_pms_client_export_and_reads_the_rejected_rows() {
         let rejects_path = app.text("[data-testid=import-rejects-path]").await;
         app.screenshot("2-report").await;
 
+        // The clients written out again, for the PMS.
+        app.click("[data-testid=export-run]").await;
+        let written = app.wait_text("[data-testid=export] [role=status]", "Wrote 4 rows to").await;
+        let exported_path = written.trim_start_matches("Wrote 4 rows to ").trim_end_matches('.').to_string();
+        app.screenshot("3-exported").await;
+
         // The imported client is found at the desk.
         app.click("[data-testid=nav-daybook]").await;
         app.type_keys("#search", "Lefèvre").await;
         app.wait_text("[data-testid=search-hit]", "Lefèvre").await;
-        app.screenshot("3-found").await;
+        app.screenshot("4-found").await;
         app.close().await;
 
+        let exported = std::fs::read_to_string(&exported_path).unwrap();
+        assert_eq!(exported.lines().count(), 5, "{exported}");
+        assert!(exported.lines().any(|l| l.contains(",10002,pms,Mr,Zoë,Lefèvre,12 Elm St,")), "{exported}");
         let rejected = std::fs::read_to_string(&rejects_path).unwrap();
         assert_eq!(rejected.lines().count(), 4, "{rejected}");
         let store = open_store(data.path());

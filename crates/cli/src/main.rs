@@ -58,6 +58,24 @@ enum Command {
     /// Read in clients or patients from a CSV file exported by the practice management system;
     /// importing the same file again changes nothing. Exit code 9 when rows were rejected
     Import(ImportArgs),
+    /// Write clients, animals or appointments to a CSV file (for entering them into the PMS); the
+    /// columns are those `import` reads
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// What to write
+    #[arg(value_parser = ["clients", "patients", "appointments"])]
+    kind: String,
+    #[command(flatten)]
+    acting: Acting,
+    /// The file to write
+    #[arg(long)]
+    out: PathBuf,
+    /// Only records made or changed since this day (dd/mm/yyyy), such as the day the outage began
+    #[arg(long, value_name = "DD/MM/YYYY")]
+    since: Option<String>,
 }
 
 #[derive(Args)]
@@ -562,6 +580,26 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let store = open_existing(config)?;
             let session = login(&store, &a.acting, &mut secrets)?;
             import(&store, &session, &a)?;
+        }
+        Command::Export(a) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &a.acting, &mut secrets)?;
+            let kind = lifeboat_core::import::columns::ImportKind::parse(&a.kind)
+                .ok_or_else(|| fail("the kind must be clients, patients or appointments", 2))?;
+            let since = match &a.since {
+                Some(text) => {
+                    let today = lifeboat_core::time::local_date(chrono::Utc::now());
+                    let day = lifeboat_core::import::values::date(text, today)
+                        .map_err(|e| fail(format!("--since: {e}"), 4))?
+                        .ok_or_else(|| fail("--since: give a day as dd/mm/yyyy", 4))?;
+                    Some(lifeboat_core::time::to_utc("since", day.and_time(chrono::NaiveTime::MIN))?)
+                }
+                None => None,
+            };
+            let exported = store.export_csv(&session, kind, since)?;
+            std::fs::write(&a.out, &exported.csv)
+                .map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 1))?;
+            println!("Wrote {} rows to {}.", exported.rows, a.out.display());
         }
         Command::Doctor => {
             let store = open_existing(config)?;

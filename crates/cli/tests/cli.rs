@@ -311,6 +311,21 @@ fn a_manager_imports_a_pms_export_reads_the_rejects_and_a_second_import_changes_
     let report = text(&out);
     assert_eq!(out.status.code(), Some(9), "{report}");
     assert!(report.contains("nothing was imported (all or nothing)"), "{report}");
+
+    // The clients, written out for the PMS: what was imported, with the documented columns.
+    let written = dir.path().join("clients-out.csv");
+    let out = lifeboat(
+        &dir,
+        &["export", "clients", "--as", "m.manager", "--out", written.to_str().unwrap(), "--since", "01/01/2020"],
+        &password,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Wrote 4 rows to"), "{}", text(&out));
+    let csv = std::fs::read_to_string(&written).unwrap();
+    assert!(csv.starts_with("\u{feff}Lifeboat ID,Client No.,Origin,Title,Forename,Surname,"), "{csv}");
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    let out = lifeboat(&dir, &["export", "clients", "--as", "r.desk", "--out", written.to_str().unwrap()], &password);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let out = lifeboat(&dir, &["verify"], "");
     assert!(out.status.success(), "{}", text(&out));
 }

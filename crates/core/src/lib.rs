@@ -13,7 +13,8 @@
 //! 5. `clinical`: consultations, prescriptions, the controlled drugs register, charges;
 //! 6. `replica`: changes received from other nodes, conflicts, sync peers;
 //! 7. `views`: read models for screens; `onboarding`: setting a practice up; `handover`: a patient's
-//!    record sent to another practice of the group; `import`: a PMS snapshot read in from CSV files.
+//!    record sent to another practice of the group; `import`: a PMS snapshot read in from CSV files; `export`: records written
+//!    out as CSV for back-entry into the PMS.
 //!
 //! Start reading at `store/mod.rs` (opening a database and reading), then `store/write.rs`: every
 //! change to practice data is an operation on a `Write`, which checks permission, validates, writes
@@ -22,6 +23,7 @@
 pub mod clinical;
 pub mod error;
 pub mod example;
+pub mod export;
 pub mod handover;
 pub mod import;
 pub mod onboarding;

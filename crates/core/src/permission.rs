@@ -62,6 +62,8 @@ pub enum Action {
     SetWorkingHours,
     /// Load records that already happened elsewhere (a PMS snapshot, a generated demo practice).
     ImportRecords,
+    /// Write records out to files (CSV for the PMS's back-entry): all the practice's clients at once.
+    ExportRecords,
     /// Read clinical notes, prescriptions and the controlled drugs register.
     ViewClinical,
     /// Start, write and sign consultations, and add addenda.
@@ -85,7 +87,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -102,6 +104,7 @@ impl Action {
         Action::ChangeAppointment,
         Action::SetWorkingHours,
         Action::ImportRecords,
+        Action::ExportRecords,
         Action::ViewClinical,
         Action::RecordConsultation,
         Action::VoidClinical,
@@ -134,6 +137,7 @@ impl Action {
             Action::ChangeAppointment => "appointment.change",
             Action::SetWorkingHours => "working_hours.set",
             Action::ImportRecords => "records.import",
+            Action::ExportRecords => "records.export",
             Action::ViewClinical => "clinical.view",
             Action::RecordConsultation => "consultation.record",
             Action::VoidClinical => "clinical.void",
@@ -168,6 +172,7 @@ impl Action {
             Action::ChangeAppointment => "change appointments",
             Action::SetWorkingHours => "set clinicians' working hours",
             Action::ImportRecords => "import records",
+            Action::ExportRecords => "export records",
             Action::ViewClinical => "read clinical records",
             Action::RecordConsultation => "write consultations",
             Action::VoidClinical => "void clinical records",
@@ -193,7 +198,8 @@ pub fn allows(role: Role, action: Action) -> bool {
         // Everyone at the front desk or in the consulting room books and registers.
         RegisterClient | EditClient | RegisterPatient | EditPatient | BookAppointment | ChangeAppointment => true,
         CaptureCharge => true,
-        AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours | ImportRecords | ManageFees => {
+        AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours | ImportRecords | ExportRecords
+        | ManageFees => {
             matches!(role, Manager | Admin)
         }
         EditPractice => matches!(role, Admin),

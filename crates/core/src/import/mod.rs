@@ -829,15 +829,6 @@ fn find_on_file(conn: &Connection, clinicians: &Clinicians, a: &RawAppointment) 
 pub fn rejects_csv(t: &Table, report: &ImportReport) -> Result<Vec<u8>> {
     // Rows keep the number of fields they had (a row rejected for having too many keeps them all).
     let mut out = csv::WriterBuilder::new().flexible(true).from_writer(b"\xef\xbb\xbf".to_vec());
-    // A cell a spreadsheet would run as a formula is written with an apostrophe first (the import
-    // reads it back without it).
-    let protect = |cell: &String| -> String {
-        if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{cell}")
-        } else {
-            cell.clone()
-        }
-    };
     let fail = |e: csv::Error| Error::Internal(format!("writing the rejects file: {e}"));
     let mut headings = t.headers.clone();
     headings.extend(["Line in the file".to_string(), "Column".to_string(), "Why it was rejected".to_string()]);
@@ -849,7 +840,7 @@ pub fn rejects_csv(t: &Table, report: &ImportReport) -> Result<Vec<u8>> {
             cells.resize(t.headers.len(), String::new());
         }
         cells.extend([r.line.to_string(), r.column.clone(), r.reason.clone()]);
-        out.write_record(cells.iter().map(protect)).map_err(fail)?;
+        out.write_record(cells.iter().map(|c| table::spreadsheet_safe(c).into_owned())).map_err(fail)?;
     }
     out.into_inner().map_err(|e| Error::Internal(format!("writing the rejects file: {e}")))
 }

@@ -151,7 +151,17 @@ fn clean_heading(heading: &str, index: usize) -> String {
     }
 }
 
-/// A cell as written in a spreadsheet-safe file (see `rejects_csv`): a leading apostrophe before
+/// A cell as written to a CSV file a person may open in a spreadsheet: one that would run as a
+/// formula gets an apostrophe first (which `read` takes off again).
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// A cell as written in a spreadsheet-safe file (see `spreadsheet_safe`): a leading apostrophe before
 /// `=`, `+`, `-` or `@` is that protection, not part of the value.
 fn unprotect(cell: &str) -> &str {
     match cell.strip_prefix('\'') {

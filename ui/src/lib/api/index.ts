@@ -41,7 +41,8 @@ import type { ImportKind } from './types/ImportKind';
 import type { ImportOptions } from './types/ImportOptions';
 import type { ImportDone } from './types/ImportDone';
 import type { ImportProgress } from './types/ImportProgress';
-export type { Preview, ImportKind, ImportOptions, ImportDone, ImportProgress };
+import type { ExportWritten } from './types/ExportWritten';
+export type { Preview, ImportKind, ImportOptions, ImportDone, ImportProgress, ExportWritten };
 export type { ImportReport } from './types/ImportReport';
 export type { Rejected } from './types/Rejected';
 export type { Mapping } from './types/Mapping';
@@ -205,6 +206,8 @@ export const api = {
     onProgress.onmessage = progress;
     return call<ImportDone>('import_file', { kind, path, options, onProgress });
   },
+  /** Writes a CSV export into the exports folder; `since` (YYYY-MM-DD) keeps what changed from then. */
+  exportCsv: (kind: ImportKind, since: string | null) => call<ExportWritten>('export_csv', { kind, since }),
   handoverDestinations: () => call<Destination[]>('handover_destinations'),
   sendHandover: (patient: string, server: string, practice: string, practiceName: string, note: string) =>
     call<Handover>('send_handover', { patient, server, practice, practiceName, note }),
