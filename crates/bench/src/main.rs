@@ -2,7 +2,7 @@
 //! machine, so the ratio means something wherever it runs. Not a test: nothing here passes or fails.
 //!
 //! Run with `cargo run --release -p lifeboat-bench [-- --iterations N] [--practice DIR] [--only GROUP]`
-//! (groups: write, open, reception, consult, sync).
+//! (groups: write, open, reception, consult, import, sync).
 //!
 //! The reception figures need an L practice (30,000 clients, about 130,000 appointments). Making
 //! one takes about a minute, so it is made once into `~/.cache/lifeboat/bench-L-schemaN` and reused;
@@ -17,6 +17,7 @@ use lifeboat_core::{AppointmentKind, NewAppointment, Role, StaffUpdate, Store, S
 use lifeboat_synthetic::{populate, Size};
 use rusqlite::Connection;
 
+mod import;
 mod sync;
 
 struct Figures {
@@ -439,7 +440,7 @@ fn main() {
     if cfg!(debug_assertions) {
         println!("warning: a debug build; run with --release for figures that mean anything");
     }
-    // `--only write|open|reception|consult|sync` runs one group.
+    // `--only write|open|reception|consult|import|sync` runs one group.
     let only = value("--only").cloned();
     let runs = |name: &str| only.as_deref().is_none_or(|o| o == name);
     println!("lifeboat-bench: {iterations} iterations per figure, baselines measured in the same run");
@@ -455,6 +456,9 @@ fn main() {
     }
     if runs("consult") {
         consult_room(&practice, iterations);
+    }
+    if runs("import") {
+        import::run(&practice);
     }
     if runs("sync") {
         sync::run(&practice);

@@ -176,7 +176,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
 }
 
 pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Client> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM client WHERE id = ?1"), [id.to_string()], from_row)
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM client WHERE id = ?1"))?
+        .query_row([id.to_string()], from_row)
         .optional()?
         .ok_or_else(|| Error::NotFound(format!("client {id}")))
 }
@@ -187,11 +188,13 @@ fn insert(w: &mut Write<'_>, action: Action, c: &ValidClient, pms_id: Option<&st
     let id = w.new_id();
     let now = time::stored(w.now());
     let origin = if pms_id.is_some() { Origin::Pms } else { Origin::Offline };
-    w.tx().execute(
+    w.tx().prepare_cached(
         &format!(
             "INSERT INTO client ({COLUMNS}, updated_at, search_rowid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17,
              (SELECT coalesce(max(search_rowid), 0) + 1 FROM client))"
         ),
+    )?
+    .execute(
         params![
             id.to_string(),
             c.title,

@@ -15,11 +15,12 @@ pub(crate) fn digits(text: &str) -> String {
 /// Rewrites the client's search row from the client and the patients they own.
 pub(crate) fn reindex_client(conn: &Connection, client_id: Uuid) -> Result<()> {
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT search_rowid, title, first_name, last_name, phone, phone_alt, postcode, email FROM client WHERE id = ?1",
-            [client_id.to_string()],
-            |r| Ok((r.get::<_, i64>(0)?, (1..8).map(|i| r.get::<_, String>(i)).collect::<rusqlite::Result<Vec<_>>>()?)),
-        )
+        )?
+        .query_row([client_id.to_string()], |r| {
+            Ok((r.get::<_, i64>(0)?, (1..8).map(|i| r.get::<_, String>(i)).collect::<rusqlite::Result<Vec<_>>>()?))
+        })
         .optional()?;
     let Some((rowid, f)) = row else { return Err(Error::NotFound(format!("client {client_id}"))) };
     let mut stmt = conn.prepare_cached(
@@ -39,10 +40,8 @@ pub(crate) fn reindex_client(conn: &Connection, client_id: Uuid) -> Result<()> {
         f[6],
         pets.iter().map(|p| p.1.as_str()).collect::<Vec<_>>().join(" ")
     );
-    conn.execute("DELETE FROM client_search WHERE rowid = ?1", [rowid])?;
-    conn.execute(
-        "INSERT INTO client_search (rowid, names, contact) VALUES (?1, ?2, ?3)",
-        params![rowid, names, contact],
-    )?;
+    conn.prepare_cached("DELETE FROM client_search WHERE rowid = ?1")?.execute([rowid])?;
+    conn.prepare_cached("INSERT INTO client_search (rowid, names, contact) VALUES (?1, ?2, ?3)")?
+        .execute(params![rowid, names, contact])?;
     Ok(())
 }

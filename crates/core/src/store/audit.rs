@@ -74,7 +74,8 @@ fn entry_hash_v2(prev_hash: &str, fields: &Hashed<'_>, content_hash: &str) -> St
 
 pub(crate) fn append(conn: &Connection, entry: &NewAuditEntry<'_>) -> Result<i64> {
     let last: Option<(i64, String)> = conn
-        .query_row("SELECT seq, entry_hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT seq, entry_hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (seq, prev_hash) = match last {
         Some((seq, hash)) => (seq + 1, hash),
@@ -96,11 +97,11 @@ pub(crate) fn append(conn: &Connection, entry: &NewAuditEntry<'_>) -> Result<i64
         },
         entry.content_hash,
     );
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit (seq, at, actor_id, action, entity, entity_id, op_id, prev_hash, entry_hash, format)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 2)",
-        params![seq, at, actor_id, entry.action, entry.entity, entity_id, op_id, prev_hash, hash],
-    )?;
+    )?
+    .execute(params![seq, at, actor_id, entry.action, entry.entity, entity_id, op_id, prev_hash, hash])?;
     Ok(seq)
 }
 

@@ -90,12 +90,12 @@ pub(crate) struct NewEntry<'a> {
 
 /// The next sequence number of `node`, taken from its counter row.
 fn next_seq(conn: &Connection, node: Uuid) -> Result<i64> {
-    Ok(conn.query_row(
-        "INSERT INTO node_counter (node_id, last_seq) VALUES (?1, 1)
-         ON CONFLICT (node_id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
-        [node.to_string()],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO node_counter (node_id, last_seq) VALUES (?1, 1)
+             ON CONFLICT (node_id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+        )?
+        .query_row([node.to_string()], |r| r.get(0))?)
 }
 
 fn insert(conn: &Connection, c: &Change, received_at: Option<&str>) -> Result<i64> {

@@ -1,0 +1,155 @@
+//! Snapshot import and export on the L practice: its 30,000 clients written out as CSV by the
+//! export, then read into a new practice by the import (every row validated, journaled and audited,
+//! in one transaction), beside a bare bulk insert of the same rows into an encrypted file with the
+//! same indexes, and beside the `sqlite3` shell's `.import` of the same file plus the same indexes
+//! (an unencrypted file: the shell has no SQLCipher). Then the export of a four-week backlog.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lifeboat_core::import::columns::{ImportKind, Mapping};
+use lifeboat_core::import::ImportOptions;
+use lifeboat_core::{example, Store, StoreConfig, SystemClock};
+use rusqlite::Connection;
+
+use crate::{durable, pragma_key};
+
+/// The client columns the bare baselines store (as the `client` table has them) and their indexes.
+const TABLE: &str = "CREATE TABLE client (id TEXT PRIMARY KEY NOT NULL, pms_id TEXT, title TEXT, first_name TEXT,
+    last_name TEXT, address_line1 TEXT, address_line2 TEXT, town TEXT, postcode TEXT, phone TEXT, phone_alt TEXT,
+    email TEXT, consent_email TEXT, consent_sms TEXT, notes TEXT);";
+const INDEXES: &str = "CREATE INDEX client_last_name ON client (last_name COLLATE NOCASE);
+    CREATE INDEX client_phone ON client (phone); CREATE INDEX client_phone_alt ON client (phone_alt);
+    CREATE INDEX client_email ON client (email); CREATE INDEX client_postcode ON client (postcode);
+    CREATE INDEX client_pms_id ON client (pms_id);";
+
+fn seconds(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+pub fn run(practice: &Path) {
+    let source = Store::open(StoreConfig::in_dir(practice), Arc::new(SystemClock)).unwrap();
+    let manager = source.login("manager1", lifeboat_synthetic::DEMO_PASSWORD).unwrap();
+    let started = Instant::now();
+    let exported = source.export_csv(&manager, ImportKind::Clients, None).unwrap();
+    let export_all = started.elapsed();
+    let rows = exported.rows;
+    println!("\nSnapshot import of the L practice's clients ({rows} rows, {} KB of CSV)", exported.csv.len() / 1024);
+
+    // Lifeboat: a new practice reads the file in, its Lifeboat ids standing in for PMS numbers.
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = Store::open(StoreConfig::in_dir(dir.path()), Arc::new(SystemClock)).unwrap();
+    let admin = store.create_practice(&example::practice_setup("admin", "admin password 1")).unwrap();
+    let mut mapping = Mapping::default();
+    mapping.columns.insert("Lifeboat ID".into(), "pms_id".into());
+    mapping.columns.insert("Client No.".into(), String::new());
+    let options = ImportOptions { all_or_nothing: true, mapping: Some(mapping) };
+    let started = Instant::now();
+    let (report, _) =
+        store.import_file(&admin, ImportKind::Clients, "clients.csv", &exported.csv, &options, |_, _| {}).unwrap();
+    let ours = started.elapsed();
+    assert_eq!((report.added, report.rejected.len()), (rows, 0), "every row imported");
+    let started = Instant::now();
+    let (again, _) =
+        store.import_file(&admin, ImportKind::Clients, "clients.csv", &exported.csv, &options, |_, _| {}).unwrap();
+    let second = started.elapsed();
+    assert_eq!(again.unchanged, rows);
+
+    // Baseline: the same rows parsed from the same file and inserted in one transaction into an
+    // encrypted file with the same indexes.
+    let base_dir = tempfile::TempDir::new().unwrap();
+    let started = Instant::now();
+    {
+        let conn = Connection::open(base_dir.path().join("bare.db")).unwrap();
+        conn.pragma_update(None, "key", pragma_key(dir.path())).unwrap();
+        durable(&conn);
+        conn.execute_batch(TABLE).unwrap();
+        conn.execute_batch(INDEXES).unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        let mut insert = conn
+            .prepare("INSERT INTO client VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")
+            .unwrap();
+        let mut reader = csv::Reader::from_reader(&exported.csv[3..]);
+        for record in reader.records() {
+            let r = record.unwrap();
+            // Lifeboat ID, then Title .. Notes (the export's columns 3 to 15).
+            let cells: Vec<&str> = std::iter::once(&r[0]).chain((3..16).map(|i| &r[i])).collect();
+            insert.execute(rusqlite::params_from_iter(cells)).unwrap();
+        }
+        drop(insert);
+        conn.execute_batch("COMMIT").unwrap();
+    }
+    let bare = started.elapsed();
+
+    // Baseline: the sqlite3 shell's .import of the same file, then the same indexes.
+    let shell = (|| -> Option<Duration> {
+        let csv_file = base_dir.path().join("clients.csv");
+        std::fs::write(&csv_file, &exported.csv[3..]).ok()?;
+        let table = "CREATE TABLE client (id TEXT PRIMARY KEY NOT NULL, pms_id TEXT, origin TEXT, title TEXT, \
+            first_name TEXT, last_name TEXT, address_line1 TEXT, address_line2 TEXT, town TEXT, postcode TEXT, \
+            phone TEXT, phone_alt TEXT, email TEXT, consent_email TEXT, consent_sms TEXT, notes TEXT, created TEXT, \
+            changed TEXT);";
+        let script = format!("{table}\n.import --csv --skip 1 {} client\n{INDEXES}\n", csv_file.display());
+        let started = Instant::now();
+        let out = std::process::Command::new("sqlite3")
+            .arg(base_dir.path().join("shell.db"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(script.as_bytes())?;
+                child.wait()
+            })
+            .ok()?;
+        out.success().then(|| started.elapsed())
+    })();
+
+    println!(
+        "  {:<58} {:>7.2} s   {:>8.0} rows/s",
+        "Lifeboat import (validated, journaled, audited)",
+        seconds(ours),
+        rows as f64 / seconds(ours)
+    );
+    println!(
+        "  {:<58} {:>7.2} s   {:>8.0} rows/s",
+        "the same file imported again (nothing to change)",
+        seconds(second),
+        rows as f64 / seconds(second)
+    );
+    println!(
+        "  {:<58} {:>7.2} s   {:>8.0} rows/s",
+        "bare bulk INSERT, encrypted, same indexes",
+        seconds(bare),
+        rows as f64 / seconds(bare)
+    );
+    match shell {
+        Some(t) => {
+            println!(
+                "  {:<58} {:>7.2} s   {:>8.0} rows/s",
+                "sqlite3 shell .import + same indexes (unencrypted)",
+                seconds(t),
+                rows as f64 / seconds(t)
+            );
+            println!("  ratio Lifeboat import / sqlite3 .import: {:.1}x", seconds(ours) / seconds(t));
+        }
+        None => println!("  sqlite3 shell .import: not measured (no `sqlite3` command; apt-get install sqlite3)"),
+    }
+    println!("  ratio Lifeboat import / bare bulk INSERT: {:.1}x", seconds(ours) / seconds(bare));
+
+    // Exports: everything, and a four-week backlog.
+    let since = chrono::Utc::now() - chrono::Duration::weeks(4);
+    println!("\nExports of the L practice to CSV");
+    println!("  {:<58} {:>7.2} s   ({rows} rows)", "all clients", seconds(export_all));
+    for kind in [ImportKind::Clients, ImportKind::Patients, ImportKind::Appointments] {
+        let started = Instant::now();
+        let e = source.export_csv(&manager, kind, Some(since)).unwrap();
+        println!(
+            "  {:<58} {:>7.2} s   ({} rows)",
+            format!("{kind:?}, made or changed in the last four weeks"),
+            seconds(started.elapsed()),
+            e.rows
+        );
+    }
+}
