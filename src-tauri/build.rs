@@ -66,6 +66,8 @@ const COMMANDS: &[&str] = &[
     "preview_import",
     "import_file",
     "export_csv",
+    "set_outage_began",
+    "backlog",
 ];
 
 fn main() {

@@ -770,3 +770,16 @@ pub async fn export_csv(
         })
         .await
 }
+
+#[tauri::command]
+pub async fn set_outage_began(
+    state: State<'_, AppState>,
+    at: Option<chrono::NaiveDateTime>,
+) -> CommandResult<Option<chrono::DateTime<chrono::Utc>>> {
+    state.run(move |store, session| Ok(store.set_outage_began(session, at)?)).await
+}
+
+#[tauri::command]
+pub async fn backlog(state: State<'_, AppState>) -> CommandResult<lifeboat_core::views::backlog::Backlog> {
+    state.run(|store, session| Ok(store.backlog(session)?)).await
+}

@@ -99,6 +99,8 @@ pub fn run() {
             commands::preview_import,
             commands::import_file,
             commands::export_csv,
+            commands::set_outage_began,
+            commands::backlog,
             commands::handover_destinations,
             commands::send_handover,
             commands::export_handover,
@@ -324,6 +326,7 @@ mod bindings {
         crate::commands::ImportDone::export_all(&cfg).unwrap();
         crate::commands::ImportProgress::export_all(&cfg).unwrap();
         crate::commands::ExportWritten::export_all(&cfg).unwrap();
+        lifeboat_core::views::backlog::Backlog::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> BTreeMap<String, String> {

@@ -833,17 +833,28 @@ async fn a_manager_imports_a_pms_client_export_and_reads_the_rejected_rows() {
         let rejects_path = app.text("[data-testid=import-rejects-path]").await;
         app.screenshot("2-report").await;
 
+        // The outage is recorded as having begun this morning: copies of the PMS are not backlog.
+        let today = lifeboat_core::time::local_date(chrono::Utc::now()).format("%d/%m/%Y").to_string();
+        app.type_keys("#outage-day", &format!("{today}\n")).await;
+        app.fill("#outage-time", "00:00").await;
+        app.click("[data-testid=set-outage]").await;
+        let shown = lifeboat_core::time::local_date(chrono::Utc::now()).format("%-d %b %Y, 00:00").to_string();
+        app.wait_text("[data-testid=outage-began]", &shown).await;
+        app.wait_text("[data-testid=backlog]", "Nothing yet.").await;
+        app.client.execute("document.querySelector('[data-testid=backlog]').scrollIntoView()", vec![]).await.unwrap();
+        app.screenshot("3-backlog").await;
+
         // The clients written out again, for the PMS.
         app.click("[data-testid=export-run]").await;
         let written = app.wait_text("[data-testid=export] [role=status]", "Wrote 4 rows to").await;
         let exported_path = written.trim_start_matches("Wrote 4 rows to ").trim_end_matches('.').to_string();
-        app.screenshot("3-exported").await;
+        app.screenshot("4-exported").await;
 
         // The imported client is found at the desk.
         app.click("[data-testid=nav-daybook]").await;
         app.type_keys("#search", "Lefèvre").await;
         app.wait_text("[data-testid=search-hit]", "Lefèvre").await;
-        app.screenshot("4-found").await;
+        app.screenshot("5-found").await;
         app.close().await;
 
         let exported = std::fs::read_to_string(&exported_path).unwrap();

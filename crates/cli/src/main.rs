@@ -61,6 +61,18 @@ enum Command {
     /// Write clients, animals or appointments to a CSV file (for entering them into the PMS); the
     /// columns are those `import` reads
     Export(ExportArgs),
+    /// What was made or changed since the outage began, by day, kind and clinician; with
+    /// --outage-began, first record when it began
+    Backlog(BacklogArgs),
+}
+
+#[derive(Args)]
+struct BacklogArgs {
+    #[command(flatten)]
+    acting: Acting,
+    /// When the outage began, UK time: "dd/mm/yyyy HH:MM"
+    #[arg(long, value_name = "WHEN")]
+    outage_began: Option<String>,
 }
 
 #[derive(Args)]
@@ -600,6 +612,29 @@ fn run(cli: Cli) -> Result<(), Failure> {
             std::fs::write(&a.out, &exported.csv)
                 .map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 1))?;
             println!("Wrote {} rows to {}.", exported.rows, a.out.display());
+        }
+        Command::Backlog(a) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &a.acting, &mut secrets)?;
+            if let Some(text) = &a.outage_began {
+                let at = chrono::NaiveDateTime::parse_from_str(text.trim(), "%d/%m/%Y %H:%M").map_err(|_| {
+                    fail(format!("--outage-began: {text:?} is not a day and time such as \"01/12/2026 08:00\""), 4)
+                })?;
+                store.set_outage_began(&session, Some(at))?;
+            }
+            let b = store.backlog(&session)?;
+            let Some(began) = b.outage_began else {
+                println!("No outage recorded: give --outage-began \"dd/mm/yyyy HH:MM\".");
+                return Ok(());
+            };
+            println!("Backlog since {}:", lifeboat_core::time::to_local(began).format("%d/%m/%Y %H:%M"));
+            for (kind, made, changed) in &b.totals {
+                println!("  {kind}: {made} made, {changed} changed");
+            }
+            for r in &b.rows {
+                let who = if r.clinician.is_empty() { String::new() } else { format!(", {}", r.clinician) };
+                println!("  {} {}{who}: {} made, {} changed", r.day.format("%d/%m/%Y"), r.kind, r.created, r.changed);
+            }
         }
         Command::Doctor => {
             let store = open_existing(config)?;

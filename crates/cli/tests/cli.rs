@@ -326,6 +326,13 @@ fn a_manager_imports_a_pms_export_reads_the_rejects_and_a_second_import_changes_
     assert_eq!(csv.lines().count(), 5, "{csv}");
     let out = lifeboat(&dir, &["export", "clients", "--as", "r.desk", "--out", written.to_str().unwrap()], &password);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+
+    // The outage is recorded as having begun after the import: nothing is backlog yet.
+    let now = lifeboat_core::time::to_local(chrono::Utc::now()).format("%d/%m/%Y %H:%M").to_string();
+    let out = lifeboat(&dir, &["backlog", "--as", "m.manager", "--outage-began", &now], &password);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).starts_with("Backlog since "), "{}", text(&out));
+    assert_eq!(text(&out).lines().count(), 1, "{}", text(&out));
     let out = lifeboat(&dir, &["verify"], "");
     assert!(out.status.success(), "{}", text(&out));
 }

@@ -14,3 +14,5 @@ ALTER TABLE appointment ADD COLUMN pms_id TEXT;
 CREATE INDEX client_pms_id ON client (pms_id) WHERE pms_id IS NOT NULL;
 CREATE INDEX patient_pms_id ON patient (pms_id) WHERE pms_id IS NOT NULL;
 CREATE INDEX appointment_pms_id ON appointment (pms_id) WHERE pms_id IS NOT NULL;
+-- When the outage began (UTC), as a manager records it: the backlog is what was made or changed since.
+ALTER TABLE practice ADD COLUMN outage_began TEXT;

@@ -64,6 +64,8 @@ pub enum Action {
     ImportRecords,
     /// Write records out to files (CSV for the PMS's back-entry): all the practice's clients at once.
     ExportRecords,
+    /// Record when the outage began (the start of the backlog).
+    ManageOutage,
     /// Read clinical notes, prescriptions and the controlled drugs register.
     ViewClinical,
     /// Start, write and sign consultations, and add addenda.
@@ -87,7 +89,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 30] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -105,6 +107,7 @@ impl Action {
         Action::SetWorkingHours,
         Action::ImportRecords,
         Action::ExportRecords,
+        Action::ManageOutage,
         Action::ViewClinical,
         Action::RecordConsultation,
         Action::VoidClinical,
@@ -138,6 +141,7 @@ impl Action {
             Action::SetWorkingHours => "working_hours.set",
             Action::ImportRecords => "records.import",
             Action::ExportRecords => "records.export",
+            Action::ManageOutage => "outage.manage",
             Action::ViewClinical => "clinical.view",
             Action::RecordConsultation => "consultation.record",
             Action::VoidClinical => "clinical.void",
@@ -173,6 +177,7 @@ impl Action {
             Action::SetWorkingHours => "set clinicians' working hours",
             Action::ImportRecords => "import records",
             Action::ExportRecords => "export records",
+            Action::ManageOutage => "record when the outage began",
             Action::ViewClinical => "read clinical records",
             Action::RecordConsultation => "write consultations",
             Action::VoidClinical => "void clinical records",
@@ -199,7 +204,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         RegisterClient | EditClient | RegisterPatient | EditPatient | BookAppointment | ChangeAppointment => true,
         CaptureCharge => true,
         AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours | ImportRecords | ExportRecords
-        | ManageFees => {
+        | ManageOutage | ManageFees => {
             matches!(role, Manager | Admin)
         }
         EditPractice => matches!(role, Admin),

@@ -106,3 +106,64 @@ fn the_columns_are_as_documented_and_only_managers_export() {
     let refused = store.export_csv(&desk, ImportKind::Clients, None).unwrap_err();
     assert_eq!(refused.code(), lifeboat_core::ErrorCode::Forbidden);
 }
+
+#[test]
+fn the_backlog_counts_what_was_made_or_changed_here_since_the_outage_began_by_day_kind_and_clinician() {
+    let (_dir, store, clock) = common::store_and_clock();
+    let admin = store.create_practice(&lifeboat_core::example::practice_setup("admin", common::PASSWORD)).unwrap();
+    let mut vet = lifeboat_core::example::staff("j.herriot", Role::Vet, common::PASSWORD);
+    vet.display_name = "James Herriot".into();
+    store.add_staff(&admin, &vet).unwrap();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    // Before the outage is recorded, there is no backlog.
+    assert_eq!(store.backlog(&manager).unwrap().rows, vec![]);
+    let desk = login_as(&store, &admin, "r.desk", Role::Reception);
+    assert_eq!(
+        store.set_outage_began(&desk, None).unwrap_err().code(),
+        lifeboat_core::ErrorCode::Forbidden,
+        "reception does not set it"
+    );
+    // The PMS snapshot comes in before the outage is recorded: copies of the PMS are not backlog.
+    import(&store, &manager, ImportKind::Clients, CLIENTS);
+    import(&store, &manager, ImportKind::Patients, PATIENTS);
+    let began = common::local("2026-03-29 09:00");
+    store.set_outage_began(&manager, Some(began)).unwrap();
+    assert_eq!(
+        store.set_outage_began(&manager, Some(common::local("2026-04-29 09:00"))).unwrap_err().to_string(),
+        "outage_began: is in the future"
+    );
+    clock.advance(chrono::Duration::hours(1));
+    // During the outage: a client registered at the desk, an imported one edited, a booking.
+    let mut ivy =
+        lifeboat_core::NewClient { last_name: "Ashdown".into(), phone: "07700 900501".into(), ..Default::default() };
+    store.register_client(&desk, &ivy).unwrap();
+    let id: String =
+        store.read(|c| Ok(c.query_row("SELECT id FROM client WHERE pms_id = '10003'", [], |r| r.get(0))?)).unwrap();
+    let sian = store.client(&desk, id.parse().unwrap()).unwrap();
+    ivy = lifeboat_core::NewClient {
+        title: sian.title.clone(),
+        first_name: sian.first_name.clone(),
+        last_name: sian.last_name.clone(),
+        address_line1: sian.address_line1.clone(),
+        town: sian.town.clone(),
+        postcode: sian.postcode.clone(),
+        phone: "07700 900777".into(),
+        email: sian.email.clone(),
+        ..Default::default()
+    };
+    store.update_client(&desk, sian.id, &ivy).unwrap();
+    let backlog = store.backlog(&manager).unwrap();
+    assert_eq!(backlog.outage_began, Some(lifeboat_core::time::to_utc("t", began).unwrap()));
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
+    assert_eq!(
+        backlog.rows,
+        vec![lifeboat_core::views::backlog::BacklogRow {
+            day,
+            kind: "Clients".into(),
+            clinician: String::new(),
+            created: 1,
+            changed: 1
+        }]
+    );
+    assert_eq!(backlog.totals, vec![("Clients".to_string(), 1, 1)]);
+}

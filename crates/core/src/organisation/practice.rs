@@ -2,6 +2,7 @@
 //! premises and its first admin account, in one write. Each PC stands in one of the premises (a local
 //! setting, never synced), which clinical records and labels name as the supplier.
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -23,6 +24,8 @@ pub struct Practice {
     pub id: Uuid,
     pub name: String,
     pub premises: Vec<Premises>,
+    /// When the outage began, as a manager recorded it: the backlog is what was made or changed since.
+    pub outage_began: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,9 +106,35 @@ impl Write<'_> {
         let id = insert_premises(self, practice_id, &valid)?;
         premises_by_id(self.tx(), id)
     }
+
+    /// Records when the outage began (London time), or clears it; the backlog starts there.
+    pub fn set_outage_began(&mut self, at: Option<NaiveDateTime>) -> Result<Option<DateTime<Utc>>> {
+        self.authorize(Action::ManageOutage)?;
+        let at = match at {
+            Some(local) => {
+                let utc = time::to_utc("outage_began", local)?;
+                if utc > self.now() {
+                    return Err(Error::invalid("outage_began", "is in the future"));
+                }
+                Some(utc)
+            }
+            None => None,
+        };
+        let practice_id = self.practice_id()?;
+        let stored = at.map(time::stored);
+        self.tx()
+            .execute("UPDATE practice SET outage_began = ?2 WHERE id = ?1", params![practice_id.to_string(), stored])?;
+        let fields = Fields::new().with("outage_began", &stored);
+        self.record(Action::ManageOutage, Entity::Practice, practice_id, ChangeKind::Update, fields)?;
+        Ok(at)
+    }
 }
 
 impl Store {
+    pub fn set_outage_began(&self, session: &Session, at: Option<NaiveDateTime>) -> Result<Option<DateTime<Utc>>> {
+        self.write(session, |w| w.set_outage_began(at))
+    }
+
     /// Creates the practice, its first premises and its first admin, as that admin, then runs `more`
     /// as that admin in the same write, and returns the admin's session. Refused if the database
     /// already holds a practice. `onboarding::create_practice` is the way in.
@@ -221,14 +250,16 @@ const PREMISES_COLUMNS: &str = "id, name, address_line1, address_line2, town, po
 
 pub(crate) fn practice(conn: &Connection) -> Result<Option<Practice>> {
     let found = conn
-        .query_row("SELECT id, name FROM practice", [], |r| Ok((row::uuid(r, 0)?, r.get::<_, String>(1)?)))
+        .query_row("SELECT id, name, outage_began FROM practice", [], |r| {
+            Ok((row::uuid(r, 0)?, r.get::<_, String>(1)?, row::opt_time(r, 2)?))
+        })
         .optional()?;
-    let Some((id, name)) = found else { return Ok(None) };
+    let Some((id, name, outage_began)) = found else { return Ok(None) };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {PREMISES_COLUMNS} FROM premises WHERE practice_id = ?1 ORDER BY created_at, id"
     ))?;
     let premises = stmt.query_map([id.to_string()], premises_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Some(Practice { id, name, premises }))
+    Ok(Some(Practice { id, name, premises, outage_began }))
 }
 
 pub(crate) fn premises_by_id(conn: &Connection, id: Uuid) -> Result<Premises> {

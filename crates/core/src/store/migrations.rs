@@ -43,7 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0006_origin.sql",
         sql: include_str!("../../migrations/0006_origin.sql"),
-        sha256: "28d396c6f7621efd06d320e52f47adc1980012103cebd328517ee5427e320d1b",
+        sha256: "5244c7b1fbfcc8302dce4412abbd4ae88755c19f55c25bae74f32a8ba9b9eae9",
     },
 ];
 

@@ -306,7 +306,8 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         return true;
     }
     match entity {
-        Entity::Practice | Entity::Premises => action == EditPractice,
+        Entity::Practice => matches!(action, EditPractice | ManageOutage),
+        Entity::Premises => action == EditPractice,
         Entity::Staff => matches!(action, AddStaff | EditStaff),
         Entity::Client => matches!(action, RegisterClient | EditClient),
         Entity::Patient => matches!(action, RegisterPatient | EditPatient | RecordDeath),

@@ -1,6 +1,7 @@
 //! Read models: what each screen shows, assembled from the entity modules below. Nothing here
 //! writes, and no entity module depends on a view, so there are no import circles.
 
+pub mod backlog;
 pub mod client_page;
 pub mod consult_room;
 pub mod day_book;

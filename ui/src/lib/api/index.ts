@@ -42,7 +42,8 @@ import type { ImportOptions } from './types/ImportOptions';
 import type { ImportDone } from './types/ImportDone';
 import type { ImportProgress } from './types/ImportProgress';
 import type { ExportWritten } from './types/ExportWritten';
-export type { Preview, ImportKind, ImportOptions, ImportDone, ImportProgress, ExportWritten };
+import type { Backlog } from './types/Backlog';
+export type { Preview, ImportKind, ImportOptions, ImportDone, ImportProgress, ExportWritten, Backlog };
 export type { ImportReport } from './types/ImportReport';
 export type { Rejected } from './types/Rejected';
 export type { Mapping } from './types/Mapping';
@@ -208,6 +209,9 @@ export const api = {
   },
   /** Writes a CSV export into the exports folder; `since` (YYYY-MM-DD) keeps what changed from then. */
   exportCsv: (kind: ImportKind, since: string | null) => call<ExportWritten>('export_csv', { kind, since }),
+  /** Records when the outage began (London wall-clock "YYYY-MM-DDTHH:MM:SS"), or clears it. */
+  setOutageBegan: (at: string | null) => call<string | null>('set_outage_began', { at }),
+  backlog: () => call<Backlog>('backlog'),
   handoverDestinations: () => call<Destination[]>('handover_destinations'),
   sendHandover: (patient: string, server: string, practice: string, practiceName: string, note: string) =>
     call<Handover>('send_handover', { patient, server, practice, practiceName, note }),
