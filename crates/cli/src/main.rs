@@ -55,8 +55,8 @@ enum Command {
     /// Carry changes by hand when there is no network: signed, encrypted files
     #[command(subcommand)]
     Bundle(BundleCommand),
-    /// Read in clients or patients from a CSV file exported by the practice management system;
-    /// importing the same file again changes nothing. Exit code 9 when rows were rejected
+    /// Read in clients, animals or appointments from a CSV file exported by the practice management
+    /// system; importing the same file again changes nothing. Exit code 9 when rows were rejected
     Import(ImportArgs),
     /// Write clients, animals or appointments to a CSV file (for entering them into the PMS); the
     /// columns are those `import` reads
@@ -610,7 +610,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             let exported = store.export_csv(&session, kind, since)?;
             std::fs::write(&a.out, &exported.csv)
-                .map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 1))?;
+                .map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 4))?;
             println!("Wrote {} rows to {}.", exported.rows, a.out.display());
         }
         Command::Backlog(a) => {

@@ -416,3 +416,48 @@ fn an_animal_listed_once_per_owner_gets_both_and_reception_is_refused_before_the
         assert_eq!(refused.unwrap_err().code(), lifeboat_core::ErrorCode::Forbidden);
     }
 }
+
+#[test]
+fn a_changed_diary_moves_bookings_and_odd_rows_are_read_or_refused_as_a_person_would() {
+    let (_dir, store, admin) = practice();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    for (user, name) in
+        [("j.herriot", "James Herriot"), ("m.cruz", "Maria de la Cruz"), ("s.obrien", "Siobhan O'Brien")]
+    {
+        let mut vet = lifeboat_core::example::staff(user, Role::Vet, common::PASSWORD);
+        vet.display_name = name.into();
+        store.add_staff(&admin, &vet).unwrap();
+    }
+    import(&store, &manager, ImportKind::Clients, "clients.csv", CLIENTS, false);
+    import(&store, &manager, ImportKind::Patients, "patients.csv", PATIENTS, false);
+    let diary = "Appt ID,Animal ID,Date,Time,End,Vet,Type,Status\n\
+                 D1,A1,05/01/27,09:00:45,09:15,\"Herriot, James\",Consultation,Booked\n\
+                 D2,A2,29/03/2026,00:30,03:00,Dr de la Cruz,Ophthalmology,Done\n\
+                 D3,A1,06/01/2027,10:00,10:15,O'Brien MRCVS,,Booked\n\
+                 D4,A4,06/01/2027,11:00,11:15,James Herriot,,Arrived\n";
+    let report = import(&store, &manager, ImportKind::Appointments, "d.csv", diary.as_bytes(), false);
+    assert_eq!(report.rejected, vec![rejected(5, "Animal ID", "Old Tom is recorded as deceased")], "{report:#?}");
+    assert_eq!(report.added, 3);
+    let by_pms = |pms: &str| -> lifeboat_core::Appointment {
+        let id: String = store
+            .read(|c| Ok(c.query_row("SELECT id FROM appointment WHERE pms_id = ?1", [pms], |r| r.get(0))?))
+            .unwrap();
+        store.appointment(&manager, id.parse().unwrap()).unwrap()
+    };
+    // A two-digit year in a diary is the nearest one (next year, not 1927); seconds are dropped.
+    assert_eq!(by_pms("D1").start_local, common::local("2027-01-05 09:00"));
+    // 00:30 to 03:00 on the night the clocks go forward is 90 minutes.
+    let d2 = by_pms("D2");
+    assert_eq!((d2.ends_at - d2.starts_at).num_minutes(), 90);
+    assert_eq!((d2.kind, d2.notes.as_str()), (lifeboat_core::AppointmentKind::Other, "Type in the PMS: Ophthalmology"));
+    assert_eq!(by_pms("D3").clinician_name, "Siobhan O'Brien");
+
+    // The PMS moved D1 to another animal and another vet: a re-import follows it.
+    let moved =
+        diary.replace("D1,A1,05/01/27,09:00:45,09:15,\"Herriot, James\"", "D1,A2,05/01/27,09:30,09:45,M. de la Cruz");
+    let again = import(&store, &manager, ImportKind::Appointments, "d2.csv", moved.as_bytes(), false);
+    assert_eq!((again.updated, again.unchanged), (1, 2), "{again:#?}");
+    let d1 = by_pms("D1");
+    assert_eq!((d1.patient_name.as_str(), d1.clinician_name.as_str()), ("Pickle", "Maria de la Cruz"));
+    assert_eq!(d1.start_local, common::local("2027-01-05 09:30"));
+}

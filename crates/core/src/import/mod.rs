@@ -12,7 +12,7 @@ pub mod values;
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime, Timelike};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -368,7 +368,7 @@ fn date_and_time(
     today: NaiveDate,
 ) -> std::result::Result<NaiveDateTime, Rejected> {
     let cell = row.get(date_field);
-    let date = values::date(&cell, today)
+    let date = values::date_near(&cell, today)
         .map_err(|e| row.reject(date_field, e))?
         .ok_or_else(|| row.reject(date_field, "is blank"))?;
     let in_cell = values::time_after_date(&cell).unwrap_or_default().to_string();
@@ -378,6 +378,8 @@ fn date_and_time(
         return Err(row.reject(time_field, "is blank: give the time"));
     }
     let t = values::time_of_day(&text).map_err(|e| row.reject(field, e))?;
+    // The diary works in minutes.
+    let t = t.with_second(0).unwrap_or(t);
     Ok(date.and_time(t))
 }
 
@@ -406,7 +408,10 @@ fn read_appointment(row: &mut Row<'_>, today: NaiveDate) -> std::result::Result<
         if let Some(i) = row.columns.index("end_time") {
             row.sources.insert("minutes", i);
         }
-        let length = (end - start).num_minutes();
+        // Elapsed time, so that a night the clocks change on counts the hour it gains or loses.
+        let instant =
+            |t: NaiveDateTime, field: &str| time::to_utc(field, t).map_err(|e| row.reject(field, e.to_string()));
+        let length = (instant(end, "end_time")? - instant(start, "time")?).num_minutes();
         if length <= 0 {
             return Err(row.reject("end_time", "is not after the start"));
         }
@@ -427,7 +432,19 @@ fn read_appointment(row: &mut Row<'_>, today: NaiveDate) -> std::result::Result<
         room: row.take("room", "room"),
         kind: values::appointment_kind(&row.get("kind")),
         reason: row.take("reason", "reason"),
-        notes: row.take("notes", "notes"),
+        notes: {
+            let notes = row.take("notes", "notes");
+            let kind = row.get("kind");
+            if values::appointment_kind(&kind) == AppointmentKind::Other && !kind.trim().is_empty() {
+                [format!("Type in the PMS: {}", kind.trim()), notes]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            } else {
+                notes
+            }
+        },
         status,
     })
 }
@@ -437,7 +454,8 @@ struct Clinicians(Vec<(Uuid, String, String)>);
 
 impl Clinicians {
     fn load(conn: &Connection) -> Result<Clinicians> {
-        let mut stmt = conn.prepare("SELECT id, username, display_name FROM staff WHERE role IN ('vet', 'nurse')")?;
+        let mut stmt =
+            conn.prepare("SELECT id, username, display_name FROM staff WHERE role IN ('vet', 'nurse') AND active = 1")?;
         let rows = stmt
             .query_map([], |r| Ok((row::uuid(r, 0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -446,10 +464,41 @@ impl Clinicians {
 
     /// Lower case, letters only, without a title: "Dr J. Herriot" and "j herriot" are alike.
     fn words(name: &str) -> Vec<String> {
-        let words: Vec<String> =
-            name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
-        let titled = words.first().is_some_and(|w| matches!(w.as_str(), "dr" | "mr" | "mrs" | "ms" | "miss" | "prof"));
-        words.into_iter().skip(usize::from(titled)).collect()
+        // "Herriot, James" is James Herriot.
+        let name = match name.split_once(',') {
+            Some((last, first)) if !first.trim().is_empty() => format!("{first} {last}"),
+            _ => name.to_string(),
+        };
+        name.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .filter(|w| {
+                // Titles and qualifications are not part of the name.
+                !matches!(
+                    w.as_str(),
+                    "dr" | "mr"
+                        | "mrs"
+                        | "ms"
+                        | "miss"
+                        | "prof"
+                        | "nurse"
+                        | "sister"
+                        | "rvn"
+                        | "vn"
+                        | "mrcvs"
+                        | "frcvs"
+                        | "bvsc"
+                        | "bvms"
+                        | "bvetmed"
+                        | "vetmb"
+                        | "ma"
+                        | "bsc"
+                        | "dvm"
+                        | "certavp"
+                        | "dipavn"
+                )
+            })
+            .collect()
     }
 
     /// By username or full name; else by initial and surname, or surname alone, when only one
@@ -470,12 +519,14 @@ impl Clinicians {
             .filter(|(_, _, name)| {
                 let have = Self::words(name);
                 let (Some(last), Some(want_last)) = (have.last(), want.last()) else { return false };
-                last == want_last
-                    && match (want.len(), have.first()) {
-                        (1, _) => true,
-                        (_, Some(first)) => first.starts_with(want[0].as_str()),
-                        _ => false,
-                    }
+                // A surname of several words ("de la Cruz", "O'Brien"), or initial and surname.
+                have.ends_with(&want)
+                    || (last == want_last
+                        && match (want.len(), have.first()) {
+                            (1, _) => true,
+                            (_, Some(first)) => first.starts_with(want[0].as_str()),
+                            _ => false,
+                        })
             })
             .map(|(id, ..)| *id)
             .collect();

@@ -11,6 +11,15 @@ use crate::reception::patient::{Sex, Species};
 /// `12 October 2019`, `5 Sept 2019`). A two-digit year is the latest year not after `today` (these are
 /// dates of birth, death and appointments read from a PMS). Blank is none.
 pub fn date(text: &str, today: NaiveDate) -> Result<Option<NaiveDate>, String> {
+    date_with(text, today, false)
+}
+
+/// `date` for a day that may be ahead (an appointment): a two-digit year is the one nearest `today`.
+pub fn date_near(text: &str, today: NaiveDate) -> Result<Option<NaiveDate>, String> {
+    date_with(text, today, true)
+}
+
+fn date_with(text: &str, today: NaiveDate, near: bool) -> Result<Option<NaiveDate>, String> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -44,7 +53,14 @@ pub fn date(text: &str, today: NaiveDate) -> Result<Option<NaiveDate>, String> {
         2 => {
             let century = today.year() / 100 * 100;
             let candidate = century + year as i32;
-            if candidate > today.year() {
+            if near {
+                // Within fifty years either way of today.
+                match candidate - today.year() {
+                    d if d > 49 => candidate - 100,
+                    d if d < -50 => candidate + 100,
+                    _ => candidate,
+                }
+            } else if candidate > today.year() {
                 candidate - 100
             } else {
                 candidate
@@ -206,11 +222,13 @@ pub fn appointment_kind(text: &str) -> AppointmentKind {
         AppointmentKind::Euthanasia
     } else if has(&["dental", "dentist", "scaleandpolish", "teeth"]) {
         AppointmentKind::Dental
+    } else if has(&["healthcheck", "secondopinion", "consult", "exam", "standard", "appointment"]) {
+        AppointmentKind::Consultation
     } else if has(&["recheck", "revisit", "followup", "postop", "check"]) {
         AppointmentKind::Recheck
-    } else if has(&["consult", "exam", "standard", "appointment"]) {
-        AppointmentKind::Consultation
-    } else if has(&["op", "surg", "procedure", "admit", "spay", "castrat", "neuter"]) {
+    } else if key == "op"
+        || has(&["operation", "surgery", "surgical", "procedure", "admit", "spay", "castrat", "neuter"])
+    {
         AppointmentKind::Operation
     } else {
         AppointmentKind::Other
@@ -283,6 +301,8 @@ mod tests {
         ] {
             assert_eq!(date(text, today), Ok(want), "{text}");
         }
+        assert_eq!(date_near("05/01/27", today), Ok(d(2027, 1, 5)), "a booking next year");
+        assert_eq!(date_near("05/01/98", today), Ok(d(1998, 1, 5)));
         assert_eq!(date("30/02/2019", today), Err("\"30/02/2019\" is not a date that exists (day 30, month 2)".into()));
         assert_eq!(date("12/2019", today), Err("\"12/2019\" is not a date (write it as dd/mm/yyyy)".into()));
         assert_eq!(
@@ -325,6 +345,9 @@ mod tests {
         assert_eq!(appointment_kind("Bitch spay"), AppointmentKind::Operation);
         assert_eq!(appointment_kind(""), AppointmentKind::Consultation);
         assert_eq!(appointment_kind("Grooming"), AppointmentKind::Other);
+        assert_eq!(appointment_kind("Ophthalmology"), AppointmentKind::Other);
+        assert_eq!(appointment_kind("Annual health check"), AppointmentKind::Consultation);
+        assert_eq!(appointment_kind("Op"), AppointmentKind::Operation);
         assert_eq!(appointment_kind("Nurse consult"), AppointmentKind::NurseClinic);
         assert_eq!(appointment_kind("Vaccination appointment"), AppointmentKind::Vaccination);
         assert_eq!(appointment_status("DNA"), Ok(AppointmentStatus::NoShow));

@@ -379,6 +379,37 @@ fn overlap_sql() -> String {
     )
 }
 
+/// The appointment's animal exists, is owned by its client, and (for an appointment still to come
+/// or under way) is alive on its day: the history of an animal that has since died stays, but nobody
+/// books, checks in or sees it again.
+fn check_patient(conn: &Connection, new: &NewAppointment, status: AppointmentStatus) -> Result<()> {
+    let patient: Option<(String, Option<String>)> = conn
+        .query_row("SELECT name, deceased_on FROM patient WHERE id = ?1", [new.patient_id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((patient_name, deceased)) = patient else {
+        return Err(Error::invalid("patient_id", "choose a patient"));
+    };
+    if let Some(died) = deceased {
+        let died = time::parse_stored_date(&died)?;
+        let to_come =
+            matches!(status, AppointmentStatus::Booked | AppointmentStatus::Arrived | AppointmentStatus::InConsult);
+        if to_come || new.start.date() > died {
+            return Err(Error::invalid("patient_id", format!("{patient_name} is recorded as deceased")));
+        }
+    }
+    let owned: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM ownership WHERE client_id = ?1 AND patient_id = ?2)",
+        [new.client_id.to_string(), new.patient_id.to_string()],
+        |r| r.get(0),
+    )?;
+    if !owned {
+        return Err(Error::invalid("client_id", format!("this client is not recorded as {patient_name}'s owner")));
+    }
+    Ok(())
+}
+
 /// Inserts a checked booking with `status`, recorded under `action`.
 fn insert(
     w: &mut Write<'_>,
@@ -389,27 +420,7 @@ fn insert(
 ) -> Result<Uuid> {
     let reason = validate::optional("reason", &new.reason, 200)?;
     let notes = validate::optional_multiline("notes", &new.notes, 2000)?;
-    let patient: Option<(String, Option<String>)> = w
-        .tx()
-        .query_row("SELECT name, deceased_on FROM patient WHERE id = ?1", [new.patient_id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
-    let Some((patient_name, deceased)) = patient else {
-        return Err(Error::invalid("patient_id", "choose a patient"));
-    };
-    // The history of an animal that has since died stays; nobody books it again.
-    if deceased.is_some() && status == AppointmentStatus::Booked {
-        return Err(Error::invalid("patient_id", format!("{patient_name} is recorded as deceased")));
-    }
-    let owned: bool = w.tx().query_row(
-        "SELECT EXISTS (SELECT 1 FROM ownership WHERE client_id = ?1 AND patient_id = ?2)",
-        [new.client_id.to_string(), new.patient_id.to_string()],
-        |r| r.get(0),
-    )?;
-    if !owned {
-        return Err(Error::invalid("client_id", format!("this client is not recorded as {patient_name}'s owner")));
-    }
+    check_patient(w.tx(), new, status)?;
     let active = !matches!(status, AppointmentStatus::Cancelled | AppointmentStatus::NoShow);
     let slot = check_slot(
         w.tx(),
@@ -579,26 +590,33 @@ impl Write<'_> {
         let current = get(self.tx(), id)?;
         let reason = validate::optional("reason", &new.reason, 200)?;
         let notes = validate::optional_multiline("notes", &new.notes, 2000)?;
-        let starts_at = time::to_utc("start", new.start)?;
+        // The same checks as a new row: an active vet or nurse, a real slot, a valid room.
+        let slot = check_slot(
+            self.tx(),
+            new.clinician_id,
+            &new.room,
+            new.start,
+            new.minutes,
+            Some(id),
+            Checks { refuse_overlap: false, ask_outside_hours: false },
+        )?;
+        check_patient(self.tx(), new, status)?;
         let mut fields = Fields::new();
-        if current.clinician_id != new.clinician_id {
-            fields.put("clinician_id", new.clinician_id);
+        if current.clinician_id != slot.clinician_id {
+            fields.put("clinician_id", slot.clinician_id);
         }
-        if current.starts_at != starts_at || current.ends_at != starts_at + Duration::minutes(new.minutes.into()) {
-            let slot = check_slot(
-                self.tx(),
-                new.clinician_id,
-                &new.room,
-                new.start,
-                new.minutes,
-                Some(id),
-                Checks { refuse_overlap: false, ask_outside_hours: false },
-            )?;
+        if current.starts_at != slot.starts_at || current.ends_at != slot.ends_at {
             fields.put("starts_at", time::stored(slot.starts_at));
             fields.put("ends_at", time::stored(slot.ends_at));
         }
+        if current.patient_id != new.patient_id {
+            fields.put("patient_id", new.patient_id);
+        }
+        if current.client_id != new.client_id {
+            fields.put("client_id", new.client_id);
+        }
         for (name, old, value) in [
-            ("room", &current.room, &new.room),
+            ("room", &current.room, &slot.room),
             ("reason", &current.reason, &reason),
             ("notes", &current.notes, &notes),
         ] {

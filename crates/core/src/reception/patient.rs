@@ -424,6 +424,11 @@ fn add_owner(w: &mut Write<'_>, action: Action, client: Uuid, patient: Uuid) -> 
     if added == 0 {
         return Err(Error::Conflict("this client already owns this patient".into()));
     }
+    // The animal's record changed (exports since a day, the backlog).
+    w.tx().execute(
+        "UPDATE patient SET updated_at = ?2 WHERE id = ?1",
+        params![patient.to_string(), time::stored(w.now())],
+    )?;
     let fields = Fields::new().with("client_id", client).with("patient_id", patient);
     w.record(action, Entity::Ownership, id, ChangeKind::Create, fields)?;
     search_index::reindex_client(w.tx(), client)?;

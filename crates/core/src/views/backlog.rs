@@ -1,6 +1,8 @@
 //! The backlog: what the practice made or changed in Lifeboat since the outage began, which must be
 //! entered into the PMS when it returns, counted by day, kind of record and clinician. Copies of PMS
-//! records read in by an import are not backlog; changes made to them here are.
+//! records read in by an import are not backlog, nor are an import's own updates of them (told apart
+//! by the audit log of this PC; a change received from another PC counts as made here); changes
+//! made to them here are, and so is an owner added to an animal.
 
 use std::collections::BTreeMap;
 
@@ -47,17 +49,23 @@ const KINDS: &[(&str, &str)] = &[
     (
         "Clients",
         "SELECT created_at, updated_at, NULL, origin = 'offline' FROM client WHERE updated_at >= ?1
-           AND (origin = 'offline' OR created_at < updated_at)",
+           AND (origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'client' AND j.entity_id = client.id AND j.kind = 'update'
+              AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')))",
     ),
     (
         "Animals",
         "SELECT created_at, updated_at, NULL, origin = 'offline' FROM patient WHERE updated_at >= ?1
-           AND (origin = 'offline' OR created_at < updated_at)",
+           AND (origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'patient' AND j.entity_id = patient.id AND j.kind = 'update'
+              AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')) OR EXISTS (SELECT 1 FROM ownership o
+             JOIN journal j ON j.entity = 'ownership' AND j.entity_id = o.id
+             WHERE o.patient_id = patient.id AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')
+               AND o.created_at >= ?1))",
     ),
     (
         "Appointments",
         "SELECT a.created_at, a.updated_at, s.display_name, a.origin = 'offline' FROM appointment a JOIN staff s ON s.id = a.clinician_id
-          WHERE a.updated_at >= ?1 AND (a.origin = 'offline' OR a.created_at < a.updated_at)",
+          WHERE a.updated_at >= ?1 AND (a.origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'appointment' AND j.entity_id = a.id AND j.kind = 'update'
+              AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')))",
     ),
     (
         "Consultations",
