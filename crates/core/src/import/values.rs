@@ -8,8 +8,8 @@ use crate::reception::patient::{Sex, Species};
 
 /// A date as `dd/mm/yyyy` (also with `-` or `.`, one-digit day or month, a two-digit year, or a
 /// time of day after it), `yyyy-mm-dd`, or with the month in words (`5 Mar 2019`, `05-MAR-19`,
-/// `12 October 2019`, `5 Sept 2019`). A two-digit year is the latest year not after `today` (these are
-/// dates of birth, death and appointments read from a PMS). Blank is none.
+/// `12 October 2019`, `5 Sept 2019`). A two-digit year is the latest year not after `today` (dates of
+/// birth and death; a diary's days, which may be ahead, use `date_near`). Blank is none.
 pub fn date(text: &str, today: NaiveDate) -> Result<Option<NaiveDate>, String> {
     date_with(text, today, false)
 }
