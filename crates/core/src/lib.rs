@@ -14,7 +14,8 @@
 //! 6. `replica`: changes received from other nodes, conflicts, sync peers;
 //! 7. `views`: read models for screens; `onboarding`: setting a practice up; `handover`: a patient's
 //!    record sent to another practice of the group; `import`: a PMS snapshot read in from CSV files; `export`: records written
-//!    out as CSV for back-entry into the PMS.
+//!    out as CSV for back-entry into the PMS; `ledger`: the reconciliation ledger (each record of the
+//!    backlog captured, exported, entered in the PMS, verified).
 //!
 //! Start reading at `store/mod.rs` (opening a database and reading), then `store/write.rs`: every
 //! change to practice data is an operation on a `Write`, which checks permission, validates, writes
@@ -26,6 +27,7 @@ pub mod example;
 pub mod export;
 pub mod handover;
 pub mod import;
+pub mod ledger;
 pub mod onboarding;
 pub mod organisation;
 pub mod permission;

@@ -66,6 +66,8 @@ pub enum Action {
     ExportRecords,
     /// Record when the outage began (the start of the backlog).
     ManageOutage,
+    /// Mark backlog records as entered in the PMS (with the PMS's numbers) or verified there.
+    ReconcileRecords,
     /// Read clinical notes, prescriptions and the controlled drugs register.
     ViewClinical,
     /// Start, write and sign consultations, and add addenda.
@@ -89,7 +91,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -108,6 +110,7 @@ impl Action {
         Action::ImportRecords,
         Action::ExportRecords,
         Action::ManageOutage,
+        Action::ReconcileRecords,
         Action::ViewClinical,
         Action::RecordConsultation,
         Action::VoidClinical,
@@ -142,6 +145,7 @@ impl Action {
             Action::ImportRecords => "records.import",
             Action::ExportRecords => "records.export",
             Action::ManageOutage => "outage.manage",
+            Action::ReconcileRecords => "records.reconcile",
             Action::ViewClinical => "clinical.view",
             Action::RecordConsultation => "consultation.record",
             Action::VoidClinical => "clinical.void",
@@ -178,6 +182,7 @@ impl Action {
             Action::ImportRecords => "import records",
             Action::ExportRecords => "export records",
             Action::ManageOutage => "record when the outage began",
+            Action::ReconcileRecords => "mark records entered in the PMS",
             Action::ViewClinical => "read clinical records",
             Action::RecordConsultation => "write consultations",
             Action::VoidClinical => "void clinical records",
@@ -204,7 +209,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         RegisterClient | EditClient | RegisterPatient | EditPatient | BookAppointment | ChangeAppointment => true,
         CaptureCharge => true,
         AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours | ImportRecords | ExportRecords
-        | ManageOutage | ManageFees => {
+        | ManageOutage | ReconcileRecords | ManageFees => {
             matches!(role, Manager | Admin)
         }
         EditPractice => matches!(role, Admin),

@@ -46,6 +46,11 @@ fn fixture(version: u32) -> &'static str {
               INSERT INTO patient (id, name, species, sex, created_at, updated_at)
               VALUES ('a1', 'Rex', 'dog', 'male', '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');
               INSERT INTO ownership VALUES ('o1', 'c1', 'a1', '2026-02-01T10:00:00.000Z');",
+        6 => "INSERT INTO practice (id, name, created_at, outage_began) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z', '2026-02-01T08:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z');
+              INSERT INTO client (id, first_name, last_name, phone, search_rowid, origin, pms_id, created_at, updated_at)
+              VALUES ('c1', 'Ada', 'Old', '07700 900000', 1, 'pms', '10001', '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -115,6 +120,16 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
                 )
                 .unwrap();
             assert_eq!(origins, ("offline".into(), "offline".into()), "records made before imports were made here");
+        }
+        if from == 6 {
+            let kept: (String, String, i64) = conn
+                .query_row(
+                    "SELECT c.origin, c.pms_id, (SELECT count(*) FROM ledger_mark) FROM client c WHERE c.id = 'c1'",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .unwrap();
+            assert_eq!(kept, ("pms".into(), "10001".into(), 0), "the ledger starts empty");
         }
         let fk_problems: i64 =
             conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();

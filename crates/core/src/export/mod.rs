@@ -16,6 +16,7 @@ use crate::reception::patient::{Sex, Species};
 use crate::session::Session;
 use crate::store::database::Store;
 use crate::time;
+use uuid::Uuid;
 
 /// The columns of each export, in order (documented in README.md).
 pub fn headings(kind: ImportKind) -> &'static [&'static str] {
@@ -215,20 +216,32 @@ fn rows(conn: &Connection, kind: ImportKind, since: &str) -> Result<Vec<Vec<Stri
 pub struct Exported {
     pub csv: Vec<u8>,
     pub rows: u32,
+    /// The export as the reconciliation ledger knows it.
+    pub export_id: Uuid,
+    /// Records of the backlog it carried that were marked exported in it (those still captured).
+    pub marked: u32,
 }
 
 impl Store {
-    /// The records of `kind` made or changed since `since` (all when none), as CSV.
+    /// The records of `kind` made or changed since `since` (all when none), as CSV. The export is
+    /// noted in the reconciliation ledger, with the backlog records it carries, in the same
+    /// transaction that read them.
     pub fn export_csv(&self, session: &Session, kind: ImportKind, since: Option<DateTime<Utc>>) -> Result<Exported> {
-        let since = since.map(time::stored).unwrap_or_default();
-        let rows = self.read_as(session, Action::ExportRecords, |r| rows(r, kind, &since))?;
-        let mut out = csv::Writer::from_writer(b"\xef\xbb\xbf".to_vec());
-        let fail = |e: csv::Error| Error::Internal(format!("writing the export: {e}"));
-        out.write_record(headings(kind)).map_err(fail)?;
-        for row in &rows {
-            out.write_record(row.iter().map(|c| spreadsheet_safe(c).into_owned())).map_err(fail)?;
-        }
-        let csv = out.into_inner().map_err(|e| Error::Internal(format!("writing the export: {e}")))?;
-        Ok(Exported { csv, rows: rows.len() as u32 })
+        self.write(session, |w| {
+            w.authorize(Action::ExportRecords)?;
+            let since_text = since.map(time::stored).unwrap_or_default();
+            let rows = rows(w.tx(), kind, &since_text)?;
+            let mut out = csv::Writer::from_writer(b"\xef\xbb\xbf".to_vec());
+            let fail = |e: csv::Error| Error::Internal(format!("writing the export: {e}"));
+            out.write_record(headings(kind)).map_err(fail)?;
+            for row in &rows {
+                out.write_record(row.iter().map(|c| spreadsheet_safe(c).into_owned())).map_err(fail)?;
+            }
+            let csv = out.into_inner().map_err(|e| Error::Internal(format!("writing the export: {e}")))?;
+            // The Lifeboat id is each row's first column.
+            let ids: Vec<String> = rows.iter().filter_map(|r| r.first().cloned()).collect();
+            let (export_id, marked) = w.record_export("csv", kind.as_str(), since, rows.len() as u32, &csv, &ids)?;
+            Ok(Exported { csv, rows: rows.len() as u32, export_id, marked })
+        })
     }
 }

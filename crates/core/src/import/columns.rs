@@ -18,6 +18,14 @@ pub enum ImportKind {
 }
 
 impl ImportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Clients => "clients",
+            ImportKind::Patients => "patients",
+            ImportKind::Appointments => "appointments",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<ImportKind> {
         match text {
             "clients" => Some(ImportKind::Clients),

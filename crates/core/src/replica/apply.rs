@@ -72,6 +72,8 @@ fn table(entity: Entity) -> Option<&'static str> {
         Entity::Charge => "charge",
         Entity::Fee => "fee",
         Entity::Handover => "handover",
+        Entity::ExportBatch => "export_batch",
+        Entity::LedgerMark => "ledger_mark",
         Entity::WorkingHours | Entity::Resolution => return None,
     })
 }

@@ -35,6 +35,8 @@ const TABLES: &[(&str, &str)] = &[
     ("cd_entry", "id"),
     ("charge", "id"),
     ("handover", "id"),
+    ("export_batch", "id"),
+    ("ledger_mark", "id"),
     ("field_clock", "entity, entity_id"),
 ];
 

@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0006_origin.sql"),
         sha256: "5244c7b1fbfcc8302dce4412abbd4ae88755c19f55c25bae74f32a8ba9b9eae9",
     },
+    Migration {
+        name: "0007_ledger.sql",
+        sql: include_str!("../../migrations/0007_ledger.sql"),
+        sha256: "f0c1e6e78928706777291741953bfa3c13e7f81d3490c0019fd270eb161e8c2b",
+    },
 ];
 
 /// The schema version this build writes.

@@ -54,6 +54,10 @@ pub enum Entity {
     Handover,
     /// A person's resolution of a sync conflict.
     Resolution,
+    /// An export written for the PMS (reconciliation ledger).
+    ExportBatch,
+    /// One step of one record through the reconciliation ledger.
+    LedgerMark,
 }
 
 impl Entity {
@@ -78,10 +82,12 @@ impl Entity {
             Entity::Fee => "fee",
             Entity::Handover => "handover",
             Entity::Resolution => "resolution",
+            Entity::ExportBatch => "export_batch",
+            Entity::LedgerMark => "ledger_mark",
         }
     }
 
-    pub const ALL: [Entity; 19] = [
+    pub const ALL: [Entity; 21] = [
         Entity::Practice,
         Entity::Premises,
         Entity::Staff,
@@ -101,6 +107,8 @@ impl Entity {
         Entity::Fee,
         Entity::Handover,
         Entity::Resolution,
+        Entity::ExportBatch,
+        Entity::LedgerMark,
     ];
 
     pub fn parse(text: &str) -> Option<Entity> {
@@ -309,10 +317,11 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::Practice => matches!(action, EditPractice | ManageOutage),
         Entity::Premises => action == EditPractice,
         Entity::Staff => matches!(action, AddStaff | EditStaff),
-        Entity::Client => matches!(action, RegisterClient | EditClient),
-        Entity::Patient => matches!(action, RegisterPatient | EditPatient | RecordDeath),
+        // A record entered in the PMS takes the number the PMS gave it (reconciling).
+        Entity::Client => matches!(action, RegisterClient | EditClient | ReconcileRecords),
+        Entity::Patient => matches!(action, RegisterPatient | EditPatient | RecordDeath | ReconcileRecords),
         Entity::Ownership => matches!(action, RegisterPatient | EditPatient),
-        Entity::Appointment => matches!(action, BookAppointment | ChangeAppointment),
+        Entity::Appointment => matches!(action, BookAppointment | ChangeAppointment | ReconcileRecords),
         Entity::WorkingHours => action == SetWorkingHours,
         Entity::Consultation | Entity::Addendum => action == RecordConsultation,
         // Clinical records are voided by the clinical team; a charge by whoever may capture one.
@@ -325,6 +334,8 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::Fee => action == ManageFees,
         Entity::Handover => action == HandOver,
         Entity::Resolution => action == ResolveConflicts,
+        Entity::ExportBatch => action == ExportRecords,
+        Entity::LedgerMark => matches!(action, ExportRecords | ReconcileRecords),
     }
 }
 

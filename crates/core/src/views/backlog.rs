@@ -42,101 +42,192 @@ pub struct Backlog {
     pub totals: Vec<(String, u32, u32)>,
 }
 
-/// Each kind of record: its name as shown, the SQL giving (time made, time last changed or NULL for
-/// records never changed, clinician's name, whether it was made here rather than copied from the PMS)
-/// of those made or changed since ?1.
-const KINDS: &[(&str, &str)] = &[
-    (
-        "Clients",
-        "SELECT created_at, updated_at, NULL, origin = 'offline' FROM client WHERE updated_at >= ?1
-           AND (origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'client' AND j.entity_id = client.id AND j.kind = 'update'
+/// One kind of record in the backlog.
+pub(crate) struct Kind {
+    /// The journal's name for it (and the ledger's).
+    pub key: &'static str,
+    /// Its name as shown.
+    pub label: &'static str,
+    /// SQL giving, for those made or changed since ?1: (id, time made, time last changed or NULL for
+    /// records never changed, clinician's name, whether it was made here rather than copied from the
+    /// PMS, its animal's id and name, its client's name, a line saying what it is, and the time it
+    /// happened where that says more than when it was written).
+    sql: &'static str,
+}
+
+/// A client's name as written on a letter.
+const CLIENT_NAME: &str = "trim(replace(c.title || ' ' || c.first_name || ' ' || c.last_name, '  ', ' '))";
+
+pub(crate) const KINDS: &[Kind] = &[
+    Kind {
+        key: "client",
+        label: "Clients",
+        sql: "SELECT c.id, c.created_at, c.updated_at, NULL, c.origin = 'offline', NULL, NULL, CLIENT_NAME,
+                CLIENT_NAME || CASE WHEN c.postcode = '' THEN '' ELSE ', ' || c.postcode END, NULL
+              FROM client c WHERE c.updated_at >= ?1
+           AND (c.origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'client' AND j.entity_id = c.id AND j.kind = 'update'
               AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')))",
-    ),
-    (
-        "Animals",
-        "SELECT created_at, updated_at, NULL, origin = 'offline' FROM patient WHERE updated_at >= ?1
-           AND (origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'patient' AND j.entity_id = patient.id AND j.kind = 'update'
+    },
+    Kind {
+        key: "patient",
+        label: "Animals",
+        sql: "SELECT p.id, p.created_at, p.updated_at, NULL, p.origin = 'offline', p.id, p.name,
+                (SELECT CLIENT_NAME FROM ownership o JOIN client c ON c.id = o.client_id WHERE o.patient_id = p.id ORDER BY o.created_at LIMIT 1),
+                p.name || ', ' || CASE p.species WHEN 'other' THEN p.species_other ELSE p.species END
+                  || CASE WHEN p.breed = '' THEN '' ELSE ' (' || p.breed || ')' END, NULL
+              FROM patient p WHERE p.updated_at >= ?1
+           AND (p.origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'patient' AND j.entity_id = p.id AND j.kind = 'update'
               AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')) OR EXISTS (SELECT 1 FROM ownership o
              JOIN journal j ON j.entity = 'ownership' AND j.entity_id = o.id
-             WHERE o.patient_id = patient.id AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')
+             WHERE o.patient_id = p.id AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')
                AND o.created_at >= ?1))",
-    ),
-    (
-        "Appointments",
-        "SELECT a.created_at, a.updated_at, s.display_name, a.origin = 'offline' FROM appointment a JOIN staff s ON s.id = a.clinician_id
+    },
+    Kind {
+        key: "appointment",
+        label: "Appointments",
+        sql: "SELECT a.id, a.created_at, a.updated_at, s.display_name, a.origin = 'offline', p.id, p.name, CLIENT_NAME,
+                'Appointment (' || replace(a.kind, '_', ' ') || ', ' || replace(a.status, '_', ' ') || ')' || CASE WHEN a.reason = '' THEN '' ELSE ': ' || a.reason END,
+                a.starts_at
+              FROM appointment a JOIN staff s ON s.id = a.clinician_id JOIN patient p ON p.id = a.patient_id JOIN client c ON c.id = a.client_id
           WHERE a.updated_at >= ?1 AND (a.origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'appointment' AND j.entity_id = a.id AND j.kind = 'update'
               AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')))",
-    ),
-    (
-        "Consultations",
-        "SELECT c.created_at, c.updated_at, s.display_name, 1 FROM consultation c JOIN staff s ON s.id = c.clinician_id
-          WHERE c.updated_at >= ?1",
-    ),
-    (
-        "Addenda",
-        "SELECT a.written_at, NULL, s.display_name, 1 FROM addendum a JOIN staff s ON s.id = a.author_id WHERE a.written_at >= ?1",
-    ),
-    (
-        "Prescriptions",
-        "SELECT p.issued_at, NULL, s.display_name, 1 FROM prescription p JOIN staff s ON s.id = p.prescriber_id
-          WHERE p.issued_at >= ?1",
-    ),
-    (
-        "Dispensings",
-        "SELECT d.dispensed_at, NULL, s.display_name, 1 FROM dispensing d JOIN staff s ON s.id = d.dispensed_by
-          WHERE d.dispensed_at >= ?1",
-    ),
-    (
-        "Controlled drugs register",
-        "SELECT e.recorded_at, NULL, s.display_name, 1 FROM cd_entry e JOIN staff s ON s.id = e.recorded_by
-          WHERE e.recorded_at >= ?1",
-    ),
-    (
-        "Charges",
-        "SELECT c.charged_at, NULL, s.display_name, 1 FROM charge c JOIN staff s ON s.id = c.charged_by WHERE c.charged_at >= ?1",
-    ),
-    (
-        "Voided records",
-        "SELECT v.voided_at, NULL, s.display_name, 1 FROM clinical_void v JOIN staff s ON s.id = v.voided_by
-          WHERE v.voided_at >= ?1",
-    ),
+    },
+    Kind {
+        key: "consultation",
+        label: "Consultations",
+        sql: "SELECT k.id, k.created_at, k.updated_at, s.display_name, 1, p.id, p.name, NULL,
+                'Consultation' || CASE WHEN k.signed_at IS NULL THEN ' (draft, not signed)' ELSE '' END
+                  || CASE WHEN k.assessment = '' THEN '' ELSE ': ' || substr(k.assessment, 1, 80) END, k.started_at
+              FROM consultation k JOIN staff s ON s.id = k.clinician_id JOIN patient p ON p.id = k.patient_id
+          WHERE k.updated_at >= ?1",
+    },
+    Kind {
+        key: "addendum",
+        label: "Addenda",
+        sql: "SELECT a.id, a.written_at, NULL, s.display_name, 1, p.id, p.name, NULL, 'Addendum: ' || a.reason, NULL
+              FROM addendum a JOIN staff s ON s.id = a.author_id JOIN consultation k ON k.id = a.consultation_id
+                JOIN patient p ON p.id = k.patient_id WHERE a.written_at >= ?1",
+    },
+    Kind {
+        key: "prescription",
+        label: "Prescriptions",
+        sql: "SELECT r.id, r.issued_at, NULL, s.display_name, 1, p.id, p.name, NULL,
+                'Prescription: ' || r.product_name || ' ' || r.strength || ', ' || r.dose || ' ' || r.frequency, NULL
+              FROM prescription r JOIN staff s ON s.id = r.prescriber_id JOIN patient p ON p.id = r.patient_id
+          WHERE r.issued_at >= ?1",
+    },
+    Kind {
+        key: "dispensing",
+        label: "Dispensings",
+        sql: "SELECT d.id, d.dispensed_at, NULL, s.display_name, 1, p.id, p.name, NULL,
+                'Dispensed: ' || r.product_name || ' ' || r.strength || ', batch ' || d.batch, NULL
+              FROM dispensing d JOIN staff s ON s.id = d.dispensed_by JOIN prescription r ON r.id = d.prescription_id
+                JOIN patient p ON p.id = r.patient_id WHERE d.dispensed_at >= ?1",
+    },
+    Kind {
+        key: "cd_entry",
+        label: "Controlled drugs register",
+        sql: "SELECT e.id, e.recorded_at, NULL, s.display_name, 1, p.id, p.name, NULL,
+                'CD register (' || replace(e.kind, '_', ' ') || '): ' || d.name || ' ' || d.strength, e.occurred_at
+              FROM cd_entry e JOIN staff s ON s.id = e.recorded_by JOIN product d ON d.id = e.product_id
+                LEFT JOIN patient p ON p.id = e.patient_id WHERE e.recorded_at >= ?1",
+    },
+    Kind {
+        key: "charge",
+        label: "Charges",
+        sql: "SELECT h.id, h.charged_at, NULL, s.display_name, 1, p.id, p.name, NULL,
+                'Charge: ' || h.description || ', £' || printf('%.2f', (h.net_pence + h.vat_pence) / 100.0), NULL
+              FROM charge h JOIN staff s ON s.id = h.charged_by JOIN patient p ON p.id = h.patient_id WHERE h.charged_at >= ?1",
+    },
+    Kind {
+        key: "void",
+        label: "Voided records",
+        sql: "SELECT v.id, v.voided_at, NULL, s.display_name, 1, NULL, NULL, NULL,
+                'Void of a ' || v.entity || ': ' || v.reason, NULL
+              FROM clinical_void v JOIN staff s ON s.id = v.voided_by WHERE v.voided_at >= ?1",
+    },
 ];
 
-pub(crate) fn backlog(conn: &Connection) -> Result<Backlog> {
-    let outage_began = practice::practice(conn)?.and_then(|p| p.outage_began);
-    let Some(since) = outage_began else { return Ok(Backlog { outage_began, rows: Vec::new(), totals: Vec::new() }) };
+/// One record of the backlog.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct BacklogRecord {
+    /// Index into `KINDS`.
+    pub kind: usize,
+    pub id: String,
+    /// When it counts in the backlog: when made (made here since the outage began) or last changed.
+    pub when: DateTime<Utc>,
+    /// Made since the outage began (rather than made before and changed since).
+    pub is_new: bool,
+    pub clinician: String,
+    pub patient_id: Option<String>,
+    pub patient_name: Option<String>,
+    pub client_name: Option<String>,
+    /// What it is, in a line (with the time it happened, where it has one).
+    pub summary: String,
+}
+
+/// Every record made or changed since `since`, kind by kind (in `KINDS` order), oldest first within
+/// a kind.
+pub(crate) fn records(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<BacklogRecord>> {
     let since_text = time::stored(since);
-    // (day, kind index, clinician) -> (made, changed)
-    let mut counts: BTreeMap<(NaiveDate, usize, String), (u32, u32)> = BTreeMap::new();
-    let mut totals = vec![(0u32, 0u32); KINDS.len()];
-    for (k, (_, sql)) in KINDS.iter().enumerate() {
-        let mut stmt = conn.prepare(sql)?;
+    let mut out = Vec::new();
+    for (k, kind) in KINDS.iter().enumerate() {
+        let sql = kind.sql.replace("CLIENT_NAME", CLIENT_NAME);
+        let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query([&since_text])?;
+        let first = out.len();
         while let Some(r) = rows.next()? {
-            let made = time::parse_stored(&r.get::<_, String>(0)?)?;
-            let changed: Option<String> = r.get(1)?;
-            let clinician: Option<String> = r.get(2)?;
-            let made_here: bool = r.get(3)?;
+            let made = time::parse_stored(&r.get::<_, String>(1)?)?;
+            let changed: Option<String> = r.get(2)?;
+            let made_here: bool = r.get(4)?;
             let (when, is_new) = if made >= since && made_here {
                 (made, true)
             } else {
                 (time::parse_stored(changed.as_deref().unwrap_or_default())?, false)
             };
-            let entry = counts.entry((time::local_date(when), k, clinician.unwrap_or_default())).or_default();
-            if is_new {
-                entry.0 += 1;
-                totals[k].0 += 1;
-            } else {
-                entry.1 += 1;
-                totals[k].1 += 1;
+            let mut summary: String = r.get(8)?;
+            if let Some(at) = r.get::<_, Option<String>>(9)? {
+                let at = time::to_local(time::parse_stored(&at)?).format("%d/%m/%Y %H:%M");
+                summary = format!("{at} {summary}");
             }
+            out.push(BacklogRecord {
+                kind: k,
+                id: r.get(0)?,
+                when,
+                is_new,
+                clinician: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                patient_id: r.get(5)?,
+                patient_name: r.get(6)?,
+                client_name: r.get(7)?,
+                summary,
+            });
+        }
+        out[first..].sort_by(|a, b| (a.when, &a.id).cmp(&(b.when, &b.id)));
+    }
+    Ok(out)
+}
+
+pub(crate) fn backlog(conn: &Connection) -> Result<Backlog> {
+    let outage_began = practice::practice(conn)?.and_then(|p| p.outage_began);
+    let Some(since) = outage_began else { return Ok(Backlog { outage_began, rows: Vec::new(), totals: Vec::new() }) };
+    // (day, kind index, clinician) -> (made, changed)
+    let mut counts: BTreeMap<(NaiveDate, usize, String), (u32, u32)> = BTreeMap::new();
+    let mut totals = vec![(0u32, 0u32); KINDS.len()];
+    for r in records(conn, since)? {
+        let entry = counts.entry((time::local_date(r.when), r.kind, r.clinician)).or_default();
+        if r.is_new {
+            entry.0 += 1;
+            totals[r.kind].0 += 1;
+        } else {
+            entry.1 += 1;
+            totals[r.kind].1 += 1;
         }
     }
     let rows = counts
         .into_iter()
         .map(|((day, k, clinician), (created, changed))| BacklogRow {
             day,
-            kind: KINDS[k].0.to_string(),
+            kind: KINDS[k].label.to_string(),
             clinician,
             created,
             changed,
@@ -146,7 +237,7 @@ pub(crate) fn backlog(conn: &Connection) -> Result<Backlog> {
         .iter()
         .zip(totals)
         .filter(|(_, t)| t.0 + t.1 > 0)
-        .map(|((name, _), t)| (name.to_string(), t.0, t.1))
+        .map(|(kind, t)| (kind.label.to_string(), t.0, t.1))
         .collect();
     Ok(Backlog { outage_began, rows, totals })
 }
