@@ -64,6 +64,29 @@ enum Command {
     /// What was made or changed since the outage began, by day, kind and clinician; with
     /// --outage-began, first record when it began
     Backlog(BacklogArgs),
+    /// The reconciliation ledger: each record of the backlog captured, exported, entered in the PMS,
+    /// verified; mark records entered (from a CSV of Lifeboat ids and PMS numbers) or verified.
+    /// Exit code 9 when rows of the file were rejected
+    Ledger(LedgerArgs),
+}
+
+#[derive(Args)]
+struct LedgerArgs {
+    #[command(flatten)]
+    acting: Acting,
+    /// List the records not yet entered in the PMS
+    #[arg(long)]
+    missing: bool,
+    /// Mark records entered from a CSV file with a "Lifeboat ID" column and a PMS number column
+    /// ("PMS ID", "Client No.", "Animal No." or "Appt ID")
+    #[arg(long, value_name = "FILE")]
+    pms_numbers: Option<PathBuf>,
+    /// Mark a record entered in the PMS as verified there (by its Lifeboat id; repeat for more)
+    #[arg(long, value_name = "ID")]
+    verify: Vec<String>,
+    /// Mark every record entered in the PMS as verified there
+    #[arg(long)]
+    verify_entered: bool,
 }
 
 #[derive(Args)]
@@ -611,7 +634,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let exported = store.export_csv(&session, kind, since)?;
             std::fs::write(&a.out, &exported.csv)
                 .map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 4))?;
-            println!("Wrote {} rows to {}.", exported.rows, a.out.display());
+            println!(
+                "Wrote {} rows to {}; {} records of the backlog marked exported in it.",
+                exported.rows,
+                a.out.display(),
+                exported.marked
+            );
         }
         Command::Backlog(a) => {
             let store = open_existing(config)?;
@@ -635,6 +663,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let who = if r.clinician.is_empty() { String::new() } else { format!(", {}", r.clinician) };
                 println!("  {} {}{who}: {} made, {} changed", r.day.format("%d/%m/%Y"), r.kind, r.created, r.changed);
             }
+        }
+        Command::Ledger(a) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &a.acting, &mut secrets)?;
+            ledger(&store, &session, &a)?;
         }
         Command::Doctor => {
             let store = open_existing(config)?;
@@ -675,6 +708,71 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 println!("  {:<12} {}", account.username, account.role);
             }
         }
+    }
+    Ok(())
+}
+
+fn ledger(store: &Store, session: &Session, a: &LedgerArgs) -> Result<(), Failure> {
+    use lifeboat_core::ledger::{LedgerFilter, Stage};
+    let mut rejected = 0;
+    if let Some(path) = &a.pms_numbers {
+        let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display()), 4))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let done = store.mark_entered_from_file(session, &name, &bytes)?;
+        println!(
+            "{name}: {} marked entered, {} already entered, {} rejected.",
+            done.marked,
+            done.unchanged,
+            done.rejected.len()
+        );
+        for r in &done.rejected {
+            println!("  line {} ({}): {}", r.line, r.column, r.reason);
+        }
+        rejected = done.rejected.len();
+    }
+    let mut verify = a.verify.clone();
+    if a.verify_entered {
+        let entered = store
+            .ledger(session, &LedgerFilter { stage: Some(Stage::Entered), limit: Some(5000), ..Default::default() })?;
+        verify.extend(entered.entries.into_iter().map(|e| e.id));
+    }
+    if !verify.is_empty() {
+        let done = store.mark_verified(session, &verify)?;
+        println!("{} marked verified, {} verified already.", done.marked, done.unchanged);
+    }
+    let l = store.ledger(session, &LedgerFilter { missing: a.missing, limit: Some(5000), ..Default::default() })?;
+    let Some(began) = l.outage_began else {
+        println!("No outage recorded: record when it began with lifeboat backlog --outage-began \"dd/mm/yyyy HH:MM\".");
+        return Ok(());
+    };
+    let line = |label: &str, c: &lifeboat_core::ledger::StageCounts| {
+        let done = if c.total() == 0 { 100 } else { (c.entered + c.verified) * 100 / c.total() };
+        println!(
+            "  {label:<28} {:>6} captured {:>6} exported {:>6} entered {:>6} verified   {done:>3}% in the PMS",
+            c.captured, c.exported, c.entered, c.verified
+        );
+    };
+    println!("Reconciliation since {}:", lifeboat_core::time::to_local(began).format("%d/%m/%Y %H:%M"));
+    line("All records", &l.total);
+    for p in &l.by_kind {
+        line(&p.label, &p.counts);
+    }
+    println!("By day:");
+    for p in &l.by_day {
+        line(&p.label, &p.counts);
+    }
+    if a.missing {
+        println!("Not yet entered in the PMS ({}):", l.matching);
+        for e in &l.entries {
+            let again = if e.changed_since_marked { " (changed since it was marked)" } else { "" };
+            println!("  {}  {:<14} {}{again}", e.id, e.kind, e.summary);
+        }
+    }
+    if rejected > 0 {
+        return Err(fail(
+            format!("{rejected} rows rejected: the good rows were marked; correct the others and give the file again"),
+            ROWS_REJECTED,
+        ));
     }
     Ok(())
 }

@@ -336,3 +336,88 @@ fn a_manager_imports_a_pms_export_reads_the_rejects_and_a_second_import_changes_
     let out = lifeboat(&dir, &["verify"], "");
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn a_manager_exports_the_backlog_marks_it_entered_from_a_file_of_pms_numbers_and_verifies_it() {
+    let dir = TempDir::new().unwrap();
+    init(&dir);
+    for (user, role) in [("m.manager", "manager"), ("r.desk", "reception")] {
+        let out = add_staff(&dir, "boss", ADMIN_PASSWORD, user, role);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let password = format!("{STAFF_PASSWORD}\n");
+    let out = lifeboat(&dir, &["ledger", "--as", "m.manager"], &password);
+    assert!(text(&out).contains("No outage recorded"), "{}", text(&out));
+    let began = lifeboat_core::time::to_local(chrono::Utc::now() - chrono::Duration::minutes(5))
+        .format("%d/%m/%Y %H:%M")
+        .to_string();
+    let out = lifeboat(&dir, &["backlog", "--as", "m.manager", "--outage-began", &began], &password);
+    assert!(out.status.success(), "{}", text(&out));
+    // During the outage, the desk registers a client (through the core, as the app does).
+    let client = {
+        let store = lifeboat_core::Store::open(
+            lifeboat_core::StoreConfig {
+                database: dir.path().join("lifeboat.db"),
+                key_file: dir.path().join("lifeboat.key"),
+                fingerprint: String::new(),
+            },
+            std::sync::Arc::new(lifeboat_core::SystemClock),
+        )
+        .unwrap();
+        let desk = store.login("r.desk", STAFF_PASSWORD).unwrap();
+        let new = lifeboat_core::NewClient {
+            first_name: "Ivy".into(),
+            last_name: "Ashdown".into(),
+            phone: "07700 900501".into(),
+            ..Default::default()
+        };
+        store.register_client(&desk, &new).unwrap().id.to_string()
+    };
+
+    let written = dir.path().join("backlog-clients.csv");
+    let out =
+        lifeboat(&dir, &["export", "clients", "--as", "m.manager", "--out", written.to_str().unwrap()], &password);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("; 1 records of the backlog marked exported in it."), "{}", text(&out));
+    let out = lifeboat(&dir, &["ledger", "--as", "m.manager", "--missing"], &password);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("  All records                       0 captured      1 exported      0 entered      0 verified     0% in the PMS"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("Not yet entered in the PMS (1):\n  {client}  Clients        Ivy Ashdown\n")),
+        "{shown}"
+    );
+
+    // The PMS's numbers come back in a file: one good row, one for a record Lifeboat does not have.
+    let numbers = dir.path().join("numbers.csv");
+    std::fs::write(
+        &numbers,
+        format!("Lifeboat ID,Client No.\r\n{client},88001\r\n01234567-89ab-7def-8123-456789abcdef,88002\r\n"),
+    )
+    .unwrap();
+    let args = ["ledger", "--as", "m.manager", "--pms-numbers", numbers.to_str().unwrap()];
+    let out = lifeboat(&dir, &args, &password);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(9), "{shown}");
+    assert!(shown.contains("numbers.csv: 1 marked entered, 0 already entered, 1 rejected."), "{shown}");
+    assert!(
+        shown.contains(
+            "  line 3 (Lifeboat ID): \"01234567-89ab-7def-8123-456789abcdef\" is not a record of the backlog"
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("0 captured      0 exported      1 entered      0 verified   100% in the PMS"), "{shown}");
+    let out = lifeboat(&dir, &["ledger", "--as", "m.manager", "--verify-entered"], &password);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("1 marked verified, 0 verified already."), "{shown}");
+    assert!(shown.contains("0 captured      0 exported      0 entered      1 verified   100% in the PMS"), "{shown}");
+    // Reception does not reconcile.
+    let out = lifeboat(&dir, &["ledger", "--as", "r.desk"], &password);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let out = lifeboat(&dir, &["verify"], "");
+    assert!(out.status.success(), "{}", text(&out));
+}
