@@ -68,6 +68,10 @@ const COMMANDS: &[&str] = &[
     "export_csv",
     "set_outage_began",
     "backlog",
+    "ledger",
+    "mark_entered",
+    "mark_verified",
+    "mark_entered_from_file",
 ];
 
 fn main() {

@@ -741,6 +741,8 @@ pub async fn import_file(
 pub struct ExportWritten {
     pub path: String,
     pub rows: u32,
+    /// Records of the backlog marked exported in it (the reconciliation ledger).
+    pub marked: u32,
 }
 
 #[tauri::command]
@@ -766,7 +768,7 @@ pub async fn export_csv(
             std::fs::create_dir_all(&export_dir)
                 .and_then(|()| std::fs::write(&file, &exported.csv))
                 .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display())))?;
-            Ok(ExportWritten { path: file.display().to_string(), rows: exported.rows })
+            Ok(ExportWritten { path: file.display().to_string(), rows: exported.rows, marked: exported.marked })
         })
         .await
 }
@@ -777,6 +779,44 @@ pub async fn set_outage_began(
     at: Option<chrono::NaiveDateTime>,
 ) -> CommandResult<Option<chrono::DateTime<chrono::Utc>>> {
     state.run(move |store, session| Ok(store.set_outage_began(session, at)?)).await
+}
+
+#[tauri::command]
+pub async fn ledger(
+    state: State<'_, AppState>,
+    filter: lifeboat_core::ledger::LedgerFilter,
+) -> CommandResult<lifeboat_core::ledger::Ledger> {
+    state.run(move |store, session| Ok(store.ledger(session, &filter)?)).await
+}
+
+#[tauri::command]
+pub async fn mark_entered(
+    state: State<'_, AppState>,
+    marks: Vec<lifeboat_core::ledger::EnteredMark>,
+) -> CommandResult<lifeboat_core::ledger::Marked> {
+    state.run(move |store, session| Ok(store.mark_entered(session, &marks)?)).await
+}
+
+#[tauri::command]
+pub async fn mark_verified(
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+) -> CommandResult<lifeboat_core::ledger::Marked> {
+    state.run(move |store, session| Ok(store.mark_verified(session, &ids)?)).await
+}
+
+/// Marks records entered from a CSV of Lifeboat ids and PMS numbers chosen by the manager.
+#[tauri::command]
+pub async fn mark_entered_from_file(
+    state: State<'_, AppState>,
+    path: String,
+) -> CommandResult<lifeboat_core::ledger::Marked> {
+    state
+        .run(move |store, session| {
+            let (name, bytes) = read_import_file(&path)?;
+            Ok(store.mark_entered_from_file(session, &name, &bytes)?)
+        })
+        .await
 }
 
 #[tauri::command]

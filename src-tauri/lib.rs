@@ -101,6 +101,10 @@ pub fn run() {
             commands::export_csv,
             commands::set_outage_began,
             commands::backlog,
+            commands::ledger,
+            commands::mark_entered,
+            commands::mark_verified,
+            commands::mark_entered_from_file,
             commands::handover_destinations,
             commands::send_handover,
             commands::export_handover,
@@ -327,6 +331,10 @@ mod bindings {
         crate::commands::ImportProgress::export_all(&cfg).unwrap();
         crate::commands::ExportWritten::export_all(&cfg).unwrap();
         lifeboat_core::views::backlog::Backlog::export_all(&cfg).unwrap();
+        lifeboat_core::ledger::Ledger::export_all(&cfg).unwrap();
+        lifeboat_core::ledger::LedgerFilter::export_all(&cfg).unwrap();
+        lifeboat_core::ledger::EnteredMark::export_all(&cfg).unwrap();
+        lifeboat_core::ledger::Marked::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> BTreeMap<String, String> {

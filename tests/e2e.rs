@@ -782,17 +782,29 @@ fn manifest_dir() -> std::path::PathBuf {
 /// window: looks at how it will be read, imports the good rows, reads which rows were rejected and
 /// why; then the data is read back from the database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_manager_imports_a_pms_client_export_and_reads_the_rejected_rows() {
-    tokio::time::timeout(Duration::from_secs(240), async {
+async fn a_manager_imports_a_pms_client_export_reads_the_rejected_rows_and_reconciles_the_backlog() {
+    tokio::time::timeout(Duration::from_secs(300), async {
         let data = tempfile::TempDir::new().unwrap();
-        {
-            use lifeboat_core::{example, Role, Store, StoreConfig, SystemClock};
+        // Two clients registered at the desk during the outage (today): the backlog.
+        let (ivy, tom) = {
+            use lifeboat_core::{example, NewClient, Role, Store, StoreConfig, SystemClock};
             let store = Store::open(StoreConfig::in_dir(data.path()), std::sync::Arc::new(SystemClock)).unwrap();
             let admin = store.create_practice(&example::practice_setup("admin", "admin password")).unwrap();
             let mut manager = example::staff("m.manager", Role::Manager, "manager password");
             manager.display_name = "Mina Manager".into();
             store.add_staff(&admin, &manager).unwrap();
-        }
+            store.add_staff(&admin, &example::staff("r.desk", Role::Reception, "desk password")).unwrap();
+            let desk = store.login("r.desk", "desk password").unwrap();
+            let client = |first: &str, last: &str, phone: &str| NewClient {
+                first_name: first.into(),
+                last_name: last.into(),
+                phone: phone.into(),
+                ..Default::default()
+            };
+            let ivy = store.register_client(&desk, &client("Ivy", "Ashdown", "07700 900501")).unwrap();
+            let tom = store.register_client(&desk, &client("Tom", "Birch", "07700 900502")).unwrap();
+            (ivy.id, tom.id)
+        };
         let fixture = manifest_dir().join("crates/core/tests/fixtures/import/clients-windows.csv");
         let app = Desktop::launch(data.path(), "import").await;
         app.fill("#field-login-username", "m.manager").await;
@@ -833,32 +845,51 @@ async fn a_manager_imports_a_pms_client_export_and_reads_the_rejected_rows() {
         let rejects_path = app.text("[data-testid=import-rejects-path]").await;
         app.screenshot("2-report").await;
 
-        // The outage is recorded as having begun this morning: copies of the PMS are not backlog.
+        // The outage is recorded as having begun this morning: copies of the PMS are not backlog,
+        // the two clients registered since are.
         let today = lifeboat_core::time::local_date(chrono::Utc::now()).format("%d/%m/%Y").to_string();
         app.type_keys("#outage-day", &format!("{today}\n")).await;
         app.fill("#outage-time", "00:00").await;
         app.click("[data-testid=set-outage]").await;
         let shown = lifeboat_core::time::local_date(chrono::Utc::now()).format("%-d %b %Y, 00:00").to_string();
         app.wait_text("[data-testid=outage-began]", &shown).await;
-        app.wait_text("[data-testid=backlog]", "Nothing yet.").await;
+        assert_eq!(app.wait_text("[data-testid=backlog-totals]", "clients").await, "2 clients");
         app.client.execute("document.querySelector('[data-testid=backlog]').scrollIntoView()", vec![]).await.unwrap();
         app.screenshot("3-backlog").await;
 
         // The clients written out again, for the PMS.
         app.click("[data-testid=export-run]").await;
-        let written = app.wait_text("[data-testid=export] [role=status]", "Wrote 4 rows to").await;
-        let exported_path = written.trim_start_matches("Wrote 4 rows to ").trim_end_matches('.').to_string();
+        let written = app.wait_text("[data-testid=export] [role=status]", "Wrote 6 rows to").await;
+        let (exported_path, marked) = written.trim_start_matches("Wrote 6 rows to ").split_once(".csv. ").unwrap();
+        let exported_path = format!("{exported_path}.csv");
+        assert_eq!(marked, "2 records of the backlog marked exported (see the ledger).");
         app.screenshot("4-exported").await;
+
+        // The ledger: both clients went out in the export; none is in the PMS yet.
+        app.click("[data-testid=nav-ledger]").await;
+        assert_eq!(app.wait_text("[data-testid=ledger-in-pms]", "0 of 2").await, "0 of 2");
+        assert_eq!(app.text("[data-testid=ledger-count-exported]").await, "2");
+        assert_eq!(app.text("[data-testid=ledger-count-entered]").await, "0");
+        app.screenshot("5-ledger").await;
+        // Ivy was typed into the PMS, which gave her number 88001: her row is marked entered.
+        app.fill(&format!("[data-testid=ledger-row][data-id='{ivy}'] [data-testid=ledger-number]"), "88001").await;
+        app.click("[data-testid=ledger-mark-entered]").await;
+        app.wait_text("[data-testid=ledger-in-pms]", "1 of 2").await;
+        assert_eq!(app.text("[data-testid=ledger-count-exported]").await, "1");
+        assert_eq!(app.text("[data-testid=ledger-count-entered]").await, "1");
+        let rows = app.text("[data-testid=ledger-records] tbody").await;
+        assert!(rows.contains("Tom Birch") && !rows.contains("Ivy Ashdown"), "only Tom is still missing: {rows}");
+        app.screenshot("6-marked").await;
 
         // The imported client is found at the desk.
         app.click("[data-testid=nav-daybook]").await;
         app.type_keys("#search", "Lefèvre").await;
         app.wait_text("[data-testid=search-hit]", "Lefèvre").await;
-        app.screenshot("5-found").await;
+        app.screenshot("7-found").await;
         app.close().await;
 
         let exported = std::fs::read_to_string(&exported_path).unwrap();
-        assert_eq!(exported.lines().count(), 5, "{exported}");
+        assert_eq!(exported.lines().count(), 7, "{exported}");
         assert!(exported.lines().any(|l| l.contains(",10002,pms,Mr,Zoë,Lefèvre,12 Elm St,")), "{exported}");
         let rejected = std::fs::read_to_string(&rejects_path).unwrap();
         assert_eq!(rejected.lines().count(), 4, "{rejected}");
@@ -867,6 +898,16 @@ async fn a_manager_imports_a_pms_client_export_and_reads_the_rejected_rows() {
         let id: String =
             store.read(|c| Ok(c.query_row("SELECT id FROM client WHERE pms_id = '10002'", [], |r| r.get(0))?)).unwrap();
         let zoe = store.client(&manager, id.parse().unwrap()).unwrap();
+        // The ledger as the store holds it: Ivy entered under the PMS's number, which she now carries.
+        let ledger = store.ledger(&manager, &lifeboat_core::ledger::LedgerFilter::default()).unwrap();
+        let stand = |id: uuid::Uuid| {
+            let e = ledger.entries.iter().find(|e| e.id == id.to_string()).unwrap();
+            (e.stage, e.pms_id.clone(), e.entered_by.clone())
+        };
+        use lifeboat_core::ledger::Stage;
+        assert_eq!(stand(ivy), (Stage::Entered, Some("88001".to_string()), Some("Mina Manager".to_string())));
+        assert_eq!(stand(tom), (Stage::Exported, None, None));
+        assert_eq!(store.client(&manager, ivy).unwrap().pms_id.as_deref(), Some("88001"));
         assert_eq!((zoe.title.as_str(), zoe.first_name.as_str(), zoe.last_name.as_str()), ("Mr", "Zoë", "Lefèvre"));
         assert_eq!(
             (zoe.address_line1.as_str(), zoe.address_line2.as_str(), zoe.town.as_str(), zoe.postcode.as_str()),

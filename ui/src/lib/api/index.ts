@@ -43,7 +43,11 @@ import type { ImportDone } from './types/ImportDone';
 import type { ImportProgress } from './types/ImportProgress';
 import type { ExportWritten } from './types/ExportWritten';
 import type { Backlog } from './types/Backlog';
-export type { Preview, ImportKind, ImportOptions, ImportDone, ImportProgress, ExportWritten, Backlog };
+import type { Ledger } from './types/Ledger';
+import type { LedgerFilter } from './types/LedgerFilter';
+import type { EnteredMark } from './types/EnteredMark';
+import type { Marked } from './types/Marked';
+export type { Preview, ImportKind, ImportOptions, ImportDone, ImportProgress, ExportWritten, Backlog, Ledger, LedgerFilter, EnteredMark, Marked };
 export type { ImportReport } from './types/ImportReport';
 export type { Rejected } from './types/Rejected';
 export type { Mapping } from './types/Mapping';
@@ -212,6 +216,11 @@ export const api = {
   /** Records when the outage began (London wall-clock "YYYY-MM-DDTHH:MM:SS"), or clears it. */
   setOutageBegan: (at: string | null) => call<string | null>('set_outage_began', { at }),
   backlog: () => call<Backlog>('backlog'),
+  ledger: (filter: LedgerFilter) => call<Ledger>('ledger', { filter }),
+  markEntered: (marks: EnteredMark[]) => call<Marked>('mark_entered', { marks }),
+  markVerified: (ids: string[]) => call<Marked>('mark_verified', { ids }),
+  /** Marks records entered from a CSV of Lifeboat ids and PMS numbers. */
+  markEnteredFromFile: (path: string) => call<Marked>('mark_entered_from_file', { path }),
   handoverDestinations: () => call<Destination[]>('handover_destinations'),
   sendHandover: (patient: string, server: string, practice: string, practiceName: string, note: string) =>
     call<Handover>('send_handover', { patient, server, practice, practiceName, note }),

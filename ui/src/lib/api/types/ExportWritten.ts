@@ -3,4 +3,8 @@
 /**
  * What an export wrote.
  */
-export type ExportWritten = { path: string, rows: number, };
+export type ExportWritten = { path: string, rows: number, 
+/**
+ * Records of the backlog marked exported in it (the reconciliation ledger).
+ */
+marked: number, };
