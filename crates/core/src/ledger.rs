@@ -396,17 +396,19 @@ fn pms_number(text: &str) -> Result<String> {
     Ok(t.to_string())
 }
 
+/// A mark to write.
+struct NewMark<'a> {
+    kind_key: &'a str,
+    record_id: &'a str,
+    stage: Stage,
+    export_id: Option<Uuid>,
+    pms_id: Option<&'a str>,
+    seen_changes: i64,
+}
+
 impl Write<'_> {
-    fn add_mark(
-        &mut self,
-        action: Action,
-        kind_key: &str,
-        record_id: &str,
-        stage: Stage,
-        export_id: Option<Uuid>,
-        pms_id: Option<&str>,
-        seen_changes: i64,
-    ) -> Result<()> {
+    fn add_mark(&mut self, action: Action, m: NewMark<'_>) -> Result<()> {
+        let NewMark { kind_key, record_id, stage, export_id, pms_id, seen_changes } = m;
         let id = self.new_id();
         let at = time::stored(self.now());
         let by = self.actor().id;
@@ -481,7 +483,17 @@ impl Write<'_> {
             }
             let key = KINDS[r.kind].key;
             let seen = changes(self.tx(), key, &r.id)?;
-            self.add_mark(Action::ExportRecords, key, &r.id, Stage::Exported, Some(id), None, seen)?;
+            self.add_mark(
+                Action::ExportRecords,
+                NewMark {
+                    kind_key: key,
+                    record_id: &r.id,
+                    stage: Stage::Exported,
+                    export_id: Some(id),
+                    pms_id: None,
+                    seen_changes: seen,
+                },
+            )?;
             marked += 1;
         }
         Ok((id, marked))
@@ -566,7 +578,17 @@ impl Write<'_> {
                 seen += 1;
             }
         }
-        self.add_mark(Action::ReconcileRecords, key, &r.id, Stage::Entered, None, given, seen)?;
+        self.add_mark(
+            Action::ReconcileRecords,
+            NewMark {
+                kind_key: key,
+                record_id: &r.id,
+                stage: Stage::Entered,
+                export_id: None,
+                pms_id: given,
+                seen_changes: seen,
+            },
+        )?;
         // Later marks in the same call see this one.
         backlog.marks.entry(r.id.clone()).or_default().push(Mark {
             stage: Stage::Entered,
@@ -596,12 +618,14 @@ impl Write<'_> {
                     let seen = changes(self.tx(), key, &r.id)?;
                     self.add_mark(
                         Action::ReconcileRecords,
-                        key,
-                        &r.id,
-                        Stage::Verified,
-                        None,
-                        now.pms_id.as_deref(),
-                        seen,
+                        NewMark {
+                            kind_key: key,
+                            record_id: &r.id,
+                            stage: Stage::Verified,
+                            export_id: None,
+                            pms_id: now.pms_id.as_deref(),
+                            seen_changes: seen,
+                        },
                     )?;
                     done.marked += 1;
                 }
