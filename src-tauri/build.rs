@@ -69,6 +69,8 @@ const COMMANDS: &[&str] = &[
     "set_outage_began",
     "backlog",
     "ledger",
+    "export_worklist",
+    "export_fhir",
     "mark_entered",
     "mark_verified",
     "mark_entered_from_file",

@@ -766,7 +766,7 @@ pub async fn export_csv(
             };
             let file = export_dir.join(format!("lifeboat-{what}-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
             std::fs::create_dir_all(&export_dir)
-                .and_then(|()| std::fs::write(&file, &exported.csv))
+                .and_then(|()| std::fs::write(&file, &exported.bytes))
                 .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display())))?;
             Ok(ExportWritten { path: file.display().to_string(), rows: exported.rows, marked: exported.marked })
         })
@@ -779,6 +779,35 @@ pub async fn set_outage_began(
     at: Option<chrono::NaiveDateTime>,
 ) -> CommandResult<Option<chrono::DateTime<chrono::Utc>>> {
     state.run(move |store, session| Ok(store.set_outage_began(session, at)?)).await
+}
+
+/// Writes the back-entry worklist (PDF) into the exports folder, noted in the ledger as an export.
+#[tauri::command]
+pub async fn export_worklist(state: State<'_, AppState>) -> CommandResult<ExportWritten> {
+    let export_dir = state.export_dir.clone();
+    state
+        .run(move |store, session| {
+            let now = store.clock().now();
+            let exported = store.export_worklist(session, |list| Ok(lifeboat_print::worklist(list, now)))?;
+            let name = format!("lifeboat-worklist-{}.pdf", now.format("%Y-%m-%d-%H%M%S"));
+            let path = crate::save_export(&export_dir, &name, &exported.bytes)?;
+            Ok(ExportWritten { path, rows: exported.rows, marked: exported.marked })
+        })
+        .await
+}
+
+/// Writes the backlog as a FHIR R4 transaction Bundle into the exports folder, noted in the ledger.
+#[tauri::command]
+pub async fn export_fhir(state: State<'_, AppState>) -> CommandResult<ExportWritten> {
+    let export_dir = state.export_dir.clone();
+    state
+        .run(move |store, session| {
+            let done = store.export_fhir(session)?;
+            let name = format!("lifeboat-backlog-fhir-{}.json", store.clock().now().format("%Y-%m-%d-%H%M%S"));
+            let path = crate::save_export(&export_dir, &name, &done.exported.bytes)?;
+            Ok(ExportWritten { path, rows: done.exported.rows, marked: done.exported.marked })
+        })
+        .await
 }
 
 #[tauri::command]

@@ -102,6 +102,8 @@ pub fn run() {
             commands::set_outage_began,
             commands::backlog,
             commands::ledger,
+            commands::export_worklist,
+            commands::export_fhir,
             commands::mark_entered,
             commands::mark_verified,
             commands::mark_entered_from_file,

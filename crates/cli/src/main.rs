@@ -100,8 +100,10 @@ struct BacklogArgs {
 
 #[derive(Args)]
 struct ExportArgs {
-    /// What to write
-    #[arg(value_parser = ["clients", "patients", "appointments"])]
+    /// What to write: a CSV file of clients, animals or appointments; the back-entry worklist (PDF)
+    /// of every backlog record not yet entered in the PMS; or the backlog as a FHIR R4 transaction
+    /// Bundle (JSON)
+    #[arg(value_parser = ["clients", "patients", "appointments", "worklist", "fhir"])]
     kind: String,
     #[command(flatten)]
     acting: Acting,
@@ -619,6 +621,39 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Export(a) => {
             let store = open_existing(config)?;
             let session = login(&store, &a.acting, &mut secrets)?;
+            if a.kind == "fhir" {
+                if a.since.is_some() {
+                    return Err(fail("--since: the FHIR bundle holds the whole backlog, since the outage began", 2));
+                }
+                let done = store.export_fhir(&session)?;
+                std::fs::write(&a.out, &done.exported.bytes)
+                    .map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 4))?;
+                let counts: Vec<String> = done.resources.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                println!(
+                    "Wrote a FHIR R4 transaction Bundle of {} resources ({}) to {}; {} records marked exported in it.",
+                    done.exported.rows,
+                    counts.join(", "),
+                    a.out.display(),
+                    done.exported.marked
+                );
+                return Ok(());
+            }
+            if a.kind == "worklist" {
+                if a.since.is_some() {
+                    return Err(fail("--since: the worklist lists the whole backlog not yet entered in the PMS", 2));
+                }
+                let now = chrono::Utc::now();
+                let exported = store.export_worklist(&session, |list| Ok(lifeboat_print::worklist(list, now)))?;
+                std::fs::write(&a.out, &exported.bytes)
+                    .map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 4))?;
+                println!(
+                    "Wrote the back-entry worklist of {} records to {}; {} marked exported in it.",
+                    exported.rows,
+                    a.out.display(),
+                    exported.marked
+                );
+                return Ok(());
+            }
             let kind = lifeboat_core::import::columns::ImportKind::parse(&a.kind)
                 .ok_or_else(|| fail("the kind must be clients, patients or appointments", 2))?;
             let since = match &a.since {
@@ -632,7 +667,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 None => None,
             };
             let exported = store.export_csv(&session, kind, since)?;
-            std::fs::write(&a.out, &exported.csv)
+            std::fs::write(&a.out, &exported.bytes)
                 .map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 4))?;
             println!(
                 "Wrote {} rows to {}; {} records of the backlog marked exported in it.",

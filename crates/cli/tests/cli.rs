@@ -391,6 +391,30 @@ fn a_manager_exports_the_backlog_marks_it_entered_from_a_file_of_pms_numbers_and
         "{shown}"
     );
 
+    // The back-entry worklist, for the person typing into the PMS: Ivy is on it.
+    let worklist = dir.path().join("worklist.pdf");
+    let out =
+        lifeboat(&dir, &["export", "worklist", "--as", "m.manager", "--out", worklist.to_str().unwrap()], &password);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Wrote the back-entry worklist of 1 records to"), "{}", text(&out));
+    assert!(text(&out).contains("; 0 marked exported in it."), "exported already in the CSV: {}", text(&out));
+    assert!(std::fs::read(&worklist).unwrap().starts_with(b"%PDF-"));
+    let args = ["export", "worklist", "--as", "m.manager", "--out", "w.pdf", "--since", "01/01/2026"];
+    let out = lifeboat(&dir, &args, &password);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    // The backlog as FHIR, for a PMS that reads it: a Bundle with the client as a Person.
+    let fhir = dir.path().join("backlog.json");
+    let out = lifeboat(&dir, &["export", "fhir", "--as", "m.manager", "--out", fhir.to_str().unwrap()], &password);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("Wrote a FHIR R4 transaction Bundle of 2 resources (1 Person, 1 Provenance) to"),
+        "{}",
+        text(&out)
+    );
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&fhir).unwrap()).unwrap();
+    assert_eq!(bundle["entry"][0]["fullUrl"], format!("urn:uuid:{client}"));
+
     // The PMS's numbers come back in a file: one good row, one for a record Lifeboat does not have.
     let numbers = dir.path().join("numbers.csv");
     std::fs::write(

@@ -10,7 +10,7 @@
 //! instead of adding it twice); two records cannot be entered under one number. Marks come singly, in
 //! bulk, or from a CSV of Lifeboat id → PMS number as the PMS or a person writes it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -28,6 +28,18 @@ use crate::store::database::Store;
 use crate::store::write::{ChangeKind, Entity, Fields, Write};
 use crate::time;
 use crate::views::backlog::{self, BacklogRecord, KINDS};
+
+/// What an export wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exported {
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    pub rows: u32,
+    /// The export as the reconciliation ledger knows it.
+    pub export_id: Uuid,
+    /// Records of the backlog it carried that were marked exported in it (those still captured).
+    pub marked: u32,
+}
 
 /// Where a record stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -703,7 +715,113 @@ fn id_map_columns(table: &Table) -> Result<(usize, usize)> {
     Ok((id, pms))
 }
 
+/// The back-entry worklist: the records not yet entered in the PMS, grouped by animal (a client's own
+/// record under the client), for a person to tick off as they type them in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Worklist {
+    pub practice: String,
+    pub outage_began: DateTime<Utc>,
+    pub groups: Vec<WorklistGroup>,
+    pub records: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorklistGroup {
+    /// "Biscuit (Dog) - Mrs Agatha Quillfeather", "Client: Ivy Ashdown", or "Other records".
+    pub title: String,
+    /// Oldest first.
+    pub entries: Vec<LedgerEntry>,
+}
+
+fn worklist(conn: &Connection, missing: Vec<LedgerEntry>, practice: String, since: DateTime<Utc>) -> Result<Worklist> {
+    // Groups in the order their first record happened; records by day within a group.
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: HashMap<String, WorklistGroup> = HashMap::new();
+    let records = missing.len() as u32;
+    let animals: HashSet<String> = missing.iter().filter_map(|e| e.patient_id.clone()).collect();
+    let mut owned = conn.prepare_cached("SELECT patient_id FROM ownership WHERE client_id = ?1 ORDER BY created_at")?;
+    for e in missing {
+        let (key, title) = match (&e.patient_id, e.kind.as_str()) {
+            (Some(id), _) => (format!("p{id}"), None),
+            (None, "Clients") => {
+                // An owner's own record goes with their first animal on the list, if one is.
+                let theirs: Vec<String> = owned.query_map([&e.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+                match theirs.into_iter().find(|p| animals.contains(p)) {
+                    Some(p) => (format!("p{p}"), None),
+                    None => (format!("c{}", e.id), Some(format!("Client: {}", e.summary))),
+                }
+            }
+            _ => ("other".to_string(), Some("Other records".to_string())),
+        };
+        let group = groups.entry(key.clone()).or_insert_with(|| {
+            order.push(key.clone());
+            WorklistGroup { title: title.unwrap_or_default(), entries: Vec::new() }
+        });
+        group.entries.push(e);
+    }
+    let mut out = Vec::new();
+    for key in order {
+        let Some(mut g) = groups.remove(&key) else { continue };
+        if let Some(id) = key.strip_prefix('p') {
+            let (name, species, owner): (String, String, Option<String>) = conn.query_row(
+                "SELECT p.name, CASE p.species WHEN 'other' THEN p.species_other ELSE p.species END,
+                        (SELECT trim(replace(c.title || ' ' || c.first_name || ' ' || c.last_name, '  ', ' '))
+                         FROM ownership o JOIN client c ON c.id = o.client_id WHERE o.patient_id = p.id ORDER BY o.created_at LIMIT 1)
+                 FROM patient p WHERE p.id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let species =
+                species.chars().next().map(|c| c.to_uppercase().collect::<String>() + &species[c.len_utf8()..]);
+            g.title = match owner {
+                Some(owner) => format!("{name} ({}) - {owner}", species.unwrap_or_default()),
+                None => format!("{name} ({})", species.unwrap_or_default()),
+            };
+        }
+        // The owner's record first, then by day.
+        g.entries.sort_by_key(|e| (e.kind != "Clients", e.day));
+        out.push((
+            if key.starts_with('p') {
+                0
+            } else if key.starts_with('c') {
+                1
+            } else {
+                2
+            },
+            g,
+        ));
+    }
+    // Animals by name, then clients with no animal on the list, then the rest.
+    out.sort_by_key(|(rank, g)| (*rank, g.title.to_lowercase()));
+    let out = out.into_iter().map(|(_, g)| g).collect();
+    Ok(Worklist { practice, outage_began: since, groups: out, records })
+}
+
 impl Store {
+    /// Writes the back-entry worklist with `render` (the PDF is drawn outside the core) and notes it
+    /// in the ledger as an export, marking the records it lists that were still captured as exported
+    /// in it, in one write.
+    pub fn export_worklist(
+        &self,
+        session: &Session,
+        render: impl FnOnce(&Worklist) -> Result<Vec<u8>>,
+    ) -> Result<Exported> {
+        self.write(session, |w| {
+            w.authorize(Action::ExportRecords)?;
+            let practice = practice::practice(w.tx())?.ok_or_else(|| Error::NotFound("the practice".into()))?;
+            let since = practice.outage_began.ok_or_else(|| {
+                Error::invalid("outage_began", "is not recorded: record when the outage began to list the backlog")
+            })?;
+            let missing: Vec<LedgerEntry> = entries(w.tx())?.into_iter().filter(|e| e.stage < Stage::Entered).collect();
+            let ids: Vec<String> = missing.iter().map(|e| e.id.clone()).collect();
+            let list = worklist(w.tx(), missing, practice.name, since)?;
+            let bytes = render(&list)?;
+            let (export_id, marked) =
+                w.record_export("worklist", "backlog", Some(since), list.records, &bytes, &ids)?;
+            Ok(Exported { bytes, rows: list.records, export_id, marked })
+        })
+    }
+
     /// The ledger (managers), with the records `filter` chooses.
     pub fn ledger(&self, session: &Session, filter: &LedgerFilter) -> Result<Ledger> {
         self.read_as(session, Action::ReconcileRecords, |r| ledger(r, filter))

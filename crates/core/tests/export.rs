@@ -73,8 +73,8 @@ fn an_export_read_into_another_pcs_lifeboat_gives_the_same_records_field_for_fie
     let (_b_dir, b, b_manager) = with_clinicians();
     for kind in [ImportKind::Clients, ImportKind::Patients, ImportKind::Appointments] {
         let exported = a.export_csv(&a_manager, kind, None).unwrap();
-        assert!(exported.csv.starts_with(b"\xef\xbb\xbf"), "a byte-order mark for Excel");
-        let report = import(&b, &b_manager, kind, &exported.csv);
+        assert!(exported.bytes.starts_with(b"\xef\xbb\xbf"), "a byte-order mark for Excel");
+        let report = import(&b, &b_manager, kind, &exported.bytes);
         assert_eq!((report.added, report.rejected.clone()), (exported.rows, vec![]), "{kind:?}: {report:#?}");
     }
     assert_eq!(snapshot(&b), held);
@@ -85,7 +85,7 @@ fn the_columns_are_as_documented_and_only_managers_export() {
     let (_dir, store, manager) = with_clinicians();
     import(&store, &manager, ImportKind::Clients, CLIENTS);
     let exported = store.export_csv(&manager, ImportKind::Clients, None).unwrap();
-    let text = String::from_utf8(exported.csv).unwrap();
+    let text = String::from_utf8(exported.bytes).unwrap();
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),

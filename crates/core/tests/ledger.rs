@@ -83,7 +83,7 @@ fn each_record_moves_from_captured_to_verified_and_back_to_captured_when_changed
     assert_eq!(l.exports.len(), 1);
     assert_eq!(l.exports[0].id, exported.export_id.to_string());
     assert_eq!((l.exports[0].format.as_str(), l.exports[0].kind.as_str(), l.exports[0].rows), ("csv", "clients", 1));
-    assert_eq!(l.exports[0].sha256, hex::encode(sha2::Sha256::digest(&exported.csv)));
+    assert_eq!(l.exports[0].sha256, hex::encode(sha2::Sha256::digest(&exported.bytes)));
     // A second export marks nothing again: the record went out first in the first one.
     let again = c.store().export_csv(&manager, ImportKind::Clients, None).unwrap();
     assert_eq!(again.marked, 0);

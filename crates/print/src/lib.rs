@@ -1,4 +1,5 @@
-//! Printable documents as PDF: the day list, the dispensing label and the written prescription.
+//! Printable documents as PDF: the day list, the dispensing label, the written prescription and the
+//! back-entry worklist.
 //! Built with printpdf's standard fonts (Helvetica, measured with its published widths so text wraps
 //! and fits), so nothing is embedded and any PDF viewer prints them.
 //!
@@ -9,10 +10,12 @@ mod day_list;
 mod label;
 mod page;
 mod prescription;
+mod worklist;
 
 pub use day_list::day_list;
 pub use label::{label, LABEL_H, LABEL_W};
 pub use prescription::prescription;
+pub use worklist::worklist;
 
 /// Shortens text to `max` characters with an ellipsis of dots.
 fn fit(text: &str, max: usize) -> String {

@@ -118,6 +118,11 @@ impl Page {
         self.line(&[(x1, y), (x2, y)], 0.4, 0.8);
     }
 
+    /// An empty box (a tick box), `x`, `y` its bottom left corner.
+    pub fn tick_box(&mut self, x: f32, y: f32, size: f32) {
+        self.line(&[(x, y), (x + size, y), (x + size, y + size), (x, y + size), (x, y)], 0.8, 0.0);
+    }
+
     fn line(&mut self, points: &[(f32, f32)], thickness: f32, grey: f32) {
         self.ops.push(Op::SetOutlineColor { col: Color::Rgb(Rgb { r: grey, g: grey, b: grey, icc_profile: None }) });
         self.ops.push(Op::SetOutlineThickness { pt: Pt(thickness) });

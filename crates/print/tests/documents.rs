@@ -201,3 +201,67 @@ fn manifest_dir() -> std::path::PathBuf {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
 }
+
+#[test]
+fn the_worklist_lists_what_is_not_yet_in_the_pms_by_animal_with_a_tick_box_each_and_is_noted_as_an_export() {
+    use lifeboat_core::ledger::{EnteredMark, LedgerFilter, Stage};
+    let (f, biscuit) = fixture();
+    document(&f, &meloxicam(&f, biscuit));
+    let admin = f.store.login("admin", "a long password").unwrap();
+    f.store.add_staff(&admin, &example::staff("m.manager", Role::Manager, "a long password")).unwrap();
+    let manager = f.store.login("m.manager", "a long password").unwrap();
+    let began = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap().and_hms_opt(9, 0, 0).unwrap();
+    f.store.set_outage_began(&manager, Some(began)).unwrap();
+    // Forty more clients registered at the desk: the list runs to more than one page.
+    for i in 0..40 {
+        let new = NewClient {
+            first_name: format!("Client{i:02}"),
+            last_name: "Walk-in".into(),
+            phone: format!("07700 9{i:05}"),
+            ..Default::default()
+        };
+        f.store.register_client(&admin, &new).unwrap();
+    }
+    // Mrs Quillfeather is entered already: she is not on the list.
+    let before = f.store.ledger(&manager, &LedgerFilter::default()).unwrap();
+    let agatha = before.entries.iter().find(|e| e.summary == "Mrs Agatha Quillfeather, EX4 1AB").unwrap().id.clone();
+    f.store.mark_entered(&manager, &[EnteredMark { record_id: agatha.clone(), pms_id: "4471".into() }]).unwrap();
+    let waiting = before.total.total() - 1;
+
+    let printed_at = Utc.with_ymd_and_hms(2026, 11, 30, 16, 0, 0).unwrap();
+    let done = f.store.export_worklist(&manager, |list| Ok(lifeboat_print::worklist(list, printed_at))).unwrap();
+    save("worklist.pdf", &done.bytes);
+    assert_eq!((done.rows, done.marked), (waiting, waiting));
+    let text = text_of(&done.bytes);
+    assert!(text.starts_with("Back-entry worklist"), "{text}");
+    assert!(
+        text.contains(&format!("{waiting} records made or changed since the outage began (30/11/2026 09:00)")),
+        "{text}"
+    );
+    assert!(text.contains("Biscuit (Dog) - Mrs Agatha Quillfeather"), "{text}");
+    assert!(text.contains("Crumpet (Dog) - Mrs Agatha Quillfeather"), "{text}");
+    assert!(text.contains("Prescription: Metacam"), "{text}");
+    assert!(text.contains("Client: Client00 Walk-in"), "{text}");
+    // Animals first, by name; then clients with no animal on the list.
+    let (biscuit_at, crumpet_at, walk_in_at) = (
+        text.find("Biscuit (Dog)").unwrap(),
+        text.find("Crumpet (Dog)").unwrap(),
+        text.find("Client: Client00").unwrap(),
+    );
+    assert!(biscuit_at < crumpet_at && crumpet_at < walk_in_at, "{text}");
+    assert!(!text.contains("Client: Mrs Agatha Quillfeather"), "an entered record is not listed: {text}");
+    assert_eq!(text.matches("Lifeboat id ").count() as u32, waiting, "every waiting record once: {text}");
+    let pages = text.matches("Printed 30/11/2026 16:00 from Lifeboat - page ").count();
+    assert!(pages >= 2, "{pages} pages");
+    assert!(text.contains(&format!("page {pages} of {pages}")), "{text}");
+
+    // The ledger knows it as an export, and each record on it as exported in it.
+    let after = f.store.ledger(&manager, &LedgerFilter::default()).unwrap();
+    assert_eq!(after.exports[0].format, "worklist");
+    assert_eq!(after.exports[0].rows, waiting);
+    assert!(after
+        .entries
+        .iter()
+        .filter(|e| e.id != agatha)
+        .all(|e| e.stage == Stage::Exported && e.export_id.as_deref() == Some(done.export_id.to_string().as_str())));
+}

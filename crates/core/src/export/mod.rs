@@ -4,19 +4,21 @@
 //! copy of the PMS) and when it was made and last changed. UTF-8 with a byte-order mark (Excel reads
 //! it right); a cell a spreadsheet would run as a formula is written as text.
 
+pub mod fhir;
+
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 use crate::import::columns::ImportKind;
 use crate::import::table::spreadsheet_safe;
+use crate::ledger::Exported;
 use crate::permission::Action;
 use crate::reception::appointment::{AppointmentKind, AppointmentStatus};
 use crate::reception::patient::{Sex, Species};
 use crate::session::Session;
 use crate::store::database::Store;
 use crate::time;
-use uuid::Uuid;
 
 /// The columns of each export, in order (documented in README.md).
 pub fn headings(kind: ImportKind) -> &'static [&'static str] {
@@ -211,17 +213,6 @@ fn rows(conn: &Connection, kind: ImportKind, since: &str) -> Result<Vec<Vec<Stri
     Ok(out)
 }
 
-/// What an export wrote.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Exported {
-    pub csv: Vec<u8>,
-    pub rows: u32,
-    /// The export as the reconciliation ledger knows it.
-    pub export_id: Uuid,
-    /// Records of the backlog it carried that were marked exported in it (those still captured).
-    pub marked: u32,
-}
-
 impl Store {
     /// The records of `kind` made or changed since `since` (all when none), as CSV. The export is
     /// noted in the reconciliation ledger, with the backlog records it carries, in the same
@@ -241,7 +232,7 @@ impl Store {
             // The Lifeboat id is each row's first column.
             let ids: Vec<String> = rows.iter().filter_map(|r| r.first().cloned()).collect();
             let (export_id, marked) = w.record_export("csv", kind.as_str(), since, rows.len() as u32, &csv, &ids)?;
-            Ok(Exported { csv, rows: rows.len() as u32, export_id, marked })
+            Ok(Exported { bytes: csv, rows: rows.len() as u32, export_id, marked })
         })
     }
 }

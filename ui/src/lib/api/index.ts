@@ -217,6 +217,10 @@ export const api = {
   setOutageBegan: (at: string | null) => call<string | null>('set_outage_began', { at }),
   backlog: () => call<Backlog>('backlog'),
   ledger: (filter: LedgerFilter) => call<Ledger>('ledger', { filter }),
+  /** Writes the back-entry worklist (PDF) into the exports folder. */
+  exportWorklist: () => call<ExportWritten>('export_worklist'),
+  /** Writes the backlog as a FHIR R4 transaction Bundle (JSON) into the exports folder. */
+  exportFhir: () => call<ExportWritten>('export_fhir'),
   markEntered: (marks: EnteredMark[]) => call<Marked>('mark_entered', { marks }),
   markVerified: (ids: string[]) => call<Marked>('mark_verified', { ids }),
   /** Marks records entered from a CSV of Lifeboat ids and PMS numbers. */

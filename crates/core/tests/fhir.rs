@@ -1,0 +1,217 @@
+//! The backlog as a FHIR R4 transaction Bundle, checked by an independent validator (fhir.resources,
+//! the R4 models generated from HL7's definitions, run by `scripts/fhir-validator/validate.py` in
+//! the venv `scripts/setup --test` makes), and read back resource by resource.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use chrono::NaiveDate;
+use common::{clinic, login_as, Clinic, PASSWORD};
+use lifeboat_core::clinical::consultation::{ConsultationDraft, NewAddendum, StartConsultation};
+use lifeboat_core::clinical::prescription::{NewDispensing, NewPrescription};
+use lifeboat_core::clinical::vitals::Vitals;
+use lifeboat_core::ledger::{LedgerFilter, Stage};
+use lifeboat_core::{Role, Session};
+use serde_json::{json, Value};
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the independent validator on `bundle`; (whether it passed, what it printed). A missing
+/// validator fails the test, saying how to install it: it is never skipped.
+fn validate(bundle: &[u8]) -> (bool, String) {
+    let python = std::env::var("LIFEBOAT_FHIR_VALIDATOR").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").expect("HOME is set")).join(".cache/lifeboat/fhir-validator/bin/python")
+    });
+    assert!(python.exists(), "the FHIR validator is not installed at {}: run scripts/setup --test", python.display());
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("bundle.json");
+    std::fs::write(&file, bundle).unwrap();
+    let script = manifest_dir().join("../../scripts/fhir-validator/validate.py");
+    let out = Command::new(&python).arg(&script).arg(&file).output().expect("the validator runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text.replace(file.to_str().unwrap(), "bundle.json"))
+}
+
+/// The consult-room practice during an outage: the dog's consultation signed with its vitals and an
+/// addendum, a prescription dispensed, the booking done; a manager.
+fn consulted() -> (Clinic, Session, uuid::Uuid) {
+    let c = clinic();
+    let manager = login_as(c.store(), &c.r.admin, "m.manager", Role::Manager);
+    c.store().set_outage_began(&manager, Some(common::local("2026-03-29 09:00"))).unwrap();
+    let start = StartConsultation { appointment_id: Some(c.appointment.id), patient_id: None };
+    let consultation = c.store().start_consultation(&c.vet, &start).unwrap();
+    let draft = ConsultationDraft {
+        subjective: "Lame on the left fore for 2 days.".into(),
+        objective: "Pain on flexing the carpus <left>.".into(),
+        assessment: "Soft tissue injury & strain".into(),
+        plan: "NSAID 7 days; re-check if not better.".into(),
+        vitals: Vitals {
+            weight_kg: Some(8.4),
+            temperature_c: Some(38.6),
+            heart_rate: Some(96),
+            respiratory_rate: None,
+            body_condition: None,
+        },
+    };
+    c.store().save_consultation_draft(&c.vet, consultation.id, &draft).unwrap();
+    c.store().sign_consultation(&c.vet, consultation.id, PASSWORD, false).unwrap();
+    c.store()
+        .add_addendum(
+            &c.vet,
+            consultation.id,
+            &NewAddendum { reason: "Owner called".into(), text: "Much better today.".into() },
+        )
+        .unwrap();
+    let product = c.product("Metacam 1.5");
+    c.store()
+        .prescribe(
+            &c.vet,
+            &NewPrescription {
+                patient_id: Some(c.r.dog.id),
+                consultation_id: Some(consultation.id),
+                product_id: Some(product.id),
+                quantity: "10".into(),
+                dose: "0.8 ml".into(),
+                route: "By mouth".into(),
+                frequency: "Once daily".into(),
+                duration: "7 days".into(),
+                directions: "Give 0.8 ml by mouth once daily with food for 7 days".into(),
+                warnings: product.warnings,
+                dispense: Some(NewDispensing {
+                    quantity: String::new(),
+                    batch: "MX2291".into(),
+                    expiry: NaiveDate::from_ymd_opt(2027, 6, 30),
+                    collected_by: String::new(),
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    (c, manager, consultation.id)
+}
+
+fn resources<'a>(bundle: &'a Value, kind: &str) -> Vec<&'a Value> {
+    bundle["entry"].as_array().unwrap().iter().filter(|e| e["resource"]["resourceType"] == kind).collect()
+}
+
+#[test]
+fn the_backlog_as_a_fhir_bundle_passes_an_independent_r4_validator_and_says_what_lifeboat_holds() {
+    let (c, manager, consultation) = consulted();
+    let exported = c.store().export_fhir(&manager).unwrap();
+    let (valid, said) = validate(&exported.exported.bytes);
+    assert!(valid, "{said}");
+    assert_eq!(
+        said.trim(),
+        "bundle.json: valid FHIR R4 transaction Bundle (1 Appointment, 1 Encounter, 1 MedicationDispense, 1 MedicationRequest, \
+         3 Observation, 1 Patient, 1 Person, 1 Provenance)"
+    );
+    let bundle: Value = serde_json::from_slice(&exported.exported.bytes).unwrap();
+    assert_eq!(bundle["type"], "transaction");
+    let dog = c.r.dog.id.to_string();
+
+    let person = resources(&bundle, "Person")[0];
+    assert_eq!(person["fullUrl"], format!("urn:uuid:{}", c.r.client.id));
+    assert_eq!(
+        person["request"],
+        json!({ "method": "PUT", "url": format!("Person?identifier=https://lifeboat.vet/fhir/id|{}", c.r.client.id) })
+    );
+    assert_eq!(
+        person["resource"]["name"],
+        json!([{ "use": "official", "text": "Mrs Agatha Quillfeather", "family": "Quillfeather", "given": ["Agatha"], "prefix": ["Mrs"] }])
+    );
+    assert_eq!(person["resource"]["address"][0]["postalCode"], "EX4 1AB");
+    assert_eq!(
+        person["resource"]["link"],
+        json!([{ "target": { "reference": format!("urn:uuid:{dog}"), "display": "Biscuit" } }])
+    );
+
+    let patient = &resources(&bundle, "Patient")[0]["resource"];
+    assert_eq!(
+        patient["extension"],
+        json!([{
+            "url": "http://hl7.org/fhir/StructureDefinition/patient-animal",
+            "extension": [
+                { "url": "species", "valueCodeableConcept": { "coding": [{ "system": "http://snomed.info/sct", "code": "448771007", "display": "Canis lupus subsp. familiaris" }], "text": "Dog" } },
+                { "url": "breed", "valueCodeableConcept": { "text": "Border Terrier" } },
+                { "url": "genderStatus", "valueCodeableConcept": { "coding": [{ "system": "http://hl7.org/fhir/animal-genderstatus", "code": "intact" }] } },
+            ],
+        }])
+    );
+    assert_eq!(patient["identifier"][1]["value"], "826098100004321", "the microchip");
+
+    let appointment = &resources(&bundle, "Appointment")[0]["resource"];
+    assert_eq!(
+        (appointment["start"].as_str(), appointment["end"].as_str()),
+        (Some("2026-03-29T09:00:00Z"), Some("2026-03-29T09:15:00Z"))
+    );
+    assert_eq!(appointment["participant"][0]["actor"]["reference"], format!("urn:uuid:{dog}"));
+    assert_eq!(appointment["participant"][1]["actor"]["display"], "James Herriot");
+
+    let encounter = &resources(&bundle, "Encounter")[0];
+    assert_eq!(encounter["fullUrl"], format!("urn:uuid:{consultation}"));
+    assert_eq!(encounter["resource"]["status"], "finished");
+    assert_eq!(encounter["resource"]["appointment"][0]["reference"], format!("urn:uuid:{}", c.appointment.id));
+    let div = encounter["resource"]["text"]["div"].as_str().unwrap();
+    assert!(div.contains("<p><b>Objective</b>: Pain on flexing the carpus &lt;left&gt;.</p>"), "{div}");
+    assert!(div.contains("<p><b>Assessment</b>: Soft tissue injury &amp; strain</p>"), "{div}");
+    assert!(div.contains("(Owner called): Much better today.</p>"), "the addendum: {div}");
+
+    let weights: Vec<(&str, f64, &str)> = resources(&bundle, "Observation")
+        .iter()
+        .map(|o| {
+            let r = &o["resource"];
+            (
+                r["code"]["coding"][0]["code"].as_str().unwrap(),
+                r["valueQuantity"]["value"].as_f64().unwrap(),
+                r["valueQuantity"]["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(weights, vec![("29463-7", 8.4, "kg"), ("8310-5", 38.6, "Cel"), ("8867-4", 96.0, "/min")]);
+
+    let request = resources(&bundle, "MedicationRequest")[0];
+    assert_eq!(request["resource"]["encounter"]["reference"], format!("urn:uuid:{consultation}"));
+    assert_eq!(request["resource"]["dispenseRequest"]["quantity"], json!({ "value": 10.0, "unit": "ml" }));
+    let dispense = &resources(&bundle, "MedicationDispense")[0]["resource"];
+    assert_eq!(dispense["authorizingPrescription"][0]["reference"], request["fullUrl"]);
+    assert_eq!(dispense["note"][0]["text"], "Batch MX2291, expiry 2027-06-30.");
+
+    let provenance = &resources(&bundle, "Provenance")[0]["resource"];
+    assert_eq!(provenance["target"].as_array().unwrap().len(), 9, "every other resource");
+    assert!(provenance["reason"][0]["text"].as_str().unwrap().starts_with("Captured offline in Lifeboat at "));
+
+    // The ledger: the export noted, and each record it carries marked exported in it.
+    let l = c.store().ledger(&manager, &LedgerFilter::default()).unwrap();
+    assert_eq!((l.exports[0].format.as_str(), l.exports[0].rows), ("fhir", 10));
+    let stages: Vec<(&str, Stage)> = l.entries.iter().map(|e| (e.kind.as_str(), e.stage)).collect();
+    for (kind, stage) in &stages {
+        let carried =
+            ["Clients", "Animals", "Appointments", "Consultations", "Addenda", "Prescriptions", "Dispensings"];
+        let expected = if carried.contains(kind) { Stage::Exported } else { Stage::Captured };
+        assert_eq!(*stage, expected, "{kind}: {stages:?}");
+    }
+}
+
+#[test]
+fn the_validator_refuses_a_bundle_that_breaks_r4() {
+    let (c, manager, _) = consulted();
+    let exported = c.store().export_fhir(&manager).unwrap();
+    let mut bundle: Value = serde_json::from_slice(&exported.exported.bytes).unwrap();
+    // An Encounter without its class, and a reference to a record the Bundle does not hold.
+    let entries = bundle["entry"].as_array_mut().unwrap();
+    let encounter = entries.iter_mut().find(|e| e["resource"]["resourceType"] == "Encounter").unwrap();
+    encounter["resource"].as_object_mut().unwrap().remove("class");
+    let request = entries.iter_mut().find(|e| e["resource"]["resourceType"] == "MedicationRequest").unwrap();
+    request["resource"]["subject"] = json!({ "reference": "urn:uuid:00000000-0000-0000-0000-000000000000" });
+    let (valid, said) = validate(&serde_json::to_vec(&bundle).unwrap());
+    assert!(!valid, "{said}");
+    assert!(said.contains("entry -> 3 -> resource -> class\n  field required"), "{said}");
+    assert!(
+        said.contains("resource.subject: urn:uuid:00000000-0000-0000-0000-000000000000 is not an entry of the Bundle"),
+        "{said}"
+    );
+}
