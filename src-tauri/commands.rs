@@ -811,6 +811,42 @@ pub async fn export_fhir(state: State<'_, AppState>) -> CommandResult<ExportWrit
 }
 
 #[tauri::command]
+pub async fn duplicates(state: State<'_, AppState>) -> CommandResult<lifeboat_core::reception::duplicates::Duplicates> {
+    state.run(|store, session| Ok(store.duplicates(session, 300)?)).await
+}
+
+#[tauri::command]
+pub async fn decide_duplicates(
+    state: State<'_, AppState>,
+    kind: String,
+    first: Uuid,
+    second: Uuid,
+    decision: lifeboat_core::reception::duplicates::Decision,
+) -> CommandResult<()> {
+    state.run(move |store, session| Ok(store.decide_duplicates(session, &kind, first, second, decision)?)).await
+}
+
+/// Merges `merge` into `keep`: clients when `kind` is "client", animals when "patient".
+#[tauri::command]
+pub async fn merge_records(state: State<'_, AppState>, kind: String, keep: Uuid, merge: Uuid) -> CommandResult<()> {
+    state
+        .run(move |store, session| {
+            match kind.as_str() {
+                "client" => store.merge_clients(session, keep, merge).map(|_| ())?,
+                "patient" => store.merge_patients(session, keep, merge).map(|_| ())?,
+                other => {
+                    return Err(CommandError::new(
+                        ErrorCode::Invalid,
+                        format!("kind: {other:?} is not client or patient"),
+                    ))
+                }
+            }
+            Ok(())
+        })
+        .await
+}
+
+#[tauri::command]
 pub async fn ledger(
     state: State<'_, AppState>,
     filter: lifeboat_core::ledger::LedgerFilter,

@@ -104,6 +104,9 @@ pub fn run() {
             commands::ledger,
             commands::export_worklist,
             commands::export_fhir,
+            commands::duplicates,
+            commands::decide_duplicates,
+            commands::merge_records,
             commands::mark_entered,
             commands::mark_verified,
             commands::mark_entered_from_file,
@@ -337,6 +340,8 @@ mod bindings {
         lifeboat_core::ledger::LedgerFilter::export_all(&cfg).unwrap();
         lifeboat_core::ledger::EnteredMark::export_all(&cfg).unwrap();
         lifeboat_core::ledger::Marked::export_all(&cfg).unwrap();
+        lifeboat_core::reception::duplicates::Duplicates::export_all(&cfg).unwrap();
+        lifeboat_core::reception::duplicates::Decision::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> BTreeMap<String, String> {

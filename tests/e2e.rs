@@ -785,8 +785,9 @@ fn manifest_dir() -> std::path::PathBuf {
 async fn a_manager_imports_a_pms_client_export_reads_the_rejected_rows_and_reconciles_the_backlog() {
     tokio::time::timeout(Duration::from_secs(300), async {
         let data = tempfile::TempDir::new().unwrap();
-        // Two clients registered at the desk during the outage (today): the backlog.
-        let (ivy, tom) = {
+        // Three clients registered at the desk during the outage (today): the backlog. Ivy was
+        // registered twice.
+        let (ivy, tom, ivy_again) = {
             use lifeboat_core::{example, NewClient, Role, Store, StoreConfig, SystemClock};
             let store = Store::open(StoreConfig::in_dir(data.path()), std::sync::Arc::new(SystemClock)).unwrap();
             let admin = store.create_practice(&example::practice_setup("admin", "admin password")).unwrap();
@@ -803,7 +804,8 @@ async fn a_manager_imports_a_pms_client_export_reads_the_rejected_rows_and_recon
             };
             let ivy = store.register_client(&desk, &client("Ivy", "Ashdown", "07700 900501")).unwrap();
             let tom = store.register_client(&desk, &client("Tom", "Birch", "07700 900502")).unwrap();
-            (ivy.id, tom.id)
+            let ivy_again = store.register_client(&desk, &client("Ivy", "Ashdown", "07700 900501")).unwrap();
+            (ivy.id, tom.id, ivy_again.id)
         };
         let fixture = manifest_dir().join("crates/core/tests/fixtures/import/clients-windows.csv");
         let app = Desktop::launch(data.path(), "import").await;
@@ -846,50 +848,65 @@ async fn a_manager_imports_a_pms_client_export_reads_the_rejected_rows_and_recon
         app.screenshot("2-report").await;
 
         // The outage is recorded as having begun this morning: copies of the PMS are not backlog,
-        // the two clients registered since are.
+        // the three clients registered since are.
         let today = lifeboat_core::time::local_date(chrono::Utc::now()).format("%d/%m/%Y").to_string();
         app.type_keys("#outage-day", &format!("{today}\n")).await;
         app.fill("#outage-time", "00:00").await;
         app.click("[data-testid=set-outage]").await;
         let shown = lifeboat_core::time::local_date(chrono::Utc::now()).format("%-d %b %Y, 00:00").to_string();
         app.wait_text("[data-testid=outage-began]", &shown).await;
-        assert_eq!(app.wait_text("[data-testid=backlog-totals]", "clients").await, "2 clients");
+        assert_eq!(app.wait_text("[data-testid=backlog-totals]", "clients").await, "3 clients");
         app.client.execute("document.querySelector('[data-testid=backlog]').scrollIntoView()", vec![]).await.unwrap();
         app.screenshot("3-backlog").await;
 
         // The clients written out again, for the PMS.
         app.click("[data-testid=export-run]").await;
-        let written = app.wait_text("[data-testid=export] [role=status]", "Wrote 6 rows to").await;
-        let (exported_path, marked) = written.trim_start_matches("Wrote 6 rows to ").split_once(".csv. ").unwrap();
+        let written = app.wait_text("[data-testid=export] [role=status]", "Wrote 7 rows to").await;
+        let (exported_path, marked) = written.trim_start_matches("Wrote 7 rows to ").split_once(".csv. ").unwrap();
         let exported_path = format!("{exported_path}.csv");
-        assert_eq!(marked, "2 records of the backlog marked exported (see the ledger).");
+        assert_eq!(marked, "3 records of the backlog marked exported (see the ledger).");
         app.screenshot("4-exported").await;
 
-        // The ledger: both clients went out in the export; none is in the PMS yet.
-        app.click("[data-testid=nav-ledger]").await;
-        assert_eq!(app.wait_text("[data-testid=ledger-in-pms]", "0 of 2").await, "0 of 2");
-        assert_eq!(app.text("[data-testid=ledger-count-exported]").await, "2");
+        // The ledger: the three clients went out in the export; none is in the PMS yet.
+        app.click("[data-testid=tab-ledger]").await;
+        assert_eq!(app.wait_text("[data-testid=ledger-in-pms]", "0 of 3").await, "0 of 3");
+        assert_eq!(app.text("[data-testid=ledger-count-exported]").await, "3");
         assert_eq!(app.text("[data-testid=ledger-count-entered]").await, "0");
         app.screenshot("5-ledger").await;
         // Ivy was typed into the PMS, which gave her number 88001: her row is marked entered.
         app.fill(&format!("[data-testid=ledger-row][data-id='{ivy}'] [data-testid=ledger-number]"), "88001").await;
         app.click("[data-testid=ledger-mark-entered]").await;
-        app.wait_text("[data-testid=ledger-in-pms]", "1 of 2").await;
-        assert_eq!(app.text("[data-testid=ledger-count-exported]").await, "1");
+        app.wait_text("[data-testid=ledger-in-pms]", "1 of 3").await;
+        assert_eq!(app.text("[data-testid=ledger-count-exported]").await, "2");
         assert_eq!(app.text("[data-testid=ledger-count-entered]").await, "1");
-        let rows = app.text("[data-testid=ledger-records] tbody").await;
-        assert!(rows.contains("Tom Birch") && !rows.contains("Ivy Ashdown"), "only Tom is still missing: {rows}");
+        let mut missing = Vec::new();
+        for row in app.client.find_all(Locator::Css("[data-testid=ledger-row]")).await.unwrap() {
+            missing.push(row.attr("data-id").await.unwrap().unwrap());
+        }
+        missing.sort();
+        let mut expected = vec![tom.to_string(), ivy_again.to_string()];
+        expected.sort();
+        assert_eq!(missing, expected, "Tom and the second Ivy are still missing");
         app.screenshot("6-marked").await;
+
+        // Duplicates: Ivy's two records, found by phone and name; the second merged into the first.
+        app.click("[data-testid=tab-duplicates]").await;
+        let pair = app.wait_text("[data-testid=duplicate-pair]", "same phone number 07700 900501").await;
+        assert!(pair.contains("same name Ivy Ashdown"), "{pair}");
+        app.screenshot("7-duplicates").await;
+        app.click("[data-testid=duplicate-pair] [data-testid=merge-keep-first]").await;
+        app.click("[data-testid=duplicate-pair] [data-testid=merge-confirm]").await;
+        app.wait_text("main [role=status]", "Ivy Ashdown was merged into Ivy Ashdown.").await;
 
         // The imported client is found at the desk.
         app.click("[data-testid=nav-daybook]").await;
         app.type_keys("#search", "Lefèvre").await;
         app.wait_text("[data-testid=search-hit]", "Lefèvre").await;
-        app.screenshot("7-found").await;
+        app.screenshot("8-found").await;
         app.close().await;
 
         let exported = std::fs::read_to_string(&exported_path).unwrap();
-        assert_eq!(exported.lines().count(), 7, "{exported}");
+        assert_eq!(exported.lines().count(), 8, "{exported}");
         assert!(exported.lines().any(|l| l.contains(",10002,pms,Mr,Zoë,Lefèvre,12 Elm St,")), "{exported}");
         let rejected = std::fs::read_to_string(&rejects_path).unwrap();
         assert_eq!(rejected.lines().count(), 4, "{rejected}");
@@ -908,6 +925,9 @@ async fn a_manager_imports_a_pms_client_export_reads_the_rejected_rows_and_recon
         assert_eq!(stand(ivy), (Stage::Entered, Some("88001".to_string()), Some("Mina Manager".to_string())));
         assert_eq!(stand(tom), (Stage::Exported, None, None));
         assert_eq!(store.client(&manager, ivy).unwrap().pms_id.as_deref(), Some("88001"));
+        // The merge: the second record leads to the first.
+        assert_eq!(store.client(&manager, ivy_again).unwrap().merged_into, Some(ivy));
+        assert_eq!(store.current_client_id(&manager, ivy_again).unwrap(), ivy);
         assert_eq!((zoe.title.as_str(), zoe.first_name.as_str(), zoe.last_name.as_str()), ("Mr", "Zoë", "Lefèvre"));
         assert_eq!(
             (zoe.address_line1.as_str(), zoe.address_line2.as_str(), zoe.town.as_str(), zoe.postcode.as_str()),

@@ -193,7 +193,8 @@ pub fn run(practice: &Path) {
 fn bare_backlog_csv(dir: &Path, since: &str) -> u32 {
     let conn = Connection::open(dir.join("lifeboat.db")).unwrap();
     conn.pragma_update(None, "key", pragma_key(dir)).unwrap();
-    let mut out = csv::Writer::from_writer(Vec::new());
+    // Rows of several tables in one file: of several lengths.
+    let mut out = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
     let mut rows = 0;
     for sql in [
         "SELECT * FROM client WHERE updated_at >= ?1",

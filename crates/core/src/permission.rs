@@ -68,6 +68,8 @@ pub enum Action {
     ManageOutage,
     /// Mark backlog records as entered in the PMS (with the PMS's numbers) or verified there.
     ReconcileRecords,
+    /// Decide whether two clients or animals are duplicates, and merge them.
+    MergeRecords,
     /// Read clinical notes, prescriptions and the controlled drugs register.
     ViewClinical,
     /// Start, write and sign consultations, and add addenda.
@@ -91,7 +93,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 32] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -111,6 +113,7 @@ impl Action {
         Action::ExportRecords,
         Action::ManageOutage,
         Action::ReconcileRecords,
+        Action::MergeRecords,
         Action::ViewClinical,
         Action::RecordConsultation,
         Action::VoidClinical,
@@ -146,6 +149,7 @@ impl Action {
             Action::ExportRecords => "records.export",
             Action::ManageOutage => "outage.manage",
             Action::ReconcileRecords => "records.reconcile",
+            Action::MergeRecords => "records.merge",
             Action::ViewClinical => "clinical.view",
             Action::RecordConsultation => "consultation.record",
             Action::VoidClinical => "clinical.void",
@@ -183,6 +187,7 @@ impl Action {
             Action::ExportRecords => "export records",
             Action::ManageOutage => "record when the outage began",
             Action::ReconcileRecords => "mark records entered in the PMS",
+            Action::MergeRecords => "link or merge duplicate records",
             Action::ViewClinical => "read clinical records",
             Action::RecordConsultation => "write consultations",
             Action::VoidClinical => "void clinical records",
@@ -209,7 +214,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         RegisterClient | EditClient | RegisterPatient | EditPatient | BookAppointment | ChangeAppointment => true,
         CaptureCharge => true,
         AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours | ImportRecords | ExportRecords
-        | ManageOutage | ReconcileRecords | ManageFees => {
+        | ManageOutage | ReconcileRecords | MergeRecords | ManageFees => {
             matches!(role, Manager | Admin)
         }
         EditPractice => matches!(role, Admin),

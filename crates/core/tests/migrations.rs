@@ -51,6 +51,13 @@ fn fixture(version: u32) -> &'static str {
               VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z');
               INSERT INTO client (id, first_name, last_name, phone, search_rowid, origin, pms_id, created_at, updated_at)
               VALUES ('c1', 'Ada', 'Old', '07700 900000', 1, 'pms', '10001', '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');",
+        7 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z');
+              INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
+              VALUES ('c1', 'Ada', 'Old', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');
+              INSERT INTO ledger_mark (id, record_kind, record_id, stage, pms_id, seen_changes, marked_by, marked_at)
+              VALUES ('m1', 'client', 'c1', 'entered', '10001', 1, 's1', '2026-02-02T10:00:00.000Z');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -130,6 +137,16 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
                 )
                 .unwrap();
             assert_eq!(kept, ("pms".into(), "10001".into(), 0), "the ledger starts empty");
+        }
+        if from == 7 {
+            let kept: (Option<String>, i64) = conn
+                .query_row(
+                    "SELECT c.merged_into, (SELECT count(*) FROM ledger_mark) FROM client c WHERE c.id = 'c1'",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(kept, (None, 1), "no client is merged yet; the ledger's marks stay");
         }
         let fk_problems: i64 =
             conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();

@@ -158,7 +158,7 @@ pub(crate) fn of_appointment(conn: &Connection, appointment: Uuid) -> Result<Opt
 /// A patient's consultations, newest first.
 pub(crate) fn of_patient(conn: &Connection, patient: Uuid, limit: u32) -> Result<Vec<Consultation>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE c.patient_id = ?1 ORDER BY c.started_at DESC, c.id DESC LIMIT ?2"
+        "SELECT {COLUMNS} FROM {FROM} WHERE c.patient_id IN (SELECT id FROM patient WHERE id = ?1 OR merged_into = ?1) ORDER BY c.started_at DESC, c.id DESC LIMIT ?2"
     ))?;
     let rows = stmt.query_map(params![patient.to_string(), limit], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
@@ -200,7 +200,7 @@ pub(crate) fn addenda_of_patient(conn: &Connection, patient: Uuid) -> Result<Vec
     let mut stmt = conn.prepare_cached(
         "SELECT a.id, a.consultation_id, a.author_id, s.display_name, a.written_at, a.reason, a.text
          FROM addendum a JOIN consultation c ON c.id = a.consultation_id JOIN staff s ON s.id = a.author_id
-         WHERE c.patient_id = ?1 ORDER BY a.written_at, a.id",
+         WHERE c.patient_id IN (SELECT id FROM patient WHERE id = ?1 OR merged_into = ?1) ORDER BY a.written_at, a.id",
     )?;
     let rows = stmt.query_map([patient.to_string()], addendum_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)

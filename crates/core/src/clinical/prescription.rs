@@ -604,12 +604,12 @@ pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Prescription> {
 /// A patient's prescriptions with what was dispensed, newest first (two queries, however many).
 pub(crate) fn of_patient(conn: &Connection, patient: Uuid, limit: u32) -> Result<Vec<Prescription>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE p.patient_id = ?1 ORDER BY p.issued_at DESC, p.id DESC LIMIT ?2"
+        "SELECT {COLUMNS} FROM {FROM} WHERE p.patient_id IN (SELECT id FROM patient WHERE id = ?1 OR merged_into = ?1) ORDER BY p.issued_at DESC, p.id DESC LIMIT ?2"
     ))?;
     let mut rows =
         stmt.query_map(params![patient.to_string(), limit], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     let mut stmt = conn.prepare_cached(&format!(
-        "{DISPENSING} JOIN prescription p ON p.id = d.prescription_id WHERE p.patient_id = ?1 ORDER BY d.dispensed_at, d.id"
+        "{DISPENSING} JOIN prescription p ON p.id = d.prescription_id WHERE p.patient_id IN (SELECT id FROM patient WHERE id = ?1 OR merged_into = ?1) ORDER BY d.dispensed_at, d.id"
     ))?;
     let all = stmt.query_map([patient.to_string()], dispensing_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     let mut by_prescription: std::collections::HashMap<Uuid, Vec<Dispensing>> = std::collections::HashMap::new();

@@ -526,12 +526,21 @@ pub(crate) fn change_status(w: &mut Write<'_>, action: Action, id: Uuid, to: App
 
 /// A patient's appointments, newest first.
 pub(crate) fn of_patient(conn: &Connection, patient: Uuid) -> Result<Vec<Appointment>> {
-    query(conn, &format!("{VIEW} WHERE a.patient_id = ?1 ORDER BY a.starts_at DESC LIMIT 500"), [patient.to_string()])
+    // With those of any animal merged into it.
+    query(
+        conn,
+        &format!("{VIEW} WHERE a.patient_id IN (SELECT id FROM patient WHERE id = ?1 OR merged_into = ?1) ORDER BY a.starts_at DESC LIMIT 500"),
+        [patient.to_string()],
+    )
 }
 
 /// A client's appointments (for all their patients), newest first.
 pub(crate) fn of_client(conn: &Connection, client: Uuid) -> Result<Vec<Appointment>> {
-    query(conn, &format!("{VIEW} WHERE a.client_id = ?1 ORDER BY a.starts_at DESC LIMIT 500"), [client.to_string()])
+    query(
+        conn,
+        &format!("{VIEW} WHERE a.client_id IN (SELECT id FROM client WHERE id = ?1 OR merged_into = ?1) ORDER BY a.starts_at DESC LIMIT 500"),
+        [client.to_string()],
+    )
 }
 
 /// The day's appointments, cancelled ones included, by start time.

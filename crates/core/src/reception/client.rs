@@ -37,6 +37,8 @@ pub struct Client {
     pub origin: Origin,
     pub pms_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Merged into this client (a duplicate): shown with it, and found as it.
+    pub merged_into: Option<Uuid>,
 }
 
 impl Client {
@@ -152,6 +154,8 @@ impl NewClient {
 }
 
 const COLUMNS: &str = "id, title, first_name, last_name, address_line1, address_line2, town, postcode, phone, phone_alt, email, consent_email, consent_sms, notes, origin, pms_id, created_at";
+/// What is read back: the columns written, and the record it was merged into.
+const READ: &str = "merged_into";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
     Ok(Client {
@@ -172,11 +176,12 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
         origin: row::word(r, 14, Origin::parse)?,
         pms_id: r.get(15)?,
         created_at: row::time(r, 16)?,
+        merged_into: row::opt_uuid(r, 17)?,
     })
 }
 
 pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Client> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM client WHERE id = ?1"))?
+    conn.prepare_cached(&format!("SELECT {COLUMNS}, {READ} FROM client WHERE id = ?1"))?
         .query_row([id.to_string()], from_row)
         .optional()?
         .ok_or_else(|| Error::NotFound(format!("client {id}")))
@@ -375,7 +380,7 @@ fn differs(current: &Client, new: &NewClient) -> bool {
 
 /// Writes the fields of `new` that differ from the stored client, journaled under `action`, and
 /// reindexes it; false when nothing differed (and nothing was written).
-fn update(w: &mut Write<'_>, action: Action, id: Uuid, new: &ValidClient) -> Result<bool> {
+pub(crate) fn update(w: &mut Write<'_>, action: Action, id: Uuid, new: &ValidClient) -> Result<bool> {
     let current = get(w.tx(), id)?;
     let new = &new.0;
     let mut fields = Fields::new();

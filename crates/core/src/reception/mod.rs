@@ -3,6 +3,7 @@
 
 pub mod appointment;
 pub mod client;
+pub mod duplicates;
 pub mod hours;
 pub mod origin;
 pub mod patient;

@@ -163,6 +163,8 @@ pub struct Patient {
     pub origin: Origin,
     pub pms_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Merged into this animal (a duplicate): its clinical records are shown with that one's.
+    pub merged_into: Option<Uuid>,
 }
 
 impl Patient {
@@ -305,6 +307,8 @@ fn years_before(date: NaiveDate, years: u32) -> NaiveDate {
 }
 
 const COLUMNS: &str = "id, name, species, species_other, breed, sex, neutered, date_of_birth, dob_estimated, colour, microchip, alerts, deceased_on, notes, origin, pms_id, created_at";
+/// What is read back: the columns written, and the record it was merged into.
+const READ: &str = "merged_into";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
     Ok(Patient {
@@ -326,12 +330,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
         origin: row::word(r, 14, Origin::parse)?,
         pms_id: r.get(15)?,
         created_at: row::time(r, 16)?,
+        merged_into: row::opt_uuid(r, 17)?,
     })
 }
 
 pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Patient> {
     let mut patient = conn
-        .query_row(&format!("SELECT {COLUMNS} FROM patient WHERE id = ?1"), [id.to_string()], from_row)
+        .query_row(&format!("SELECT {COLUMNS}, {READ} FROM patient WHERE id = ?1"), [id.to_string()], from_row)
         .optional()?
         .ok_or_else(|| Error::NotFound(format!("patient {id}")))?;
     patient.owner_ids = owners(conn, id)?;
@@ -353,9 +358,9 @@ pub(crate) fn owner_clients(conn: &Connection, patient: &Patient) -> Result<Vec<
 /// The patients a client owns, living first, then by name.
 pub(crate) fn of_client(conn: &Connection, client_id: Uuid) -> Result<Vec<Patient>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {} FROM patient p JOIN ownership o ON o.patient_id = p.id WHERE o.client_id = ?1
+        "SELECT {} FROM patient p JOIN ownership o ON o.patient_id = p.id WHERE o.client_id = ?1 AND p.merged_into IS NULL
          ORDER BY p.deceased_on IS NOT NULL, p.name COLLATE NOCASE",
-        COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
+        COLUMNS.split(", ").chain([READ]).map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
     ))?;
     let mut patients = stmt.query_map([client_id.to_string()], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     for p in &mut patients {
@@ -415,7 +420,7 @@ fn insert(w: &mut Write<'_>, action: Action, owner: Uuid, p: &ValidPatient, pms:
 
 /// Records that `client` owns `patient` (a patient may have several owners); the ownership is a
 /// record of its own, with its own id.
-fn add_owner(w: &mut Write<'_>, action: Action, client: Uuid, patient: Uuid) -> Result<()> {
+pub(crate) fn add_owner(w: &mut Write<'_>, action: Action, client: Uuid, patient: Uuid) -> Result<()> {
     let id = w.new_id();
     let added = w.tx().execute(
         "INSERT OR IGNORE INTO ownership (id, client_id, patient_id, created_at) VALUES (?1, ?2, ?3, ?4)",

@@ -74,6 +74,7 @@ fn table(entity: Entity) -> Option<&'static str> {
         Entity::Handover => "handover",
         Entity::ExportBatch => "export_batch",
         Entity::LedgerMark => "ledger_mark",
+        Entity::DuplicateDecision => "duplicate_decision",
         Entity::WorkingHours | Entity::Resolution => return None,
     })
 }

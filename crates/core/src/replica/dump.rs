@@ -37,6 +37,7 @@ const TABLES: &[(&str, &str)] = &[
     ("handover", "id"),
     ("export_batch", "id"),
     ("ledger_mark", "id"),
+    ("duplicate_decision", "id"),
     ("field_clock", "entity, entity_id"),
 ];
 

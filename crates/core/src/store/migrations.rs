@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0007_ledger.sql"),
         sha256: "f0c1e6e78928706777291741953bfa3c13e7f81d3490c0019fd270eb161e8c2b",
     },
+    Migration {
+        name: "0008_duplicates.sql",
+        sql: include_str!("../../migrations/0008_duplicates.sql"),
+        sha256: "dba0ef74859e9e260e4866b9089c46201aaa6802c410ca8b4c9ad5ca05d1d1fc",
+    },
 ];
 
 /// The schema version this build writes.

@@ -58,6 +58,8 @@ pub enum Entity {
     ExportBatch,
     /// One step of one record through the reconciliation ledger.
     LedgerMark,
+    /// A person's decision on two records that may be duplicates.
+    DuplicateDecision,
 }
 
 impl Entity {
@@ -84,10 +86,11 @@ impl Entity {
             Entity::Resolution => "resolution",
             Entity::ExportBatch => "export_batch",
             Entity::LedgerMark => "ledger_mark",
+            Entity::DuplicateDecision => "duplicate_decision",
         }
     }
 
-    pub const ALL: [Entity; 21] = [
+    pub const ALL: [Entity; 22] = [
         Entity::Practice,
         Entity::Premises,
         Entity::Staff,
@@ -109,6 +112,7 @@ impl Entity {
         Entity::Resolution,
         Entity::ExportBatch,
         Entity::LedgerMark,
+        Entity::DuplicateDecision,
     ];
 
     pub fn parse(text: &str) -> Option<Entity> {
@@ -318,10 +322,14 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::Premises => action == EditPractice,
         Entity::Staff => matches!(action, AddStaff | EditStaff),
         // A record entered in the PMS takes the number the PMS gave it (reconciling).
-        Entity::Client => matches!(action, RegisterClient | EditClient | ReconcileRecords),
-        Entity::Patient => matches!(action, RegisterPatient | EditPatient | RecordDeath | ReconcileRecords),
-        Entity::Ownership => matches!(action, RegisterPatient | EditPatient),
-        Entity::Appointment => matches!(action, BookAppointment | ChangeAppointment | ReconcileRecords),
+        // Merging duplicates changes the kept record, moves owners and bookings to come, and marks
+        // the other merged.
+        Entity::Client => matches!(action, RegisterClient | EditClient | ReconcileRecords | MergeRecords),
+        Entity::Patient => {
+            matches!(action, RegisterPatient | EditPatient | RecordDeath | ReconcileRecords | MergeRecords)
+        }
+        Entity::Ownership => matches!(action, RegisterPatient | EditPatient | MergeRecords),
+        Entity::Appointment => matches!(action, BookAppointment | ChangeAppointment | ReconcileRecords | MergeRecords),
         Entity::WorkingHours => action == SetWorkingHours,
         Entity::Consultation | Entity::Addendum => action == RecordConsultation,
         // Clinical records are voided by the clinical team; a charge by whoever may capture one.
@@ -336,6 +344,7 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::Resolution => action == ResolveConflicts,
         Entity::ExportBatch => action == ExportRecords,
         Entity::LedgerMark => matches!(action, ExportRecords | ReconcileRecords),
+        Entity::DuplicateDecision => action == MergeRecords,
     }
 }
 

@@ -81,7 +81,7 @@ pub(crate) fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<S
         let expr = long.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND ");
         let mut stmt = conn.prepare_cached(
             "SELECT c.id FROM client_search s JOIN client c ON c.search_rowid = s.rowid
-             WHERE client_search MATCH ?1 ORDER BY s.rank LIMIT ?2",
+             WHERE client_search MATCH ?1 AND c.merged_into IS NULL ORDER BY s.rank LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![expr, limit], |r| row::uuid(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows
@@ -90,7 +90,7 @@ pub(crate) fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<S
         // so "%" or "_" match only themselves.
         let pattern = format!("{}%", short.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         let mut stmt = conn.prepare_cached(
-            "SELECT id FROM client WHERE last_name LIKE ?1 ESCAPE '\\' ORDER BY last_name COLLATE NOCASE, first_name LIMIT ?2",
+            "SELECT id FROM client WHERE last_name LIKE ?1 ESCAPE '\\' AND merged_into IS NULL ORDER BY last_name COLLATE NOCASE, first_name LIMIT ?2",
         )?;
         let rows =
             stmt.query_map(params![pattern, limit], |r| row::uuid(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;

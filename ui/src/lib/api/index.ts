@@ -47,7 +47,9 @@ import type { Ledger } from './types/Ledger';
 import type { LedgerFilter } from './types/LedgerFilter';
 import type { EnteredMark } from './types/EnteredMark';
 import type { Marked } from './types/Marked';
-export type { Preview, ImportKind, ImportOptions, ImportDone, ImportProgress, ExportWritten, Backlog, Ledger, LedgerFilter, EnteredMark, Marked };
+import type { Duplicates } from './types/Duplicates';
+import type { Decision } from './types/Decision';
+export type { Preview, ImportKind, ImportOptions, ImportDone, ImportProgress, ExportWritten, Backlog, Ledger, LedgerFilter, EnteredMark, Marked, Duplicates, Decision };
 export type { ImportReport } from './types/ImportReport';
 export type { Rejected } from './types/Rejected';
 export type { Mapping } from './types/Mapping';
@@ -221,6 +223,11 @@ export const api = {
   exportWorklist: () => call<ExportWritten>('export_worklist'),
   /** Writes the backlog as a FHIR R4 transaction Bundle (JSON) into the exports folder. */
   exportFhir: () => call<ExportWritten>('export_fhir'),
+  duplicates: () => call<Duplicates>('duplicates'),
+  decideDuplicates: (kind: string, first: string, second: string, decision: Decision) =>
+    call<null>('decide_duplicates', { kind, first, second, decision }),
+  /** Merges `merge` into `keep` (kind "client" or "patient"). */
+  mergeRecords: (kind: string, keep: string, merge: string) => call<null>('merge_records', { kind, keep, merge }),
   markEntered: (marks: EnteredMark[]) => call<Marked>('mark_entered', { marks }),
   markVerified: (ids: string[]) => call<Marked>('mark_verified', { ids }),
   /** Marks records entered from a CSV of Lifeboat ids and PMS numbers. */

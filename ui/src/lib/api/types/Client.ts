@@ -5,4 +5,8 @@ export type Client = { id: string, title: string, first_name: string, last_name:
 /**
  * Made here, or read in from the PMS (with its number there).
  */
-origin: Origin, pms_id: string | null, created_at: string, };
+origin: Origin, pms_id: string | null, created_at: string, 
+/**
+ * Merged into this client (a duplicate): shown with it, and found as it.
+ */
+merged_into: string | null, };

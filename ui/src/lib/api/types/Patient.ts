@@ -19,4 +19,8 @@ alerts: Array<string>, deceased_on: string | null, notes: string, owner_ids: Arr
 /**
  * Made here, or read in from the PMS (with its number there).
  */
-origin: Origin, pms_id: string | null, created_at: string, };
+origin: Origin, pms_id: string | null, created_at: string, 
+/**
+ * Merged into this animal (a duplicate): its clinical records are shown with that one's.
+ */
+merged_into: string | null, };
