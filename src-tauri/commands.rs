@@ -847,6 +847,29 @@ pub async fn merge_records(state: State<'_, AppState>, kind: String, keep: Uuid,
 }
 
 #[tauri::command]
+pub async fn closing_status(state: State<'_, AppState>) -> CommandResult<lifeboat_core::closing::ClosingStatus> {
+    state.run(|store, session| Ok(store.closing_status(session)?)).await
+}
+
+/// Closes the outage; the signed final export goes into the exports folder. Returns its path.
+#[tauri::command]
+pub async fn close_outage(state: State<'_, AppState>, purge_after_days: u32) -> CommandResult<String> {
+    let export_dir = state.export_dir.clone();
+    state
+        .run(move |store, session| {
+            let closed = store.close_outage(session, purge_after_days)?;
+            let name = format!("lifeboat-final-export-{}.json", closed.closure.closed_at.format("%Y-%m-%d-%H%M%S"));
+            crate::save_export(&export_dir, &name, &closed.final_export)
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn purge_copies(state: State<'_, AppState>) -> CommandResult<lifeboat_core::closing::PurgeCounts> {
+    state.run(|store, session| Ok(store.purge_copies(session)?)).await
+}
+
+#[tauri::command]
 pub async fn ledger(
     state: State<'_, AppState>,
     filter: lifeboat_core::ledger::LedgerFilter,

@@ -107,6 +107,9 @@ pub fn run() {
             commands::duplicates,
             commands::decide_duplicates,
             commands::merge_records,
+            commands::closing_status,
+            commands::close_outage,
+            commands::purge_copies,
             commands::mark_entered,
             commands::mark_verified,
             commands::mark_entered_from_file,
@@ -342,6 +345,7 @@ mod bindings {
         lifeboat_core::ledger::Marked::export_all(&cfg).unwrap();
         lifeboat_core::reception::duplicates::Duplicates::export_all(&cfg).unwrap();
         lifeboat_core::reception::duplicates::Decision::export_all(&cfg).unwrap();
+        lifeboat_core::closing::ClosingStatus::export_all(&cfg).unwrap();
     }
 
     fn files(dir: &Path) -> BTreeMap<String, String> {

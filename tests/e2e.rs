@@ -898,11 +898,17 @@ async fn a_manager_imports_a_pms_client_export_reads_the_rejected_rows_and_recon
         app.click("[data-testid=duplicate-pair] [data-testid=merge-confirm]").await;
         app.wait_text("main [role=status]", "Ivy Ashdown was merged into Ivy Ashdown.").await;
 
+        // Closing the outage waits for every record to be verified in the PMS.
+        app.click("[data-testid=tab-closing]").await;
+        let waiting = app.wait_text("[data-testid=closing-waiting]", "not verified yet").await;
+        assert!(waiting.starts_with("3 of 3 records are not verified yet"), "{waiting}");
+        app.screenshot("8-closing").await;
+
         // The imported client is found at the desk.
         app.click("[data-testid=nav-daybook]").await;
         app.type_keys("#search", "Lefèvre").await;
         app.wait_text("[data-testid=search-hit]", "Lefèvre").await;
-        app.screenshot("8-found").await;
+        app.screenshot("9-found").await;
         app.close().await;
 
         let exported = std::fs::read_to_string(&exported_path).unwrap();

@@ -38,6 +38,7 @@ pub fn run(practice: &Path) {
             std::fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
         }
     }
+    backdate(copy.path());
     let source = Store::open(StoreConfig::in_dir(copy.path()), Arc::new(SystemClock)).unwrap();
     let manager = source.login("manager1", lifeboat_synthetic::DEMO_PASSWORD).unwrap();
     let started = Instant::now();
@@ -186,6 +187,32 @@ pub fn run(practice: &Path) {
     let now = chrono::Utc::now();
     let pdf = source.export_worklist(&manager, |list| Ok(lifeboat_print::worklist(list, now))).unwrap();
     report(&format!("back-entry worklist PDF ({} MB)", pdf.bytes.len() / 1_000_000), started.elapsed(), pdf.rows);
+}
+
+/// The generator stamps every client, animal, appointment and consultation with the time it ran, so
+/// on its own the whole practice would be "made in the last four weeks". This copy is given the
+/// times a practice's records would have: clients and animals registered over two years, bookings
+/// made a week before they fall, consultations written when they happened. (A throwaway copy: the
+/// trigger keeping signed consultations final is dropped to restamp them.)
+fn backdate(dir: &Path) {
+    let conn = Connection::open(dir.join("lifeboat.db")).unwrap();
+    conn.pragma_update(None, "key", pragma_key(dir)).unwrap();
+    conn.execute_batch(
+        "BEGIN;
+         UPDATE client SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (abs(random()) % 730) || ' days'),
+                           updated_at = created_at;
+         UPDATE client SET updated_at = created_at;
+         UPDATE patient SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (abs(random()) % 730) || ' days');
+         UPDATE patient SET updated_at = created_at;
+         UPDATE ownership SET created_at = (SELECT created_at FROM patient WHERE id = patient_id);
+         UPDATE appointment SET created_at = min(strftime('%Y-%m-%dT%H:%M:%fZ', starts_at, '-7 days'),
+                                                 strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+         UPDATE appointment SET updated_at = created_at;
+         DROP TRIGGER consultation_signed_is_final;
+         UPDATE consultation SET created_at = started_at, updated_at = coalesce(signed_at, started_at);
+         COMMIT;",
+    )
+    .unwrap();
 }
 
 /// The rows of the backlog's main tables changed since `since`, read with plain SELECTs from the

@@ -68,6 +68,30 @@ enum Command {
     /// verified; mark records entered (from a CSV of Lifeboat ids and PMS numbers) or verified.
     /// Exit code 9 when rows of the file were rejected
     Ledger(LedgerArgs),
+    /// Close the outage once every record is verified in the PMS: writes the signed final export and
+    /// sets when the copies of PMS records are purged
+    CloseOutage(CloseArgs),
+    /// Purge the copies of PMS records once the day set when the outage was closed has come; records
+    /// the law requires stay
+    Purge(PurgeArgs),
+}
+
+#[derive(Args)]
+struct CloseArgs {
+    #[command(flatten)]
+    acting: Acting,
+    /// Days after closing when the copies of PMS records are purged (0 to 366)
+    #[arg(long, value_name = "DAYS")]
+    purge_after_days: u32,
+    /// Where to write the final export (FHIR R4 JSON), signed with this PC's key
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct PurgeArgs {
+    #[command(flatten)]
+    acting: Acting,
 }
 
 #[derive(Args)]
@@ -698,6 +722,34 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let who = if r.clinician.is_empty() { String::new() } else { format!(", {}", r.clinician) };
                 println!("  {} {}{who}: {} made, {} changed", r.day.format("%d/%m/%Y"), r.kind, r.created, r.changed);
             }
+        }
+        Command::CloseOutage(a) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &a.acting, &mut secrets)?;
+            let closed = store.close_outage(&session, a.purge_after_days)?;
+            std::fs::write(&a.out, &closed.final_export)
+                .map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 4))?;
+            let c = &closed.closure;
+            println!(
+                "Outage closed: {} records verified in the PMS. Final export written to {} (SHA-256 {}, signed by key {}).",
+                c.records,
+                a.out.display(),
+                c.export_sha256,
+                c.signer_key
+            );
+            println!(
+                "Copies of PMS records will be purged from {} (lifeboat purge).",
+                lifeboat_core::time::to_local(c.purge_after).format("%d/%m/%Y %H:%M")
+            );
+        }
+        Command::Purge(a) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &a.acting, &mut secrets)?;
+            let p = store.purge_copies(&session)?;
+            println!(
+                "Purged {} clients, {} animals and {} appointments held only as copies of the PMS; kept {} clients and {} animals named by records the law requires.",
+                p.clients, p.patients, p.appointments, p.kept_clients, p.kept_patients
+            );
         }
         Command::Ledger(a) => {
             let store = open_existing(config)?;

@@ -442,6 +442,27 @@ fn a_manager_exports_the_backlog_marks_it_entered_from_a_file_of_pms_numbers_and
     // Reception does not reconcile.
     let out = lifeboat(&dir, &["ledger", "--as", "r.desk"], &password);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+
+    // Everything is verified: the outage is closed, and the copies purged at once (0 days).
+    let final_export = dir.path().join("final.json");
+    let args =
+        ["close-outage", "--as", "m.manager", "--purge-after-days", "0", "--out", final_export.to_str().unwrap()];
+    let out = lifeboat(&dir, &args, &password);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.starts_with("Outage closed: 1 records verified in the PMS. Final export written to "), "{shown}");
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&final_export).unwrap()).unwrap();
+    assert_eq!(bundle["type"], "transaction");
+    let out = lifeboat(&dir, &["purge", "--as", "m.manager"], &password);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert_eq!(
+        shown.trim(),
+        "Purged 1 clients, 0 animals and 0 appointments held only as copies of the PMS; kept 0 clients and 0 animals named by records the law requires."
+    );
+    let out =
+        lifeboat(&dir, &["close-outage", "--as", "m.manager", "--purge-after-days", "0", "--out", "x.json"], &password);
+    assert_eq!(out.status.code(), Some(4), "closed already: {}", text(&out));
     let out = lifeboat(&dir, &["verify"], "");
     assert!(out.status.success(), "{}", text(&out));
 }

@@ -205,10 +205,13 @@ fn noun(kind_key: &str) -> &'static str {
     }
 }
 
-/// How many changes of a record the journal holds.
+/// How many changes of a record the journal holds (not counting the purge after the outage, which
+/// blanks a copy the PMS holds and changes nothing the PMS should be told).
 fn changes(conn: &Connection, kind_key: &str, id: &str) -> Result<i64> {
     Ok(conn
-        .prepare_cached("SELECT count(*) FROM journal WHERE entity = ?1 AND entity_id = ?2")?
+        .prepare_cached(
+            "SELECT count(*) FROM journal WHERE entity = ?1 AND entity_id = ?2 AND json_extract(payload, '$.purged_at') IS NULL",
+        )?
         .query_row(params![kind_key, id], |r| r.get(0))?)
 }
 

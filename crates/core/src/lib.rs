@@ -15,13 +15,15 @@
 //! 7. `views`: read models for screens; `onboarding`: setting a practice up; `handover`: a patient's
 //!    record sent to another practice of the group; `import`: a PMS snapshot read in from CSV files; `export`: records written
 //!    out as CSV for back-entry into the PMS; `ledger`: the reconciliation ledger (each record of the
-//!    backlog captured, exported, entered in the PMS, verified).
+//!    backlog captured, exported, entered in the PMS, verified); `closing`: closing the outage with a
+//!    signed final export, and the purge of the copies of PMS records.
 //!
 //! Start reading at `store/mod.rs` (opening a database and reading), then `store/write.rs`: every
 //! change to practice data is an operation on a `Write`, which checks permission, validates, writes
 //! its rows, and appends the journal and audit entries, all in one transaction.
 
 pub mod clinical;
+pub mod closing;
 pub mod error;
 pub mod example;
 pub mod export;

@@ -58,6 +58,13 @@ fn fixture(version: u32) -> &'static str {
               VALUES ('c1', 'Ada', 'Old', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');
               INSERT INTO ledger_mark (id, record_kind, record_id, stage, pms_id, seen_changes, marked_by, marked_at)
               VALUES ('m1', 'client', 'c1', 'entered', '10001', 1, 's1', '2026-02-02T10:00:00.000Z');",
+        8 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z');
+              INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
+              VALUES ('c1', 'Ada', 'Old', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z'),
+                     ('c2', 'Ada', 'Old', '07700 900000', 2, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');
+              UPDATE client SET merged_into = 'c1' WHERE id = 'c2';",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -147,6 +154,14 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
                 )
                 .unwrap();
             assert_eq!(kept, (None, 1), "no client is merged yet; the ledger's marks stay");
+        }
+        if from == 8 {
+            let kept: (Option<String>, Option<String>) = conn
+                .query_row("SELECT merged_into, purged_at FROM client WHERE id = 'c2'", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            assert_eq!(kept, (Some("c1".into()), None), "a merge stays; nothing is purged by the upgrade");
         }
         let fk_problems: i64 =
             conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();

@@ -75,6 +75,8 @@ fn table(entity: Entity) -> Option<&'static str> {
         Entity::ExportBatch => "export_batch",
         Entity::LedgerMark => "ledger_mark",
         Entity::DuplicateDecision => "duplicate_decision",
+        Entity::OutageClosure => "outage_closure",
+        Entity::PurgeRun => "purge_run",
         Entity::WorkingHours | Entity::Resolution => return None,
     })
 }
@@ -466,6 +468,10 @@ impl Batch<'_> {
             }
             clocks::save(self.conn, entity.as_str(), c.entity_id, &clocks)?;
             let changed: Map<String, Value> = winners.into_iter().collect();
+            if changed.contains_key("purged_at") {
+                // The purge after the outage: this PC's journal keeps no older copy of the details.
+                journal::redact(self.conn, entity.as_str(), &c.entity_id.to_string(), Some(c.op_id), &self.now)?;
+            }
             self.after_change(entity, c.entity_id, &changed)?;
         }
         Ok(Outcome::Done)

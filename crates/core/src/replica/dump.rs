@@ -38,6 +38,8 @@ const TABLES: &[(&str, &str)] = &[
     ("export_batch", "id"),
     ("ledger_mark", "id"),
     ("duplicate_decision", "id"),
+    ("outage_closure", "id"),
+    ("purge_run", "id"),
     ("field_clock", "entity, entity_id"),
 ];
 

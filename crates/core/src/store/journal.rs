@@ -267,6 +267,17 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<JournalEntry> {
     })
 }
 
+/// Blanks this PC's journal copies of one record's changes (payload and the values they replaced),
+/// except the change `keep`: the purge after the outage. Returns how many were blanked.
+pub(crate) fn redact(conn: &Connection, entity: &str, entity_id: &str, keep: Option<Uuid>, at: &str) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE journal SET payload = '{}', base = '{}', redacted_at = ?3
+             WHERE entity = ?1 AND entity_id = ?2 AND redacted_at IS NULL AND op_id <> coalesce(?4, '')",
+        )?
+        .execute(params![entity, entity_id, at, keep.map(|k| k.to_string())])?)
+}
+
 /// Gives every intact entry of the first release (hash format 1, which relied on serde_json's key
 /// order) the canonical hash (format 2), so it can be shipped and checked everywhere. Runs once, after
 /// the upgrade to schema 5. An entry that is not intact keeps its old hash, for `verify` to report: it
@@ -345,7 +356,9 @@ pub fn pending_count(conn: &Connection, own_nodes: &[Uuid]) -> Result<u64> {
 /// a node whose sequence has a gap or does not start at 1, or a counter that is behind or ahead of its
 /// node's entries (entries removed from the end).
 pub(crate) fn check(conn: &Connection) -> Result<Option<String>> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM journal ORDER BY seq"))?;
+    // A change whose personal details were purged after the outage no longer matches its hash, by
+    // design (its audit entry still covers the hash).
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM journal WHERE redacted_at IS NULL ORDER BY seq"))?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let entry = from_row(row)?;

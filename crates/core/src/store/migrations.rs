@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0008_duplicates.sql"),
         sha256: "dba0ef74859e9e260e4866b9089c46201aaa6802c410ca8b4c9ad5ca05d1d1fc",
     },
+    Migration {
+        name: "0009_closing.sql",
+        sql: include_str!("../../migrations/0009_closing.sql"),
+        sha256: "f9345030262ed7101485ccd5e94f84abcef6099621638aadc42ab17c4957c357",
+    },
 ];
 
 /// The schema version this build writes.

@@ -60,6 +60,10 @@ pub enum Entity {
     LedgerMark,
     /// A person's decision on two records that may be duplicates.
     DuplicateDecision,
+    /// The outage closed, with its signed final export.
+    OutageClosure,
+    /// A purge of the copies of PMS records.
+    PurgeRun,
 }
 
 impl Entity {
@@ -87,10 +91,12 @@ impl Entity {
             Entity::ExportBatch => "export_batch",
             Entity::LedgerMark => "ledger_mark",
             Entity::DuplicateDecision => "duplicate_decision",
+            Entity::OutageClosure => "outage_closure",
+            Entity::PurgeRun => "purge_run",
         }
     }
 
-    pub const ALL: [Entity; 22] = [
+    pub const ALL: [Entity; 24] = [
         Entity::Practice,
         Entity::Premises,
         Entity::Staff,
@@ -113,6 +119,8 @@ impl Entity {
         Entity::ExportBatch,
         Entity::LedgerMark,
         Entity::DuplicateDecision,
+        Entity::OutageClosure,
+        Entity::PurgeRun,
     ];
 
     pub fn parse(text: &str) -> Option<Entity> {
@@ -324,12 +332,20 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         // A record entered in the PMS takes the number the PMS gave it (reconciling).
         // Merging duplicates changes the kept record, moves owners and bookings to come, and marks
         // the other merged.
-        Entity::Client => matches!(action, RegisterClient | EditClient | ReconcileRecords | MergeRecords),
+        // The purge after the outage blanks clients, animals and appointments.
+        Entity::Client => {
+            matches!(action, RegisterClient | EditClient | ReconcileRecords | MergeRecords | ManageOutage)
+        }
         Entity::Patient => {
-            matches!(action, RegisterPatient | EditPatient | RecordDeath | ReconcileRecords | MergeRecords)
+            matches!(
+                action,
+                RegisterPatient | EditPatient | RecordDeath | ReconcileRecords | MergeRecords | ManageOutage
+            )
         }
         Entity::Ownership => matches!(action, RegisterPatient | EditPatient | MergeRecords),
-        Entity::Appointment => matches!(action, BookAppointment | ChangeAppointment | ReconcileRecords | MergeRecords),
+        Entity::Appointment => {
+            matches!(action, BookAppointment | ChangeAppointment | ReconcileRecords | MergeRecords | ManageOutage)
+        }
         Entity::WorkingHours => action == SetWorkingHours,
         Entity::Consultation | Entity::Addendum => action == RecordConsultation,
         // Clinical records are voided by the clinical team; a charge by whoever may capture one.
@@ -345,6 +361,7 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::ExportBatch => action == ExportRecords,
         Entity::LedgerMark => matches!(action, ExportRecords | ReconcileRecords),
         Entity::DuplicateDecision => action == MergeRecords,
+        Entity::OutageClosure | Entity::PurgeRun => action == ManageOutage,
     }
 }
 

@@ -49,7 +49,9 @@ import type { EnteredMark } from './types/EnteredMark';
 import type { Marked } from './types/Marked';
 import type { Duplicates } from './types/Duplicates';
 import type { Decision } from './types/Decision';
-export type { Preview, ImportKind, ImportOptions, ImportDone, ImportProgress, ExportWritten, Backlog, Ledger, LedgerFilter, EnteredMark, Marked, Duplicates, Decision };
+import type { ClosingStatus } from './types/ClosingStatus';
+import type { PurgeCounts } from './types/PurgeCounts';
+export type { Preview, ImportKind, ImportOptions, ImportDone, ImportProgress, ExportWritten, Backlog, Ledger, LedgerFilter, EnteredMark, Marked, Duplicates, Decision, ClosingStatus, PurgeCounts };
 export type { ImportReport } from './types/ImportReport';
 export type { Rejected } from './types/Rejected';
 export type { Mapping } from './types/Mapping';
@@ -228,6 +230,10 @@ export const api = {
     call<null>('decide_duplicates', { kind, first, second, decision }),
   /** Merges `merge` into `keep` (kind "client" or "patient"). */
   mergeRecords: (kind: string, keep: string, merge: string) => call<null>('merge_records', { kind, keep, merge }),
+  closingStatus: () => call<ClosingStatus>('closing_status'),
+  /** Closes the outage; returns the path of the signed final export. */
+  closeOutage: (purgeAfterDays: number) => call<string>('close_outage', { purgeAfterDays }),
+  purgeCopies: () => call<PurgeCounts>('purge_copies'),
   markEntered: (marks: EnteredMark[]) => call<Marked>('mark_entered', { marks }),
   markVerified: (ids: string[]) => call<Marked>('mark_verified', { ids }),
   /** Marks records entered from a CSV of Lifeboat ids and PMS numbers. */
