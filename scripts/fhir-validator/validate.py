@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Validates FHIR R4 (4.0.1) transaction Bundles with fhir.resources, an implementation that is not
 Lifeboat's: every resource is parsed against the R4 models (element names, types, cardinality,
-required elements, primitive formats). Then the Bundle rules of a transaction: each entry has a
-unique fullUrl and a request, and every `urn:uuid:` reference points at an entry of the Bundle.
+required elements, primitive formats). The parser does not check value sets or invariants, so this
+script adds the required bindings of the coded elements such a Bundle uses (statuses, gender, the
+uses of names, identifiers, telecoms and addresses), the Appointment invariants app-2 and app-3, the
+narrative's XHTML without scripts, and the transaction rules: a unique fullUrl and a request for each
+entry, and every `urn:uuid:` reference pointing at an entry of the Bundle. It is not the HL7 Java
+validator, which also checks every binding, profile and FHIRPath invariant.
 
 Usage: validate.py FILE...   Prints one line per file; exits 1 if any file is invalid.
 """
@@ -14,6 +18,67 @@ import fhir.resources
 from fhir.resources.bundle import Bundle
 
 assert fhir.resources.__fhir_version__ == "4.0.1", fhir.resources.__fhir_version__
+
+
+# Required bindings (R4 4.0.1) of the coded elements a Bundle like Lifeboat's uses: the parser
+# checks types and cardinality, not these.
+STATUS_CODES = {
+    ("Encounter", "status"): {"planned", "arrived", "triaged", "in-progress", "onleave", "finished",
+                              "cancelled", "entered-in-error", "unknown"},
+    ("Observation", "status"): {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
+                                "entered-in-error", "unknown"},
+    ("Appointment", "status"): {"proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow",
+                                "entered-in-error", "checked-in", "waitlist"},
+    ("MedicationRequest", "status"): {"active", "on-hold", "cancelled", "completed", "entered-in-error",
+                                      "stopped", "draft", "unknown"},
+    ("MedicationRequest", "intent"): {"proposal", "plan", "order", "original-order", "reflex-order",
+                                      "filler-order", "instance-order", "option"},
+    ("MedicationDispense", "status"): {"preparation", "in-progress", "cancelled", "on-hold", "completed",
+                                       "entered-in-error", "stopped", "declined", "unknown"},
+    ("Patient", "gender"): {"male", "female", "other", "unknown"},
+}
+NESTED_CODES = {
+    "telecom.system": {"phone", "fax", "email", "pager", "url", "sms", "other"},
+    "telecom.use": {"home", "work", "temp", "old", "mobile"},
+    "identifier.use": {"usual", "official", "temp", "secondary", "old"},
+    "name.use": {"usual", "official", "temp", "nickname", "anonymous", "old", "maiden"},
+    "address.use": {"home", "work", "temp", "old", "billing"},
+    "participant.status": {"accepted", "declined", "tentative", "needs-action"},
+    "text.status": {"generated", "extensions", "additional", "empty"},
+}
+
+
+def codes(kind, resource):
+    """Problems with the coded values and the invariants Lifeboat's resources must meet."""
+    problems = []
+    for (rtype, element), allowed in STATUS_CODES.items():
+        if kind == rtype and element in resource and resource[element] not in allowed:
+            problems.append(f"{kind}.{element} {resource[element]!r} is not in the R4 value set")
+    for path, allowed in NESTED_CODES.items():
+        parent, element = path.split(".")
+        items = resource.get(parent)
+        for item in items if isinstance(items, list) else [items] if isinstance(items, dict) else []:
+            if element in item and item[element] not in allowed:
+                problems.append(f"{kind}.{path} {item[element]!r} is not in the R4 value set")
+    if kind == "Appointment":
+        # app-2 and app-3: start and end together, and both unless proposed, cancelled or waitlisted.
+        has = ("start" in resource, "end" in resource)
+        if has[0] != has[1]:
+            problems.append("Appointment: app-2: either start and end are given, or neither")
+        if not all(has) and resource.get("status") not in ("proposed", "cancelled", "waitlist"):
+            problems.append("Appointment: app-3: only proposed, cancelled or waitlisted appointments may lack start and end")
+        if all(has) and resource["start"] > resource["end"]:
+            problems.append("Appointment: starts after it ends")
+    text = resource.get("text")
+    if isinstance(text, dict):
+        div = text.get("div", "")
+        # txt-1 and txt-2 in short: XHTML with content, no scripts or event handlers.
+        if not div.startswith('<div xmlns="http://www.w3.org/1999/xhtml">'):
+            problems.append(f"{kind}.text.div: not an XHTML div")
+        lowered = div.lower()
+        if "<script" in lowered or " on" in lowered and "=" in lowered.split(" on", 1)[1][:20]:
+            problems.append(f"{kind}.text.div: scripts and event handlers are not allowed")
+    return problems
 
 
 def references(value, path=""):
@@ -48,6 +113,10 @@ def check(path):
         request = e.get("request") or {}
         if request.get("method") not in ("POST", "PUT"):
             problems.append(f"entry[{i}].request.method is {request.get('method')!r}")
+        if not request.get("url"):
+            problems.append(f"entry[{i}].request.url is missing (bdl-3: a transaction entry has a request)")
+        resource = e.get("resource", {})
+        problems.extend(f"entry[{i}]: {p}" for p in codes(resource.get("resourceType"), resource))
         for where, ref in references(e.get("resource", {})):
             if ref.startswith("urn:uuid:") and ref not in known:
                 problems.append(f"entry[{i}].resource.{where}: {ref} is not an entry of the Bundle")

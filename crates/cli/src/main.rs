@@ -819,15 +819,17 @@ fn ledger(store: &Store, session: &Session, a: &LedgerArgs) -> Result<(), Failur
     }
     let mut verify = a.verify.clone();
     if a.verify_entered {
-        let entered = store
-            .ledger(session, &LedgerFilter { stage: Some(Stage::Entered), limit: Some(5000), ..Default::default() })?;
+        let entered = store.ledger(
+            session,
+            &LedgerFilter { stage: Some(Stage::Entered), limit: Some(50_000), ..Default::default() },
+        )?;
         verify.extend(entered.entries.into_iter().map(|e| e.id));
     }
     if !verify.is_empty() {
         let done = store.mark_verified(session, &verify)?;
         println!("{} marked verified, {} verified already.", done.marked, done.unchanged);
     }
-    let l = store.ledger(session, &LedgerFilter { missing: a.missing, limit: Some(5000), ..Default::default() })?;
+    let l = store.ledger(session, &LedgerFilter { missing: a.missing, limit: Some(50_000), ..Default::default() })?;
     let Some(began) = l.outage_began else {
         println!("No outage recorded: record when it began with lifeboat backlog --outage-began \"dd/mm/yyyy HH:MM\".");
         return Ok(());

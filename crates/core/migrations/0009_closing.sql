@@ -45,3 +45,13 @@ CREATE TRIGGER purge_run_is_final BEFORE UPDATE ON purge_run
 BEGIN SELECT RAISE(ABORT, 'a purge record cannot be changed'); END;
 CREATE TRIGGER purge_run_never_deleted BEFORE DELETE ON purge_run
 BEGIN SELECT RAISE(ABORT, 'a purge record cannot be deleted'); END;
+
+-- The backlog reads what was made or changed since a time, kind by kind.
+CREATE INDEX client_updated ON client (updated_at);
+CREATE INDEX patient_updated ON patient (updated_at);
+CREATE INDEX appointment_updated ON appointment (updated_at);
+CREATE INDEX consultation_updated ON consultation (updated_at);
+CREATE INDEX prescription_issued ON prescription (issued_at);
+CREATE INDEX dispensing_dispensed ON dispensing (dispensed_at);
+CREATE INDEX cd_entry_recorded ON cd_entry (recorded_at);
+CREATE INDEX charge_charged ON charge (charged_at);

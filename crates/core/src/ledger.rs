@@ -128,6 +128,11 @@ pub struct LedgerEntry {
     pub verified_at: Option<DateTime<Utc>>,
     /// Marked once, then changed in Lifeboat: back to captured.
     pub changed_since_marked: bool,
+    /// Made during the outage (to be added to the PMS), rather than a PMS record changed during it
+    /// (to be updated there).
+    pub is_new: bool,
+    /// The PMS number the record holds (a client, animal or appointment).
+    pub record_pms_id: Option<String>,
 }
 
 /// An export written for the PMS.
@@ -205,13 +210,19 @@ fn noun(kind_key: &str) -> &'static str {
     }
 }
 
-/// How many changes of a record the journal holds (not counting the purge after the outage, which
-/// blanks a copy the PMS holds and changes nothing the PMS should be told).
+/// The journal changes that count for the ledger: not the purge after the outage (it blanks a copy
+/// the PMS holds), nor a PMS number given to a record as it is entered (on this PC or another: the
+/// same file of numbers read on two PCs must not send its records back to captured).
+/// (By which fields a change names: a purged PC's journal keeps those, with null values.)
+const COUNTED: &str = "json_type(j.payload, '$.purged_at') IS NULL
+    AND NOT (json_type(j.payload, '$.pms_id') IS NOT NULL AND (SELECT count(*) FROM json_each(j.payload)) = 1)";
+
+/// How many changes of a record the journal holds (those that count, above).
 fn changes(conn: &Connection, kind_key: &str, id: &str) -> Result<i64> {
     Ok(conn
-        .prepare_cached(
-            "SELECT count(*) FROM journal WHERE entity = ?1 AND entity_id = ?2 AND json_extract(payload, '$.purged_at') IS NULL",
-        )?
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM journal j WHERE j.entity = ?1 AND j.entity_id = ?2 AND {COUNTED}"
+        ))?
         .query_row(params![kind_key, id], |r| r.get(0))?)
 }
 
@@ -240,8 +251,25 @@ fn marks(conn: &Connection) -> Result<HashMap<String, Vec<Mark>>> {
     Ok(out)
 }
 
-/// Where one record stands, from its marks.
-fn entry(conn: &Connection, r: &BacklogRecord, marks: Option<&Vec<Mark>>) -> Result<LedgerEntry> {
+/// How many counted changes each marked record has, in one query.
+fn change_counts(conn: &Connection) -> Result<HashMap<String, i64>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT m.record_id, count(j.seq) FROM (SELECT DISTINCT record_kind, record_id FROM ledger_mark) m
+           LEFT JOIN journal j ON j.entity = m.record_kind AND j.entity_id = m.record_id AND {COUNTED}
+         GROUP BY m.record_id"
+    ))?;
+    let rows =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<HashMap<String, i64>>>()?;
+    Ok(rows)
+}
+
+/// Where one record stands, from its marks (`counts`: `change_counts`).
+fn entry(
+    conn: &Connection,
+    r: &BacklogRecord,
+    marks: Option<&Vec<Mark>>,
+    counts: &HashMap<String, i64>,
+) -> Result<LedgerEntry> {
     let kind = &KINDS[r.kind];
     let mut e = LedgerEntry {
         id: r.id.clone(),
@@ -261,30 +289,47 @@ fn entry(conn: &Connection, r: &BacklogRecord, marks: Option<&Vec<Mark>>) -> Res
         verified_by: None,
         verified_at: None,
         changed_since_marked: false,
+        is_new: r.is_new,
+        record_pms_id: r.pms_id.clone(),
     };
     let Some(marks) = marks else { return Ok(e) };
-    let now = changes(conn, kind.key, &r.id)?;
+    let now = match counts.get(&r.id) {
+        Some(n) => *n,
+        None => changes(conn, kind.key, &r.id)?,
+    };
     // Marks are in the order they were made: the first export counts, and the latest entry and
     // check among those that still describe the record.
     if let Some(m) = marks.iter().find(|m| m.stage == Stage::Exported) {
         e.export_id = m.export_id.clone();
         e.exported_at = m.export_made_at;
     }
+    // A record entered again (a corrected number) must be verified again.
+    let mut exported = false;
     for m in marks.iter().filter(|m| m.seen_changes >= now) {
-        e.stage = e.stage.max(m.stage);
         match m.stage {
+            Stage::Exported => exported = true,
             Stage::Entered => {
                 e.pms_id = m.pms_id.clone();
                 e.entered_by = Some(m.by.clone());
                 e.entered_at = Some(m.at);
+                (e.verified_by, e.verified_at) = (None, None);
             }
-            Stage::Verified => {
+            Stage::Verified if e.entered_at.is_some() => {
                 e.verified_by = Some(m.by.clone());
                 e.verified_at = Some(m.at);
             }
             _ => {}
         }
     }
+    e.stage = if e.verified_at.is_some() {
+        Stage::Verified
+    } else if e.entered_at.is_some() {
+        Stage::Entered
+    } else if exported {
+        Stage::Exported
+    } else {
+        Stage::Captured
+    };
     e.changed_since_marked = e.stage == Stage::Captured;
     Ok(e)
 }
@@ -293,7 +338,8 @@ fn entry(conn: &Connection, r: &BacklogRecord, marks: Option<&Vec<Mark>>) -> Res
 pub(crate) fn entries(conn: &Connection) -> Result<Vec<LedgerEntry>> {
     let Some(since) = practice::practice(conn)?.and_then(|p| p.outage_began) else { return Ok(Vec::new()) };
     let marks = marks(conn)?;
-    backlog::records(conn, since)?.iter().map(|r| entry(conn, r, marks.get(&r.id))).collect()
+    let counts = change_counts(conn)?;
+    backlog::records(conn, since)?.iter().map(|r| entry(conn, r, marks.get(&r.id), &counts)).collect()
 }
 
 fn exports(conn: &Connection) -> Result<Vec<ExportBatch>> {
@@ -329,7 +375,7 @@ pub(crate) fn ledger(conn: &Connection, filter: &LedgerFilter) -> Result<Ledger>
         by_kind.entry(k).or_default().add(e.stage);
         by_day.entry(e.day).or_default().add(e.stage);
     }
-    let limit = filter.limit.unwrap_or(500).min(5000) as usize;
+    let limit = filter.limit.unwrap_or(500).min(50_000) as usize;
     let chosen: Vec<LedgerEntry> = all
         .into_iter()
         .filter(|e| filter.kind.as_deref().is_none_or(|k| k.eq_ignore_ascii_case(&e.kind)))
@@ -377,6 +423,7 @@ pub struct Marked {
 struct Backlog {
     records: HashMap<String, BacklogRecord>,
     marks: HashMap<String, Vec<Mark>>,
+    counts: HashMap<String, i64>,
 }
 
 impl Backlog {
@@ -385,30 +432,27 @@ impl Backlog {
             Error::invalid("outage_began", "is not recorded: record when the outage began before reconciling")
         })?;
         let records = backlog::records(w.tx(), since)?.into_iter().map(|r| (r.id.clone(), r)).collect();
-        Ok(Backlog { records, marks: marks(w.tx())? })
+        Ok(Backlog { records, marks: marks(w.tx())?, counts: change_counts(w.tx())? })
     }
 
     fn get(&self, id: &str) -> Result<&BacklogRecord> {
+        let id = id.trim();
+        if id.chars().count() > 64 {
+            return Err(Error::invalid("record_id", "is not a Lifeboat id (too long)"));
+        }
         self.records
-            .get(id.trim())
+            .get(id)
             .ok_or_else(|| Error::invalid("record_id", format!("{id:?} is not a record of the backlog")))
     }
 
     fn stand(&self, w: &Write<'_>, r: &BacklogRecord) -> Result<LedgerEntry> {
-        entry(w.tx(), r, self.marks.get(&r.id))
+        entry(w.tx(), r, self.marks.get(&r.id), &self.counts)
     }
 }
 
 /// A PMS number as given: trimmed, printable, at most 40 characters.
 fn pms_number(text: &str) -> Result<String> {
-    let t = text.trim();
-    if t.chars().count() > 40 {
-        return Err(Error::invalid("pms_id", "is longer than 40 characters"));
-    }
-    if t.chars().any(char::is_control) {
-        return Err(Error::invalid("pms_id", "holds a control character"));
-    }
-    Ok(t.to_string())
+    crate::validate::optional("pms_id", text, 40)
 }
 
 /// A mark to write.
@@ -548,19 +592,26 @@ impl Write<'_> {
         if now.stage >= Stage::Entered && now.pms_id.as_deref() == given {
             return Ok(false);
         }
-        let mut seen = changes(self.tx(), key, &r.id)?;
+        let seen = changes(self.tx(), key, &r.id)?;
         if let Some(table) = table {
             let held: Option<String> =
                 self.tx().query_row(&format!("SELECT pms_id FROM {table} WHERE id = ?1"), [&r.id], |row| row.get(0))?;
-            // The number may be replaced only where the ledger gave it (a mistyped entry corrected).
-            let ours = held.is_some() && now.stage >= Stage::Entered && held == now.pms_id;
+            // The number may be replaced only where the ledger gave it (a mistyped entry corrected,
+            // even after the record changed again).
+            let ours = held.is_some()
+                && backlog
+                    .marks
+                    .get(&r.id)
+                    .is_some_and(|marks| marks.iter().any(|m| m.stage == Stage::Entered && m.pms_id == held));
             if let Some(held) = held.as_deref().filter(|h| *h != pms && !ours) {
                 return Err(Error::invalid("pms_id", format!("{pms:?} given, but this record is PMS number {held:?}")));
             }
+            // A record merged into another is not a second record.
+            let live = if table == "appointment" { "" } else { " AND merged_into IS NULL" };
             let other: Option<String> = self
                 .tx()
                 .query_row(
-                    &format!("SELECT id FROM {table} WHERE pms_id = ?1 AND id <> ?2 LIMIT 1"),
+                    &format!("SELECT id FROM {table} WHERE pms_id = ?1 AND id <> ?2{live} LIMIT 1"),
                     [&pms, &r.id],
                     |row| row.get(0),
                 )
@@ -589,8 +640,6 @@ impl Write<'_> {
                     ChangeKind::Update,
                     Fields::new().with("pms_id", &pms),
                 )?;
-                // The change just made is part of what was entered.
-                seen += 1;
             }
         }
         self.add_mark(
@@ -697,24 +746,40 @@ fn id_map_columns(table: &Table) -> Result<(usize, usize)> {
     let find = |names: &[&str]| table.headers.iter().position(|h| names.contains(&norm(h).as_str()));
     let id = find(&["lifeboatid", "lifeboat"])
         .ok_or_else(|| Error::invalid("file", "has no \"Lifeboat ID\" column (the id from Lifeboat's export)"))?;
-    let pms = find(&[
-        "pmsid",
-        "pmsno",
-        "pmsnumber",
-        "pmsref",
-        "clientno",
-        "clientnumber",
-        "animalno",
-        "animalnumber",
-        "patientno",
-        "patientnumber",
-        "apptid",
-        "appointmentid",
-        "appointmentno",
-    ])
-    .ok_or_else(|| {
-        Error::invalid("file", "has no PMS number column (\"PMS ID\", \"Client No.\", \"Animal No.\" or \"Appt ID\")")
-    })?;
+    // A PMS number column: "PMS ID" first, else the one column of a kind's number (a file with both a
+    // client's and an animal's number and no PMS ID is refused as unclear).
+    let pms = ["pmsid", "pmsno", "pmsnumber", "pmsref"]
+        .iter()
+        .find_map(|name| find(&[name]))
+        .or_else(|| {
+            let kinds: Vec<usize> = table
+                .headers
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| {
+                    [
+                        "clientno",
+                        "clientnumber",
+                        "animalno",
+                        "animalnumber",
+                        "patientno",
+                        "patientnumber",
+                        "apptid",
+                        "appointmentid",
+                        "appointmentno",
+                    ]
+                    .contains(&norm(h).as_str())
+                })
+                .map(|(i, _)| i)
+                .collect();
+            (kinds.len() == 1).then(|| kinds[0])
+        })
+        .ok_or_else(|| {
+            Error::invalid(
+                "file",
+                "has no PMS number column (\"PMS ID\", or one of \"Client No.\", \"Animal No.\" or \"Appt ID\")",
+            )
+        })?;
     Ok((id, pms))
 }
 

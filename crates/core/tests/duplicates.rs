@@ -203,3 +203,27 @@ fn a_merge_travels_to_the_other_pcs_and_both_read_the_same() {
     assert_eq!(other.current_client_id(&manager, f.typo).unwrap(), f.c.r.client.id);
     assert_eq!(other.duplicates(&manager, 100).unwrap(), f.c.store().duplicates(&f.manager, 100).unwrap());
 }
+
+#[test]
+fn a_merge_of_a_merge_keeps_every_record_reachable_and_a_dead_animal_is_not_merged_into_a_living_one() {
+    let f = found();
+    let store = f.c.store();
+    let biscuit = f.c.r.dog.id;
+    let third = store.register_patient(&f.c.r.desk, f.bert, &NewPatient::new("Biscuit", Species::Dog)).unwrap();
+    let start = StartConsultation { appointment_id: None, patient_id: Some(f.biscuit2) };
+    let consultation = store.start_consultation(&f.c.vet, &start).unwrap();
+    store.merge_patients(&f.manager, third.id, f.biscuit2).unwrap();
+    store.merge_patients(&f.manager, biscuit, third.id).unwrap();
+    assert_eq!(store.patient(&f.manager, f.biscuit2).unwrap().merged_into, Some(biscuit), "re-pointed, not chained");
+    let history = store.patient_history(&f.c.vet, biscuit).unwrap();
+    assert!(history.entries.iter().any(|e| matches!(e, lifeboat_core::views::history::HistoryEntry::Consultation { consultation: c, .. } if c.id == consultation.id)));
+
+    let old = store.register_patient(&f.c.r.desk, f.c.r.client.id, &NewPatient::new("Rex", Species::Dog)).unwrap();
+    store.record_death(&f.c.vet, old.id, chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()).unwrap();
+    let puppy = store.register_patient(&f.c.r.desk, f.c.r.client.id, &NewPatient::new("Rex", Species::Dog)).unwrap();
+    let refused = store.merge_patients(&f.manager, puppy.id, old.id).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "merge: Rex is recorded as deceased and Rex is not: two animals, or a death to record first; they are not merged"
+    );
+}

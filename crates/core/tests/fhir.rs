@@ -205,11 +205,13 @@ fn the_validator_refuses_a_bundle_that_breaks_r4() {
     let entries = bundle["entry"].as_array_mut().unwrap();
     let encounter = entries.iter_mut().find(|e| e["resource"]["resourceType"] == "Encounter").unwrap();
     encounter["resource"].as_object_mut().unwrap().remove("class");
+    encounter["resource"]["status"] = json!("bogus");
     let request = entries.iter_mut().find(|e| e["resource"]["resourceType"] == "MedicationRequest").unwrap();
     request["resource"]["subject"] = json!({ "reference": "urn:uuid:00000000-0000-0000-0000-000000000000" });
     let (valid, said) = validate(&serde_json::to_vec(&bundle).unwrap());
     assert!(!valid, "{said}");
     assert!(said.contains("entry -> 3 -> resource -> class\n  field required"), "{said}");
+    assert!(said.contains("entry[3]: Encounter.status 'bogus' is not in the R4 value set"), "{said}");
     assert!(
         said.contains("resource.subject: urn:uuid:00000000-0000-0000-0000-000000000000 is not an entry of the Bundle"),
         "{said}"

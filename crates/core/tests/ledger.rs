@@ -274,3 +274,90 @@ fn marks_travel_to_the_other_pcs_of_the_practice_and_the_ledger_reads_the_same_t
     assert_eq!(pms_id_of(&other, "client", &c.r.client.id.to_string()).as_deref(), Some("C-9"));
     assert_eq!(c.store().dump().unwrap(), other.dump().unwrap());
 }
+
+#[test]
+fn review_cases_merged_records_corrections_after_a_change_and_one_file_read_on_two_pcs() {
+    let (c, manager) = outage();
+    let agatha = c.r.client.id.to_string();
+    // A second record of Agatha, merged into the first: the backlog holds the kept record only, and
+    // the merged record's number does not block the kept one.
+    let again = c
+        .store()
+        .register_client(
+            &c.r.desk,
+            &lifeboat_core::NewClient {
+                last_name: "Quillfeather".into(),
+                phone: "07700 900461".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    c.store().mark_entered(&manager, &[enter(&again.id.to_string(), "C-1")]).unwrap();
+    c.store().merge_clients(&manager, c.r.client.id, again.id).unwrap();
+    let l = ledger(c.store(), &manager);
+    assert_eq!(
+        l.entries.iter().filter(|e| e.kind == "Clients").map(|e| e.id.clone()).collect::<Vec<_>>(),
+        vec![agatha.clone()]
+    );
+    c.store().mark_entered(&manager, &[enter(&agatha, "C-1")]).unwrap();
+    assert_eq!(pms_id_of(c.store(), "client", &agatha).as_deref(), Some("C-1"));
+    let client = entry(&ledger(c.store(), &manager), "Clients").clone();
+    assert!(client.is_new, "made during the outage");
+    assert_eq!(client.record_pms_id.as_deref(), Some("C-1"));
+
+    // Changed at the desk after it was entered, then its mistyped number corrected.
+    let mut changed = lifeboat_core::NewClient {
+        title: "Mrs".into(),
+        first_name: "Agatha".into(),
+        last_name: "Quillfeather".into(),
+        address_line1: "3 Orchard Row".into(),
+        town: "Exeter".into(),
+        postcode: "EX4 1AB".into(),
+        phone: "07700 900461".into(),
+        email: "agatha@example.co.uk".into(),
+        ..Default::default()
+    };
+    changed.phone_alt = c.store().client(&manager, c.r.client.id).unwrap().phone_alt;
+    changed.notes = "Prefers mornings".into();
+    c.store().update_client(&c.r.desk, c.r.client.id, &changed).unwrap();
+    assert_eq!(entry(&ledger(c.store(), &manager), "Clients").stage, Stage::Captured);
+    c.store().mark_entered(&manager, &[enter(&agatha, "C-2")]).unwrap();
+    assert_eq!(pms_id_of(c.store(), "client", &agatha).as_deref(), Some("C-2"));
+    // A number with text-direction controls is refused like any other field.
+    let refused = c.store().mark_entered(&manager, &[enter(&agatha, "C-1\u{202E}0015")]).unwrap_err();
+    assert_eq!(refused.field(), Some("mark 1.pms_id"));
+    let long = "x".repeat(100_000);
+    assert_eq!(
+        c.store().mark_entered(&manager, &[enter(&long, "1")]).unwrap_err().to_string(),
+        "mark 1.record_id: is not a Lifeboat id (too long)"
+    );
+
+    // The same file of numbers read on two PCs: after they sync, the records are still entered.
+    let (_dir, other) = common::store();
+    let sync = |from: &lifeboat_core::Store, to: &lifeboat_core::Store| {
+        let changes = from.changes_missing_from(&to.marks().unwrap(), 100_000).unwrap();
+        to.apply_changes(&changes).unwrap();
+    };
+    sync(c.store(), &other);
+    let there = other.login("m.manager", PASSWORD).unwrap();
+    let dog = c.r.dog.id;
+    let file = format!("Lifeboat ID,PMS ID\r\n{dog},A-9\r\n");
+    c.store().mark_entered_from_file(&manager, "n.csv", file.as_bytes()).unwrap();
+    other.mark_entered_from_file(&there, "n.csv", file.as_bytes()).unwrap();
+    sync(c.store(), &other);
+    sync(&other, c.store());
+    for (store, s) in [(c.store(), &manager), (&other, &there)] {
+        let animal = entry(&ledger(store, s), "Animals").clone();
+        assert_eq!((animal.stage, animal.pms_id.as_deref()), (Stage::Entered, Some("A-9")));
+    }
+    // A file with a client's and an animal's number and no PMS ID column is refused as unclear.
+    let refused = c
+        .store()
+        .mark_entered_from_file(
+            &manager,
+            "x.csv",
+            format!("Lifeboat ID,Client No.,Animal No.\r\n{dog},1,2\r\n").as_bytes(),
+        )
+        .unwrap_err();
+    assert!(refused.to_string().starts_with("file: has no PMS number column"), "{refused}");
+}

@@ -64,7 +64,7 @@ pub fn worklist(list: &Worklist, printed_at: DateTime<Utc>) -> Vec<u8> {
         y -= LINE + 1.6;
         for e in &group.entries {
             let what = wrap(&e.summary, SIZE, true, WHAT_W);
-            let height = (what.len() as f32 + 1.0) * LINE + 1.5;
+            let height = (what.len().max(1) as f32 + 1.0) * LINE + 1.5;
             if y - height < MARGIN + 4.0 {
                 y = new_page(&mut pages);
                 let page = pages.last_mut().expect("a page");
@@ -75,6 +75,15 @@ pub fn worklist(list: &Worklist, printed_at: DateTime<Utc>) -> Vec<u8> {
             page.tick_box(TICK, y - 0.6, 3.6);
             page.text(DAY, y, SIZE, false, &e.day.format("%d/%m/%Y").to_string());
             page.text(KIND, y, SIZE, false, &e.kind);
+            // New in the PMS, or an update of the PMS record with this number.
+            let what_to_do = match (&e.record_pms_id, e.is_new) {
+                (Some(n), false) => format!("update no. {n}"),
+                (_, false) => "update".to_string(),
+                (_, true) => "new".to_string(),
+            };
+            page.shade(true);
+            page.text(KIND, y - LINE, 7.0, false, &crate::fit(&what_to_do, 18));
+            page.shade(false);
             for (i, line) in what.iter().enumerate() {
                 page.text(WHAT, y - i as f32 * LINE, SIZE, i == 0, line);
             }

@@ -79,12 +79,18 @@ fn identifiers(kind: &str, id: &str, pms: Option<String>) -> Value {
     Value::Array(out)
 }
 
-/// An entry that creates the record or, where it exists, replaces it: found by its Lifeboat id.
-fn put(resource_type: &str, id: &str, resource: Value) -> Value {
+/// An entry that creates the record or, where it exists, replaces it: found by its PMS number when
+/// it has one (a copy of a PMS record changed here, or a record entered in the PMS since), else by
+/// its Lifeboat id.
+fn put(resource_type: &str, id: &str, pms: Option<(&str, &str)>, resource: Value) -> Value {
+    let condition = match pms {
+        Some((kind, number)) if !number.is_empty() => format!("{PMS_SYSTEM}/{kind}|{number}"),
+        _ => format!("{ID_SYSTEM}|{id}"),
+    };
     json!({
         "fullUrl": format!("urn:uuid:{id}"),
         "resource": resource,
-        "request": { "method": "PUT", "url": format!("{resource_type}?identifier={ID_SYSTEM}|{id}") },
+        "request": { "method": "PUT", "url": format!("{resource_type}?identifier={condition}") },
     })
 }
 
@@ -145,7 +151,8 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
         let t = |i: usize| row[i].clone().unwrap_or_default();
         let mut animals = Vec::new();
         let mut stmt = conn.prepare_cached(
-            "SELECT p.id, p.pms_id, p.name FROM ownership o JOIN patient p ON p.id = o.patient_id WHERE o.client_id = ?1 ORDER BY o.created_at",
+            "SELECT p.id, p.pms_id, p.name FROM ownership o JOIN patient p ON p.id = o.patient_id
+             WHERE o.client_id = ?1 AND p.merged_into IS NULL ORDER BY o.created_at",
         )?;
         let mut q = stmt.query([&id])?;
         while let Some(a) = q.next()? {
@@ -159,14 +166,14 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
             "name": [{ "use": "official", "text": full, "family": t(3), "given": [t(2)], "prefix": [t(1)] }],
             "telecom": [
                 { "system": "phone", "value": t(8), "use": "home" },
-                { "system": "phone", "value": t(9), "use": "mobile" },
+                { "system": "phone", "value": t(9) },
                 { "system": "email", "value": t(10) },
             ],
             "address": [{ "use": "home", "line": [t(4), t(5)], "city": t(6), "postalCode": t(7), "country": "GB" }],
             "active": true,
             "link": animals,
         });
-        entries.push(put("Person", &id, person));
+        entries.push(put("Person", &id, row[0].as_deref().map(|n| ("client", n)), person));
         record_ids.push(id);
     }
 
@@ -219,7 +226,7 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
         if let Some(day) = died {
             patient["deceasedDateTime"] = json!(day);
         }
-        entries.push(put("Patient", &id, patient));
+        entries.push(put("Patient", &id, row[0].as_deref().map(|n| ("patient", n)), patient));
         record_ids.push(id);
     }
 
@@ -259,7 +266,7 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
                 { "actor": { "display": t(10) }, "status": "accepted" },
             ],
         });
-        entries.push(put("Appointment", &id, appointment));
+        entries.push(put("Appointment", &id, row[6].as_deref().map(|n| ("appointment", n)), appointment));
         record_ids.push(id);
     }
 
@@ -267,7 +274,7 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
     for id in ids("consultation") {
         let row = conn.query_row(
             "SELECT k.patient_id, p.pms_id, p.name, s.display_name, k.started_at, k.signed_at, k.subjective, k.objective,
-                    k.assessment, k.plan, k.appointment_id, a.pms_id, (SELECT reason FROM clinical_void v WHERE v.entity_id = k.id)
+                    k.assessment, k.plan, k.appointment_id, a.pms_id, (SELECT reason FROM clinical_void v WHERE v.entity = 'consultation' AND v.entity_id = k.id)
              FROM consultation k JOIN patient p ON p.id = k.patient_id JOIN staff s ON s.id = k.clinician_id
                LEFT JOIN appointment a ON a.id = k.appointment_id WHERE k.id = ?1",
             [&id],
@@ -327,7 +334,7 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
             encounter["appointment"] =
                 json!([carried.to("appointment", appointment, row[11].as_deref(), "Appointment")]);
         }
-        entries.push(put("Encounter", &id, encounter));
+        entries.push(put("Encounter", &id, None, encounter));
         let status = if voided {
             "entered-in-error"
         } else if signed {
@@ -355,10 +362,11 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
                 "effectiveDateTime": instant(&t(4))?,
                 "valueQuantity": { "value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": code },
             });
+            // Replaced when read again: a draft's vitals corrected and signed reach the PMS.
             entries.push(json!({
                 "fullUrl": format!("urn:uuid:{oid}"),
                 "resource": observation,
-                "request": { "method": "POST", "url": "Observation", "ifNoneExist": format!("identifier={ID_SYSTEM}|{id}/{part}") },
+                "request": { "method": "PUT", "url": format!("Observation?identifier={ID_SYSTEM}|{id}/{part}") },
             }));
         }
         record_ids.push(id);
@@ -368,7 +376,7 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
         let row = conn.query_row(
             "SELECT r.patient_id, p.pms_id, p.name, s.display_name, r.issued_at, r.product_name, r.strength, r.form, r.unit,
                     r.quantity_milli, r.dose, r.route, r.frequency, r.duration, r.directions, r.warnings, r.cascade_statement,
-                    r.consultation_id, r.legal_category, (SELECT reason FROM clinical_void v WHERE v.entity_id = r.id), r.valid_until
+                    r.consultation_id, r.legal_category, (SELECT reason FROM clinical_void v WHERE v.entity = 'prescription' AND v.entity_id = r.id), r.valid_until
              FROM prescription r JOIN patient p ON p.id = r.patient_id JOIN staff s ON s.id = r.prescriber_id WHERE r.id = ?1",
             [&id],
             |r| {
@@ -409,7 +417,8 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
                 request["encounter"] = json!({ "reference": format!("urn:uuid:{consultation}") });
             }
         }
-        entries.push(post("MedicationRequest", &id, request));
+        // Replaced when read again: a void reaches the PMS as entered-in-error.
+        entries.push(put("MedicationRequest", &id, None, request));
         record_ids.push(id);
     }
 

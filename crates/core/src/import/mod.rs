@@ -840,7 +840,7 @@ fn import_rows(
 /// The appointment with its animal, client and clinician found on file.
 fn find_on_file(conn: &Connection, clinicians: &Clinicians, a: &RawAppointment) -> Result<NewAppointment> {
     let clinician_id = clinicians.find(&a.clinician).map_err(|e| Error::invalid("clinician_id", e))?;
-    let patient = crate::reception::origin::find(conn, "patient", a.patient.trim())?.ok_or_else(|| {
+    let patient = crate::reception::origin::find_current(conn, "patient", a.patient.trim())?.ok_or_else(|| {
         Error::invalid(
             "patient_id",
             format!("no animal has PMS number {:?}: import the animals' file first", a.patient.trim()),
@@ -853,7 +853,7 @@ fn find_on_file(conn: &Connection, clinicians: &Clinicians, a: &RawAppointment) 
         )?
         .query_row([patient.to_string()], |r| row::uuid(r, 0))?
     } else {
-        crate::reception::origin::find(conn, "client", a.client.trim())?.ok_or_else(|| {
+        crate::reception::origin::find_current(conn, "client", a.client.trim())?.ok_or_else(|| {
             Error::invalid(
                 "client_id",
                 format!("no client has PMS number {:?}: import the clients' file first", a.client.trim()),

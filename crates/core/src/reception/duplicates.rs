@@ -1,7 +1,7 @@
 //! Duplicates: pairs of clients or animals that are probably one, found by what they share (a phone
 //! number, an email address, a surname at one postcode, a microchip, a name much like the other's),
-//! each with its reasons; and what a manager decides about a pair: the same (linked: both kept, each
-//! pointing at the other), different (not suggested again), or merged.
+//! each with its reasons; and what a manager decides about a pair: the same (both records kept, as
+//! they are; the pair is not suggested again), different (not suggested again), or merged.
 //!
 //! A merge keeps one record and marks the other merged into it (`merged_into`): the kept record takes
 //! the other's details where its own are empty, its owners (or animals) and its bookings still to
@@ -12,13 +12,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::permission::Action;
 use crate::reception::client::{self, Client, NewClient};
+use crate::reception::origin;
 use crate::reception::patient::{self, Patient};
 use crate::session::Session;
 use crate::store::database::Store;
@@ -55,7 +56,7 @@ pub struct DuplicatePair {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
-    /// One client or animal: both records kept, linked.
+    /// One client or animal, but both records kept as they are (not suggested again).
     Same,
     /// Not one: not suggested again.
     Different,
@@ -408,6 +409,26 @@ impl Write<'_> {
     }
 
     fn mark_merged(&mut self, entity: Entity, table: &str, merged: Uuid, into: Uuid) -> Result<()> {
+        // Records merged into the one merged now point at the kept one: one step, never a chain.
+        let earlier: Vec<String> = self
+            .tx()
+            .prepare(&format!("SELECT id FROM {table} WHERE merged_into = ?1"))?
+            .query_map([merged.to_string()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in earlier {
+            self.tx().execute(
+                &format!("UPDATE {table} SET merged_into = ?2 WHERE id = ?1"),
+                params![id, into.to_string()],
+            )?;
+            let uuid = Uuid::parse_str(&id).map_err(|_| Error::DamagedRecord(format!("{table} id {id:?}")))?;
+            self.record(
+                Action::MergeRecords,
+                entity,
+                uuid,
+                ChangeKind::Update,
+                Fields::new().with("merged_into", into),
+            )?;
+        }
         self.tx().execute(
             &format!("UPDATE {table} SET merged_into = ?2, updated_at = ?3 WHERE id = ?1"),
             params![merged.to_string(), into.to_string(), time::stored(self.now())],
@@ -482,6 +503,16 @@ impl Write<'_> {
                 return Err(Error::Conflict(format!("{} was merged into another record ({into}) already", p.name)));
             }
         }
+        if k.deceased_on.is_some() != m.deceased_on.is_some() {
+            let (dead, alive) = if k.deceased_on.is_some() { (&k, &m) } else { (&m, &k) };
+            return Err(Error::invalid(
+                "merge",
+                format!(
+                    "{} is recorded as deceased and {} is not: two animals, or a death to record first; they are not merged",
+                    dead.name, alive.name
+                ),
+            ));
+        }
         if k.species != m.species || k.species_other != m.species_other {
             return Err(Error::invalid(
                 "merge",
@@ -522,13 +553,6 @@ impl Write<'_> {
         if m.neutered && !k.neutered {
             fields.put("neutered", true);
             sets.push(("neutered", Sql::Integer(1)));
-        }
-        if k.deceased_on.is_none() {
-            if let Some(died) = m.deceased_on {
-                let died = died.format("%Y-%m-%d").to_string();
-                fields.put("deceased_on", &died);
-                sets.push(("deceased_on", text(&died)));
-            }
         }
         let mut alerts = k.alerts.clone();
         for a in &m.alerts {
@@ -590,24 +614,6 @@ impl Write<'_> {
     }
 }
 
-/// The record a merged one was merged into, followed to the end (a merge of a merge).
-pub(crate) fn resolve(conn: &Connection, table: &str, id: Uuid) -> Result<Uuid> {
-    let mut at = id;
-    for _ in 0..16 {
-        let next: Option<Option<String>> = conn
-            .prepare_cached(&format!("SELECT merged_into FROM {table} WHERE id = ?1"))?
-            .query_row([at.to_string()], |r| r.get(0))
-            .optional()?;
-        match next.flatten() {
-            Some(n) => {
-                at = Uuid::parse_str(&n).map_err(|_| Error::DamagedRecord(format!("{table} merged_into {n:?}")))?
-            }
-            None => return Ok(at),
-        }
-    }
-    Ok(at)
-}
-
 impl Store {
     /// Pairs of clients and animals that are probably one (managers), at most `limit`.
     pub fn duplicates(&self, session: &Session, limit: u32) -> Result<Duplicates> {
@@ -628,11 +634,11 @@ impl Store {
 
     /// The client a (possibly merged) client id stands for now.
     pub fn current_client_id(&self, session: &Session, id: Uuid) -> Result<Uuid> {
-        self.read_as(session, Action::ViewRecords, |r| resolve(r, "client", id))
+        self.read_as(session, Action::ViewRecords, |r| origin::current(r, "client", id))
     }
 
     /// The animal a (possibly merged) animal id stands for now.
     pub fn current_patient_id(&self, session: &Session, id: Uuid) -> Result<Uuid> {
-        self.read_as(session, Action::ViewRecords, |r| resolve(r, "patient", id))
+        self.read_as(session, Action::ViewRecords, |r| origin::current(r, "patient", id))
     }
 }

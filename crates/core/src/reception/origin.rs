@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::permission::Action;
 use crate::store::row;
 
@@ -57,6 +57,30 @@ pub(crate) fn find(conn: &Connection, table: &str, pms_id: &str) -> Result<Optio
         _ => "SELECT id FROM patient WHERE pms_id = ?1 ORDER BY created_at, id LIMIT 1",
     };
     Ok(conn.prepare_cached(sql)?.query_row([pms_id], |r| row::uuid(r, 0)).optional()?)
+}
+
+/// The record a merged one was merged into, followed to the end (a merge of a merge).
+pub(crate) fn current(conn: &Connection, table: &str, id: Uuid) -> Result<Uuid> {
+    let mut at = id;
+    for _ in 0..16 {
+        let next: Option<Option<String>> = conn
+            .prepare_cached(&format!("SELECT merged_into FROM {table} WHERE id = ?1"))?
+            .query_row([at.to_string()], |r| r.get(0))
+            .optional()?;
+        match next.flatten() {
+            Some(n) => {
+                at = Uuid::parse_str(&n).map_err(|_| Error::DamagedRecord(format!("{table} merged_into {n:?}")))?
+            }
+            None => return Ok(at),
+        }
+    }
+    Ok(at)
+}
+
+/// Like `find`, but a record merged into another (a duplicate) leads to the one it was merged into:
+/// what an animal's owner or an appointment's animal is found as.
+pub(crate) fn find_current(conn: &Connection, table: &str, pms_id: &str) -> Result<Option<Uuid>> {
+    find(conn, table, pms_id)?.map(|id| current(conn, table, id)).transpose()
 }
 
 /// Whether the record was changed after it was made by anything but an import on this PC: an edit

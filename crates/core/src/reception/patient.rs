@@ -557,7 +557,7 @@ impl Write<'_> {
                 return Err(Error::invalid("deceased_on", "is before the date of birth"));
             }
         }
-        let owner = origin::find(self.tx(), "client", &owner_pms_id)?.ok_or_else(|| {
+        let owner = origin::find_current(self.tx(), "client", &owner_pms_id)?.ok_or_else(|| {
             Error::invalid(
                 "owner_pms_id",
                 format!("no client has PMS number {owner_pms_id:?}: import the clients' file first"),

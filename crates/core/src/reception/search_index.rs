@@ -24,7 +24,8 @@ pub(crate) fn reindex_client(conn: &Connection, client_id: Uuid) -> Result<()> {
         .optional()?;
     let Some((rowid, f)) = row else { return Err(Error::NotFound(format!("client {client_id}"))) };
     let mut stmt = conn.prepare_cached(
-        "SELECT p.name, coalesce(p.microchip, '') FROM patient p JOIN ownership o ON o.patient_id = p.id WHERE o.client_id = ?1",
+        "SELECT p.name, coalesce(p.microchip, '') FROM patient p JOIN ownership o ON o.patient_id = p.id
+         WHERE o.client_id = ?1 AND p.merged_into IS NULL",
     )?;
     let pets = stmt
         .query_map([client_id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?

@@ -628,7 +628,8 @@ impl Batch<'_> {
             Entity::Patient
                 if fields.contains_key("name")
                     || fields.contains_key("microchip")
-                    || fields.contains_key("deceased_on") =>
+                    || fields.contains_key("deceased_on")
+                    || fields.contains_key("merged_into") =>
             {
                 let mut stmt = self.conn.prepare_cached("SELECT client_id FROM ownership WHERE patient_id = ?1")?;
                 let owners = stmt

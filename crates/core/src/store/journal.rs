@@ -267,12 +267,14 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<JournalEntry> {
     })
 }
 
-/// Blanks this PC's journal copies of one record's changes (payload and the values they replaced),
-/// except the change `keep`: the purge after the outage. Returns how many were blanked.
+/// Blanks this PC's journal copies of one record's changes (each field of the payload set to null,
+/// so which fields a change touched stays known; the values it replaced dropped), except the change
+/// `keep`: the purge after the outage. Returns how many were blanked.
 pub(crate) fn redact(conn: &Connection, entity: &str, entity_id: &str, keep: Option<Uuid>, at: &str) -> Result<usize> {
     Ok(conn
         .prepare_cached(
-            "UPDATE journal SET payload = '{}', base = '{}', redacted_at = ?3
+            "UPDATE journal SET payload = (SELECT coalesce(json_group_object(key, json('null')), '{}') FROM json_each(journal.payload)),
+                    base = '{}', redacted_at = ?3
              WHERE entity = ?1 AND entity_id = ?2 AND redacted_at IS NULL AND op_id <> coalesce(?4, '')",
         )?
         .execute(params![entity, entity_id, at, keep.map(|k| k.to_string())])?)

@@ -58,7 +58,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0009_closing.sql",
         sql: include_str!("../../migrations/0009_closing.sql"),
-        sha256: "f9345030262ed7101485ccd5e94f84abcef6099621638aadc42ab17c4957c357",
+        sha256: "4ea9f071f437f00676b6c8bc682c31db416bbc02f8e4334f1a45beb60f16e17d",
     },
 ];
 

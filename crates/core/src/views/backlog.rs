@@ -50,8 +50,9 @@ pub(crate) struct Kind {
     pub label: &'static str,
     /// SQL giving, for those made or changed since ?1: (id, time made, time last changed or NULL for
     /// records never changed, clinician's name, whether it was made here rather than copied from the
-    /// PMS, its animal's id and name, its client's name, a line saying what it is, and the time it
-    /// happened where that says more than when it was written).
+    /// PMS, its animal's id and name, its client's name, a line saying what it is, the time it
+    /// happened where that says more than when it was written, and its PMS number). Records merged
+    /// into another are not backlog: the kept record is.
     sql: &'static str,
 }
 
@@ -63,8 +64,8 @@ pub(crate) const KINDS: &[Kind] = &[
         key: "client",
         label: "Clients",
         sql: "SELECT c.id, c.created_at, c.updated_at, NULL, c.origin = 'offline', NULL, NULL, CLIENT_NAME,
-                CLIENT_NAME || CASE WHEN c.postcode = '' THEN '' ELSE ', ' || c.postcode END, NULL
-              FROM client c WHERE c.updated_at >= ?1
+                CLIENT_NAME || CASE WHEN c.postcode = '' THEN '' ELSE ', ' || c.postcode END, NULL, c.pms_id
+              FROM client c WHERE c.updated_at >= ?1 AND c.merged_into IS NULL
            AND (c.origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'client' AND j.entity_id = c.id AND j.kind = 'update'
               AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')))",
     },
@@ -74,8 +75,8 @@ pub(crate) const KINDS: &[Kind] = &[
         sql: "SELECT p.id, p.created_at, p.updated_at, NULL, p.origin = 'offline', p.id, p.name,
                 (SELECT CLIENT_NAME FROM ownership o JOIN client c ON c.id = o.client_id WHERE o.patient_id = p.id ORDER BY o.created_at LIMIT 1),
                 p.name || ', ' || CASE p.species WHEN 'other' THEN p.species_other ELSE p.species END
-                  || CASE WHEN p.breed = '' THEN '' ELSE ' (' || p.breed || ')' END, NULL
-              FROM patient p WHERE p.updated_at >= ?1
+                  || CASE WHEN p.breed = '' THEN '' ELSE ' (' || p.breed || ')' END, NULL, p.pms_id
+              FROM patient p WHERE p.updated_at >= ?1 AND p.merged_into IS NULL
            AND (p.origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'patient' AND j.entity_id = p.id AND j.kind = 'update'
               AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')) OR EXISTS (SELECT 1 FROM ownership o
              JOIN journal j ON j.entity = 'ownership' AND j.entity_id = o.id
@@ -87,7 +88,7 @@ pub(crate) const KINDS: &[Kind] = &[
         label: "Appointments",
         sql: "SELECT a.id, a.created_at, a.updated_at, s.display_name, a.origin = 'offline', p.id, p.name, CLIENT_NAME,
                 'Appointment (' || replace(a.kind, '_', ' ') || ', ' || replace(a.status, '_', ' ') || ')' || CASE WHEN a.reason = '' THEN '' ELSE ': ' || a.reason END,
-                a.starts_at
+                a.starts_at, a.pms_id
               FROM appointment a JOIN staff s ON s.id = a.clinician_id JOIN patient p ON p.id = a.patient_id JOIN client c ON c.id = a.client_id
           WHERE a.updated_at >= ?1 AND (a.origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'appointment' AND j.entity_id = a.id AND j.kind = 'update'
               AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')))",
@@ -97,14 +98,14 @@ pub(crate) const KINDS: &[Kind] = &[
         label: "Consultations",
         sql: "SELECT k.id, k.created_at, k.updated_at, s.display_name, 1, p.id, p.name, NULL,
                 'Consultation' || CASE WHEN k.signed_at IS NULL THEN ' (draft, not signed)' ELSE '' END
-                  || CASE WHEN k.assessment = '' THEN '' ELSE ': ' || substr(k.assessment, 1, 80) END, k.started_at
+                  || CASE WHEN k.assessment = '' THEN '' ELSE ': ' || substr(k.assessment, 1, 80) END, k.started_at, NULL
               FROM consultation k JOIN staff s ON s.id = k.clinician_id JOIN patient p ON p.id = k.patient_id
           WHERE k.updated_at >= ?1",
     },
     Kind {
         key: "addendum",
         label: "Addenda",
-        sql: "SELECT a.id, a.written_at, NULL, s.display_name, 1, p.id, p.name, NULL, 'Addendum: ' || a.reason, NULL
+        sql: "SELECT a.id, a.written_at, NULL, s.display_name, 1, p.id, p.name, NULL, 'Addendum: ' || a.reason, NULL, NULL
               FROM addendum a JOIN staff s ON s.id = a.author_id JOIN consultation k ON k.id = a.consultation_id
                 JOIN patient p ON p.id = k.patient_id WHERE a.written_at >= ?1",
     },
@@ -112,7 +113,7 @@ pub(crate) const KINDS: &[Kind] = &[
         key: "prescription",
         label: "Prescriptions",
         sql: "SELECT r.id, r.issued_at, NULL, s.display_name, 1, p.id, p.name, NULL,
-                'Prescription: ' || r.product_name || ' ' || r.strength || ', ' || r.dose || ' ' || r.frequency, NULL
+                'Prescription: ' || r.product_name || ' ' || r.strength || ', ' || r.dose || ' ' || r.frequency, NULL, NULL
               FROM prescription r JOIN staff s ON s.id = r.prescriber_id JOIN patient p ON p.id = r.patient_id
           WHERE r.issued_at >= ?1",
     },
@@ -120,7 +121,7 @@ pub(crate) const KINDS: &[Kind] = &[
         key: "dispensing",
         label: "Dispensings",
         sql: "SELECT d.id, d.dispensed_at, NULL, s.display_name, 1, p.id, p.name, NULL,
-                'Dispensed: ' || r.product_name || ' ' || r.strength || ', batch ' || d.batch, NULL
+                'Dispensed: ' || r.product_name || ' ' || r.strength || ', batch ' || d.batch, NULL, NULL
               FROM dispensing d JOIN staff s ON s.id = d.dispensed_by JOIN prescription r ON r.id = d.prescription_id
                 JOIN patient p ON p.id = r.patient_id WHERE d.dispensed_at >= ?1",
     },
@@ -128,7 +129,7 @@ pub(crate) const KINDS: &[Kind] = &[
         key: "cd_entry",
         label: "Controlled drugs register",
         sql: "SELECT e.id, e.recorded_at, NULL, s.display_name, 1, p.id, p.name, NULL,
-                'CD register (' || replace(e.kind, '_', ' ') || '): ' || d.name || ' ' || d.strength, e.occurred_at
+                'CD register (' || replace(e.kind, '_', ' ') || '): ' || d.name || ' ' || d.strength, e.occurred_at, NULL
               FROM cd_entry e JOIN staff s ON s.id = e.recorded_by JOIN product d ON d.id = e.product_id
                 LEFT JOIN patient p ON p.id = e.patient_id WHERE e.recorded_at >= ?1",
     },
@@ -136,14 +137,14 @@ pub(crate) const KINDS: &[Kind] = &[
         key: "charge",
         label: "Charges",
         sql: "SELECT h.id, h.charged_at, NULL, s.display_name, 1, p.id, p.name, NULL,
-                'Charge: ' || h.description || ', £' || printf('%.2f', (h.net_pence + h.vat_pence) / 100.0), NULL
+                'Charge: ' || h.description || ', £' || printf('%.2f', (h.net_pence + h.vat_pence) / 100.0), NULL, NULL
               FROM charge h JOIN staff s ON s.id = h.charged_by JOIN patient p ON p.id = h.patient_id WHERE h.charged_at >= ?1",
     },
     Kind {
         key: "void",
         label: "Voided records",
         sql: "SELECT v.id, v.voided_at, NULL, s.display_name, 1, NULL, NULL, NULL,
-                'Void of a ' || v.entity || ': ' || v.reason, NULL
+                'Void of a ' || v.entity || ': ' || v.reason, NULL, NULL
               FROM clinical_void v JOIN staff s ON s.id = v.voided_by WHERE v.voided_at >= ?1",
     },
 ];
@@ -164,6 +165,8 @@ pub(crate) struct BacklogRecord {
     pub client_name: Option<String>,
     /// What it is, in a line (with the time it happened, where it has one).
     pub summary: String,
+    /// Its PMS number (a client, animal or appointment that has one).
+    pub pms_id: Option<String>,
 }
 
 /// Every record made or changed since `since`, kind by kind (in `KINDS` order), oldest first within
@@ -200,6 +203,7 @@ pub(crate) fn records(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<Bac
                 patient_name: r.get(6)?,
                 client_name: r.get(7)?,
                 summary,
+                pms_id: r.get(10)?,
             });
         }
         out[first..].sort_by(|a, b| (a.when, &a.id).cmp(&(b.when, &b.id)));

@@ -20,4 +20,13 @@ exported_at: string | null, export_id: string | null, pms_id: string | null, ent
 /**
  * Marked once, then changed in Lifeboat: back to captured.
  */
-changed_since_marked: boolean, };
+changed_since_marked: boolean, 
+/**
+ * Made during the outage (to be added to the PMS), rather than a PMS record changed during it
+ * (to be updated there).
+ */
+is_new: boolean, 
+/**
+ * The PMS number the record holds (a client, animal or appointment).
+ */
+record_pms_id: string | null, };
