@@ -149,6 +149,19 @@ fn the_purge_waits_for_its_day_then_blanks_the_copies_everywhere_and_keeps_what_
     assert_eq!(status.runs.len(), 1);
     assert_eq!(status.runs[0].2, done);
     assert_eq!(status.would_purge, Some(PurgeCounts { kept_clients: 1, kept_patients: 1, ..Default::default() }));
+    // Marking another change "purged" by hand does not hide an edit from the checks.
+    {
+        let raw = common::raw_connection(&c.r.dir);
+        raw.execute(
+            "UPDATE journal SET payload = '{\"last_name\":\"Forged\"}', redacted_at = '2026-05-01T00:00:00.000Z'
+             WHERE entity = 'client' AND entity_id = ?1 AND kind = 'create'",
+            [c.r.client.id.to_string()],
+        )
+        .unwrap();
+    }
+    let report = c.store().doctor().unwrap();
+    assert!(!report.is_healthy());
+    assert!(format!("{report:?}").contains("it is marked purged, but its record was never purged"), "{report:?}");
     // Nothing left to purge: a second run purges nothing.
     assert_eq!(c.store().purge_copies(&manager).unwrap().clients, 0);
 

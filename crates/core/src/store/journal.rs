@@ -359,7 +359,24 @@ pub fn pending_count(conn: &Connection, own_nodes: &[Uuid]) -> Result<u64> {
 /// node's entries (entries removed from the end).
 pub(crate) fn check(conn: &Connection) -> Result<Option<String>> {
     // A change whose personal details were purged after the outage no longer matches its hash, by
-    // design (its audit entry still covers the hash).
+    // design (its audit entry still covers the hash) — but only a change of a record that was purged:
+    // marking any other entry redacted does not hide an edit.
+    let unexplained: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT j.seq, j.op_id FROM journal j WHERE j.redacted_at IS NOT NULL AND NOT (
+                 (j.entity = 'client' AND EXISTS (SELECT 1 FROM client c WHERE c.id = j.entity_id AND c.purged_at IS NOT NULL))
+              OR (j.entity = 'patient' AND EXISTS (SELECT 1 FROM patient p WHERE p.id = j.entity_id AND p.purged_at IS NOT NULL))
+              OR (j.entity = 'appointment' AND EXISTS (SELECT 1 FROM appointment a WHERE a.id = j.entity_id AND a.purged_at IS NOT NULL)))
+             ORDER BY j.seq LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((seq, op)) = unexplained {
+        return Ok(Some(format!(
+            "journal entry {seq} (change {op}) has been altered: it is marked purged, but its record was never purged"
+        )));
+    }
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM journal WHERE redacted_at IS NULL ORDER BY seq"))?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
