@@ -857,6 +857,10 @@ pub async fn close_outage(state: State<'_, AppState>, purge_after_days: u32) -> 
     let export_dir = state.export_dir.clone();
     state
         .run(move |store, session| {
+            // The folder is made first: the signed export exists only once.
+            std::fs::create_dir_all(&export_dir).map_err(|e| {
+                CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", export_dir.display()))
+            })?;
             let closed = store.close_outage(session, purge_after_days)?;
             let name = format!("lifeboat-final-export-{}.json", closed.closure.closed_at.format("%Y-%m-%d-%H%M%S"));
             crate::save_export(&export_dir, &name, &closed.final_export)

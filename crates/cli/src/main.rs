@@ -726,8 +726,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::CloseOutage(a) => {
             let store = open_existing(config)?;
             let session = login(&store, &a.acting, &mut secrets)?;
+            // The file is made first: the signed export exists only once, and must not be lost.
+            let mut file =
+                std::fs::File::create(&a.out).map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 4))?;
             let closed = store.close_outage(&session, a.purge_after_days)?;
-            std::fs::write(&a.out, &closed.final_export)
+            std::io::Write::write_all(&mut file, &closed.final_export)
+                .and_then(|()| file.sync_all())
                 .map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 4))?;
             let c = &closed.closure;
             println!(
@@ -747,7 +751,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let session = login(&store, &a.acting, &mut secrets)?;
             let p = store.purge_copies(&session)?;
             println!(
-                "Purged {} clients, {} animals and {} appointments held only as copies of the PMS; kept {} clients and {} animals named by records the law requires.",
+                "Purged {} clients, {} animals and {} appointments held as copies of what the PMS now holds; kept {} clients and {} animals named by records the law requires or changed since.",
                 p.clients, p.patients, p.appointments, p.kept_clients, p.kept_patients
             );
         }

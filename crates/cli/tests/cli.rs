@@ -458,7 +458,7 @@ fn a_manager_exports_the_backlog_marks_it_entered_from_a_file_of_pms_numbers_and
     assert!(out.status.success(), "{shown}");
     assert_eq!(
         shown.trim(),
-        "Purged 1 clients, 0 animals and 0 appointments held only as copies of the PMS; kept 0 clients and 0 animals named by records the law requires."
+        "Purged 1 clients, 0 animals and 0 appointments held as copies of what the PMS now holds; kept 0 clients and 0 animals named by records the law requires or changed since."
     );
     let out =
         lifeboat(&dir, &["close-outage", "--as", "m.manager", "--purge-after-days", "0", "--out", "x.json"], &password);

@@ -123,16 +123,27 @@ fn closure(conn: &Connection) -> Result<Option<Closure>> {
     .transpose()
 }
 
-/// Records named by what the law keeps: animals with a consultation, prescription, register entry or
-/// charge, and clients with a prescription or charge or who own such an animal.
-const KEPT_PATIENTS: &str = "SELECT patient_id FROM consultation UNION SELECT patient_id FROM prescription
-    UNION SELECT patient_id FROM cd_entry WHERE patient_id IS NOT NULL UNION SELECT patient_id FROM charge";
-fn kept_clients() -> String {
-    format!(
-        "SELECT client_id FROM prescription UNION SELECT client_id FROM charge
-         UNION SELECT o.client_id FROM ownership o WHERE o.patient_id IN ({KEPT_PATIENTS})"
-    )
-}
+/// The records a purge keeps, as SQL over `?1` (when the outage was closed) and `?2` (the closure's
+/// clock): animals named by a consultation, prescription, register entry or charge or booked after
+/// the closing; clients named by a prescription, charge or booking that stays, or owning a kept animal;
+/// and any record changed after the closing (by the journal's clocks, which every PC shares), or made
+/// in Lifeboat and not verified in the PMS (a purge never blanks what the PMS has not got).
+const KEPT: &str = "WITH kept_p AS (
+        SELECT patient_id AS id FROM consultation UNION SELECT patient_id FROM prescription
+        UNION SELECT patient_id FROM cd_entry WHERE patient_id IS NOT NULL UNION SELECT patient_id FROM charge
+        UNION SELECT patient_id FROM appointment WHERE starts_at > ?1
+        UNION SELECT j.entity_id FROM journal j WHERE j.entity = 'patient' AND j.hlc > ?2
+        UNION SELECT p.id FROM patient p WHERE p.origin = 'offline'
+          AND NOT EXISTS (SELECT 1 FROM ledger_mark m WHERE m.record_id = p.id AND m.stage = 'verified')
+    ), kept_c AS (
+        SELECT client_id AS id FROM prescription UNION SELECT client_id FROM charge
+        UNION SELECT o.client_id FROM ownership o WHERE o.patient_id IN (SELECT id FROM kept_p)
+        UNION SELECT client_id FROM appointment
+          WHERE starts_at > ?1 OR id IN (SELECT appointment_id FROM consultation WHERE appointment_id IS NOT NULL)
+        UNION SELECT j.entity_id FROM journal j WHERE j.entity = 'client' AND j.hlc > ?2
+        UNION SELECT c.id FROM client c WHERE c.origin = 'offline'
+          AND NOT EXISTS (SELECT 1 FROM ledger_mark m WHERE m.record_id = c.id AND m.stage = 'verified')
+    )";
 
 /// The ids of the clients, animals and appointments a purge would blank now.
 struct Plan {
@@ -142,36 +153,44 @@ struct Plan {
     counts: PurgeCounts,
 }
 
+/// The clock of the closure's own change (the same on every PC).
+fn closure_clock(conn: &Connection, c: &Closure) -> Result<i64> {
+    Ok(conn
+        .query_row("SELECT hlc FROM journal WHERE entity = 'outage_closure' AND entity_id = ?1", [&c.id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(i64::MAX))
+}
+
 /// What a purge would blank now, and how many records are kept.
-fn plan(conn: &Connection, closed_at: &str) -> Result<Plan> {
+fn plan(conn: &Connection, c: &Closure) -> Result<Plan> {
+    let (closed_at, clock) = (time::stored(c.closed_at), closure_clock(conn, c)?);
     let ids = |sql: &str| -> Result<Vec<String>> {
-        let mut stmt = conn.prepare(sql)?;
-        let rows = stmt.query_map([closed_at], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        let mut stmt = conn.prepare(&format!("{KEPT} {sql}"))?;
+        let rows =
+            stmt.query_map(params![closed_at, clock], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(rows)
     };
-    let clients = ids(&format!(
-        "SELECT id FROM client WHERE purged_at IS NULL AND updated_at <= ?1 AND id NOT IN ({}) ORDER BY id",
-        kept_clients()
-    ))?;
-    let patients = ids(&format!(
-        "SELECT id FROM patient WHERE purged_at IS NULL AND updated_at <= ?1 AND id NOT IN ({KEPT_PATIENTS}) ORDER BY id"
-    ))?;
-    let appointments = ids(&format!(
-        "SELECT id FROM appointment WHERE purged_at IS NULL AND updated_at <= ?1 AND patient_id NOT IN ({KEPT_PATIENTS})
-           AND id NOT IN (SELECT appointment_id FROM consultation WHERE appointment_id IS NOT NULL) ORDER BY id"
-    ))?;
-    let count = |sql: String| -> Result<u32> { Ok(conn.query_row(&sql, [], |r| r.get(0))?) };
+    let clients =
+        ids("SELECT id FROM client WHERE purged_at IS NULL AND id NOT IN (SELECT id FROM kept_c) ORDER BY id")?;
+    let patients =
+        ids("SELECT id FROM patient WHERE purged_at IS NULL AND id NOT IN (SELECT id FROM kept_p) ORDER BY id")?;
+    let appointments = ids(
+        "SELECT a.id FROM appointment a WHERE a.purged_at IS NULL AND a.starts_at <= ?1
+           AND a.patient_id NOT IN (SELECT id FROM kept_p) AND a.client_id NOT IN (SELECT id FROM kept_c)
+           AND a.id NOT IN (SELECT appointment_id FROM consultation WHERE appointment_id IS NOT NULL)
+           AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'appointment' AND j.entity_id = a.id AND j.hlc > ?2)
+           AND (a.origin = 'pms' OR EXISTS (SELECT 1 FROM ledger_mark m WHERE m.record_id = a.id AND m.stage = 'verified'))
+         ORDER BY a.id",
+    )?;
+    let count = |sql: &str| -> Result<u32> {
+        Ok(conn.query_row(&format!("{KEPT} {sql}"), params![closed_at, clock], |r| r.get(0))?)
+    };
     let counts = PurgeCounts {
         clients: clients.len() as u32,
         patients: patients.len() as u32,
         appointments: appointments.len() as u32,
-        kept_clients: count(format!(
-            "SELECT count(*) FROM client WHERE purged_at IS NULL AND id IN ({})",
-            kept_clients()
-        ))?,
-        kept_patients: count(format!(
-            "SELECT count(*) FROM patient WHERE purged_at IS NULL AND id IN ({KEPT_PATIENTS})"
-        ))?,
+        kept_clients: count("SELECT count(*) FROM client WHERE purged_at IS NULL AND id IN (SELECT id FROM kept_c)")?,
+        kept_patients: count("SELECT count(*) FROM patient WHERE purged_at IS NULL AND id IN (SELECT id FROM kept_p)")?,
     };
     Ok(Plan { clients, patients, appointments, counts })
 }
@@ -189,7 +208,7 @@ pub(crate) fn status(conn: &Connection) -> Result<ClosingStatus> {
     }
     let closure = closure(conn)?;
     let would_purge = match &closure {
-        Some(c) => Some(plan(conn, &time::stored(c.closed_at))?.counts),
+        Some(c) => Some(plan(conn, c)?.counts),
         None => None,
     };
     let mut stmt = conn.prepare(
@@ -237,6 +256,12 @@ impl Write<'_> {
         }
         let s = status(self.tx())?.ledger;
         let waiting = s.captured + s.exported + s.entered;
+        if s.verified == 0 && waiting == 0 {
+            return Err(Error::invalid(
+                "outage",
+                "has nothing in its backlog: check when the outage began (a purge after closing would find nothing verified)",
+            ));
+        }
         if waiting > 0 {
             return Err(Error::invalid(
                 "outage",
@@ -283,10 +308,10 @@ impl Write<'_> {
     fn blank(&mut self, entity: Entity, table: &str, id: &str, sets: &[(&str, &str)]) -> Result<()> {
         let now = time::stored(self.now());
         let assignments: Vec<String> = sets.iter().map(|(c, v)| format!("{c} = {v}")).collect();
-        self.tx().execute(
-            &format!("UPDATE {table} SET {}, purged_at = ?2, updated_at = ?2 WHERE id = ?1", assignments.join(", ")),
-            params![id, now],
-        )?;
+        // (`updated_at` is left: a purged copy is not a change to export.)
+        self.tx()
+            .prepare_cached(&format!("UPDATE {table} SET {}, purged_at = ?2 WHERE id = ?1", assignments.join(", ")))?
+            .execute(params![id, now])?;
         let mut fields = Fields::new();
         for (column, value) in sets {
             match *value {
@@ -297,7 +322,7 @@ impl Write<'_> {
         }
         fields.put("purged_at", &now);
         let uuid = Uuid::parse_str(id).map_err(|_| Error::DamagedRecord(format!("{table} id {id:?}")))?;
-        journal::redact(self.tx(), entity.as_str(), id, None, &now)?;
+        journal::redact(self.tx(), entity.as_str(), id, None, i64::MAX, &now)?;
         self.record(Action::ManageOutage, entity, uuid, ChangeKind::Update, fields)
     }
 
@@ -315,7 +340,7 @@ impl Write<'_> {
                 ),
             ));
         }
-        let Plan { clients, patients, appointments, counts } = plan(self.tx(), &time::stored(c.closed_at))?;
+        let Plan { clients, patients, appointments, counts } = plan(self.tx(), &c)?;
         const CLIENT: &[(&str, &str)] = &[
             ("title", "''"),
             ("first_name", "''"),
@@ -346,9 +371,25 @@ impl Write<'_> {
         }
         for id in &clients {
             self.blank(Entity::Client, "client", id, CLIENT)?;
-            let uuid = Uuid::parse_str(id).map_err(|_| Error::DamagedRecord(format!("client id {id:?}")))?;
+        }
+        // Every client whose search row named a purged record is reindexed (a kept owner of a purged
+        // animal too), and the index's old words are merged away.
+        let owners: Vec<String> = {
+            let mut stmt =
+                self.tx().prepare_cached("SELECT DISTINCT client_id FROM ownership WHERE patient_id = ?1")?;
+            let mut out: Vec<String> = clients.clone();
+            for p in &patients {
+                out.extend(stmt.query_map([p], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?);
+            }
+            out.sort();
+            out.dedup();
+            out
+        };
+        for id in owners {
+            let uuid = Uuid::parse_str(&id).map_err(|_| Error::DamagedRecord(format!("client id {id:?}")))?;
             search_index::reindex_client(self.tx(), uuid)?;
         }
+        self.tx().execute_batch("INSERT INTO client_search (client_search) VALUES ('optimize')")?;
         let id = self.new_id();
         let at = time::stored(self.now());
         let by = self.actor().id;
@@ -414,8 +455,16 @@ impl Store {
         self.write(session, |w| w.close_outage(purge_after_days, &key))
     }
 
-    /// Runs the purge, once it is due.
+    /// Runs the purge, once it is due. The old pages are overwritten (SQLite's secure delete) and
+    /// the write-ahead log emptied afterwards, so the blanked details are not left in the file.
     pub fn purge_copies(&self, session: &Session) -> Result<PurgeCounts> {
-        self.write(session, |w| w.purge_copies())
+        self.lock_writer().execute_batch("PRAGMA secure_delete = ON")?;
+        let done = self.write(session, |w| w.purge_copies());
+        let conn = self.lock_writer();
+        conn.execute_batch("PRAGMA secure_delete = OFF")?;
+        if done.is_ok() {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        done
     }
 }

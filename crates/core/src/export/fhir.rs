@@ -128,7 +128,18 @@ pub(crate) struct Built {
 pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str, now: DateTime<Utc>) -> Result<Built> {
     let records = backlog::records(conn, since)?;
     let mut by_kind: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // A record purged after the outage closed is a blank copy: never sent.
+    let mut purged = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM client WHERE id = ?1 AND purged_at IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM patient WHERE id = ?1 AND purged_at IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM appointment WHERE id = ?1 AND purged_at IS NOT NULL)",
+    )?;
     for r in &records {
+        if matches!(KINDS[r.kind].key, "client" | "patient" | "appointment")
+            && purged.query_row([&r.id], |x| x.get(0))?
+        {
+            continue;
+        }
         by_kind.entry(KINDS[r.kind].key).or_default().push(r.id.clone());
     }
     let ids = |k: &str| by_kind.get(k).cloned().unwrap_or_default();

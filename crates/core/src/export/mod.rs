@@ -110,7 +110,7 @@ fn rows(conn: &Connection, kind: ImportKind, since: &str) -> Result<Vec<Vec<Stri
             let mut stmt = conn.prepare(
                 "SELECT id, coalesce(pms_id, ''), origin, title, first_name, last_name, address_line1, address_line2, town,
                         postcode, phone, phone_alt, email, consent_email, consent_sms, notes, created_at, updated_at
-                 FROM client WHERE updated_at >= ?1 ORDER BY created_at, id",
+                 FROM client WHERE updated_at >= ?1 AND purged_at IS NULL ORDER BY created_at, id",
             )?;
             let mut q = stmt.query([since])?;
             while let Some(r) = q.next()? {
@@ -127,7 +127,7 @@ fn rows(conn: &Connection, kind: ImportKind, since: &str) -> Result<Vec<Vec<Stri
                         p.species_other, p.breed, p.sex, p.neutered, p.date_of_birth, p.colour, coalesce(p.microchip, ''),
                         p.alerts, p.notes, p.deceased_on, p.created_at, p.updated_at
                  FROM patient p JOIN ownership o ON o.patient_id = p.id JOIN client c ON c.id = o.client_id
-                 WHERE p.updated_at >= ?1 ORDER BY p.created_at, p.id, o.created_at, c.id",
+                 WHERE p.updated_at >= ?1 AND p.purged_at IS NULL ORDER BY p.created_at, p.id, o.created_at, c.id",
             )?;
             let mut q = stmt.query([since])?;
             while let Some(r) = q.next()? {
@@ -173,7 +173,7 @@ fn rows(conn: &Connection, kind: ImportKind, since: &str) -> Result<Vec<Vec<Stri
                         a.created_at, a.updated_at
                  FROM appointment a JOIN patient p ON p.id = a.patient_id JOIN client c ON c.id = a.client_id
                    JOIN staff s ON s.id = a.clinician_id
-                 WHERE a.updated_at >= ?1 ORDER BY a.starts_at, a.id",
+                 WHERE a.updated_at >= ?1 AND a.purged_at IS NULL ORDER BY a.starts_at, a.id",
             )?;
             let mut q = stmt.query([since])?;
             while let Some(r) = q.next()? {

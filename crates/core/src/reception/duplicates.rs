@@ -127,7 +127,8 @@ fn similar(a: &str, b: &str) -> bool {
 
 fn client_pairs(conn: &Connection) -> Result<Found> {
     let mut found = Found::new();
-    const LIVE: &str = "a.merged_into IS NULL AND b.merged_into IS NULL";
+    const LIVE: &str =
+        "a.merged_into IS NULL AND b.merged_into IS NULL AND a.purged_at IS NULL AND b.purged_at IS NULL";
     pairs_from(
         conn,
         &mut found,
@@ -158,7 +159,9 @@ fn client_pairs(conn: &Connection) -> Result<Found> {
         |s| format!("same surname and postcode ({s})"),
     )?;
     // Names: the same full name anywhere, or a name much like another's at the same postcode.
-    let mut stmt = conn.prepare("SELECT id, first_name, last_name, postcode FROM client WHERE merged_into IS NULL")?;
+    let mut stmt = conn.prepare(
+        "SELECT id, first_name, last_name, postcode FROM client WHERE merged_into IS NULL AND purged_at IS NULL",
+    )?;
     let rows: Vec<(String, String, String, String)> =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
@@ -199,7 +202,8 @@ fn client_pairs(conn: &Connection) -> Result<Found> {
 
 fn patient_pairs(conn: &Connection) -> Result<Found> {
     let mut found = Found::new();
-    const LIVE: &str = "a.merged_into IS NULL AND b.merged_into IS NULL";
+    const LIVE: &str =
+        "a.merged_into IS NULL AND b.merged_into IS NULL AND a.purged_at IS NULL AND b.purged_at IS NULL";
     pairs_from(
         conn,
         &mut found,

@@ -470,7 +470,7 @@ impl Batch<'_> {
             let changed: Map<String, Value> = winners.into_iter().collect();
             if changed.contains_key("purged_at") {
                 // The purge after the outage: this PC's journal keeps no older copy of the details.
-                journal::redact(self.conn, entity.as_str(), &c.entity_id.to_string(), Some(c.op_id), &self.now)?;
+                journal::redact(self.conn, entity.as_str(), &c.entity_id.to_string(), Some(c.op_id), c.hlc, &self.now)?;
             }
             self.after_change(entity, c.entity_id, &changed)?;
         }

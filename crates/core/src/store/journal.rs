@@ -270,14 +270,23 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<JournalEntry> {
 /// Blanks this PC's journal copies of one record's changes (each field of the payload set to null,
 /// so which fields a change touched stays known; the values it replaced dropped), except the change
 /// `keep`: the purge after the outage. Returns how many were blanked.
-pub(crate) fn redact(conn: &Connection, entity: &str, entity_id: &str, keep: Option<Uuid>, at: &str) -> Result<usize> {
+pub(crate) fn redact(
+    conn: &Connection,
+    entity: &str,
+    entity_id: &str,
+    keep: Option<Uuid>,
+    before_hlc: i64,
+    at: &str,
+) -> Result<usize> {
+    // Only changes older than the purge, and never a purge itself (two PCs may purge one record).
     Ok(conn
         .prepare_cached(
             "UPDATE journal SET payload = (SELECT coalesce(json_group_object(key, json('null')), '{}') FROM json_each(journal.payload)),
                     base = '{}', redacted_at = ?3
-             WHERE entity = ?1 AND entity_id = ?2 AND redacted_at IS NULL AND op_id <> coalesce(?4, '')",
+             WHERE entity = ?1 AND entity_id = ?2 AND redacted_at IS NULL AND op_id <> coalesce(?4, '')
+               AND hlc < ?5 AND json_type(payload, '$.purged_at') IS NULL",
         )?
-        .execute(params![entity, entity_id, at, keep.map(|k| k.to_string())])?)
+        .execute(params![entity, entity_id, at, keep.map(|k| k.to_string()), before_hlc])?)
 }
 
 /// Gives every intact entry of the first release (hash format 1, which relied on serde_json's key
@@ -363,10 +372,11 @@ pub(crate) fn check(conn: &Connection) -> Result<Option<String>> {
     // marking any other entry redacted does not hide an edit.
     let unexplained: Option<(i64, String)> = conn
         .query_row(
-            "SELECT j.seq, j.op_id FROM journal j WHERE j.redacted_at IS NOT NULL AND NOT (
+            "SELECT j.seq, j.op_id FROM journal j WHERE j.redacted_at IS NOT NULL AND (j.base <> '{}'
+              OR EXISTS (SELECT 1 FROM json_each(j.payload) WHERE json_each.type <> 'null') OR NOT (
                  (j.entity = 'client' AND EXISTS (SELECT 1 FROM client c WHERE c.id = j.entity_id AND c.purged_at IS NOT NULL))
               OR (j.entity = 'patient' AND EXISTS (SELECT 1 FROM patient p WHERE p.id = j.entity_id AND p.purged_at IS NOT NULL))
-              OR (j.entity = 'appointment' AND EXISTS (SELECT 1 FROM appointment a WHERE a.id = j.entity_id AND a.purged_at IS NOT NULL)))
+              OR (j.entity = 'appointment' AND EXISTS (SELECT 1 FROM appointment a WHERE a.id = j.entity_id AND a.purged_at IS NOT NULL))))
              ORDER BY j.seq LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -374,7 +384,7 @@ pub(crate) fn check(conn: &Connection) -> Result<Option<String>> {
         .optional()?;
     if let Some((seq, op)) = unexplained {
         return Ok(Some(format!(
-            "journal entry {seq} (change {op}) has been altered: it is marked purged, but its record was never purged"
+            "journal entry {seq} (change {op}) has been altered: it is marked purged, but holds values or its record was never purged"
         )));
     }
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM journal WHERE redacted_at IS NULL ORDER BY seq"))?;
