@@ -127,7 +127,7 @@ struct ExportArgs {
     /// What to write: a CSV file of clients, animals or appointments; the back-entry worklist (PDF)
     /// of every backlog record not yet entered in the PMS; or the backlog as a FHIR R4 transaction
     /// Bundle (JSON)
-    #[arg(value_parser = ["clients", "patients", "appointments", "worklist", "fhir"])]
+    #[arg(value_parser = ["clients", "patients", "appointments", "products", "worklist", "fhir"])]
     kind: String,
     #[command(flatten)]
     acting: Acting,
@@ -141,8 +141,8 @@ struct ExportArgs {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// What the file holds (import clients, then their animals, then appointments)
-    #[arg(value_parser = ["clients", "patients", "appointments"])]
+    /// What the file holds (import clients, then their animals, then appointments; products any time)
+    #[arg(value_parser = ["clients", "patients", "appointments", "products"])]
     kind: String,
     /// The CSV file (UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab separated)
     file: PathBuf,
@@ -679,7 +679,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Ok(());
             }
             let kind = lifeboat_core::import::columns::ImportKind::parse(&a.kind)
-                .ok_or_else(|| fail("the kind must be clients, patients or appointments", 2))?;
+                .ok_or_else(|| fail("the kind must be clients, patients, appointments or products", 2))?;
             let since = match &a.since {
                 Some(text) => {
                     let today = lifeboat_core::time::local_date(chrono::Utc::now());
@@ -875,8 +875,8 @@ const ROWS_REJECTED: u8 = 9;
 
 fn import(store: &Store, session: &Session, a: &ImportArgs) -> Result<(), Failure> {
     use lifeboat_core::import::{self, columns::ImportKind, ImportOptions};
-    let kind =
-        ImportKind::parse(&a.kind).ok_or_else(|| fail("the kind must be clients, patients or appointments", 2))?;
+    let kind = ImportKind::parse(&a.kind)
+        .ok_or_else(|| fail("the kind must be clients, patients, appointments or products", 2))?;
     let read =
         |path: &PathBuf| std::fs::read(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display()), 4));
     let bytes = read(&a.file)?;

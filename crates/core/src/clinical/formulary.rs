@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::clinical::quantity::Quantity;
 use crate::error::{Error, Result};
 use crate::permission::Action;
+use crate::reception::origin::Imported;
 use crate::reception::patient::Species;
 use crate::session::Session;
 use crate::store::database::Store;
@@ -264,7 +265,7 @@ pub(crate) fn controlled(conn: &Connection) -> Result<Vec<Product>> {
     Ok(rows)
 }
 
-fn insert(w: &mut Write<'_>, p: &ValidProduct) -> Result<Uuid> {
+fn insert(w: &mut Write<'_>, action: Action, p: &ValidProduct) -> Result<Uuid> {
     let (n, id) = (&p.new, w.new_id());
     let species: Vec<&str> = n.authorised_species.iter().map(|s| s.as_str()).collect();
     let species_json = serde_json::to_string(&species).map_err(|e| Error::Internal(e.to_string()))?;
@@ -308,7 +309,7 @@ fn insert(w: &mut Write<'_>, p: &ValidProduct) -> Result<Uuid> {
         .with("withdrawal_eggs_days", n.withdrawal_eggs_days)
         .with("warnings", &n.warnings)
         .with("active", true);
-    w.record(Action::ManageFormulary, Entity::Product, id, ChangeKind::Create, fields)?;
+    w.record(action, Entity::Product, id, ChangeKind::Create, fields)?;
     Ok(id)
 }
 
@@ -327,7 +328,7 @@ impl Write<'_> {
                 valid.new.name, valid.new.strength
             )));
         }
-        let id = insert(self, &valid)?;
+        let id = insert(self, Action::ManageFormulary, &valid)?;
         get(self.tx(), id)
     }
 
@@ -344,11 +345,101 @@ impl Write<'_> {
                 |r| r.get(0),
             )?;
             if !present {
-                insert(self, &valid)?;
+                insert(self, Action::ManageFormulary, &valid)?;
                 added += 1;
             }
         }
         Ok(added)
+    }
+}
+
+impl Write<'_> {
+    /// A product from the PMS's product list (the snapshot import): added with its PMS code, found
+    /// again by that code (or, the first time, by name and strength among the formulary's products
+    /// that have no code yet, such as the starter list's), and updated where the list says otherwise.
+    pub(crate) fn import_product(&mut self, pms_id: &str, new: &NewProduct) -> Result<Imported> {
+        self.authorize(Action::ImportRecords)?;
+        let pms_id = validate::required("pms_id", pms_id, 40)?;
+        let valid = new.validated()?;
+        let found: Option<String> = self
+            .tx()
+            .query_row(
+                "SELECT id FROM product WHERE pms_id = ?1
+                 UNION ALL SELECT id FROM product WHERE pms_id IS NULL AND active = 1
+                   AND name = ?2 COLLATE NOCASE AND strength = ?3 COLLATE NOCASE
+                 LIMIT 1",
+                params![pms_id, valid.new.name, valid.new.strength],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let now = time::stored(self.now());
+        let Some(found) = found else {
+            let id = insert(self, Action::ImportRecords, &valid)?;
+            self.tx().execute("UPDATE product SET pms_id = ?2 WHERE id = ?1", params![id.to_string(), pms_id])?;
+            self.record(
+                Action::ImportRecords,
+                Entity::Product,
+                id,
+                ChangeKind::Update,
+                Fields::new().with("pms_id", &pms_id),
+            )?;
+            return Ok(Imported::Added(id));
+        };
+        let id = Uuid::parse_str(&found).map_err(|_| Error::DamagedRecord(format!("product id {found:?}")))?;
+        let n = &valid.new;
+        let species: Vec<&str> = n.authorised_species.iter().map(|s| s.as_str()).collect();
+        let species_json = serde_json::to_string(&species).map_err(|e| Error::Internal(e.to_string()))?;
+        use rusqlite::types::Value as Sql;
+        let opt = |v: Option<u32>| v.map(|d| Sql::Integer(d as i64)).unwrap_or(Sql::Null);
+        let wanted: Vec<(&str, Sql)> = vec![
+            ("name", Sql::Text(n.name.clone())),
+            ("active_ingredient", Sql::Text(n.active_ingredient.clone())),
+            ("strength", Sql::Text(n.strength.clone())),
+            ("form", Sql::Text(n.form.clone())),
+            ("legal_category", Sql::Text(n.legal_category.as_str().into())),
+            ("cd_schedule", n.cd_schedule.map(|s| Sql::Integer(s as i64)).unwrap_or(Sql::Null)),
+            ("unit", Sql::Text(n.unit.clone())),
+            ("pack_size_milli", Sql::Integer(valid.pack_size.milli())),
+            ("price_pence", Sql::Integer(n.price_pence)),
+            ("vat_rate_bp", Sql::Integer(n.vat_rate_bp)),
+            ("authorised_species", Sql::Text(species_json)),
+            ("withdrawal_meat_days", opt(n.withdrawal_meat_days)),
+            ("withdrawal_milk_days", opt(n.withdrawal_milk_days)),
+            ("withdrawal_eggs_days", opt(n.withdrawal_eggs_days)),
+            ("warnings", Sql::Text(n.warnings.clone())),
+            ("pms_id", Sql::Text(pms_id.clone())),
+        ];
+        let names: Vec<&str> = wanted.iter().map(|(c, _)| *c).collect();
+        let held: Vec<Sql> =
+            self.tx().query_row(&format!("SELECT {} FROM product WHERE id = ?1", names.join(", ")), [&found], |r| {
+                (0..names.len()).map(|i| r.get::<_, Sql>(i)).collect::<rusqlite::Result<Vec<_>>>()
+            })?;
+        let mut fields = Fields::new();
+        let mut sets = Vec::new();
+        for ((column, value), old) in wanted.into_iter().zip(held) {
+            if value == old {
+                continue;
+            }
+            match (&value, column) {
+                (_, "authorised_species") => fields.put(column, &species),
+                (Sql::Text(t), _) => fields.put(column, t),
+                (Sql::Integer(i), _) => fields.put(column, i),
+                _ => fields.put(column, None::<String>),
+            }
+            sets.push((column, value));
+        }
+        if sets.is_empty() {
+            return Ok(Imported::Unchanged(id));
+        }
+        let assignments: Vec<String> = sets.iter().enumerate().map(|(i, (c, _))| format!("{c} = ?{}", i + 3)).collect();
+        let mut values = vec![Sql::Text(found.clone()), Sql::Text(now)];
+        values.extend(sets.into_iter().map(|(_, v)| v));
+        self.tx().execute(
+            &format!("UPDATE product SET {}, updated_at = ?2 WHERE id = ?1", assignments.join(", ")),
+            rusqlite::params_from_iter(values),
+        )?;
+        self.record(Action::ImportRecords, Entity::Product, id, ChangeKind::Update, fields)?;
+        Ok(Imported::Updated(id))
     }
 }
 

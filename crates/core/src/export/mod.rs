@@ -84,6 +84,27 @@ pub fn headings(kind: ImportKind) -> &'static [&'static str] {
             "Created",
             "Last changed",
         ],
+        ImportKind::Products => &[
+            "Lifeboat ID",
+            "Product Code",
+            "Product Name",
+            "Active Ingredient",
+            "Strength",
+            "Form",
+            "Legal Category",
+            "CD Schedule",
+            "Unit",
+            "Pack Size",
+            "Price",
+            "VAT Rate",
+            "Species",
+            "Withdrawal Meat",
+            "Withdrawal Milk",
+            "Withdrawal Eggs",
+            "Warnings",
+            "Created",
+            "Last changed",
+        ],
     }
 }
 
@@ -106,6 +127,45 @@ fn yes_no(b: bool) -> String {
 fn rows(conn: &Connection, kind: ImportKind, since: &str) -> Result<Vec<Vec<String>>> {
     let mut out = Vec::new();
     match kind {
+        ImportKind::Products => {
+            let mut stmt = conn.prepare(
+                "SELECT id, coalesce(pms_id, ''), name, active_ingredient, strength, form, legal_category, cd_schedule, unit,
+                        pack_size_milli, price_pence, vat_rate_bp, authorised_species, withdrawal_meat_days,
+                        withdrawal_milk_days, withdrawal_eggs_days, warnings, created_at, updated_at
+                 FROM product WHERE updated_at >= ?1 AND active = 1 ORDER BY name COLLATE NOCASE, strength, id",
+            )?;
+            let mut q = stmt.query([since])?;
+            let number = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+            while let Some(r) = q.next()? {
+                let species: Vec<String> = serde_json::from_str(&r.get::<_, String>(12)?)
+                    .map_err(|_| Error::DamagedRecord("product species".into()))?;
+                let labels: Vec<&str> = species.iter().filter_map(|s| Species::parse(s)).map(|s| s.label()).collect();
+                let pack = crate::clinical::quantity::Quantity(r.get(9)?);
+                let price: i64 = r.get(10)?;
+                let vat: i64 = r.get(11)?;
+                out.push(vec![
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    number(r.get(7)?),
+                    r.get(8)?,
+                    pack.to_string(),
+                    format!("{}.{:02}", price / 100, price % 100),
+                    format!("{}%", vat as f64 / 100.0),
+                    labels.join("; "),
+                    number(r.get(13)?),
+                    number(r.get(14)?),
+                    number(r.get(15)?),
+                    r.get(16)?,
+                    shown(&r.get::<_, String>(17)?)?,
+                    shown(&r.get::<_, String>(18)?)?,
+                ]);
+            }
+        }
         ImportKind::Clients => {
             let mut stmt = conn.prepare(
                 "SELECT id, coalesce(pms_id, ''), origin, title, first_name, last_name, address_line1, address_line2, town,

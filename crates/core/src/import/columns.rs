@@ -15,6 +15,8 @@ pub enum ImportKind {
     Clients,
     Patients,
     Appointments,
+    /// The formulary: medicines and their legal categories, packs and prices.
+    Products,
 }
 
 impl ImportKind {
@@ -23,6 +25,7 @@ impl ImportKind {
             ImportKind::Clients => "clients",
             ImportKind::Patients => "patients",
             ImportKind::Appointments => "appointments",
+            ImportKind::Products => "products",
         }
     }
 
@@ -31,6 +34,7 @@ impl ImportKind {
             "clients" => Some(ImportKind::Clients),
             "patients" => Some(ImportKind::Patients),
             "appointments" => Some(ImportKind::Appointments),
+            "products" => Some(ImportKind::Products),
             _ => None,
         }
     }
@@ -325,11 +329,118 @@ const APPOINTMENT_FIELDS: &[FieldSpec] = &[
     f("status", "Status", &["status", "appointmentstatus", "apptstatus", "state", "outcome"], false),
 ];
 
+const PRODUCT_FIELDS: &[FieldSpec] = &[
+    f(
+        "pms_id",
+        "Product code",
+        &[
+            "productcode",
+            "productid",
+            "productno",
+            "itemcode",
+            "itemid",
+            "itemno",
+            "stockcode",
+            "code",
+            "sku",
+            "plu",
+            "id",
+            "pmsid",
+        ],
+        true,
+    ),
+    f(
+        "name",
+        "Name",
+        &[
+            "productname",
+            "name",
+            "description",
+            "itemname",
+            "itemdescription",
+            "item",
+            "product",
+            "drugname",
+            "medicine",
+            "tradename",
+        ],
+        true,
+    ),
+    f(
+        "active_ingredient",
+        "Active ingredient",
+        &["activeingredient", "ingredient", "activesubstance", "generic", "genericname"],
+        false,
+    ),
+    f("strength", "Strength", &["strength", "potency", "concentration"], false),
+    f("form", "Form", &["form", "formulation", "dosageform", "pharmaceuticalform", "presentation"], false),
+    f(
+        "legal_category",
+        "Legal category",
+        &[
+            "legalcategory",
+            "category",
+            "legalclass",
+            "classification",
+            "distributioncategory",
+            "pomstatus",
+            "prescriptionclass",
+        ],
+        true,
+    ),
+    f(
+        "cd_schedule",
+        "CD schedule",
+        &["cdschedule", "schedule", "controlleddrug", "cd", "cdclass", "controlleddrugschedule"],
+        false,
+    ),
+    f("unit", "Unit", &["unit", "uom", "unitofmeasure", "dispensingunit", "units"], false),
+    f(
+        "pack_size",
+        "Pack size",
+        &["packsize", "pack", "packqty", "packquantity", "quantityperpack", "unitsperpack"],
+        false,
+    ),
+    f(
+        "price",
+        "Price of a pack (before VAT)",
+        &["price", "packprice", "unitprice", "sellprice", "sellingprice", "retailprice", "priceexvat", "netprice"],
+        false,
+    ),
+    f("vat", "VAT rate", &["vat", "vatrate", "vatcode", "taxrate", "vatpercent"], false),
+    f(
+        "authorised_species",
+        "Authorised species",
+        &["species", "authorisedspecies", "targetspecies", "licensedspecies"],
+        false,
+    ),
+    f(
+        "withdrawal_meat_days",
+        "Withdrawal, meat (days)",
+        &["withdrawalmeat", "meatwithdrawal", "meatwithdrawaldays", "meat"],
+        false,
+    ),
+    f(
+        "withdrawal_milk_days",
+        "Withdrawal, milk (days)",
+        &["withdrawalmilk", "milkwithdrawal", "milkwithdrawaldays", "milk"],
+        false,
+    ),
+    f(
+        "withdrawal_eggs_days",
+        "Withdrawal, eggs (days)",
+        &["withdrawaleggs", "eggswithdrawal", "eggwithdrawal", "eggs"],
+        false,
+    ),
+    f("warnings", "Warnings", &["warnings", "warning", "cautions", "caution", "labelwarnings"], false),
+];
+
 pub fn fields(kind: ImportKind) -> &'static [FieldSpec] {
     match kind {
         ImportKind::Clients => CLIENT_FIELDS,
         ImportKind::Patients => PATIENT_FIELDS,
         ImportKind::Appointments => APPOINTMENT_FIELDS,
+        ImportKind::Products => PRODUCT_FIELDS,
     }
 }
 

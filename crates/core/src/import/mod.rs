@@ -17,6 +17,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::clinical::formulary::NewProduct;
 use crate::error::{Error, Result};
 use crate::import::columns::{Columns, ImportKind, Mapping};
 use crate::import::table::{Delimiter, Line, Table};
@@ -24,7 +25,7 @@ use crate::permission::Action;
 use crate::reception::appointment::{AppointmentKind, AppointmentStatus, NewAppointment};
 use crate::reception::client::NewClient;
 use crate::reception::origin::Imported;
-use crate::reception::patient::{NewPatient, Sex};
+use crate::reception::patient::{NewPatient, Sex, Species};
 use crate::session::Session;
 use crate::store::database::Store;
 use crate::store::row;
@@ -130,6 +131,7 @@ enum Record {
     Client { pms_id: String, client: NewClient },
     Patient { pms_id: String, owner: String, patient: NewPatient, deceased_on: Option<NaiveDate> },
     Appointment(RawAppointment),
+    Product { pms_id: String, product: NewProduct },
 }
 
 /// An appointment row as read, before its animal, client and clinician are found on file.
@@ -356,7 +358,60 @@ fn read_row(kind: ImportKind, row: &mut Row<'_>, today: NaiveDate) -> std::resul
             }
         }
         ImportKind::Appointments => Record::Appointment(read_appointment(row, today)?),
+        ImportKind::Products => read_product(row)?,
     })
+}
+
+fn read_product(row: &mut Row<'_>) -> std::result::Result<Record, Rejected> {
+    let legal = row.take("legal_category", "legal_category");
+    let legal_category = values::legal_category(&legal).map_err(|e| row.reject("legal_category", e))?;
+    let schedule = row.take("cd_schedule", "cd_schedule");
+    let cd_schedule = values::cd_schedule(&schedule).map_err(|e| row.reject("cd_schedule", e))?;
+    let price = row.take("price", "price_pence");
+    let price_pence =
+        if price.trim().is_empty() { 0 } else { values::pence(&price).map_err(|e| row.reject("price", e))? };
+    let vat = row.take("vat", "vat_rate_bp");
+    let vat_rate_bp = values::vat_rate_bp(&vat).map_err(|e| row.reject("vat", e))?;
+    let mut authorised_species = Vec::new();
+    for word in row.take("authorised_species", "authorised_species").split([';', ',', '/', '|']) {
+        if word.trim().is_empty() {
+            continue;
+        }
+        match values::species(word) {
+            Ok((s, other)) if other.is_empty() && s != Species::Other => authorised_species.push(s),
+            _ => {
+                return Err(row.reject(
+                    "authorised_species",
+                    format!("{:?} is not a species Lifeboat knows (dog, cat, rabbit, horse, cattle, ...)", word.trim()),
+                ))
+            }
+        }
+    }
+    let mut days = |field: &'static str| -> std::result::Result<Option<u32>, Rejected> {
+        let text = row.take(field, field);
+        values::days(&text).map_err(|e| row.reject(field, e))
+    };
+    let (withdrawal_meat_days, withdrawal_milk_days, withdrawal_eggs_days) =
+        (days("withdrawal_meat_days")?, days("withdrawal_milk_days")?, days("withdrawal_eggs_days")?);
+    let pack = row.take("pack_size", "pack_size");
+    let product = NewProduct {
+        name: row.take("name", "name"),
+        active_ingredient: row.take("active_ingredient", "active_ingredient"),
+        strength: row.take("strength", "strength"),
+        form: row.take("form", "form"),
+        legal_category,
+        cd_schedule,
+        unit: row.take("unit", "unit"),
+        pack_size: if pack.trim().is_empty() { "1".into() } else { pack },
+        price_pence,
+        vat_rate_bp,
+        authorised_species,
+        withdrawal_meat_days,
+        withdrawal_milk_days,
+        withdrawal_eggs_days,
+        warnings: row.take("warnings", "warnings"),
+    };
+    Ok(Record::Product { pms_id: row.take("pms_id", "pms_id"), product })
 }
 
 /// A date cell that may hold the time too ("12/05/2026 09:30", "2026-05-12T09:30:00"), and the time
@@ -556,6 +611,7 @@ fn normalised(record: Record, today: NaiveDate) -> Result<Record> {
             }
             Record::Appointment(a)
         }
+        product @ Record::Product { .. } => product,
     })
 }
 
@@ -637,6 +693,23 @@ fn preview_values(record: &Record) -> Vec<(String, String)> {
             ("Type", a.kind.label().to_string()),
             ("Reason", a.reason.clone()),
             ("Status", a.status.label().to_string()),
+        ],
+        Record::Product { pms_id, product: p } => vec![
+            ("Product code", pms_id.clone()),
+            ("Name", p.name.clone()),
+            ("Strength and form", format!("{} {}", p.strength, p.form).trim().to_string()),
+            (
+                "Legal category",
+                match p.cd_schedule {
+                    Some(s) => format!("{}, CD Schedule {s}", p.legal_category.as_str()),
+                    None => p.legal_category.as_str().to_string(),
+                },
+            ),
+            ("Pack", format!("{} {}", p.pack_size, p.unit).trim().to_string()),
+            (
+                "Price of a pack",
+                format!("£{}.{:02} + VAT {}%", p.price_pence / 100, p.price_pence % 100, p.vat_rate_bp as f64 / 100.0),
+            ),
         ],
     };
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
@@ -773,7 +846,9 @@ fn import_rows(
             }
         };
         let pms_id = match &read.record {
-            Record::Client { pms_id, .. } | Record::Patient { pms_id, .. } => pms_id.trim().to_string(),
+            Record::Client { pms_id, .. } | Record::Patient { pms_id, .. } | Record::Product { pms_id, .. } => {
+                pms_id.trim().to_string()
+            }
             Record::Appointment(a) => a.pms_id.trim().to_string(),
         };
         // What a row says, in the columns read (a trailing empty field or an ignored column aside).
@@ -821,6 +896,7 @@ fn import_rows(
                 let new = find_on_file(w.tx(), clinicians, a)?;
                 w.import_appointment(&a.pms_id, &new, a.status)
             }
+            Record::Product { pms_id, product } => w.import_product(pms_id, product),
         });
         match result {
             Ok(Imported::Added(_)) => report.added += 1,

@@ -265,6 +265,77 @@ pub fn yes_no(text: &str) -> Result<bool, String> {
     }
 }
 
+/// A price in pounds ("£12.50", "12.5", "1,250.00", "GBP 3") as pence.
+pub fn pence(text: &str) -> Result<i64, String> {
+    let t: String = text.trim().trim_start_matches("GBP").trim().trim_start_matches('£').replace(',', "");
+    let wrong = || format!("{:?} is not a price in pounds (for example 12.50)", text.trim());
+    let (pounds, pennies) = t.split_once('.').unwrap_or((&t, ""));
+    if pounds.is_empty() && pennies.is_empty() || pennies.len() > 2 {
+        return Err(wrong());
+    }
+    let pounds: i64 = if pounds.is_empty() { 0 } else { pounds.parse().map_err(|_| wrong())? };
+    let pennies: i64 = if pennies.is_empty() { 0 } else { format!("{pennies:0<2}").parse().map_err(|_| wrong())? };
+    if !(0..=1_000_000).contains(&pounds) || pennies < 0 {
+        return Err(wrong());
+    }
+    Ok(pounds * 100 + pennies)
+}
+
+/// A VAT rate ("20%", "20", "0.2", or the codes S, Z, R, E) in basis points.
+pub fn vat_rate_bp(text: &str) -> Result<i64, String> {
+    let t = text.trim().trim_end_matches('%').trim().to_lowercase();
+    match t.as_str() {
+        "" | "s" | "std" | "standard" => return Ok(2000),
+        "z" | "zero" | "e" | "exempt" => return Ok(0),
+        "r" | "reduced" => return Ok(500),
+        _ => {}
+    }
+    let wrong = || format!("{:?} is not a VAT rate (20%, 5%, 0%, or S, R, Z)", text.trim());
+    let n: f64 = t.parse().map_err(|_| wrong())?;
+    let percent = if n > 0.0 && n < 1.0 { n * 100.0 } else { n };
+    if !(0.0..=100.0).contains(&percent) {
+        return Err(wrong());
+    }
+    Ok((percent * 100.0).round() as i64)
+}
+
+/// A controlled-drug schedule ("2", "Schedule 2", "CD2", "CD Sch 3", blank or "No" for none).
+pub fn cd_schedule(text: &str) -> Result<Option<u8>, String> {
+    let t = text.trim().to_lowercase();
+    if t.is_empty() || matches!(t.as_str(), "no" | "n" | "none" | "-" | "0" | "false") {
+        return Ok(None);
+    }
+    let digits: String = t.chars().filter(|c| c.is_ascii_digit()).collect();
+    let rest: String = t.chars().filter(|c| c.is_alphabetic()).collect();
+    let words_ok = ["", "schedule", "sch", "cd", "cdsch", "cdschedule", "s"].contains(&rest.as_str());
+    match (digits.parse::<u8>(), words_ok) {
+        (Ok(n @ 1..=5), true) => Ok(Some(n)),
+        _ => Err(format!("{:?} is not a controlled-drug schedule (2, 3, 4 or 5, or blank)", text.trim())),
+    }
+}
+
+/// A legal category as UK product lists write it ("POM-V", "POMV", "POM VPS", "NFA-VPS", "AVM-GSL", "GSL").
+pub fn legal_category(text: &str) -> Result<crate::clinical::formulary::LegalCategory, String> {
+    use crate::clinical::formulary::LegalCategory;
+    let key: String = text.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect();
+    Ok(match key.as_str() {
+        "pomv" => LegalCategory::PomV,
+        "pomvps" => LegalCategory::PomVps,
+        "nfavps" => LegalCategory::NfaVps,
+        "avmgsl" | "gsl" => LegalCategory::AvmGsl,
+        _ => return Err(format!("{:?} is not a legal category (POM-V, POM-VPS, NFA-VPS or AVM-GSL)", text.trim())),
+    })
+}
+
+/// A whole number of days, or blank.
+pub fn days(text: &str) -> Result<Option<u32>, String> {
+    let t = text.trim().trim_end_matches("days").trim_end_matches("day").trim_end_matches('d').trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    t.parse::<u32>().map(Some).map_err(|_| format!("{:?} is not a number of days", text.trim()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,5 +441,25 @@ mod tests {
         assert_eq!(yes_no("Y"), Ok(true));
         assert_eq!(yes_no(""), Ok(false));
         assert!(yes_no("maybe").is_err());
+    }
+
+    #[test]
+    fn product_list_values() {
+        assert_eq!(pence("£12.50"), Ok(1250));
+        assert_eq!(pence("1,234.5"), Ok(123450));
+        assert_eq!(pence("GBP 3"), Ok(300));
+        assert!(pence("12.505").is_err() && pence("").is_err() && pence("-1").is_err() && pence("twelve").is_err());
+        assert_eq!(
+            (vat_rate_bp("20%"), vat_rate_bp("0.2"), vat_rate_bp("S"), vat_rate_bp("Z"), vat_rate_bp("R")),
+            (Ok(2000), Ok(2000), Ok(2000), Ok(0), Ok(500))
+        );
+        assert!(vat_rate_bp("120").is_err() && vat_rate_bp("lots").is_err());
+        assert_eq!(
+            (cd_schedule("Schedule 2"), cd_schedule("CD4"), cd_schedule(""), cd_schedule("No")),
+            (Ok(Some(2)), Ok(Some(4)), Ok(None), Ok(None))
+        );
+        assert!(cd_schedule("7").is_err() && cd_schedule("Class A").is_err());
+        assert_eq!(days("49 days"), Ok(Some(49)));
+        assert!(days("soon").is_err());
     }
 }
