@@ -764,6 +764,7 @@ pub async fn export_csv(
                 ImportKind::Patients => "animals",
                 ImportKind::Appointments => "appointments",
                 ImportKind::Products => "products",
+                ImportKind::History => "history",
             };
             let file = export_dir.join(format!("lifeboat-{what}-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
             std::fs::create_dir_all(&export_dir)

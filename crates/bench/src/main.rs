@@ -358,6 +358,7 @@ fn consult_room(dir: &Path, iterations: usize) {
                         started_at,
                         signed_at: started_at + chrono::Duration::minutes(15),
                         notes: notes.clone(),
+                        pms_id: None,
                     })?;
                 }
                 Ok(())

@@ -141,8 +141,9 @@ struct ExportArgs {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// What the file holds (import clients, then their animals, then appointments; products any time)
-    #[arg(value_parser = ["clients", "patients", "appointments", "products"])]
+    /// What the file holds (import clients, then their animals, then appointments and clinical
+    /// history; products any time)
+    #[arg(value_parser = ["clients", "patients", "appointments", "products", "history"])]
     kind: String,
     /// The CSV file (UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab separated)
     file: PathBuf,
@@ -679,7 +680,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Ok(());
             }
             let kind = lifeboat_core::import::columns::ImportKind::parse(&a.kind)
-                .ok_or_else(|| fail("the kind must be clients, patients, appointments or products", 2))?;
+                .ok_or_else(|| fail("the kind must be clients, patients, appointments, products or history", 2))?;
             let since = match &a.since {
                 Some(text) => {
                     let today = lifeboat_core::time::local_date(chrono::Utc::now());
@@ -876,7 +877,7 @@ const ROWS_REJECTED: u8 = 9;
 fn import(store: &Store, session: &Session, a: &ImportArgs) -> Result<(), Failure> {
     use lifeboat_core::import::{self, columns::ImportKind, ImportOptions};
     let kind = ImportKind::parse(&a.kind)
-        .ok_or_else(|| fail("the kind must be clients, patients, appointments or products", 2))?;
+        .ok_or_else(|| fail("the kind must be clients, patients, appointments, products or history", 2))?;
     let read =
         |path: &PathBuf| std::fs::read(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display()), 4));
     let bytes = read(&a.file)?;

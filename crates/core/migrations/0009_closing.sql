@@ -55,3 +55,8 @@ CREATE INDEX prescription_issued ON prescription (issued_at);
 CREATE INDEX dispensing_dispensed ON dispensing (dispensed_at);
 CREATE INDEX cd_entry_recorded ON cd_entry (recorded_at);
 CREATE INDEX charge_charged ON charge (charged_at);
+
+-- A consultation read in from the PMS's clinical history has its PMS record number: importing the
+-- same history again finds it; a copy of the PMS is not backlog.
+ALTER TABLE consultation ADD COLUMN pms_id TEXT;
+CREATE INDEX consultation_pms_id ON consultation (pms_id) WHERE pms_id IS NOT NULL;

@@ -531,3 +531,51 @@ fn a_pms_product_list_imports_into_the_formulary_with_codes_prices_and_legal_cat
     let ours: Vec<String> = products(&store);
     assert_eq!(products(&other), ours);
 }
+
+#[test]
+fn recent_clinical_history_imports_as_signed_consultations_that_are_not_backlog() {
+    let (_dir, store, admin) = practice();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    let mut vet = lifeboat_core::example::staff("j.herriot", Role::Vet, common::PASSWORD);
+    vet.display_name = "James Herriot".into();
+    store.add_staff(&admin, &vet).unwrap();
+    let mut nurse = lifeboat_core::example::staff("s.farnon", Role::Nurse, common::PASSWORD);
+    nurse.display_name = "Siegfried Farnon".into();
+    store.add_staff(&admin, &nurse).unwrap();
+    import(&store, &manager, ImportKind::Clients, "clients.csv", CLIENTS, false);
+    import(&store, &manager, ImportKind::Patients, "patients.csv", PATIENTS, false);
+    store.set_outage_began(&manager, Some(common::local("2026-03-29 08:00"))).unwrap();
+
+    let file = include_bytes!("fixtures/import/history.csv");
+    let report = import(&store, &manager, ImportKind::History, "history.csv", file, false);
+    assert_eq!((report.rows, report.added), (6, 2), "{report:?}");
+    let lines: Vec<(u64, &str)> = report.rejected.iter().map(|r| (r.line, r.column.as_str())).collect();
+    assert_eq!(lines, vec![(5, "Animal No."), (6, "Vet"), (7, "Date"), (8, "Weight")], "{:?}", report.rejected);
+    assert_eq!(report.rejected[0].reason, "no animal has PMS number \"A9\": import the animals' file first");
+    assert_eq!(report.rejected[2].reason, "must be after the start and not in the future");
+
+    let biscuit = patient_by_pms(&store, &manager, "A1");
+    let history = store.patient_history(&manager, biscuit.id).unwrap();
+    let consultations: Vec<_> = history
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            lifeboat_core::views::history::HistoryEntry::Consultation { consultation, .. } => Some(consultation),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(consultations.len(), 1);
+    let c = consultations[0];
+    assert_eq!(
+        (c.subjective.as_str(), c.objective.as_str(), c.assessment.as_str(), c.plan.as_str()),
+        ("Limping left fore, 2 days", "Pain on carpal flexion", "Soft tissue injury", "Rest 7 days\nNSAID")
+    );
+    assert_eq!(c.vitals.weight_kg, Some(8.4));
+    assert_eq!(c.started_at.to_rfc3339(), "2026-02-14T10:15:00+00:00");
+    assert!(c.is_signed(), "a record from the PMS is final");
+    // A copy of the PMS's history is not backlog; the same file again adds nothing.
+    let backlog = store.backlog(&manager).unwrap();
+    assert!(backlog.totals.iter().all(|(kind, _, _)| kind != "Consultations"), "{:?}", backlog.totals);
+    let again = import(&store, &manager, ImportKind::History, "history.csv", file, false);
+    assert_eq!((again.added, again.unchanged), (0, 2));
+}

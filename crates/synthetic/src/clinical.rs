@@ -242,6 +242,7 @@ pub(crate) fn history(
                     started_at: a.starts_at,
                     signed_at: a.ends_at,
                     notes: draft,
+                    pms_id: None,
                 })?;
                 counts.consultations += 1;
                 let is_vet = vet_ids.contains(&a.clinician_id);

@@ -285,6 +285,8 @@ pub struct PastConsultation {
     pub started_at: DateTime<Utc>,
     pub signed_at: DateTime<Utc>,
     pub notes: ConsultationDraft,
+    /// The PMS's number for the record, when it comes from the PMS's clinical history.
+    pub pms_id: Option<String>,
 }
 
 impl Write<'_> {
@@ -330,8 +332,8 @@ impl Write<'_> {
         self.tx().execute(
             "INSERT INTO consultation (id, patient_id, appointment_id, clinician_id, premises_id, started_at, subjective, objective,
                 assessment, plan, weight_g, temperature_dc, heart_rate, respiratory_rate, body_condition, signed_at, signed_by,
-                signed_hash, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?16, ?16)",
+                signed_hash, pms_id, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?16, ?16)",
             params![
                 id.to_string(),
                 past.patient_id.to_string(),
@@ -350,10 +352,11 @@ impl Write<'_> {
                 v.body_condition,
                 signed,
                 past.clinician_id.to_string(),
-                hash
+                hash,
+                past.pms_id
             ],
         )?;
-        let fields = Fields::new()
+        let mut fields = Fields::new()
             .with("patient_id", past.patient_id)
             .with("appointment_id", past.appointment_id)
             .with("clinician_id", past.clinician_id)
@@ -372,6 +375,9 @@ impl Write<'_> {
             .with("signed_at", &signed)
             .with("signed_by", past.clinician_id)
             .with("signed_hash", &hash);
+        if let Some(pms) = &past.pms_id {
+            fields.put("pms_id", pms);
+        }
         self.record(Action::ImportRecords, Entity::Consultation, id, ChangeKind::Create, fields)?;
         get(self.tx(), id)
     }

@@ -84,6 +84,8 @@ pub fn headings(kind: ImportKind) -> &'static [&'static str] {
             "Created",
             "Last changed",
         ],
+        // Not written as CSV (see `rows`).
+        ImportKind::History => &[],
         ImportKind::Products => &[
             "Lifeboat ID",
             "Product Code",
@@ -127,6 +129,12 @@ fn yes_no(b: bool) -> String {
 fn rows(conn: &Connection, kind: ImportKind, since: &str) -> Result<Vec<Vec<String>>> {
     let mut out = Vec::new();
     match kind {
+        ImportKind::History => {
+            return Err(Error::invalid(
+                "kind",
+                "clinical history is not written as CSV: the backlog's consultations are in the FHIR bundle and on the worklist",
+            ))
+        }
         ImportKind::Products => {
             let mut stmt = conn.prepare(
                 "SELECT id, coalesce(pms_id, ''), name, active_ingredient, strength, form, legal_category, cd_schedule, unit,

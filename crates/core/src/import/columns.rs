@@ -17,6 +17,8 @@ pub enum ImportKind {
     Appointments,
     /// The formulary: medicines and their legal categories, packs and prices.
     Products,
+    /// Recent clinical history: consultation notes as the PMS holds them.
+    History,
 }
 
 impl ImportKind {
@@ -26,6 +28,7 @@ impl ImportKind {
             ImportKind::Patients => "patients",
             ImportKind::Appointments => "appointments",
             ImportKind::Products => "products",
+            ImportKind::History => "history",
         }
     }
 
@@ -35,6 +38,7 @@ impl ImportKind {
             "patients" => Some(ImportKind::Patients),
             "appointments" => Some(ImportKind::Appointments),
             "products" => Some(ImportKind::Products),
+            "history" => Some(ImportKind::History),
             _ => None,
         }
     }
@@ -435,12 +439,89 @@ const PRODUCT_FIELDS: &[FieldSpec] = &[
     f("warnings", "Warnings", &["warnings", "warning", "cautions", "caution", "labelwarnings"], false),
 ];
 
+const HISTORY_FIELDS: &[FieldSpec] = &[
+    f(
+        "pms_id",
+        "Record number",
+        &[
+            "historyid",
+            "entryid",
+            "recordid",
+            "consultationid",
+            "consultid",
+            "noteid",
+            "clinicalrecordid",
+            "id",
+            "pmsid",
+        ],
+        true,
+    ),
+    f(
+        "patient_pms_id",
+        "Animal number",
+        &[
+            "animalid",
+            "animalno",
+            "animalnumber",
+            "animalcode",
+            "patientid",
+            "patientno",
+            "patientnumber",
+            "petid",
+            "petno",
+        ],
+        true,
+    ),
+    f(
+        "date",
+        "Date",
+        &["date", "consultationdate", "visitdate", "entrydate", "datetime", "dateseen", "seen", "when"],
+        true,
+    ),
+    f("time", "Time", &["time", "consultationtime", "visittime", "starttime"], false),
+    f(
+        "clinician",
+        "Clinician",
+        &[
+            "clinician",
+            "vet",
+            "veterinarysurgeon",
+            "seenby",
+            "author",
+            "enteredby",
+            "user",
+            "nurse",
+            "staff",
+            "attendingvet",
+        ],
+        true,
+    ),
+    f(
+        "subjective",
+        "History (subjective)",
+        &["history", "subjective", "presentingcomplaint", "complaint", "reason"],
+        false,
+    ),
+    f("objective", "Examination (objective)", &["examination", "exam", "objective", "clinicalexam", "findings"], false),
+    f("assessment", "Assessment", &["assessment", "diagnosis", "differentials"], false),
+    f("plan", "Plan", &["plan", "treatment", "treatmentplan", "advice"], false),
+    f(
+        "notes",
+        "Notes",
+        &["notes", "clinicalnotes", "text", "entry", "details", "narrative", "comments", "note"],
+        false,
+    ),
+    f("weight", "Weight (kg)", &["weight", "weightkg", "bodyweight", "wt"], false),
+    f("temperature", "Temperature (°C)", &["temperature", "temp", "temperaturec"], false),
+];
+
 pub fn fields(kind: ImportKind) -> &'static [FieldSpec] {
     match kind {
         ImportKind::Clients => CLIENT_FIELDS,
         ImportKind::Patients => PATIENT_FIELDS,
         ImportKind::Appointments => APPOINTMENT_FIELDS,
         ImportKind::Products => PRODUCT_FIELDS,
+        ImportKind::History => HISTORY_FIELDS,
     }
 }
 

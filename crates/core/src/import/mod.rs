@@ -12,12 +12,14 @@ pub mod values;
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime, Timelike};
-use rusqlite::Connection;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::clinical::consultation::{ConsultationDraft, PastConsultation};
 use crate::clinical::formulary::NewProduct;
+use crate::clinical::vitals::Vitals;
 use crate::error::{Error, Result};
 use crate::import::columns::{Columns, ImportKind, Mapping};
 use crate::import::table::{Delimiter, Line, Table};
@@ -132,6 +134,16 @@ enum Record {
     Patient { pms_id: String, owner: String, patient: NewPatient, deceased_on: Option<NaiveDate> },
     Appointment(RawAppointment),
     Product { pms_id: String, product: NewProduct },
+    History(RawHistory),
+}
+
+/// A clinical history entry as read, before its animal and clinician are found on file.
+struct RawHistory {
+    pms_id: String,
+    patient: String,
+    start: NaiveDateTime,
+    clinician: String,
+    notes: ConsultationDraft,
 }
 
 /// An appointment row as read, before its animal, client and clinician are found on file.
@@ -168,7 +180,10 @@ impl<'a> Row<'a> {
     /// the PMS) become ", ".
     fn get(&self, field: &str) -> String {
         let cell = self.columns.index(field).and_then(|i| self.line.cells.get(i)).map(String::as_str).unwrap_or("");
-        if matches!(field, "notes" | "alerts") || !cell.contains(['\r', '\n']) {
+        // Notes keep their lines (clinical notes too); a line break anywhere else is a separator.
+        if matches!(field, "notes" | "alerts" | "subjective" | "objective" | "assessment" | "plan")
+            || !cell.contains(['\r', '\n'])
+        {
             return cell.to_string();
         }
         cell.split(['\r', '\n']).map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(", ")
@@ -359,7 +374,64 @@ fn read_row(kind: ImportKind, row: &mut Row<'_>, today: NaiveDate) -> std::resul
         }
         ImportKind::Appointments => Record::Appointment(read_appointment(row, today)?),
         ImportKind::Products => read_product(row)?,
+        ImportKind::History => read_history(row, today)?,
     })
+}
+
+fn read_history(row: &mut Row<'_>, today: NaiveDate) -> std::result::Result<Record, Rejected> {
+    let cell = row.get("date");
+    let date =
+        values::date(&cell, today).map_err(|e| row.reject("date", e))?.ok_or_else(|| row.reject("date", "is blank"))?;
+    for into in ["started_at", "signed_at"] {
+        if let Some(i) = row.columns.index("date") {
+            row.sources.insert(into, i);
+        }
+    }
+    // The time, if the file gives one (in the date cell or its own); midday when it does not.
+    let in_cell = values::time_after_date(&cell).unwrap_or_default().to_string();
+    let time_cell = row.get("time");
+    let text = if !time_cell.trim().is_empty() { time_cell } else { in_cell };
+    let time = if text.trim().is_empty() {
+        NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN)
+    } else {
+        values::time_of_day(&text).map_err(|e| row.reject("time", e))?
+    };
+    let number = |row: &Row<'_>, field: &str| -> std::result::Result<Option<f64>, Rejected> {
+        let t = row.get(field);
+        let t = t.trim().trim_end_matches("kg").trim_end_matches("°C").trim_end_matches('C').trim().replace(',', ".");
+        if t.is_empty() {
+            return Ok(None);
+        }
+        t.parse::<f64>()
+            .map(Some)
+            .map_err(|_| row.reject(field, format!("{:?} is not a number", row.get(field).trim())))
+    };
+    let weight_kg = number(row, "weight")?;
+    let temperature_c = number(row, "temperature")?;
+    if let Some(i) = row.columns.index("weight") {
+        row.sources.insert("weight_kg", i);
+    }
+    let mut subjective = row.take("subjective", "subjective");
+    let notes = row.take("notes", "subjective");
+    if !notes.trim().is_empty() {
+        subjective = if subjective.trim().is_empty() { notes } else { format!("{subjective}\n{notes}") };
+    }
+    // Lines as the consult room writes them.
+    let lines = |t: String| t.replace("\r\n", "\n").replace('\r', "\n");
+    let draft = ConsultationDraft {
+        subjective: lines(subjective),
+        objective: lines(row.take("objective", "objective")),
+        assessment: lines(row.take("assessment", "assessment")),
+        plan: lines(row.take("plan", "plan")),
+        vitals: Vitals { weight_kg, temperature_c, ..Default::default() },
+    };
+    Ok(Record::History(RawHistory {
+        pms_id: row.take("pms_id", "pms_id"),
+        patient: row.take("patient_pms_id", "patient_id"),
+        start: date.and_time(time),
+        clinician: row.take("clinician", "clinician_id"),
+        notes: draft,
+    }))
 }
 
 fn read_product(row: &mut Row<'_>) -> std::result::Result<Record, Rejected> {
@@ -612,6 +684,10 @@ fn normalised(record: Record, today: NaiveDate) -> Result<Record> {
             Record::Appointment(a)
         }
         product @ Record::Product { .. } => product,
+        Record::History(h) => {
+            time::to_utc("started_at", h.start)?;
+            Record::History(h)
+        }
     })
 }
 
@@ -710,6 +786,14 @@ fn preview_values(record: &Record) -> Vec<(String, String)> {
                 "Price of a pack",
                 format!("£{}.{:02} + VAT {}%", p.price_pence / 100, p.price_pence % 100, p.vat_rate_bp as f64 / 100.0),
             ),
+        ],
+        Record::History(h) => vec![
+            ("Record number", h.pms_id.clone()),
+            ("Animal number", h.patient.clone()),
+            ("When", h.start.format("%d/%m/%Y %H:%M").to_string()),
+            ("Clinician", h.clinician.clone()),
+            ("History", h.notes.subjective.chars().take(80).collect()),
+            ("Assessment", h.notes.assessment.chars().take(80).collect()),
         ],
     };
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
@@ -850,6 +934,7 @@ fn import_rows(
                 pms_id.trim().to_string()
             }
             Record::Appointment(a) => a.pms_id.trim().to_string(),
+            Record::History(h) => h.pms_id.trim().to_string(),
         };
         // What a row says, in the columns read (a trailing empty field or an ignored column aside).
         let said = |l: &Line, except: &str| -> Vec<String> {
@@ -897,6 +982,13 @@ fn import_rows(
                 w.import_appointment(&a.pms_id, &new, a.status)
             }
             Record::Product { pms_id, product } => w.import_product(pms_id, product),
+            Record::History(h) => {
+                let clinicians = match &clinicians {
+                    Some(c) => c,
+                    None => clinicians.insert(Clinicians::load(w.tx())?),
+                };
+                import_history(w, clinicians, h)
+            }
         });
         match result {
             Ok(Imported::Added(_)) => report.added += 1,
@@ -911,6 +1003,38 @@ fn import_rows(
     }
     progress(total, total);
     Ok(())
+}
+
+/// A history entry as a signed consultation of the animal found by its PMS number, by the clinician
+/// found by name; found again by its record number (a signed record is never changed).
+fn import_history(w: &mut Write<'_>, clinicians: &Clinicians, h: &RawHistory) -> Result<Imported> {
+    let pms_id = crate::validate::required("pms_id", &h.pms_id, 40)?;
+    let existing: Option<String> = w
+        .tx()
+        .query_row("SELECT id FROM consultation WHERE pms_id = ?1 LIMIT 1", [&pms_id], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        let id = Uuid::parse_str(&id).map_err(|_| Error::DamagedRecord(format!("consultation id {id:?}")))?;
+        return Ok(Imported::Unchanged(id));
+    }
+    let clinician_id = clinicians.find(&h.clinician).map_err(|e| Error::invalid("clinician_id", e))?;
+    let patient_id = crate::reception::origin::find_current(w.tx(), "patient", h.patient.trim())?.ok_or_else(|| {
+        Error::invalid(
+            "patient_id",
+            format!("no animal has PMS number {:?}: import the animals' file first", h.patient.trim()),
+        )
+    })?;
+    let started_at = time::to_utc("started_at", h.start)?;
+    let c = w.record_past_consultation(&PastConsultation {
+        appointment_id: None,
+        patient_id,
+        clinician_id,
+        started_at,
+        signed_at: started_at,
+        notes: h.notes.clone(),
+        pms_id: Some(pms_id),
+    })?;
+    Ok(Imported::Added(c.id))
 }
 
 /// The appointment with its animal, client and clinician found on file.

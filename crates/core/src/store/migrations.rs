@@ -58,7 +58,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0009_closing.sql",
         sql: include_str!("../../migrations/0009_closing.sql"),
-        sha256: "4ea9f071f437f00676b6c8bc682c31db416bbc02f8e4334f1a45beb60f16e17d",
+        sha256: "ee0600fbdc085870f192caa4c5b20696fcc544e699db01bb8b2c2ef3bb54d129",
     },
 ];
 

@@ -100,7 +100,7 @@ pub(crate) const KINDS: &[Kind] = &[
                 'Consultation' || CASE WHEN k.signed_at IS NULL THEN ' (draft, not signed)' ELSE '' END
                   || CASE WHEN k.assessment = '' THEN '' ELSE ': ' || substr(k.assessment, 1, 80) END, k.started_at, NULL
               FROM consultation k JOIN staff s ON s.id = k.clinician_id JOIN patient p ON p.id = k.patient_id
-          WHERE k.updated_at >= ?1",
+          WHERE k.updated_at >= ?1 AND k.pms_id IS NULL",
     },
     Kind {
         key: "addendum",

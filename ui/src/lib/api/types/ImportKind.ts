@@ -3,4 +3,4 @@
 /**
  * What a file holds.
  */
-export type ImportKind = "clients" | "patients" | "appointments" | "products";
+export type ImportKind = "clients" | "patients" | "appointments" | "products" | "history";
