@@ -750,6 +750,7 @@ pub async fn export_csv(
     state: State<'_, AppState>,
     kind: ImportKind,
     since: Option<NaiveDate>,
+    on_progress: tauri::ipc::Channel<ImportProgress>,
 ) -> CommandResult<ExportWritten> {
     let export_dir = state.export_dir.clone();
     state
@@ -758,7 +759,10 @@ pub async fn export_csv(
                 Some(day) => Some(lifeboat_core::time::to_utc("since", day.and_time(chrono::NaiveTime::MIN))?),
                 None => None,
             };
-            let exported = store.export_csv(session, kind, since)?;
+            // A page that stopped listening does not stop the export.
+            let exported = store.export_csv_progress(session, kind, since, &mut |done, total| {
+                let _ = on_progress.send(ImportProgress { done, total });
+            })?;
             let what = match kind {
                 ImportKind::Clients => "clients",
                 ImportKind::Patients => "animals",
@@ -785,12 +789,19 @@ pub async fn set_outage_began(
 
 /// Writes the back-entry worklist (PDF) into the exports folder, noted in the ledger as an export.
 #[tauri::command]
-pub async fn export_worklist(state: State<'_, AppState>) -> CommandResult<ExportWritten> {
+pub async fn export_worklist(
+    state: State<'_, AppState>,
+    on_progress: tauri::ipc::Channel<ImportProgress>,
+) -> CommandResult<ExportWritten> {
     let export_dir = state.export_dir.clone();
     state
         .run(move |store, session| {
             let now = store.clock().now();
-            let exported = store.export_worklist(session, |list| Ok(lifeboat_print::worklist(list, now)))?;
+            let mut progress = |done, total| {
+                let _ = on_progress.send(ImportProgress { done, total });
+            };
+            let exported = store
+                .export_worklist_progress(session, &mut progress, |list| Ok(lifeboat_print::worklist(list, now)))?;
             let name = format!("lifeboat-worklist-{}.pdf", now.format("%Y-%m-%d-%H%M%S"));
             let path = crate::save_export(&export_dir, &name, &exported.bytes)?;
             Ok(ExportWritten { path, rows: exported.rows, marked: exported.marked })
@@ -800,11 +811,16 @@ pub async fn export_worklist(state: State<'_, AppState>) -> CommandResult<Export
 
 /// Writes the backlog as a FHIR R4 transaction Bundle into the exports folder, noted in the ledger.
 #[tauri::command]
-pub async fn export_fhir(state: State<'_, AppState>) -> CommandResult<ExportWritten> {
+pub async fn export_fhir(
+    state: State<'_, AppState>,
+    on_progress: tauri::ipc::Channel<ImportProgress>,
+) -> CommandResult<ExportWritten> {
     let export_dir = state.export_dir.clone();
     state
         .run(move |store, session| {
-            let done = store.export_fhir(session)?;
+            let done = store.export_fhir_progress(session, &mut |done, total| {
+                let _ = on_progress.send(ImportProgress { done, total });
+            })?;
             let name = format!("lifeboat-backlog-fhir-{}.json", store.clock().now().format("%Y-%m-%d-%H%M%S"));
             let path = crate::save_export(&export_dir, &name, &done.exported.bytes)?;
             Ok(ExportWritten { path, rows: done.exported.rows, marked: done.exported.marked })

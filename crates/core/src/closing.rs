@@ -271,7 +271,7 @@ impl Write<'_> {
                 ),
             ));
         }
-        let built = fhir::build(self.tx(), since, &practice.name, self.now())?;
+        let built = fhir::build(self.tx(), since, &practice.name, self.now(), &mut |_, _| {})?;
         let bytes = serde_json::to_vec_pretty(&built.bundle)
             .map_err(|e| Error::Internal(format!("writing the final export: {e}")))?;
         let rows: u32 = built.resources.values().sum();

@@ -874,6 +874,17 @@ impl Store {
         session: &Session,
         render: impl FnOnce(&Worklist) -> Result<Vec<u8>>,
     ) -> Result<Exported> {
+        self.export_worklist_progress(session, &mut |_, _| {}, render)
+    }
+
+    /// `export_worklist`, telling `progress` when the records are gathered (0 of n) and when the
+    /// worklist is written (n of n).
+    pub fn export_worklist_progress(
+        &self,
+        session: &Session,
+        progress: &mut dyn FnMut(u32, u32),
+        render: impl FnOnce(&Worklist) -> Result<Vec<u8>>,
+    ) -> Result<Exported> {
         self.write(session, |w| {
             w.authorize(Action::ExportRecords)?;
             let practice = practice::practice(w.tx())?.ok_or_else(|| Error::NotFound("the practice".into()))?;
@@ -883,9 +894,11 @@ impl Store {
             let missing: Vec<LedgerEntry> = entries(w.tx())?.into_iter().filter(|e| e.stage < Stage::Entered).collect();
             let ids: Vec<String> = missing.iter().map(|e| e.id.clone()).collect();
             let list = worklist(w.tx(), missing, practice.name, since)?;
+            progress(0, list.records);
             let bytes = render(&list)?;
             let (export_id, marked) =
                 w.record_export("worklist", "backlog", Some(since), list.records, &bytes, &ids)?;
+            progress(list.records, list.records);
             Ok(Exported { bytes, rows: list.records, export_id, marked })
         })
     }

@@ -84,7 +84,11 @@ fn an_export_read_into_another_pcs_lifeboat_gives_the_same_records_field_for_fie
 fn the_columns_are_as_documented_and_only_managers_export() {
     let (_dir, store, manager) = with_clinicians();
     import(&store, &manager, ImportKind::Clients, CLIENTS);
-    let exported = store.export_csv(&manager, ImportKind::Clients, None).unwrap();
+    let mut heard = Vec::new();
+    let exported = store
+        .export_csv_progress(&manager, ImportKind::Clients, None, &mut |done, total| heard.push((done, total)))
+        .unwrap();
+    assert_eq!((heard.first(), heard.last()), (Some(&(0, exported.rows)), Some(&(exported.rows, exported.rows))));
     let text = String::from_utf8(exported.bytes).unwrap();
     let mut lines = text.lines();
     assert_eq!(

@@ -101,7 +101,11 @@ fn resources<'a>(bundle: &'a Value, kind: &str) -> Vec<&'a Value> {
 #[test]
 fn the_backlog_as_a_fhir_bundle_passes_an_independent_r4_validator_and_says_what_lifeboat_holds() {
     let (c, manager, consultation) = consulted();
-    let exported = c.store().export_fhir(&manager).unwrap();
+    let mut heard = Vec::new();
+    let exported = c.store().export_fhir_progress(&manager, &mut |done, total| heard.push((done, total))).unwrap();
+    // Progress as it goes, ending with every backlog record it carries (here 7 records: client, dog,
+    // booking, consultation with its addendum, prescription, dispensing).
+    assert_eq!(heard.last(), Some(&(7, 7)), "{heard:?}");
     let (valid, said) = validate(&exported.exported.bytes);
     assert!(valid, "{said}");
     assert_eq!(

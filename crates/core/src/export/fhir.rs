@@ -125,7 +125,13 @@ pub(crate) struct Built {
     pub resources: BTreeMap<String, u32>,
 }
 
-pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str, now: DateTime<Utc>) -> Result<Built> {
+pub(crate) fn build(
+    conn: &Connection,
+    since: DateTime<Utc>,
+    practice_name: &str,
+    now: DateTime<Utc>,
+    progress: &mut dyn FnMut(u32, u32),
+) -> Result<Built> {
     let records = backlog::records(conn, since)?;
     let mut by_kind: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     // A record purged after the outage closed is a blank copy: never sent.
@@ -143,6 +149,13 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
         by_kind.entry(KINDS[r.kind].key).or_default().push(r.id.clone());
     }
     let ids = |k: &str| by_kind.get(k).cloned().unwrap_or_default();
+    let total: u32 = by_kind.values().map(|v| v.len() as u32).sum();
+    // Every 200 records, how far it has got.
+    let mut tick = |done: usize| {
+        if done % 200 == 0 {
+            progress(done as u32, total);
+        }
+    };
     let carried = Carried(
         ["client", "patient", "appointment", "consultation", "prescription", "dispensing"]
             .iter()
@@ -186,6 +199,7 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
         });
         entries.push(put("Person", &id, row[0].as_deref().map(|n| ("client", n)), person));
         record_ids.push(id);
+        tick(record_ids.len());
     }
 
     for id in ids("patient") {
@@ -239,6 +253,7 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
         }
         entries.push(put("Patient", &id, row[0].as_deref().map(|n| ("patient", n)), patient));
         record_ids.push(id);
+        tick(record_ids.len());
     }
 
     for id in ids("appointment") {
@@ -279,6 +294,7 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
         });
         entries.push(put("Appointment", &id, row[6].as_deref().map(|n| ("appointment", n)), appointment));
         record_ids.push(id);
+        tick(record_ids.len());
     }
 
     let addenda: HashSet<String> = ids("addendum").into_iter().collect();
@@ -381,6 +397,7 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
             }));
         }
         record_ids.push(id);
+        tick(record_ids.len());
     }
 
     for id in ids("prescription") {
@@ -431,6 +448,7 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
         // Replaced when read again: a void reaches the PMS as entered-in-error.
         entries.push(put("MedicationRequest", &id, None, request));
         record_ids.push(id);
+        tick(record_ids.len());
     }
 
     for id in ids("dispensing") {
@@ -466,6 +484,7 @@ pub(crate) fn build(conn: &Connection, since: DateTime<Utc>, practice_name: &str
         });
         entries.push(post("MedicationDispense", &id, dispense));
         record_ids.push(id);
+        tick(record_ids.len());
     }
 
     let mut entries: Vec<Value> = entries.into_iter().filter_map(tidy).collect();
@@ -518,18 +537,24 @@ impl Store {
     /// The backlog (everything made or changed since the outage began) as a FHIR R4 transaction
     /// Bundle (JSON), noted in the ledger as an export with the records it carries marked exported.
     pub fn export_fhir(&self, session: &Session) -> Result<FhirExported> {
+        self.export_fhir_progress(session, &mut |_, _| {})
+    }
+
+    /// `export_fhir`, telling `progress` how many backlog records of how many are written.
+    pub fn export_fhir_progress(&self, session: &Session, progress: &mut dyn FnMut(u32, u32)) -> Result<FhirExported> {
         self.write(session, |w| {
             w.authorize(Action::ExportRecords)?;
             let practice = practice::practice(w.tx())?.ok_or_else(|| Error::NotFound("the practice".into()))?;
             let since = practice.outage_began.ok_or_else(|| {
                 Error::invalid("outage_began", "is not recorded: record when the outage began to export the backlog")
             })?;
-            let built = build(w.tx(), since, &practice.name, w.now())?;
+            let built = build(w.tx(), since, &practice.name, w.now(), progress)?;
             let bytes = serde_json::to_vec_pretty(&built.bundle)
                 .map_err(|e| Error::Internal(format!("writing the FHIR bundle: {e}")))?;
             let rows = built.resources.values().sum();
             let (export_id, marked) =
                 w.record_export("fhir", "backlog", Some(since), rows, &bytes, &built.record_ids)?;
+            progress(built.record_ids.len() as u32, built.record_ids.len() as u32);
             Ok(FhirExported { exported: Exported { bytes, rows, export_id, marked }, resources: built.resources })
         })
     }

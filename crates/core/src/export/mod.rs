@@ -286,20 +286,36 @@ impl Store {
     /// noted in the reconciliation ledger, with the backlog records it carries, in the same
     /// transaction that read them.
     pub fn export_csv(&self, session: &Session, kind: ImportKind, since: Option<DateTime<Utc>>) -> Result<Exported> {
+        self.export_csv_progress(session, kind, since, &mut |_, _| {})
+    }
+
+    /// `export_csv`, telling `progress` how many rows of how many are written as it goes.
+    pub fn export_csv_progress(
+        &self,
+        session: &Session,
+        kind: ImportKind,
+        since: Option<DateTime<Utc>>,
+        progress: &mut dyn FnMut(u32, u32),
+    ) -> Result<Exported> {
         self.write(session, |w| {
             w.authorize(Action::ExportRecords)?;
             let since_text = since.map(time::stored).unwrap_or_default();
             let rows = rows(w.tx(), kind, &since_text)?;
+            let total = rows.len() as u32;
             let mut out = csv::Writer::from_writer(b"\xef\xbb\xbf".to_vec());
             let fail = |e: csv::Error| Error::Internal(format!("writing the export: {e}"));
             out.write_record(headings(kind)).map_err(fail)?;
-            for row in &rows {
+            for (done, row) in rows.iter().enumerate() {
+                if done % 500 == 0 {
+                    progress(done as u32, total);
+                }
                 out.write_record(row.iter().map(|c| spreadsheet_safe(c).into_owned())).map_err(fail)?;
             }
             let csv = out.into_inner().map_err(|e| Error::Internal(format!("writing the export: {e}")))?;
             // The Lifeboat id is each row's first column.
             let ids: Vec<String> = rows.iter().filter_map(|r| r.first().cloned()).collect();
             let (export_id, marked) = w.record_export("csv", kind.as_str(), since, rows.len() as u32, &csv, &ids)?;
+            progress(total, total);
             Ok(Exported { bytes: csv, rows: rows.len() as u32, export_id, marked })
         })
     }

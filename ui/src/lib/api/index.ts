@@ -132,6 +132,13 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+/** A channel that hands each message to `listener` (how long work reports its progress). */
+function channel<T>(listener: (message: T) => void): Channel<T> {
+  const c = new Channel<T>();
+  c.onmessage = listener;
+  return c;
+}
+
 export const api = {
   appStatus: () => call<AppStatus>('app_status'),
   setupPractice: (setup: PracticeSetup) => call<null>('setup_practice', { setup }),
@@ -216,15 +223,16 @@ export const api = {
     return call<ImportDone>('import_file', { kind, path, options, onProgress });
   },
   /** Writes a CSV export into the exports folder; `since` (YYYY-MM-DD) keeps what changed from then. */
-  exportCsv: (kind: ImportKind, since: string | null) => call<ExportWritten>('export_csv', { kind, since }),
+  exportCsv: (kind: ImportKind, since: string | null, progress: (p: ImportProgress) => void) =>
+    call<ExportWritten>('export_csv', { kind, since, onProgress: channel(progress) }),
   /** Records when the outage began (London wall-clock "YYYY-MM-DDTHH:MM:SS"), or clears it. */
   setOutageBegan: (at: string | null) => call<string | null>('set_outage_began', { at }),
   backlog: () => call<Backlog>('backlog'),
   ledger: (filter: LedgerFilter) => call<Ledger>('ledger', { filter }),
   /** Writes the back-entry worklist (PDF) into the exports folder. */
-  exportWorklist: () => call<ExportWritten>('export_worklist'),
+  exportWorklist: (progress: (p: ImportProgress) => void) => call<ExportWritten>('export_worklist', { onProgress: channel(progress) }),
   /** Writes the backlog as a FHIR R4 transaction Bundle (JSON) into the exports folder. */
-  exportFhir: () => call<ExportWritten>('export_fhir'),
+  exportFhir: (progress: (p: ImportProgress) => void) => call<ExportWritten>('export_fhir', { onProgress: channel(progress) }),
   duplicates: () => call<Duplicates>('duplicates'),
   decideDuplicates: (kind: string, first: string, second: string, decision: Decision) =>
     call<null>('decide_duplicates', { kind, first, second, decision }),
