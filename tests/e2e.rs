@@ -125,6 +125,23 @@ impl Desktop {
         input.send_keys(text).await.unwrap();
     }
 
+    /// The `value` of an input.
+    async fn value(&self, css: &str) -> String {
+        self.find(css).await.prop("value").await.ok().flatten().unwrap_or_default()
+    }
+
+    /// Makes sure the input `css` holds `text`, typing it again if a keystroke was lost while the
+    /// page re-rendered (WebKitWebDriver under load).
+    async fn ensure_value(&self, css: &str, text: &str) {
+        for _ in 0..3 {
+            if self.value(css).await == text {
+                return;
+            }
+            self.fill(css, text).await;
+        }
+        assert_eq!(self.value(css).await, text, "{css} holds what was typed");
+    }
+
     /// Clicks the element; if the page re-rendered it between finding and clicking (search results
     /// arriving, say), finds it again.
     async fn click(&self, css: &str) {
@@ -501,6 +518,21 @@ async fn a_vet_consults_prescribes_signs_prints_and_keeps_the_cd_register() {
         app.click("button.fill").await;
         app.type_keys("#rx-batch", "MX2291").await;
         app.type_keys("#rx-expiry", "30/06/2027").await;
+        app.click("#rx-batch").await;
+        for (css, text) in [
+            ("#rx-quantity", "10"),
+            ("#rx-dose", "0.8 ml"),
+            ("#rx-route", "By mouth"),
+            ("#rx-frequency", "Once daily"),
+            ("#rx-duration", "7 days"),
+            ("#rx-batch", "MX2291"),
+            ("#rx-expiry", "30/06/2027"),
+        ] {
+            app.ensure_value(css, text).await;
+        }
+        if app.value("#rx-directions").await.is_empty() {
+            app.click("button.fill").await;
+        }
         app.click("#rx-batch").await;
         app.wait_text("[data-testid=rx-status]", "Ready to prescribe").await;
         app.screenshot("3-prescription-ready").await;

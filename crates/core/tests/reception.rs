@@ -363,3 +363,16 @@ fn a_damaged_row_is_reported_not_papered_over() {
     let err = r.store.list_staff(&r.admin).unwrap_err();
     assert_eq!(err.code().as_str(), "damaged_record", "{err}");
 }
+
+#[test]
+fn an_appointment_may_end_at_midnight_but_not_after() {
+    let r = common::reception();
+    let mut late = r.booking("2026-03-30 23:30", 30);
+    late.confirm_outside_hours = true;
+    let booked = r.store.book_appointment(&r.desk, &late).unwrap();
+    assert_eq!(booked.end_local.format("%d/%m/%Y %H:%M").to_string(), "31/03/2026 00:00");
+    let mut later = r.booking("2026-03-30 23:00", 75);
+    later.confirm_outside_hours = true;
+    let refused = r.store.book_appointment(&r.desk, &later).unwrap_err();
+    assert_eq!(refused.to_string(), "minutes: the appointment must end on the day it starts");
+}

@@ -302,7 +302,10 @@ fn check_slot(
     let starts_at = time::to_utc("start", start)?;
     let ends_at = starts_at + Duration::minutes(minutes.into());
     let end_local = time::to_local(ends_at);
-    if end_local.date() != start.date() {
+    // Ending at midnight is ending on the day it starts.
+    let at_midnight =
+        end_local.time() == chrono::NaiveTime::MIN && end_local.date() == start.date() + Duration::days(1);
+    if end_local.date() != start.date() && !at_midnight {
         return Err(Error::invalid("minutes", "the appointment must end on the day it starts"));
     }
 
