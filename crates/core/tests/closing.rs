@@ -180,6 +180,15 @@ fn the_purge_waits_for_its_day_then_blanks_the_copies_everywhere_and_keeps_what_
         format!("{report:?}").contains("it is marked purged, but holds values or its record was never purged"),
         "{report:?}"
     );
+    // The closure and the purge record are never changed or deleted, whoever runs the SQL.
+    {
+        let raw = common::raw_connection(&c.r.dir);
+        let refused =
+            raw.execute("UPDATE outage_closure SET purge_after = '2020-01-01T00:00:00.000Z'", []).unwrap_err();
+        assert!(refused.to_string().contains("a closed outage cannot be changed"), "{refused}");
+        let refused = raw.execute("DELETE FROM purge_run", []).unwrap_err();
+        assert!(refused.to_string().contains("a purge record cannot be deleted"), "{refused}");
+    }
     // Nothing left to purge: a second run purges nothing.
     assert_eq!(c.store().purge_copies(&manager).unwrap().clients, 0);
 

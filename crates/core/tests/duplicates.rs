@@ -104,6 +104,12 @@ fn a_pair_decided_the_same_or_different_is_not_suggested_again() {
     f.c.store().decide_duplicates(&f.manager, "patient", f.c.r.dog.id, f.biscuit2, Decision::Same).unwrap();
     let d = f.c.store().duplicates(&f.manager, 100).unwrap();
     assert_eq!((d.found, d.decided), (1, 2));
+    // A decision is never changed or deleted behind the manager's back.
+    let raw = common::raw_connection(&f.c.r.dir);
+    let refused = raw.execute("UPDATE duplicate_decision SET decision = 'merged'", []).unwrap_err();
+    assert!(refused.to_string().contains("cannot be changed"), "{refused}");
+    let refused = raw.execute("DELETE FROM duplicate_decision", []).unwrap_err();
+    assert!(refused.to_string().contains("cannot be deleted"), "{refused}");
     assert_eq!(d.pairs[0].reasons, vec!["similar names at EX4 1AB: Agatha Quillfeather and Agatha Quilfeather"]);
     let refused = f.c.store().decide_duplicates(&f.manager, "client", agatha, agatha, Decision::Same).unwrap_err();
     assert_eq!(refused.to_string(), "second: is the same record as the first");

@@ -548,9 +548,15 @@ fn recent_clinical_history_imports_as_signed_consultations_that_are_not_backlog(
 
     let file = include_bytes!("fixtures/import/history.csv");
     let report = import(&store, &manager, ImportKind::History, "history.csv", file, false);
-    assert_eq!((report.rows, report.added), (6, 2), "{report:?}");
+    assert_eq!((report.rows, report.added), (7, 2), "{report:?}");
     let lines: Vec<(u64, &str)> = report.rejected.iter().map(|r| (r.line, r.column.as_str())).collect();
-    assert_eq!(lines, vec![(5, "Animal No."), (6, "Vet"), (7, "Date"), (8, "Weight")], "{:?}", report.rejected);
+    assert_eq!(
+        lines,
+        vec![(5, "Animal No."), (6, "Vet"), (7, "Date"), (8, "Weight"), (9, "Weight")],
+        "{:?}",
+        report.rejected
+    );
+    assert_eq!(report.rejected[4].reason, "\"NaN\" is not a number");
     assert_eq!(report.rejected[0].reason, "no animal has PMS number \"A9\": import the animals' file first");
     assert_eq!(report.rejected[2].reason, "must be after the start and not in the future");
 

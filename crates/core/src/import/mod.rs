@@ -402,9 +402,12 @@ fn read_history(row: &mut Row<'_>, today: NaiveDate) -> std::result::Result<Reco
         if t.is_empty() {
             return Ok(None);
         }
+        // ("NaN" and "inf" parse as numbers; no weight is either.)
         t.parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
             .map(Some)
-            .map_err(|_| row.reject(field, format!("{:?} is not a number", row.get(field).trim())))
+            .ok_or_else(|| row.reject(field, format!("{:?} is not a number", row.get(field).trim())))
     };
     let weight_kg = number(row, "weight")?;
     let temperature_c = number(row, "temperature")?;
