@@ -465,6 +465,6 @@ fn main() {
         sync::run(&practice);
     }
     if only.as_deref() == Some("apply") {
-        sync::apply_only(&practice, 30_000);
+        sync::apply_only(&practice, value("--changes").and_then(|n| n.parse().ok()).unwrap_or(30_000));
     }
 }

@@ -309,7 +309,9 @@ pub fn apply_only(l_practice: &Path, n: usize) {
     drop(source);
     let (_dir, a) = fresh();
     let start = Instant::now();
-    for chunk in changes.chunks(250) {
+    // Transactions of about the size the sync engine chooses (each about 15 ms).
+    let chunk = std::env::var("APPLY_CHUNK").ok().and_then(|c| c.parse().ok()).unwrap_or(250);
+    for chunk in changes.chunks(chunk) {
         a.apply_changes(chunk).unwrap();
     }
     println!("apply {n} changes: {:.2} s", secs(start.elapsed()));

@@ -786,3 +786,108 @@ fn imported_records_travel_as_pms_copies_and_a_file_imported_on_two_pcs_is_raise
     assert_eq!(open.iter().filter(|c| c.kind == "duplicate_client").count(), 2, "{open:#?}");
     check_converged(&nodes);
 }
+
+/// The double-booking check looks back only as far as the longest booking (ten hours), so a booking
+/// of nearly ten hours made on one PC and a short one near its end made on another are still one
+/// conflict everywhere; a received appointment longer than any booking may be is kept aside with the
+/// reason, never applied (the check relies on it).
+#[test]
+fn a_long_booking_made_apart_is_still_a_double_booking_and_a_longer_one_is_kept_aside() {
+    let mut nodes = practice_of_three();
+    run(&mut nodes, &Step::Register { node: 0, surname: 0, phone: 0, chip: None });
+    exchange_all(&nodes);
+    let booking = |n: &Node, start: &str, minutes: u32| {
+        let patient_id = ids(&n.store, "SELECT patient_id FROM ownership")[0];
+        let client_id = ids(&n.store, "SELECT client_id FROM ownership")[0];
+        NewAppointment {
+            clinician_id: n.vets[0].staff_id,
+            room: "Theatre".into(),
+            start: local(start),
+            minutes,
+            kind: AppointmentKind::Consultation,
+            reason: "Long procedure".into(),
+            patient_id,
+            client_id,
+            notes: String::new(),
+            confirm_outside_hours: true,
+        }
+    };
+    let long = nodes[0]
+        .store
+        .book_appointment(nodes[0].desk.as_ref().unwrap(), &booking(&nodes[0], "2026-03-31 08:00", 590))
+        .unwrap();
+    let late = nodes[1]
+        .store
+        .book_appointment(nodes[1].desk.as_ref().unwrap(), &booking(&nodes[1], "2026-03-31 17:40", 15))
+        .unwrap();
+    exchange_all(&nodes);
+    for n in &nodes {
+        let open = n.store.conflicts(n.desk.as_ref().unwrap(), true).unwrap();
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].kind, "double_booking");
+        assert_eq!(open[0].members.iter().copied().collect::<BTreeSet<_>>(), BTreeSet::from([long.id, late.id]));
+    }
+    check_converged(&nodes);
+
+    // An appointment of eleven hours, as no Lifeboat books one, from a node of its own.
+    let create = nodes[0]
+        .store
+        .changes_missing_from(&[], 100_000)
+        .unwrap()
+        .into_iter()
+        .find(|c| c.entity == "appointment" && c.entity_id == long.id)
+        .unwrap();
+    let mut forged = create.clone();
+    forged.op_id = Uuid::now_v7();
+    forged.node_id = Uuid::now_v7();
+    forged.node_seq = 1;
+    forged.entity_id = Uuid::now_v7();
+    forged.payload["starts_at"] = serde_json::json!("2026-04-01T07:00:00.000Z");
+    forged.payload["ends_at"] = serde_json::json!("2026-04-01T18:00:00.000Z");
+    let before = count(&nodes[2].store, "appointment");
+    let applied = nodes[2].store.apply_changes(&[forged.sealed()]).unwrap();
+    assert_eq!((applied.new, applied.quarantined), (1, 1));
+    assert_eq!(count(&nodes[2].store, "appointment"), before, "not applied");
+    let reason: String =
+        nodes[2].store.read(|c| Ok(c.query_row("SELECT reason FROM quarantine", [], |r| r.get(0))?)).unwrap();
+    assert_eq!(reason, "an appointment of 660 minutes is longer than a booking may be (600 minutes)");
+}
+
+/// The same person registered on two PCs while apart: found by surname (in any case) with the same
+/// phone number, or with the same email address; the same phone under another surname (a household's
+/// landline) is not a duplicate.
+#[test]
+fn a_person_registered_on_two_pcs_is_found_by_phone_or_by_email() {
+    let nodes = practice_of_three();
+    let register = |n: &Node, last: &str, phone: &str, email: &str| {
+        let client = NewClient {
+            last_name: last.into(),
+            first_name: "Agatha".into(),
+            phone: phone.into(),
+            email: email.into(),
+            ..Default::default()
+        };
+        n.store.register_client_with_patient(n.desk.as_ref().unwrap(), &client, None).unwrap().client.id
+    };
+    let by_email = [
+        register(&nodes[0], "Quillfeather", "07700 900461", "agatha@example.co.uk"),
+        register(&nodes[1], "QUILLFEATHER", "07700 900999", "agatha@example.co.uk"),
+    ];
+    let by_phone =
+        [register(&nodes[0], "Ashdown", "01392 496000", ""), register(&nodes[1], "ashdown", "01392 496000", "")];
+    register(&nodes[2], "Brampton", "01392 496000", "");
+    exchange_all(&nodes);
+    for n in &nodes {
+        let found: BTreeSet<BTreeSet<Uuid>> = n
+            .store
+            .conflicts(n.desk.as_ref().unwrap(), true)
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                assert_eq!(c.kind, "duplicate_client");
+                c.members.into_iter().collect()
+            })
+            .collect();
+        assert_eq!(found, BTreeSet::from([BTreeSet::from(by_email), BTreeSet::from(by_phone)]));
+    }
+}

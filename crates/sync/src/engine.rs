@@ -290,58 +290,76 @@ async fn pull_all(
 ) -> SyncResult<()> {
     let mut restarted = false;
     let mut size = if options.apply_chunk == 0 { 100 } else { options.apply_chunk };
-    loop {
+    let mut page = loop {
         let peer = blocking(store, move |s| s.peer(peer_id)).await?;
-        let page =
-            match client.pull(&Pull { after: peer.pull_cursor, after_op: peer.pull_op, limit: options.page }).await {
-                Ok(page) => page,
-                Err(SyncError::CursorUnknown(_)) if !restarted => {
-                    restarted = true;
-                    report.restarted = true;
-                    let epoch = peer.epoch.clone();
-                    blocking(store, move |s| s.reset_pull_cursor(peer_id, &epoch)).await?;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-        if page.changes.is_empty() {
-            return Ok(());
-        }
-        let n = page.changes.len() as u64;
-        let mut rest = &page.changes[..];
-        while !rest.is_empty() {
-            // Each transaction is sized to take about APPLY_TARGET, so that the app's own writes,
-            // which wait for it, never wait long, whatever the changes cost to apply here.
-            let (chunk, later) = rest.split_at(size.min(rest.len()));
-            rest = later;
-            let chunk = chunk.to_vec();
-            let taken = chunk.len();
-            let started = Instant::now();
-            let applied = match blocking(store, move |s| s.apply_page(peer_id, &chunk)).await {
-                Ok(a) => a,
-                Err(SyncError::Store(lifeboat_core::Error::SyncRefused(m))) if m.contains("used sequence number") => {
-                    let own = blocking(store, |s| s.own_nodes()).await?;
-                    if own.iter().any(|n| m.contains(&n.to_string())) {
-                        return Err(SyncError::Refused(
-                            "this PC's database was put back from an older copy, and changes made on it since clash with changes already shared: they stay on this PC; ask IT before going on"
-                                .into(),
-                        ));
-                    }
-                    return Err(SyncError::Refused(m));
-                }
-                Err(e) => return Err(e),
-            };
-            add(&mut report.applied, &applied);
-            if options.apply_chunk == 0 {
-                let took = started.elapsed().as_secs_f64().max(1e-4);
-                let ideal = (taken as f64 * APPLY_TARGET.as_secs_f64() / took) as usize;
-                size = ideal.clamp(10, 2000).min(size * 2).max(size / 2);
+        match client.pull(&Pull { after: peer.pull_cursor, after_op: peer.pull_op, limit: options.page }).await {
+            Ok(page) => break page,
+            Err(SyncError::CursorUnknown(_)) if !restarted => {
+                restarted = true;
+                report.restarted = true;
+                let epoch = peer.epoch.clone();
+                blocking(store, move |s| s.reset_pull_cursor(peer_id, &epoch)).await?;
             }
+            Err(e) => return Err(e),
         }
-        report.pulled += n;
-        let done = page.changes.last().map(|c| c.seq).unwrap_or(0);
-        progress(Progress { phase: "receiving".into(), done: done as u64, total: page.last_seq.max(done) as u64 });
+    };
+    loop {
+        let Some(last) = page.changes.last() else { return Ok(()) };
+        let (done, total) = (last.seq, page.last_seq.max(last.seq));
+        // The next page is fetched (and decoded) while this one is applied: the network and the
+        // database work at once. The cursor it asks from is the one this page's last transaction
+        // stores; if applying fails, the page fetched ahead is dropped and the next sync asks again
+        // from the stored cursor.
+        let ahead = Pull { after: last.seq, after_op: Some(last.change.op_id), limit: options.page };
+        let (next, applied) =
+            tokio::join!(client.pull(&ahead), apply_pulled(store, peer_id, page.changes, options, &mut size, report));
+        applied?;
+        progress(Progress { phase: "receiving".into(), done: done as u64, total: total as u64 });
+        page = next?;
     }
+}
+
+/// Applies one pulled page, in transactions each sized to take about `APPLY_TARGET` (unless the
+/// options fix the size), so that the app's own writes, which wait for them, never wait long.
+async fn apply_pulled(
+    store: &Arc<Store>,
+    peer_id: Uuid,
+    changes: Vec<Sequenced>,
+    options: &SyncOptions,
+    size: &mut usize,
+    report: &mut Report,
+) -> SyncResult<()> {
+    let n = changes.len() as u64;
+    let mut rest = &changes[..];
+    while !rest.is_empty() {
+        let (chunk, later) = rest.split_at((*size).min(rest.len()));
+        rest = later;
+        let chunk = chunk.to_vec();
+        let taken = chunk.len();
+        let started = Instant::now();
+        let applied = match blocking(store, move |s| s.apply_page(peer_id, &chunk)).await {
+            Ok(a) => a,
+            Err(SyncError::Store(lifeboat_core::Error::SyncRefused(m))) if m.contains("used sequence number") => {
+                let own = blocking(store, |s| s.own_nodes()).await?;
+                if own.iter().any(|n| m.contains(&n.to_string())) {
+                    return Err(SyncError::Refused(
+                        "this PC's database was put back from an older copy, and changes made on it since clash with changes already shared: they stay on this PC; ask IT before going on"
+                            .into(),
+                    ));
+                }
+                return Err(SyncError::Refused(m));
+            }
+            Err(e) => return Err(e),
+        };
+        add(&mut report.applied, &applied);
+        if options.apply_chunk == 0 {
+            let took = started.elapsed().as_secs_f64().max(1e-4);
+            let ideal = (taken as f64 * APPLY_TARGET.as_secs_f64() / took) as usize;
+            *size = ideal.clamp(10, 2000).min(*size * 2).max(*size / 2);
+        }
+    }
+    report.pulled += n;
+    Ok(())
 }
 
 /// Pairs this PC with a server: checks the server's certificate against the pairing code before

@@ -369,7 +369,7 @@ fn check_slot(
 }
 
 /// The longest appointment: ten hours.
-const MAX_MINUTES: u32 = 600;
+pub(crate) const MAX_MINUTES: u32 = 600;
 
 /// The first active appointment of clinician ?1 that overlaps ?2..?3, other than ?4. No appointment
 /// is longer than MAX_MINUTES, so only those starting after ?5 (= ?2 - MAX_MINUTES) can overlap: the

@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::reception::appointment::MAX_MINUTES;
 use crate::replica::conflicts;
 use crate::store::clocks::{self, FieldClock};
 use crate::store::database::Store;
@@ -281,6 +282,10 @@ impl Batch<'_> {
             Ok(outcome) => outcome,
             Err(Error::Storage(e)) => Outcome::Refused(format!("the database refused it: {e}")),
             Err(e) => return Err(e),
+        };
+        let outcome = match outcome {
+            Outcome::Done if entity == Entity::Appointment => self.bookable_length(c.entity_id)?,
+            other => other,
         };
         match outcome {
             Outcome::Done => self.conn.prepare_cached("RELEASE change")?.execute([])?,
@@ -586,6 +591,24 @@ impl Batch<'_> {
             return Ok(Outcome::Done);
         }
         self.update(Entity::Consultation, c, fields)
+    }
+
+    /// A received appointment is no longer than booking allows: the double-booking check relies on it
+    /// (and no Lifeboat makes a longer one).
+    fn bookable_length(&self, id: Uuid) -> Result<Outcome> {
+        let minutes: Option<Option<f64>> = self
+            .conn
+            .prepare_cached("SELECT (julianday(ends_at) - julianday(starts_at)) * 1440 FROM appointment WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        Ok(match minutes {
+            Some(Some(m)) if m > f64::from(MAX_MINUTES) + 0.5 => Outcome::Refused(format!(
+                "an appointment of {} minutes is longer than a booking may be ({MAX_MINUTES} minutes)",
+                m.round()
+            )),
+            Some(None) => Outcome::Refused("the appointment's start or end is not a time".into()),
+            _ => Outcome::Done,
+        })
     }
 
     fn raise(&mut self, kind: &str, entity: &str, members: [Uuid; 2], detail: &str) -> Result<()> {

@@ -69,8 +69,10 @@ pub(crate) fn refresh(conn: &Connection, now: &str, also: &[(String, Uuid)]) -> 
         .optional()?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    // A range of the journal's own order (`+entity` keeps SQLite from walking the whole entity index
+    // instead, which costs a scan of the journal after every batch of a long pull).
     let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT entity, entity_id FROM journal WHERE seq > ?1 AND entity IN ('appointment', 'client', 'patient')",
+        "SELECT entity, entity_id FROM journal WHERE seq > ?1 AND +entity IN ('appointment', 'client', 'patient')",
     )?;
     let mut touched = stmt
         .query_map([checked], |r| Ok((r.get::<_, String>(0)?, row::uuid(r, 1)?)))?
@@ -111,15 +113,23 @@ pub(crate) fn refresh(conn: &Connection, now: &str, also: &[(String, Uuid)]) -> 
 }
 
 // The conditions, as `FROM ... WHERE ...` over a pair `a`, `b` of records (`a.id = ?` is added).
-// Local booking refuses overlaps, so any overlap came from two computers.
+// Local booking refuses overlaps, so any overlap came from two computers. No appointment is longer
+// than ten hours (`MAX_MINUTES`: booking refuses longer, and so does applying a received change), so
+// only those starting less than ten hours before `a` can overlap it: a short range of the
+// `(clinician_id, starts_at, ...)` index, not a walk through the clinician's whole diary.
 const DOUBLE_BOOKING: &str = "FROM appointment a JOIN appointment b
-    ON b.clinician_id = a.clinician_id AND b.id <> a.id AND b.starts_at < a.ends_at AND b.ends_at > a.starts_at
+    ON b.clinician_id = a.clinician_id AND b.starts_at > strftime('%Y-%m-%dT%H:%M:%fZ', a.starts_at, '-600 minutes')
+   AND b.starts_at < a.ends_at AND b.ends_at > a.starts_at AND b.id <> a.id
    AND b.status NOT IN ('cancelled', 'no_show')
   WHERE a.status NOT IN ('cancelled', 'no_show')";
-const DUPLICATE_CLIENT: &str = "FROM client a JOIN client b
-    ON b.id <> a.id AND b.last_name = a.last_name COLLATE NOCASE
-   AND ((a.phone <> '' AND b.phone = a.phone) OR (a.email <> '' AND b.email = a.email))
-  WHERE 1";
+// Found by phone, then by email, each through its own index (`+` keeps SQLite from walking everyone
+// of a common surname instead).
+const DUPLICATE_CLIENT_PHONE: &str = "FROM client a JOIN client b
+    ON b.phone = a.phone AND b.id <> a.id AND +b.last_name = a.last_name COLLATE NOCASE
+  WHERE a.phone <> ''";
+const DUPLICATE_CLIENT_EMAIL: &str = "FROM client a JOIN client b
+    ON b.email = a.email AND b.id <> a.id AND +b.last_name = a.last_name COLLATE NOCASE
+  WHERE a.email <> ''";
 const DUPLICATE_PATIENT: &str = "FROM patient a JOIN patient b ON b.id <> a.id AND b.microchip = a.microchip
   WHERE a.microchip IS NOT NULL";
 // The same PMS record read in on two computers (each indexed on its own, so kept apart from the above).
@@ -132,7 +142,7 @@ const SAME_PMS_PATIENT: &str =
 fn conditions(kind: &str) -> &'static [&'static str] {
     match kind {
         "double_booking" => &[DOUBLE_BOOKING],
-        "duplicate_client" => &[DUPLICATE_CLIENT, SAME_PMS_CLIENT],
+        "duplicate_client" => &[DUPLICATE_CLIENT_PHONE, DUPLICATE_CLIENT_EMAIL, SAME_PMS_CLIENT],
         "duplicate_patient" => &[DUPLICATE_PATIENT, SAME_PMS_PATIENT],
         _ => &[],
     }
@@ -280,5 +290,41 @@ impl Store {
             refresh(&conn, &time::stored(self.clock.now()), &[])?;
         }
         self.read(|r| list(r, open_only))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_double_booking_window_is_the_longest_booking() {
+        let window = format!("'-{} minutes'", crate::reception::appointment::MAX_MINUTES);
+        assert!(super::DOUBLE_BOOKING.contains(&window), "DOUBLE_BOOKING must look back {window}");
+    }
+
+    /// The checks run for every record of every batch a pull applies: each must find the other
+    /// record through an index, never by walking a table (or a whole surname, or a clinician's diary).
+    #[test]
+    fn every_conflict_check_finds_the_other_record_through_an_index() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::store::migrations::migrate(&mut conn).unwrap();
+        for kind in ["double_booking", "duplicate_client", "duplicate_patient"] {
+            for sql in super::conditions(kind) {
+                let plan: Vec<String> = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN SELECT b.id {sql} AND a.id = ?1"))
+                    .unwrap()
+                    .query_map(["x"], |r| r.get::<_, String>(3))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                let b = plan.iter().find(|step| step.contains(" b ")).unwrap_or_else(|| panic!("{kind}: {plan:?}"));
+                assert!(b.starts_with("SEARCH b USING"), "{kind}: the other record is found by {b:?} ({plan:?})");
+                if kind == "double_booking" {
+                    assert!(b.contains("starts_at>? AND starts_at<?"), "{kind}: {b}");
+                }
+                if sql.contains("last_name") {
+                    assert!(!b.contains("last_name"), "{kind}: walks a surname: {b}");
+                }
+            }
+        }
     }
 }
