@@ -441,7 +441,8 @@ fn main() {
     if cfg!(debug_assertions) {
         println!("warning: a debug build; run with --release for figures that mean anything");
     }
-    // `--only write|open|reception|consult|import|sync` runs one group.
+    // `--only write|open|reception|consult|import|sync|ingest|apply` runs one group (`ingest`: the hub's
+    // alone; `apply [--changes N]`: applying changes without the network, for profiling).
     let only = value("--only").cloned();
     let runs = |name: &str| only.as_deref().is_none_or(|o| o == name);
     println!("lifeboat-bench: {iterations} iterations per figure, baselines measured in the same run");
@@ -450,6 +451,10 @@ fn main() {
     }
     if runs("open") {
         open_database(iterations / 5);
+    }
+    if only.as_deref() == Some("ingest") {
+        sync::ingest_only();
+        return;
     }
     let practice = l_practice(value("--practice"));
     if runs("reception") {

@@ -89,6 +89,17 @@ async fn a_device_of_one_practice_cannot_read_or_write_anothers() {
     let received = b_now.last().unwrap();
     assert_eq!((received.entity.as_str(), received.payload["direction"].as_str()), ("handover", Some("received")));
 
+    // A push for a practice the hub does not have is refused: it finds and locks its practice's row
+    // before storing anything (the database no longer checks each change's practice row by row).
+    let ghost = lifeboat_hub::store::Device {
+        id: Uuid::nil(),
+        practice_id: Uuid::now_v7(),
+        practice_name: String::new(),
+        node_id: Uuid::now_v7(),
+    };
+    let err = hub.relay.running.hub.store.push(&ghost, b_before[..1].to_vec(), Vec::new()).await.unwrap_err();
+    assert_eq!(err.to_string(), format!("there is no practice {} on this server", ghost.practice_id));
+
     // A revoked device is refused everything; an unknown credential too.
     let devices = hub.relay.running.hub.store.devices(Some(pa)).await.unwrap();
     hub.relay.running.hub.store.revoke(devices[0].id).await.unwrap();
