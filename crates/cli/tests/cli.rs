@@ -75,8 +75,10 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
         "{listing}"
     );
 
-    // Set-up wrote the practice, premises, admin, starter formulary and price list; then one vet.
-    let created = 3
+    // Set-up wrote the practice, premises, admin, starter formulary and price list; then one vet, and
+    // the two sign-ins of the two commands above.
+    let created = 2
+        + 3
         + lifeboat_core::clinical::formulary::starter_list().len()
         + lifeboat_core::clinical::charge::starter_fee_count();
     let out = lifeboat(&dir, &["verify"], "");
@@ -104,13 +106,18 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
     let out = lifeboat(&dir, &bad, &format!("{ADMIN_PASSWORD}\n"));
     assert_eq!(out.status.code(), Some(4));
     assert!(text(&out).contains("week:"), "{}", text(&out));
+    // The working hours, and the sign-ins of the three commands (the refused one too).
     let out = lifeboat(&dir, &["verify"], "");
-    assert!(out.status.success() && text(&out).contains(&format!("intact: {} entries", created + 2)), "{}", text(&out));
+    assert!(
+        out.status.success() && text(&out).contains(&format!("intact: {} entries", created + 2 + 3)),
+        "{}",
+        text(&out)
+    );
 
     let out = lifeboat(&dir, &["journal", "--as", "boss", "--since", "2"], &format!("{ADMIN_PASSWORD}\n"));
     let journal = text(&out);
     assert!(out.status.success(), "{journal}");
-    assert_eq!(journal.lines().filter(|l| l.contains("staff")).count(), 2, "entries 3 and 4 only: {journal}");
+    assert_eq!(journal.lines().filter(|l| l.contains(" staff ")).count(), 2, "entries 3 and 4 only: {journal}");
     assert!(!journal.contains("practice "), "entry 1 is before --since: {journal}");
 
     let out = lifeboat(&dir, &["doctor"], "");

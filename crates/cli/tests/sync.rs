@@ -110,18 +110,19 @@ async fn a_sync_killed_again_and_again_mid_pull_loses_and_doubles_nothing() {
     .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        String::from_utf8_lossy(&out.stdout).starts_with("Wrote 1 changes"),
+        // The new account, and the two sign-ins of the two commands.
+        String::from_utf8_lossy(&out.stdout).starts_with("Wrote 3 changes"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
     let out = run(b.path(), &["bundle", "import", "--as", "admin", file.to_str().unwrap()]);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("1 new, 0 already here"),
+        String::from_utf8_lossy(&out.stdout).contains("3 new, 0 already here"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
     let out = run(b.path(), &["bundle", "import", "--as", "admin", file.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("0 new, 1 already here"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 new, 3 already here"));
     let wrong = lifeboat(b.path(), &["bundle", "import", "--as", "admin", file.to_str().unwrap()])
         .env("LIFEBOAT_BUNDLE_PASSPHRASE", "the wrong one entirely")
         .output()

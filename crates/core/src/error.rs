@@ -34,6 +34,11 @@ pub enum Error {
     #[error("the username or password is not right, or the account is not active")]
     BadCredentials,
 
+    /// Too many wrong passwords for a username on this PC: the next attempt must wait, or the account
+    /// is locked here for a while. The message says until when.
+    #[error("{0}")]
+    TooManyAttempts(String),
+
     /// No one is logged in (or the session has ended).
     #[error("you have been logged out; log in again to carry on")]
     NotLoggedIn,
@@ -90,6 +95,7 @@ pub enum ErrorCode {
     NeedsConfirmation,
     Forbidden,
     BadCredentials,
+    TooManyAttempts,
     NotLoggedIn,
     WrongKey,
     NotADatabase,
@@ -118,6 +124,7 @@ impl ErrorCode {
             ErrorCode::NeedsConfirmation => "needs_confirmation",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::BadCredentials => "bad_credentials",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::NotLoggedIn => "not_logged_in",
             ErrorCode::WrongKey => "wrong_key",
             ErrorCode::NotADatabase => "not_a_database",
@@ -172,6 +179,7 @@ impl Error {
             Error::NeedsConfirmation(_) => ErrorCode::NeedsConfirmation,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::BadCredentials => ErrorCode::BadCredentials,
+            Error::TooManyAttempts(_) => ErrorCode::TooManyAttempts,
             Error::NotLoggedIn => ErrorCode::NotLoggedIn,
             Error::WrongKey { .. } => ErrorCode::WrongKey,
             Error::NotADatabase { .. } => ErrorCode::NotADatabase,

@@ -90,10 +90,12 @@ pub enum Action {
     HandOver,
     /// Pair this PC with the practice relay or the hub, host the relay, export and import bundles.
     ManageSync,
+    /// Sign in (every account): recorded in the journal and the audit log, as are wrong passwords.
+    SignIn,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -126,6 +128,7 @@ impl Action {
         Action::ResolveConflicts,
         Action::HandOver,
         Action::ManageSync,
+        Action::SignIn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -162,6 +165,7 @@ impl Action {
             Action::ResolveConflicts => "conflict.resolve",
             Action::HandOver => "patient.hand_over",
             Action::ManageSync => "sync.manage",
+            Action::SignIn => "staff.sign_in",
         }
     }
 
@@ -200,6 +204,7 @@ impl Action {
             Action::ResolveConflicts => "resolve sync conflicts",
             Action::HandOver => "send records to another practice",
             Action::ManageSync => "set up sync",
+            Action::SignIn => "sign in",
         }
     }
 }
@@ -209,7 +214,7 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
     match action {
-        ViewStaff | ViewRecords => true,
+        ViewStaff | ViewRecords | SignIn => true,
         // Everyone at the front desk or in the consulting room books and registers.
         RegisterClient | EditClient | RegisterPatient | EditPatient | BookAppointment | ChangeAppointment => true,
         CaptureCharge => true,

@@ -263,6 +263,7 @@ fn marks_travel_to_the_other_pcs_of_the_practice_and_the_ledger_reads_the_same_t
     let changes = c.store().changes_missing_from(&other.marks().unwrap(), 100_000).unwrap();
     let applied = other.apply_changes(&changes).unwrap();
     assert_eq!((applied.quarantined, applied.conflicts), (0, 0));
+    assert_eq!(c.store().dump().unwrap(), other.dump().unwrap());
     let there = other.login("m.manager", PASSWORD).unwrap();
     let (here, there) = (ledger(c.store(), &manager), ledger(&other, &there));
     assert_eq!(there.total, here.total);
@@ -272,7 +273,6 @@ fn marks_travel_to_the_other_pcs_of_the_practice_and_the_ledger_reads_the_same_t
     assert_eq!((b.pms_id.as_deref(), b.export_id.clone()), (Some("C-9"), Some(exported.export_id.to_string())));
     assert_eq!((b.entered_at, b.verified_at), (a.entered_at, a.verified_at));
     assert_eq!(pms_id_of(&other, "client", &c.r.client.id.to_string()).as_deref(), Some("C-9"));
-    assert_eq!(c.store().dump().unwrap(), other.dump().unwrap());
 }
 
 #[test]

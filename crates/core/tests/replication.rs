@@ -83,6 +83,8 @@ fn practice_of_three() -> Vec<Node> {
     for n in &mut nodes {
         log_in(n);
     }
+    // The sign-ins are changes too: every node starts holding the same.
+    exchange_all(&nodes);
     nodes
 }
 

@@ -1,4 +1,5 @@
 //! The organisation: the practice, its premises and its staff accounts.
 
 pub mod practice;
+pub mod sign_in;
 pub mod staff;

@@ -143,7 +143,7 @@ pub(crate) fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
 }
 
-fn password_matches(password: &str, hash: &str) -> bool {
+pub(super) fn password_matches(password: &str, hash: &str) -> bool {
     password.chars().count() <= MAX_PASSWORD_CHARS
         && PasswordHash::new(hash)
             .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
@@ -151,7 +151,7 @@ fn password_matches(password: &str, hash: &str) -> bool {
 
 /// A valid Argon2id hash of a password nobody has, checked when the username is unknown so that a
 /// wrong username takes as long as a wrong password.
-const DUMMY_HASH: &str =
+pub(super) const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$HgKMw2zyDDhRZQyP4LWp6nQbl1aKpcqdGmRCdzEoP2w";
 
 pub(crate) fn insert(
@@ -185,9 +185,10 @@ pub(crate) fn insert(
     w.record(Action::AddStaff, Entity::Staff, id, ChangeKind::Create, fields)
 }
 
-const COLUMNS: &str = "id, username, display_name, role, qualifications, rcvs_number, sqp, active, created_at";
+pub(super) const COLUMNS: &str =
+    "id, username, display_name, role, qualifications, rcvs_number, sqp, active, created_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Staff> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Staff> {
     Ok(Staff {
         id: row::uuid(r, 0)?,
         username: r.get(1)?,
@@ -305,33 +306,6 @@ impl Store {
     /// Every account, active ones first, then by name.
     pub fn list_staff(&self, session: &Session) -> Result<Vec<Staff>> {
         self.read_as(session, Action::ViewStaff, |r| list(r))
-    }
-
-    /// Checks a username and password and returns the person's session.
-    pub fn login(&self, username: &str, password: &str) -> Result<Session> {
-        let username = username.trim().to_lowercase();
-        let found = self.read(|r| {
-            Ok(r.query_row(
-                &format!("SELECT {COLUMNS}, password_hash FROM staff WHERE username = ?1"),
-                [&username],
-                |r| Ok((from_row(r)?, r.get::<_, String>(9)?)),
-            )
-            .optional()?)
-        })?;
-        // Hash checks run outside any database lock.
-        match found {
-            Some((staff, hash)) if password_matches(password, &hash) && staff.active => Ok(Session {
-                staff_id: staff.id,
-                username: staff.username,
-                display_name: staff.display_name,
-                role: staff.role,
-            }),
-            Some(_) => Err(Error::BadCredentials),
-            None => {
-                let _ = password_matches(password, DUMMY_HASH);
-                Err(Error::BadCredentials)
-            }
-        }
     }
 
     /// Checks that `password` is the current password of the person behind `session`: signing a

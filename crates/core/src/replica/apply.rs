@@ -78,7 +78,7 @@ fn table(entity: Entity) -> Option<&'static str> {
         Entity::DuplicateDecision => "duplicate_decision",
         Entity::OutageClosure => "outage_closure",
         Entity::PurgeRun => "purge_run",
-        Entity::WorkingHours | Entity::Resolution => return None,
+        Entity::WorkingHours | Entity::Resolution | Entity::SignIn => return None,
     })
 }
 
@@ -300,6 +300,8 @@ impl Batch<'_> {
     fn apply_entity(&mut self, entity: Entity, c: &Change, fields: &Map<String, Value>) -> Result<Outcome> {
         match entity {
             Entity::WorkingHours => self.working_hours(c, fields),
+            // A sign-in on another PC: its journal entry is the whole record.
+            Entity::SignIn => Ok(Outcome::Done),
             Entity::Resolution => conflicts::apply_resolution(self.conn, c, fields, &self.now).map(|_| Outcome::Done),
             Entity::Consultation if c.kind == "update" => self.consultation(c, fields),
             e if c.kind == "create" => self.create(e, c, fields),

@@ -64,6 +64,8 @@ pub enum Entity {
     OutageClosure,
     /// A purge of the copies of PMS records.
     PurgeRun,
+    /// A sign-in on a PC, or a wrong password for an account (the journal and audit log are the record).
+    SignIn,
 }
 
 impl Entity {
@@ -93,10 +95,11 @@ impl Entity {
             Entity::DuplicateDecision => "duplicate_decision",
             Entity::OutageClosure => "outage_closure",
             Entity::PurgeRun => "purge_run",
+            Entity::SignIn => "sign_in",
         }
     }
 
-    pub const ALL: [Entity; 24] = [
+    pub const ALL: [Entity; 25] = [
         Entity::Practice,
         Entity::Premises,
         Entity::Staff,
@@ -121,6 +124,7 @@ impl Entity {
         Entity::DuplicateDecision,
         Entity::OutageClosure,
         Entity::PurgeRun,
+        Entity::SignIn,
     ];
 
     pub fn parse(text: &str) -> Option<Entity> {
@@ -362,6 +366,7 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::LedgerMark => matches!(action, ExportRecords | ReconcileRecords),
         Entity::DuplicateDecision => action == MergeRecords,
         Entity::OutageClosure | Entity::PurgeRun => action == ManageOutage,
+        Entity::SignIn => action == SignIn,
     }
 }
 

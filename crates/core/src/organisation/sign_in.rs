@@ -1,0 +1,234 @@
+//! Signing in. Wrong passwords slow the next attempt and then lock the username on this PC for a while,
+//! whether or not the account exists (so that trying names tells nothing), and the counts are kept in
+//! the database, so closing the app does not reset them. A sign-in and each wrong password for an
+//! account are recorded in the journal and the audit log, as any change is (a lock too); a username
+//! that is no account is counted but not recorded (what was typed may be a password).
+//!
+//! The counts are this PC's own (`local_setting`, never synced): the guard is against someone trying
+//! passwords at this PC.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::organisation::staff::{from_row, password_matches, COLUMNS, DUMMY_HASH};
+use crate::permission::Action;
+use crate::session::Session;
+use crate::store::database::Store;
+use crate::store::write::{ChangeKind, Entity, Fields};
+use crate::time;
+
+/// Wrong passwords in a row that cost nothing.
+pub const FREE_FAILURES: u32 = 3;
+/// The wait after the first wrong password beyond the free ones, doubled with each further one.
+pub const FIRST_WAIT_SECONDS: i64 = 5;
+/// Wrong passwords in a row that lock the username on this PC, and for how long.
+pub const LOCK_AFTER: u32 = 8;
+pub const LOCK_MINUTES: i64 = 15;
+/// Counts of usernames nobody has tried for this long are forgotten.
+const FORGET_AFTER_HOURS: i64 = 24;
+const KEY_PREFIX: &str = "sign_in_guard:";
+
+/// What this PC remembers of one username's wrong passwords.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Guard {
+    failures: u32,
+    last_failure: Option<DateTime<Utc>>,
+    locked_until: Option<DateTime<Utc>>,
+}
+
+impl Guard {
+    fn load(conn: &Connection, username: &str) -> Result<Guard> {
+        let value: Option<String> = conn
+            .prepare_cached("SELECT value FROM local_setting WHERE key = ?1")?
+            .query_row([key(username)], |r| r.get(0))
+            .optional()?;
+        Ok(value.as_deref().map(Guard::parse).unwrap_or_default())
+    }
+
+    /// `failures;last failure;locked until` (times in the stored form, or empty). An unreadable count
+    /// is taken as one short of the lock, so a damaged row never gives anyone more tries.
+    fn parse(text: &str) -> Guard {
+        let mut parts = text.split(';');
+        let failures = parts.next().and_then(|f| f.parse().ok()).unwrap_or(LOCK_AFTER - 1);
+        let when = |p: Option<&str>| p.filter(|t| !t.is_empty()).and_then(|t| time::parse_stored(t).ok());
+        Guard { failures, last_failure: when(parts.next()), locked_until: when(parts.next()) }
+    }
+
+    fn text(&self) -> String {
+        let when = |t: Option<DateTime<Utc>>| t.map(time::stored).unwrap_or_default();
+        format!("{};{};{}", self.failures, when(self.last_failure), when(self.locked_until))
+    }
+
+    /// Why an attempt now is refused without looking at the password, if it is.
+    fn refusal(&self, now: DateTime<Utc>) -> Option<String> {
+        if let Some(until) = self.locked_until.filter(|u| *u > now) {
+            return Some(format!(
+                "too many wrong passwords: this username is locked on this computer until {}; try again then, or sign in on another computer",
+                time::to_local(until).format("%H:%M")
+            ));
+        }
+        let last = self.last_failure?;
+        let wait = wait_after(self.failures)?;
+        let ready = last + wait;
+        (ready > now).then(|| {
+            let seconds = ((ready - now).num_milliseconds() + 999) / 1000;
+            let unit = if seconds == 1 { "second" } else { "seconds" };
+            format!("too many wrong passwords: wait {seconds} {unit} before trying again")
+        })
+    }
+}
+
+/// The wait a username's next attempt must leave after its last wrong password.
+fn wait_after(failures: u32) -> Option<Duration> {
+    let beyond = failures.checked_sub(FREE_FAILURES)?;
+    Some(Duration::seconds(FIRST_WAIT_SECONDS << beyond.min(20)))
+}
+
+fn key(username: &str) -> String {
+    format!("{KEY_PREFIX}{}", username.chars().take(64).collect::<String>())
+}
+
+fn save(conn: &Connection, username: &str, guard: &Guard) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO local_setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key(username), guard.text()])?;
+    Ok(())
+}
+
+fn forget(conn: &Connection, username: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM local_setting WHERE key = ?1")?.execute([key(username)])?;
+    Ok(())
+}
+
+/// Counts one more wrong password for `username`; returns the guard as it now is. Counts of other
+/// usernames untried for a day, and not locked, are forgotten.
+fn count_failure(conn: &Connection, username: &str, now: DateTime<Utc>) -> Result<Guard> {
+    let mut guard = Guard::load(conn, username)?;
+    if guard.locked_until.is_some_and(|u| u <= now) {
+        guard = Guard::default();
+    }
+    guard.failures += 1;
+    guard.last_failure = Some(now);
+    if guard.failures >= LOCK_AFTER {
+        guard =
+            Guard { failures: 0, last_failure: Some(now), locked_until: Some(now + Duration::minutes(LOCK_MINUTES)) };
+    }
+    save(conn, username, &guard)?;
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM local_setting WHERE key LIKE 'sign_in_guard:%'")?;
+    let stale: Vec<String> = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .filter_map(|row| row.ok())
+        .filter(|(_, value)| {
+            let g = Guard::parse(value);
+            let old = g.last_failure.is_none_or(|t| now - t > Duration::hours(FORGET_AFTER_HOURS));
+            old && g.locked_until.is_none_or(|u| u <= now)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    for k in stale {
+        conn.prepare_cached("DELETE FROM local_setting WHERE key = ?1")?.execute([k])?;
+    }
+    Ok(guard)
+}
+
+impl Store {
+    /// Checks a username and password and returns the person's session (see the module
+    /// documentation for what wrong passwords cost).
+    pub fn login(&self, username: &str, password: &str) -> Result<Session> {
+        let username = username.trim().to_lowercase();
+        let now = self.clock.now();
+        let (guard, found) = self.read(|r| {
+            let found = r
+                .query_row(
+                    &format!("SELECT {COLUMNS}, password_hash FROM staff WHERE username = ?1"),
+                    [&username],
+                    |r| Ok((from_row(r)?, r.get::<_, String>(9)?)),
+                )
+                .optional()?;
+            Ok((Guard::load(r, &username)?, found))
+        })?;
+        if let Some(reason) = guard.refusal(now) {
+            return Err(Error::TooManyAttempts(reason));
+        }
+        // Hash checks run outside any database lock.
+        let account = found.filter(|(staff, _)| staff.active);
+        let right = match &account {
+            Some((_, hash)) => password_matches(password, hash),
+            None => {
+                let _ = password_matches(password, DUMMY_HASH);
+                false
+            }
+        };
+        let Some((staff, _)) = account else {
+            // No such active account: counted all the same, recorded nowhere.
+            let mut conn = self.lock_writer();
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            count_failure(&tx, &username, now)?;
+            tx.commit()?;
+            return Err(Error::BadCredentials);
+        };
+        let session = Session {
+            staff_id: staff.id,
+            username: staff.username,
+            display_name: staff.display_name,
+            role: staff.role,
+        };
+        let outcome = self.write(&session, |w| {
+            w.authorize(Action::SignIn)?;
+            let now = w.now();
+            let (outcome, locked_until) = if right {
+                forget(w.tx(), &username)?;
+                ("signed_in", None)
+            } else {
+                let guard = count_failure(w.tx(), &username, now)?;
+                match guard.locked_until.filter(|u| *u > now) {
+                    Some(until) => ("locked", Some(time::stored(until))),
+                    None => ("wrong_password", None),
+                }
+            };
+            let mut fields = Fields::new()
+                .with("staff_id", staff.id.to_string())
+                .with("outcome", outcome)
+                .with("at", time::stored(now));
+            if let Some(until) = locked_until {
+                fields = fields.with("locked_until", until);
+            }
+            let id: Uuid = w.new_id();
+            w.record(Action::SignIn, Entity::SignIn, id, ChangeKind::Create, fields)?;
+            Ok(outcome)
+        })?;
+        match outcome {
+            "signed_in" => Ok(session),
+            _ => Err(Error::BadCredentials),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_double_after_the_free_attempts_and_never_overflow() {
+        assert_eq!(wait_after(0), None);
+        assert_eq!(wait_after(FREE_FAILURES - 1), None);
+        assert_eq!(wait_after(FREE_FAILURES), Some(Duration::seconds(5)));
+        assert_eq!(wait_after(FREE_FAILURES + 1), Some(Duration::seconds(10)));
+        assert_eq!(wait_after(FREE_FAILURES + 2), Some(Duration::seconds(20)));
+        assert!(wait_after(u32::MAX).is_some());
+    }
+
+    #[test]
+    fn a_damaged_count_reads_as_the_strictest_and_a_round_trip_keeps_it() {
+        let now = Utc::now();
+        assert_eq!(Guard::parse("garbage").failures, LOCK_AFTER - 1);
+        let g = Guard { failures: 4, last_failure: Some(now), locked_until: None };
+        let back = Guard::parse(&g.text());
+        assert_eq!(back.failures, 4);
+        assert_eq!(back.last_failure.map(time::stored), Some(time::stored(now)));
+        assert_eq!(back.locked_until, None);
+    }
+}

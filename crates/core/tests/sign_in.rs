@@ -1,0 +1,141 @@
+//! Signing in: wrong passwords slow the next attempt, then lock the username on this PC for a while;
+//! the counts survive closing the app; a username that is no account is treated alike; sign-ins,
+//! wrong passwords and locks are in the journal and the audit log.
+
+mod common;
+
+use chrono::Duration;
+use common::*;
+use lifeboat_core::organisation::sign_in::{FIRST_WAIT_SECONDS, LOCK_MINUTES};
+use lifeboat_core::{example, Clock, Error, Role, Store, StoreConfig};
+
+fn outcomes(store: &Store) -> Vec<String> {
+    store
+        .read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT json_extract(payload, '$.outcome') FROM journal WHERE entity = 'sign_in'
+                 AND json_extract(payload, '$.staff_id') = (SELECT id FROM staff WHERE username = 'desk') ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(rows)
+        })
+        .unwrap()
+}
+
+fn refused(result: lifeboat_core::Result<lifeboat_core::Session>) -> String {
+    match result {
+        Err(Error::TooManyAttempts(reason)) => reason,
+        other => panic!("expected a refusal for too many attempts, got {other:?}"),
+    }
+}
+
+fn wrong(result: lifeboat_core::Result<lifeboat_core::Session>) {
+    assert!(matches!(result, Err(Error::BadCredentials)), "{result:?}");
+}
+
+#[test]
+fn wrong_passwords_slow_down_then_lock_and_the_counts_survive_a_restart() {
+    let (dir, store, clock) = store_and_clock();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    store.add_staff(&admin, &example::staff("desk", Role::Reception, PASSWORD)).unwrap();
+
+    // Three wrong passwords cost nothing.
+    for _ in 0..3 {
+        wrong(store.login("desk", "not the password"));
+    }
+    // The next attempt must wait five seconds, even with the right password (it is not even checked).
+    assert_eq!(refused(store.login("desk", PASSWORD)), "too many wrong passwords: wait 5 seconds before trying again");
+    clock.advance(Duration::seconds(FIRST_WAIT_SECONDS));
+    wrong(store.login("DESK ", "still not it"));
+    clock.advance(Duration::seconds(9));
+    assert_eq!(refused(store.login("desk", PASSWORD)), "too many wrong passwords: wait 1 second before trying again");
+
+    // Closing the app forgets nothing.
+    drop(store);
+    let store = Store::open(StoreConfig::in_dir(dir.path()), clock.clone()).unwrap();
+    assert_eq!(refused(store.login("desk", PASSWORD)), "too many wrong passwords: wait 1 second before trying again");
+
+    // Waiting each time, four more wrong passwords lock the username for a quarter of an hour.
+    let mut wait = 10;
+    for _ in 0..4 {
+        clock.advance(Duration::seconds(wait));
+        wait *= 2;
+        match store.login("desk", "guess") {
+            Err(Error::BadCredentials) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let locked_at = clock.now();
+    let until = lifeboat_core::time::to_local(locked_at + Duration::minutes(LOCK_MINUTES)).format("%H:%M").to_string();
+    let expected = format!(
+        "too many wrong passwords: this username is locked on this computer until {until}; try again then, or sign in on another computer"
+    );
+    clock.advance(Duration::minutes(LOCK_MINUTES - 1));
+    assert_eq!(refused(store.login("desk", PASSWORD)), expected);
+    drop(store);
+    let store = Store::open(StoreConfig::in_dir(dir.path()), clock.clone()).unwrap();
+    assert_eq!(refused(store.login("desk", PASSWORD)), expected, "the lock survives a restart");
+    // Another username is not held up.
+    assert_eq!(store.login("admin", PASSWORD).unwrap().username, "admin");
+
+    clock.advance(Duration::minutes(1));
+    let session = store.login("desk", PASSWORD).unwrap();
+    assert_eq!(session.username, "desk");
+    // Signing in clears the count: three wrong passwords are free again.
+    for _ in 0..3 {
+        wrong(store.login("desk", "typo"));
+    }
+    clock.advance(Duration::seconds(FIRST_WAIT_SECONDS));
+    assert_eq!(store.login("desk", PASSWORD).unwrap().username, "desk");
+
+    // Every sign-in, wrong password and the lock are recorded (attempts refused unchecked are not),
+    // each with its audit entry, and the chain holds.
+    let mut expected = vec!["wrong_password"; 7];
+    expected.push("locked");
+    expected.push("signed_in");
+    expected.extend(["wrong_password"; 3]);
+    expected.push("signed_in");
+    assert_eq!(outcomes(&store), expected);
+    let audited: i64 = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM audit WHERE action = 'staff.sign_in' AND entity = 'sign_in'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(audited, 13 + 1, "desk's thirteen and admin's one");
+    assert!(store.verify_audit().unwrap().is_intact());
+}
+
+#[test]
+fn a_username_that_is_no_account_is_slowed_alike_and_recorded_nowhere() {
+    let (_dir, store, clock) = store_and_clock();
+    store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    let journal_before = count(&store, "journal");
+    for _ in 0..3 {
+        wrong(store.login("nobody", PASSWORD));
+    }
+    assert_eq!(
+        refused(store.login("nobody", PASSWORD)),
+        "too many wrong passwords: wait 5 seconds before trying again"
+    );
+    clock.advance(Duration::seconds(5));
+    wrong(store.login("nobody", PASSWORD));
+    assert_eq!(count(&store, "journal"), journal_before, "nothing recorded for a name that is no account");
+    assert_eq!(store.login("admin", PASSWORD).unwrap().username, "admin");
+}
+
+#[test]
+fn a_deactivated_account_is_refused_like_a_wrong_password_and_counted() {
+    let (_dir, store, _clock) = store_and_clock();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    let desk = store.add_staff(&admin, &example::staff("desk", Role::Reception, PASSWORD)).unwrap();
+    let off = lifeboat_core::StaffUpdate { active: Some(false), ..Default::default() };
+    store.update_staff(&admin, desk.id, &off).unwrap();
+    for _ in 0..3 {
+        wrong(store.login("desk", PASSWORD));
+    }
+    refused(store.login("desk", PASSWORD));
+}
