@@ -58,6 +58,8 @@ pub struct AppStatus {
     pub phase: Phase,
     pub practice_name: Option<String>,
     pub session: Option<Session>,
+    /// Whose session it is while the screen is locked (their display name); `session` is then empty.
+    pub locked_by: Option<String>,
     pub demo: Option<DemoInfo>,
     pub error: Option<crate::error::CommandError>,
     pub data_dir: String,
@@ -88,6 +90,37 @@ pub async fn login(state: State<'_, AppState>, username: String, password: Strin
 pub async fn logout(state: State<'_, AppState>) -> CommandResult<()> {
     state.set_session(None);
     Ok(())
+}
+
+/// Locks the screen (the person walked away, or the PC sat untouched): nothing that needs the
+/// person works until their password opens it.
+#[tauri::command]
+pub async fn lock_screen(state: State<'_, AppState>) -> CommandResult<()> {
+    state.session_even_if_locked()?;
+    state.set_locked(true);
+    Ok(())
+}
+
+/// Opens a locked screen with the password of the person whose session it is (counted as a
+/// sign-in: wrong passwords slow down and lock alike).
+#[tauri::command]
+pub async fn unlock_screen(state: State<'_, AppState>, password: String) -> CommandResult<Session> {
+    let store = state.store()?;
+    let session = state.session_even_if_locked()?;
+    let again = blocking(move || Ok(store.unlock(&session, &password)?)).await?;
+    state.set_session(Some(again.clone()));
+    Ok(again)
+}
+
+/// Minutes this PC may sit untouched before its screen locks.
+#[tauri::command]
+pub async fn idle_lock_minutes(state: State<'_, AppState>) -> CommandResult<u32> {
+    state.run(|store, _| Ok(store.idle_lock_minutes()?)).await
+}
+
+#[tauri::command]
+pub async fn set_idle_lock_minutes(state: State<'_, AppState>, minutes: u32) -> CommandResult<u32> {
+    state.run(move |store, session| Ok(store.set_idle_lock_minutes(session, minutes)?)).await
 }
 
 #[tauri::command]

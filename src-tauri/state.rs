@@ -3,6 +3,7 @@
 //! (`run`), never on the window's main thread.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use lifeboat_core::{ErrorCode, Session, Store};
@@ -14,6 +15,9 @@ use crate::error::{CommandError, CommandResult};
 pub struct AppState {
     pub store: Result<Arc<Store>, CommandError>,
     pub session: Arc<Mutex<Option<Session>>>,
+    /// The screen is locked (idle, or by its user): every command that needs the person refuses
+    /// until their password opens it again.
+    pub locked: Arc<AtomicBool>,
     pub demo: Arc<Mutex<Option<DemoInfo>>>,
     /// While a demo practice is being generated: how far it has got.
     pub preparing: Arc<Mutex<Option<String>>>,
@@ -52,6 +56,14 @@ impl AppState {
     }
 
     pub fn session(&self) -> CommandResult<Session> {
+        if self.is_locked() {
+            return Err(CommandError::new(ErrorCode::Locked, "The screen is locked: type your password to carry on."));
+        }
+        self.session_even_if_locked()
+    }
+
+    /// The logged-in person, locked or not (to unlock, or to show whose screen it is).
+    pub fn session_even_if_locked(&self) -> CommandResult<Session> {
         self.session
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -59,8 +71,18 @@ impl AppState {
             .ok_or_else(|| lifeboat_core::Error::NotLoggedIn.into())
     }
 
+    /// Logging in or out also opens the screen.
     pub fn set_session(&self, session: Option<Session>) {
         *self.session.lock().unwrap_or_else(|e| e.into_inner()) = session;
+        self.locked.store(false, Ordering::SeqCst);
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.locked.load(Ordering::SeqCst)
+    }
+
+    pub fn set_locked(&self, locked: bool) {
+        self.locked.store(locked, Ordering::SeqCst);
     }
 
     /// Runs `f` with the store and the logged-in person on a blocking thread.

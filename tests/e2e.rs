@@ -290,6 +290,34 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.wait_text("[data-testid=working-hours]", "Saved").await;
         app.wait_text("[data-testid=banner-pending]", &format!("{} changes waiting to sync", created + 2)).await;
         app.screenshot("6-working-hours").await;
+
+        // The admin steps away and locks the screen: it says whose it is and shows nothing of the
+        // practice, and the back end refuses the practice's data until the password opens it.
+        assert_eq!(app.value("[data-testid=idle-minutes]").await, "5", "five minutes unless a manager chose otherwise");
+        app.click("[data-testid=lock-button]").await;
+        app.wait_text("[data-testid=locked-by]", "Morwenna Pengelly").await;
+        let shown = app.text("body").await;
+        for private in ["Tobias Ashworth", "Day book", "changes waiting", "4 Ferry Road"] {
+            assert!(!shown.contains(private), "the locked screen shows {private:?}: {shown}");
+        }
+        let refusal = app
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 window.__TAURI_INTERNALS__.invoke('list_staff').then(() => done('answered'), (e) => done(e.code));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(refusal, serde_json::json!("locked"));
+        app.fill("#field-unlock-password", "not my password").await;
+        app.click("[data-testid=unlock-form] button[type=submit]").await;
+        app.wait_text("[role=alert]", "password is not right").await;
+        app.screenshot("7-locked").await;
+        app.fill("#field-unlock-password", "harbour lights 7").await;
+        app.click("[data-testid=unlock-form] button[type=submit]").await;
+        app.wait_text("[data-testid=current-user]", "Morwenna Pengelly").await;
+        app.find("[data-testid=daybook-grid]").await;
         app.close().await;
 
         // What was typed is what was saved: read back from the store, whole values.

@@ -356,7 +356,11 @@ impl From<lifeboat_core::Error> for Failure {
         // Every code is listed, so a new one cannot slip through without an exit code.
         let code = match e.code() {
             ErrorCode::Invalid | ErrorCode::Conflict | ErrorCode::NotFound | ErrorCode::NeedsConfirmation => 4,
-            ErrorCode::Forbidden | ErrorCode::BadCredentials | ErrorCode::TooManyAttempts | ErrorCode::NotLoggedIn => 3,
+            ErrorCode::Forbidden
+            | ErrorCode::BadCredentials
+            | ErrorCode::TooManyAttempts
+            | ErrorCode::NotLoggedIn
+            | ErrorCode::Locked => 3,
             ErrorCode::Corrupt | ErrorCode::DamagedRecord => 5,
             ErrorCode::WrongKey | ErrorCode::NotADatabase | ErrorCode::TooNew | ErrorCode::KeyFile => 6,
             ErrorCode::SyncRefused => 7,

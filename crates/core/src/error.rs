@@ -97,6 +97,8 @@ pub enum ErrorCode {
     BadCredentials,
     TooManyAttempts,
     NotLoggedIn,
+    /// The screen of this PC is locked (idle, or locked by its user): the person's password opens it.
+    Locked,
     WrongKey,
     NotADatabase,
     Corrupt,
@@ -126,6 +128,7 @@ impl ErrorCode {
             ErrorCode::BadCredentials => "bad_credentials",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::NotLoggedIn => "not_logged_in",
+            ErrorCode::Locked => "locked",
             ErrorCode::WrongKey => "wrong_key",
             ErrorCode::NotADatabase => "not_a_database",
             ErrorCode::Corrupt => "corrupt",

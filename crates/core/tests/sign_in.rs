@@ -139,3 +139,33 @@ fn a_deactivated_account_is_refused_like_a_wrong_password_and_counted() {
     }
     refused(store.login("desk", PASSWORD));
 }
+
+#[test]
+fn the_idle_lock_time_is_a_setting_of_this_pc_for_those_who_manage_staff() {
+    let (_dir, store, _clock) = store_and_clock();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    store.add_staff(&admin, &example::staff("desk", Role::Reception, PASSWORD)).unwrap();
+    let desk = store.login("desk", PASSWORD).unwrap();
+    assert_eq!(store.idle_lock_minutes().unwrap(), 5, "five minutes unless chosen otherwise");
+    let err = store.set_idle_lock_minutes(&desk, 30).unwrap_err();
+    assert_eq!(err.code().as_str(), "forbidden");
+    for bad in [0, 61, u32::MAX] {
+        let err = store.set_idle_lock_minutes(&admin, bad).unwrap_err();
+        assert_eq!(err.to_string(), "minutes: must be from 1 to 60 minutes");
+    }
+    assert_eq!(store.set_idle_lock_minutes(&admin, 15).unwrap(), 15);
+    assert_eq!(store.idle_lock_minutes().unwrap(), 15);
+}
+
+#[test]
+fn a_locked_screen_opens_only_with_the_password_of_whoever_was_using_it() {
+    let (_dir, store, _clock) = store_and_clock();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    store.add_staff(&admin, &example::staff("desk", Role::Reception, "desk's own password")).unwrap();
+    let desk = store.login("desk", "desk's own password").unwrap();
+    // Another person's password does not open desk's screen, nor does a wrong one; each counts.
+    wrong(store.unlock(&desk, PASSWORD));
+    wrong(store.unlock(&desk, "guess"));
+    assert_eq!(store.unlock(&desk, "desk's own password").unwrap(), desk);
+    assert_eq!(outcomes(&store), ["signed_in", "wrong_password", "wrong_password", "signed_in"]);
+}

@@ -207,6 +207,52 @@ impl Store {
     }
 }
 
+/// How long a PC may sit untouched before its screen locks, unless a manager chose otherwise.
+pub const IDLE_LOCK_DEFAULT_MINUTES: u32 = 5;
+/// The choices: from one minute to an hour.
+pub const IDLE_LOCK_RANGE: std::ops::RangeInclusive<u32> = 1..=60;
+
+impl Store {
+    /// Minutes this PC may sit untouched before its screen locks (a setting of this PC).
+    pub fn idle_lock_minutes(&self) -> Result<u32> {
+        let value: Option<String> = self.read(|r| {
+            Ok(r.query_row("SELECT value FROM local_setting WHERE key = 'idle_lock_minutes'", [], |r| r.get(0))
+                .optional()?)
+        })?;
+        Ok(value
+            .and_then(|v| v.parse().ok())
+            .filter(|m| IDLE_LOCK_RANGE.contains(m))
+            .unwrap_or(IDLE_LOCK_DEFAULT_MINUTES))
+    }
+
+    /// Sets how long this PC may sit untouched before its screen locks (those who manage staff).
+    pub fn set_idle_lock_minutes(&self, session: &Session, minutes: u32) -> Result<u32> {
+        if !IDLE_LOCK_RANGE.contains(&minutes) {
+            return Err(Error::invalid(
+                "minutes",
+                format!("must be from {} to {} minutes", IDLE_LOCK_RANGE.start(), IDLE_LOCK_RANGE.end()),
+            ));
+        }
+        self.read_as(session, Action::EditStaff, |_| Ok(()))?;
+        self.lock_writer().execute(
+            "INSERT INTO local_setting (key, value) VALUES ('idle_lock_minutes', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [minutes.to_string()],
+        )?;
+        Ok(minutes)
+    }
+
+    /// Opens a locked screen: the password of the person whose session it is, checked and counted
+    /// as a sign-in (wrong ones slow down and lock alike).
+    pub fn unlock(&self, session: &Session, password: &str) -> Result<Session> {
+        let again = self.login(&session.username, password)?;
+        if again.staff_id != session.staff_id {
+            return Err(Error::BadCredentials);
+        }
+        Ok(again)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,6 +144,12 @@ export const api = {
   setupPractice: (setup: PracticeSetup) => call<null>('setup_practice', { setup }),
   login: (username: string, password: string) => call<Session>('login', { username, password }),
   logout: () => call<null>('logout'),
+  /** Locks the screen: nothing that needs the person works until `unlockScreen`. */
+  lockScreen: () => call<null>('lock_screen'),
+  unlockScreen: (password: string) => call<Session>('unlock_screen', { password }),
+  /** Minutes this PC may sit untouched before its screen locks. */
+  idleLockMinutes: () => call<number>('idle_lock_minutes'),
+  setIdleLockMinutes: (minutes: number) => call<number>('set_idle_lock_minutes', { minutes }),
   syncStatus: () => call<SyncStatus>('sync_status'),
   practice: () => call<Practice | null>('practice'),
   listStaff: () => call<Staff[]>('list_staff'),

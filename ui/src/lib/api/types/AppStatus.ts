@@ -4,4 +4,8 @@ import type { DemoInfo } from "./DemoInfo";
 import type { Phase } from "./Phase";
 import type { Session } from "./Session";
 
-export type AppStatus = { phase: Phase, practice_name: string | null, session: Session | null, demo: DemoInfo | null, error: CommandError | null, data_dir: string, progress: string | null, };
+export type AppStatus = { phase: Phase, practice_name: string | null, session: Session | null, 
+/**
+ * Whose session it is while the screen is locked (their display name); `session` is then empty.
+ */
+locked_by: string | null, demo: DemoInfo | null, error: CommandError | null, data_dir: string, progress: string | null, };
