@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "unlock_screen",
     "idle_lock_minutes",
     "set_idle_lock_minutes",
+    "change_own_password",
     "sync_status",
     "practice",
     "list_staff",

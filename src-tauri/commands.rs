@@ -108,7 +108,7 @@ pub async fn unlock_screen(state: State<'_, AppState>, password: String) -> Comm
     let store = state.store()?;
     let session = state.session_even_if_locked()?;
     let again = blocking(move || Ok(store.unlock(&session, &password)?)).await?;
-    state.set_session(Some(again.clone()));
+    state.unlock_for(again.clone())?;
     Ok(again)
 }
 
@@ -116,6 +116,16 @@ pub async fn unlock_screen(state: State<'_, AppState>, password: String) -> Comm
 #[tauri::command]
 pub async fn idle_lock_minutes(state: State<'_, AppState>) -> CommandResult<u32> {
     state.run(|store, _| Ok(store.idle_lock_minutes()?)).await
+}
+
+/// The logged-in person changes their own password.
+#[tauri::command]
+pub async fn change_own_password(
+    state: State<'_, AppState>,
+    current_password: String,
+    new_password: String,
+) -> CommandResult<()> {
+    state.run(move |store, session| Ok(store.change_own_password(session, &current_password, &new_password)?)).await
 }
 
 #[tauri::command]

@@ -47,6 +47,7 @@ pub fn run() {
             commands::unlock_screen,
             commands::idle_lock_minutes,
             commands::set_idle_lock_minutes,
+            commands::change_own_password,
             commands::sync_status,
             commands::practice,
             commands::list_staff,
@@ -462,6 +463,72 @@ mod command_list {
             let missing: Vec<_> = handlers.difference(list).collect();
             let extra: Vec<_> = list.difference(&handlers).collect();
             assert!(missing.is_empty() && extra.is_empty(), "{place}: missing {missing:?}, not a command {extra:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod shell_security {
+    //! The window's limits, pinned: a change that loosens the content security policy, grants the
+    //! window more than Lifeboat's own commands (and the file chooser), lets remote pages call in, or
+    //! adds a plugin that reaches the file system, the shell or the network fails here, and has to be
+    //! made on purpose, here too.
+
+    use serde_json::Value;
+
+    fn json(path: &str) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(super::manifest_dir().join(path)).unwrap()).unwrap()
+    }
+
+    const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src ipc: http://ipc.localhost; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+    #[test]
+    fn the_content_security_policy_is_the_strict_one() {
+        let conf = json("tauri.conf.json");
+        let security = &conf["app"]["security"];
+        assert_eq!(security["csp"], CSP, "tauri.conf.json's CSP changed");
+        for loosening in
+            ["dangerousDisableAssetCspModification", "devCsp", "assetProtocol", "freezePrototype", "capabilities"]
+        {
+            assert!(security.get(loosening).is_none(), "app.security.{loosening} is set");
+        }
+        for directive in CSP.split(';') {
+            for word in ["'unsafe-inline'", "'unsafe-eval'", "*", "https:", "http:"] {
+                assert!(!directive.split_whitespace().any(|w| w == word), "{directive} allows {word}");
+            }
+        }
+        assert!(conf["app"].get("withGlobalTauri").is_none_or(|v| v == false), "the Tauri API is global");
+        assert!(conf["build"].get("devUrl").is_none(), "the window would load a page from a server");
+        for window in conf["app"]["windows"].as_array().unwrap() {
+            assert!(window.get("url").is_none(), "a window loads {:?}", window["url"]);
+        }
+        assert!(conf.get("plugins").is_none_or(|p| p.as_object().is_some_and(|o| o.is_empty())), "plugins configured");
+    }
+
+    #[test]
+    fn the_window_may_call_lifeboats_commands_and_the_file_chooser_and_nothing_else() {
+        let files: Vec<_> = std::fs::read_dir(super::manifest_dir().join("capabilities"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(files, ["default.json"], "one capability file");
+        let capability = json("capabilities/default.json");
+        assert_eq!(capability["windows"], serde_json::json!(["main"]));
+        assert!(capability.get("remote").is_none(), "remote pages may call commands");
+        assert!(capability.get("platforms").is_none());
+        for permission in capability["permissions"].as_array().unwrap() {
+            let p = permission.as_str().expect("permissions are plain names, without scopes");
+            assert!(p.starts_with("allow-") || p == "dialog:allow-open", "the window is granted {p}");
+        }
+        let cargo = std::fs::read_to_string(super::manifest_dir().join("Cargo.toml")).unwrap();
+        for plugin in [
+            "tauri-plugin-shell",
+            "tauri-plugin-fs",
+            "tauri-plugin-http",
+            "tauri-plugin-process",
+            "tauri-plugin-opener",
+        ] {
+            assert!(!cargo.contains(plugin), "{plugin} is a dependency");
         }
     }
 }

@@ -81,6 +81,18 @@ impl AppState {
         self.locked.load(Ordering::SeqCst)
     }
 
+    /// Opens the screen for `again`, if the session is still that person's (nobody logged out or in
+    /// while the password was being checked).
+    pub fn unlock_for(&self, again: Session) -> CommandResult<()> {
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        if session.as_ref().map(|s| s.staff_id) != Some(again.staff_id) {
+            return Err(lifeboat_core::Error::NotLoggedIn.into());
+        }
+        *session = Some(again);
+        self.locked.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
     pub fn set_locked(&self, locked: bool) {
         self.locked.store(locked, Ordering::SeqCst);
     }

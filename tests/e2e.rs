@@ -318,6 +318,18 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.click("[data-testid=unlock-form] button[type=submit]").await;
         app.wait_text("[data-testid=current-user]", "Morwenna Pengelly").await;
         app.find("[data-testid=daybook-grid]").await;
+
+        // She changes her password: a mistyped repeat is caught, then it is changed.
+        app.click("[data-testid=nav-practice]").await;
+        app.fill("#field-current-password", "harbour lights 7").await;
+        app.fill("#field-new-password", "ferry crossing 9").await;
+        app.fill("#field-repeat-password", "ferry crossing 8").await;
+        app.click("[data-testid=change-password] button[type=submit]").await;
+        app.wait_text("[data-testid=change-password] [role=alert]", "is not the same as the new password").await;
+        app.fill("#field-repeat-password", "ferry crossing 9").await;
+        app.click("[data-testid=change-password] button[type=submit]").await;
+        app.wait_text("[data-testid=change-password]", "Your password is changed").await;
+        app.screenshot("8-password-changed").await;
         app.close().await;
 
         // What was typed is what was saved: read back from the store, whole values.
@@ -329,7 +341,8 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
             (p.address_line1.as_str(), p.town.as_str(), p.postcode.as_str(), p.phone.as_str()),
             ("4 Ferry Road", "Norwich", "NR1 1AA", "01632 960111")
         );
-        let admin = store.login("m.pengelly", "harbour lights 7").unwrap();
+        assert!(store.login("m.pengelly", "harbour lights 7").is_err(), "the old password no longer works");
+        let admin = store.login("m.pengelly", "ferry crossing 9").unwrap();
         let vet = store.list_staff(&admin).unwrap().into_iter().find(|s| s.username == "t.ashworth").unwrap();
         assert_eq!(
             (vet.display_name.as_str(), vet.qualifications.as_str(), vet.rcvs_number.as_deref()),
@@ -343,6 +356,10 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
 /// A practice as the test needs it, made through the core before the app starts: a vet who works
 /// every day from 07:00 to 21:00 (so the test passes whatever day it runs), a receptionist, and a
 /// client with a dog that bites.
+const HOSTILE_NAME: &str = "<img src=x onerror=\"document.title='pwned'\">";
+const HOSTILE_PET: &str = "<b>Bold</b>";
+const HOSTILE_ALERT: &str = "<script>document.title='pwned'</script>";
+
 fn reception_practice(dir: &Path) {
     use lifeboat_core::{example, NewClient, NewPatient, Role, Species, Store, StoreConfig, SystemClock, WorkingDay};
     let store = Store::open(StoreConfig::in_dir(dir), std::sync::Arc::new(SystemClock)).unwrap();
@@ -368,6 +385,16 @@ fn reception_practice(dir: &Path) {
     let mut dog = NewPatient::new("Biscuit", Species::Dog);
     dog.alerts = vec!["Bites".into()];
     store.register_patient(&admin, client.id, &dog).unwrap();
+    // Someone typed markup into a name and an alert: it must be shown as the text it is.
+    let odd = store
+        .register_client(
+            &admin,
+            &NewClient { last_name: HOSTILE_NAME.into(), phone: "07700 900303".into(), ..Default::default() },
+        )
+        .unwrap();
+    let mut pet = NewPatient::new(HOSTILE_PET, Species::Cat);
+    pet.alerts = vec![HOSTILE_ALERT.into()];
+    store.register_patient(&admin, odd.id, &pet).unwrap();
     for (last, phone, pet) in [("Ashdown", "07700 900101", "Pickle"), ("Brackenbury", "07700 900202", "Nutmeg")] {
         let c = store
             .register_client(&admin, &NewClient { last_name: last.into(), phone: phone.into(), ..Default::default() })
@@ -388,6 +415,30 @@ async fn a_receptionist_books_checks_in_registers_and_prints_the_day_list() {
         app.fill("#field-login-password", "front desk 1").await;
         app.click("[data-testid=login-form] button[type=submit]").await;
         app.find("[data-testid=daybook-grid]").await;
+
+        // Markup typed into a name, an animal's name and an alert is shown as text, never run or drawn.
+        app.type_keys("#search", "900 303").await;
+        let hit = app.wait_text("[data-testid=search-hit]", HOSTILE_NAME).await;
+        assert!(hit.contains(HOSTILE_PET), "{hit}");
+        assert!(app
+            .client
+            .find_all(Locator::Css("[data-testid=search-hit] img, [data-testid=search-hit] b"))
+            .await
+            .unwrap()
+            .is_empty());
+        app.click("[data-testid=search-hit] [data-testid=search-pet]").await;
+        app.wait_text("[data-testid=booking-client]", HOSTILE_NAME).await;
+        app.wait_text("[role=dialog]", HOSTILE_ALERT).await;
+        assert!(app
+            .client
+            .find_all(Locator::Css("[role=dialog] img, [role=dialog] b, [role=dialog] script"))
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(app.client.title().await.unwrap(), "Lifeboat", "no markup ran");
+        app.screenshot("0-markup-as-text").await;
+        app.click("[role=dialog] button.secondary").await;
+        app.find("#search").await.clear().await.unwrap();
 
         // Find the client by part of her phone number, and book her dog from the result.
         app.type_keys("#search", "900 461").await;

@@ -92,10 +92,12 @@ pub enum Action {
     ManageSync,
     /// Sign in (every account): recorded in the journal and the audit log, as are wrong passwords.
     SignIn,
+    /// Change one's own password (every account).
+    ChangeOwnPassword,
 }
 
 impl Action {
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -129,6 +131,7 @@ impl Action {
         Action::HandOver,
         Action::ManageSync,
         Action::SignIn,
+        Action::ChangeOwnPassword,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -166,6 +169,7 @@ impl Action {
             Action::HandOver => "patient.hand_over",
             Action::ManageSync => "sync.manage",
             Action::SignIn => "staff.sign_in",
+            Action::ChangeOwnPassword => "staff.change_own_password",
         }
     }
 
@@ -205,6 +209,7 @@ impl Action {
             Action::HandOver => "send records to another practice",
             Action::ManageSync => "set up sync",
             Action::SignIn => "sign in",
+            Action::ChangeOwnPassword => "change their own password",
         }
     }
 }
@@ -214,7 +219,7 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
     match action {
-        ViewStaff | ViewRecords | SignIn => true,
+        ViewStaff | ViewRecords | SignIn | ChangeOwnPassword => true,
         // Everyone at the front desk or in the consulting room books and registers.
         RegisterClient | EditClient | RegisterPatient | EditPatient | BookAppointment | ChangeAppointment => true,
         CaptureCharge => true,

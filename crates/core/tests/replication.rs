@@ -893,3 +893,62 @@ fn a_person_registered_on_two_pcs_is_found_by_phone_or_by_email() {
         assert_eq!(found, BTreeSet::from([BTreeSet::from(by_email), BTreeSet::from(by_phone)]));
     }
 }
+
+/// A booking of 09:00-17:00 moved on two PCs while apart, one to start at 07:00 and the other to end
+/// at 19:00: each move is a whole new time (start and end together), so the PCs end with one of the
+/// two versions, the same everywhere, never a twelve-hour booking made of both; the clash is a
+/// conflict for a person.
+#[test]
+fn a_booking_moved_at_both_ends_on_two_pcs_keeps_one_whole_time() {
+    let mut nodes = practice_of_three();
+    run(&mut nodes, &Step::Register { node: 0, surname: 0, phone: 0, chip: None });
+    exchange_all(&nodes);
+    let n0 = &nodes[0];
+    let patient_id = ids(&n0.store, "SELECT patient_id FROM ownership")[0];
+    let client_id = ids(&n0.store, "SELECT client_id FROM ownership")[0];
+    let booking = NewAppointment {
+        clinician_id: n0.vets[0].staff_id,
+        room: "Theatre".into(),
+        start: local("2026-03-31 09:00"),
+        minutes: 480,
+        kind: AppointmentKind::Consultation,
+        reason: "Long procedure".into(),
+        patient_id,
+        client_id,
+        notes: String::new(),
+        confirm_outside_hours: true,
+    };
+    let id = n0.store.book_appointment(n0.desk.as_ref().unwrap(), &booking).unwrap().id;
+    exchange_all(&nodes);
+    let to = |start: &str, minutes: u32, n: &Node| AppointmentMove {
+        clinician_id: n.vets[0].staff_id,
+        room: "Theatre".into(),
+        start: local(start),
+        minutes,
+        confirm_outside_hours: true,
+    };
+    nodes[1]
+        .store
+        .move_appointment(nodes[1].desk.as_ref().unwrap(), id, &to("2026-03-31 07:00", 600, &nodes[1]))
+        .unwrap();
+    nodes[2].clock.advance(Duration::seconds(5));
+    nodes[2]
+        .store
+        .move_appointment(nodes[2].desk.as_ref().unwrap(), id, &to("2026-03-31 09:00", 600, &nodes[2]))
+        .unwrap();
+    check_converged(&nodes);
+    for n in &nodes {
+        let desk = n.desk.as_ref().unwrap();
+        let a = n.store.appointment(desk, id).unwrap();
+        assert_eq!((a.ends_at - a.starts_at).num_minutes(), 600, "one move's whole time, not both ends");
+        assert_eq!(
+            a.starts_at,
+            lifeboat_core::time::to_utc("start", local("2026-03-31 09:00")).unwrap(),
+            "the later move"
+        );
+        assert_eq!(count(&n.store, "quarantine"), 0, "nothing kept aside");
+        let open = n.store.conflicts(desk, true).unwrap();
+        // Start and end were each changed two ways: a conflict for each.
+        assert_eq!(open.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), ["concurrent_edit", "concurrent_edit"]);
+    }
+}

@@ -169,3 +169,34 @@ fn a_locked_screen_opens_only_with_the_password_of_whoever_was_using_it() {
     assert_eq!(store.unlock(&desk, "desk's own password").unwrap(), desk);
     assert_eq!(outcomes(&store), ["signed_in", "wrong_password", "wrong_password", "signed_in"]);
 }
+
+#[test]
+fn people_change_their_own_password_and_it_reaches_the_other_pcs() {
+    let (_dir, store, _clock) = store_and_clock();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    // A manager set desk's first password.
+    store.add_staff(&admin, &example::staff("desk", Role::Reception, "temporary 123")).unwrap();
+    let desk = store.login("desk", "temporary 123").unwrap();
+    let refused = |current: &str, new: &str| store.change_own_password(&desk, current, new).unwrap_err().to_string();
+    assert_eq!(refused("temporary 123", "short"), "new_password: must be at least 8 characters");
+    assert_eq!(refused("temporary 123", "temporary 123"), "new_password: is your current password; choose another");
+    assert_eq!(refused("not it at all", "my own secret"), "current_password: is not your password");
+    store.change_own_password(&desk, "temporary 123", "my own secret").unwrap();
+    wrong(store.login("desk", "temporary 123"));
+    assert_eq!(store.login("desk", "my own secret").unwrap().staff_id, desk.staff_id);
+
+    // The change is journaled and audited (its hash hidden wherever it is shown), and another PC of
+    // the practice takes it.
+    let change = store
+        .changes_missing_from(&[], 10_000)
+        .unwrap()
+        .into_iter()
+        .rfind(|c| c.entity == "staff" && c.kind == "update")
+        .unwrap();
+    assert_eq!(change.redacted().payload, serde_json::json!({ "password_hash": "(hidden)" }));
+    assert!(store.verify_audit().unwrap().is_intact());
+    let (_other_dir, other) = common::store();
+    other.apply_changes(&store.changes_missing_from(&[], 10_000).unwrap()).unwrap();
+    wrong(other.login("desk", "temporary 123"));
+    assert_eq!(other.login("desk", "my own secret").unwrap().staff_id, desk.staff_id);
+}

@@ -290,19 +290,7 @@ async fn pull_all(
 ) -> SyncResult<()> {
     let mut restarted = false;
     let mut size = if options.apply_chunk == 0 { 100 } else { options.apply_chunk };
-    let mut page = loop {
-        let peer = blocking(store, move |s| s.peer(peer_id)).await?;
-        match client.pull(&Pull { after: peer.pull_cursor, after_op: peer.pull_op, limit: options.page }).await {
-            Ok(page) => break page,
-            Err(SyncError::CursorUnknown(_)) if !restarted => {
-                restarted = true;
-                report.restarted = true;
-                let epoch = peer.epoch.clone();
-                blocking(store, move |s| s.reset_pull_cursor(peer_id, &epoch)).await?;
-            }
-            Err(e) => return Err(e),
-        }
-    };
+    let mut page = pull_from_stored_cursor(store, client, peer_id, options, report, &mut restarted, false).await?;
     loop {
         let Some(last) = page.changes.last() else { return Ok(()) };
         let (done, total) = (last.seq, page.last_seq.max(last.seq));
@@ -315,7 +303,44 @@ async fn pull_all(
             tokio::join!(client.pull(&ahead), apply_pulled(store, peer_id, page.changes, options, &mut size, report));
         applied?;
         progress(Progress { phase: "receiving".into(), done: done as u64, total: total as u64 });
-        page = next?;
+        page = match next {
+            Ok(page) => page,
+            // The server was restored from an older backup in the middle of the pull.
+            Err(SyncError::CursorUnknown(_)) if !restarted => {
+                pull_from_stored_cursor(store, client, peer_id, options, report, &mut restarted, true).await?
+            }
+            Err(e) => return Err(e),
+        };
+    }
+}
+
+/// The first page after this PC's stored cursor; when the server does not know the cursor (it was
+/// restored from an older backup), the cursor goes back to the start, once. `reset` starts there.
+async fn pull_from_stored_cursor(
+    store: &Arc<Store>,
+    client: &Client,
+    peer_id: Uuid,
+    options: &SyncOptions,
+    report: &mut Report,
+    restarted: &mut bool,
+    reset: bool,
+) -> SyncResult<PullPage> {
+    let mut reset = reset;
+    loop {
+        let peer = blocking(store, move |s| s.peer(peer_id)).await?;
+        if reset {
+            *restarted = true;
+            report.restarted = true;
+            let epoch = peer.epoch.clone();
+            blocking(store, move |s| s.reset_pull_cursor(peer_id, &epoch)).await?;
+            reset = false;
+            continue;
+        }
+        match client.pull(&Pull { after: peer.pull_cursor, after_op: peer.pull_op, limit: options.page }).await {
+            Ok(page) => return Ok(page),
+            Err(SyncError::CursorUnknown(_)) if !*restarted => reset = true,
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::organisation::staff::{from_row, password_matches, COLUMNS, DUMMY_HASH};
+use crate::organisation::staff::{check_password, from_row, hash_password, password_matches, COLUMNS, DUMMY_HASH};
 use crate::permission::Action;
 use crate::session::Session;
 use crate::store::database::Store;
@@ -110,7 +110,7 @@ fn count_failure(conn: &Connection, username: &str, now: DateTime<Utc>) -> Resul
     if guard.locked_until.is_some_and(|u| u <= now) {
         guard = Guard::default();
     }
-    guard.failures += 1;
+    guard.failures = guard.failures.saturating_add(1);
     guard.last_failure = Some(now);
     if guard.failures >= LOCK_AFTER {
         guard =
@@ -245,11 +245,53 @@ impl Store {
     /// Opens a locked screen: the password of the person whose session it is, checked and counted
     /// as a sign-in (wrong ones slow down and lock alike).
     pub fn unlock(&self, session: &Session, password: &str) -> Result<Session> {
-        let again = self.login(&session.username, password)?;
+        // The account's username as it is now (sync may have renamed it since the session began).
+        let username: Option<String> = self.read(|r| {
+            Ok(r.query_row("SELECT username FROM staff WHERE id = ?1", [session.staff_id.to_string()], |r| r.get(0))
+                .optional()?)
+        })?;
+        let Some(username) = username else { return Err(Error::BadCredentials) };
+        let again = self.login(&username, password)?;
         if again.staff_id != session.staff_id {
             return Err(Error::BadCredentials);
         }
         Ok(again)
+    }
+}
+
+impl Store {
+    /// A person changes their own password: the current one is checked first (and counted like a
+    /// sign-in), the new one must keep the rules for passwords and differ from it. The new hash
+    /// travels to the practice's other PCs like any change to the account.
+    pub fn change_own_password(&self, session: &Session, current: &str, new: &str) -> Result<()> {
+        check_password(new).map_err(|e| match e {
+            Error::Invalid { reason, .. } => Error::invalid("new_password", reason),
+            other => other,
+        })?;
+        if new == current {
+            return Err(Error::invalid("new_password", "is your current password; choose another"));
+        }
+        self.unlock(session, current).map_err(|e| match e {
+            Error::BadCredentials => Error::invalid("current_password", "is not your password"),
+            other => other,
+        })?;
+        // Hashing is slow on purpose, so it happens before the write lock is taken.
+        let hash = hash_password(new)?;
+        self.write(session, |w| {
+            w.authorize(Action::ChangeOwnPassword)?;
+            let me = w.actor().id;
+            w.tx().execute(
+                "UPDATE staff SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                params![me.to_string(), hash, time::stored(w.now())],
+            )?;
+            w.record(
+                Action::ChangeOwnPassword,
+                Entity::Staff,
+                me,
+                ChangeKind::Update,
+                Fields::new().with("password_hash", &hash),
+            )
+        })
     }
 }
 

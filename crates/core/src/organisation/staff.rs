@@ -110,7 +110,7 @@ pub(crate) fn validated(new: &NewStaff) -> Result<ValidStaff> {
     })
 }
 
-fn check_password(password: &str) -> Result<()> {
+pub(super) fn check_password(password: &str) -> Result<()> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
         return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));

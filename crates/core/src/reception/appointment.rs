@@ -694,10 +694,11 @@ impl Write<'_> {
         if slot.room != current.room {
             fields.put("room", &slot.room);
         }
-        if slot.starts_at != current.starts_at {
+        // A new time travels as start and end together, so that two PCs moving one end each while
+        // apart never merge into a booking longer than either made (the double-booking check relies
+        // on no booking being longer than MAX_MINUTES).
+        if slot.starts_at != current.starts_at || slot.ends_at != current.ends_at {
             fields.put("starts_at", time::stored(slot.starts_at));
-        }
-        if slot.ends_at != current.ends_at {
             fields.put("ends_at", time::stored(slot.ends_at));
         }
         if fields.is_empty() {

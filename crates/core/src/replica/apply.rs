@@ -284,7 +284,7 @@ impl Batch<'_> {
             Err(e) => return Err(e),
         };
         let outcome = match outcome {
-            Outcome::Done if entity == Entity::Appointment => self.bookable_length(c.entity_id)?,
+            Outcome::Done if entity == Entity::Appointment => Self::bookable_times(c),
             other => other,
         };
         match outcome {
@@ -595,22 +595,30 @@ impl Batch<'_> {
         self.update(Entity::Consultation, c, fields)
     }
 
-    /// A received appointment is no longer than booking allows: the double-booking check relies on it
-    /// (and no Lifeboat makes a longer one).
-    fn bookable_length(&self, id: Uuid) -> Result<Outcome> {
-        let minutes: Option<Option<f64>> = self
-            .conn
-            .prepare_cached("SELECT (julianday(ends_at) - julianday(starts_at)) * 1440 FROM appointment WHERE id = ?1")?
-            .query_row([id.to_string()], |r| r.get(0))
-            .optional()?;
-        Ok(match minutes {
-            Some(Some(m)) if m > f64::from(MAX_MINUTES) + 0.5 => Outcome::Refused(format!(
+    /// A received appointment's times, as the change itself gives them (so that every node decides
+    /// alike, whatever it held before): in the stored form, the end after the start, and no longer
+    /// than booking allows (the double-booking check relies on it; no Lifeboat makes a longer one,
+    /// and a move sends start and end together). A change of one end alone (an older release's) is
+    /// left to the merge.
+    fn bookable_times(c: &Change) -> Outcome {
+        let text = |k: &str| c.payload.get(k).and_then(Value::as_str);
+        let (Some(start), Some(end)) = (text("starts_at"), text("ends_at")) else {
+            return Outcome::Done;
+        };
+        let (Ok(start), Ok(end)) = (time::parse_stored(start), time::parse_stored(end)) else {
+            return Outcome::Refused("the appointment's start or end is not a time in the stored form".into());
+        };
+        let length = end - start;
+        if length <= chrono::Duration::zero() {
+            Outcome::Refused("the appointment ends before it starts".into())
+        } else if length > chrono::Duration::minutes(MAX_MINUTES.into()) {
+            Outcome::Refused(format!(
                 "an appointment of {} minutes is longer than a booking may be ({MAX_MINUTES} minutes)",
-                m.round()
-            )),
-            Some(None) => Outcome::Refused("the appointment's start or end is not a time".into()),
-            _ => Outcome::Done,
-        })
+                length.num_minutes()
+            ))
+        } else {
+            Outcome::Done
+        }
     }
 
     fn raise(&mut self, kind: &str, entity: &str, members: [Uuid; 2], detail: &str) -> Result<()> {

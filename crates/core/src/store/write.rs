@@ -332,7 +332,7 @@ fn entity_action(entity: Entity, action: Action) -> bool {
     match entity {
         Entity::Practice => matches!(action, EditPractice | ManageOutage),
         Entity::Premises => action == EditPractice,
-        Entity::Staff => matches!(action, AddStaff | EditStaff),
+        Entity::Staff => matches!(action, AddStaff | EditStaff | ChangeOwnPassword),
         // A record entered in the PMS takes the number the PMS gave it (reconciling).
         // Merging duplicates changes the kept record, moves owners and bookings to come, and marks
         // the other merged.

@@ -150,6 +150,7 @@ export const api = {
   /** Minutes this PC may sit untouched before its screen locks. */
   idleLockMinutes: () => call<number>('idle_lock_minutes'),
   setIdleLockMinutes: (minutes: number) => call<number>('set_idle_lock_minutes', { minutes }),
+  changeOwnPassword: (currentPassword: string, newPassword: string) => call<null>('change_own_password', { currentPassword, newPassword }),
   syncStatus: () => call<SyncStatus>('sync_status'),
   practice: () => call<Practice | null>('practice'),
   listStaff: () => call<Staff[]>('list_staff'),

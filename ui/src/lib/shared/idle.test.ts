@@ -33,3 +33,18 @@ describe('watchIdle', () => {
     expect(onidle).toHaveBeenCalledTimes(2);
   });
 });
+
+describe('watchIdle after a sleep', () => {
+  it('locks on the first touch when the idle time passed while no check ran', () => {
+    let now = 0;
+    const target = new EventTarget();
+    const onidle = vi.fn();
+    vi.useFakeTimers();
+    const stop = watchIdle(target as unknown as Window, () => 5, onidle, () => now, 1_000);
+    now = 6 * 60_000; // the PC slept: the clock moved, no check ran
+    target.dispatchEvent(new Event('pointermove'));
+    expect(onidle).toHaveBeenCalledTimes(1);
+    stop();
+    vi.useRealTimers();
+  });
+});

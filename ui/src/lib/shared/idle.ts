@@ -20,7 +20,15 @@ export function watchIdle(
   let last = clock();
   let fired = false;
   const touched = () => {
-    last = clock();
+    const now = clock();
+    // Left untouched for the idle time while the checks were not running (the PC slept, the window
+    // was hidden): the first touch locks rather than counting as use.
+    if (!fired && isIdle(last, now, minutes())) {
+      fired = true;
+      onidle();
+      return;
+    }
+    last = now;
     fired = false;
   };
   for (const name of ACTIVITY_EVENTS) target.addEventListener(name, touched, { passive: true });
