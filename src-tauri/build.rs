@@ -10,6 +10,8 @@ const COMMANDS: &[&str] = &[
     "idle_lock_minutes",
     "set_idle_lock_minutes",
     "change_own_password",
+    "set_unlock_pin",
+    "unlock_with_pin",
     "sync_status",
     "practice",
     "list_staff",

@@ -15,6 +15,7 @@ use lifeboat_core::handover::Handover;
 use lifeboat_core::import::columns::{ImportKind, Mapping};
 use lifeboat_core::import::{ImportOptions, ImportReport, Preview};
 use lifeboat_core::onboarding::StarterLists;
+use lifeboat_core::organisation::sign_in::{PinOutcome, UnlockPin};
 use lifeboat_core::reception::client::LikelyDuplicate;
 use lifeboat_core::replica::conflicts::Conflict;
 use lifeboat_core::replica::inbox::ConflictView;
@@ -60,6 +61,8 @@ pub struct AppStatus {
     pub session: Option<Session>,
     /// Whose session it is while the screen is locked (their display name); `session` is then empty.
     pub locked_by: Option<String>,
+    /// While locked: whether the person's PIN may open the screen.
+    pub pin_unlock: bool,
     pub demo: Option<DemoInfo>,
     pub error: Option<crate::error::CommandError>,
     pub data_dir: String,
@@ -116,6 +119,53 @@ pub async fn unlock_screen(state: State<'_, AppState>, password: String) -> Comm
 #[tauri::command]
 pub async fn idle_lock_minutes(state: State<'_, AppState>) -> CommandResult<u32> {
     state.run(|store, _| Ok(store.idle_lock_minutes()?)).await
+}
+
+/// Sets a PIN (4 to 8 digits) that may re-open this session's locked screen on this PC for a shift.
+#[tauri::command]
+pub async fn set_unlock_pin(state: State<'_, AppState>, pin: String) -> CommandResult<()> {
+    let session = state.session()?;
+    let made = blocking(move || Ok(UnlockPin::new(&session, &pin, chrono::Utc::now())?)).await?;
+    *state.pin.lock().unwrap_or_else(|e| e.into_inner()) = Some(made);
+    Ok(())
+}
+
+/// Opens the locked screen with the session's PIN. Wrong too often, or after the shift, the PIN is
+/// forgotten and only the password opens it. Each attempt is recorded like a sign-in.
+#[tauri::command]
+pub async fn unlock_with_pin(state: State<'_, AppState>, pin: String) -> CommandResult<Session> {
+    let store = state.store()?;
+    let session = state.session_even_if_locked()?;
+    if !state.is_locked() {
+        return Ok(session);
+    }
+    let (held, who) = (state.pin.clone(), session.clone());
+    let outcome = blocking(move || {
+        let mut slot = held.lock().unwrap_or_else(|e| e.into_inner());
+        let outcome = match slot.as_mut().filter(|p| p.is_for(&who)) {
+            Some(p) => p.open(&pin, chrono::Utc::now()),
+            None => PinOutcome::Forgotten("no PIN is set for this session: type your password".into()),
+        };
+        if matches!(outcome, PinOutcome::Forgotten(_)) {
+            *slot = None;
+        }
+        drop(slot);
+        store.record_pin_attempt(&who, outcome == PinOutcome::Opened)?;
+        Ok(outcome)
+    })
+    .await?;
+    match outcome {
+        PinOutcome::Opened => {
+            state.unlock_for(session.clone())?;
+            Ok(session)
+        }
+        PinOutcome::Wrong(left) => Err(lifeboat_core::Error::invalid(
+            "pin",
+            format!("is not right ({left} {} left)", if left == 1 { "try" } else { "tries" }),
+        )
+        .into()),
+        PinOutcome::Forgotten(why) => Err(CommandError::new(ErrorCode::TooManyAttempts, why)),
+    }
 }
 
 /// The logged-in person changes their own password.

@@ -18,6 +18,8 @@ pub struct AppState {
     /// The screen is locked (idle, or by its user): every command that needs the person refuses
     /// until their password opens it again.
     pub locked: Arc<AtomicBool>,
+    /// The PIN that may re-open the locked screen of this session (memory only).
+    pub pin: Arc<Mutex<Option<lifeboat_core::organisation::sign_in::UnlockPin>>>,
     pub demo: Arc<Mutex<Option<DemoInfo>>>,
     /// While a demo practice is being generated: how far it has got.
     pub preparing: Arc<Mutex<Option<String>>>,
@@ -72,9 +74,18 @@ impl AppState {
     }
 
     /// Logging in or out also opens the screen.
+    /// A new session (or none) forgets the last one's PIN.
     pub fn set_session(&self, session: Option<Session>) {
         *self.session.lock().unwrap_or_else(|e| e.into_inner()) = session;
+        *self.pin.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.locked.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether a PIN may open this locked screen.
+    pub fn pin_unlocks(&self) -> bool {
+        let session = self.session_even_if_locked();
+        let pin = self.pin.lock().unwrap_or_else(|e| e.into_inner());
+        matches!((session, pin.as_ref()), (Ok(s), Some(p)) if p.is_for(&s))
     }
 
     pub fn is_locked(&self) -> bool {

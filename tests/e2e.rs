@@ -330,6 +330,20 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.click("[data-testid=change-password] button[type=submit]").await;
         app.wait_text("[data-testid=change-password]", "Your password is changed").await;
         app.screenshot("8-password-changed").await;
+
+        // A PIN for the shift: the next lock opens with it; a wrong one says how many tries are left.
+        app.fill("#field-new-pin", "2468").await;
+        app.click("[data-testid=unlock-pin] button[type=submit]").await;
+        app.wait_text("[data-testid=unlock-pin]", "Your PIN is set").await;
+        app.click("[data-testid=lock-button]").await;
+        app.wait_text("[data-testid=locked-by]", "Morwenna Pengelly").await;
+        app.fill("#field-unlock-pin", "1357").await;
+        app.click("[data-testid=unlock-form] button[type=submit]").await;
+        app.wait_text("[data-testid=unlock-form] [role=alert]", "Is not right (2 tries left)").await;
+        app.screenshot("9-pin").await;
+        app.fill("#field-unlock-pin", "2468").await;
+        app.click("[data-testid=unlock-form] button[type=submit]").await;
+        app.wait_text("[data-testid=current-user]", "Morwenna Pengelly").await;
         app.close().await;
 
         // What was typed is what was saved: read back from the store, whole values.

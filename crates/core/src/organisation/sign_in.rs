@@ -12,7 +12,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::organisation::staff::{check_password, from_row, hash_password, password_matches, COLUMNS, DUMMY_HASH};
+use crate::organisation::staff::{
+    check_password, from_row, hash_password, hash_secret, password_matches, secret_matches, COLUMNS, DUMMY_HASH,
+};
 use crate::permission::Action;
 use crate::session::Session;
 use crate::store::database::Store;
@@ -295,9 +297,120 @@ impl Store {
     }
 }
 
+/// How long a PIN may re-open a locked screen after the password that opened the session.
+pub const PIN_SHIFT_HOURS: i64 = 12;
+/// Wrong PINs before the PIN is forgotten and only the password opens the screen.
+pub const PIN_TRIES: u32 = 3;
+
+/// A short PIN that re-opens, on this PC, the locked screen of a session a password opened, within a
+/// shift. Kept in memory only (closing the app forgets it) and only as its Argon2id hash.
+pub struct UnlockPin {
+    staff_id: Uuid,
+    hash: String,
+    until: DateTime<Utc>,
+    wrong: u32,
+}
+
+/// What a PIN attempt did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PinOutcome {
+    Opened,
+    /// Wrong; this many tries are left.
+    Wrong(u32),
+    /// Wrong too often, or the shift is over: the PIN is forgotten.
+    Forgotten(String),
+}
+
+impl UnlockPin {
+    /// A PIN of 4 to 8 digits for `session`, valid for a shift from `now`.
+    pub fn new(session: &Session, pin: &str, now: DateTime<Utc>) -> Result<UnlockPin> {
+        if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid("pin", "must be 4 to 8 digits"));
+        }
+        Ok(UnlockPin {
+            staff_id: session.staff_id,
+            hash: hash_secret(pin)?,
+            until: now + Duration::hours(PIN_SHIFT_HOURS),
+            wrong: 0,
+        })
+    }
+
+    /// Whether this PIN belongs to `session`'s person.
+    pub fn is_for(&self, session: &Session) -> bool {
+        self.staff_id == session.staff_id
+    }
+
+    /// Tries `pin` at `now`.
+    pub fn open(&mut self, pin: &str, now: DateTime<Utc>) -> PinOutcome {
+        if now >= self.until {
+            return PinOutcome::Forgotten("the PIN was for the shift that has ended: type your password".into());
+        }
+        if pin.len() <= 8 && secret_matches(pin, &self.hash) {
+            self.wrong = 0;
+            return PinOutcome::Opened;
+        }
+        self.wrong += 1;
+        if self.wrong >= PIN_TRIES {
+            PinOutcome::Forgotten(format!("{PIN_TRIES} wrong PINs: the PIN is forgotten; type your password"))
+        } else {
+            PinOutcome::Wrong(PIN_TRIES - self.wrong)
+        }
+    }
+}
+
+impl Store {
+    /// Records a screen opened with a PIN, or a wrong PIN, like a sign-in.
+    pub fn record_pin_attempt(&self, session: &Session, opened: bool) -> Result<()> {
+        self.write(session, |w| {
+            w.authorize(Action::SignIn)?;
+            let outcome = if opened { "unlocked_with_pin" } else { "wrong_pin" };
+            let fields = Fields::new()
+                .with("staff_id", session.staff_id.to_string())
+                .with("outcome", outcome)
+                .with("at", time::stored(w.now()));
+            let id = w.new_id();
+            w.record(Action::SignIn, Entity::SignIn, id, ChangeKind::Create, fields)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn someone() -> Session {
+        Session {
+            staff_id: Uuid::now_v7(),
+            username: "desk".into(),
+            display_name: "Desk".into(),
+            role: crate::Role::Reception,
+        }
+    }
+
+    #[test]
+    fn a_pin_is_digits_opens_within_the_shift_and_is_forgotten_after_three_wrong_tries() {
+        let now = Utc::now();
+        for bad in ["123", "123456789", "12a4", "", "١٢٣٤"] {
+            assert_eq!(
+                UnlockPin::new(&someone(), bad, now).err().map(|e| e.to_string()).as_deref(),
+                Some("pin: must be 4 to 8 digits")
+            );
+        }
+        let me = someone();
+        let mut pin = UnlockPin::new(&me, "2468", now).unwrap();
+        assert!(pin.is_for(&me) && !pin.is_for(&someone()));
+        assert_eq!(pin.open("2468", now), PinOutcome::Opened);
+        assert_eq!(pin.open("1111", now), PinOutcome::Wrong(2));
+        assert_eq!(pin.open("2468", now), PinOutcome::Opened, "a right PIN clears the count");
+        assert_eq!(pin.open("1111", now), PinOutcome::Wrong(2));
+        assert_eq!(pin.open("2222", now), PinOutcome::Wrong(1));
+        assert!(matches!(pin.open("3333", now), PinOutcome::Forgotten(_)));
+        let mut pin = UnlockPin::new(&me, "2468", now).unwrap();
+        assert_eq!(
+            pin.open("2468", now + Duration::hours(PIN_SHIFT_HOURS)),
+            PinOutcome::Forgotten("the PIN was for the shift that has ended: type your password".into())
+        );
+    }
 
     #[test]
     fn waits_double_after_the_free_attempts_and_never_overflow() {

@@ -133,6 +133,11 @@ fn rcvs_number(role: Role, number: Option<&str>) -> Result<Option<String>> {
 
 pub(crate) fn hash_password(password: &str) -> Result<String> {
     check_password(password)?;
+    hash_secret(password)
+}
+
+/// An Argon2id hash of `secret` with a fresh salt (a password, once its rules are checked, or a PIN).
+pub(super) fn hash_secret(password: &str) -> Result<String> {
     let mut salt = [0u8; 16];
     rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut salt)
         .map_err(|e| Error::Internal(format!("the operating system gave no random bytes: {e}")))?;
@@ -141,6 +146,11 @@ pub(crate) fn hash_password(password: &str) -> Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+}
+
+/// Whether `secret` is the one `hash` was made from.
+pub(super) fn secret_matches(secret: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok())
 }
 
 pub(super) fn password_matches(password: &str, hash: &str) -> bool {

@@ -8,4 +8,8 @@ export type AppStatus = { phase: Phase, practice_name: string | null, session: S
 /**
  * Whose session it is while the screen is locked (their display name); `session` is then empty.
  */
-locked_by: string | null, demo: DemoInfo | null, error: CommandError | null, data_dir: string, progress: string | null, };
+locked_by: string | null, 
+/**
+ * While locked: whether the person's PIN may open the screen.
+ */
+pin_unlock: boolean, demo: DemoInfo | null, error: CommandError | null, data_dir: string, progress: string | null, };
