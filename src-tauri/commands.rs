@@ -121,11 +121,26 @@ pub async fn idle_lock_minutes(state: State<'_, AppState>) -> CommandResult<u32>
     state.run(|store, _| Ok(store.idle_lock_minutes()?)).await
 }
 
-/// Sets a PIN (4 to 8 digits) that may re-open this session's locked screen on this PC for a shift.
+/// Sets a PIN (4 to 8 digits) that may re-open this session's locked screen on this PC for a shift:
+/// the person's password first (so that nobody who finds the screen open can set one).
 #[tauri::command]
-pub async fn set_unlock_pin(state: State<'_, AppState>, pin: String) -> CommandResult<()> {
+pub async fn set_unlock_pin(state: State<'_, AppState>, pin: String, password: String) -> CommandResult<()> {
+    let store = state.store()?;
     let session = state.session()?;
-    let made = blocking(move || Ok(UnlockPin::new(&session, &pin, chrono::Utc::now())?)).await?;
+    let made = blocking(move || {
+        let pin = UnlockPin::new(&session, &pin, chrono::Utc::now())?;
+        store.unlock(&session, &password).map_err(|e| match e {
+            lifeboat_core::Error::BadCredentials => lifeboat_core::Error::invalid("password", "is not your password"),
+            other => other,
+        })?;
+        Ok(pin)
+    })
+    .await?;
+    // Still this person's session, and open.
+    let current = state.session()?;
+    if !made.is_for(&current) {
+        return Err(lifeboat_core::Error::NotLoggedIn.into());
+    }
     *state.pin.lock().unwrap_or_else(|e| e.into_inner()) = Some(made);
     Ok(())
 }
@@ -142,15 +157,23 @@ pub async fn unlock_with_pin(state: State<'_, AppState>, pin: String) -> Command
     let (held, who) = (state.pin.clone(), session.clone());
     let outcome = blocking(move || {
         let mut slot = held.lock().unwrap_or_else(|e| e.into_inner());
-        let outcome = match slot.as_mut().filter(|p| p.is_for(&who)) {
-            Some(p) => p.open(&pin, chrono::Utc::now()),
-            None => PinOutcome::Forgotten("no PIN is set for this session: type your password".into()),
+        let (outcome, recorded) = match slot.as_mut().filter(|p| p.is_for(&who)) {
+            Some(p) => {
+                let outcome = p.open(&pin, chrono::Utc::now());
+                let recorded = match outcome {
+                    PinOutcome::Opened => "unlocked_with_pin",
+                    PinOutcome::Wrong(_) => "wrong_pin",
+                    PinOutcome::Forgotten(_) => "pin_forgotten",
+                };
+                (outcome, recorded)
+            }
+            None => (PinOutcome::Forgotten("no PIN is set for this session: type your password".into()), "no_pin"),
         };
         if matches!(outcome, PinOutcome::Forgotten(_)) {
             *slot = None;
         }
         drop(slot);
-        store.record_pin_attempt(&who, outcome == PinOutcome::Opened)?;
+        store.record_pin_attempt(&who, recorded)?;
         Ok(outcome)
     })
     .await?;
@@ -175,7 +198,10 @@ pub async fn change_own_password(
     current_password: String,
     new_password: String,
 ) -> CommandResult<()> {
-    state.run(move |store, session| Ok(store.change_own_password(session, &current_password, &new_password)?)).await
+    state.run(move |store, session| Ok(store.change_own_password(session, &current_password, &new_password)?)).await?;
+    // A PIN set with the old password is forgotten.
+    *state.pin.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    Ok(())
 }
 
 #[tauri::command]

@@ -525,15 +525,20 @@ mod shell_security {
             let p = permission.as_str().expect("permissions are plain names, without scopes");
             assert!(p.starts_with("allow-") || p == "dialog:allow-open", "the window is granted {p}");
         }
+        // Plugins: the file chooser alone; Tauri itself with no extra features (devtools, say).
         let cargo = std::fs::read_to_string(super::manifest_dir().join("Cargo.toml")).unwrap();
-        for plugin in [
-            "tauri-plugin-shell",
-            "tauri-plugin-fs",
-            "tauri-plugin-http",
-            "tauri-plugin-process",
-            "tauri-plugin-opener",
-        ] {
-            assert!(!cargo.contains(plugin), "{plugin} is a dependency");
+        let plugins: Vec<&str> = cargo
+            .lines()
+            .filter_map(|l| l.trim().split_once(" = ").map(|(name, _)| name))
+            .filter(|name| name.starts_with("tauri-plugin-"))
+            .collect();
+        assert_eq!(plugins, ["tauri-plugin-dialog"], "Tauri plugins");
+        let tauri = cargo.lines().find(|l| l.starts_with("tauri = ")).expect("the tauri dependency");
+        assert!(tauri.contains("features = []"), "tauri's features changed: {tauri}");
+        // Per-platform configuration that Tauri would merge over tauri.conf.json.
+        for platform in ["linux", "windows", "macos", "ios", "android"] {
+            let file = format!("tauri.{platform}.conf.json");
+            assert!(!super::manifest_dir().join(&file).exists(), "{file} would change the configuration");
         }
     }
 }

@@ -333,6 +333,7 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
 
         // A PIN for the shift: the next lock opens with it; a wrong one says how many tries are left.
         app.fill("#field-new-pin", "2468").await;
+        app.fill("#field-pin-password", "ferry crossing 9").await;
         app.click("[data-testid=unlock-pin] button[type=submit]").await;
         app.wait_text("[data-testid=unlock-pin]", "Your PIN is set").await;
         app.click("[data-testid=lock-button]").await;

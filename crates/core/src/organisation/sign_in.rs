@@ -273,6 +273,8 @@ impl Store {
         if new == current {
             return Err(Error::invalid("new_password", "is your current password; choose another"));
         }
+        // A deactivated account is told so, not that its password is wrong.
+        self.read_as(session, Action::ChangeOwnPassword, |_| Ok(()))?;
         self.unlock(session, current).map_err(|e| match e {
             Error::BadCredentials => Error::invalid("current_password", "is not your password"),
             other => other,
@@ -297,13 +299,15 @@ impl Store {
     }
 }
 
-/// How long a PIN may re-open a locked screen after the password that opened the session.
+/// How long a PIN may re-open a locked screen after the password typed to set it.
 pub const PIN_SHIFT_HOURS: i64 = 12;
-/// Wrong PINs before the PIN is forgotten and only the password opens the screen.
+/// Wrong PINs, in all, before the PIN is forgotten and only the password opens the screen.
 pub const PIN_TRIES: u32 = 3;
 
-/// A short PIN that re-opens, on this PC, the locked screen of a session a password opened, within a
-/// shift. Kept in memory only (closing the app forgets it) and only as its Argon2id hash.
+/// A short PIN that re-opens, on this PC, the locked screen of a session, within a shift: setting it
+/// takes the person's password, and it lasts twelve hours from then (or until logging out, or a new
+/// password). Kept in memory only (closing the app forgets it) and only as its Argon2id hash. Wrong
+/// tries count over the PIN's whole life, not just in a row.
 pub struct UnlockPin {
     staff_id: Uuid,
     hash: String,
@@ -322,7 +326,8 @@ pub enum PinOutcome {
 }
 
 impl UnlockPin {
-    /// A PIN of 4 to 8 digits for `session`, valid for a shift from `now`.
+    /// A PIN of 4 to 8 digits for `session`, valid for a shift from `now` (when the password that set
+    /// it was typed).
     pub fn new(session: &Session, pin: &str, now: DateTime<Utc>) -> Result<UnlockPin> {
         if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::invalid("pin", "must be 4 to 8 digits"));
@@ -346,7 +351,6 @@ impl UnlockPin {
             return PinOutcome::Forgotten("the PIN was for the shift that has ended: type your password".into());
         }
         if pin.len() <= 8 && secret_matches(pin, &self.hash) {
-            self.wrong = 0;
             return PinOutcome::Opened;
         }
         self.wrong += 1;
@@ -359,11 +363,14 @@ impl UnlockPin {
 }
 
 impl Store {
-    /// Records a screen opened with a PIN, or a wrong PIN, like a sign-in.
-    pub fn record_pin_attempt(&self, session: &Session, opened: bool) -> Result<()> {
+    /// Records a PIN attempt like a sign-in: `unlocked_with_pin`, `wrong_pin`, `pin_forgotten` (the
+    /// wrong try that used up the PIN, or one after its shift), or `no_pin`.
+    pub fn record_pin_attempt(&self, session: &Session, outcome: &str) -> Result<()> {
+        if !["unlocked_with_pin", "wrong_pin", "pin_forgotten", "no_pin"].contains(&outcome) {
+            return Err(Error::Internal(format!("no PIN outcome {outcome:?}")));
+        }
         self.write(session, |w| {
             w.authorize(Action::SignIn)?;
-            let outcome = if opened { "unlocked_with_pin" } else { "wrong_pin" };
             let fields = Fields::new()
                 .with("staff_id", session.staff_id.to_string())
                 .with("outcome", outcome)
@@ -401,9 +408,8 @@ mod tests {
         assert!(pin.is_for(&me) && !pin.is_for(&someone()));
         assert_eq!(pin.open("2468", now), PinOutcome::Opened);
         assert_eq!(pin.open("1111", now), PinOutcome::Wrong(2));
-        assert_eq!(pin.open("2468", now), PinOutcome::Opened, "a right PIN clears the count");
-        assert_eq!(pin.open("1111", now), PinOutcome::Wrong(2));
-        assert_eq!(pin.open("2222", now), PinOutcome::Wrong(1));
+        assert_eq!(pin.open("2468", now), PinOutcome::Opened);
+        assert_eq!(pin.open("2222", now), PinOutcome::Wrong(1), "a right PIN between does not clear the count");
         assert!(matches!(pin.open("3333", now), PinOutcome::Forgotten(_)));
         let mut pin = UnlockPin::new(&me, "2468", now).unwrap();
         assert_eq!(

@@ -151,7 +151,7 @@ export const api = {
   idleLockMinutes: () => call<number>('idle_lock_minutes'),
   setIdleLockMinutes: (minutes: number) => call<number>('set_idle_lock_minutes', { minutes }),
   /** A PIN (4 to 8 digits) that re-opens this session's locked screen on this PC for a shift. */
-  setUnlockPin: (pin: string) => call<null>('set_unlock_pin', { pin }),
+  setUnlockPin: (pin: string, password: string) => call<null>('set_unlock_pin', { pin, password }),
   unlockWithPin: (pin: string) => call<Session>('unlock_with_pin', { pin }),
   changeOwnPassword: (currentPassword: string, newPassword: string) => call<null>('change_own_password', { currentPassword, newPassword }),
   syncStatus: () => call<SyncStatus>('sync_status'),
