@@ -1,8 +1,8 @@
 //! `lifeboat-bench`: Lifeboat's figures beside a baseline measured in the same run on the same
 //! machine, so the ratio means something wherever it runs. Not a test: nothing here passes or fails.
 //!
-//! Run with `cargo run --release -p lifeboat-bench [-- --iterations N] [--practice DIR] [--only GROUP]`
-//! (groups: write, open, reception, consult, import, sync).
+//! Run with `cargo run --release -p lifeboat-bench [-- --iterations N] [--practice DIR] [--only GROUP,...]`
+//! (groups: write, open, reception, consult, import, sync; ingest and apply when named); `--help`.
 //!
 //! The reception figures need an L practice (30,000 clients, about 130,000 appointments). Making
 //! one takes about a minute, so it is made once into `~/.cache/lifeboat/bench-L-schemaN` and reused;
@@ -434,17 +434,84 @@ fn consult_room(dir: &Path, iterations: usize) {
     conn.execute_batch("DROP TABLE bench_draft").unwrap();
 }
 
+/// The groups `--only` may name.
+const GROUPS: [&str; 8] = ["write", "open", "reception", "consult", "import", "sync", "ingest", "apply"];
+
+const USAGE: &str = "Usage: lifeboat-bench [--only GROUP[,GROUP...]] [--iterations N] [--practice DIR] [--changes N]
+
+Prints Lifeboat's figures beside baselines measured in the same run on this machine.
+
+  --only GROUPS    run only these groups (comma-separated): write, open, reception, consult,
+                   import, sync (by default all of these); ingest (the hub's alone) and apply
+                   (applying changes without the network, for profiling) run only when named
+  --iterations N   samples per figure (default 1000)
+  --practice DIR   an L practice made by `lifeboat demo --size L` (default: one generated once
+                   into ~/.cache/lifeboat)
+  --changes N      with --only apply: how many changes (default 30000)
+  --help           this text";
+
+/// The command line, checked: anything unknown is refused with the usage (exit 2), never run.
+struct Args {
+    only: Option<Vec<String>>,
+    iterations: usize,
+    practice: Option<String>,
+    changes: usize,
+}
+
+fn args() -> Result<Args, String> {
+    let mut args = Args { only: None, iterations: 1000, practice: None, changes: 30_000 };
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        let mut value = |name: &str| given.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--help" | "-h" => return Err(String::new()),
+            "--only" => {
+                let names: Vec<String> = value("--only")?.split(',').map(|n| n.trim().to_string()).collect();
+                if let Some(unknown) = names.iter().find(|n| !GROUPS.contains(&n.as_str())) {
+                    return Err(format!("there is no benchmark group {unknown:?}"));
+                }
+                args.only = Some(names);
+            }
+            "--iterations" => {
+                args.iterations = value("--iterations")?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 10)
+                    .ok_or("--iterations takes a whole number, at least 10")?
+            }
+            "--practice" => args.practice = Some(value("--practice")?),
+            "--changes" => {
+                args.changes = value("--changes")?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or("--changes takes a whole number, at least 1")?
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
-    let iterations = value("--iterations").and_then(|n| n.parse().ok()).unwrap_or(1000);
+    let args = match args() {
+        Ok(args) => args,
+        Err(problem) => {
+            if problem.is_empty() {
+                println!("{USAGE}");
+                return;
+            }
+            eprintln!("lifeboat-bench: {problem}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let iterations = args.iterations;
     if cfg!(debug_assertions) {
         println!("warning: a debug build; run with --release for figures that mean anything");
     }
-    // `--only write|open|reception|consult|import|sync|ingest|apply` runs one group (`ingest`: the hub's
-    // alone; `apply [--changes N]`: applying changes without the network, for profiling).
-    let only = value("--only").cloned();
-    let runs = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    // Named groups only, or every group but the two that run only when named.
+    let named = |name: &str| args.only.as_ref().is_some_and(|o| o.iter().any(|n| n == name));
+    let runs = |name: &str| args.only.is_none() || named(name);
     println!("lifeboat-bench: {iterations} iterations per figure, baselines measured in the same run");
     if runs("write") {
         write_path(iterations);
@@ -452,11 +519,14 @@ fn main() {
     if runs("open") {
         open_database(iterations / 5);
     }
-    if only.as_deref() == Some("ingest") {
+    if named("ingest") {
         sync::ingest_only();
+    }
+    let needs_practice = ["reception", "consult", "import", "sync"].iter().any(|g| runs(g)) || named("apply");
+    if !needs_practice {
         return;
     }
-    let practice = l_practice(value("--practice"));
+    let practice = l_practice(args.practice.as_ref());
     if runs("reception") {
         reception(&practice, iterations);
     }
@@ -469,7 +539,7 @@ fn main() {
     if runs("sync") {
         sync::run(&practice);
     }
-    if only.as_deref() == Some("apply") {
-        sync::apply_only(&practice, value("--changes").and_then(|n| n.parse().ok()).unwrap_or(30_000));
+    if named("apply") {
+        sync::apply_only(&practice, args.changes);
     }
 }
