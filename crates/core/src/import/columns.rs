@@ -54,6 +54,19 @@ pub struct FieldSpec {
     pub required: bool,
 }
 
+/// The headings of a column that names an animal by its PMS number (in bookings and history).
+const ANIMAL_NUMBER: &[&str] = &[
+    "animalid",
+    "animalno",
+    "animalnumber",
+    "animalcode",
+    "patientid",
+    "patientno",
+    "patientnumber",
+    "petid",
+    "petno",
+];
+
 const fn f(name: &'static str, label: &'static str, headings: &'static [&'static str], required: bool) -> FieldSpec {
     FieldSpec { name, label, headings, required }
 }
@@ -245,22 +258,7 @@ const APPOINTMENT_FIELDS: &[FieldSpec] = &[
         ],
         true,
     ),
-    f(
-        "patient_pms_id",
-        "Animal number",
-        &[
-            "animalid",
-            "animalno",
-            "animalnumber",
-            "animalcode",
-            "patientid",
-            "patientno",
-            "patientnumber",
-            "petid",
-            "petno",
-        ],
-        true,
-    ),
+    f("patient_pms_id", "Animal number", ANIMAL_NUMBER, true),
     f(
         "client_pms_id",
         "Client number",
@@ -456,22 +454,7 @@ const HISTORY_FIELDS: &[FieldSpec] = &[
         ],
         true,
     ),
-    f(
-        "patient_pms_id",
-        "Animal number",
-        &[
-            "animalid",
-            "animalno",
-            "animalnumber",
-            "animalcode",
-            "patientid",
-            "patientno",
-            "patientnumber",
-            "petid",
-            "petno",
-        ],
-        true,
-    ),
+    f("patient_pms_id", "Animal number", ANIMAL_NUMBER, true),
     f(
         "date",
         "Date",
