@@ -1,5 +1,5 @@
 //! Setting a practice up: the first-run write that creates the practice, its premises and first admin,
-//! and gives it the starter formulary and price list, all in one transaction.
+//! and gives it the starter formulary, price list and lab tests, all in one transaction.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,12 +10,13 @@ use crate::store::database::Store;
 
 impl Store {
     /// Creates the practice with its first premises and admin, the starter list of common UK
-    /// veterinary medicines and a starter price list, and returns the admin's session. Refused if the
+    /// veterinary medicines, a starter price list and a starter list of lab tests, and returns the admin's session. Refused if the
     /// database already holds a practice.
     pub fn create_practice(&self, setup: &PracticeSetup) -> Result<Session> {
         self.create_practice_then(setup, |w| {
             w.add_starter_formulary()?;
             w.add_starter_fees()?;
+            w.add_starter_lab_tests()?;
             Ok(())
         })
     }
@@ -27,6 +28,7 @@ impl Store {
 pub struct StarterLists {
     pub products: u32,
     pub fees: u32,
+    pub lab_tests: u32,
 }
 
 impl Store {
@@ -36,12 +38,13 @@ impl Store {
         self.write(session, |w| {
             let products = w.add_starter_formulary()? as u32;
             let fees = w.add_starter_fees()? as u32;
-            if products + fees == 0 {
+            let lab_tests = w.add_starter_lab_tests()? as u32;
+            if products + fees + lab_tests == 0 {
                 return Err(Error::Conflict(
-                    "the practice already has every product and fee of the starter lists".into(),
+                    "the practice already has every product, fee and lab test of the starter lists".into(),
                 ));
             }
-            Ok(StarterLists { products, fees })
+            Ok(StarterLists { products, fees, lab_tests })
         })
     }
 }

@@ -94,10 +94,16 @@ pub enum Action {
     SignIn,
     /// Change one's own password (every account).
     ChangeOwnPassword,
+    /// Request lab tests for an animal (recording who took the sample).
+    RequestLabWork,
+    /// Enter lab results (values, a comment, the lab's file).
+    RecordLabResults,
+    /// Change the practice's list of lab tests.
+    ManageLabTests,
 }
 
 impl Action {
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 37] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -132,6 +138,9 @@ impl Action {
         Action::ManageSync,
         Action::SignIn,
         Action::ChangeOwnPassword,
+        Action::RequestLabWork,
+        Action::RecordLabResults,
+        Action::ManageLabTests,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -170,6 +179,9 @@ impl Action {
             Action::ManageSync => "sync.manage",
             Action::SignIn => "staff.sign_in",
             Action::ChangeOwnPassword => "staff.change_own_password",
+            Action::RequestLabWork => "lab.request",
+            Action::RecordLabResults => "lab.record_result",
+            Action::ManageLabTests => "lab_tests.manage",
         }
     }
 
@@ -210,6 +222,9 @@ impl Action {
             Action::ManageSync => "set up sync",
             Action::SignIn => "sign in",
             Action::ChangeOwnPassword => "change their own password",
+            Action::RequestLabWork => "request lab tests",
+            Action::RecordLabResults => "enter lab results",
+            Action::ManageLabTests => "change the practice's list of lab tests",
         }
     }
 }
@@ -232,6 +247,9 @@ pub fn allows(role: Role, action: Action) -> bool {
         // Clinical records are for the clinical team; managers read them to reconcile.
         ViewClinical => matches!(role, Vet | Nurse | Manager | Admin),
         RecordConsultation | VoidClinical | Prescribe | Dispense => matches!(role, Vet | Nurse),
+        // Vets request tests and nurses take samples and run them; both enter what comes back.
+        RequestLabWork | RecordLabResults => matches!(role, Vet | Nurse),
+        ManageLabTests => matches!(role, Vet | Manager | Admin),
         RecordControlledDrugs => matches!(role, Vet | Nurse | Manager),
         ManageFormulary => matches!(role, Vet | Manager | Admin),
         // A double booking or a duplicate registration is settled at the desk or by a manager.

@@ -605,6 +605,7 @@ fn the_history_shows_everything_clinical_newest_first_with_the_weights() {
         .map(|e| match e {
             HistoryEntry::Consultation { consultation, prescriptions, .. } => (consultation.id, prescriptions.len()),
             HistoryEntry::Prescription { prescription, .. } => (prescription.id, 0),
+            HistoryEntry::Lab { request, .. } => (request.id, request.results.len()),
         })
         .collect();
     assert_eq!(kinds, [(loose.prescription.id, 0), (second.id, 0), (first.id, 1)]);

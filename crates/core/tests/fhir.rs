@@ -221,3 +221,92 @@ fn the_validator_refuses_a_bundle_that_breaks_r4() {
         "{said}"
     );
 }
+
+/// Lab work reaches the PMS as FHIR: the request as a ServiceRequest (completed once its result is
+/// in), the result as a DiagnosticReport carrying the lab's file, each value an Observation with its
+/// reference range, a high one interpreted as H, a value that is not a number as text.
+#[test]
+fn lab_requests_and_results_are_service_requests_reports_and_observations() {
+    use lifeboat_core::clinical::lab::{LabFile, LabValueInput, NewLabRequest, NewLabResult};
+    let (c, manager, consultation) = consulted();
+    let test = c.store().lab_tests(&c.vet, false).unwrap().into_iter().find(|t| t.name == "Urinalysis").unwrap();
+    let request = c
+        .store()
+        .request_lab_work(
+            &c.vet,
+            &NewLabRequest {
+                patient_id: c.r.dog.id,
+                consultation_id: Some(consultation),
+                test_id: test.id,
+                sample_type: "Urine (cystocentesis)".into(),
+                lab: String::new(),
+                sample_taken_by: Some(c.nurse.staff_id),
+                sample_taken_at: None,
+                note: "Straining".into(),
+            },
+        )
+        .unwrap();
+    let v = |name: &str, value: &str, unit: &str, low: &str, high: &str| LabValueInput {
+        name: name.into(),
+        value: value.into(),
+        unit: unit.into(),
+        low: low.into(),
+        high: high.into(),
+    };
+    let result = c
+        .store()
+        .record_lab_result(
+            &c.nurse,
+            &NewLabResult {
+                request_id: request.id,
+                values: vec![v("USG", "1.060", "", "1.015", "1.045"), v("Protein", "Negative", "", "", "")],
+                comment: "Concentrated urine.".into(),
+                file: Some(LabFile { name: "urine.pdf".into(), bytes: b"%PDF-1.4\nurine\n".to_vec() }),
+            },
+        )
+        .unwrap();
+    let exported = c.store().export_fhir(&manager).unwrap();
+    let (valid, said) = validate(&exported.exported.bytes);
+    assert!(valid, "{said}");
+    assert_eq!(
+        said.trim(),
+        "bundle.json: valid FHIR R4 transaction Bundle (1 Appointment, 1 DiagnosticReport, 1 Encounter, \
+         1 MedicationDispense, 1 MedicationRequest, 5 Observation, 1 Patient, 1 Person, 1 Provenance, 1 ServiceRequest)"
+    );
+    let bundle: Value = serde_json::from_slice(&exported.exported.bytes).unwrap();
+    let service = resources(&bundle, "ServiceRequest")[0];
+    assert_eq!(service["fullUrl"], format!("urn:uuid:{}", request.id));
+    let s = &service["resource"];
+    assert_eq!((s["status"].as_str(), s["intent"].as_str()), (Some("completed"), Some("order")));
+    assert_eq!(s["code"], json!({ "text": "Urinalysis" }));
+    assert_eq!(s["subject"]["reference"], format!("urn:uuid:{}", c.r.dog.id));
+    assert_eq!(s["encounter"]["reference"], format!("urn:uuid:{consultation}"));
+    assert_eq!(s["performer"], json!([{ "display": "In house" }]));
+    assert_eq!(s["note"][0]["text"], "Sample: Urine (cystocentesis), taken by Test nurse at 29/03/2026 09:30.");
+    assert_eq!(s["note"][1]["text"], "Straining");
+
+    let report = resources(&bundle, "DiagnosticReport")[0];
+    assert_eq!(report["fullUrl"], format!("urn:uuid:{}", result.id));
+    let r = &report["resource"];
+    assert_eq!(r["status"], "final");
+    assert_eq!(r["basedOn"][0]["reference"], format!("urn:uuid:{}", request.id));
+    assert_eq!(r["conclusion"], "Concentrated urine.");
+    assert_eq!(
+        r["presentedForm"],
+        json!([{ "contentType": "application/pdf", "data": "JVBERi0xLjQKdXJpbmUK", "title": "urine.pdf" }])
+    );
+    let observations: Vec<&Value> = resources(&bundle, "Observation")
+        .into_iter()
+        .filter(|o| o["resource"]["category"][0]["coding"][0]["code"] == "laboratory")
+        .collect();
+    assert_eq!(observations.len(), 2);
+    assert_eq!(r["result"][0]["reference"], observations[0]["fullUrl"]);
+    let usg = &observations[0]["resource"];
+    assert_eq!(usg["code"], json!({ "text": "USG" }));
+    assert_eq!(usg["valueQuantity"], json!({ "value": 1.06 }));
+    assert_eq!(usg["referenceRange"], json!([{ "low": { "value": 1.015 }, "high": { "value": 1.045 } }]));
+    assert_eq!(usg["interpretation"][0]["coding"][0]["code"], "H");
+    let protein = &observations[1]["resource"];
+    assert_eq!(protein["valueString"], "Negative");
+    assert!(protein.get("interpretation").is_none() && protein.get("referenceRange").is_none());
+}

@@ -65,6 +65,12 @@ fn fixture(version: u32) -> &'static str {
               VALUES ('c1', 'Ada', 'Old', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z'),
                      ('c2', 'Ada', 'Old', '07700 900000', 2, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');
               UPDATE client SET merged_into = 'c1' WHERE id = 'c2';",
+        9 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z');
+              INSERT INTO clinical_void (id, entity, entity_id, reason, voided_by, voided_at)
+              VALUES ('v1', 'charge', 'h1', 'Wrong fee', 's1', '2026-02-01T10:00:00.000Z'),
+                     ('v2', 'charge', 'h1', 'Voided on another PC too', 's1', '2026-02-01T10:01:00.000Z');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -162,6 +168,25 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
                 })
                 .unwrap();
             assert_eq!(kept, (Some("c1".into()), None), "a merge stays; nothing is purged by the upgrade");
+        }
+        if from == 9 {
+            let voids: Vec<(String, String, String)> = conn
+                .prepare("SELECT id, entity, reason FROM clinical_void ORDER BY id")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(
+                voids,
+                vec![
+                    ("v1".into(), "charge".into(), "Wrong fee".into()),
+                    ("v2".into(), "charge".into(), "Voided on another PC too".into())
+                ],
+                "voids are kept when their table learns the lab's records"
+            );
+            let guarded = conn.execute_batch("DELETE FROM clinical_void").unwrap_err().to_string();
+            assert!(guarded.contains("a void cannot be deleted"), "{guarded}");
         }
         let fk_problems: i64 =
             conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();

@@ -22,6 +22,8 @@ pub enum Voidable {
     Consultation,
     Prescription,
     Charge,
+    LabRequest,
+    LabResult,
 }
 
 impl Voidable {
@@ -30,6 +32,8 @@ impl Voidable {
             Voidable::Consultation => "consultation",
             Voidable::Prescription => "prescription",
             Voidable::Charge => "charge",
+            Voidable::LabRequest => "lab_request",
+            Voidable::LabResult => "lab_result",
         }
     }
 
@@ -39,6 +43,8 @@ impl Voidable {
             Voidable::Consultation => "SELECT clinician_id FROM consultation WHERE id = ?1",
             Voidable::Prescription => "SELECT prescriber_id FROM prescription WHERE id = ?1",
             Voidable::Charge => "SELECT charged_by FROM charge WHERE id = ?1",
+            Voidable::LabRequest => "SELECT requested_by FROM lab_request WHERE id = ?1",
+            Voidable::LabResult => "SELECT entered_by FROM lab_result WHERE id = ?1",
         }
     }
 
@@ -81,6 +87,19 @@ impl Write<'_> {
             if open > 0 {
                 return Err(Error::Conflict(
                     "this consultation has prescriptions: void those first (a dispensed one stands, and so does its consultation; correct it with an addendum)".into(),
+                ));
+            }
+        }
+        if entity == Voidable::LabRequest {
+            let results: i64 = self.tx().query_row(
+                "SELECT count(*) FROM lab_result x WHERE x.request_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'lab_result' AND v.entity_id = x.id)",
+                [id.to_string()],
+                |r| r.get(0),
+            )?;
+            if results > 0 {
+                return Err(Error::Conflict(
+                    "this request has a result, so the test was done: void the result first if it was entered in error".into(),
                 ));
             }
         }

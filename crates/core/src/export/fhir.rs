@@ -1,7 +1,9 @@
 //! The backlog as a FHIR R4 (4.0.1) transaction Bundle, for a PMS that reads FHIR: owners as
 //! `Person` (linked to their animals), animals as `Patient` with the patient-animal extension,
 //! `Appointment`, consultations as `Encounter` (the notes and addenda as its narrative) with an
-//! `Observation` per vital sign, `MedicationRequest` and `MedicationDispense`, and one `Provenance`
+//! `Observation` per vital sign, `MedicationRequest` and `MedicationDispense`, lab requests as
+//! `ServiceRequest` and their results as `DiagnosticReport` with an `Observation` per value (the lab's
+//! file as its `presentedForm`), and one `Provenance`
 //! saying that every record in it was captured offline in Lifeboat.
 //!
 //! Every resource carries its Lifeboat id as an identifier, and its request is conditional on it
@@ -157,7 +159,7 @@ pub(crate) fn build(
         }
     };
     let carried = Carried(
-        ["client", "patient", "appointment", "consultation", "prescription", "dispensing"]
+        ["client", "patient", "appointment", "consultation", "prescription", "dispensing", "lab_request"]
             .iter()
             .flat_map(|k| ids(k))
             .collect(),
@@ -483,6 +485,143 @@ pub(crate) fn build(
             "note": [{ "text": format!("Batch {}, expiry {}.{collected}", t(11), t(12)) }],
         });
         entries.push(post("MedicationDispense", &id, dispense));
+        record_ids.push(id);
+        tick(record_ids.len());
+    }
+
+    for id in ids("lab_request") {
+        let row = conn.query_row(
+            "SELECT q.patient_id, p.pms_id, p.name, q.consultation_id, q.test_name, q.lab, q.sample_type, t.display_name,
+                    q.sample_taken_at, q.note, r.display_name, q.requested_at,
+                    (SELECT reason FROM clinical_void v WHERE v.entity = 'lab_request' AND v.entity_id = q.id LIMIT 1),
+                    EXISTS (SELECT 1 FROM lab_result x WHERE x.request_id = q.id
+                        AND NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'lab_result' AND v.entity_id = x.id))
+             FROM lab_request q JOIN patient p ON p.id = q.patient_id JOIN staff t ON t.id = q.sample_taken_by
+               JOIN staff r ON r.id = q.requested_by WHERE q.id = ?1",
+            [&id],
+            |r| {
+                (0..14)
+                    .map(|i| match i {
+                        13 => r.get::<_, bool>(i).map(|b| Some(b.to_string())),
+                        _ => r.get::<_, Option<String>>(i),
+                    })
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            },
+        )?;
+        let t = |i: usize| row[i].clone().unwrap_or_default();
+        let status = if row[12].is_some() {
+            "revoked"
+        } else if t(13) == "true" {
+            "completed"
+        } else {
+            "active"
+        };
+        let taken = time::to_local(time::parse_stored(&t(8))?).format("%d/%m/%Y %H:%M");
+        let mut request = json!({
+            "resourceType": "ServiceRequest",
+            "identifier": identifiers("lab_request", &id, None),
+            "status": status,
+            "intent": "order",
+            "category": [{ "coding": [{ "system": "http://snomed.info/sct", "code": "108252007", "display": "Laboratory procedure" }] }],
+            "code": { "text": t(4) },
+            "subject": carried.to("patient", &t(0), row[1].as_deref(), &t(2)),
+            "occurrenceDateTime": instant(&t(8))?,
+            "authoredOn": instant(&t(11))?,
+            "requester": { "display": t(10) },
+            "performer": [{ "display": t(5) }],
+            "note": [
+                { "text": format!("Sample: {}, taken by {} at {taken}.", t(6), t(7)) },
+                { "text": t(9) },
+                { "text": row[12].as_deref().map(|r| format!("Void: {r}")).unwrap_or_default() },
+            ],
+        });
+        if let Some(consultation) = &row[3] {
+            if carried.0.contains(consultation) {
+                request["encounter"] = json!({ "reference": format!("urn:uuid:{consultation}") });
+            }
+        }
+        // Replaced when read again: a result that arrives later completes it.
+        entries.push(put("ServiceRequest", &id, None, request));
+        record_ids.push(id);
+        tick(record_ids.len());
+    }
+
+    for id in ids("lab_result") {
+        let row = conn.query_row(
+            "SELECT q.id, q.patient_id, p.pms_id, p.name, q.test_name, q.lab, s.display_name, x.entered_at, x.comment,
+                    x.measurements, x.file_name, x.file_type, x.file_data,
+                    (SELECT reason FROM clinical_void v WHERE v.entity = 'lab_result' AND v.entity_id = x.id LIMIT 1)
+             FROM lab_result x JOIN lab_request q ON q.id = x.request_id JOIN patient p ON p.id = q.patient_id
+               JOIN staff s ON s.id = x.entered_by WHERE x.id = ?1",
+            [&id],
+            |r| (0..14).map(|i| r.get::<_, Option<String>>(i)).collect::<rusqlite::Result<Vec<_>>>(),
+        )?;
+        let t = |i: usize| row[i].clone().unwrap_or_default();
+        let voided = row[13].is_some();
+        let status = if voided { "entered-in-error" } else { "final" };
+        let subject = carried.to("patient", &t(1), row[2].as_deref(), &t(3));
+        let based_on = carried.to("lab_request", &t(0), None, &t(4));
+        let laboratory = json!([{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory", "display": "Laboratory" }] }]);
+        let values: Vec<crate::clinical::lab::LabValue> = serde_json::from_str(&t(9))
+            .map_err(|_| Error::DamagedRecord(format!("the values of lab result {id} are not readable")))?;
+        let mut results = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let part = format!("value-{}", i + 1);
+            let oid = part_id(&id, &part);
+            let bare = v.value.trim_start_matches(['<', '>', '≤', '≥']).trim().replace(',', "");
+            let number = bare.parse::<f64>().ok().filter(|n| n.is_finite() && bare == v.value.trim().replace(',', ""));
+            let bound = |n: Option<f64>| n.map(|n| json!({ "value": n, "unit": v.unit }));
+            let mut observation = json!({
+                "resourceType": "Observation",
+                "identifier": [{ "system": ID_SYSTEM, "value": format!("{id}/{part}") }],
+                "basedOn": [based_on.clone()],
+                "status": status,
+                "category": laboratory.clone(),
+                "code": { "text": v.name },
+                "subject": subject.clone(),
+                "effectiveDateTime": instant(&t(7))?,
+                "referenceRange": [{ "low": bound(v.low), "high": bound(v.high) }],
+            });
+            match number {
+                Some(n) => observation["valueQuantity"] = json!({ "value": n, "unit": v.unit }),
+                None => observation["valueString"] = json!(format!("{} {}", v.value, v.unit).trim()),
+            }
+            if let Some(flag) = v.flag {
+                let (code, display) = match flag {
+                    crate::clinical::lab::LabFlag::High => ("H", "High"),
+                    crate::clinical::lab::LabFlag::Low => ("L", "Low"),
+                };
+                observation["interpretation"] = json!([{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": code, "display": display }] }]);
+            }
+            results.push(json!({ "reference": format!("urn:uuid:{oid}") }));
+            entries.push(json!({
+                "fullUrl": format!("urn:uuid:{oid}"),
+                "resource": observation,
+                "request": { "method": "PUT", "url": format!("Observation?identifier={ID_SYSTEM}|{id}/{part}") },
+            }));
+        }
+        let void = row[13].as_deref().map(|r| format!("Void: {r}")).unwrap_or_default();
+        let conclusion = [t(8), void].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("\n");
+        let mut report = json!({
+            "resourceType": "DiagnosticReport",
+            "identifier": identifiers("lab_result", &id, None),
+            "basedOn": [based_on],
+            "status": status,
+            "category": laboratory,
+            "code": { "text": t(4) },
+            "subject": subject,
+            "effectiveDateTime": instant(&t(7))?,
+            "issued": instant(&t(7))?,
+            "performer": [{ "display": t(5) }],
+            "resultsInterpreter": [{ "display": t(6) }],
+            "result": results,
+            "conclusion": conclusion,
+        });
+        if let (Some(name), Some(kind), Some(data)) = (&row[10], &row[11], &row[12]) {
+            report["presentedForm"] = json!([{ "contentType": kind, "data": data, "title": name }]);
+        }
+        // Replaced when read again: a void reaches the PMS as entered-in-error.
+        entries.push(put("DiagnosticReport", &id, None, report));
         record_ids.push(id);
         tick(record_ids.len());
     }

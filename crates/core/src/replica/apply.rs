@@ -78,6 +78,9 @@ fn table(entity: Entity) -> Option<&'static str> {
         Entity::DuplicateDecision => "duplicate_decision",
         Entity::OutageClosure => "outage_closure",
         Entity::PurgeRun => "purge_run",
+        Entity::LabTest => "lab_test",
+        Entity::LabRequest => "lab_request",
+        Entity::LabResult => "lab_result",
         Entity::WorkingHours | Entity::Resolution | Entity::SignIn => return None,
     })
 }

@@ -40,6 +40,9 @@ const TABLES: &[(&str, &str)] = &[
     ("duplicate_decision", "id"),
     ("outage_closure", "id"),
     ("purge_run", "id"),
+    ("lab_test", "id"),
+    ("lab_request", "id"),
+    ("lab_result", "id"),
     ("field_clock", "entity, entity_id"),
 ];
 

@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0009_closing.sql"),
         sha256: "ee0600fbdc085870f192caa4c5b20696fcc544e699db01bb8b2c2ef3bb54d129",
     },
+    Migration {
+        name: "0010_lab.sql",
+        sql: include_str!("../../migrations/0010_lab.sql"),
+        sha256: "e6772661107374856ccd87b8b5b36316035e570bc62fb29b13d35f7ff6f62296",
+    },
 ];
 
 /// The schema version this build writes.

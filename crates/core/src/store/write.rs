@@ -66,6 +66,10 @@ pub enum Entity {
     PurgeRun,
     /// A sign-in on a PC, or a wrong password for an account (the journal and audit log are the record).
     SignIn,
+    /// A test on the practice's lab list.
+    LabTest,
+    LabRequest,
+    LabResult,
 }
 
 impl Entity {
@@ -96,10 +100,13 @@ impl Entity {
             Entity::OutageClosure => "outage_closure",
             Entity::PurgeRun => "purge_run",
             Entity::SignIn => "sign_in",
+            Entity::LabTest => "lab_test",
+            Entity::LabRequest => "lab_request",
+            Entity::LabResult => "lab_result",
         }
     }
 
-    pub const ALL: [Entity; 25] = [
+    pub const ALL: [Entity; 28] = [
         Entity::Practice,
         Entity::Premises,
         Entity::Staff,
@@ -125,6 +132,9 @@ impl Entity {
         Entity::OutageClosure,
         Entity::PurgeRun,
         Entity::SignIn,
+        Entity::LabTest,
+        Entity::LabRequest,
+        Entity::LabResult,
     ];
 
     pub fn parse(text: &str) -> Option<Entity> {
@@ -145,6 +155,7 @@ impl Entity {
                 | Entity::Product
                 | Entity::Fee
                 | Entity::Consultation
+                | Entity::LabTest
         )
     }
 
@@ -163,6 +174,7 @@ impl Entity {
                 | Entity::Consultation
                 | Entity::Product
                 | Entity::Fee
+                | Entity::LabTest
         )
     }
 }
@@ -367,6 +379,9 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::DuplicateDecision => action == MergeRecords,
         Entity::OutageClosure | Entity::PurgeRun => action == ManageOutage,
         Entity::SignIn => action == SignIn,
+        Entity::LabTest => action == ManageLabTests,
+        Entity::LabRequest => action == RequestLabWork,
+        Entity::LabResult => action == RecordLabResults,
     }
 }
 

@@ -134,6 +134,23 @@ pub(crate) const KINDS: &[Kind] = &[
                 LEFT JOIN patient p ON p.id = e.patient_id WHERE e.recorded_at >= ?1",
     },
     Kind {
+        key: "lab_request",
+        label: "Lab requests",
+        sql: "SELECT q.id, q.requested_at, NULL, s.display_name, 1, p.id, p.name, NULL,
+                'Lab request: ' || q.test_name || ' (' || q.sample_type || ', ' || q.lab || ')', q.sample_taken_at, NULL
+              FROM lab_request q JOIN staff s ON s.id = q.requested_by JOIN patient p ON p.id = q.patient_id
+          WHERE q.requested_at >= ?1",
+    },
+    Kind {
+        key: "lab_result",
+        label: "Lab results",
+        sql: "SELECT x.id, x.entered_at, NULL, s.display_name, 1, p.id, p.name, NULL,
+                'Lab result: ' || q.test_name || CASE WHEN x.flagged > 0 THEN ' (' || x.flagged || ' flagged high or low)' ELSE '' END
+                  || CASE WHEN x.file_name IS NULL THEN '' ELSE ', with the lab''s file ' || x.file_name END, NULL, NULL
+              FROM lab_result x JOIN lab_request q ON q.id = x.request_id JOIN staff s ON s.id = x.entered_by
+                JOIN patient p ON p.id = q.patient_id WHERE x.entered_at >= ?1",
+    },
+    Kind {
         key: "charge",
         label: "Charges",
         sql: "SELECT h.id, h.charged_at, NULL, s.display_name, 1, p.id, p.name, NULL,

@@ -1,5 +1,6 @@
 //! The consult room's screens: a clinician's consults for a day, and one consultation with everything
-//! around it (the animal and its owners, addenda, prescriptions and what was dispensed, charges).
+//! around it (the animal and its owners, addenda, prescriptions and what was dispensed, charges, lab
+//! requests and their results).
 
 use chrono::NaiveDate;
 use rusqlite::Connection;
@@ -8,6 +9,7 @@ use uuid::Uuid;
 
 use crate::clinical::charge::{self, Charge, Fee};
 use crate::clinical::consultation::{self, Addendum, Consultation};
+use crate::clinical::lab::{self, LabRequest, LabTest};
 use crate::clinical::prescription::{self, Prescription};
 use crate::clinical::vitals::{self, VitalWarning};
 use crate::error::Result;
@@ -111,6 +113,10 @@ pub struct ConsultationView {
     pub warnings: Vec<VitalWarning>,
     /// The practice's price list, for adding charges.
     pub fees: Vec<Fee>,
+    /// Tests requested in this consultation, with their results.
+    pub lab_requests: Vec<LabRequest>,
+    /// The practice's tests, for requesting more.
+    pub lab_tests: Vec<LabTest>,
 }
 
 fn consultation_view(conn: &Connection, id: Uuid) -> Result<ConsultationView> {
@@ -131,6 +137,8 @@ fn consultation_view(conn: &Connection, id: Uuid) -> Result<ConsultationView> {
         prescriptions: prescription::of_consultation(conn, id)?,
         charges: charge::of_consultation(conn, id)?,
         fees: charge::fees(conn)?,
+        lab_requests: lab::of_consultation(conn, id)?,
+        lab_tests: lab::tests(conn, false)?,
         warnings,
         patient,
         consultation: c,

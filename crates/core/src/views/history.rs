@@ -1,6 +1,7 @@
 //! A patient's clinical history: everything clinical for the animal, newest first (consultations with
-//! their addenda and prescriptions, and prescriptions written outside a consultation), and its weight
-//! over time for the chart. Built in a handful of queries whatever the number of records.
+//! their addenda and prescriptions, prescriptions written outside a consultation, and lab requests
+//! with their results), and its weight over time for the chart. Built in a handful of queries
+//! whatever the number of records.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::clinical::consultation::{self, Addendum, Consultation};
+use crate::clinical::lab::{self, LabRequest};
 use crate::clinical::prescription::{self, Prescription};
 use crate::error::Result;
 use crate::organisation::staff;
@@ -38,12 +40,19 @@ pub enum HistoryEntry {
         at: DateTime<Utc>,
         prescription: Box<Prescription>,
     },
+    /// Tests requested, with their results (placed when the sample was taken).
+    Lab {
+        at: DateTime<Utc>,
+        request: Box<LabRequest>,
+    },
 }
 
 impl HistoryEntry {
     pub fn at(&self) -> DateTime<Utc> {
         match self {
-            HistoryEntry::Consultation { at, .. } | HistoryEntry::Prescription { at, .. } => *at,
+            HistoryEntry::Consultation { at, .. }
+            | HistoryEntry::Prescription { at, .. }
+            | HistoryEntry::Lab { at, .. } => *at,
         }
     }
 }
@@ -81,6 +90,9 @@ pub(crate) fn history(conn: &Connection, patient_id: Uuid) -> Result<PatientHist
             Some(c) => by_consultation.entry(c).or_default().push(p),
             None => entries.push(HistoryEntry::Prescription { at: p.issued_at, prescription: Box::new(p) }),
         }
+    }
+    for q in lab::of_patient(conn, patient_id, MOST_RECORDS)? {
+        entries.push(HistoryEntry::Lab { at: q.sample_taken_at, request: Box::new(q) });
     }
     let mut names: HashMap<Uuid, String> = HashMap::new();
     let mut weights = Vec::new();
