@@ -18,7 +18,10 @@ fn creating_the_practice_journals_and_audits_each_record() {
     assert_eq!(kinds[..3], [("practice", "create"), ("premises", "create"), ("staff", "create")]);
     let products = lifeboat_core::clinical::formulary::starter_list().len();
     assert_eq!(kinds[3..3 + products], vec![("product", "create"); products][..], "the starter formulary");
-    assert!(kinds[3 + products..].iter().all(|k| *k == ("fee", "create")), "and the starter price list");
+    let fees = lifeboat_core::clinical::charge::starter_fee_count();
+    assert_eq!(kinds[3 + products..3 + products + fees], vec![("fee", "create"); fees][..], "the starter price list");
+    let tests = lifeboat_core::clinical::lab::starter_lab_test_count();
+    assert_eq!(kinds[3 + products + fees..], vec![("lab_test", "create"); tests][..], "and the starter lab tests");
     assert!(entries.iter().all(|e| e.change.actor_id == admin.staff_id && e.change.node_id == store.node_id()));
     let seqs: Vec<i64> = entries.iter().map(|e| e.change.node_seq).collect();
     assert_eq!(seqs, (1..=entries.len() as i64).collect::<Vec<_>>(), "dense node sequence");

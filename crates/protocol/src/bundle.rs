@@ -31,6 +31,8 @@ pub const CHUNK: usize = 2000;
 /// The largest manifest and the largest chunk (decompressed) a reader accepts.
 const MAX_MANIFEST: usize = 4 * 1024 * 1024;
 const MAX_CHUNK: u64 = 64 * 1024 * 1024;
+/// The most JSON bytes put in one chunk before compression (one change alone may pass it).
+const CHUNK_BYTES: usize = 16 * 1024 * 1024;
 /// The shortest passphrase accepted.
 pub const MIN_PASSPHRASE: usize = 12;
 
@@ -88,12 +90,29 @@ pub fn write(
     }
     // Chunks are compressed first; their encryption needs the manifest's hash, which needs their
     // lengths and hashes: so compress, then describe, then encrypt.
+    // A chunk holds `CHUNK` changes, or fewer where they pass `CHUNK_BYTES` (lab results carry files).
     let mut plain: Vec<(u32, Vec<u8>)> = Vec::new();
-    for part in changes.chunks(CHUNK) {
-        let json = serde_json::to_vec(part).map_err(|e| BundleError::Invalid(e.to_string()))?;
+    let mut json: Vec<u8> = Vec::new();
+    let mut n = 0u32;
+    let compress = |json: &mut Vec<u8>| -> Result<Vec<u8>, BundleError> {
+        json.push(b']');
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&json)?;
-        plain.push((part.len() as u32, gz.finish()?));
+        gz.write_all(json)?;
+        json.clear();
+        Ok(gz.finish()?)
+    };
+    for c in changes {
+        let one = serde_json::to_vec(c).map_err(|e| BundleError::Invalid(e.to_string()))?;
+        if n > 0 && (n as usize == CHUNK || json.len() + one.len() + 2 > CHUNK_BYTES) {
+            plain.push((n, compress(&mut json)?));
+            n = 0;
+        }
+        json.push(if n == 0 { b'[' } else { b',' });
+        json.extend_from_slice(&one);
+        n += 1;
+    }
+    if n > 0 {
+        plain.push((n, compress(&mut json)?));
     }
     let nonces: Vec<[u8; 24]> = plain
         .iter()
@@ -287,6 +306,22 @@ mod tests {
         assert_eq!(manifest.chunks.len(), 2);
         assert_eq!(manifest.ranges, vec![BundleRange { node_id: all[0].node_id, first: 1, last: CHUNK as i64 + 5 }]);
         assert!(!bytes.windows(8).any(|w| w == b"Client 1"), "the content is encrypted");
+    }
+
+    /// Changes carrying files (lab results) fill a chunk by size long before its count.
+    #[test]
+    fn large_changes_are_split_into_chunks_by_size() {
+        let mut all = changes(12);
+        for (i, c) in all.iter_mut().enumerate() {
+            let filler: String = (0..3_000_000).map(|j| char::from(b'a' + ((i * 7 + j * 13) % 26) as u8)).collect();
+            c.payload = json!({ "file_data": filler });
+            *c = c.clone().sealed();
+        }
+        let bytes = bundle(&all);
+        let (manifest, back) = read(&mut &bytes[..], "a long passphrase").unwrap();
+        assert_eq!(back, all);
+        assert_eq!(manifest.chunks.iter().map(|c| c.changes).collect::<Vec<_>>(), vec![5, 5, 2]);
+        assert!(manifest.chunks.iter().all(|c| c.bytes <= MAX_CHUNK));
     }
 
     #[test]

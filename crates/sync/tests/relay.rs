@@ -151,3 +151,75 @@ async fn a_database_copied_to_another_pc_syncs_beside_the_original() {
     assert!(a.verify_audit().unwrap().is_intact());
     assert!(c.verify_audit().unwrap().is_intact(), "{:?}", c.verify_audit().unwrap());
 }
+
+/// Lab results with their files (here seven of 2 MB, more than one request may carry) go to the relay
+/// and on to another PC in pushes and pages that fit the server's limit, and arrive whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_results_with_large_files_travel_in_pages_that_fit_the_servers_limit() {
+    use lifeboat_core::clinical::lab::{LabFile, NewLabRequest, NewLabResult, MOST_FILE_BYTES};
+    let relay = Relay::start().await;
+    let (a, admin) = first_pc();
+    let practice = practice_id(&a.store);
+    let code = relay.code(practice, "Riverside Vets").await;
+    let peer_a =
+        pair(&a.store, Some(admin.clone()), "Practice relay", &relay.address(), &code, "Lab PC").await.unwrap();
+    let desk = a.store.login("desk", PASSWORD).unwrap();
+    let client = NewClient { last_name: "Quillfeather".into(), phone: "07700 900461".into(), ..Default::default() };
+    let registered =
+        a.store.register_client_with_patient(&desk, &client, Some(&NewPatient::new("Biscuit", Species::Dog))).unwrap();
+    let vet = a.store.login("v.one", PASSWORD).unwrap();
+    let test = a.store.lab_tests(&vet, false).unwrap().into_iter().find(|t| t.name == "Histopathology").unwrap();
+    let mut files = Vec::new();
+    for i in 0..7u8 {
+        let request = a
+            .store
+            .request_lab_work(
+                &vet,
+                &NewLabRequest {
+                    patient_id: registered.patient.as_ref().unwrap().id,
+                    consultation_id: None,
+                    test_id: test.id,
+                    sample_type: String::new(),
+                    lab: String::new(),
+                    sample_taken_by: None,
+                    sample_taken_at: None,
+                    note: String::new(),
+                },
+            )
+            .unwrap();
+        let mut bytes = b"%PDF-1.4\n".to_vec();
+        bytes.resize(MOST_FILE_BYTES, b'0' + i);
+        a.store
+            .record_lab_result(
+                &vet,
+                &NewLabResult {
+                    request_id: request.id,
+                    values: Vec::new(),
+                    comment: format!("Report {i}"),
+                    file: Some(LabFile { name: format!("report-{i}.pdf"), bytes: bytes.clone() }),
+                },
+            )
+            .unwrap();
+        files.push(bytes);
+    }
+    let report = sync_once(&a.store, peer_a.id, &SyncOptions::default(), &quiet).await.unwrap();
+    assert_eq!(a.store.sync_status().unwrap().pending_changes, 0, "everything was pushed: {report:?}");
+
+    let b = pc();
+    let code = relay.code(practice, "Riverside Vets").await;
+    let peer_b = pair(&b.store, None, "Practice relay", &relay.address(), &code, "Consult room PC").await.unwrap();
+    sync_once(&b.store, peer_b.id, &SyncOptions::verifying(), &quiet).await.unwrap();
+    assert_eq!(a.store.dump().unwrap(), b.store.dump().unwrap(), "the other PC holds exactly the same");
+    let vet_b = b.store.login("v.one", PASSWORD).unwrap();
+    let awaited = b.store.lab_awaited(&vet_b, false).unwrap();
+    assert!(awaited.requests.is_empty(), "every request has its result");
+    let history = b.store.patient_history(&vet_b, registered.patient.as_ref().unwrap().id).unwrap();
+    let mut received = Vec::new();
+    for entry in &history.entries {
+        if let lifeboat_core::views::history::HistoryEntry::Lab { request, .. } = entry {
+            received.push(b.store.lab_attachment(&vet_b, request.results[0].id).unwrap().bytes);
+        }
+    }
+    received.sort();
+    assert_eq!(received, files, "each file arrived byte for byte");
+}

@@ -37,7 +37,8 @@ impl Store {
     }
 
     /// Up to `limit` changes that a server holding `server` lacks: per node, those after the
-    /// server's mark, in node order (nodes one after another, so each node's changes arrive in order).
+    /// server's mark, in node order (nodes one after another, so each node's changes arrive in order);
+    /// fewer where their payloads pass the protocol's `PAGE_BYTES`.
     pub fn changes_missing_from(&self, server: &[Mark], limit: u32) -> Result<Vec<Change>> {
         let theirs: BTreeMap<Uuid, i64> = server.iter().map(|m| (m.node_id, m.seq)).collect();
         let ours = self.marks()?;
@@ -54,6 +55,8 @@ impl Store {
                 }
                 out.extend(journal::of_node_after(conn, mark.node_id, after, room)?);
             }
+            // A prefix, so each node's changes still come in order.
+            out.truncate(lifeboat_protocol::wire::fitting(out.iter().map(rough_size)));
             Ok(out)
         })
     }
@@ -147,4 +150,23 @@ impl Store {
     pub fn last_receipt(&self) -> Result<Option<Receipt>> {
         self.read(|r| audit::last_receipt(r))
     }
+}
+
+/// About how many bytes a change takes on the wire: its text fields counted exactly, the rest as a
+/// few bytes each (no serialising: this runs for every change pushed).
+fn rough_size(c: &Change) -> usize {
+    let fields = match c.payload.as_object() {
+        Some(map) => map
+            .iter()
+            .map(|(k, v)| {
+                k.len()
+                    + match v {
+                        serde_json::Value::String(s) => s.len() + 4,
+                        _ => 24,
+                    }
+            })
+            .sum(),
+        None => 64,
+    };
+    400 + fields
 }

@@ -296,8 +296,12 @@ impl Store {
         each!(self, s => s.push(device, changes, tips).await)
     }
 
+    /// Up to `limit` changes after `after`, fewer where their bodies pass `PAGE_BYTES`.
     pub async fn pull(&self, practice: Uuid, after: i64, after_op: Option<Uuid>, limit: u32) -> HubResult<RawPage> {
-        each!(self, s => s.pull(practice, after, after_op, limit).await)
+        let mut page = each!(self, s => s.pull(practice, after, after_op, limit).await)?;
+        let fit = lifeboat_protocol::wire::fitting(page.changes.iter().map(|(_, body)| body.len()));
+        page.changes.truncate(fit);
+        Ok(page)
     }
 
     pub async fn day_summaries(&self, practice: Uuid) -> HubResult<Vec<DaySummary>> {
