@@ -9,6 +9,7 @@ use lifeboat_core::clinical::consultation::{
     Addendum, Consultation, ConsultationDraft, DraftSaved, NewAddendum, StartConsultation,
 };
 use lifeboat_core::clinical::formulary::Product;
+use lifeboat_core::clinical::lab::{LabAwaited, LabFile, LabRequest, LabResult, LabTest, LabTestInput, NewLabRequest, NewLabResult};
 use lifeboat_core::clinical::prescription::{Dispensing, NewDispensing, NewPrescription, Prescribed, Problem};
 use lifeboat_core::clinical::void::Voidable;
 use lifeboat_core::handover::Handover;
@@ -456,6 +457,71 @@ fn short(id: Uuid) -> String {
 #[tauri::command]
 pub async fn add_charge(state: State<'_, AppState>, charge: NewCharge) -> CommandResult<Charge> {
     state.run(move |store, session| Ok(store.add_charge(session, &charge)?)).await
+}
+
+// Lab work.
+
+#[tauri::command]
+pub async fn lab_tests(state: State<'_, AppState>, all: bool) -> CommandResult<Vec<LabTest>> {
+    state.run(move |store, session| Ok(store.lab_tests(session, all)?)).await
+}
+
+#[tauri::command]
+pub async fn save_lab_test(state: State<'_, AppState>, test: LabTestInput) -> CommandResult<LabTest> {
+    state.run(move |store, session| Ok(store.save_lab_test(session, &test)?)).await
+}
+
+#[tauri::command]
+pub async fn request_lab_work(state: State<'_, AppState>, request: NewLabRequest) -> CommandResult<LabRequest> {
+    state.run(move |store, session| Ok(store.request_lab_work(session, &request)?)).await
+}
+
+/// Enters a result; `file_path`, if given, is the lab's PDF or image, read here (at most 2 MB).
+#[tauri::command]
+pub async fn record_lab_result(
+    state: State<'_, AppState>,
+    result: NewLabResult,
+    file_path: Option<String>,
+) -> CommandResult<LabResult> {
+    state
+        .run(move |store, session| {
+            let mut result = result;
+            if let Some(path) = file_path.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                let path = std::path::PathBuf::from(path);
+                let unreadable =
+                    |e: std::io::Error| CommandError::new(ErrorCode::Io, format!("Could not read {}: {e}", path.display()));
+                let size = std::fs::metadata(&path).map_err(unreadable)?.len();
+                if size > lifeboat_core::clinical::lab::MOST_FILE_BYTES as u64 {
+                    return Err(lifeboat_core::Error::invalid(
+                        "file",
+                        format!("is {:.1} MB; the largest a result may carry is 2 MB (scan it at a lower resolution)", size as f64 / 1e6),
+                    )
+                    .into());
+                }
+                let bytes = std::fs::read(&path).map_err(unreadable)?;
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                result.file = Some(LabFile { name, bytes });
+            }
+            Ok(store.record_lab_result(session, &result)?)
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn lab_awaited(state: State<'_, AppState>, mine: bool) -> CommandResult<LabAwaited> {
+    state.run(move |store, session| Ok(store.lab_awaited(session, mine)?)).await
+}
+
+/// Saves a result's file from the lab in the exports folder and returns where.
+#[tauri::command]
+pub async fn save_lab_attachment(state: State<'_, AppState>, result: Uuid) -> CommandResult<String> {
+    let export_dir = state.export_dir.clone();
+    state
+        .run(move |store, session| {
+            let file = store.lab_attachment(session, result)?;
+            crate::save_export(&export_dir, &format!("lab-{}-{}", short(result), file.name), &file.bytes)
+        })
+        .await
 }
 
 #[tauri::command]

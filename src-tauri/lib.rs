@@ -85,6 +85,12 @@ pub fn run() {
             commands::print_label,
             commands::print_prescription,
             commands::add_charge,
+            commands::lab_tests,
+            commands::save_lab_test,
+            commands::request_lab_work,
+            commands::record_lab_result,
+            commands::lab_awaited,
+            commands::save_lab_attachment,
             commands::cd_register,
             commands::cd_entries,
             commands::record_cd_entry,
@@ -334,6 +340,10 @@ mod bindings {
         cd_register::NewCdEntry::export_all(&cfg).unwrap();
         charge::NewCharge::export_all(&cfg).unwrap();
         void::Voidable::export_all(&cfg).unwrap();
+        lifeboat_core::clinical::lab::LabAwaited::export_all(&cfg).unwrap();
+        lifeboat_core::clinical::lab::LabTestInput::export_all(&cfg).unwrap();
+        lifeboat_core::clinical::lab::NewLabRequest::export_all(&cfg).unwrap();
+        lifeboat_core::clinical::lab::NewLabResult::export_all(&cfg).unwrap();
         lifeboat_core::onboarding::StarterLists::export_all(&cfg).unwrap();
         crate::commands::SyncOverview::export_all(&cfg).unwrap();
         crate::sync::PairingInfo::export_all(&cfg).unwrap();

@@ -104,6 +104,18 @@ export type { Prescription } from './types/Prescription';
 export type { CdBalance } from './types/CdBalance';
 export type { CdEntryKind } from './types/CdEntryKind';
 export type { Fee } from './types/Fee';
+import type { LabTest } from './types/LabTest';
+import type { LabTestInput } from './types/LabTestInput';
+import type { LabRequest } from './types/LabRequest';
+import type { NewLabRequest } from './types/NewLabRequest';
+import type { LabResult } from './types/LabResult';
+import type { NewLabResult } from './types/NewLabResult';
+import type { LabAwaited } from './types/LabAwaited';
+export type { LabTest, LabTestInput, LabRequest, NewLabRequest, LabResult, NewLabResult, LabAwaited };
+export type { LabValue } from './types/LabValue';
+export type { LabValueInput } from './types/LabValueInput';
+export type { LabFlag } from './types/LabFlag';
+export type { AwaitedRequest } from './types/AwaitedRequest';
 
 /** A refusal from the back end: `code` to act on, `message` to show, `field` to highlight. */
 export class ApiError extends Error {
@@ -204,7 +216,19 @@ export const api = {
   cdRegister: (premises: string | null) => call<CdRegister>('cd_register', { premises }),
   cdEntries: (premises: string, product: string) => call<CdEntry[]>('cd_entries', { premises, product }),
   recordCdEntry: (entry: NewCdEntry) => call<CdEntry>('record_cd_entry', { entry }),
-  /** Adds the starter formulary and price list, or what of them the practice lacks. */
+  // Lab work.
+  /** The practice's tests; with `all`, those taken off the list too. */
+  labTests: (all: boolean) => call<LabTest[]>('lab_tests', { all }),
+  saveLabTest: (test: LabTestInput) => call<LabTest>('save_lab_test', { test }),
+  requestLabWork: (request: NewLabRequest) => call<LabRequest>('request_lab_work', { request }),
+  /** `filePath`: the lab's PDF or image, chosen with the file dialog (at most 2 MB). */
+  recordLabResult: (result: NewLabResult, filePath: string | null) =>
+    call<LabResult>('record_lab_result', { result, filePath }),
+  /** Requests still waiting for a result: the signed-in person's (`mine`) or the practice's. */
+  labAwaited: (mine: boolean) => call<LabAwaited>('lab_awaited', { mine }),
+  /** Saves a result's file in the exports folder and returns its path. */
+  saveLabAttachment: (result: string) => call<string>('save_lab_attachment', { result }),
+  /** Adds the starter formulary, price list and lab tests, or what of them the practice lacks. */
   addStarterLists: () => call<StarterLists>('add_starter_lists'),
 
   // Sync: status, servers, the relay this PC may host, conflicts, bundles and hand-overs.

@@ -6,6 +6,8 @@ import type { Client } from "./Client";
 import type { ConsultState } from "./ConsultState";
 import type { Consultation } from "./Consultation";
 import type { Fee } from "./Fee";
+import type { LabRequest } from "./LabRequest";
+import type { LabTest } from "./LabTest";
 import type { Patient } from "./Patient";
 import type { Prescription } from "./Prescription";
 import type { VitalWarning } from "./VitalWarning";
@@ -21,4 +23,12 @@ warnings: Array<VitalWarning>,
 /**
  * The practice's price list, for adding charges.
  */
-fees: Array<Fee>, };
+fees: Array<Fee>, 
+/**
+ * Tests requested in this consultation, with their results.
+ */
+lab_requests: Array<LabRequest>, 
+/**
+ * The practice's tests, for requesting more.
+ */
+lab_tests: Array<LabTest>, };

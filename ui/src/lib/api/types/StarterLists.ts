@@ -3,4 +3,4 @@
 /**
  * What adding the starter lists added.
  */
-export type StarterLists = { products: number, fees: number, };
+export type StarterLists = { products: number, fees: number, lab_tests: number, };
