@@ -737,6 +737,154 @@ async fn a_vet_consults_prescribes_signs_prints_and_keeps_the_cd_register() {
     .expect("the consult-room end-to-end test finished within 5 minutes");
 }
 
+/// Lab work in the real window: the vet requests bloods in the consultation, naming the nurse who
+/// took them; the nurse, signed in after the vet signs out, finds the request on the practice's
+/// awaited list and enters the results with one value high and the lab's PDF; the request leaves the
+/// lists, and the animal's history shows the high value flagged. Read back from the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vet_requests_bloods_and_the_nurse_enters_the_results_flagged_high() {
+    tokio::time::timeout(Duration::from_secs(300), async {
+        use lifeboat_core::clinical::lab::{LabFlag, LabValue};
+        let data = tempfile::TempDir::new().unwrap();
+        let exports = tempfile::TempDir::new().unwrap();
+        consult_practice(data.path());
+        let (nurse_id, test_id) = {
+            let store = open_store(data.path());
+            let admin = store.login("admin", "admin password").unwrap();
+            let mut nurse = lifeboat_core::example::staff("n.nightingale", lifeboat_core::Role::Nurse, "nurse password 1");
+            nurse.display_name = "Florence Nightingale".into();
+            let nurse = store.add_staff(&admin, &nurse).unwrap();
+            let test = store.lab_tests(&admin, false).unwrap().into_iter().find(|t| t.name == "Biochemistry profile (in house)").unwrap();
+            (nurse.id, test.id)
+        };
+        let pdf = exports.path().join("Biscuit biochemistry.pdf");
+        std::fs::write(&pdf, b"%PDF-1.4\n% the lab's report\n").unwrap();
+
+        let app = Desktop::launch_with(data.path(), exports.path(), "lab-work").await;
+        app.fill("#field-login-username", "j.herriot").await;
+        app.fill("#field-login-password", "vet password 1").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.click("[data-testid=nav-consults]").await;
+        app.wait_text("[data-testid=my-consults]", "Biscuit").await;
+        app.click("[data-testid=open-consult]").await;
+        app.wait_text("[data-testid=consult-patient]", "Biscuit").await;
+
+        // The request: the test's sample type and lab filled in, the nurse named as taking it.
+        app.choose("[data-testid=lab-test]", &test_id.to_string()).await;
+        assert_eq!(app.value("[data-testid=lab-sample]").await, "Serum or heparin plasma");
+        assert_eq!(app.value("[data-testid=lab-lab]").await, "In house");
+        app.choose("[data-testid=lab-taken-by]", &nurse_id.to_string()).await;
+        app.type_keys("[data-testid=lab-note]", "Pre-anaesthetic screen").await;
+        app.ensure_value("[data-testid=lab-note]", "Pre-anaesthetic screen").await;
+        app.click("[data-testid=lab-request-submit]").await;
+        app.wait_text("[data-testid=lab-panel] [data-testid=lab-status]", "Awaited").await;
+        app.screenshot("1-requested-in-the-consultation").await;
+        app.click("[data-testid=nav-lab]").await;
+        app.wait_text("[data-testid=lab-awaited-count]", "1 request").await;
+        app.screenshot("2-vets-awaited-list").await;
+        app.click("[data-testid=logout]").await;
+
+        // The nurse enters the results.
+        app.fill("#field-login-username", "n.nightingale").await;
+        app.fill("#field-login-password", "nurse password 1").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.click("[data-testid=nav-lab]").await;
+        app.wait_text("[data-testid=lab-awaited-count]", "1 request").await;
+        app.click("[data-testid=lab-enter]").await;
+        let rows = [
+            ["ALT", "250", "U/L", "10", "125"],
+            ["Creatinine", "98", "µmol/L", "44", "159"],
+        ];
+        for (i, row) in rows.iter().enumerate() {
+            for (field, text) in ["Test", "Result", "Unit", "Low", "High"].iter().zip(row) {
+                let css = format!("[data-testid=lab-result-form] input[aria-label='{field} {}']", i + 1);
+                app.type_keys(&css, text).await;
+                app.ensure_value(&css, text).await;
+            }
+        }
+        app.type_keys("#lab-comment", "Mild ALT rise; repeat in four weeks.").await;
+        app.ensure_value("#lab-comment", "Mild ALT rise; repeat in four weeks.").await;
+        app.type_keys("[data-testid=lab-file]", pdf.to_str().unwrap()).await;
+        app.ensure_value("[data-testid=lab-file]", pdf.to_str().unwrap()).await;
+        app.screenshot("3-entering-results").await;
+        app.click("[data-testid=lab-result-submit]").await;
+        app.wait_text("[data-testid=lab-none-awaited]", "No results awaited").await;
+
+        app.click("[data-testid=lab-scope-mine]").await;
+        app.wait_text("[data-testid=lab-none-awaited]", "for your requests").await;
+        app.click("[data-testid=logout]").await;
+
+        // The vet sees the result in the animal's history, the high value flagged.
+        app.fill("#field-login-username", "j.herriot").await;
+        app.fill("#field-login-password", "vet password 1").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.click("[data-testid=nav-consults]").await;
+        app.wait_text("[data-testid=my-consults]", "Biscuit").await;
+        app.click("[data-testid=open-consult]").await;
+        app.click("[data-testid=open-history]").await;
+        app.wait_text("[data-testid=lab-flag]", "H").await;
+        let cells = app
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll('[data-testid=lab-value]')).map((r) => Array.from(r.cells).map((c) => c.textContent.trim()));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            cells,
+            serde_json::json!([["ALT", "250", "U/L", "10 – 125", "H ↑"], ["Creatinine", "98", "µmol/L", "44 – 159", ""]]),
+            "the history shows each value as entered, only the high one flagged"
+        );
+        app.wait_text("[data-testid=lab-status]", "Result in").await;
+        app.screenshot("4-history-flagged").await;
+        app.click("[data-testid=lab-save-file]").await;
+        app.wait_text("[data-testid=saved-path]", ".pdf").await;
+        app.close().await;
+
+        // Read back from the store: exactly what was typed.
+        let store = open_store(data.path());
+        let vet = store.login("j.herriot", "vet password 1").unwrap();
+        let patient = store.search(&vet, "Biscuit", 1).unwrap()[0].patients[0].id;
+        let history = store.patient_history(&vet, patient).unwrap();
+        let request = history
+            .entries
+            .iter()
+            .find_map(|e| match e {
+                lifeboat_core::views::history::HistoryEntry::Lab { request, .. } => Some(request.as_ref().clone()),
+                _ => None,
+            })
+            .expect("the history holds the lab request");
+        assert_eq!(
+            (request.test_name.as_str(), request.sample_type.as_str(), request.lab.as_str(), request.note.as_str()),
+            ("Biochemistry profile (in house)", "Serum or heparin plasma", "In house", "Pre-anaesthetic screen")
+        );
+        assert_eq!((request.sample_taken_by, request.requested_by_name.as_str()), (nurse_id, "James Herriot"));
+        assert!(request.consultation_id.is_some());
+        let result = &request.results[0];
+        assert_eq!(result.entered_by_name, "Florence Nightingale");
+        assert_eq!(
+            result.values,
+            vec![
+                LabValue { name: "ALT".into(), value: "250".into(), unit: "U/L".into(), low: Some(10.0), high: Some(125.0), flag: Some(LabFlag::High) },
+                LabValue { name: "Creatinine".into(), value: "98".into(), unit: "µmol/L".into(), low: Some(44.0), high: Some(159.0), flag: None },
+            ]
+        );
+        assert_eq!(result.comment, "Mild ALT rise; repeat in four weeks.");
+        assert_eq!(result.file_name.as_deref(), Some("Biscuit biochemistry.pdf"));
+        let saved = std::fs::read_dir(exports.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().starts_with("lab-"))
+            .expect("the saved copy of the lab's file");
+        assert_eq!(std::fs::read(saved.path()).unwrap(), std::fs::read(&pdf).unwrap(), "the copy is the lab's file");
+        assert!(store.lab_awaited(&vet, false).unwrap().requests.is_empty());
+        assert!(store.verify_audit().unwrap().is_intact());
+    })
+    .await
+    .expect("the lab end-to-end test finished within 5 minutes");
+}
+
 /// The id of the consultation on screen.
 async fn consultation_id(app: &Desktop) -> String {
     app.find("[data-consultation-id]")
