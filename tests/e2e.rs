@@ -252,12 +252,13 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.screenshot("3-login").await;
         app.click("[data-testid=login-form] button[type=submit]").await;
 
-        // Home, with the banner: practice, premises, admin, the starter formulary and price list, and
+        // Home, with the banner: practice, premises, admin, the starter formulary, price list and lab tests, and
         // the two sign-in attempts (the wrong password, then the right one) are the changes waiting.
         let created = 2
             + 3
             + lifeboat_core::clinical::formulary::starter_list().len()
-            + lifeboat_core::clinical::charge::starter_fee_count();
+            + lifeboat_core::clinical::charge::starter_fee_count()
+            + lifeboat_core::clinical::lab::starter_lab_test_count();
         app.wait_text("[data-testid=current-user]", "Morwenna Pengelly").await;
         app.wait_text("[data-testid=banner-mode]", "Working alone").await;
         app.wait_text("[data-testid=banner-pending]", &format!("{created} changes waiting to sync")).await;

@@ -75,12 +75,13 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
         "{listing}"
     );
 
-    // Set-up wrote the practice, premises, admin, starter formulary and price list; then one vet, and
+    // Set-up wrote the practice, premises, admin, starter formulary, price list and lab tests; then one vet, and
     // the two sign-ins of the two commands above.
     let created = 2
         + 3
         + lifeboat_core::clinical::formulary::starter_list().len()
-        + lifeboat_core::clinical::charge::starter_fee_count();
+        + lifeboat_core::clinical::charge::starter_fee_count()
+        + lifeboat_core::clinical::lab::starter_lab_test_count();
     let out = lifeboat(&dir, &["verify"], "");
     assert!(out.status.success() && text(&out).contains(&format!("intact: {} entries", created + 1)), "{}", text(&out));
 
