@@ -9,7 +9,9 @@ use lifeboat_core::clinical::consultation::{
     Addendum, Consultation, ConsultationDraft, DraftSaved, NewAddendum, StartConsultation,
 };
 use lifeboat_core::clinical::formulary::Product;
-use lifeboat_core::clinical::lab::{LabAwaited, LabFile, LabRequest, LabResult, LabTest, LabTestInput, NewLabRequest, NewLabResult};
+use lifeboat_core::clinical::lab::{
+    LabAwaited, LabFile, LabRequest, LabResult, LabTest, LabTestInput, NewLabRequest, NewLabResult,
+};
 use lifeboat_core::clinical::prescription::{Dispensing, NewDispensing, NewPrescription, Prescribed, Problem};
 use lifeboat_core::clinical::void::Voidable;
 use lifeboat_core::handover::Handover;
@@ -488,13 +490,17 @@ pub async fn record_lab_result(
             let mut result = result;
             if let Some(path) = file_path.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
                 let path = std::path::PathBuf::from(path);
-                let unreadable =
-                    |e: std::io::Error| CommandError::new(ErrorCode::Io, format!("Could not read {}: {e}", path.display()));
+                let unreadable = |e: std::io::Error| {
+                    CommandError::new(ErrorCode::Io, format!("Could not read {}: {e}", path.display()))
+                };
                 let size = std::fs::metadata(&path).map_err(unreadable)?.len();
                 if size > lifeboat_core::clinical::lab::MOST_FILE_BYTES as u64 {
                     return Err(lifeboat_core::Error::invalid(
                         "file",
-                        format!("is {:.1} MB; the largest a result may carry is 2 MB (scan it at a lower resolution)", size as f64 / 1e6),
+                        format!(
+                            "is {:.1} MB; the largest a result may carry is 2 MB (scan it at a lower resolution)",
+                            size as f64 / 1e6
+                        ),
                     )
                     .into());
                 }

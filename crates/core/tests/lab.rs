@@ -147,7 +147,10 @@ fn bloods_requested_by_the_vet_and_entered_by_the_nurse_reach_the_history_flagge
     );
     assert_eq!(result.entered_by, c.nurse.staff_id);
     let file = c.store().lab_attachment(&c.vet, result.id).unwrap();
-    assert_eq!((file.name.as_str(), file.content_type.as_str(), file.bytes), ("Biscuit bloods.pdf", "application/pdf", pdf));
+    assert_eq!(
+        (file.name.as_str(), file.content_type.as_str(), file.bytes),
+        ("Biscuit bloods.pdf", "application/pdf", pdf)
+    );
 
     assert!(c.store().lab_awaited(&c.vet, true).unwrap().requests.is_empty(), "it left the vet's list");
     assert!(c.store().lab_awaited(&c.vet, false).unwrap().requests.is_empty(), "and the practice's");
@@ -199,7 +202,10 @@ fn a_request_past_its_turnaround_is_flagged_overdue() {
     assert!(!c.store().lab_awaited(&c.vet, true).unwrap().requests[0].overdue);
     c.r.clock_advance(Duration::hours(2));
     let awaited = c.store().lab_awaited(&c.vet, true).unwrap();
-    assert_eq!(awaited.requests.iter().map(|a| (a.request.id, a.overdue)).collect::<Vec<_>>(), vec![(request.id, true)]);
+    assert_eq!(
+        awaited.requests.iter().map(|a| (a.request.id, a.overdue)).collect::<Vec<_>>(),
+        vec![(request.id, true)]
+    );
 }
 
 #[test]
@@ -235,7 +241,10 @@ fn bad_requests_and_results_are_refused_naming_what_is_wrong_and_nothing_is_writ
         "more than 90 days ago",
     );
     refused(
-        NewLabRequest { sample_taken_at: chrono::NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(9, 0, 0)), ..base.clone() },
+        NewLabRequest {
+            sample_taken_at: chrono::NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(9, 0, 0)),
+            ..base.clone()
+        },
         "sample_taken_at",
         "the year must be",
     );
@@ -253,9 +262,19 @@ fn bad_requests_and_results_are_refused_naming_what_is_wrong_and_nothing_is_writ
         (result(vec![v("ALT", "high", "U/L", "10", "125")], None), "value 1.value", "is not a number"),
         (result(vec![v("ALT", "1", "U/L", "10", "125"), v("", "3", "", "", "")], None), "value 2.name", "required"),
         (result(vec![v("ALT", "1", "U/L", "125", "10")], None), "value 1.low", "above the high end"),
-        (result(vec![v("ALT", "1", "U/L", "", "")], Some(LabFile { name: "x.exe".into(), bytes: b"MZ..".to_vec() })), "file", "PDF, PNG or JPEG"),
         (
-            result(vec![], Some(LabFile { name: "big.pdf".into(), bytes: [b"%PDF-".as_slice(), &vec![0u8; 2 * 1024 * 1024]].concat() })),
+            result(vec![v("ALT", "1", "U/L", "", "")], Some(LabFile { name: "x.exe".into(), bytes: b"MZ..".to_vec() })),
+            "file",
+            "PDF, PNG or JPEG",
+        ),
+        (
+            result(
+                vec![],
+                Some(LabFile {
+                    name: "big.pdf".into(),
+                    bytes: [b"%PDF-".as_slice(), &vec![0u8; 2 * 1024 * 1024]].concat(),
+                }),
+            ),
             "file",
             "2 MB",
         ),
@@ -314,7 +333,8 @@ fn only_the_clinical_team_requests_and_enters_results_and_reception_reads_none()
     );
     let again = c.store().save_lab_test(&c.vet, &input).unwrap_err();
     assert_eq!(again.field(), Some("name"), "{again}");
-    let off = c.store().save_lab_test(&c.vet, &LabTestInput { id: Some(added.id), active: false, ..input.clone() }).unwrap();
+    let off =
+        c.store().save_lab_test(&c.vet, &LabTestInput { id: Some(added.id), active: false, ..input.clone() }).unwrap();
     assert!(!off.active);
     assert!(c.store().lab_tests(&c.vet, false).unwrap().iter().all(|t| t.id != added.id), "off the list");
     assert!(c.store().lab_tests(&c.vet, true).unwrap().iter().any(|t| t.id == added.id), "still known");

@@ -229,7 +229,8 @@ fn test(conn: &Connection, id: Uuid) -> Result<LabTest> {
 const REQUEST_COLUMNS: &str = "q.id, q.patient_id, p.name, q.consultation_id, q.test_id, q.test_name, q.lab, q.in_house,
     q.sample_type, q.sample_taken_by, t.display_name, q.sample_taken_at, q.due_at, q.note, q.requested_by, r.display_name,
     q.requested_at, (SELECT reason FROM clinical_void v WHERE v.entity = 'lab_request' AND v.entity_id = q.id ORDER BY v.voided_at, v.id LIMIT 1)";
-const REQUEST_FROM: &str = "lab_request q JOIN patient p ON p.id = q.patient_id JOIN staff t ON t.id = q.sample_taken_by
+const REQUEST_FROM: &str =
+    "lab_request q JOIN patient p ON p.id = q.patient_id JOIN staff t ON t.id = q.sample_taken_by
     JOIN staff r ON r.id = q.requested_by";
 
 fn request_from_row(r: &Row<'_>) -> rusqlite::Result<LabRequest> {
@@ -420,7 +421,10 @@ impl Write<'_> {
             )
             .optional()?;
         if taken.is_some() && input.active {
-            return Err(Error::invalid("name", format!("the list already has a test called {}", validate::shown(&name))));
+            return Err(Error::invalid(
+                "name",
+                format!("the list already has a test called {}", validate::shown(&name)),
+            ));
         }
         let now = time::stored(self.now());
         let fields = Fields::new()
@@ -511,7 +515,8 @@ impl Write<'_> {
         };
         let note = validate::optional_multiline("note", &new.note, 500)?;
         let taken_by = new.sample_taken_by.unwrap_or(self.actor().id);
-        let taker = staff::get(self.tx(), taken_by).map_err(|_| Error::invalid("sample_taken_by", "choose a member of staff"))?;
+        let taker = staff::get(self.tx(), taken_by)
+            .map_err(|_| Error::invalid("sample_taken_by", "choose a member of staff"))?;
         if !taker.active {
             return Err(Error::invalid("sample_taken_by", format!("{}'s account is deactivated", taker.display_name)));
         }
@@ -520,7 +525,10 @@ impl Write<'_> {
             Some(local) => {
                 let at = time::to_utc("sample_taken_at", local)?;
                 if at > self.now() + Duration::minutes(5) {
-                    return Err(Error::invalid("sample_taken_at", "is in the future: record a sample once it is taken"));
+                    return Err(Error::invalid(
+                        "sample_taken_at",
+                        "is in the future: record a sample once it is taken",
+                    ));
                 }
                 if at < self.now() - Duration::days(OLDEST_SAMPLE_DAYS) {
                     return Err(Error::invalid(
@@ -586,7 +594,8 @@ impl Write<'_> {
         }
         let mut values = Vec::with_capacity(new.values.len());
         for (i, typed) in new.values.iter().enumerate() {
-            let blank = [&typed.name, &typed.value, &typed.unit, &typed.low, &typed.high].iter().all(|t| t.trim().is_empty());
+            let blank =
+                [&typed.name, &typed.value, &typed.unit, &typed.low, &typed.high].iter().all(|t| t.trim().is_empty());
             if blank {
                 continue;
             }
@@ -599,11 +608,14 @@ impl Write<'_> {
                 if f.bytes.len() > MOST_FILE_BYTES {
                     return Err(Error::invalid(
                         "file",
-                        format!("is {:.1} MB; the largest a result may carry is 2 MB (scan it at a lower resolution)", f.bytes.len() as f64 / 1e6),
+                        format!(
+                            "is {:.1} MB; the largest a result may carry is 2 MB (scan it at a lower resolution)",
+                            f.bytes.len() as f64 / 1e6
+                        ),
                     ));
                 }
-                let kind = file_type(&f.bytes)
-                    .ok_or_else(|| Error::invalid("file", "must be a PDF, PNG or JPEG file"))?;
+                let kind =
+                    file_type(&f.bytes).ok_or_else(|| Error::invalid("file", "must be a PDF, PNG or JPEG file"))?;
                 Some((file_name(&f.name)?, kind, base64::engine::general_purpose::STANDARD.encode(&f.bytes)))
             }
         };
@@ -728,7 +740,13 @@ mod tests {
     use super::*;
 
     fn typed(value: &str, low: &str, high: &str) -> LabValueInput {
-        LabValueInput { name: "ALT".into(), value: value.into(), unit: "U/L".into(), low: low.into(), high: high.into() }
+        LabValueInput {
+            name: "ALT".into(),
+            value: value.into(),
+            unit: "U/L".into(),
+            low: low.into(),
+            high: high.into(),
+        }
     }
 
     #[test]

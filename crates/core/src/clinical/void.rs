@@ -99,7 +99,8 @@ impl Write<'_> {
             )?;
             if results > 0 {
                 return Err(Error::Conflict(
-                    "this request has a result, so the test was done: void the result first if it was entered in error".into(),
+                    "this request has a result, so the test was done: void the result first if it was entered in error"
+                        .into(),
                 ));
             }
         }
