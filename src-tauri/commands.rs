@@ -489,28 +489,36 @@ pub async fn record_lab_result(
         .run(move |store, session| {
             let mut result = result;
             if let Some(path) = file_path.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-                let path = std::path::PathBuf::from(path);
-                let unreadable = |e: std::io::Error| {
-                    CommandError::new(ErrorCode::Io, format!("Could not read {}: {e}", path.display()))
-                };
-                let size = std::fs::metadata(&path).map_err(unreadable)?.len();
-                if size > lifeboat_core::clinical::lab::MOST_FILE_BYTES as u64 {
-                    return Err(lifeboat_core::Error::invalid(
-                        "file",
-                        format!(
-                            "is {:.1} MB; the largest a result may carry is 2 MB (scan it at a lower resolution)",
-                            size as f64 / 1e6
-                        ),
-                    )
-                    .into());
-                }
-                let bytes = std::fs::read(&path).map_err(unreadable)?;
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                result.file = Some(LabFile { name, bytes });
+                result.file = Some(read_lab_file(std::path::Path::new(path))?);
             }
             Ok(store.record_lab_result(session, &result)?)
         })
         .await
+}
+
+/// Reads the lab's file a person chose: an ordinary file (not a device or a pipe, which could be
+/// read for ever), and never more than the largest a result may carry.
+fn read_lab_file(path: &std::path::Path) -> CommandResult<LabFile> {
+    use std::io::Read;
+    let most = lifeboat_core::clinical::lab::MOST_FILE_BYTES;
+    let unreadable = |e: std::io::Error| {
+        CommandError::from(lifeboat_core::Error::invalid("file", format!("could not be read ({e}): choose the file again")))
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    if !file.metadata().map_err(unreadable)?.is_file() {
+        return Err(lifeboat_core::Error::invalid("file", "is not a file: choose the lab's PDF or image").into());
+    }
+    let mut bytes = Vec::new();
+    file.take(most as u64 + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() > most {
+        return Err(lifeboat_core::Error::invalid(
+            "file",
+            "is larger than 2 MB, the largest a result may carry: scan it at a lower resolution",
+        )
+        .into());
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(LabFile { name, bytes })
 }
 
 #[tauri::command]

@@ -62,9 +62,12 @@ CREATE TABLE lab_result (
     file_name     TEXT,
     file_type     TEXT CHECK (file_type IN ('application/pdf', 'image/png', 'image/jpeg')),
     file_data     TEXT,
+    -- The file's size, so lists need not read the file.
+    file_bytes    INTEGER CHECK (file_bytes > 0),
     entered_by    TEXT NOT NULL REFERENCES staff (id),
     entered_at    TEXT NOT NULL,
-    CHECK ((file_name IS NULL) = (file_data IS NULL) AND (file_type IS NULL) = (file_data IS NULL)),
+    CHECK ((file_name IS NULL) = (file_data IS NULL) AND (file_type IS NULL) = (file_data IS NULL)
+           AND (file_bytes IS NULL) = (file_data IS NULL)),
     CHECK (measurements <> '[]' OR file_data IS NOT NULL OR comment <> '')
 ) STRICT;
 CREATE INDEX lab_result_request ON lab_result (request_id, entered_at);

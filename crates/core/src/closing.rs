@@ -7,7 +7,8 @@
 //! a copy of what is now in the PMS (made or last changed before the closing) has its personal details
 //! blanked, through the write path, so the purge reaches every PC of the practice; each PC also blanks
 //! its journal's old copies of those records (`journal::redact`). Records the law requires the practice
-//! to keep — consultations, prescriptions and their dispensings, the controlled drugs register, charges —
+//! to keep — consultations, prescriptions and their dispensings, the controlled drugs register, charges,
+//! lab requests and results with the labs' files —
 //! are never touched, nor the clients and animals they name: they stay until the practice's own
 //! retention ends. A `purge_run` record says what was purged and what was kept.
 
@@ -124,13 +125,14 @@ fn closure(conn: &Connection) -> Result<Option<Closure>> {
 }
 
 /// The records a purge keeps, as SQL over `?1` (when the outage was closed) and `?2` (the closure's
-/// clock): animals named by a consultation, prescription, register entry or charge or booked after
+/// clock): animals named by a consultation, prescription, register entry, charge or lab request or booked after
 /// the closing; clients named by a prescription, charge or booking that stays, or owning a kept animal;
 /// and any record changed after the closing (by the journal's clocks, which every PC shares), or made
 /// in Lifeboat and not verified in the PMS (a purge never blanks what the PMS has not got).
 const KEPT: &str = "WITH kept_p AS (
         SELECT patient_id AS id FROM consultation UNION SELECT patient_id FROM prescription
         UNION SELECT patient_id FROM cd_entry WHERE patient_id IS NOT NULL UNION SELECT patient_id FROM charge
+        UNION SELECT patient_id FROM lab_request
         UNION SELECT patient_id FROM appointment WHERE starts_at > ?1
         UNION SELECT j.entity_id FROM journal j WHERE j.entity = 'patient' AND j.hlc > ?2
         UNION SELECT p.id FROM patient p WHERE p.origin = 'offline'

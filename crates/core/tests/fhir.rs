@@ -259,7 +259,11 @@ fn lab_requests_and_results_are_service_requests_reports_and_observations() {
             &c.nurse,
             &NewLabResult {
                 request_id: request.id,
-                values: vec![v("USG", "1.060", "", "1.015", "1.045"), v("Protein", "Negative", "", "", "")],
+                values: vec![
+                    v("USG", "1.060", "", "1.015", "1.045"),
+                    v("Protein", "Negative", "", "", ""),
+                    v("Bilirubin", "<2", "µmol/L", "", "8"),
+                ],
                 comment: "Concentrated urine.".into(),
                 file: Some(LabFile { name: "urine.pdf".into(), bytes: b"%PDF-1.4\nurine\n".to_vec() }),
             },
@@ -271,7 +275,7 @@ fn lab_requests_and_results_are_service_requests_reports_and_observations() {
     assert_eq!(
         said.trim(),
         "bundle.json: valid FHIR R4 transaction Bundle (1 Appointment, 1 DiagnosticReport, 1 Encounter, \
-         1 MedicationDispense, 1 MedicationRequest, 5 Observation, 1 Patient, 1 Person, 1 Provenance, 1 ServiceRequest)"
+         1 MedicationDispense, 1 MedicationRequest, 6 Observation, 1 Patient, 1 Person, 1 Provenance, 1 ServiceRequest)"
     );
     let bundle: Value = serde_json::from_slice(&exported.exported.bytes).unwrap();
     let service = resources(&bundle, "ServiceRequest")[0];
@@ -299,7 +303,8 @@ fn lab_requests_and_results_are_service_requests_reports_and_observations() {
         .into_iter()
         .filter(|o| o["resource"]["category"][0]["coding"][0]["code"] == "laboratory")
         .collect();
-    assert_eq!(observations.len(), 2);
+    assert_eq!(observations.len(), 3);
+    assert_eq!(r["effectiveDateTime"], s["occurrenceDateTime"], "the report is of the sample, when it was taken");
     assert_eq!(r["result"][0]["reference"], observations[0]["fullUrl"]);
     let usg = &observations[0]["resource"];
     assert_eq!(usg["code"], json!({ "text": "USG" }));
@@ -309,4 +314,7 @@ fn lab_requests_and_results_are_service_requests_reports_and_observations() {
     let protein = &observations[1]["resource"];
     assert_eq!(protein["valueString"], "Negative");
     assert!(protein.get("interpretation").is_none() && protein.get("referenceRange").is_none());
+    let bilirubin = &observations[2]["resource"];
+    assert_eq!(bilirubin["valueQuantity"], json!({ "value": 2.0, "unit": "µmol/L", "comparator": "<" }));
+    assert!(bilirubin.get("interpretation").is_none(), "under 2 is within a range up to 8");
 }

@@ -431,7 +431,121 @@ fn lab_work_travels_to_another_pc_whole_and_counts_in_the_backlog() {
         lines,
         vec![
             "29/03/2026 09:20 Lab request: Biochemistry profile (in house) (Serum or heparin plasma, In house)",
-            "Lab result: Biochemistry profile (in house) (1 flagged high or low), with the lab's file bloods.pdf",
+            "Lab result: Biochemistry profile (in house): ALT 250 U/L H; Creatinine 98 µmol/L; Glucose 5.2 mmol/L, with the lab's file bloods.pdf",
         ]
     );
+}
+
+#[test]
+fn a_void_consultation_takes_no_requests_and_one_with_requests_is_not_voided_under_them() {
+    let c = clinic();
+    let (consultation, request) = bloods(&c);
+    let e = c.store().void_record(&c.vet, Voidable::Consultation, consultation, "Wrong animal").unwrap_err();
+    assert!(e.to_string().contains("has lab requests: void those first"), "{e}");
+    c.store().void_record(&c.vet, Voidable::LabRequest, request.id, "Wrong animal").unwrap();
+    c.store().void_record(&c.vet, Voidable::Consultation, consultation, "Wrong animal").unwrap();
+    let test = test_named(c.store(), &c.vet, "Urinalysis");
+    let new = NewLabRequest {
+        patient_id: c.r.dog.id,
+        consultation_id: Some(consultation),
+        test_id: test.id,
+        sample_type: String::new(),
+        lab: String::new(),
+        sample_taken_by: None,
+        sample_taken_at: None,
+        note: String::new(),
+    };
+    let e = c.store().request_lab_work(&c.vet, &new).unwrap_err();
+    assert_eq!(e.field(), Some("consultation_id"), "{e}");
+    // Only a vet or a nurse takes a sample.
+    let e = c
+        .store()
+        .request_lab_work(&c.vet, &NewLabRequest { consultation_id: None, sample_taken_by: Some(c.r.desk.staff_id), ..new })
+        .unwrap_err();
+    assert!(e.to_string().contains("is not a vet or a nurse"), "{e}");
+}
+
+#[test]
+fn saving_a_test_unchanged_records_nothing_and_a_change_records_only_what_changed() {
+    let c = clinic();
+    let test = test_named(c.store(), &c.vet, "Total T4");
+    let input = LabTestInput {
+        id: Some(test.id),
+        name: test.name.clone(),
+        sample_type: test.sample_type.clone(),
+        lab: test.lab.clone(),
+        in_house: test.in_house,
+        turnaround_hours: test.turnaround_hours,
+        active: true,
+    };
+    let before = count(c.store(), "journal");
+    assert_eq!(c.store().save_lab_test(&c.vet, &input).unwrap(), test);
+    assert_eq!(count(c.store(), "journal"), before, "nothing changed, nothing recorded");
+    let changed =
+        c.store().save_lab_test(&c.vet, &LabTestInput { lab: "Axiom".into(), turnaround_hours: 72, ..input }).unwrap();
+    assert_eq!((changed.lab.as_str(), changed.turnaround_hours), ("Axiom", 72));
+    let payload: String = c
+        .store()
+        .read(|conn| {
+            Ok(conn.query_row(
+                "SELECT payload FROM journal WHERE entity = 'lab_test' AND kind = 'update' ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(payload, serde_json::json!({ "lab": "Axiom", "turnaround_hours": 72 }));
+}
+
+/// A result entered on a second PC may reach a third before the request made on the first: it waits,
+/// and is in place once the request comes. A change to the list of tests travels too.
+#[test]
+fn a_result_that_arrives_before_its_request_waits_for_it() {
+    let c = clinic();
+    let pc = || {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = Store::open(StoreConfig::in_dir(dir.path()), clock()).unwrap();
+        (dir, store)
+    };
+    let ((_b_dir, b), (_c_dir, third)) = (pc(), pc());
+    let (_, request) = bloods(&c);
+    let test = test_named(c.store(), &c.vet, "Total T4");
+    c.store()
+        .save_lab_test(
+            &c.vet,
+            &LabTestInput {
+                id: Some(test.id),
+                name: test.name.clone(),
+                sample_type: test.sample_type.clone(),
+                lab: "Axiom".into(),
+                in_house: false,
+                turnaround_hours: 72,
+                active: true,
+            },
+        )
+        .unwrap();
+    b.apply_changes(&c.store().changes_missing_from(&b.marks().unwrap(), 100_000).unwrap()).unwrap();
+    let nurse = b.login("n.nightingale", PASSWORD).unwrap();
+    let result = b
+        .record_lab_result(&nurse, &NewLabResult { request_id: request.id, values: results(), comment: String::new(), file: None })
+        .unwrap();
+
+    // The third PC hears from the second first: only the second PC's own changes.
+    let from_b: Vec<_> = b
+        .changes_missing_from(&third.marks().unwrap(), 100_000)
+        .unwrap()
+        .into_iter()
+        .filter(|ch| ch.node_id == b.node_id())
+        .collect();
+    assert!(from_b.iter().any(|ch| ch.entity == "lab_result"));
+    third.apply_changes(&from_b).unwrap();
+    assert_eq!(count(&third, "lab_result"), 0, "the result waits for its request");
+    third.apply_changes(&c.store().changes_missing_from(&third.marks().unwrap(), 100_000).unwrap()).unwrap();
+    let vet = third.login("v.herriot", PASSWORD).unwrap();
+    let read = third.lab_request(&vet, request.id).unwrap();
+    assert_eq!(read.results.iter().map(|r| r.id).collect::<Vec<_>>(), vec![result.id], "in place once the request came");
+    assert_eq!(read.results[0].values[0].flag, Some(LabFlag::High));
+    let t4 = third.lab_tests(&vet, false).unwrap().into_iter().find(|t| t.id == test.id).unwrap();
+    assert_eq!((t4.lab.as_str(), t4.turnaround_hours), ("Axiom", 72), "the change to the list arrived");
 }

@@ -39,19 +39,6 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// `MAX_BATCH` small changes do, and the request must stay under `MAX_BODY_BYTES`.
 pub const PAGE_BYTES: usize = 8 * 1024 * 1024;
 
-/// How many of `sizes` (in order) fit in `PAGE_BYTES`: at least one, if there is one.
-pub fn fitting(sizes: impl IntoIterator<Item = usize>) -> usize {
-    let mut total = 0usize;
-    let mut n = 0;
-    for size in sizes {
-        total = total.saturating_add(size);
-        if n > 0 && total > PAGE_BYTES {
-            break;
-        }
-        n += 1;
-    }
-    n
-}
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
@@ -350,15 +337,3 @@ pub struct BundleChunk {
     pub sha256: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{fitting, PAGE_BYTES};
-
-    #[test]
-    fn a_page_holds_what_fits_and_never_nothing() {
-        assert_eq!(fitting([]), 0);
-        assert_eq!(fitting([PAGE_BYTES * 3]), 1, "one change larger than a page goes alone");
-        assert_eq!(fitting([PAGE_BYTES / 2, PAGE_BYTES / 2, 1]), 2);
-        assert_eq!(fitting(vec![500; 2000]), 2000);
-    }
-}

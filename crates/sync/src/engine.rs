@@ -242,7 +242,7 @@ async fn push_all(
     let page = options.page;
     loop {
         let list = as_list(&marks);
-        let mut batch = blocking(store, move |s| s.changes_missing_from(&list, page)).await?;
+        let mut batch = blocking(store, move |s| s.changes_to_push(&list, page)).await?;
         if batch.is_empty() {
             return Ok(());
         }

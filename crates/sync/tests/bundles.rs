@@ -181,3 +181,19 @@ async fn a_patient_handed_over_arrives_read_only_at_the_other_practice() {
 fn rows(store: &lifeboat_core::Store) -> String {
     store.dump().unwrap().lines().filter(|l| !l.starts_with("change ")).collect::<Vec<_>>().join("\n")
 }
+
+/// A bundle carries everything a PC holds, however large: seven lab results with 2 MB files (more
+/// than a push or a page would carry at once) arrive whole on a new PC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_carries_lab_files_of_any_size() {
+    let (a, admin) = first_pc();
+    let (dog, files) = lab_results_with_files(&a.store);
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("everything.lifeboat");
+    let exported = bundle::export(&a.store, &admin, vec![], &file, PASSPHRASE).await.unwrap();
+    let b = pc();
+    let imported = bundle::import(&b.store, None, &file, PASSPHRASE).await.unwrap();
+    assert_eq!(imported.applied.new, exported.changes);
+    assert_eq!(a.store.dump().unwrap(), b.store.dump().unwrap(), "the new PC holds exactly the same");
+    assert_eq!(lab_files_of(&b.store, dog), files);
+}

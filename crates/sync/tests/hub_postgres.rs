@@ -241,3 +241,11 @@ async fn a_hub_restored_from_an_older_backup_is_refilled_by_the_next_sync() {
     assert_eq!(c.store.dump().unwrap(), a.store.dump().unwrap(), "the refilled hub holds everything");
     drop(cluster);
 }
+
+/// Lab results with their files page through the hub on PostgreSQL as through the relay: pages stop
+/// at the byte budget, and everything arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_results_with_large_files_page_through_the_hub() {
+    let hub = PgHub::start("hub_lab_files").await;
+    lab_files_travel_through(&hub.relay).await;
+}

@@ -182,6 +182,8 @@ pub struct LabAwaited {
     /// When the list was read (overdue means due before this).
     pub now: DateTime<Utc>,
     pub requests: Vec<AwaitedRequest>,
+    /// More are awaited than the list shows (those due last are left out).
+    pub more: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -258,11 +260,10 @@ fn request_from_row(r: &Row<'_>) -> rusqlite::Result<LabRequest> {
 }
 
 const RESULT_COLUMNS: &str = "x.id, x.request_id, x.measurements, x.flagged, x.comment, x.file_name, x.file_type,
-    length(x.file_data) / 4 * 3 - (x.file_data LIKE '%=') - (x.file_data LIKE '%=='), x.entered_by, s.display_name, x.entered_at,
+    x.file_bytes, x.entered_by, s.display_name, x.entered_at,
     (SELECT reason FROM clinical_void v WHERE v.entity = 'lab_result' AND v.entity_id = x.id ORDER BY v.voided_at, v.id LIMIT 1)";
 
 fn result_from_row(r: &Row<'_>) -> rusqlite::Result<LabResult> {
-    // The file is kept as base64: four characters for every three bytes, less the padding.
     let bytes: Option<i64> = r.get(7)?;
     Ok(LabResult {
         id: row::uuid(r, 0)?,
@@ -280,16 +281,20 @@ fn result_from_row(r: &Row<'_>) -> rusqlite::Result<LabResult> {
     })
 }
 
-/// Requests chosen by `filter` (SQL over `q`, with `?1`), newest first, each with its results: two
-/// queries, however many there are.
-fn requests_where(conn: &Connection, filter: &str, arg: &str, limit: u32) -> Result<Vec<LabRequest>> {
+/// Newest first.
+const NEWEST: &str = "q.requested_at DESC, q.id DESC";
+
+/// The first `limit` requests chosen by `filter` (SQL over `q`, with `?1`) in `order`, each with its
+/// results: two queries, however many there are.
+fn requests_where(conn: &Connection, filter: &str, arg: &str, order: &str, limit: u32) -> Result<Vec<LabRequest>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {REQUEST_COLUMNS} FROM {REQUEST_FROM} WHERE {filter} ORDER BY q.requested_at DESC, q.id DESC LIMIT {limit}"
+        "SELECT {REQUEST_COLUMNS} FROM {REQUEST_FROM} WHERE {filter} ORDER BY {order} LIMIT {limit}"
     ))?;
     let mut requests = stmt.query_map([arg], request_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {RESULT_COLUMNS} FROM lab_result x JOIN staff s ON s.id = x.entered_by
-         WHERE x.request_id IN (SELECT q.id FROM lab_request q WHERE {filter}) ORDER BY x.entered_at, x.id"
+         WHERE x.request_id IN (SELECT q.id FROM lab_request q WHERE {filter} ORDER BY {order} LIMIT {limit})
+         ORDER BY x.entered_at, x.id"
     ))?;
     let mut results: HashMap<Uuid, Vec<LabResult>> = HashMap::new();
     for x in stmt.query_map([arg], result_from_row)? {
@@ -303,7 +308,7 @@ fn requests_where(conn: &Connection, filter: &str, arg: &str, limit: u32) -> Res
 }
 
 pub(crate) fn request(conn: &Connection, id: Uuid) -> Result<LabRequest> {
-    requests_where(conn, "q.id = ?1", &id.to_string(), 1)?
+    requests_where(conn, "q.id = ?1", &id.to_string(), NEWEST, 1)?
         .pop()
         .ok_or_else(|| Error::NotFound(format!("lab request {id}")))
 }
@@ -314,34 +319,51 @@ pub(crate) fn of_patient(conn: &Connection, patient: Uuid, limit: u32) -> Result
         conn,
         "q.patient_id IN (SELECT id FROM patient WHERE id = ?1 OR merged_into = ?1)",
         &patient.to_string(),
+        NEWEST,
         limit,
     )
 }
 
 pub(crate) fn of_consultation(conn: &Connection, consultation: Uuid) -> Result<Vec<LabRequest>> {
-    let mut rows = requests_where(conn, "q.consultation_id = ?1", &consultation.to_string(), 200)?;
-    rows.reverse();
-    Ok(rows)
+    requests_where(conn, "q.consultation_id = ?1", &consultation.to_string(), "q.requested_at, q.id", 200)
 }
+
+/// The most requests the awaited list shows (the longest overdue first).
+const MOST_AWAITED: u32 = 1000;
 
 /// Requests with no result yet (not void), soonest due first; only `requested_by`'s if given.
 pub(crate) fn awaited(conn: &Connection, requested_by: Option<Uuid>, now: DateTime<Utc>) -> Result<LabAwaited> {
     let waiting = "NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'lab_request' AND v.entity_id = q.id)
         AND NOT EXISTS (SELECT 1 FROM lab_result x WHERE x.request_id = q.id
             AND NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'lab_result' AND v.entity_id = x.id))";
-    let mut requests = match requested_by {
-        Some(by) => requests_where(conn, &format!("q.requested_by = ?1 AND {waiting}"), &by.to_string(), 1000)?,
-        None => requests_where(conn, &format!("?1 = '' AND {waiting}"), "", 1000)?,
+    let (filter, arg) = match requested_by {
+        Some(by) => (format!("q.requested_by = ?1 AND {waiting}"), by.to_string()),
+        None => (format!("?1 = '' AND {waiting}"), String::new()),
     };
-    requests.sort_by_key(|q| (q.due_at, q.id));
+    let mut requests = requests_where(conn, &filter, &arg, "q.due_at, q.id", MOST_AWAITED + 1)?;
+    let more = requests.len() > MOST_AWAITED as usize;
+    requests.truncate(MOST_AWAITED as usize);
     let requests =
         requests.into_iter().map(|request| AwaitedRequest { overdue: request.is_overdue(now), request }).collect();
-    Ok(LabAwaited { now, requests })
+    Ok(LabAwaited { now, requests, more })
 }
 
-/// A number as a lab writes it: digits with an optional sign and decimal point ("7.2", "-0.5", "1,200").
+/// A number as a lab writes it: digits with an optional sign and decimal point ("7.2", "-0.5"), and
+/// commas only between thousands ("1,200"): "3,2" is refused rather than read as 32.
 fn number(field: &str, text: &str) -> Result<Option<f64>> {
-    let text = text.trim().replace(',', "");
+    let text = text.trim();
+    if text.contains(',') {
+        let whole = text.trim_start_matches('-').split('.').next().unwrap_or_default();
+        let groups: Vec<&str> = whole.split(',').collect();
+        let grouped = (1..=3).contains(&groups[0].len()) && groups[1..].iter().all(|g| g.len() == 3);
+        if !grouped {
+            return Err(Error::invalid(
+                field,
+                format!("{} is not a number: use a point for decimals (3.2)", validate::shown(text)),
+            ));
+        }
+    }
+    let text = text.replace(',', "");
     if text.is_empty() {
         return Ok(None);
     }
@@ -367,12 +389,29 @@ fn value(typed: &LabValueInput) -> Result<LabValue> {
         }
     }
     let flag = if low.is_some() || high.is_some() {
-        // A value with a range must be a number to be compared with it ("<0.1" is read as 0.1 below).
-        let bare = value.trim_start_matches(['<', '>', '≤', '≥']).trim();
+        // A value with a range must be a number to be compared with it. A bound ("<0.1", ">500")
+        // says only which side the value lies: "<5" may be normal under a high of 3, and is low only
+        // where 5 is at or below the low end.
+        let (bound, bare) = match value.chars().next() {
+            Some(c @ ('<' | '>' | '≤' | '≥')) => (Some(c), value[c.len_utf8()..].trim()),
+            _ => (None, value.as_str()),
+        };
         let n = number("value", bare)?.ok_or_else(|| Error::invalid("value", "is required"))?;
+        let below = |l: f64| match bound {
+            None => n < l,
+            Some('<') => n <= l,
+            Some('≤') => n < l,
+            _ => false,
+        };
+        let above = |h: f64| match bound {
+            None => n > h,
+            Some('>') => n >= h,
+            Some('≥') => n > h,
+            _ => false,
+        };
         match (low, high) {
-            (_, Some(h)) if n > h => Some(LabFlag::High),
-            (Some(l), _) if n < l => Some(LabFlag::Low),
+            (_, Some(h)) if above(h) => Some(LabFlag::High),
+            (Some(l), _) if below(l) => Some(LabFlag::Low),
             _ => None,
         }
     } else {
@@ -381,9 +420,11 @@ fn value(typed: &LabValueInput) -> Result<LabValue> {
     Ok(LabValue { name, value, unit, low, high, flag })
 }
 
-/// The file's type, from its first bytes (never from its name).
+/// The file's type, from its first bytes (never from its name). A PDF's header may follow up to a
+/// kilobyte of other bytes.
 fn file_type(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"%PDF-") {
+    let head = &bytes[..bytes.len().min(1024)];
+    if head.windows(5).any(|w| w == b"%PDF-") {
         Some("application/pdf")
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Some("image/png")
@@ -394,12 +435,50 @@ fn file_type(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// A file name as kept: its last path part, without characters that are trouble in a file name.
+/// The longest file name kept (a longer one keeps its start and its extension).
+const LONGEST_FILE_NAME: usize = 120;
+
+/// A file name as kept: its last path part, without characters that are trouble in a file name (or
+/// that change the order text is shown in), no dots at either end, shortened if long.
 fn file_name(name: &str) -> Result<String> {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String =
-        last.chars().map(|c| if c.is_control() || "<>:\"|?*".contains(c) { '_' } else { c }).collect();
-    validate::required("file", &cleaned, 120)
+    let cleaned: String = last
+        .chars()
+        .map(|c| {
+            let trouble = c.is_control() || "<>:\"|?*".contains(c) || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if trouble { '_' } else { c }
+        })
+        .collect();
+    let cleaned = cleaned.trim().trim_matches('.').trim().to_string();
+    if cleaned.is_empty() {
+        return Err(Error::invalid("file", "has no name"));
+    }
+    if cleaned.chars().count() <= LONGEST_FILE_NAME {
+        return Ok(cleaned);
+    }
+    let (stem, ext) = match cleaned.rsplit_once('.') {
+        Some((stem, ext)) if ext.chars().count() <= 5 => (stem.to_string(), format!(".{ext}")),
+        _ => (cleaned.clone(), String::new()),
+    };
+    let keep = LONGEST_FILE_NAME - ext.chars().count();
+    Ok(format!("{}{ext}", stem.chars().take(keep).collect::<String>()))
+}
+
+/// The name to save a file under: as kept, with the extension its content has.
+fn saved_name(name: &str, content_type: &str) -> String {
+    let name = file_name(name).unwrap_or_else(|_| "lab-file".into());
+    let ext = match content_type {
+        "application/pdf" => ".pdf",
+        "image/png" => ".png",
+        _ => ".jpg",
+    };
+    let lower = name.to_lowercase();
+    let has = lower.ends_with(ext) || (ext == ".jpg" && lower.ends_with(".jpeg"));
+    if has {
+        name
+    } else {
+        format!("{name}{ext}")
+    }
 }
 
 impl Write<'_> {
@@ -427,15 +506,15 @@ impl Write<'_> {
             ));
         }
         let now = time::stored(self.now());
-        let fields = Fields::new()
-            .with("name", &name)
-            .with("sample_type", &sample_type)
-            .with("lab", &lab)
-            .with("in_house", input.in_house)
-            .with("turnaround_hours", input.turnaround_hours)
-            .with("active", input.active);
         let id = match input.id {
             None => {
+                let fields = Fields::new()
+                    .with("name", &name)
+                    .with("sample_type", &sample_type)
+                    .with("lab", &lab)
+                    .with("in_house", input.in_house)
+                    .with("turnaround_hours", input.turnaround_hours)
+                    .with("active", input.active);
                 let id = self.new_id();
                 self.tx().execute(
                     "INSERT INTO lab_test (id, name, sample_type, lab, in_house, turnaround_hours, active, created_at, updated_at)
@@ -446,7 +525,31 @@ impl Write<'_> {
                 id
             }
             Some(id) => {
-                test(self.tx(), id)?;
+                let was = test(self.tx(), id).map_err(|_| Error::invalid("id", "is not a test on the practice's list"))?;
+                // Only what changed is recorded: a field changed on another PC meanwhile keeps its value.
+                let mut fields = Fields::new();
+                if was.name != name {
+                    fields.put("name", &name);
+                }
+                if was.sample_type != sample_type {
+                    fields.put("sample_type", &sample_type);
+                }
+                if was.lab != lab {
+                    fields.put("lab", &lab);
+                }
+                if was.in_house != input.in_house {
+                    fields.put("in_house", input.in_house);
+                }
+                if was.turnaround_hours != input.turnaround_hours {
+                    fields.put("turnaround_hours", input.turnaround_hours);
+                }
+                if was.active != input.active {
+                    fields.put("active", input.active);
+                }
+                if fields.is_empty() {
+                    self.may_record_nothing();
+                    return Ok(was);
+                }
                 self.tx().execute(
                     "UPDATE lab_test SET name = ?2, sample_type = ?3, lab = ?4, in_house = ?5, turnaround_hours = ?6, active = ?7, updated_at = ?8 WHERE id = ?1",
                     params![id.to_string(), name, sample_type, lab, input.in_house, input.turnaround_hours, input.active, now],
@@ -504,6 +607,14 @@ impl Write<'_> {
             if of.as_deref() != Some(patient.id.to_string().as_str()) {
                 return Err(Error::invalid("consultation_id", format!("is not a consultation of {}", patient.name)));
             }
+            let void: bool = self.tx().query_row(
+                "SELECT EXISTS (SELECT 1 FROM clinical_void WHERE entity = 'consultation' AND entity_id = ?1)",
+                [consultation.to_string()],
+                |r| r.get(0),
+            )?;
+            if void {
+                return Err(Error::invalid("consultation_id", "is void: request the test from the animal's current consultation"));
+            }
         }
         let sample_type = match validate::optional("sample_type", &new.sample_type, 60)? {
             s if s.is_empty() => test.sample_type.clone(),
@@ -519,6 +630,9 @@ impl Write<'_> {
             .map_err(|_| Error::invalid("sample_taken_by", "choose a member of staff"))?;
         if !taker.active {
             return Err(Error::invalid("sample_taken_by", format!("{}'s account is deactivated", taker.display_name)));
+        }
+        if !matches!(taker.role, crate::permission::Role::Vet | crate::permission::Role::Nurse) {
+            return Err(Error::invalid("sample_taken_by", format!("{} is not a vet or a nurse", taker.display_name)));
         }
         let taken_at = match new.sample_taken_at {
             None => self.now(),
@@ -616,7 +730,7 @@ impl Write<'_> {
                 }
                 let kind =
                     file_type(&f.bytes).ok_or_else(|| Error::invalid("file", "must be a PDF, PNG or JPEG file"))?;
-                Some((file_name(&f.name)?, kind, base64::engine::general_purpose::STANDARD.encode(&f.bytes)))
+                Some((file_name(&f.name)?, kind, base64::engine::general_purpose::STANDARD.encode(&f.bytes), f.bytes.len()))
             }
         };
         if values.is_empty() && comment.is_empty() && file.is_none() {
@@ -628,14 +742,14 @@ impl Write<'_> {
         let id = self.new_id();
         let now = time::stored(self.now());
         let by = self.actor().id;
-        let (file_name, file_type, file_data) = match &file {
-            Some((n, t, d)) => (Some(n.as_str()), Some(*t), Some(d.as_str())),
-            None => (None, None, None),
+        let (file_name, file_type, file_data, file_bytes) = match &file {
+            Some((n, t, d, b)) => (Some(n.as_str()), Some(*t), Some(d.as_str()), Some(*b as i64)),
+            None => (None, None, None, None),
         };
         self.tx().execute(
-            "INSERT INTO lab_result (id, request_id, measurements, flagged, comment, file_name, file_type, file_data, entered_by, entered_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![id.to_string(), request.id.to_string(), measurements, flagged, comment, file_name, file_type, file_data, by.to_string(), now],
+            "INSERT INTO lab_result (id, request_id, measurements, flagged, comment, file_name, file_type, file_data, file_bytes, entered_by, entered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![id.to_string(), request.id.to_string(), measurements, flagged, comment, file_name, file_type, file_data, file_bytes, by.to_string(), now],
         )?;
         let fields = Fields::new()
             .with("request_id", request.id)
@@ -645,6 +759,7 @@ impl Write<'_> {
             .with("file_name", file_name)
             .with("file_type", file_type)
             .with("file_data", file_data)
+            .with("file_bytes", file_bytes)
             .with("entered_by", by)
             .with("entered_at", &now);
         self.record(Action::RecordLabResults, Entity::LabResult, id, ChangeKind::Create, fields)?;
@@ -681,6 +796,7 @@ pub fn starter_lab_test_count() -> usize {
 /// A result's file, as it came from the lab.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LabAttachment {
+    /// Safe to save under (whatever arrived by sync), with the extension its content has.
     pub name: String,
     pub content_type: String,
     pub bytes: Vec<u8>,
@@ -699,7 +815,7 @@ fn attachment(conn: &Connection, result: Uuid) -> Result<LabAttachment> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data.as_bytes())
         .map_err(|_| Error::DamagedRecord(format!("the file of lab result {result} is not base64")))?;
-    Ok(LabAttachment { name, content_type: kind, bytes })
+    Ok(LabAttachment { name: saved_name(&name, &kind), content_type: kind, bytes })
 }
 
 impl Store {
@@ -758,6 +874,11 @@ mod tests {
         assert_eq!(flag("125", "10", "125"), None);
         assert_eq!(flag("1,250", "", "125"), Some(LabFlag::High), "thousands separators");
         assert_eq!(flag("<0.1", "0.5", ""), Some(LabFlag::Low), "a bound as the lab writes it");
+        assert_eq!(flag("<0.1", "0.1", ""), Some(LabFlag::Low), "below 0.1 is below a low end of 0.1");
+        assert_eq!(flag("≤0.1", "0.1", ""), None, "at most 0.1 may be 0.1");
+        assert_eq!(flag("<5", "1", "3"), None, "under 5 may well be normal under a high of 3");
+        assert_eq!(flag(">500", "1000", ""), None, "over 500 is not known to be low");
+        assert_eq!(flag(">500", "", "500"), Some(LabFlag::High));
         assert_eq!(flag("Negative", "", ""), None, "a value with no range is not compared");
     }
 
@@ -771,6 +892,8 @@ mod tests {
             ("inf", "1", "2", "value", "is not a number"),
             ("1e400", "1", "2", "value", "is not a number"),
             ("50", "--1", "2", "low", "is not a number"),
+            ("3,2", "3.5", "5.8", "value", "use a point for decimals"),
+            ("50", "1,20", "2", "low", "use a point for decimals"),
             ("", "1", "2", "value", "is required"),
         ] {
             let e = value(&typed(v, l, h)).unwrap_err();
@@ -789,5 +912,14 @@ mod tests {
         assert_eq!(file_name("C:\\Users\\reception\\Downloads\\Bella bloods.pdf").unwrap(), "Bella bloods.pdf");
         assert_eq!(file_name("/home/vet/lab:1?.pdf").unwrap(), "lab_1_.pdf");
         assert!(file_name("/tmp/").is_err());
+        assert!(file_name("..").is_err(), "no name but dots");
+        assert_eq!(file_name("report\u{202E}fdp.exe").unwrap(), "report_fdp.exe", "no text-direction tricks");
+        let long = format!("{}.pdf", "a".repeat(200));
+        assert_eq!(file_name(&long).unwrap(), format!("{}.pdf", "a".repeat(116)), "shortened, keeping its extension");
+        assert_eq!(saved_name("x\\..\\..\\Startup\\evil.exe", "application/pdf"), "evil.exe.pdf");
+        assert_eq!(saved_name("scan.JPEG", "image/jpeg"), "scan.JPEG");
+        let mut late = vec![b' '; 600];
+        late.extend_from_slice(b"%PDF-1.7");
+        assert_eq!(file_type(&late), Some("application/pdf"), "a PDF's header may come after other bytes");
     }
 }

@@ -89,6 +89,17 @@ impl Write<'_> {
                     "this consultation has prescriptions: void those first (a dispensed one stands, and so does its consultation; correct it with an addendum)".into(),
                 ));
             }
+            let labs: i64 = self.tx().query_row(
+                "SELECT count(*) FROM lab_request q WHERE q.consultation_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'lab_request' AND v.entity_id = q.id)",
+                [id.to_string()],
+                |r| r.get(0),
+            )?;
+            if labs > 0 {
+                return Err(Error::Conflict(
+                    "this consultation has lab requests: void those first (a request with a result stands, and so does its consultation; correct it with an addendum)".into(),
+                ));
+            }
         }
         if entity == Voidable::LabRequest {
             let results: i64 = self.tx().query_row(

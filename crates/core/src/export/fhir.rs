@@ -510,7 +510,7 @@ pub(crate) fn build(
         )?;
         let t = |i: usize| row[i].clone().unwrap_or_default();
         let status = if row[12].is_some() {
-            "revoked"
+            "entered-in-error"
         } else if t(13) == "true" {
             "completed"
         } else {
@@ -548,7 +548,7 @@ pub(crate) fn build(
 
     for id in ids("lab_result") {
         let row = conn.query_row(
-            "SELECT q.id, q.patient_id, p.pms_id, p.name, q.test_name, q.lab, s.display_name, x.entered_at, x.comment,
+            "SELECT q.id, q.patient_id, p.pms_id, p.name, q.test_name, q.lab, q.sample_taken_at, x.entered_at, x.comment,
                     x.measurements, x.file_name, x.file_type, x.file_data,
                     (SELECT reason FROM clinical_void v WHERE v.entity = 'lab_result' AND v.entity_id = x.id LIMIT 1)
              FROM lab_result x JOIN lab_request q ON q.id = x.request_id JOIN patient p ON p.id = q.patient_id
@@ -568,8 +568,14 @@ pub(crate) fn build(
         for (i, v) in values.iter().enumerate() {
             let part = format!("value-{}", i + 1);
             let oid = part_id(&id, &part);
-            let bare = v.value.trim_start_matches(['<', '>', '≤', '≥']).trim().replace(',', "");
-            let number = bare.parse::<f64>().ok().filter(|n| n.is_finite() && bare == v.value.trim().replace(',', ""));
+            // "<0.1" is a quantity with a comparator; "Negative" is text.
+            let (comparator, bare) = match v.value.chars().next() {
+                Some(c @ ('<' | '>')) => (Some(c.to_string()), v.value[1..].trim()),
+                Some('≤') => (Some("<=".to_string()), v.value['≤'.len_utf8()..].trim()),
+                Some('≥') => (Some(">=".to_string()), v.value['≥'.len_utf8()..].trim()),
+                _ => (None, v.value.trim()),
+            };
+            let number = bare.replace(',', "").parse::<f64>().ok().filter(|n| n.is_finite());
             let bound = |n: Option<f64>| n.map(|n| json!({ "value": n, "unit": v.unit }));
             let mut observation = json!({
                 "resourceType": "Observation",
@@ -579,11 +585,14 @@ pub(crate) fn build(
                 "category": laboratory.clone(),
                 "code": { "text": v.name },
                 "subject": subject.clone(),
-                "effectiveDateTime": instant(&t(7))?,
+                "effectiveDateTime": instant(&t(6))?,
+                "issued": instant(&t(7))?,
                 "referenceRange": [{ "low": bound(v.low), "high": bound(v.high) }],
             });
             match number {
-                Some(n) => observation["valueQuantity"] = json!({ "value": n, "unit": v.unit }),
+                Some(n) => {
+                    observation["valueQuantity"] = json!({ "value": n, "unit": v.unit, "comparator": comparator })
+                }
                 None => observation["valueString"] = json!(format!("{} {}", v.value, v.unit).trim()),
             }
             if let Some(flag) = v.flag {
@@ -610,10 +619,9 @@ pub(crate) fn build(
             "category": laboratory,
             "code": { "text": t(4) },
             "subject": subject,
-            "effectiveDateTime": instant(&t(7))?,
+            "effectiveDateTime": instant(&t(6))?,
             "issued": instant(&t(7))?,
             "performer": [{ "display": t(5) }],
-            "resultsInterpreter": [{ "display": t(6) }],
             "result": results,
             "conclusion": conclusion,
         });

@@ -37,26 +37,47 @@ impl Store {
     }
 
     /// Up to `limit` changes that a server holding `server` lacks: per node, those after the
-    /// server's mark, in node order (nodes one after another, so each node's changes arrive in order);
-    /// fewer where their payloads pass the protocol's `PAGE_BYTES`.
+    /// server's mark, in node order (nodes one after another, so each node's changes arrive in order).
+    /// All of them, however large (a bundle's export).
     pub fn changes_missing_from(&self, server: &[Mark], limit: u32) -> Result<Vec<Change>> {
+        self.missing(server, limit, None)
+    }
+
+    /// `changes_missing_from` for one push: fewer where their payloads pass the protocol's
+    /// `PAGE_BYTES` (always at least one), and no more rows read than that.
+    pub fn changes_to_push(&self, server: &[Mark], limit: u32) -> Result<Vec<Change>> {
+        self.missing(server, limit, Some(lifeboat_protocol::wire::PAGE_BYTES))
+    }
+
+    fn missing(&self, server: &[Mark], limit: u32, budget: Option<usize>) -> Result<Vec<Change>> {
         let theirs: BTreeMap<Uuid, i64> = server.iter().map(|m| (m.node_id, m.seq)).collect();
         let ours = self.marks()?;
         self.read(|conn| {
-            let mut out = Vec::new();
+            let mut out: Vec<Change> = Vec::new();
+            let (mut used, mut taken, mut full) = (0usize, 0usize, false);
             for mark in ours {
                 let after = theirs.get(&mark.node_id).copied().unwrap_or(0);
                 if mark.seq <= after {
                     continue;
                 }
                 let room = limit.saturating_sub(out.len() as u32);
-                if room == 0 {
+                if room == 0 || full {
                     break;
                 }
-                out.extend(journal::of_node_after(conn, mark.node_id, after, room)?);
+                // A change that would pass the budget waits for the next push, unless it is the
+                // first (a change larger than the budget goes alone).
+                let mut take = |c: &Change| {
+                    let size = rough_size(c);
+                    if budget.is_some_and(|b| taken > 0 && used.saturating_add(size) > b) {
+                        full = true;
+                        return false;
+                    }
+                    used = used.saturating_add(size);
+                    taken += 1;
+                    true
+                };
+                out.extend(journal::of_node_within(conn, mark.node_id, after, room, &mut take)?);
             }
-            // A prefix, so each node's changes still come in order.
-            out.truncate(lifeboat_protocol::wire::fitting(out.iter().map(rough_size)));
             Ok(out)
         })
     }

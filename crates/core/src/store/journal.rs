@@ -327,11 +327,30 @@ pub fn since(conn: &Connection, after: i64, limit: u32) -> Result<Vec<JournalEnt
 
 /// The changes of `node` after its sequence number `after`, in order, at most `limit`.
 pub fn of_node_after(conn: &Connection, node: Uuid, after: i64, limit: u32) -> Result<Vec<Change>> {
+    of_node_within(conn, node, after, limit, &mut |_| true)
+}
+
+/// `of_node_after`, keeping changes while `take` accepts them: the first it refuses is left out and
+/// no row after it is read.
+pub fn of_node_within(
+    conn: &Connection,
+    node: Uuid,
+    after: i64,
+    limit: u32,
+    take: &mut dyn FnMut(&Change) -> bool,
+) -> Result<Vec<Change>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM journal WHERE node_id = ?1 AND node_seq > ?2 ORDER BY node_seq LIMIT ?3"
     ))?;
-    let rows = stmt.query_map(params![node.to_string(), after, limit], from_row)?;
-    Ok(rows.map(|r| r.map(|e| e.change)).collect::<rusqlite::Result<Vec<_>>>()?)
+    let mut out = Vec::new();
+    for row in stmt.query_map(params![node.to_string(), after, limit], from_row)? {
+        let change = row?.change;
+        if !take(&change) {
+            break;
+        }
+        out.push(change);
+    }
+    Ok(out)
 }
 
 /// The highest sequence number held for each node.

@@ -63,7 +63,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0010_lab.sql",
         sql: include_str!("../../migrations/0010_lab.sql"),
-        sha256: "e6772661107374856ccd87b8b5b36316035e570bc62fb29b13d35f7ff6f62296",
+        sha256: "114fc55750cab3971879d20615969378874dbf6a6bc62f68fe4fef9d81209967",
     },
 ];
 

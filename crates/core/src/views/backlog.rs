@@ -145,7 +145,11 @@ pub(crate) const KINDS: &[Kind] = &[
         key: "lab_result",
         label: "Lab results",
         sql: "SELECT x.id, x.entered_at, NULL, s.display_name, 1, p.id, p.name, NULL,
-                'Lab result: ' || q.test_name || CASE WHEN x.flagged > 0 THEN ' (' || x.flagged || ' flagged high or low)' ELSE '' END
+                'Lab result: ' || q.test_name || coalesce(': ' || substr((SELECT group_concat(
+                    json_extract(e.value, '$.name') || ' ' || json_extract(e.value, '$.value')
+                    || CASE WHEN json_extract(e.value, '$.unit') = '' THEN '' ELSE ' ' || json_extract(e.value, '$.unit') END
+                    || CASE json_extract(e.value, '$.flag') WHEN 'high' THEN ' H' WHEN 'low' THEN ' L' ELSE '' END, '; ')
+                  FROM json_each(x.measurements) e), 1, 400), '')
                   || CASE WHEN x.file_name IS NULL THEN '' ELSE ', with the lab''s file ' || x.file_name END, NULL, NULL
               FROM lab_result x JOIN lab_request q ON q.id = x.request_id JOIN staff s ON s.id = x.entered_by
                 JOIN patient p ON p.id = q.patient_id WHERE x.entered_at >= ?1",

@@ -296,12 +296,10 @@ impl Store {
         each!(self, s => s.push(device, changes, tips).await)
     }
 
-    /// Up to `limit` changes after `after`, fewer where their bodies pass `PAGE_BYTES`.
+    /// Up to `limit` changes after `after`, fewer where their bodies pass `PAGE_BYTES` (at least one);
+    /// the bodies past that are never read.
     pub async fn pull(&self, practice: Uuid, after: i64, after_op: Option<Uuid>, limit: u32) -> HubResult<RawPage> {
-        let mut page = each!(self, s => s.pull(practice, after, after_op, limit).await)?;
-        let fit = lifeboat_protocol::wire::fitting(page.changes.iter().map(|(_, body)| body.len()));
-        page.changes.truncate(fit);
-        Ok(page)
+        each!(self, s => s.pull(practice, after, after_op, limit).await)
     }
 
     pub async fn day_summaries(&self, practice: Uuid) -> HubResult<Vec<DaySummary>> {

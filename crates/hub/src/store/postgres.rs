@@ -397,11 +397,20 @@ impl PgStore {
                 ));
             }
         }
-        let rows = sqlx::query("SELECT seq, body FROM change WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        // The page stops where the bodies pass PAGE_BYTES (always one at least): counted here, so
+        // the bodies past it never leave the database.
+        let rows = sqlx::query(
+            "SELECT seq, body FROM (
+                 SELECT seq, body, row_number() OVER (ORDER BY seq) AS n,
+                        sum(octet_length(body)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS upto
+                 FROM (SELECT seq, body FROM change WHERE seq > $1 ORDER BY seq LIMIT $2) page
+             ) sized WHERE n = 1 OR upto <= $3 ORDER BY seq",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .bind(lifeboat_protocol::wire::PAGE_BYTES as i64)
+        .fetch_all(&mut *tx)
+        .await?;
         let changes = rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<HubResult<Vec<_>>>()?;
         tx.commit().await?;
         Ok(RawPage { changes, last_seq })

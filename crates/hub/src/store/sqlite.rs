@@ -343,7 +343,16 @@ impl SqliteStore {
             let mut stmt =
                 c.prepare_cached("SELECT seq, body FROM change WHERE practice_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
             let rows = stmt.query_map(params![practice.to_string(), after, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-            let changes = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut changes: Vec<(i64, String)> = Vec::new();
+            let mut used = 0usize;
+            for row in rows {
+                let (seq, body) = row?;
+                used = used.saturating_add(body.len());
+                if !changes.is_empty() && used > lifeboat_protocol::wire::PAGE_BYTES {
+                    break;
+                }
+                changes.push((seq, body));
+            }
             Ok(RawPage { changes, last_seq })
         })
         .await

@@ -108,3 +108,85 @@ pub fn client_for(store: &Store, peer: &lifeboat_core::replica::peers::Peer) -> 
     )
     .unwrap()
 }
+
+/// Seven lab requests for one dog, each with a result carrying a 2 MB file (one per byte value), made
+/// by the vet on `store`; returns the dog's id and the files.
+pub fn lab_results_with_files(store: &Store) -> (Uuid, Vec<Vec<u8>>) {
+    use lifeboat_core::clinical::lab::{LabFile, NewLabRequest, NewLabResult, MOST_FILE_BYTES};
+    use lifeboat_core::{NewClient, NewPatient, Species};
+    let desk = store.login("desk", PASSWORD).unwrap();
+    let client = NewClient { last_name: "Quillfeather".into(), phone: "07700 900461".into(), ..Default::default() };
+    let registered =
+        store.register_client_with_patient(&desk, &client, Some(&NewPatient::new("Biscuit", Species::Dog))).unwrap();
+    let dog = registered.patient.unwrap().id;
+    let vet = store.login("v.one", PASSWORD).unwrap();
+    let test = store.lab_tests(&vet, false).unwrap().into_iter().find(|t| t.name == "Histopathology").unwrap();
+    let mut files = Vec::new();
+    for i in 0..7u8 {
+        let new = NewLabRequest {
+            patient_id: dog,
+            consultation_id: None,
+            test_id: test.id,
+            sample_type: String::new(),
+            lab: String::new(),
+            sample_taken_by: None,
+            sample_taken_at: None,
+            note: String::new(),
+        };
+        let request = store.request_lab_work(&vet, &new).unwrap();
+        let mut bytes = b"%PDF-1.4\n".to_vec();
+        bytes.resize(MOST_FILE_BYTES, b'0' + i);
+        let file = Some(LabFile { name: format!("report-{i}.pdf"), bytes: bytes.clone() });
+        let result = NewLabResult { request_id: request.id, values: Vec::new(), comment: format!("Report {i}"), file };
+        store.record_lab_result(&vet, &result).unwrap();
+        files.push(bytes);
+    }
+    (dog, files)
+}
+
+/// The files of the lab results of `patient` as held by `store`, sorted.
+pub fn lab_files_of(store: &Store, patient: Uuid) -> Vec<Vec<u8>> {
+    let vet = store.login("v.one", PASSWORD).unwrap();
+    let mut files: Vec<Vec<u8>> = store
+        .patient_history(&vet, patient)
+        .unwrap()
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            lifeboat_core::views::history::HistoryEntry::Lab { request, .. } => Some(request.results[0].id),
+            _ => None,
+        })
+        .map(|result| store.lab_attachment(&vet, result).unwrap().bytes)
+        .collect();
+    files.sort();
+    files
+}
+
+/// Lab results with 2 MB files made on one PC go through `relay` to a new PC in pushes and pages
+/// that fit the server's limit, and arrive whole.
+pub async fn lab_files_travel_through(relay: &Relay) {
+    use lifeboat_sync::engine::{pair, sync_once, SyncOptions};
+    let quiet = |_: lifeboat_sync::engine::Progress| {};
+    let (a, admin) = first_pc();
+    let practice = practice_id(&a.store);
+    let code = relay.code(practice, "Riverside Vets").await;
+    let peer_a =
+        pair(&a.store, Some(admin.clone()), "Practice relay", &relay.address(), &code, "Lab PC").await.unwrap();
+    let (dog, files) = lab_results_with_files(&a.store);
+    let report = sync_once(&a.store, peer_a.id, &SyncOptions::default(), &quiet).await.unwrap();
+    assert_eq!(a.store.sync_status().unwrap().pending_changes, 0, "everything was pushed: {report:?}");
+    // The first page holds a few of the files, not all the changes the page size allows.
+    let first = client_for(&a.store, &a.store.peer(peer_a.id).unwrap())
+        .pull(&lifeboat_protocol::Pull { after: 0, after_op: None, limit: 2000 })
+        .await
+        .unwrap();
+    let total = first.last_seq as usize;
+    assert!(first.changes.len() < total, "{} of {total} changes in the first page", first.changes.len());
+
+    let b = pc();
+    let code = relay.code(practice, "Riverside Vets").await;
+    let peer_b = pair(&b.store, None, "Practice relay", &relay.address(), &code, "Consult room PC").await.unwrap();
+    sync_once(&b.store, peer_b.id, &SyncOptions::verifying(), &quiet).await.unwrap();
+    assert_eq!(a.store.dump().unwrap(), b.store.dump().unwrap(), "the other PC holds exactly the same");
+    assert_eq!(lab_files_of(&b.store, dog), files, "each file arrived byte for byte");
+}

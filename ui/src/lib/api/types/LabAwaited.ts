@@ -8,4 +8,8 @@ export type LabAwaited = {
 /**
  * When the list was read (overdue means due before this).
  */
-now: string, requests: Array<AwaitedRequest>, };
+now: string, requests: Array<AwaitedRequest>, 
+/**
+ * More are awaited than the list shows (those due last are left out).
+ */
+more: boolean, };
