@@ -502,7 +502,10 @@ fn read_lab_file(path: &std::path::Path) -> CommandResult<LabFile> {
     use std::io::Read;
     let most = lifeboat_core::clinical::lab::MOST_FILE_BYTES;
     let unreadable = |e: std::io::Error| {
-        CommandError::from(lifeboat_core::Error::invalid("file", format!("could not be read ({e}): choose the file again")))
+        CommandError::from(lifeboat_core::Error::invalid(
+            "file",
+            format!("could not be read ({e}): choose the file again"),
+        ))
     };
     let file = std::fs::File::open(path).map_err(unreadable)?;
     if !file.metadata().map_err(unreadable)?.is_file() {

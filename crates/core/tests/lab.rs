@@ -460,7 +460,10 @@ fn a_void_consultation_takes_no_requests_and_one_with_requests_is_not_voided_und
     // Only a vet or a nurse takes a sample.
     let e = c
         .store()
-        .request_lab_work(&c.vet, &NewLabRequest { consultation_id: None, sample_taken_by: Some(c.r.desk.staff_id), ..new })
+        .request_lab_work(
+            &c.vet,
+            &NewLabRequest { consultation_id: None, sample_taken_by: Some(c.r.desk.staff_id), ..new },
+        )
         .unwrap_err();
     assert!(e.to_string().contains("is not a vet or a nurse"), "{e}");
 }
@@ -528,7 +531,10 @@ fn a_result_that_arrives_before_its_request_waits_for_it() {
     b.apply_changes(&c.store().changes_missing_from(&b.marks().unwrap(), 100_000).unwrap()).unwrap();
     let nurse = b.login("n.nightingale", PASSWORD).unwrap();
     let result = b
-        .record_lab_result(&nurse, &NewLabResult { request_id: request.id, values: results(), comment: String::new(), file: None })
+        .record_lab_result(
+            &nurse,
+            &NewLabResult { request_id: request.id, values: results(), comment: String::new(), file: None },
+        )
         .unwrap();
 
     // The third PC hears from the second first: only the second PC's own changes.
@@ -544,7 +550,11 @@ fn a_result_that_arrives_before_its_request_waits_for_it() {
     third.apply_changes(&c.store().changes_missing_from(&third.marks().unwrap(), 100_000).unwrap()).unwrap();
     let vet = third.login("v.herriot", PASSWORD).unwrap();
     let read = third.lab_request(&vet, request.id).unwrap();
-    assert_eq!(read.results.iter().map(|r| r.id).collect::<Vec<_>>(), vec![result.id], "in place once the request came");
+    assert_eq!(
+        read.results.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![result.id],
+        "in place once the request came"
+    );
     assert_eq!(read.results[0].values[0].flag, Some(LabFlag::High));
     let t4 = third.lab_tests(&vet, false).unwrap().into_iter().find(|t| t.id == test.id).unwrap();
     assert_eq!((t4.lab.as_str(), t4.turnaround_hours), ("Axiom", 72), "the change to the list arrived");

@@ -39,7 +39,6 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// `MAX_BATCH` small changes do, and the request must stay under `MAX_BODY_BYTES`.
 pub const PAGE_BYTES: usize = 8 * 1024 * 1024;
 
-
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
@@ -336,4 +335,3 @@ pub struct BundleChunk {
     /// ciphertext to them).
     pub sha256: String,
 }
-

@@ -193,7 +193,7 @@ async fn a_bundle_carries_lab_files_of_any_size() {
     let exported = bundle::export(&a.store, &admin, vec![], &file, PASSPHRASE).await.unwrap();
     let b = pc();
     let imported = bundle::import(&b.store, None, &file, PASSPHRASE).await.unwrap();
-    assert_eq!(imported.applied.new, exported.changes);
+    assert_eq!(u64::from(imported.applied.new), exported.changes);
     assert_eq!(a.store.dump().unwrap(), b.store.dump().unwrap(), "the new PC holds exactly the same");
     assert_eq!(lab_files_of(&b.store, dog), files);
 }

@@ -445,8 +445,14 @@ fn file_name(name: &str) -> Result<String> {
     let cleaned: String = last
         .chars()
         .map(|c| {
-            let trouble = c.is_control() || "<>:\"|?*".contains(c) || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-            if trouble { '_' } else { c }
+            let trouble = c.is_control()
+                || "<>:\"|?*".contains(c)
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if trouble {
+                '_'
+            } else {
+                c
+            }
         })
         .collect();
     let cleaned = cleaned.trim().trim_matches('.').trim().to_string();
@@ -525,7 +531,8 @@ impl Write<'_> {
                 id
             }
             Some(id) => {
-                let was = test(self.tx(), id).map_err(|_| Error::invalid("id", "is not a test on the practice's list"))?;
+                let was =
+                    test(self.tx(), id).map_err(|_| Error::invalid("id", "is not a test on the practice's list"))?;
                 // Only what changed is recorded: a field changed on another PC meanwhile keeps its value.
                 let mut fields = Fields::new();
                 if was.name != name {
@@ -613,7 +620,10 @@ impl Write<'_> {
                 |r| r.get(0),
             )?;
             if void {
-                return Err(Error::invalid("consultation_id", "is void: request the test from the animal's current consultation"));
+                return Err(Error::invalid(
+                    "consultation_id",
+                    "is void: request the test from the animal's current consultation",
+                ));
             }
         }
         let sample_type = match validate::optional("sample_type", &new.sample_type, 60)? {
@@ -730,7 +740,12 @@ impl Write<'_> {
                 }
                 let kind =
                     file_type(&f.bytes).ok_or_else(|| Error::invalid("file", "must be a PDF, PNG or JPEG file"))?;
-                Some((file_name(&f.name)?, kind, base64::engine::general_purpose::STANDARD.encode(&f.bytes), f.bytes.len()))
+                Some((
+                    file_name(&f.name)?,
+                    kind,
+                    base64::engine::general_purpose::STANDARD.encode(&f.bytes),
+                    f.bytes.len(),
+                ))
             }
         };
         if values.is_empty() && comment.is_empty() && file.is_none() {
