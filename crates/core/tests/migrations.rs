@@ -71,6 +71,9 @@ fn fixture(version: u32) -> &'static str {
               INSERT INTO clinical_void (id, entity, entity_id, reason, voided_by, voided_at)
               VALUES ('v1', 'charge', 'h1', 'Wrong fee', 's1', '2026-02-01T10:00:00.000Z'),
                      ('v2', 'charge', 'h1', 'Voided on another PC too', 's1', '2026-02-01T10:01:00.000Z');",
+        10 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -187,6 +190,10 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
             );
             let guarded = conn.execute_batch("DELETE FROM clinical_void").unwrap_err().to_string();
             assert!(guarded.contains("a void cannot be deleted"), "{guarded}");
+        }
+        if from >= 1 {
+            let phone: String = conn.query_row("SELECT phone FROM staff WHERE id = 's1'", [], |r| r.get(0)).unwrap();
+            assert_eq!(phone, "", "from schema {from}: no phone until one is given");
         }
         let fk_problems: i64 =
             conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use lifeboat_core::{Appointment, DayBook, Practice};
-use printpdf::{PdfDocument, PdfSaveOptions};
+use printpdf::{PdfDocument, PdfPage, PdfSaveOptions};
 
 use crate::fit;
 use crate::page::Page;
@@ -17,6 +17,13 @@ const ROW: f32 = 6.2;
 /// The day list PDF; `printed_at` goes in the footer.
 pub fn day_list(practice: &Practice, book: &DayBook, printed_at: DateTime<Utc>) -> Vec<u8> {
     let mut doc = PdfDocument::new(&format!("Day list {}", book.date.format("%d/%m/%Y")));
+    let pages = day_list_pages(practice, book, printed_at);
+    let mut warnings = Vec::new();
+    doc.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings)
+}
+
+/// The day list's pages (for the continuity pack as well).
+pub(crate) fn day_list_pages(practice: &Practice, book: &DayBook, printed_at: DateTime<Utc>) -> Vec<PdfPage> {
     let date = book.date.format("%A %-d %B %Y").to_string();
     let printed = lifeboat_core::time::to_local(printed_at).format("%d/%m/%Y %H:%M").to_string();
     let mut pages = Vec::new();
@@ -92,6 +99,5 @@ pub fn day_list(practice: &Practice, book: &DayBook, printed_at: DateTime<Utc>) 
         page.text(MARGIN, PAGE_H - MARGIN - 25.0, 10.0, false, "No appointments are booked for this day.");
         pages.push(page.finish());
     }
-    let mut warnings = Vec::new();
-    doc.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings)
+    pages
 }

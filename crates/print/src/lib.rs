@@ -1,17 +1,19 @@
-//! Printable documents as PDF: the day list, the dispensing label, the written prescription and the
-//! back-entry worklist.
+//! Printable documents as PDF: the day list, the dispensing label, the written prescription, the
+//! back-entry worklist and the continuity pack.
 //! Built with printpdf's standard fonts (Helvetica, measured with its published widths so text wraps
 //! and fits), so nothing is embedded and any PDF viewer prints them.
 //!
 //! Depends on the core's types only; it reads nothing and writes nothing itself: the caller hands it
 //! the data and saves the bytes.
 
+mod continuity;
 mod day_list;
 mod label;
 mod page;
 mod prescription;
 mod worklist;
 
+pub use continuity::continuity_pack;
 pub use day_list::day_list;
 pub use label::{label, LABEL_H, LABEL_W};
 pub use prescription::prescription;

@@ -265,3 +265,86 @@ fn the_worklist_lists_what_is_not_yet_in_the_pms_by_animal_with_a_tick_box_each_
         .filter(|e| e.id != agatha)
         .all(|e| e.stage == Stage::Exported && e.export_id.as_deref() == Some(done.export_id.to_string().as_str())));
 }
+
+/// The continuity pack for the next working day: the day list, a safety sheet for the animal booked
+/// with its alerts, medicines, vaccination and weight, the active prescriptions, the controlled drugs
+/// balances and the staff with their phones; nothing of an animal not booked.
+#[test]
+fn the_continuity_pack_names_tomorrows_animals_with_their_alerts_and_medicines() {
+    use lifeboat_core::{AppointmentKind, NewAppointment, StaffUpdate, WorkingDay};
+    let (f, biscuit) = fixture();
+    let admin = f.store.login("admin", "a long password").unwrap();
+    let days: Vec<_> = (1..=5).map(|weekday| WorkingDay { weekday, start_minute: 8 * 60 + 30, end_minute: 18 * 60 }).collect();
+    f.store.set_working_hours(&admin, f.vet.staff_id, &days).unwrap();
+    f.store
+        .update_staff(&admin, f.vet.staff_id, &StaffUpdate { phone: Some("07700 900123".into()), ..Default::default() })
+        .unwrap();
+    let owner = f.store.patient_record(&f.vet, biscuit).unwrap().owners[0].id;
+    let mut pepper = NewPatient::new("Pepper", Species::Cat);
+    pepper.alerts = vec!["Bites".into(), "Allergic to penicillin".into()];
+    let pepper = f.store.register_patient(&admin, owner, &pepper).unwrap();
+    document(&f, &meloxicam(&f, biscuit));
+    let vaccine = f.store.find_products(&f.vet, "Purevax", 1).unwrap().remove(0);
+    f.store
+        .prescribe(
+            &f.vet,
+            &NewPrescription {
+                patient_id: Some(pepper.id),
+                product_id: Some(vaccine.id),
+                quantity: "1".into(),
+                dose: "1 dose".into(),
+                route: "Subcutaneous injection".into(),
+                frequency: "Once".into(),
+                duration: "1 day".into(),
+                directions: "Primary vaccination, second dose".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let tomorrow = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    f.store
+        .book_appointment(
+            &admin,
+            &NewAppointment {
+                clinician_id: f.vet.staff_id,
+                room: "Consult 2".into(),
+                start: tomorrow.and_hms_opt(9, 0, 0).unwrap(),
+                minutes: 15,
+                kind: AppointmentKind::Vaccination,
+                reason: "Second vaccination".into(),
+                patient_id: pepper.id,
+                client_id: owner,
+                notes: String::new(),
+                confirm_outside_hours: false,
+            },
+        )
+        .unwrap();
+    let pack = f.store.continuity_pack(&f.vet, None).unwrap();
+    assert_eq!(pack.date, tomorrow, "the next working day");
+    let pdf = lifeboat_print::continuity_pack(&pack, pack.made_at);
+    save("continuity-pack.pdf", &pdf);
+    let text = text_of(&pdf);
+    for (item, words) in [
+        ("title", "Continuity pack Riverside Vets For Tuesday 1 December 2026"),
+        ("contents", "Day lists: 1 appointment on Tuesday 1 December 2026, one list per clinician"),
+        ("contents", "Safety sheets: 1 animal booked in the 3 days from 01/12/2026"),
+        ("day list", "Day list - James Herriot"),
+        ("day list row", "09:00-09:15 Pepper (Cat) ! Bites, All... Mrs A. Quillfeather 07700 900461"),
+        ("sheet", "Pepper (Cat)"),
+        ("alerts", "ALERTS: Bites; Allergic to penicillin"),
+        ("owner", "Owner: Mrs Agatha Quillfeather - 07700 900461"),
+        ("booking", "Booked Tue 01/12 09:00 Consult 2 with James Herriot - Vaccination: Second vaccination"),
+        ("current medicine", "Current medicines: Purevax RCP"),
+        ("vaccination", "Vaccinations: 30/11/2026 Purevax RCP"),
+        ("weight", "no weight recorded"),
+        ("active prescriptions", "Active prescriptions"),
+        ("a prescription", "30/11/2026 - Biscuit (Mrs Agatha Quillfeather) - Metacam 1.5 mg/ml oral suspension for dogs (POM-V)"),
+        ("CD balances", "Controlled drugs balances"),
+        ("staff", "James Herriot BVSc MRCVS (vet) - 07700 900123"),
+        ("handling", "keep it locked away, and shred it when the next pack is printed"),
+    ] {
+        assert!(text.contains(words), "the pack's {item} ({words:?}) is missing: {text}");
+    }
+    let sheets = text.split("Safety sheets").nth(2).unwrap_or_default();
+    assert!(!sheets.split("Active prescriptions").next().unwrap_or_default().contains("Crumpet"), "no sheet for an animal not booked");
+}

@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::organisation::staff::{
-    check_password, from_row, hash_password, hash_secret, password_matches, secret_matches, COLUMNS, DUMMY_HASH,
+    check_password, from_row, hash_password, hash_secret, password_matches, secret_matches, COLUMNS, COLUMN_COUNT,
+    DUMMY_HASH,
 };
 use crate::permission::Action;
 use crate::session::Session;
@@ -147,7 +148,7 @@ impl Store {
                 .query_row(
                     &format!("SELECT {COLUMNS}, password_hash FROM staff WHERE username = ?1"),
                     [&username],
-                    |r| Ok((from_row(r)?, r.get::<_, String>(9)?)),
+                    |r| Ok((from_row(r)?, r.get::<_, String>(COLUMN_COUNT)?)),
                 )
                 .optional()?;
             Ok((Guard::load(r, &username)?, found))

@@ -34,6 +34,8 @@ pub struct Staff {
     pub sqp: bool,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    /// How to reach them (for the continuity pack); empty when not given.
+    pub phone: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -59,6 +61,9 @@ pub struct StaffUpdate {
     pub rcvs_number: Option<String>,
     pub sqp: Option<bool>,
     pub active: Option<bool>,
+    /// A UK number; empty to remove it.
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// Proof that a person has just re-entered their password (only `Store::confirm_password` makes one).
@@ -196,7 +201,9 @@ pub(crate) fn insert(
 }
 
 pub(super) const COLUMNS: &str =
-    "id, username, display_name, role, qualifications, rcvs_number, sqp, active, created_at";
+    "id, username, display_name, role, qualifications, rcvs_number, sqp, active, created_at, phone";
+/// How many columns `COLUMNS` names (a query may select more after them).
+pub(super) const COLUMN_COUNT: usize = 10;
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Staff> {
     Ok(Staff {
@@ -209,6 +216,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Staff> {
         sqp: r.get(6)?,
         active: r.get(7)?,
         created_at: row::time(r, 8)?,
+        phone: r.get(9)?,
     })
 }
 
@@ -268,6 +276,11 @@ impl Write<'_> {
             ));
         }
         let active = update.active.unwrap_or(current.active);
+        let phone = match update.phone.as_deref().map(str::trim) {
+            Some("") => String::new(),
+            Some(p) => validate::uk_phone("phone", p)?,
+            None => current.phone.clone(),
+        };
 
         let mut fields = Fields::new();
         if display_name != current.display_name {
@@ -288,12 +301,15 @@ impl Write<'_> {
         if active != current.active {
             fields.put("active", active);
         }
+        if phone != current.phone {
+            fields.put("phone", &phone);
+        }
         if fields.is_empty() {
             return Err(Error::invalid("update", "changes nothing"));
         }
         self.tx().execute(
-            "UPDATE staff SET display_name = ?2, role = ?3, qualifications = ?4, rcvs_number = ?5, sqp = ?6, active = ?7, updated_at = ?8 WHERE id = ?1",
-            params![id.to_string(), display_name, role.as_str(), qualifications, rcvs, sqp, active, time::stored(self.now())],
+            "UPDATE staff SET display_name = ?2, role = ?3, qualifications = ?4, rcvs_number = ?5, sqp = ?6, active = ?7, updated_at = ?8, phone = ?9 WHERE id = ?1",
+            params![id.to_string(), display_name, role.as_str(), qualifications, rcvs, sqp, active, time::stored(self.now()), phone],
         )?;
         self.record(Action::EditStaff, Entity::Staff, id, ChangeKind::Update, fields)?;
         get(self.tx(), id)
@@ -338,6 +354,11 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_column_count_is_that_of_the_column_list() {
+        assert_eq!(super::COLUMNS.split(',').count(), super::COLUMN_COUNT);
+    }
+
     use super::*;
 
     /// An unknown username must cost a full Argon2id verification, like a wrong password; that

@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0010_lab.sql"),
         sha256: "114fc55750cab3971879d20615969378874dbf6a6bc62f68fe4fef9d81209967",
     },
+    Migration {
+        name: "0011_continuity.sql",
+        sql: include_str!("../../migrations/0011_continuity.sql"),
+        sha256: "bc5b85f9672660003315cd1bf854622ce8697ef83866119b5096d7329715ba41",
+    },
 ];
 
 /// The schema version this build writes.
