@@ -26,6 +26,7 @@ use lifeboat_core::replica::peers::Peer;
 use lifeboat_core::replica::resolve::Resolution;
 use lifeboat_core::views::client_page::ClientRecord;
 use lifeboat_core::views::consult_room::{ConsultationView, MyConsults};
+use lifeboat_core::views::continuity::{PackInfo, PackStatus};
 use lifeboat_core::views::history::PatientHistory;
 use lifeboat_core::views::patient_page::PatientRecord;
 use lifeboat_core::views::reference::{self, ReferenceData};
@@ -539,6 +540,43 @@ pub async fn save_lab_attachment(state: State<'_, AppState>, result: Uuid) -> Co
             crate::save_export(&export_dir, &format!("lab-{}-{}", short(result), file.name), &file.bytes)
         })
         .await
+}
+
+// The continuity pack.
+
+#[tauri::command]
+pub async fn continuity_status(state: State<'_, AppState>) -> CommandResult<PackStatus> {
+    state.run(|store, session| Ok(store.continuity_status(session)?)).await
+}
+
+/// Makes the continuity pack now (for `date`, or the next working day) and keeps it on this PC.
+#[tauri::command]
+pub async fn make_continuity_pack(state: State<'_, AppState>, date: Option<NaiveDate>) -> CommandResult<PackInfo> {
+    state
+        .run(move |store, session| {
+            let pack = store.continuity_pack(session, date)?;
+            let pdf = lifeboat_print::continuity_pack(&pack, store.clock().now());
+            Ok(store.keep_continuity_pack(&pack, &session.display_name, &pdf)?)
+        })
+        .await
+}
+
+/// Saves the last continuity pack kept on this PC in the exports folder, to print, and says where.
+#[tauri::command]
+pub async fn save_continuity_pack(state: State<'_, AppState>) -> CommandResult<String> {
+    let export_dir = state.export_dir.clone();
+    state
+        .run(move |store, session| {
+            let (info, pdf) = store.last_continuity_pack(session)?;
+            crate::save_export(&export_dir, &format!("continuity-pack-{}.pdf", info.for_date), &pdf)
+        })
+        .await
+}
+
+/// Sets when the evening pack is made on this PC ("HH:MM"), or turns it off (no time).
+#[tauri::command]
+pub async fn set_continuity_schedule(state: State<'_, AppState>, time: Option<String>) -> CommandResult<PackStatus> {
+    state.run(move |store, session| Ok(store.set_continuity_schedule(session, time.as_deref())?)).await
 }
 
 #[tauri::command]

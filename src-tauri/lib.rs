@@ -85,6 +85,10 @@ pub fn run() {
             commands::print_label,
             commands::print_prescription,
             commands::add_charge,
+            commands::continuity_status,
+            commands::make_continuity_pack,
+            commands::save_continuity_pack,
+            commands::set_continuity_schedule,
             commands::lab_tests,
             commands::save_lab_test,
             commands::request_lab_work,
@@ -180,6 +184,9 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
     let config = StoreConfig::in_dir(&data_dir).with_fingerprint(fingerprint(&data_dir));
     let store = Store::open(config, Arc::new(SystemClock)).map(Arc::new).map_err(CommandError::from);
     let sync = store.as_ref().ok().map(|s| sync::SyncHost::start(s.clone(), &data_dir));
+    if let Ok(store) = &store {
+        start_pack_schedule(store.clone());
+    }
     let state = AppState {
         store,
         sync,
@@ -195,6 +202,28 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         prepare_demo(store.clone(), size, state.demo.clone(), state.preparing.clone());
     }
     state
+}
+
+/// Makes the evening continuity pack whenever it is due (checked a few seconds after start, then
+/// every five minutes), whether anyone is signed in or not, and keeps it in the database.
+fn start_pack_schedule(store: Arc<Store>) {
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        loop {
+            let made = store.scheduled_continuity_pack().and_then(|pack| match pack {
+                Some(pack) => {
+                    let pdf = lifeboat_print::continuity_pack(&pack, store.clock().now());
+                    store.keep_continuity_pack(&pack, "the evening schedule", &pdf).map(Some)
+                }
+                None => Ok(None),
+            });
+            if let Err(e) = made {
+                // The code only: the message may name records.
+                eprintln!("lifeboat: the evening continuity pack could not be made ({})", e.code().as_str());
+            }
+            std::thread::sleep(std::time::Duration::from_secs(300));
+        }
+    });
 }
 
 /// Where this database is opened: the computer and the folder. A database copied to another PC (or
@@ -340,6 +369,7 @@ mod bindings {
         cd_register::NewCdEntry::export_all(&cfg).unwrap();
         charge::NewCharge::export_all(&cfg).unwrap();
         void::Voidable::export_all(&cfg).unwrap();
+        lifeboat_core::views::continuity::PackStatus::export_all(&cfg).unwrap();
         lifeboat_core::clinical::lab::LabAwaited::export_all(&cfg).unwrap();
         lifeboat_core::clinical::lab::LabTestInput::export_all(&cfg).unwrap();
         lifeboat_core::clinical::lab::NewLabRequest::export_all(&cfg).unwrap();

@@ -886,6 +886,94 @@ async fn a_vet_requests_bloods_and_the_nurse_enters_the_results_flagged_high() {
     .expect("the lab end-to-end test finished within 5 minutes");
 }
 
+/// The continuity pack in the real window: the app makes the evening pack by itself once it is due
+/// (and the banner says how old it is); the manager makes one now and saves a copy to print, and its
+/// PDF names tomorrow's animal with its alerts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manager_makes_the_continuity_pack_and_it_names_tomorrows_animals_with_their_alerts() {
+    tokio::time::timeout(Duration::from_secs(300), async {
+        use lifeboat_core::{AppointmentKind, NewAppointment, NewPatient, Role, Species};
+        let data = tempfile::TempDir::new().unwrap();
+        let exports = tempfile::TempDir::new().unwrap();
+        consult_practice(data.path());
+        {
+            let store = open_store(data.path());
+            let admin = store.login("admin", "admin password").unwrap();
+            let mut manager = lifeboat_core::example::staff("m.manager", Role::Manager, "manager password 1");
+            manager.display_name = "Margaret Manager".into();
+            store.add_staff(&admin, &manager).unwrap();
+            let vet = store.list_staff(&admin).unwrap().into_iter().find(|s| s.username == "j.herriot").unwrap();
+            let owner = store.search(&admin, "Quillfeather", 1).unwrap()[0].client_id;
+            let mut cat = NewPatient::new("Marmalade", Species::Cat);
+            cat.alerts = vec!["Fractious - use a towel".into(), "Allergic to amoxicillin".into()];
+            let cat = store.register_patient(&admin, owner, &cat).unwrap();
+            let tomorrow = lifeboat_core::time::local_date(chrono::Utc::now()) + chrono::Duration::days(1);
+            store
+                .book_appointment(
+                    &admin,
+                    &NewAppointment {
+                        clinician_id: vet.id,
+                        room: "Consult 2".into(),
+                        start: tomorrow.and_hms_opt(9, 30, 0).unwrap(),
+                        minutes: 15,
+                        kind: AppointmentKind::Consultation,
+                        reason: "Cystitis recheck".into(),
+                        patient_id: cat.id,
+                        client_id: owner,
+                        notes: String::new(),
+                        confirm_outside_hours: true,
+                    },
+                )
+                .unwrap();
+        }
+        let app = Desktop::launch_with(data.path(), exports.path(), "continuity-pack").await;
+        app.fill("#field-login-username", "m.manager").await;
+        app.fill("#field-login-password", "manager password 1").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        // No pack since last evening: the app made one by itself, and the banner says so.
+        app.wait_text("[data-testid=banner-pack]", "Paper pack: made").await;
+        app.click("[data-testid=nav-practice]").await;
+        app.wait_text("[data-testid=pack-last]", "by the evening schedule").await;
+        app.click("[data-testid=pack-make]").await;
+        app.wait_text("[data-testid=pack-last]", "by Margaret Manager").await;
+        app.click("[data-testid=pack-save]").await;
+        let path = app.wait_text("[data-testid=pack-path]", ".pdf").await;
+        app.screenshot("1-pack-made").await;
+        app.close().await;
+
+        assert!(path.starts_with(exports.path().to_str().unwrap()), "{path}");
+        let words = Command::new("pdftotext").args(["-layout", path.as_str(), "-"]).output().expect("pdftotext runs");
+        let words = String::from_utf8_lossy(&words.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+        for expected in [
+            "Marmalade (Cat)",
+            "ALERTS: Fractious - use a towel; Allergic to amoxicillin",
+            "Owner: Mrs Agatha Quillfeather - 07700 900461",
+            "with James Herriot - Consultation: Cystitis recheck",
+            "Day list - James Herriot",
+            "Margaret Manager (manager) - no phone recorded",
+        ] {
+            assert!(words.contains(expected), "the pack says {expected:?}: {words}");
+        }
+        std::fs::copy(&path, app_shots("continuity-pack").join("continuity-pack.pdf")).unwrap();
+
+        let store = open_store(data.path());
+        let manager = store.login("m.manager", "manager password 1").unwrap();
+        let status = store.continuity_status(&manager).unwrap();
+        let last = status.last.expect("the pack is kept");
+        assert_eq!(last.made_by, "Margaret Manager");
+        assert_eq!(last.for_date, lifeboat_core::time::local_date(chrono::Utc::now()) + chrono::Duration::days(1));
+        let (_, pdf) = store.last_continuity_pack(&manager).unwrap();
+        assert_eq!(pdf, std::fs::read(&path).unwrap(), "the copy saved is the pack kept");
+    })
+    .await
+    .expect("the continuity pack end-to-end test finished within 5 minutes");
+}
+
+/// Where an end-to-end test's screenshots go.
+fn app_shots(name: &str) -> PathBuf {
+    manifest_dir().join("test-output/e2e").join(name)
+}
+
 /// The id of the consultation on screen.
 async fn consultation_id(app: &Desktop) -> String {
     app.find("[data-consultation-id]")

@@ -64,6 +64,10 @@ enum Command {
     /// What was made or changed since the outage began, by day, kind and clinician; with
     /// --outage-began, first record when it began
     Backlog(BacklogArgs),
+    /// Make the continuity pack (a PDF to print: day lists, safety sheets, active prescriptions,
+    /// controlled drugs balances, staff phones) for a day, by default the next working day; it is
+    /// kept in the database too
+    Pack(PackArgs),
     /// The reconciliation ledger: each record of the backlog captured, exported, entered in the PMS,
     /// verified; mark records entered (from a CSV of Lifeboat ids and PMS numbers) or verified.
     /// Exit code 9 when rows of the file were rejected
@@ -137,6 +141,18 @@ struct ExportArgs {
     /// Only records made or changed since this day (dd/mm/yyyy), such as the day the outage began
     #[arg(long, value_name = "DD/MM/YYYY")]
     since: Option<String>,
+}
+
+#[derive(Args)]
+struct PackArgs {
+    #[command(flatten)]
+    acting: Acting,
+    /// The day it is for (dd/mm/yyyy) [default: the next working day]
+    #[arg(long, value_name = "DD/MM/YYYY")]
+    date: Option<String>,
+    /// Where to write the PDF [default: continuity-pack-YYYY-MM-DD.pdf in the current folder]
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -703,6 +719,33 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 exported.rows,
                 a.out.display(),
                 exported.marked
+            );
+        }
+        Command::Pack(a) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &a.acting, &mut secrets)?;
+            let date = match &a.date {
+                Some(text) => {
+                    let today = lifeboat_core::time::local_date(chrono::Utc::now());
+                    let day = lifeboat_core::import::values::date(text, today)
+                        .map_err(|e| fail(format!("--date: {e}"), 4))?
+                        .ok_or_else(|| fail("--date: give a day as dd/mm/yyyy", 4))?;
+                    Some(day)
+                }
+                None => None,
+            };
+            let pack = store.continuity_pack(&session, date)?;
+            let pdf = lifeboat_print::continuity_pack(&pack, chrono::Utc::now());
+            let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("continuity-pack-{}.pdf", pack.date)));
+            std::fs::write(&out, &pdf).map_err(|e| fail(format!("cannot write {}: {e}", out.display()), 4))?;
+            store.keep_continuity_pack(&pack, &session.display_name, &pdf)?;
+            println!(
+                "Wrote the continuity pack for {} to {}: {} appointments, {} safety sheets, {} active prescriptions.",
+                pack.date.format("%A %d/%m/%Y"),
+                out.display(),
+                pack.day.appointments.iter().filter(|x| x.status.is_active()).count(),
+                pack.sheets.len(),
+                pack.prescriptions.len()
             );
         }
         Command::Backlog(a) => {

@@ -253,6 +253,7 @@ fn help_is_everywhere_and_commands_need_a_database() {
         &["journal", "--help"],
         &["doctor", "--help"],
         &["demo", "--help"],
+        &["pack", "--help"],
     ] {
         let out = lifeboat(&dir, args, "");
         assert!(out.status.success() && text(&out).contains("Usage"), "{args:?}: {}", text(&out));
@@ -473,4 +474,40 @@ fn a_manager_exports_the_backlog_marks_it_entered_from_a_file_of_pms_numbers_and
     assert_eq!(out.status.code(), Some(4), "closed already: {}", text(&out));
     let out = lifeboat(&dir, &["verify"], "");
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// `lifeboat pack`: the continuity pack written where asked and kept in the database; a vet makes it,
+/// reception may not; a bad day is named.
+#[test]
+fn a_vet_makes_the_continuity_pack_from_the_command_line() {
+    let dir = TempDir::new().unwrap();
+    init(&dir);
+    assert!(add_staff(&dir, "boss", ADMIN_PASSWORD, "w.vet", "vet").status.success());
+    assert!(add_staff(&dir, "boss", ADMIN_PASSWORD, "r.desk", "reception").status.success());
+    let out_file = dir.path().join("pack.pdf");
+    let out = lifeboat(
+        &dir,
+        &["pack", "--as", "w.vet", "--date", "01/12/2026", "--out", out_file.to_str().unwrap()],
+        &format!("{STAFF_PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        text(&out).trim(),
+        format!(
+            "Wrote the continuity pack for Tuesday 01/12/2026 to {}: 0 appointments, 0 safety sheets, 0 active prescriptions.",
+            out_file.display()
+        )
+    );
+    let pdf = std::fs::read(&out_file).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let words = Command::new("pdftotext").args([out_file.to_str().unwrap(), "-"]).output().expect("pdftotext runs");
+    let words = String::from_utf8_lossy(&words.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("Continuity pack Harbour Vets For Tuesday 1 December 2026"), "{words}");
+    assert!(words.contains("Wilhelmina Thistlewood BVSc MRCVS (vet) - no phone recorded"), "{words}");
+
+    let out = lifeboat(&dir, &["pack", "--as", "r.desk"], &format!("{STAFF_PASSWORD}\n"));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let out = lifeboat(&dir, &["pack", "--as", "w.vet", "--date", "31/02/2026"], &format!("{STAFF_PASSWORD}\n"));
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("--date"), "{}", text(&out));
 }

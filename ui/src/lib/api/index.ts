@@ -113,6 +113,9 @@ import type { NewLabResult } from './types/NewLabResult';
 import type { LabAwaited } from './types/LabAwaited';
 export type { LabTest, LabTestInput, LabRequest, NewLabRequest, LabResult, NewLabResult, LabAwaited };
 export type { LabValue } from './types/LabValue';
+import type { PackStatus } from './types/PackStatus';
+import type { PackInfo } from './types/PackInfo';
+export type { PackStatus, PackInfo };
 export type { LabValueInput } from './types/LabValueInput';
 export type { LabFlag } from './types/LabFlag';
 export type { AwaitedRequest } from './types/AwaitedRequest';
@@ -228,6 +231,14 @@ export const api = {
   labAwaited: (mine: boolean) => call<LabAwaited>('lab_awaited', { mine }),
   /** Saves a result's file in the exports folder and returns its path. */
   saveLabAttachment: (result: string) => call<string>('save_lab_attachment', { result }),
+  // The continuity pack.
+  continuityStatus: () => call<PackStatus>('continuity_status'),
+  /** `date`: a London date, YYYY-MM-DD, or null for the next working day. */
+  makeContinuityPack: (date: string | null) => call<PackInfo>('make_continuity_pack', { date }),
+  /** Saves the last pack made on this PC in the exports folder and returns its path. */
+  saveContinuityPack: () => call<string>('save_continuity_pack'),
+  /** "HH:MM", or null to turn the evening pack off. */
+  setContinuitySchedule: (time: string | null) => call<PackStatus>('set_continuity_schedule', { time }),
   /** Adds the starter formulary, price list and lab tests, or what of them the practice lacks. */
   addStarterLists: () => call<StarterLists>('add_starter_lists'),
 

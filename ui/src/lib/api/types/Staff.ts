@@ -5,4 +5,8 @@ export type Staff = { id: string, username: string, display_name: string, role: 
 /**
  * A suitably qualified person (SQP): may prescribe POM-VPS and NFA-VPS medicines.
  */
-sqp: boolean, active: boolean, created_at: string, };
+sqp: boolean, active: boolean, created_at: string, 
+/**
+ * How to reach them (for the continuity pack); empty when not given.
+ */
+phone: string, };

@@ -4,4 +4,8 @@ import type { Role } from "./Role";
 /**
  * A change to an account; only the fields that are `Some` change.
  */
-export type StaffUpdate = { display_name: string | null, role: Role | null, qualifications: string | null, rcvs_number: string | null, sqp: boolean | null, active: boolean | null, };
+export type StaffUpdate = { display_name: string | null, role: Role | null, qualifications: string | null, rcvs_number: string | null, sqp: boolean | null, active: boolean | null, 
+/**
+ * A UK number; empty to remove it.
+ */
+phone: string | null, };
