@@ -52,10 +52,18 @@ fn booked_for_monday() -> Clinic {
 fn the_pack_is_for_the_next_working_day_with_a_sheet_per_animal_booked() {
     let c = booked_for_monday();
     c.store()
-        .update_staff(&c.r.admin, c.r.vet.id, &StaffUpdate { phone: Some("+44 (0)7700 900123".into()), ..Default::default() })
+        .update_staff(
+            &c.r.admin,
+            c.r.vet.id,
+            &StaffUpdate { phone: Some("+44 (0)7700 900123".into()), ..Default::default() },
+        )
         .unwrap();
     let pack = c.store().continuity_pack(&c.vet, None).unwrap();
-    assert_eq!(pack.date, NaiveDate::from_ymd_opt(2026, 3, 30).unwrap(), "Monday: nobody works on Sunday evening's next day but Monday");
+    assert_eq!(
+        pack.date,
+        NaiveDate::from_ymd_opt(2026, 3, 30).unwrap(),
+        "Monday: nobody works on Sunday evening's next day but Monday"
+    );
     assert_eq!(pack.day.appointments.len(), 2);
     assert_eq!(pack.sheets.len(), 1, "one sheet for the dog booked twice");
     let sheet = &pack.sheets[0];
@@ -71,7 +79,10 @@ fn the_pack_is_for_the_next_working_day_with_a_sheet_per_animal_booked() {
     let weight = sheet.last_weight.as_ref().unwrap();
     assert_eq!((weight.kg, weight.date), (12.4, NaiveDate::from_ymd_opt(2026, 3, 29).unwrap()));
     assert_eq!(pack.prescriptions.len(), 2);
-    assert!(pack.prescriptions.iter().all(|p| p.patient_name == "Biscuit" && p.client_name == "Mrs Agatha Quillfeather"));
+    assert!(pack
+        .prescriptions
+        .iter()
+        .all(|p| p.patient_name == "Biscuit" && p.client_name == "Mrs Agatha Quillfeather"));
     let vet = pack.staff.iter().find(|s| s.name == "James Herriot").unwrap();
     assert_eq!((vet.role.as_str(), vet.phone.as_str()), ("vet", "07700 900123"), "the phone as typed, put in UK form");
     assert_eq!(pack.registers.len(), 1);
@@ -110,7 +121,10 @@ fn the_evening_pack_is_due_after_its_time_until_one_is_made_and_the_last_five_ar
     let e = c.store().set_continuity_schedule(&c.r.admin, Some("25:00")).unwrap_err();
     assert_eq!(e.field(), Some("time"), "{e}");
     c.store().set_continuity_schedule(&c.r.admin, Some("20:00")).unwrap();
-    assert!(c.store().scheduled_continuity_pack().unwrap().is_none(), "not yet 20:00, and one was made after Saturday's");
+    assert!(
+        c.store().scheduled_continuity_pack().unwrap().is_none(),
+        "not yet 20:00, and one was made after Saturday's"
+    );
     c.store().set_continuity_schedule(&c.r.admin, None).unwrap();
     c.r.clock_advance(Duration::days(2));
     assert!(c.store().scheduled_continuity_pack().unwrap().is_none(), "the schedule is off");

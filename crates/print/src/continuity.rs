@@ -123,12 +123,23 @@ fn sheet(flow: &mut Flow, s: &SafetySheet) {
         flow.wrapped(MARGIN, 10.5, true, &format!("ALERTS: {}", p.alerts.join("; ")));
     }
     for o in &s.owners {
-        let name = [o.title.as_str(), &o.first_name, &o.last_name].iter().filter(|t| !t.is_empty()).cloned().collect::<Vec<_>>().join(" ");
-        let reach = [o.phone.as_str(), &o.phone_alt, &o.email].iter().filter(|t| !t.is_empty()).cloned().collect::<Vec<_>>().join(", ");
+        let name = [o.title.as_str(), &o.first_name, &o.last_name]
+            .iter()
+            .filter(|t| !t.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let reach = [o.phone.as_str(), &o.phone_alt, &o.email]
+            .iter()
+            .filter(|t| !t.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
         flow.wrapped(MARGIN, 9.0, false, &format!("Owner: {name}  -  {reach}"));
     }
     for a in &s.bookings {
-        let what = if a.reason.is_empty() { a.kind.label().to_string() } else { format!("{}: {}", a.kind.label(), a.reason) };
+        let what =
+            if a.reason.is_empty() { a.kind.label().to_string() } else { format!("{}: {}", a.kind.label(), a.reason) };
         flow.wrapped(
             MARGIN,
             9.0,
@@ -145,14 +156,22 @@ fn sheet(flow: &mut Flow, s: &SafetySheet) {
                 MARGIN + 4.0,
                 9.0,
                 false,
-                &format!("{} {} - {} (prescribed {}, valid to {})", m.product_name, m.strength, m.directions, m.issued_on.format("%d/%m/%Y"), m.valid_until.format("%d/%m/%Y")),
+                &format!(
+                    "{} {} - {} (prescribed {}, valid to {})",
+                    m.product_name,
+                    m.strength,
+                    m.directions,
+                    m.issued_on.format("%d/%m/%Y"),
+                    m.valid_until.format("%d/%m/%Y")
+                ),
             );
         }
     }
     if s.vaccinations.is_empty() {
         flow.line(MARGIN, 9.0, false, "Vaccinations: none recorded here");
     } else {
-        let given: Vec<String> = s.vaccinations.iter().map(|v| format!("{} {}", v.on.format("%d/%m/%Y"), v.product)).collect();
+        let given: Vec<String> =
+            s.vaccinations.iter().map(|v| format!("{} {}", v.on.format("%d/%m/%Y"), v.product)).collect();
         flow.wrapped(MARGIN, 9.0, false, &format!("Vaccinations: {}", given.join("; ")));
     }
     flow.gap(2.0);
@@ -196,7 +215,12 @@ pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>) -> Vec<
     }
     flow.gap(4.0);
     for p in &pack.practice.premises {
-        flow.wrapped(MARGIN, 9.5, false, &format!("{}: {} {} {} - Tel. {}", p.name, p.address_line1, p.town, p.postcode, p.phone));
+        flow.wrapped(
+            MARGIN,
+            9.5,
+            false,
+            &format!("{}: {} {} {} - Tel. {}", p.name, p.address_line1, p.town, p.postcode, p.phone),
+        );
     }
     flow.gap(4.0);
     flow.wrapped(
@@ -227,13 +251,26 @@ pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>) -> Vec<
             MARGIN,
             9.5,
             true,
-            &format!("{} - {} ({}) - {} ({})", p.issued_on.format("%d/%m/%Y"), a.patient_name, a.client_name, p.product_name, p.legal_category.as_str()),
+            &format!(
+                "{} - {} ({}) - {} ({})",
+                p.issued_on.format("%d/%m/%Y"),
+                a.patient_name,
+                a.client_name,
+                p.product_name,
+                p.legal_category.as_str()
+            ),
         );
         flow.wrapped(
             MARGIN + 4.0,
             9.0,
             false,
-            &format!("{} - by {} - valid to {} - supplies left {}", p.directions, p.prescriber_name, p.valid_until.format("%d/%m/%Y"), p.supplies_left()),
+            &format!(
+                "{} - by {} - valid to {} - supplies left {}",
+                p.directions,
+                p.prescriber_name,
+                p.valid_until.format("%d/%m/%Y"),
+                p.supplies_left()
+            ),
         );
     }
 
@@ -252,7 +289,16 @@ pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>) -> Vec<
                 MARGIN + 4.0,
                 9.5,
                 false,
-                &fit(&format!("{} {} - balance {} {} ({last})", d.product.name, d.product.strength, d.balance.figures(), d.product.unit), 100),
+                &fit(
+                    &format!(
+                        "{} {} - balance {} {} ({last})",
+                        d.product.name,
+                        d.product.strength,
+                        d.balance.figures(),
+                        d.product.unit
+                    ),
+                    100,
+                ),
             );
         }
         flow.gap(3.0);

@@ -274,7 +274,8 @@ fn the_continuity_pack_names_tomorrows_animals_with_their_alerts_and_medicines()
     use lifeboat_core::{AppointmentKind, NewAppointment, StaffUpdate, WorkingDay};
     let (f, biscuit) = fixture();
     let admin = f.store.login("admin", "a long password").unwrap();
-    let days: Vec<_> = (1..=5).map(|weekday| WorkingDay { weekday, start_minute: 8 * 60 + 30, end_minute: 18 * 60 }).collect();
+    let days: Vec<_> =
+        (1..=5).map(|weekday| WorkingDay { weekday, start_minute: 8 * 60 + 30, end_minute: 18 * 60 }).collect();
     f.store.set_working_hours(&admin, f.vet.staff_id, &days).unwrap();
     f.store
         .update_staff(&admin, f.vet.staff_id, &StaffUpdate { phone: Some("07700 900123".into()), ..Default::default() })
@@ -338,7 +339,10 @@ fn the_continuity_pack_names_tomorrows_animals_with_their_alerts_and_medicines()
         ("vaccination", "Vaccinations: 30/11/2026 Purevax RCP"),
         ("weight", "no weight recorded"),
         ("active prescriptions", "Active prescriptions"),
-        ("a prescription", "30/11/2026 - Biscuit (Mrs Agatha Quillfeather) - Metacam 1.5 mg/ml oral suspension for dogs (POM-V)"),
+        (
+            "a prescription",
+            "30/11/2026 - Biscuit (Mrs Agatha Quillfeather) - Metacam 1.5 mg/ml oral suspension for dogs (POM-V)",
+        ),
         ("CD balances", "Controlled drugs balances"),
         ("staff", "James Herriot BVSc MRCVS (vet) - 07700 900123"),
         ("handling", "keep it locked away, and shred it when the next pack is printed"),
@@ -346,5 +350,8 @@ fn the_continuity_pack_names_tomorrows_animals_with_their_alerts_and_medicines()
         assert!(text.contains(words), "the pack's {item} ({words:?}) is missing: {text}");
     }
     let sheets = text.split("Safety sheets").nth(2).unwrap_or_default();
-    assert!(!sheets.split("Active prescriptions").next().unwrap_or_default().contains("Crumpet"), "no sheet for an animal not booked");
+    assert!(
+        !sheets.split("Active prescriptions").next().unwrap_or_default().contains("Crumpet"),
+        "no sheet for an animal not booked"
+    );
 }

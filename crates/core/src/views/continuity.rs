@@ -239,7 +239,11 @@ fn info_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PackInfo> {
 
 fn last(conn: &Connection) -> Result<Option<PackInfo>> {
     Ok(conn
-        .query_row(&format!("SELECT {INFO} FROM continuity_pack ORDER BY made_at DESC, id DESC LIMIT 1"), [], info_from_row)
+        .query_row(
+            &format!("SELECT {INFO} FROM continuity_pack ORDER BY made_at DESC, id DESC LIMIT 1"),
+            [],
+            info_from_row,
+        )
         .optional()?)
 }
 
@@ -258,10 +262,9 @@ fn schedule(conn: &Connection) -> Result<Option<String>> {
 fn pack_time(text: &str) -> Result<NaiveTime> {
     let t = text.trim();
     let shaped = t.len() == 5 && t.as_bytes()[2] == b':';
-    shaped
-        .then(|| NaiveTime::parse_from_str(t, "%H:%M").ok())
-        .flatten()
-        .ok_or_else(|| Error::invalid("time", format!("{} is not a time of day such as 18:00", crate::validate::shown(t))))
+    shaped.then(|| NaiveTime::parse_from_str(t, "%H:%M").ok()).flatten().ok_or_else(|| {
+        Error::invalid("time", format!("{} is not a time of day such as 18:00", crate::validate::shown(t)))
+    })
 }
 
 /// Whether the evening pack is due at `now`: the schedule is on, and the last pack was made before the
@@ -325,7 +328,11 @@ impl Store {
             "DELETE FROM continuity_pack WHERE id NOT IN (SELECT id FROM continuity_pack ORDER BY made_at DESC, id DESC LIMIT ?1)",
             [KEPT_PACKS],
         )?;
-        let info = tx.query_row(&format!("SELECT {INFO} FROM continuity_pack WHERE id = ?1"), [id.to_string()], info_from_row)?;
+        let info = tx.query_row(
+            &format!("SELECT {INFO} FROM continuity_pack WHERE id = ?1"),
+            [id.to_string()],
+            info_from_row,
+        )?;
         tx.commit()?;
         Ok(info)
     }
@@ -338,7 +345,8 @@ impl Store {
     /// The last pack's PDF, to print.
     pub fn last_continuity_pack(&self, session: &Session) -> Result<(PackInfo, Vec<u8>)> {
         self.read_as(session, Action::ViewClinical, |r| {
-            let info = last(r)?.ok_or_else(|| Error::NotFound("a continuity pack on this PC (make one first)".into()))?;
+            let info =
+                last(r)?.ok_or_else(|| Error::NotFound("a continuity pack on this PC (make one first)".into()))?;
             let pdf: Vec<u8> =
                 r.query_row("SELECT pdf FROM continuity_pack WHERE id = ?1", [info.id.to_string()], |x| x.get(0))?;
             Ok((info, pdf))
