@@ -554,21 +554,32 @@ pub async fn continuity_status(state: State<'_, AppState>) -> CommandResult<Pack
 pub async fn make_continuity_pack(state: State<'_, AppState>, date: Option<NaiveDate>) -> CommandResult<PackInfo> {
     state
         .run(move |store, session| {
-            let pack = store.continuity_pack(session, date)?;
-            let pdf = lifeboat_print::continuity_pack(&pack, store.clock().now());
-            Ok(store.keep_continuity_pack(&pack, &session.display_name, &pdf)?)
+            let now = store.clock().now();
+            let (info, _) =
+                store.make_continuity_pack(session, date, |pack| lifeboat_print::continuity_pack(pack, now))?;
+            Ok(info)
         })
         .await
 }
 
-/// Saves the last continuity pack kept on this PC in the exports folder, to print, and says where.
+/// Saves a continuity pack kept on this PC (`id`, or the last made) in the exports folder, to print,
+/// and says where. The copies saved before are removed: only the newest paper copy stays on disk.
 #[tauri::command]
-pub async fn save_continuity_pack(state: State<'_, AppState>) -> CommandResult<String> {
+pub async fn save_continuity_pack(state: State<'_, AppState>, id: Option<Uuid>) -> CommandResult<String> {
     let export_dir = state.export_dir.clone();
     state
         .run(move |store, session| {
-            let (info, pdf) = store.last_continuity_pack(session)?;
-            crate::save_export(&export_dir, &format!("continuity-pack-{}.pdf", info.for_date), &pdf)
+            let (info, pdf) = store.kept_continuity_pack(session, id)?;
+            let name = format!("continuity-pack-{}.pdf", info.for_date);
+            if let Ok(entries) = std::fs::read_dir(&export_dir) {
+                for entry in entries.flatten() {
+                    let old = entry.file_name().to_string_lossy().into_owned();
+                    if old.starts_with("continuity-pack-") && old.ends_with(".pdf") && old != name {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
+                }
+            }
+            crate::save_export(&export_dir, &name, &pdf)
         })
         .await
 }

@@ -205,21 +205,25 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
 }
 
 /// Makes the evening continuity pack whenever it is due (checked a few seconds after start, then
-/// every five minutes), whether anyone is signed in or not, and keeps it in the database.
+/// every five minutes), whether anyone is signed in or not, and keeps it in the database. A failure
+/// is noted (its code only: a message may name records) for the banner to show, and a panic ends
+/// that attempt, not the schedule.
 fn start_pack_schedule(store: Arc<Store>) {
     std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_secs(3));
         loop {
-            let made = store.scheduled_continuity_pack().and_then(|pack| match pack {
-                Some(pack) => {
-                    let pdf = lifeboat_print::continuity_pack(&pack, store.clock().now());
-                    store.keep_continuity_pack(&pack, "the evening schedule", &pdf).map(Some)
-                }
-                None => Ok(None),
-            });
-            if let Err(e) = made {
-                // The code only: the message may name records.
-                eprintln!("lifeboat: the evening continuity pack could not be made ({})", e.code().as_str());
+            let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let now = store.clock().now();
+                store.make_scheduled_continuity_pack(|pack| lifeboat_print::continuity_pack(pack, now))
+            }));
+            let noted = match attempt {
+                Ok(Ok(Some(_))) => store.note_continuity_error(None),
+                Ok(Ok(None)) => Ok(()),
+                Ok(Err(e)) => store.note_continuity_error(Some(e.code().as_str())),
+                Err(_) => store.note_continuity_error(Some("internal")),
+            };
+            if noted.is_err() {
+                eprintln!("lifeboat: the continuity pack's schedule could not note how it went");
             }
             std::thread::sleep(std::time::Duration::from_secs(300));
         }

@@ -888,7 +888,7 @@ async fn a_vet_requests_bloods_and_the_nurse_enters_the_results_flagged_high() {
 
 /// The continuity pack in the real window: the app makes the evening pack by itself once it is due
 /// (and the banner says how old it is); the manager makes one now and saves a copy to print, and its
-/// PDF names tomorrow's animal with its alerts.
+/// PDF names tomorrow's animal (within the three working days its sheets cover) with its alerts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_manager_makes_the_continuity_pack_and_it_names_tomorrows_animals_with_their_alerts() {
     tokio::time::timeout(Duration::from_secs(300), async {
@@ -961,8 +961,9 @@ async fn the_manager_makes_the_continuity_pack_and_it_names_tomorrows_animals_wi
         let status = store.continuity_status(&manager).unwrap();
         let last = status.last.expect("the pack is kept");
         assert_eq!(last.made_by, "Margaret Manager");
-        assert_eq!(last.for_date, lifeboat_core::time::local_date(chrono::Utc::now()) + chrono::Duration::days(1));
-        let (_, pdf) = store.last_continuity_pack(&manager).unwrap();
+        let next_day = store.continuity_pack(&manager, None).unwrap().date;
+        assert_eq!(last.for_date, next_day, "the next working day (today before the evening, tomorrow after)");
+        let (_, pdf) = store.kept_continuity_pack(&manager, Some(last.id)).unwrap();
         assert_eq!(pdf, std::fs::read(&path).unwrap(), "the copy saved is the pack kept");
     })
     .await

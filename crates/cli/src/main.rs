@@ -727,25 +727,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let date = match &a.date {
                 Some(text) => {
                     let today = lifeboat_core::time::local_date(chrono::Utc::now());
-                    let day = lifeboat_core::import::values::date(text, today)
+                    let day = lifeboat_core::import::values::date_near(text, today)
                         .map_err(|e| fail(format!("--date: {e}"), 4))?
                         .ok_or_else(|| fail("--date: give a day as dd/mm/yyyy", 4))?;
                     Some(day)
                 }
                 None => None,
             };
-            let pack = store.continuity_pack(&session, date)?;
-            let pdf = lifeboat_print::continuity_pack(&pack, chrono::Utc::now());
-            let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("continuity-pack-{}.pdf", pack.date)));
+            let now = chrono::Utc::now();
+            let mut said = String::new();
+            let (info, pdf) = store.make_continuity_pack(&session, date, |pack| {
+                said = format!(
+                    "{} appointments, {} safety sheets, {} active prescriptions",
+                    pack.day.appointments.iter().filter(|x| x.status.is_active()).count(),
+                    pack.sheets.len(),
+                    pack.prescriptions.len()
+                );
+                lifeboat_print::continuity_pack(pack, now)
+            })?;
+            let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("continuity-pack-{}.pdf", info.for_date)));
             std::fs::write(&out, &pdf).map_err(|e| fail(format!("cannot write {}: {e}", out.display()), 4))?;
-            store.keep_continuity_pack(&pack, &session.display_name, &pdf)?;
             println!(
-                "Wrote the continuity pack for {} to {}: {} appointments, {} safety sheets, {} active prescriptions.",
-                pack.date.format("%A %d/%m/%Y"),
-                out.display(),
-                pack.day.appointments.iter().filter(|x| x.status.is_active()).count(),
-                pack.sheets.len(),
-                pack.prescriptions.len()
+                "Wrote the continuity pack for {} to {}: {said}.",
+                info.for_date.format("%A %d/%m/%Y"),
+                out.display()
             );
         }
         Command::Backlog(a) => {

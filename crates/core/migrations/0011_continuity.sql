@@ -11,6 +11,9 @@ CREATE TABLE continuity_pack (
     made_at   TEXT NOT NULL,
     -- The person who asked for it, or 'the evening schedule'.
     made_by   TEXT NOT NULL,
+    -- Made for a day someone chose, rather than the next working day (it does not stand in for the
+    -- evening pack).
+    chosen    INTEGER NOT NULL DEFAULT 0 CHECK (chosen IN (0, 1)),
     bytes     INTEGER NOT NULL CHECK (bytes > 0),
     sha256    TEXT NOT NULL,
     pdf       BLOB NOT NULL

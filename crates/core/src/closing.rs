@@ -420,6 +420,8 @@ impl Write<'_> {
             .with("run_by", by)
             .with("run_at", &at);
         self.record(Action::ManageOutage, Entity::PurgeRun, id, ChangeKind::Create, fields)?;
+        // The continuity packs kept on this PC hold copies of those records too.
+        crate::views::continuity::forget_packs(self.tx())?;
         Ok(counts)
     }
 }

@@ -9,7 +9,6 @@ use lifeboat_core::views::continuity::{ContinuityPack, SafetySheet, SHEET_DAYS};
 use printpdf::{PdfDocument, PdfPage, PdfSaveOptions};
 
 use crate::day_list::day_list_pages;
-use crate::fit;
 use crate::page::{wrap, Page};
 
 const PAGE_W: f32 = 210.0;
@@ -22,11 +21,13 @@ struct Flow {
     y: f32,
     heading: String,
     section: String,
+    /// What a block that runs onto the next page says there first ("Pepper (cont.)").
+    carry: Option<String>,
 }
 
 impl Flow {
     fn new(heading: String) -> Flow {
-        Flow { pages: Vec::new(), y: 0.0, heading, section: String::new() }
+        Flow { pages: Vec::new(), y: 0.0, heading, section: String::new(), carry: None }
     }
 
     fn page(&mut self) -> &mut Page {
@@ -47,6 +48,11 @@ impl Flow {
             self.page().text(MARGIN, y, 14.0, true, &section);
             self.y -= 9.0;
         }
+        if let Some(carry) = self.carry.clone() {
+            let y = self.y;
+            self.page().text(MARGIN, y, 10.0, true, &carry);
+            self.y -= 5.5;
+        }
     }
 
     /// Starts a section on a new page.
@@ -63,7 +69,7 @@ impl Flow {
     }
 
     fn line(&mut self, x: f32, size: f32, bold: bool, text: &str) {
-        let step = size * 0.45;
+        let step = size * 0.5;
         self.need(step);
         let y = self.y;
         self.page().text(x, y, size, bold, text);
@@ -98,6 +104,10 @@ fn sheet(flow: &mut Flow, s: &SafetySheet) {
     }
     title.push(')');
     flow.line(MARGIN, 12.0, true, &title);
+    flow.carry = Some(format!("{title} (continued)"));
+    if let Some(died) = p.deceased_on {
+        flow.line(MARGIN, 11.0, true, &format!("DIED {}: check this booking with the owner", died.format("%d/%m/%Y")));
+    }
     let mut facts = vec![match p.sex {
         lifeboat_core::Sex::Unknown => "sex not known".to_string(),
         sex => sex.as_str().to_string(),
@@ -148,9 +158,9 @@ fn sheet(flow: &mut Flow, s: &SafetySheet) {
         );
     }
     if s.medicines.is_empty() {
-        flow.line(MARGIN, 9.0, false, "Current medicines: none prescribed here");
+        flow.line(MARGIN, 9.0, false, "Current medicines: none to supply from Lifeboat's prescriptions");
     } else {
-        flow.line(MARGIN, 9.0, true, "Current medicines:");
+        flow.line(MARGIN, 9.0, true, "Current medicines (prescriptions with supplies left):");
         for m in &s.medicines {
             flow.wrapped(
                 MARGIN + 4.0,
@@ -168,12 +178,13 @@ fn sheet(flow: &mut Flow, s: &SafetySheet) {
         }
     }
     if s.vaccinations.is_empty() {
-        flow.line(MARGIN, 9.0, false, "Vaccinations: none recorded here");
+        flow.line(MARGIN, 9.0, false, "Vaccinations: none recorded in Lifeboat");
     } else {
         let given: Vec<String> =
             s.vaccinations.iter().map(|v| format!("{} {}", v.on.format("%d/%m/%Y"), v.product)).collect();
         flow.wrapped(MARGIN, 9.0, false, &format!("Vaccinations: {}", given.join("; ")));
     }
+    flow.carry = None;
     flow.gap(2.0);
     flow.rule();
     flow.gap(2.0);
@@ -205,7 +216,11 @@ pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>) -> Vec<
             plural(pack.sheets.len(), "animal", "animals"),
             pack.date.format("%d/%m/%Y")
         ),
-        format!("Active prescriptions: {}", pack.prescriptions.len()),
+        format!(
+            "Active prescriptions (valid, with supplies left): {}{}",
+            pack.prescriptions.len(),
+            if pack.prescriptions_cut { " - more than the pack can list: the rest are in Lifeboat" } else { "" }
+        ),
         format!("Controlled drugs balances: {} premises", pack.registers.len()),
         format!("Staff contacts: {}", pack.staff.len()),
     ];
@@ -226,10 +241,18 @@ pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>) -> Vec<
     flow.wrapped(
         MARGIN,
         9.5,
+        false,
+        "Medicines, vaccinations and weights are those recorded in Lifeboat; the practice management system holds the full history. Alerts are printed in full on the safety sheets.",
+    );
+    flow.gap(3.0);
+    flow.wrapped(
+        MARGIN,
+        9.5,
         true,
         "Use this pack only if Lifeboat cannot be used. It holds clients' personal details and clinical records: keep it locked away, and shred it when the next pack is printed. Write down everything done on paper, to enter into Lifeboat when it is back.",
     );
 
+    let cover_pages = flow.pages.len();
     flow.section("Safety sheets");
     if pack.sheets.is_empty() {
         flow.line(MARGIN, 10.0, false, "No animals are booked in these days.");
@@ -239,7 +262,12 @@ pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>) -> Vec<
     }
 
     flow.section("Active prescriptions");
-    flow.wrapped(MARGIN, 9.0, false, "Prescriptions not void and still valid on the day of this pack, newest first.");
+    flow.wrapped(
+        MARGIN,
+        9.0,
+        false,
+        "Prescriptions valid on the day of this pack with supplies left (not vaccines), by client, for animals alive.",
+    );
     flow.gap(1.0);
     if pack.prescriptions.is_empty() {
         flow.line(MARGIN, 10.0, false, "None.");
@@ -285,20 +313,11 @@ pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>) -> Vec<
                 .last_entry_at
                 .map(|t| format!("last entry {}", lifeboat_core::time::to_local(t).format("%d/%m/%Y %H:%M")))
                 .unwrap_or_else(|| "no entries".into());
-            flow.line(
+            flow.wrapped(
                 MARGIN + 4.0,
                 9.5,
                 false,
-                &fit(
-                    &format!(
-                        "{} {} - balance {} {} ({last})",
-                        d.product.name,
-                        d.product.strength,
-                        d.balance.figures(),
-                        d.product.unit
-                    ),
-                    100,
-                ),
+                &format!("Balance {} {} - {} {} ({last})", d.balance.figures(), d.product.unit, d.product.name, d.product.strength),
             );
         }
         flow.gap(3.0);
@@ -308,22 +327,23 @@ pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>) -> Vec<
     for s in &pack.staff {
         let phone = if s.phone.is_empty() { "no phone recorded".to_string() } else { s.phone.clone() };
         let quals = if s.qualifications.is_empty() { String::new() } else { format!(" {}", s.qualifications) };
-        flow.line(MARGIN, 10.0, false, &fit(&format!("{}{quals} ({}) - {phone}", s.name, s.role), 100));
+        flow.wrapped(MARGIN, 10.0, false, &format!("{}{quals} ({}) - {phone}", s.name, s.role));
     }
 
-    let mut pages: Vec<PdfPage> = Vec::new();
-    let total_flow = flow.pages.len();
-    let day_lists = day_list_pages(&pack.practice, &pack.day, printed_at);
-    let total = total_flow + day_lists.len();
-    for (i, mut page) in flow.pages.into_iter().enumerate() {
-        // The day lists come second, after the cover.
-        let number = if i == 0 { 1 } else { i + 1 + day_lists.len() };
-        page.text(MARGIN, MARGIN - 7.0, 7.5, false, &format!("Continuity pack - page {number} of {total}"));
-        pages.push(page.finish());
-        if i == 0 {
-            pages.extend(day_lists.iter().cloned());
-        }
-    }
+    // The cover, then the day lists, then the rest; every page numbered as part of the pack.
+    let mut flow_pages = flow.pages.into_iter();
+    let mut all: Vec<Page> = flow_pages.by_ref().take(cover_pages).collect();
+    all.extend(day_list_pages(&pack.practice, &pack.day, printed_at));
+    all.extend(flow_pages);
+    let total = all.len();
+    let pages: Vec<PdfPage> = all
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut page)| {
+            page.text(MARGIN, 5.0, 7.5, true, &format!("Continuity pack for {date} - page {} of {total}", i + 1));
+            page.finish()
+        })
+        .collect();
     let mut doc = PdfDocument::new(&format!("Continuity pack {}", pack.date.format("%d/%m/%Y")));
     let mut warnings = Vec::new();
     doc.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings)

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use lifeboat_core::{Appointment, DayBook, Practice};
-use printpdf::{PdfDocument, PdfPage, PdfSaveOptions};
+use printpdf::{PdfDocument, PdfSaveOptions};
 
 use crate::fit;
 use crate::page::Page;
@@ -17,13 +17,13 @@ const ROW: f32 = 6.2;
 /// The day list PDF; `printed_at` goes in the footer.
 pub fn day_list(practice: &Practice, book: &DayBook, printed_at: DateTime<Utc>) -> Vec<u8> {
     let mut doc = PdfDocument::new(&format!("Day list {}", book.date.format("%d/%m/%Y")));
-    let pages = day_list_pages(practice, book, printed_at);
+    let pages = day_list_pages(practice, book, printed_at).into_iter().map(Page::finish).collect();
     let mut warnings = Vec::new();
     doc.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings)
 }
 
-/// The day list's pages (for the continuity pack as well).
-pub(crate) fn day_list_pages(practice: &Practice, book: &DayBook, printed_at: DateTime<Utc>) -> Vec<PdfPage> {
+/// The day list's pages, still open to add to (the continuity pack numbers them among its own).
+pub(crate) fn day_list_pages(practice: &Practice, book: &DayBook, printed_at: DateTime<Utc>) -> Vec<Page> {
     let date = book.date.format("%A %-d %B %Y").to_string();
     let printed = lifeboat_core::time::to_local(printed_at).format("%d/%m/%Y %H:%M").to_string();
     let mut pages = Vec::new();
@@ -89,7 +89,7 @@ pub(crate) fn day_list_pages(practice: &Practice, book: &DayBook, printed_at: Da
                 chunks.len()
             );
             page.text(MARGIN, MARGIN - 5.0, 7.5, false, &footer);
-            pages.push(page.finish());
+            pages.push(page);
         }
     }
     if pages.is_empty() {
@@ -97,7 +97,7 @@ pub(crate) fn day_list_pages(practice: &Practice, book: &DayBook, printed_at: Da
         page.text(MARGIN, PAGE_H - MARGIN - 4.0, 15.0, true, "Day list");
         page.text(MARGIN, PAGE_H - MARGIN - 11.0, 10.5, false, &date);
         page.text(MARGIN, PAGE_H - MARGIN - 25.0, 10.0, false, "No appointments are booked for this day.");
-        pages.push(page.finish());
+        pages.push(page);
     }
     pages
 }

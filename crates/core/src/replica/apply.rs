@@ -673,6 +673,8 @@ impl Batch<'_> {
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 self.reindex.extend(owners);
             }
+            // A purge made on another PC: this PC's continuity packs hold copies of what it blanked.
+            Entity::PurgeRun => crate::views::continuity::forget_packs(self.conn)?,
             Entity::Ownership => {
                 if let Some(client) =
                     fields.get("client_id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())

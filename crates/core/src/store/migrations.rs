@@ -68,7 +68,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0011_continuity.sql",
         sql: include_str!("../../migrations/0011_continuity.sql"),
-        sha256: "bc5b85f9672660003315cd1bf854622ce8697ef83866119b5096d7329715ba41",
+        sha256: "4fbe131431b9b1eefa456f2407ee82d0eee84b3b77fc87284e70d2fba206bbef",
     },
 ];
 

@@ -38,10 +38,11 @@ pub struct DayBook {
 pub(crate) fn day_book(conn: &Connection, date: NaiveDate) -> Result<DayBook> {
     let (start, end) = time::day_bounds("date", date)?;
     let appointments = appointment::of_day(conn, start, end)?;
-    // Active clinicians, and anyone else who has an appointment that day; vets first.
+    // Active clinicians, and anyone else who has an appointment that day (whatever their role is now,
+    // so no booking is left off the day); vets first.
     let mut stmt = conn.prepare_cached(
         "SELECT id, display_name, role FROM staff
-         WHERE role IN ('vet', 'nurse') AND (active = 1 OR id IN (SELECT clinician_id FROM appointment WHERE starts_at >= ?1 AND starts_at < ?2))
+         WHERE (role IN ('vet', 'nurse') AND active = 1) OR id IN (SELECT clinician_id FROM appointment WHERE starts_at >= ?1 AND starts_at < ?2)
          ORDER BY CASE role WHEN 'vet' THEN 0 ELSE 1 END, display_name COLLATE NOCASE",
     )?;
     let people = stmt

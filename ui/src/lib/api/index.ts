@@ -235,8 +235,8 @@ export const api = {
   continuityStatus: () => call<PackStatus>('continuity_status'),
   /** `date`: a London date, YYYY-MM-DD, or null for the next working day. */
   makeContinuityPack: (date: string | null) => call<PackInfo>('make_continuity_pack', { date }),
-  /** Saves the last pack made on this PC in the exports folder and returns its path. */
-  saveContinuityPack: () => call<string>('save_continuity_pack'),
+  /** Saves a pack kept on this PC (`id`, or the last made) in the exports folder and returns its path. */
+  saveContinuityPack: (id: string | null) => call<string>('save_continuity_pack', { id }),
   /** "HH:MM", or null to turn the evening pack off. */
   setContinuitySchedule: (time: string | null) => call<PackStatus>('set_continuity_schedule', { time }),
   /** Adds the starter formulary, price list and lab tests, or what of them the practice lacks. */

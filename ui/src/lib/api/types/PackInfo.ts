@@ -7,4 +7,8 @@ export type PackInfo = { id: string, for_date: string, made_at: string,
 /**
  * Who asked for it, or "the evening schedule".
  */
-made_by: string, bytes: number, sha256: string, };
+made_by: string, bytes: number, sha256: string, 
+/**
+ * Made for a day someone chose (not the next working day).
+ */
+chosen: boolean, };

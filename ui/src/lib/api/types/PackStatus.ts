@@ -8,4 +8,8 @@ export type PackStatus = { last: PackInfo | null,
 /**
  * "HH:MM" London time the evening pack is made, or `None` when the schedule is off.
  */
-schedule: string | null, };
+schedule: string | null, 
+/**
+ * Why the evening pack could not be made last time (an error code), if it could not.
+ */
+error: string | null, };
