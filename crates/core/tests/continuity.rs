@@ -117,7 +117,10 @@ fn the_evening_pack_is_due_after_its_time_until_one_is_made_and_the_last_five_ar
     let c = booked_for_monday();
     // 18:30 on Sunday: no pack since the 18:00 slot; it is for Monday.
     let kept = c.store().make_scheduled_continuity_pack(pdf).unwrap().expect("due: there is no pack yet");
-    assert_eq!((kept.for_date, kept.made_by.as_str(), kept.bytes, kept.chosen), (monday(), "the evening schedule", 13, false));
+    assert_eq!(
+        (kept.for_date, kept.made_by.as_str(), kept.bytes, kept.chosen),
+        (monday(), "the evening schedule", 13, false)
+    );
     assert!(c.store().make_scheduled_continuity_pack(pdf).unwrap().is_none(), "made since the last 18:00");
     let status = c.store().continuity_status(&c.r.desk).unwrap();
     assert_eq!((status.last.as_ref().map(|l| l.id), status.schedule.as_deref()), (Some(kept.id), Some("18:00")));

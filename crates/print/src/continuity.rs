@@ -317,7 +317,13 @@ pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>) -> Vec<
                 MARGIN + 4.0,
                 9.5,
                 false,
-                &format!("Balance {} {} - {} {} ({last})", d.balance.figures(), d.product.unit, d.product.name, d.product.strength),
+                &format!(
+                    "Balance {} {} - {} {} ({last})",
+                    d.balance.figures(),
+                    d.product.unit,
+                    d.product.name,
+                    d.product.strength
+                ),
             );
         }
         flow.gap(3.0);

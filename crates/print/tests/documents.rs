@@ -286,7 +286,16 @@ fn the_continuity_pack_names_tomorrows_animals_with_their_alerts_and_medicines()
     let pepper = f.store.register_patient(&admin, owner, &pepper).unwrap();
     document(&f, &meloxicam(&f, biscuit));
     // Dispensed in full above; this one is still to supply.
-    f.store.prescribe(&f.vet, &NewPrescription { dispense: None, directions: "Repeat supply: give 0.8 ml once daily".into(), ..meloxicam(&f, biscuit) }).unwrap();
+    f.store
+        .prescribe(
+            &f.vet,
+            &NewPrescription {
+                dispense: None,
+                directions: "Repeat supply: give 0.8 ml once daily".into(),
+                ..meloxicam(&f, biscuit)
+            },
+        )
+        .unwrap();
     let vaccine = f.store.find_products(&f.vet, "Purevax", 1).unwrap().remove(0);
     f.store
         .prescribe(

@@ -455,8 +455,11 @@ impl Store {
             "DELETE FROM continuity_pack WHERE id NOT IN (SELECT id FROM continuity_pack ORDER BY made_at DESC, id DESC LIMIT ?1)",
             [KEPT_PACKS],
         )?;
-        let info =
-            tx.query_row(&format!("SELECT {INFO} FROM continuity_pack WHERE id = ?1"), [id.to_string()], info_from_row)?;
+        let info = tx.query_row(
+            &format!("SELECT {INFO} FROM continuity_pack WHERE id = ?1"),
+            [id.to_string()],
+            info_from_row,
+        )?;
         tx.commit()?;
         Ok(info)
     }
@@ -478,7 +481,9 @@ impl Store {
             };
             let found = r
                 .query_row(
-                    &format!("SELECT {INFO}, pdf FROM continuity_pack WHERE {filter} ORDER BY made_at DESC, id DESC LIMIT 1"),
+                    &format!(
+                        "SELECT {INFO}, pdf FROM continuity_pack WHERE {filter} ORDER BY made_at DESC, id DESC LIMIT 1"
+                    ),
                     [arg],
                     |x| Ok((info_from_row(x)?, x.get::<_, Vec<u8>>(7)?)),
                 )
