@@ -3,6 +3,7 @@
 //! that, and that this list, `build.rs`, the capability file and the UI's api module agree.
 
 use chrono::NaiveDate;
+use lifeboat_core::accounts::{CashUp, Claim, ClientAccount, NewClaim, NewPayment, Payment, Takings};
 use lifeboat_core::clinical::cd_register::{CdEntry, CdRegister, NewCdEntry};
 use lifeboat_core::clinical::charge::{Charge, NewCharge};
 use lifeboat_core::clinical::consultation::{
@@ -538,6 +539,56 @@ pub async fn save_lab_attachment(state: State<'_, AppState>, result: Uuid) -> Co
         .run(move |store, session| {
             let file = store.lab_attachment(session, result)?;
             crate::save_export(&export_dir, &format!("lab-{}-{}", short(result), file.name), &file.bytes)
+        })
+        .await
+}
+
+// Payments, takings and claims.
+
+#[tauri::command]
+pub async fn client_account(state: State<'_, AppState>, client: Uuid) -> CommandResult<ClientAccount> {
+    state.run(move |store, session| Ok(store.client_account(session, client)?)).await
+}
+
+#[tauri::command]
+pub async fn take_payment(state: State<'_, AppState>, payment: NewPayment) -> CommandResult<Payment> {
+    state.run(move |store, session| Ok(store.take_payment(session, &payment)?)).await
+}
+
+#[tauri::command]
+pub async fn run_card_payment(
+    state: State<'_, AppState>,
+    payment: Uuid,
+    approved: bool,
+    reference: String,
+) -> CommandResult<Payment> {
+    state.run(move |store, session| Ok(store.run_card_payment(session, payment, approved, &reference)?)).await
+}
+
+#[tauri::command]
+pub async fn cash_up(state: State<'_, AppState>, day: NaiveDate, counted: String, note: String) -> CommandResult<CashUp> {
+    state.run(move |store, session| Ok(store.cash_up(session, day, &counted, &note)?)).await
+}
+
+#[tauri::command]
+pub async fn record_claim(state: State<'_, AppState>, claim: NewClaim) -> CommandResult<Claim> {
+    state.run(move |store, session| Ok(store.record_claim(session, &claim)?)).await
+}
+
+#[tauri::command]
+pub async fn takings(state: State<'_, AppState>, day: NaiveDate) -> CommandResult<Takings> {
+    state.run(move |store, session| Ok(store.takings(session, day)?)).await
+}
+
+/// Saves the receipt for a payment in the exports folder and returns where.
+#[tauri::command]
+pub async fn print_receipt(state: State<'_, AppState>, payment: Uuid) -> CommandResult<String> {
+    let export_dir = state.export_dir.clone();
+    state
+        .run(move |store, session| {
+            let receipt = store.receipt(session, payment)?;
+            let pdf = lifeboat_print::receipt(&receipt);
+            crate::save_export(&export_dir, &format!("receipt-{}.pdf", short(payment)), &pdf)
         })
         .await
 }

@@ -85,6 +85,13 @@ pub fn run() {
             commands::print_label,
             commands::print_prescription,
             commands::add_charge,
+            commands::client_account,
+            commands::take_payment,
+            commands::run_card_payment,
+            commands::cash_up,
+            commands::record_claim,
+            commands::takings,
+            commands::print_receipt,
             commands::continuity_status,
             commands::make_continuity_pack,
             commands::save_continuity_pack,
@@ -373,6 +380,10 @@ mod bindings {
         cd_register::NewCdEntry::export_all(&cfg).unwrap();
         charge::NewCharge::export_all(&cfg).unwrap();
         void::Voidable::export_all(&cfg).unwrap();
+        lifeboat_core::accounts::ClientAccount::export_all(&cfg).unwrap();
+        lifeboat_core::accounts::NewPayment::export_all(&cfg).unwrap();
+        lifeboat_core::accounts::NewClaim::export_all(&cfg).unwrap();
+        lifeboat_core::accounts::Takings::export_all(&cfg).unwrap();
         lifeboat_core::views::continuity::PackStatus::export_all(&cfg).unwrap();
         lifeboat_core::clinical::lab::LabAwaited::export_all(&cfg).unwrap();
         lifeboat_core::clinical::lab::LabTestInput::export_all(&cfg).unwrap();

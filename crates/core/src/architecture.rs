@@ -15,7 +15,7 @@ fn layer(module: &str) -> usize {
         "organisation" => 3,
         "reception" => 4,
         "clinical" => 5,
-        "replica" => 6,
+        "replica" | "accounts" => 6,
         "views" | "onboarding" | "handover" | "import" | "export" | "ledger" | "closing" => 7,
         // Example inputs for tests and the generator may use anything.
         "example" => 8,

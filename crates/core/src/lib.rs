@@ -22,6 +22,7 @@
 //! change to practice data is an operation on a `Write`, which checks permission, validates, writes
 //! its rows, and appends the journal and audit entries, all in one transaction.
 
+pub mod accounts;
 pub mod clinical;
 pub mod closing;
 pub mod error;

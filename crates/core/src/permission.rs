@@ -100,10 +100,16 @@ pub enum Action {
     RecordLabResults,
     /// Change the practice's list of lab tests.
     ManageLabTests,
+    /// Take payments and deposits, and run card payments taken down earlier.
+    TakePayment,
+    /// Count the cash at the end of the day against what was taken.
+    CashUp,
+    /// Note an insurance claim to make.
+    RecordClaim,
 }
 
 impl Action {
-    pub const ALL: [Action; 37] = [
+    pub const ALL: [Action; 40] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -141,6 +147,9 @@ impl Action {
         Action::RequestLabWork,
         Action::RecordLabResults,
         Action::ManageLabTests,
+        Action::TakePayment,
+        Action::CashUp,
+        Action::RecordClaim,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -182,6 +191,9 @@ impl Action {
             Action::RequestLabWork => "lab.request",
             Action::RecordLabResults => "lab.record_result",
             Action::ManageLabTests => "lab_tests.manage",
+            Action::TakePayment => "payment.take",
+            Action::CashUp => "payment.cash_up",
+            Action::RecordClaim => "claim.record",
         }
     }
 
@@ -225,6 +237,9 @@ impl Action {
             Action::RequestLabWork => "request lab tests",
             Action::RecordLabResults => "enter lab results",
             Action::ManageLabTests => "change the practice's list of lab tests",
+            Action::TakePayment => "take payments",
+            Action::CashUp => "cash up",
+            Action::RecordClaim => "note insurance claims",
         }
     }
 }
@@ -237,7 +252,9 @@ pub fn allows(role: Role, action: Action) -> bool {
         ViewStaff | ViewRecords | SignIn | ChangeOwnPassword => true,
         // Everyone at the front desk or in the consulting room books and registers.
         RegisterClient | EditClient | RegisterPatient | EditPatient | BookAppointment | ChangeAppointment => true,
-        CaptureCharge => true,
+        CaptureCharge | TakePayment | RecordClaim => true,
+        // The till is counted at the desk or by a manager.
+        CashUp => matches!(role, Reception | Manager | Admin),
         AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours | ImportRecords | ExportRecords
         | ManageOutage | ReconcileRecords | MergeRecords | ManageFees => {
             matches!(role, Manager | Admin)

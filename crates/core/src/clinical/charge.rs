@@ -152,6 +152,15 @@ pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Charge> {
         .ok_or_else(|| Error::NotFound(format!("charge {id}")))
 }
 
+/// A client's charges, newest first (the last 1000).
+pub(crate) fn of_client(conn: &Connection, client: Uuid) -> Result<Vec<Charge>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE c.client_id = ?1 ORDER BY c.charged_at DESC, c.id DESC LIMIT 1000"
+    ))?;
+    let rows = stmt.query_map([client.to_string()], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 pub(crate) fn of_consultation(conn: &Connection, consultation: Uuid) -> Result<Vec<Charge>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM {FROM} WHERE c.consultation_id = ?1 ORDER BY c.charged_at, c.id"

@@ -24,6 +24,8 @@ pub enum Voidable {
     Charge,
     LabRequest,
     LabResult,
+    Payment,
+    InsuranceClaim,
 }
 
 impl Voidable {
@@ -34,6 +36,8 @@ impl Voidable {
             Voidable::Charge => "charge",
             Voidable::LabRequest => "lab_request",
             Voidable::LabResult => "lab_result",
+            Voidable::Payment => "payment",
+            Voidable::InsuranceClaim => "insurance_claim",
         }
     }
 
@@ -45,12 +49,16 @@ impl Voidable {
             Voidable::Charge => "SELECT charged_by FROM charge WHERE id = ?1",
             Voidable::LabRequest => "SELECT requested_by FROM lab_request WHERE id = ?1",
             Voidable::LabResult => "SELECT entered_by FROM lab_result WHERE id = ?1",
+            Voidable::Payment => "SELECT taken_by FROM payment WHERE id = ?1",
+            Voidable::InsuranceClaim => "SELECT made_by FROM insurance_claim WHERE id = ?1",
         }
     }
 
     fn action(self) -> Action {
         match self {
             Voidable::Charge => Action::CaptureCharge,
+            Voidable::Payment => Action::TakePayment,
+            Voidable::InsuranceClaim => Action::RecordClaim,
             _ => Action::VoidClinical,
         }
     }
@@ -68,13 +76,20 @@ impl Write<'_> {
         let author = author.ok_or_else(|| Error::NotFound(format!("{} {id}", entity.as_str())))?;
         let actor = self.actor();
         let senior = match entity {
-            Voidable::Charge => matches!(actor.role, Role::Vet | Role::Manager | Role::Admin),
+            Voidable::Charge | Voidable::InsuranceClaim => matches!(actor.role, Role::Vet | Role::Manager | Role::Admin),
+            // Money taken is voided by whoever took it or a manager.
+            Voidable::Payment => matches!(actor.role, Role::Manager | Role::Admin),
             _ => actor.role == Role::Vet,
         };
         if author != actor.id.to_string() && !senior {
             return Err(Error::Forbidden(format!(
-                "only the person who wrote this {} or a vet may void it",
-                entity.as_str()
+                "only the person who wrote this {} or {} may void it",
+                entity.as_str(),
+                match entity {
+                    Voidable::Payment => "a manager",
+                    Voidable::Charge | Voidable::InsuranceClaim => "a vet or a manager",
+                    _ => "a vet",
+                }
             )));
         }
         if entity == Voidable::Consultation {

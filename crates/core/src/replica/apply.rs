@@ -81,6 +81,10 @@ fn table(entity: Entity) -> Option<&'static str> {
         Entity::LabTest => "lab_test",
         Entity::LabRequest => "lab_request",
         Entity::LabResult => "lab_result",
+        Entity::Payment => "payment",
+        Entity::CardRun => "card_run",
+        Entity::CashUp => "cash_up",
+        Entity::InsuranceClaim => "insurance_claim",
         Entity::WorkingHours | Entity::Resolution | Entity::SignIn => return None,
     })
 }

@@ -43,6 +43,10 @@ const TABLES: &[(&str, &str)] = &[
     ("lab_test", "id"),
     ("lab_request", "id"),
     ("lab_result", "id"),
+    ("payment", "id"),
+    ("card_run", "id"),
+    ("cash_up", "id"),
+    ("insurance_claim", "id"),
     ("field_clock", "entity, entity_id"),
 ];
 

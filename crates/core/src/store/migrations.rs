@@ -63,12 +63,17 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0010_lab.sql",
         sql: include_str!("../../migrations/0010_lab.sql"),
-        sha256: "114fc55750cab3971879d20615969378874dbf6a6bc62f68fe4fef9d81209967",
+        sha256: "084a63555c43df68ffe4e7d0aec2ef0315ac2b9dac025bccb8a7a6af137947b3",
     },
     Migration {
         name: "0011_continuity.sql",
         sql: include_str!("../../migrations/0011_continuity.sql"),
         sha256: "4fbe131431b9b1eefa456f2407ee82d0eee84b3b77fc87284e70d2fba206bbef",
+    },
+    Migration {
+        name: "0012_payments.sql",
+        sql: include_str!("../../migrations/0012_payments.sql"),
+        sha256: "9d0c136cac27910d0158a0d4cac8aae7f7f63e4af2fb1fd4b8592e47ff123107",
     },
 ];
 

@@ -70,6 +70,11 @@ pub enum Entity {
     LabTest,
     LabRequest,
     LabResult,
+    Payment,
+    /// A card payment taken down earlier, run on the terminal.
+    CardRun,
+    CashUp,
+    InsuranceClaim,
 }
 
 impl Entity {
@@ -103,10 +108,14 @@ impl Entity {
             Entity::LabTest => "lab_test",
             Entity::LabRequest => "lab_request",
             Entity::LabResult => "lab_result",
+            Entity::Payment => "payment",
+            Entity::CardRun => "card_run",
+            Entity::CashUp => "cash_up",
+            Entity::InsuranceClaim => "insurance_claim",
         }
     }
 
-    pub const ALL: [Entity; 28] = [
+    pub const ALL: [Entity; 32] = [
         Entity::Practice,
         Entity::Premises,
         Entity::Staff,
@@ -135,6 +144,10 @@ impl Entity {
         Entity::LabTest,
         Entity::LabRequest,
         Entity::LabResult,
+        Entity::Payment,
+        Entity::CardRun,
+        Entity::CashUp,
+        Entity::InsuranceClaim,
     ];
 
     pub fn parse(text: &str) -> Option<Entity> {
@@ -365,7 +378,7 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::WorkingHours => action == SetWorkingHours,
         Entity::Consultation | Entity::Addendum => action == RecordConsultation,
         // Clinical records are voided by the clinical team; a charge by whoever may capture one.
-        Entity::Void => matches!(action, VoidClinical | CaptureCharge),
+        Entity::Void => matches!(action, VoidClinical | CaptureCharge | TakePayment | RecordClaim),
         Entity::Product => action == ManageFormulary,
         Entity::Prescription => action == Prescribe,
         Entity::Dispensing => action == Dispense,
@@ -382,6 +395,9 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::LabTest => action == ManageLabTests,
         Entity::LabRequest => action == RequestLabWork,
         Entity::LabResult => action == RecordLabResults,
+        Entity::Payment | Entity::CardRun => action == TakePayment,
+        Entity::CashUp => action == CashUp,
+        Entity::InsuranceClaim => action == RecordClaim,
     }
 }
 

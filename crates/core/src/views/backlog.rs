@@ -162,6 +162,39 @@ pub(crate) const KINDS: &[Kind] = &[
               FROM charge h JOIN staff s ON s.id = h.charged_by JOIN patient p ON p.id = h.patient_id WHERE h.charged_at >= ?1",
     },
     Kind {
+        key: "payment",
+        label: "Payments",
+        sql: "SELECT y.id, y.taken_at, NULL, NULL, 1, NULL, NULL, CLIENT_NAME,
+                CASE y.kind WHEN 'deposit' THEN 'Deposit' ELSE 'Payment' END || ' (' || replace(y.method, '_', ' ') || '): £'
+                  || printf('%.2f', y.amount_pence / 100.0) || CASE WHEN y.reference = '' THEN '' ELSE ', ref. ' || y.reference END, NULL, NULL
+              FROM payment y JOIN client c ON c.id = y.client_id WHERE y.taken_at >= ?1",
+    },
+    Kind {
+        key: "card_run",
+        label: "Card payments run",
+        sql: "SELECT r.id, r.run_at, NULL, NULL, 1, NULL, NULL, CLIENT_NAME,
+                'Card payment of £' || printf('%.2f', y.amount_pence / 100.0) || ' taken ' || substr(y.taken_at, 1, 10) || ' run: '
+                  || r.outcome || CASE WHEN r.reference = '' THEN '' ELSE ', ref. ' || r.reference END, NULL, NULL
+              FROM card_run r JOIN payment y ON y.id = r.payment_id JOIN client c ON c.id = y.client_id WHERE r.run_at >= ?1",
+    },
+    Kind {
+        key: "cash_up",
+        label: "Cash-ups",
+        sql: "SELECT u.id, u.counted_at, NULL, NULL, 1, NULL, NULL, NULL,
+                'Cash-up ' || u.day || ' at ' || m.name || ': counted £' || printf('%.2f', u.counted_pence / 100.0) || ' against £'
+                  || printf('%.2f', u.expected_pence / 100.0) || CASE WHEN u.difference_pence = 0 THEN '' ELSE ' (difference £'
+                  || printf('%.2f', u.difference_pence / 100.0) || ': ' || u.note || ')' END, NULL, NULL
+              FROM cash_up u JOIN premises m ON m.id = u.premises_id WHERE u.counted_at >= ?1",
+    },
+    Kind {
+        key: "insurance_claim",
+        label: "Insurance claims",
+        sql: "SELECT k.id, k.made_at, NULL, NULL, 1, p.id, p.name, CLIENT_NAME,
+                'Insurance claim to ' || k.insurer || ', policy ' || k.policy_number || ': ' || k.condition || ', £'
+                  || printf('%.2f', k.amount_pence / 100.0), NULL, NULL
+              FROM insurance_claim k JOIN client c ON c.id = k.client_id JOIN patient p ON p.id = k.patient_id WHERE k.made_at >= ?1",
+    },
+    Kind {
         key: "void",
         label: "Voided records",
         sql: "SELECT v.id, v.voided_at, NULL, s.display_name, 1, NULL, NULL, NULL,

@@ -116,6 +116,17 @@ export type { LabValue } from './types/LabValue';
 import type { PackStatus } from './types/PackStatus';
 import type { PackInfo } from './types/PackInfo';
 export type { PackStatus, PackInfo };
+import type { ClientAccount } from './types/ClientAccount';
+import type { NewPayment } from './types/NewPayment';
+import type { Payment } from './types/Payment';
+import type { CashUp } from './types/CashUp';
+import type { NewClaim } from './types/NewClaim';
+import type { Claim } from './types/Claim';
+import type { Takings } from './types/Takings';
+export type { ClientAccount, NewPayment, Payment, CashUp, NewClaim, Claim, Takings };
+export type { PaymentMethod } from './types/PaymentMethod';
+export type { PaymentKind } from './types/PaymentKind';
+export type { CardState } from './types/CardState';
 export type { LabValueInput } from './types/LabValueInput';
 export type { LabFlag } from './types/LabFlag';
 export type { AwaitedRequest } from './types/AwaitedRequest';
@@ -231,6 +242,18 @@ export const api = {
   labAwaited: (mine: boolean) => call<LabAwaited>('lab_awaited', { mine }),
   /** Saves a result's file in the exports folder and returns its path. */
   saveLabAttachment: (result: string) => call<string>('save_lab_attachment', { result }),
+  // Payments, takings and claims.
+  clientAccount: (client: string) => call<ClientAccount>('client_account', { client }),
+  takePayment: (payment: NewPayment) => call<Payment>('take_payment', { payment }),
+  runCardPayment: (payment: string, approved: boolean, reference: string) =>
+    call<Payment>('run_card_payment', { payment, approved, reference }),
+  /** `day`: a London date, YYYY-MM-DD; `counted`: pounds as typed. */
+  cashUp: (day: string, counted: string, note: string) => call<CashUp>('cash_up', { day, counted, note }),
+  recordClaim: (claim: NewClaim) => call<Claim>('record_claim', { claim }),
+  takings: (day: string) => call<Takings>('takings', { day }),
+  /** Saves the receipt PDF and returns its path. */
+  printReceipt: (payment: string) => call<string>('print_receipt', { payment }),
+
   // The continuity pack.
   continuityStatus: () => call<PackStatus>('continuity_status'),
   /** `date`: a London date, YYYY-MM-DD, or null for the next working day. */
