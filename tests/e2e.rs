@@ -975,6 +975,108 @@ fn app_shots(name: &str) -> PathBuf {
     manifest_dir().join("test-output/e2e").join(name)
 }
 
+/// Payments at the desk in the real window: the receptionist finds the client, takes a cash deposit
+/// and a card payment to run once the terminal works, and prints the receipt; the card payment waits
+/// under Takings. The receipt's PDF shows the VAT; the payments are read back from the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reception_takes_a_deposit_and_a_card_payment_to_run_later_and_prints_a_receipt() {
+    tokio::time::timeout(Duration::from_secs(300), async {
+        use lifeboat_core::accounts::{CardState, PaymentKind, PaymentMethod};
+        use lifeboat_core::Role;
+        let data = tempfile::TempDir::new().unwrap();
+        let exports = tempfile::TempDir::new().unwrap();
+        consult_practice(data.path());
+        let client_id = {
+            let store = open_store(data.path());
+            let admin = store.login("admin", "admin password").unwrap();
+            let mut desk = lifeboat_core::example::staff("r.desk", Role::Reception, "front desk 1");
+            desk.display_name = "Rita Desk".into();
+            store.add_staff(&admin, &desk).unwrap();
+            let vet = store.login("j.herriot", "vet password 1").unwrap();
+            let hit = store.search(&vet, "Quillfeather", 1).unwrap().remove(0);
+            let fee = store.fees(&vet).unwrap().into_iter().find(|f| f.name == "Consultation").unwrap();
+            let charge = lifeboat_core::clinical::charge::NewCharge {
+                patient_id: hit.patients[0].id,
+                consultation_id: None,
+                fee_id: fee.id,
+                quantity: String::new(),
+                note: String::new(),
+            };
+            store.add_charge(&vet, &charge).unwrap();
+            hit.client_id
+        };
+        let app = Desktop::launch_with(data.path(), exports.path(), "payments").await;
+        app.fill("#field-login-username", "r.desk").await;
+        app.fill("#field-login-password", "front desk 1").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.find("[data-testid=daybook-grid]").await;
+        app.type_keys("#search", "Quillfeather").await;
+        app.wait_text("[data-testid=search-hit]", "Quillfeather").await;
+        app.click("[data-testid=search-hit] button.client").await;
+        app.wait_text("[data-testid=account-balance]", "Owes £54.00").await;
+
+        // A cash deposit of £20.
+        app.click("[data-testid=take-payment]").await;
+        app.click("[data-testid=payment-deposit]").await;
+        app.fill("#pay-amount", "20").await;
+        app.ensure_value("#pay-amount", "20").await;
+        app.choose("[data-testid=payment-method]", "cash").await;
+        app.click("[data-testid=payment-submit]").await;
+        app.wait_text("[data-testid=receipt-path]", ".pdf").await;
+        app.wait_text("[data-testid=account-balance]", "Owes £34.00").await;
+
+        // The rest on a card, to run once the terminal works: still owed until it is run.
+        app.click("[data-testid=take-payment]").await;
+        app.ensure_value("#pay-amount", "34.00").await;
+        app.choose("[data-testid=payment-method]", "card_to_run").await;
+        app.screenshot("1-taking-a-card-payment-to-run").await;
+        app.click("[data-testid=payment-submit]").await;
+        let path = app.wait_text("[data-testid=receipt-path]", ".pdf").await;
+        app.wait_text("[data-testid=payments]", "to run").await;
+        app.screenshot("2-account").await;
+        app.click("[data-testid=nav-takings]").await;
+        app.wait_text("[data-testid=card-to-run]", "Mrs Agatha Quillfeather").await;
+        app.wait_text("[data-testid=takings-sums]", "£20.00").await;
+        app.screenshot("3-takings").await;
+        app.close().await;
+
+        let words = Command::new("pdftotext").args(["-layout", path.as_str(), "-"]).output().expect("pdftotext runs");
+        let words = String::from_utf8_lossy(&words.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+        for expected in [
+            "Receipt",
+            "Mrs Agatha Quillfeather",
+            "Consultation £45.00 £9.00 (20%) £54.00",
+            "VAT at 20% on £45.00 £9.00",
+            "Paid: £34.00",
+            "Card, to run on the terminal later: not yet taken from the card",
+            "Balance owed on the account: £34.00",
+        ] {
+            assert!(words.contains(expected), "the receipt says {expected:?}: {words}");
+        }
+        std::fs::copy(&path, app_shots("payments").join("receipt.pdf")).unwrap();
+
+        let store = open_store(data.path());
+        let desk = store.login("r.desk", "front desk 1").unwrap();
+        let account = store.client_account(&desk, client_id).unwrap();
+        let payments: Vec<(PaymentKind, PaymentMethod, i64, CardState, String)> = account
+            .payments
+            .iter()
+            .map(|p| (p.kind, p.method, p.amount_pence, p.card, p.taken_by_name.clone()))
+            .collect();
+        assert_eq!(
+            payments,
+            vec![
+                (PaymentKind::Payment, PaymentMethod::CardToRun, 3400, CardState::ToRun, "Rita Desk".to_string()),
+                (PaymentKind::Deposit, PaymentMethod::Cash, 2000, CardState::NotToRun, "Rita Desk".to_string()),
+            ]
+        );
+        assert_eq!((account.balance_pence, account.to_run_pence), (3400, 3400));
+        assert!(store.verify_audit().unwrap().is_intact());
+    })
+    .await
+    .expect("the payments end-to-end test finished within 5 minutes");
+}
+
 /// The id of the consultation on screen.
 async fn consultation_id(app: &Desktop) -> String {
     app.find("[data-consultation-id]")

@@ -97,6 +97,10 @@ pub fn receipt(r: &Receipt) -> Vec<u8> {
         "Nothing owed on the account.".to_string()
     };
     page.text(MARGIN, y, 11.0, true, &balance);
+    if r.to_run_pence > 0 {
+        y -= 5.5;
+        page.text(MARGIN, y, 10.0, false, &format!("Card payments still to run on the terminal: {}", money(r.to_run_pence)));
+    }
     y -= 12.0;
     for line in wrap(
         &format!(

@@ -368,3 +368,47 @@ fn the_continuity_pack_names_tomorrows_animals_with_their_alerts_and_medicines()
         "no sheet for an animal not booked"
     );
 }
+
+/// The receipt: the day's charges with their VAT, the VAT per rate, what was paid and how, and what is
+/// left on the account.
+#[test]
+fn the_receipt_shows_the_days_charges_with_vat_and_the_payment() {
+    use lifeboat_core::accounts::{NewPayment, PaymentKind, PaymentMethod};
+    use lifeboat_core::clinical::charge::NewCharge;
+    let (f, biscuit) = fixture();
+    let admin = f.store.login("admin", "a long password").unwrap();
+    let fee = f.store.fees(&f.vet).unwrap().into_iter().find(|x| x.name == "Consultation").unwrap();
+    let charge = NewCharge { patient_id: biscuit, consultation_id: None, fee_id: fee.id, quantity: String::new(), note: String::new() };
+    f.store.add_charge(&f.vet, &charge).unwrap();
+    let owner = f.store.patient_record(&f.vet, biscuit).unwrap().owners[0].id;
+    let payment = f
+        .store
+        .take_payment(
+            &admin,
+            &NewPayment {
+                client_id: owner,
+                kind: PaymentKind::Payment,
+                method: PaymentMethod::CardToRun,
+                amount: "30".into(),
+                reference: String::new(),
+                note: String::new(),
+            },
+        )
+        .unwrap();
+    let pdf = lifeboat_print::receipt(&f.store.receipt(&admin, payment.id).unwrap());
+    save("receipt.pdf", &pdf);
+    let text = text_of(&pdf);
+    for (item, words) in [
+        ("heading", "Riverside Vets Receipt"),
+        ("address", "12 Mill Lane, Exeter EX1 1AA"),
+        ("date", "30/11/2026 10:15"),
+        ("client", "Mrs Agatha Quillfeather 3 Orchard Row Exeter EX4 1AB"),
+        ("charge", "Consultation £45.00 £9.00 (20%) £54.00"),
+        ("VAT per rate", "VAT at 20% on £45.00 £9.00"),
+        ("total", "Total charged today, VAT included £54.00"),
+        ("paid", "Paid: £30.00 Card, to run on the terminal later: not yet taken from the card"),
+        ("balance", "Balance owed on the account: £54.00 Card payments still to run on the terminal: £30.00"),
+    ] {
+        assert!(text.contains(words), "the receipt's {item} ({words:?}) is missing: {text}");
+    }
+}

@@ -241,6 +241,8 @@ pub struct Receipt {
     /// (VAT rate in basis points, net, VAT) per rate, of those charges.
     pub vat: Vec<(i64, i64, i64)>,
     pub balance_pence: i64,
+    /// Of the client's payments, those on cards still to run.
+    pub to_run_pence: i64,
 }
 
 /// Pounds as people write them, in pence: "45", "45.5", "£1,200.00"; more than £100,000 is refused.
@@ -462,6 +464,7 @@ pub(crate) fn receipt(conn: &Connection, payment_id: Uuid) -> Result<Receipt> {
     Ok(Receipt {
         vat: vat_lines(&charges),
         balance_pence: account.balance_pence,
+        to_run_pence: account.to_run_pence,
         client: account.client,
         practice,
         premises,
