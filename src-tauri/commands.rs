@@ -566,7 +566,12 @@ pub async fn run_card_payment(
 }
 
 #[tauri::command]
-pub async fn cash_up(state: State<'_, AppState>, day: NaiveDate, counted: String, note: String) -> CommandResult<CashUp> {
+pub async fn cash_up(
+    state: State<'_, AppState>,
+    day: NaiveDate,
+    counted: String,
+    note: String,
+) -> CommandResult<CashUp> {
     state.run(move |store, session| Ok(store.cash_up(session, day, &counted, &note)?)).await
 }
 

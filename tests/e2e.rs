@@ -1022,7 +1022,7 @@ async fn reception_takes_a_deposit_and_a_card_payment_to_run_later_and_prints_a_
         app.ensure_value("#pay-amount", "20").await;
         app.choose("[data-testid=payment-method]", "cash").await;
         app.click("[data-testid=payment-submit]").await;
-        app.wait_text("[data-testid=receipt-path]", ".pdf").await;
+        let deposit_receipt = app.wait_text("[data-testid=receipt-path]", ".pdf").await;
         app.wait_text("[data-testid=account-balance]", "Owes £34.00").await;
 
         // The rest on a card, to run once the terminal works: still owed until it is run.
@@ -1031,12 +1031,29 @@ async fn reception_takes_a_deposit_and_a_card_payment_to_run_later_and_prints_a_
         app.choose("[data-testid=payment-method]", "card_to_run").await;
         app.screenshot("1-taking-a-card-payment-to-run").await;
         app.click("[data-testid=payment-submit]").await;
-        let path = app.wait_text("[data-testid=receipt-path]", ".pdf").await;
         app.wait_text("[data-testid=payments]", "to run").await;
+        let mut path = app.wait_text("[data-testid=receipt-path]", ".pdf").await;
+        for _ in 0..50 {
+            if path != deposit_receipt {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            path = app.text("[data-testid=receipt-path]").await;
+        }
+        assert_ne!(path, deposit_receipt, "the second payment has a receipt of its own");
         app.screenshot("2-account").await;
         app.click("[data-testid=nav-takings]").await;
         app.wait_text("[data-testid=card-to-run]", "Mrs Agatha Quillfeather").await;
         app.wait_text("[data-testid=takings-sums]", "£20.00").await;
+        // The cash-up: £18 in the till against £20 taken; the difference must be explained, and stays.
+        app.fill("#counted", "18").await;
+        app.ensure_value("#counted", "18").await;
+        app.click("[data-testid=cash-up-form] button[type=submit]").await;
+        app.wait_text("[role=alert]", "Say why the till is £2.00 short").await;
+        app.type_keys("#cash-note", "£2 given twice in change").await;
+        app.ensure_value("#cash-note", "£2 given twice in change").await;
+        app.click("[data-testid=cash-up-form] button[type=submit]").await;
+        app.wait_text("[data-testid=cash-up]", "£2.00 short").await;
         app.screenshot("3-takings").await;
         app.close().await;
 
@@ -1047,7 +1064,7 @@ async fn reception_takes_a_deposit_and_a_card_payment_to_run_later_and_prints_a_
             "Mrs Agatha Quillfeather",
             "Consultation £45.00 £9.00 (20%) £54.00",
             "VAT at 20% on £45.00 £9.00",
-            "Paid: £34.00",
+            "To be taken by card: £34.00",
             "Card, to run on the terminal later: not yet taken from the card",
             "Balance owed on the account: £34.00",
         ] {
@@ -1071,6 +1088,13 @@ async fn reception_takes_a_deposit_and_a_card_payment_to_run_later_and_prints_a_
             ]
         );
         assert_eq!((account.balance_pence, account.to_run_pence), (3400, 3400));
+        let takings = store.takings(&desk, lifeboat_core::time::local_date(chrono::Utc::now())).unwrap();
+        let counts: Vec<(i64, i64, i64, &str)> = takings
+            .cash_ups
+            .iter()
+            .map(|u| (u.expected_pence, u.counted_pence, u.difference_pence, u.note.as_str()))
+            .collect();
+        assert_eq!(counts, vec![(2000, 1800, -200, "£2 given twice in change")]);
         assert!(store.verify_audit().unwrap().is_intact());
     })
     .await

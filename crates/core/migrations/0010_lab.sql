@@ -79,13 +79,11 @@ BEGIN SELECT RAISE(ABORT, 'a lab result cannot be deleted; void it'); END;
 CREATE TRIGGER lab_result_never_replaced BEFORE INSERT ON lab_result WHEN EXISTS (SELECT 1 FROM lab_result WHERE id = NEW.id)
 BEGIN SELECT RAISE(ABORT, 'a lab result cannot be replaced'); END;
 
--- Lab requests and results are voided like other clinical records, and so are payments and insurance
--- claims (schema 12): the void table learns their names (a CHECK cannot be altered, so the table is
--- rebuilt with its rows, index and guards).
+-- Lab requests and results are voided like other clinical records: the void table learns their names
+-- (a CHECK cannot be altered, so the table is rebuilt with its rows, index and guards).
 CREATE TABLE clinical_void_next (
     id          TEXT PRIMARY KEY NOT NULL,
-    entity      TEXT NOT NULL CHECK (entity IN ('consultation', 'prescription', 'charge', 'lab_request', 'lab_result',
-                                            'payment', 'insurance_claim')),
+    entity      TEXT NOT NULL CHECK (entity IN ('consultation', 'prescription', 'charge', 'lab_request', 'lab_result')),
     entity_id   TEXT NOT NULL,
     reason      TEXT NOT NULL,
     voided_by   TEXT NOT NULL REFERENCES staff (id),

@@ -12,7 +12,8 @@ CREATE TABLE payment (
     client_id     TEXT NOT NULL REFERENCES client (id),
     premises_id   TEXT NOT NULL REFERENCES premises (id),
     kind          TEXT NOT NULL CHECK (kind IN ('payment', 'deposit')),
-    method        TEXT NOT NULL CHECK (method IN ('cash', 'card', 'card_to_run', 'cheque', 'bank_transfer')),
+    -- 'pay_later': what the client agreed to pay later (by when, in the note); not money received.
+    method        TEXT NOT NULL CHECK (method IN ('cash', 'card', 'card_to_run', 'cheque', 'bank_transfer', 'pay_later')),
     amount_pence  INTEGER NOT NULL CHECK (amount_pence > 0 AND amount_pence <= 10000000),
     -- The terminal's or the cheque's reference.
     reference     TEXT NOT NULL DEFAULT '',
@@ -89,3 +90,27 @@ CREATE TRIGGER insurance_claim_never_deleted BEFORE DELETE ON insurance_claim
 BEGIN SELECT RAISE(ABORT, 'a claim cannot be deleted; void it'); END;
 CREATE TRIGGER insurance_claim_never_replaced BEFORE INSERT ON insurance_claim WHEN EXISTS (SELECT 1 FROM insurance_claim WHERE id = NEW.id)
 BEGIN SELECT RAISE(ABORT, 'a claim cannot be replaced'); END;
+
+-- Payments and claims are voided like clinical records: the void table learns their names (rebuilt, as
+-- schema 10 did, with its rows, index and guards).
+CREATE TABLE clinical_void_next (
+    id          TEXT PRIMARY KEY NOT NULL,
+    entity      TEXT NOT NULL CHECK (entity IN ('consultation', 'prescription', 'charge', 'lab_request', 'lab_result',
+                                            'payment', 'insurance_claim')),
+    entity_id   TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    voided_by   TEXT NOT NULL REFERENCES staff (id),
+    voided_at   TEXT NOT NULL
+) STRICT;
+INSERT INTO clinical_void_next (id, entity, entity_id, reason, voided_by, voided_at)
+    SELECT id, entity, entity_id, reason, voided_by, voided_at FROM clinical_void;
+DROP TABLE clinical_void;
+ALTER TABLE clinical_void_next RENAME TO clinical_void;
+-- Not unique: two PCs apart may each void one record (schema 5).
+CREATE INDEX clinical_void_entity ON clinical_void (entity, entity_id);
+CREATE TRIGGER clinical_void_is_final BEFORE UPDATE ON clinical_void
+BEGIN SELECT RAISE(ABORT, 'a void cannot be changed'); END;
+CREATE TRIGGER clinical_void_never_deleted BEFORE DELETE ON clinical_void
+BEGIN SELECT RAISE(ABORT, 'a void cannot be deleted'); END;
+CREATE TRIGGER clinical_void_never_replaced BEFORE INSERT ON clinical_void WHEN EXISTS (SELECT 1 FROM clinical_void WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'a void cannot be replaced'); END;

@@ -8,7 +8,7 @@
 //! blanked, through the write path, so the purge reaches every PC of the practice; each PC also blanks
 //! its journal's old copies of those records (`journal::redact`). Records the law requires the practice
 //! to keep — consultations, prescriptions and their dispensings, the controlled drugs register, charges,
-//! lab requests and results with the labs' files —
+//! lab requests and results with the labs' files, payments, cash-ups and insurance claims —
 //! are never touched, nor the clients and animals they name: they stay until the practice's own
 //! retention ends. A `purge_run` record says what was purged and what was kept.
 
@@ -132,13 +132,14 @@ fn closure(conn: &Connection) -> Result<Option<Closure>> {
 const KEPT: &str = "WITH kept_p AS (
         SELECT patient_id AS id FROM consultation UNION SELECT patient_id FROM prescription
         UNION SELECT patient_id FROM cd_entry WHERE patient_id IS NOT NULL UNION SELECT patient_id FROM charge
-        UNION SELECT patient_id FROM lab_request
+        UNION SELECT patient_id FROM lab_request UNION SELECT patient_id FROM insurance_claim
         UNION SELECT patient_id FROM appointment WHERE starts_at > ?1
         UNION SELECT j.entity_id FROM journal j WHERE j.entity = 'patient' AND j.hlc > ?2
         UNION SELECT p.id FROM patient p WHERE p.origin = 'offline'
           AND NOT EXISTS (SELECT 1 FROM ledger_mark m WHERE m.record_id = p.id AND m.stage = 'verified')
     ), kept_c AS (
         SELECT client_id AS id FROM prescription UNION SELECT client_id FROM charge
+        UNION SELECT client_id FROM payment UNION SELECT client_id FROM insurance_claim
         UNION SELECT o.client_id FROM ownership o WHERE o.patient_id IN (SELECT id FROM kept_p)
         UNION SELECT client_id FROM appointment
           WHERE starts_at > ?1 OR id IN (SELECT appointment_id FROM consultation WHERE appointment_id IS NOT NULL)

@@ -13,14 +13,33 @@ use lifeboat_core::{ErrorCode, Role, Store, StoreConfig};
 
 fn consultation_fee(c: &Clinic) {
     let fee = c.store().fees(&c.vet).unwrap().into_iter().find(|f| f.name == "Consultation").unwrap();
-    let new = NewCharge { patient_id: c.r.dog.id, consultation_id: None, fee_id: fee.id, quantity: String::new(), note: String::new() };
+    let new = NewCharge {
+        patient_id: c.r.dog.id,
+        consultation_id: None,
+        fee_id: fee.id,
+        quantity: String::new(),
+        note: String::new(),
+    };
     c.store().add_charge(&c.vet, &new).unwrap();
 }
 
-fn pay(c: &Clinic, kind: PaymentKind, method: PaymentMethod, amount: &str, reference: &str) -> lifeboat_core::Result<lifeboat_core::accounts::Payment> {
+fn pay(
+    c: &Clinic,
+    kind: PaymentKind,
+    method: PaymentMethod,
+    amount: &str,
+    reference: &str,
+) -> lifeboat_core::Result<lifeboat_core::accounts::Payment> {
     c.store().take_payment(
         &c.r.desk,
-        &NewPayment { client_id: c.r.client.id, kind, method, amount: amount.into(), reference: reference.into(), note: String::new() },
+        &NewPayment {
+            client_id: c.r.client.id,
+            kind,
+            method,
+            amount: amount.into(),
+            reference: reference.into(),
+            note: String::new(),
+        },
     )
 }
 
@@ -30,7 +49,10 @@ fn a_deposit_and_a_card_payment_run_later_settle_the_account_and_the_receipt_sho
     consultation_fee(&c);
     let deposit = pay(&c, PaymentKind::Deposit, PaymentMethod::Cash, "£20", "").unwrap();
     let card = pay(&c, PaymentKind::Payment, PaymentMethod::CardToRun, "34.00", "").unwrap();
-    assert_eq!((card.card, card.amount_pence, card.client_name.as_str()), (CardState::ToRun, 3400, "Mrs Agatha Quillfeather"));
+    assert_eq!(
+        (card.card, card.amount_pence, card.client_name.as_str()),
+        (CardState::ToRun, 3400, "Mrs Agatha Quillfeather")
+    );
     let account = c.store().client_account(&c.r.desk, c.r.client.id).unwrap();
     assert_eq!(
         (account.charged_pence, account.received_pence, account.to_run_pence, account.balance_pence),
@@ -61,6 +83,41 @@ fn a_deposit_and_a_card_payment_run_later_settle_the_account_and_the_receipt_sho
     let account = c.store().client_account(&c.r.desk, c.r.client.id).unwrap();
     assert_eq!((account.balance_pence, account.to_run_pence), (0, 0), "a declined card pays nothing");
     assert_eq!(account.payments[0].card, CardState::Declined);
+    let day = local("2026-03-29 00:00").date();
+    let takings = c.store().takings(&c.r.desk, day).unwrap();
+    assert_eq!(takings.cards_declined.iter().map(|p| p.id).collect::<Vec<_>>(), vec![declined.id], "to chase");
+    assert_eq!((takings.card_pence, takings.to_run_pence), (3400, 0), "the approved card counts on the day it was run");
+    // Run again with another card: approved now.
+    let again = c.store().run_card_payment(&c.r.desk, declined.id, true, "AUTH 2").unwrap();
+    assert_eq!(again.card, CardState::Approved);
+    assert_eq!(
+        c.store().client_account(&c.r.desk, c.r.client.id).unwrap().balance_pence,
+        -10000,
+        "in credit by the deposit"
+    );
+
+    // Pay later: agreed, not money; the client is listed as owing with the agreement.
+    consultation_fee(&c);
+    consultation_fee(&c);
+    c.store()
+        .take_payment(
+            &c.r.desk,
+            &NewPayment {
+                client_id: c.r.client.id,
+                kind: PaymentKind::Payment,
+                method: PaymentMethod::PayLater,
+                amount: "8".into(),
+                reference: String::new(),
+                note: "By Friday, agreed with Mrs Q".into(),
+            },
+        )
+        .unwrap();
+    let owing = c.store().takings(&c.r.desk, day).unwrap().owing;
+    assert_eq!(owing.len(), 1);
+    assert_eq!(
+        (owing[0].client_id, owing[0].balance_pence, owing[0].pay_later_note.as_deref()),
+        (c.r.client.id, 800, Some("By Friday, agreed with Mrs Q"))
+    );
     assert!(c.store().verify_audit().unwrap().is_intact());
 }
 
@@ -76,6 +133,9 @@ fn bad_payments_are_refused_naming_what_is_wrong() {
         ("100000.01", PaymentMethod::Cash, "", "amount"),
         ("45", PaymentMethod::Card, "", "reference"),
         ("45", PaymentMethod::Card, &"x".repeat(41), "reference"),
+        ("12,50", PaymentMethod::Cash, "", "amount"),
+        ("1,5", PaymentMethod::Cash, "", "amount"),
+        ("45", PaymentMethod::PayLater, "", "note"),
     ] {
         let e = pay(&c, PaymentKind::Payment, method, amount, reference).unwrap_err();
         assert_eq!(e.field(), Some(field), "{amount:?} {method:?}: {e}");
@@ -97,12 +157,21 @@ fn the_cash_up_keeps_every_count_and_its_difference() {
     let second = c.store().cash_up(&c.r.desk, day, "54", "").unwrap();
     assert_eq!(second.difference_pence, 0);
     let takings = c.store().takings(&c.r.desk, day).unwrap();
-    assert_eq!(takings.cash_ups.iter().map(|u| u.difference_pence).collect::<Vec<_>>(), vec![-200, 0], "both counts stay");
-    assert_eq!(c.store().cash_up(&c.vet, day, "54", "").unwrap_err().code(), ErrorCode::Forbidden, "vets do not cash up");
+    assert_eq!(
+        takings.cash_ups.iter().map(|u| u.difference_pence).collect::<Vec<_>>(),
+        vec![-200, 0],
+        "both counts stay"
+    );
+    assert_eq!(
+        c.store().cash_up(&c.vet, day, "54", "").unwrap_err().code(),
+        ErrorCode::Forbidden,
+        "vets do not cash up"
+    );
     let tomorrow = day.succ_opt().unwrap();
     assert_eq!(c.store().cash_up(&c.r.desk, tomorrow, "0", "").unwrap_err().field(), Some("day"));
     let raw = raw_connection(&c.r.dir);
-    for sql in ["UPDATE cash_up SET counted_pence = 5400", "DELETE FROM cash_up", "UPDATE payment SET amount_pence = 1"] {
+    for sql in ["UPDATE cash_up SET counted_pence = 5400", "DELETE FROM cash_up", "UPDATE payment SET amount_pence = 1"]
+    {
         let e = raw.execute_batch(sql).unwrap_err().to_string();
         assert!(e.contains("cannot be"), "{sql}: {e}");
     }
@@ -130,18 +199,30 @@ fn claims_and_voids_and_who_may_void_them() {
         .store()
         .record_claim(
             &c.r.desk,
-            &NewClaim { patient_id: c.r.dog.id, insurer: String::new(), policy_number: "1".into(), condition: "x".into(), amount: "1".into(), note: String::new() },
+            &NewClaim {
+                patient_id: c.r.dog.id,
+                insurer: String::new(),
+                policy_number: "1".into(),
+                condition: "x".into(),
+                amount: "1".into(),
+                note: String::new(),
+            },
         )
         .unwrap_err();
     assert_eq!(e.field(), Some("insurer"), "{e}");
-    let payment = pay(&c, PaymentKind::Payment, PaymentMethod::Cash, "54", "").unwrap();
+    let counted = pay(&c, PaymentKind::Payment, PaymentMethod::Cash, "10", "").unwrap();
+    c.store().cash_up(&c.r.desk, local("2026-03-29 00:00").date(), "10", "").unwrap();
+    let e = c.store().void_record(&c.r.desk, Voidable::Payment, counted.id, "Typed twice").unwrap_err();
+    assert!(e.to_string().contains("counted in a cash-up"), "{e}");
+    let payment = pay(&c, PaymentKind::Payment, PaymentMethod::Cheque, "54", "100234").unwrap();
     let other_desk = login_as(c.store(), &c.r.admin, "desk2", Role::Reception);
     let e = c.store().void_record(&other_desk, Voidable::Payment, payment.id, "Typed twice").unwrap_err();
     assert_eq!(e.code(), ErrorCode::Forbidden, "{e}");
     let manager = login_as(c.store(), &c.r.admin, "m.manager", Role::Manager);
     c.store().void_record(&manager, Voidable::Payment, payment.id, "Typed twice").unwrap();
     let account = c.store().client_account(&c.r.desk, c.r.client.id).unwrap();
-    assert_eq!((account.received_pence, account.payments[0].void_reason.as_deref()), (0, Some("Typed twice")));
+    assert_eq!((account.received_pence, account.payments[0].void_reason.as_deref()), (1000, Some("Typed twice")));
+    c.store().void_record(&manager, Voidable::Payment, counted.id, "Counted, then found typed twice").unwrap();
     c.store().void_record(&c.r.desk, Voidable::InsuranceClaim, claim.id, "Wrong policy").unwrap();
     assert!(c.store().takings(&c.r.desk, local("2026-03-29 00:00").date()).unwrap().claims.is_empty());
 }
@@ -167,7 +248,8 @@ fn payments_travel_to_another_pc_and_count_in_the_backlog() {
     }
     let desk = other.login("desk", PASSWORD).unwrap();
     assert_eq!(other.client_account(&desk, c.r.client.id).unwrap().balance_pence, 0);
-    let kinds: Vec<String> = c.store().backlog(&manager).unwrap().totals.iter().map(|t| format!("{} {}", t.0, t.1)).collect();
+    let kinds: Vec<String> =
+        c.store().backlog(&manager).unwrap().totals.iter().map(|t| format!("{} {}", t.0, t.1)).collect();
     for kind in ["Payments 1", "Card payments run 1", "Cash-ups 1"] {
         assert!(kinds.contains(&kind.to_string()), "{kind}: {kinds:?}");
     }

@@ -194,6 +194,16 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
             let guarded = conn.execute_batch("DELETE FROM clinical_void").unwrap_err().to_string();
             assert!(guarded.contains("a void cannot be deleted"), "{guarded}");
         }
+        if from == 11 {
+            // The void table learnt payments and claims: one can be voided on an upgraded database.
+            conn.execute_batch(
+                "INSERT INTO clinical_void (id, entity, entity_id, reason, voided_by, voided_at)
+                 VALUES ('v9', 'payment', 'y1', 'Typed twice', 's1', '2026-02-01T10:00:00.000Z')",
+            )
+            .unwrap();
+            let guarded = conn.execute_batch("UPDATE clinical_void SET reason = 'x'").unwrap_err().to_string();
+            assert!(guarded.contains("a void cannot be changed"), "{guarded}");
+        }
         if from >= 1 {
             let phone: String = conn.query_row("SELECT phone FROM staff WHERE id = 's1'", [], |r| r.get(0)).unwrap();
             assert_eq!(phone, "", "from schema {from}: no phone until one is given");

@@ -1,7 +1,7 @@
 //! The receipt for a payment (A4): the practice, the client, the day's charges with their VAT, the
 //! VAT per rate, what was paid and how, and the balance left on the account.
 
-use lifeboat_core::accounts::{money, CardState, PaymentKind, Receipt};
+use lifeboat_core::accounts::{money, CardState, PaymentKind, PaymentMethod, Receipt};
 use printpdf::{PdfDocument, PdfSaveOptions};
 
 use crate::page::{wrap, Page};
@@ -26,7 +26,12 @@ pub fn receipt(r: &Receipt) -> Vec<u8> {
     page.text(right - 45.0, y, 9.5, false, &taken.format("%d/%m/%Y %H:%M").to_string());
     y -= 12.0;
     let c = &r.client;
-    let name = [c.title.as_str(), &c.first_name, &c.last_name].iter().filter(|t| !t.is_empty()).cloned().collect::<Vec<_>>().join(" ");
+    let name = [c.title.as_str(), &c.first_name, &c.last_name]
+        .iter()
+        .filter(|t| !t.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
     page.text(MARGIN, y, 11.0, true, &name);
     for line in [c.address_line1.as_str(), &c.address_line2, &format!("{} {}", c.town, c.postcode)] {
         if !line.trim().is_empty() {
@@ -52,7 +57,13 @@ pub fn receipt(r: &Receipt) -> Vec<u8> {
             page.text(MARGIN, y - i as f32 * 4.5, 9.5, false, line);
         }
         page.text(right - 68.0, y, 9.5, false, &money(ch.net_pence));
-        page.text(right - 46.0, y, 9.5, false, &format!("{} ({}%)", money(ch.vat_pence), ch.vat_rate_bp as f64 / 100.0));
+        page.text(
+            right - 46.0,
+            y,
+            9.5,
+            false,
+            &format!("{} ({}%)", money(ch.vat_pence), ch.vat_rate_bp as f64 / 100.0),
+        );
         page.text(right - 22.0, y, 9.5, false, &money(ch.net_pence + ch.vat_pence));
         y -= 4.5 * lines.len().max(1) as f32 + 1.5;
     }
@@ -76,11 +87,20 @@ pub fn receipt(r: &Receipt) -> Vec<u8> {
     let how = match p.card {
         CardState::ToRun => "Card, to run on the terminal later: not yet taken from the card".to_string(),
         CardState::Declined => "Card: DECLINED when run on the terminal".to_string(),
-        CardState::Approved => format!("Card, run on the terminal (ref. {})", p.run_reference.clone().unwrap_or_default()),
+        CardState::Approved => {
+            format!("Card, run on the terminal (ref. {})", p.run_reference.clone().unwrap_or_default())
+        }
+        CardState::NotToRun if p.method == PaymentMethod::PayLater => format!("Agreed: {}", p.note),
         CardState::NotToRun if p.reference.is_empty() => p.method.label().to_string(),
         CardState::NotToRun => format!("{} (ref. {})", p.method.label(), p.reference),
     };
-    let paid = if p.kind == PaymentKind::Deposit { "Deposit paid" } else { "Paid" };
+    let paid = match (p.card, p.method, p.kind) {
+        (CardState::ToRun, _, _) => "To be taken by card",
+        (CardState::Declined, _, _) => "Not paid (card declined)",
+        (_, PaymentMethod::PayLater, _) => "To pay later",
+        (_, _, PaymentKind::Deposit) => "Deposit paid",
+        _ => "Paid",
+    };
     page.text(MARGIN, y, 12.0, true, &format!("{paid}: {}", money(p.amount_pence)));
     y -= 5.5;
     page.text(MARGIN, y, 10.0, false, &how);
@@ -99,12 +119,18 @@ pub fn receipt(r: &Receipt) -> Vec<u8> {
     page.text(MARGIN, y, 11.0, true, &balance);
     if r.to_run_pence > 0 {
         y -= 5.5;
-        page.text(MARGIN, y, 10.0, false, &format!("Card payments still to run on the terminal: {}", money(r.to_run_pence)));
+        page.text(
+            MARGIN,
+            y,
+            10.0,
+            false,
+            &format!("Card payments still to run on the terminal: {}", money(r.to_run_pence)),
+        );
     }
     y -= 12.0;
     for line in wrap(
         &format!(
-            "Taken by {}. Recorded in Lifeboat while {}'s practice management system was unavailable; an invoice follows from it once it is back.",
+            "Taken by {}. Recorded in Lifeboat while {}'s practice management system was unavailable. This is a receipt, not a VAT invoice: the invoice follows from the practice management system once it is back.",
             p.taken_by_name, r.practice.name
         ),
         8.5,

@@ -378,7 +378,13 @@ fn the_receipt_shows_the_days_charges_with_vat_and_the_payment() {
     let (f, biscuit) = fixture();
     let admin = f.store.login("admin", "a long password").unwrap();
     let fee = f.store.fees(&f.vet).unwrap().into_iter().find(|x| x.name == "Consultation").unwrap();
-    let charge = NewCharge { patient_id: biscuit, consultation_id: None, fee_id: fee.id, quantity: String::new(), note: String::new() };
+    let charge = NewCharge {
+        patient_id: biscuit,
+        consultation_id: None,
+        fee_id: fee.id,
+        quantity: String::new(),
+        note: String::new(),
+    };
     f.store.add_charge(&f.vet, &charge).unwrap();
     let owner = f.store.patient_record(&f.vet, biscuit).unwrap().owners[0].id;
     let payment = f
@@ -406,7 +412,8 @@ fn the_receipt_shows_the_days_charges_with_vat_and_the_payment() {
         ("charge", "Consultation £45.00 £9.00 (20%) £54.00"),
         ("VAT per rate", "VAT at 20% on £45.00 £9.00"),
         ("total", "Total charged today, VAT included £54.00"),
-        ("paid", "Paid: £30.00 Card, to run on the terminal later: not yet taken from the card"),
+        ("paid", "To be taken by card: £30.00 Card, to run on the terminal later: not yet taken from the card"),
+        ("not an invoice", "This is a receipt, not a VAT invoice"),
         ("balance", "Balance owed on the account: £54.00 Card payments still to run on the terminal: £30.00"),
     ] {
         assert!(text.contains(words), "the receipt's {item} ({words:?}) is missing: {text}");

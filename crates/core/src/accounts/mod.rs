@@ -56,6 +56,8 @@ pub enum PaymentMethod {
     CardToRun,
     Cheque,
     BankTransfer,
+    /// Not money: what the client agreed to pay later (by when, in the note).
+    PayLater,
 }
 
 impl PaymentMethod {
@@ -66,6 +68,7 @@ impl PaymentMethod {
             PaymentMethod::CardToRun => "card_to_run",
             PaymentMethod::Cheque => "cheque",
             PaymentMethod::BankTransfer => "bank_transfer",
+            PaymentMethod::PayLater => "pay_later",
         }
     }
     pub fn label(self) -> &'static str {
@@ -75,6 +78,7 @@ impl PaymentMethod {
             PaymentMethod::CardToRun => "Card, to run later",
             PaymentMethod::Cheque => "Cheque",
             PaymentMethod::BankTransfer => "Bank transfer",
+            PaymentMethod::PayLater => "To pay later",
         }
     }
     fn parse(text: &str) -> Option<PaymentMethod> {
@@ -84,6 +88,7 @@ impl PaymentMethod {
             PaymentMethod::CardToRun,
             PaymentMethod::Cheque,
             PaymentMethod::BankTransfer,
+            PaymentMethod::PayLater,
         ]
         .into_iter()
         .find(|m| m.as_str() == text)
@@ -138,9 +143,12 @@ pub struct Payment {
 }
 
 impl Payment {
-    /// Money the practice has: not void, and not a card payment still to run or declined.
+    /// Money the practice has: not void, not an agreement to pay later, and not a card payment still to
+    /// run or declined.
     pub fn is_received(&self) -> bool {
-        self.void_reason.is_none() && matches!(self.card, CardState::NotToRun | CardState::Approved)
+        self.void_reason.is_none()
+            && self.method != PaymentMethod::PayLater
+            && matches!(self.card, CardState::NotToRun | CardState::Approved)
     }
 }
 
@@ -225,8 +233,58 @@ pub struct Takings {
     pub cash_ups: Vec<CashUp>,
     /// Card payments to run, from any day, at any premises: oldest first.
     pub cards_to_run: Vec<Payment>,
+    /// Card payments declined when run, to chase: oldest first.
+    pub cards_declined: Vec<Payment>,
+    /// Clients who owe money, most owed first (the first 200).
+    pub owing: Vec<Owing>,
     /// Claims not void, newest first.
     pub claims: Vec<Claim>,
+}
+
+/// A client who owes money.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Owing {
+    pub client_id: Uuid,
+    pub client_name: String,
+    pub phone: String,
+    pub balance_pence: i64,
+    /// The last agreement to pay later, if there is one.
+    pub pay_later_note: Option<String>,
+}
+
+/// Clients (with what was merged into them) who owe money, most owed first.
+fn owing(conn: &Connection) -> Result<Vec<Owing>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "WITH owner AS (SELECT id, coalesce(merged_into, id) AS account FROM client),
+         charged AS (
+           SELECT o.account, sum(h.net_pence + h.vat_pence) AS pence FROM charge h JOIN owner o ON o.id = h.client_id
+           WHERE NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'charge' AND v.entity_id = h.id) GROUP BY o.account),
+         received AS (
+           SELECT o.account, sum(y.amount_pence) AS pence FROM payment y JOIN owner o ON o.id = y.client_id
+           WHERE y.method <> 'pay_later'
+             AND NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'payment' AND v.entity_id = y.id)
+             AND (y.method <> 'card_to_run' OR (SELECT r.outcome FROM card_run r WHERE r.payment_id = y.id ORDER BY r.run_at DESC, r.id DESC LIMIT 1) = 'approved')
+           GROUP BY o.account)
+         SELECT c.id, {CLIENT_NAME}, c.phone, ch.pence - coalesce(rc.pence, 0) AS owed,
+                (SELECT y.note FROM payment y JOIN owner o ON o.id = y.client_id WHERE o.account = c.id AND y.method = 'pay_later'
+                   AND NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'payment' AND v.entity_id = y.id)
+                 ORDER BY y.taken_at DESC LIMIT 1)
+         FROM charged ch JOIN client c ON c.id = ch.account LEFT JOIN received rc ON rc.account = ch.account
+         WHERE ch.pence - coalesce(rc.pence, 0) > 0 ORDER BY owed DESC LIMIT 200"
+    ))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(Owing {
+                client_id: row::uuid(r, 0)?,
+                client_name: r.get(1)?,
+                phone: r.get(2)?,
+                balance_pence: r.get(3)?,
+                pay_later_note: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
 /// What a receipt prints.
@@ -245,10 +303,32 @@ pub struct Receipt {
     pub to_run_pence: i64,
 }
 
-/// Pounds as people write them, in pence: "45", "45.5", "£1,200.00"; more than £100,000 is refused.
+/// Pounds as people write them, in pence: "45", "45.5", "£1,200.00"; more than £100,000 is refused,
+/// and so is nothing.
 pub fn pence(field: &str, text: &str) -> Result<i64> {
-    let t = text.trim().trim_start_matches('£').trim().replace(',', "");
+    let amount = pence_or_nothing(field, text)?;
+    if amount == 0 {
+        return Err(Error::invalid(field, "must be more than nothing"));
+    }
+    Ok(amount)
+}
+
+/// `pence`, where nothing ("0", "£0.00") is an answer too (a till with no cash in it).
+pub fn pence_or_nothing(field: &str, text: &str) -> Result<i64> {
     let wrong = || Error::invalid(field, format!("{} is not an amount of money such as 45.50", validate::shown(text)));
+    let raw = text.trim().trim_start_matches('£').trim();
+    // Commas only between thousands: "12,50" is refused rather than read as £1,250.
+    if raw.contains(',') {
+        let whole = raw.split('.').next().unwrap_or_default();
+        let groups: Vec<&str> = whole.split(',').collect();
+        if !((1..=3).contains(&groups[0].len()) && groups[1..].iter().all(|g| g.len() == 3)) {
+            return Err(Error::invalid(
+                field,
+                format!("{} is not an amount of money: use a point for pence (12.50)", validate::shown(text)),
+            ));
+        }
+    }
+    let t = raw.replace(',', "");
     let (pounds, pennies) = match t.split_once('.') {
         Some((p, d)) if d.len() <= 2 && !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()) => {
             (p, if d.len() == 1 { format!("{d}0") } else { d.to_string() })
@@ -256,14 +336,11 @@ pub fn pence(field: &str, text: &str) -> Result<i64> {
         Some(_) => return Err(wrong()),
         None => (t.as_str(), "00".to_string()),
     };
-    if pounds.is_empty() && pennies == "00" || !pounds.chars().all(|c| c.is_ascii_digit()) || pounds.len() > 6 {
+    if pounds.is_empty() && pennies == "00" || !pounds.chars().all(|c| c.is_ascii_digit()) || pounds.len() > 7 {
         return Err(wrong());
     }
     let pounds: i64 = if pounds.is_empty() { 0 } else { pounds.parse().map_err(|_| wrong())? };
     let amount = pounds * 100 + pennies.parse::<i64>().map_err(|_| wrong())?;
-    if amount <= 0 {
-        return Err(Error::invalid(field, "must be more than nothing"));
-    }
     if amount > 10_000_000 {
         return Err(Error::invalid(field, "must be at most £100,000"));
     }
@@ -353,9 +430,21 @@ fn claims(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Resul
 
 pub(crate) fn account(conn: &Connection, client_id: Uuid) -> Result<ClientAccount> {
     let client = client::get(conn, client_id)?;
+    // The client and any record merged into it (a duplicate) are one account.
     let charges = charge::of_client(conn, client_id)?;
-    let payments = payments(conn, "y.client_id = ?1 ORDER BY y.taken_at DESC, y.id DESC", [client_id.to_string()])?;
-    let charged_pence = charges.iter().filter(|c| c.void_reason.is_none()).map(Charge::total_pence).sum();
+    let payments = payments(
+        conn,
+        "y.client_id IN (SELECT id FROM client WHERE id = ?1 OR merged_into = ?1) ORDER BY y.taken_at DESC, y.id DESC",
+        [client_id.to_string()],
+    )?;
+    // Summed over every charge (the list shown is the last thousand).
+    let charged_pence: i64 = conn.query_row(
+        "SELECT coalesce(sum(h.net_pence + h.vat_pence), 0) FROM charge h
+         WHERE h.client_id IN (SELECT id FROM client WHERE id = ?1 OR merged_into = ?1)
+           AND NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'charge' AND v.entity_id = h.id)",
+        [client_id.to_string()],
+        |r| r.get(0),
+    )?;
     let received_pence = payments.iter().filter(|p| p.is_received()).map(|p| p.amount_pence).sum();
     let to_run_pence =
         payments.iter().filter(|p| p.void_reason.is_none() && p.card == CardState::ToRun).map(|p| p.amount_pence).sum();
@@ -405,9 +494,26 @@ pub(crate) fn takings(conn: &Connection, premises: &Premises, day: NaiveDate) ->
         today.iter().filter(|p| p.void_reason.is_none() && pick(p)).map(|p| p.amount_pence).sum()
     };
     let cash_pence = sum(&|p| p.method == PaymentMethod::Cash);
-    let card_pence = sum(&|p| p.method == PaymentMethod::Card);
-    let to_run_pence = sum(&|p| p.method == PaymentMethod::CardToRun);
+    // Card takings of the day: cards on the terminal, and cards taken down earlier run that day.
+    let run_today: i64 = conn.query_row(
+        "SELECT coalesce(sum(y.amount_pence), 0) FROM card_run r JOIN payment y ON y.id = r.payment_id
+         WHERE y.premises_id = ?1 AND r.outcome = 'approved' AND r.run_at >= ?2 AND r.run_at < ?3
+           AND r.id = (SELECT x.id FROM card_run x WHERE x.payment_id = y.id ORDER BY x.run_at DESC, x.id DESC LIMIT 1)
+           AND NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'payment' AND v.entity_id = y.id)",
+        params![premises.id.to_string(), time::stored(start), time::stored(end)],
+        |r| r.get(0),
+    )?;
+    let card_pence = sum(&|p| p.method == PaymentMethod::Card) + run_today;
+    let to_run_pence = sum(&|p| p.card == CardState::ToRun);
     let other_pence = sum(&|p| matches!(p.method, PaymentMethod::Cheque | PaymentMethod::BankTransfer));
+    let cards_declined = payments(
+        conn,
+        "y.method = 'card_to_run'
+           AND (SELECT r.outcome FROM card_run r WHERE r.payment_id = y.id ORDER BY r.run_at DESC, r.id DESC LIMIT 1) = 'declined'
+           AND NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'payment' AND v.entity_id = y.id)
+         ORDER BY y.taken_at, y.id LIMIT 1000",
+        [],
+    )?;
     let cards_to_run = payments(
         conn,
         "y.method = 'card_to_run' AND NOT EXISTS (SELECT 1 FROM card_run r WHERE r.payment_id = y.id)
@@ -422,6 +528,8 @@ pub(crate) fn takings(conn: &Connection, premises: &Premises, day: NaiveDate) ->
             "NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'insurance_claim' AND v.entity_id = k.id)",
             [],
         )?,
+        owing: owing(conn)?,
+        cards_declined,
         premises: premises.clone(),
         day,
         payments: today,
@@ -477,7 +585,8 @@ impl Write<'_> {
     /// Takes a payment or a deposit from a client, at this PC's premises.
     pub fn take_payment(&mut self, new: &NewPayment) -> Result<Payment> {
         self.authorize(Action::TakePayment)?;
-        let client = client::get(self.tx(), new.client_id).map_err(|_| Error::invalid("client_id", "choose a client"))?;
+        let client =
+            client::get(self.tx(), new.client_id).map_err(|_| Error::invalid("client_id", "choose a client"))?;
         if client.merged_into.is_some() {
             return Err(Error::invalid("client_id", "was merged into another record: take payment on that one"));
         }
@@ -487,6 +596,15 @@ impl Write<'_> {
             return Err(Error::invalid("reference", "give the terminal's reference from the card slip"));
         }
         let note = validate::optional("note", &new.note, 200)?;
+        if new.method == PaymentMethod::PayLater && note.is_empty() {
+            return Err(Error::invalid("note", "say when the client will pay, and who agreed it"));
+        }
+        if new.method == PaymentMethod::PayLater && new.kind == PaymentKind::Deposit {
+            return Err(Error::invalid(
+                "kind",
+                "a deposit is money paid ahead: take it, or agree the whole amount to pay later",
+            ));
+        }
         let premises = practice::this_premises(self.tx())?;
         let id = self.new_id();
         let (by, at) = (self.actor().id, time::stored(self.now()));
@@ -525,10 +643,11 @@ impl Write<'_> {
     pub fn run_card_payment(&mut self, payment_id: Uuid, approved: bool, reference: &str) -> Result<Payment> {
         self.authorize(Action::TakePayment)?;
         let p = payment(self.tx(), payment_id)?;
-        if p.card != CardState::ToRun {
+        // A card declined may be run again (the client tries another card, or the bank allows it).
+        if !matches!(p.card, CardState::ToRun | CardState::Declined) {
             return Err(Error::Conflict(match p.card {
                 CardState::NotToRun => "this payment was not taken down to run later".into(),
-                _ => "this card payment has been run already".into(),
+                _ => "this card payment has been run and approved already".into(),
             }));
         }
         if let Some(reason) = &p.void_reason {
@@ -563,10 +682,7 @@ impl Write<'_> {
         if day > self.today() {
             return Err(Error::invalid("day", "is still to come: cash up a day once it has ended"));
         }
-        let counted = match counted.trim() {
-            "0" | "0.00" | "£0" | "£0.00" => 0,
-            text => pence("counted", text)?,
-        };
+        let counted = pence_or_nothing("counted", counted)?;
         let note = validate::optional("note", note, 300)?;
         let premises = practice::this_premises(self.tx())?;
         let expected = takings(self.tx(), &premises, day)?.cash_pence;
@@ -574,7 +690,11 @@ impl Write<'_> {
         if difference != 0 && note.is_empty() {
             return Err(Error::invalid(
                 "note",
-                format!("say why the till is {} {}", money(difference.abs()), if difference < 0 { "short" } else { "over" }),
+                format!(
+                    "say why the till is {} {}",
+                    money(difference.abs()),
+                    if difference < 0 { "short" } else { "over" }
+                ),
             ));
         }
         let id = self.new_id();
@@ -678,7 +798,13 @@ impl Store {
         self.write(session, |w| w.take_payment(new))
     }
 
-    pub fn run_card_payment(&self, session: &Session, payment: Uuid, approved: bool, reference: &str) -> Result<Payment> {
+    pub fn run_card_payment(
+        &self,
+        session: &Session,
+        payment: Uuid,
+        approved: bool,
+        reference: &str,
+    ) -> Result<Payment> {
         self.write(session, |w| w.run_card_payment(payment, approved, reference))
     }
 
@@ -713,7 +839,9 @@ mod tests {
 
     #[test]
     fn amounts_are_read_as_people_write_them() {
-        for (text, want) in [("45", 4500), ("45.5", 4550), ("45.50", 4550), ("£1,200.00", 120000), (" £ 0.99 ", 99), (".5", 50)] {
+        for (text, want) in
+            [("45", 4500), ("45.5", 4550), ("45.50", 4550), ("£1,200.00", 120000), (" £ 0.99 ", 99), (".5", 50)]
+        {
             assert_eq!(pence("amount", text).unwrap(), want, "{text:?}");
         }
         for bad in ["", "0", "-5", "45.505", "4 5", "abc", "1e3", "£100,000.01", "9999999", "45.", "NaN"] {

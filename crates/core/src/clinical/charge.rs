@@ -152,10 +152,11 @@ pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Charge> {
         .ok_or_else(|| Error::NotFound(format!("charge {id}")))
 }
 
-/// A client's charges, newest first (the last 1000).
+/// A client's charges (and those of any record merged into it), newest first (the last 1000).
 pub(crate) fn of_client(conn: &Connection, client: Uuid) -> Result<Vec<Charge>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE c.client_id = ?1 ORDER BY c.charged_at DESC, c.id DESC LIMIT 1000"
+        "SELECT {COLUMNS} FROM {FROM} WHERE c.client_id IN (SELECT id FROM client WHERE id = ?1 OR merged_into = ?1)
+         ORDER BY c.charged_at DESC, c.id DESC LIMIT 1000"
     ))?;
     let rows = stmt.query_map([client.to_string()], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)

@@ -76,7 +76,9 @@ impl Write<'_> {
         let author = author.ok_or_else(|| Error::NotFound(format!("{} {id}", entity.as_str())))?;
         let actor = self.actor();
         let senior = match entity {
-            Voidable::Charge | Voidable::InsuranceClaim => matches!(actor.role, Role::Vet | Role::Manager | Role::Admin),
+            Voidable::Charge | Voidable::InsuranceClaim => {
+                matches!(actor.role, Role::Vet | Role::Manager | Role::Admin)
+            }
             // Money taken is voided by whoever took it or a manager.
             Voidable::Payment => matches!(actor.role, Role::Manager | Role::Admin),
             _ => actor.role == Role::Vet,
@@ -113,6 +115,32 @@ impl Write<'_> {
             if labs > 0 {
                 return Err(Error::Conflict(
                     "this consultation has lab requests: void those first (a request with a result stands, and so does its consultation; correct it with an addendum)".into(),
+                ));
+            }
+        }
+        if entity == Voidable::Payment && !matches!(actor.role, Role::Manager | Role::Admin) {
+            // Money already counted in a cash-up, or taken from a card, is voided by a manager only.
+            let (premises, taken_at, method): (String, String, String) = self.tx().query_row(
+                "SELECT premises_id, taken_at, method FROM payment WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let day = time::stored_date(time::local_date(time::parse_stored(&taken_at)?));
+            let counted: bool = self.tx().query_row(
+                "SELECT EXISTS (SELECT 1 FROM cash_up WHERE premises_id = ?1 AND day = ?2)",
+                params![premises, day],
+                |r| r.get(0),
+            )?;
+            let approved: bool = self.tx().query_row(
+                "SELECT EXISTS (SELECT 1 FROM card_run WHERE payment_id = ?1 AND outcome = 'approved')",
+                [id.to_string()],
+                |r| r.get(0),
+            )?;
+            let settled = (method == "cash" && counted) || approved;
+            if settled {
+                return Err(Error::Forbidden(
+                    "this payment has been counted in a cash-up or taken from the card: only a manager may void it"
+                        .into(),
                 ));
             }
         }

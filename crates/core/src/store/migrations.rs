@@ -63,7 +63,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0010_lab.sql",
         sql: include_str!("../../migrations/0010_lab.sql"),
-        sha256: "084a63555c43df68ffe4e7d0aec2ef0315ac2b9dac025bccb8a7a6af137947b3",
+        sha256: "114fc55750cab3971879d20615969378874dbf6a6bc62f68fe4fef9d81209967",
     },
     Migration {
         name: "0011_continuity.sql",
@@ -73,7 +73,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0012_payments.sql",
         sql: include_str!("../../migrations/0012_payments.sql"),
-        sha256: "9d0c136cac27910d0158a0d4cac8aae7f7f63e4af2fb1fd4b8592e47ff123107",
+        sha256: "eb3a1bcaa6139bf751deec41b2ab18935d83e31c4e97d416089e76716683139d",
     },
 ];
 

@@ -164,35 +164,38 @@ pub(crate) const KINDS: &[Kind] = &[
     Kind {
         key: "payment",
         label: "Payments",
-        sql: "SELECT y.id, y.taken_at, NULL, NULL, 1, NULL, NULL, CLIENT_NAME,
-                CASE y.kind WHEN 'deposit' THEN 'Deposit' ELSE 'Payment' END || ' (' || replace(y.method, '_', ' ') || '): £'
-                  || printf('%.2f', y.amount_pence / 100.0) || CASE WHEN y.reference = '' THEN '' ELSE ', ref. ' || y.reference END, NULL, NULL
-              FROM payment y JOIN client c ON c.id = y.client_id WHERE y.taken_at >= ?1",
+        sql: "SELECT y.id, y.taken_at, NULL, s.display_name, 1, NULL, NULL, CLIENT_NAME,
+                CASE y.kind WHEN 'deposit' THEN 'Deposit' ELSE 'Payment' END || ' from ' || CLIENT_NAME || ' (' || replace(y.method, '_', ' ') || '): £'
+                  || printf('%.2f', y.amount_pence / 100.0) || CASE WHEN y.reference = '' THEN '' ELSE ', ref. ' || y.reference END
+                  || CASE WHEN y.note = '' THEN '' ELSE ', ' || y.note END, NULL, NULL
+              FROM payment y JOIN client c ON c.id = y.client_id JOIN staff s ON s.id = y.taken_by WHERE y.taken_at >= ?1",
     },
     Kind {
         key: "card_run",
         label: "Card payments run",
-        sql: "SELECT r.id, r.run_at, NULL, NULL, 1, NULL, NULL, CLIENT_NAME,
-                'Card payment of £' || printf('%.2f', y.amount_pence / 100.0) || ' taken ' || substr(y.taken_at, 1, 10) || ' run: '
+        sql: "SELECT r.id, r.run_at, NULL, s.display_name, 1, NULL, NULL, CLIENT_NAME,
+                'Card payment of £' || printf('%.2f', y.amount_pence / 100.0) || ' from ' || CLIENT_NAME || ' run: '
                   || r.outcome || CASE WHEN r.reference = '' THEN '' ELSE ', ref. ' || r.reference END, NULL, NULL
-              FROM card_run r JOIN payment y ON y.id = r.payment_id JOIN client c ON c.id = y.client_id WHERE r.run_at >= ?1",
+              FROM card_run r JOIN payment y ON y.id = r.payment_id JOIN client c ON c.id = y.client_id JOIN staff s ON s.id = r.run_by
+          WHERE r.run_at >= ?1",
     },
     Kind {
         key: "cash_up",
         label: "Cash-ups",
-        sql: "SELECT u.id, u.counted_at, NULL, NULL, 1, NULL, NULL, NULL,
+        sql: "SELECT u.id, u.counted_at, NULL, s.display_name, 1, NULL, NULL, NULL,
                 'Cash-up ' || u.day || ' at ' || m.name || ': counted £' || printf('%.2f', u.counted_pence / 100.0) || ' against £'
                   || printf('%.2f', u.expected_pence / 100.0) || CASE WHEN u.difference_pence = 0 THEN '' ELSE ' (difference £'
                   || printf('%.2f', u.difference_pence / 100.0) || ': ' || u.note || ')' END, NULL, NULL
-              FROM cash_up u JOIN premises m ON m.id = u.premises_id WHERE u.counted_at >= ?1",
+              FROM cash_up u JOIN premises m ON m.id = u.premises_id JOIN staff s ON s.id = u.counted_by WHERE u.counted_at >= ?1",
     },
     Kind {
         key: "insurance_claim",
         label: "Insurance claims",
-        sql: "SELECT k.id, k.made_at, NULL, NULL, 1, p.id, p.name, CLIENT_NAME,
+        sql: "SELECT k.id, k.made_at, NULL, s.display_name, 1, p.id, p.name, CLIENT_NAME,
                 'Insurance claim to ' || k.insurer || ', policy ' || k.policy_number || ': ' || k.condition || ', £'
                   || printf('%.2f', k.amount_pence / 100.0), NULL, NULL
-              FROM insurance_claim k JOIN client c ON c.id = k.client_id JOIN patient p ON p.id = k.patient_id WHERE k.made_at >= ?1",
+              FROM insurance_claim k JOIN client c ON c.id = k.client_id JOIN patient p ON p.id = k.patient_id
+                JOIN staff s ON s.id = k.made_by WHERE k.made_at >= ?1",
     },
     Kind {
         key: "void",
