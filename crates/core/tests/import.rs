@@ -294,7 +294,7 @@ fn a_pms_diary_imports_with_clinicians_found_by_name_and_uk_times_that_do_not_ex
             rejected(
                 7,
                 "Vet",
-                "no vet or nurse called \"Dr Nobody\" is on file: add them under Practice & staff (or correct the name)"
+                "no vet or nurse called \"Dr Nobody\" is on file: add them under Practice (or correct the name)"
             ),
             rejected(8, "Animal ID", "Old Tom is recorded as deceased"),
             rejected(10, "Animal ID", "no animal has PMS number \"A99\": import the animals' file first"),

@@ -154,7 +154,13 @@ fn sheet(flow: &mut Flow, s: &SafetySheet) {
             MARGIN,
             9.0,
             false,
-            &format!("Booked {} {} with {} - {what}", a.start_local.format("%a %d/%m %H:%M"), a.room, a.clinician_name),
+            &format!(
+                "Booked {} {} with {} - {what}{}",
+                a.start_local.format("%a %d/%m %H:%M"),
+                a.room,
+                a.clinician_name,
+                if a.notes.is_empty() { String::new() } else { format!(" - Notes: {}", a.notes) }
+            ),
         );
     }
     if s.medicines.is_empty() {

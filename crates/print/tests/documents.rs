@@ -326,7 +326,7 @@ fn the_continuity_pack_names_tomorrows_animals_with_their_alerts_and_medicines()
                 reason: "Second vaccination".into(),
                 patient_id: pepper.id,
                 client_id: owner,
-                notes: String::new(),
+                notes: "Use the cat basket room".into(),
                 confirm_outside_hours: false,
             },
         )
@@ -344,7 +344,10 @@ fn the_continuity_pack_names_tomorrows_animals_with_their_alerts_and_medicines()
         ("sheet", "Pepper (Cat)"),
         ("alerts", "ALERTS: Bites; Allergic to penicillin"),
         ("owner", "Owner: Mrs Agatha Quillfeather - 07700 900461"),
-        ("booking", "Booked Tue 01/12 09:00 Consult 2 with James Herriot - Vaccination: Second vaccination"),
+        (
+            "booking",
+            "Booked Tue 01/12 09:00 Consult 2 with James Herriot - Vaccination: Second vaccination - Notes: Use the cat basket room",
+        ),
         ("current medicine", "Current medicines: none to supply from Lifeboat's prescriptions"),
         ("vaccination", "Vaccinations: 30/11/2026 Purevax RCP"),
         ("weight", "no weight recorded"),

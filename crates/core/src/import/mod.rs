@@ -663,7 +663,7 @@ impl Clinicians {
         match fits[..] {
             [one] => Ok(one),
             [] => Err(format!(
-                "no vet or nurse called {:?} is on file: add them under Practice & staff (or correct the name)",
+                "no vet or nurse called {:?} is on file: add them under Practice (or correct the name)",
                 text.trim()
             )),
             _ => Err(format!("{:?} could be more than one clinician: write the full name", text.trim())),
