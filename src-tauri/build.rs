@@ -63,6 +63,7 @@ const COMMANDS: &[&str] = &[
     "request_lab_work",
     "record_lab_result",
     "lab_awaited",
+    "lab_result_template",
     "save_lab_attachment",
     "cd_register",
     "cd_entries",

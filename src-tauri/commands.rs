@@ -11,7 +11,7 @@ use lifeboat_core::clinical::consultation::{
 };
 use lifeboat_core::clinical::formulary::Product;
 use lifeboat_core::clinical::lab::{
-    LabAwaited, LabFile, LabRequest, LabResult, LabTest, LabTestInput, NewLabRequest, NewLabResult,
+    LabAwaited, LabFile, LabRequest, LabResult, LabTest, LabTestInput, LabValueInput, NewLabRequest, NewLabResult,
 };
 use lifeboat_core::clinical::prescription::{Dispensing, NewDispensing, NewPrescription, Prescribed, Problem};
 use lifeboat_core::clinical::void::Voidable;
@@ -524,6 +524,12 @@ fn read_lab_file(path: &std::path::Path) -> CommandResult<LabFile> {
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(LabFile { name, bytes })
+}
+
+/// The rows to start entering a result with: the last result of the same test's names, units and ranges.
+#[tauri::command]
+pub async fn lab_result_template(state: State<'_, AppState>, request: Uuid) -> CommandResult<Vec<LabValueInput>> {
+    state.run(move |store, session| Ok(store.lab_result_template(session, request)?)).await
 }
 
 #[tauri::command]

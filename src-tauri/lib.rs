@@ -101,6 +101,7 @@ pub fn run() {
             commands::request_lab_work,
             commands::record_lab_result,
             commands::lab_awaited,
+            commands::lab_result_template,
             commands::save_lab_attachment,
             commands::cd_register,
             commands::cd_entries,

@@ -559,3 +559,44 @@ fn a_result_that_arrives_before_its_request_waits_for_it() {
     let t4 = third.lab_tests(&vet, false).unwrap().into_iter().find(|t| t.id == test.id).unwrap();
     assert_eq!((t4.lab.as_str(), t4.turnaround_hours), ("Axiom", 72), "the change to the list arrived");
 }
+
+/// Entering the second result of a test starts from the first one's names, units and ranges (an
+/// animal of the same species first), the values left to type.
+#[test]
+fn a_result_starts_from_the_last_result_of_the_same_test() {
+    let c = clinic();
+    let (_, first) = bloods(&c);
+    assert!(c.store().lab_result_template(&c.nurse, first.id).unwrap().is_empty(), "nothing to start from yet");
+    c.store()
+        .record_lab_result(
+            &c.nurse,
+            &NewLabResult { request_id: first.id, values: results(), comment: String::new(), file: None },
+        )
+        .unwrap();
+    let test = test_named(c.store(), &c.vet, "Biochemistry profile (in house)");
+    let second = c
+        .store()
+        .request_lab_work(
+            &c.vet,
+            &NewLabRequest {
+                patient_id: c.r.dog.id,
+                consultation_id: None,
+                test_id: test.id,
+                sample_type: String::new(),
+                lab: String::new(),
+                sample_taken_by: None,
+                sample_taken_at: None,
+                note: String::new(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        c.store().lab_result_template(&c.nurse, second.id).unwrap(),
+        vec![
+            v("ALT", "", "U/L", "10", "125"),
+            v("Creatinine", "", "µmol/L", "44", "159"),
+            v("Glucose", "", "mmol/L", "4.1", "7.9"),
+        ]
+    );
+    assert_eq!(c.store().lab_result_template(&c.r.desk, second.id).unwrap_err().code(), ErrorCode::Forbidden);
+}

@@ -817,6 +817,38 @@ pub struct LabAttachment {
     pub bytes: Vec<u8>,
 }
 
+/// The rows to start a result for `request` with: the names, units and reference ranges of the last
+/// result of the same test (for an animal of the same species if there is one), values left to type.
+fn template(conn: &Connection, request: Uuid) -> Result<Vec<LabValueInput>> {
+    let q = self::request(conn, request)?;
+    let species: String =
+        conn.query_row("SELECT species FROM patient WHERE id = ?1", [q.patient_id.to_string()], |r| r.get(0))?;
+    let last: Option<String> = conn
+        .query_row(
+            "SELECT x.measurements FROM lab_result x JOIN lab_request q ON q.id = x.request_id JOIN patient p ON p.id = q.patient_id
+             WHERE q.test_id = ?1 AND x.measurements <> '[]'
+               AND NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'lab_result' AND v.entity_id = x.id)
+             ORDER BY p.species = ?2 DESC, x.entered_at DESC LIMIT 1",
+            params![q.test_id.to_string(), species],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(last) = last else { return Ok(Vec::new()) };
+    let values: Vec<LabValue> = serde_json::from_str(&last)
+        .map_err(|_| Error::DamagedRecord(format!("the values of a result of {} are not readable", q.test_name)))?;
+    let bound = |n: Option<f64>| n.map(|n| n.to_string()).unwrap_or_default();
+    Ok(values
+        .into_iter()
+        .map(|v| LabValueInput {
+            name: v.name,
+            value: String::new(),
+            unit: v.unit,
+            low: bound(v.low),
+            high: bound(v.high),
+        })
+        .collect())
+}
+
 fn attachment(conn: &Connection, result: Uuid) -> Result<LabAttachment> {
     let row: Option<(Option<String>, Option<String>, Option<String>)> = conn
         .query_row("SELECT file_name, file_type, file_data FROM lab_result WHERE id = ?1", [result.to_string()], |r| {
@@ -863,6 +895,11 @@ impl Store {
 
     pub fn lab_attachment(&self, session: &Session, result: Uuid) -> Result<LabAttachment> {
         self.read_as(session, Action::ViewClinical, |r| attachment(r, result))
+    }
+
+    /// The rows to start entering a result with (see `template`): empty for a test never resulted.
+    pub fn lab_result_template(&self, session: &Session, request: Uuid) -> Result<Vec<LabValueInput>> {
+        self.read_as(session, Action::ViewClinical, |r| template(r, request))
     }
 }
 

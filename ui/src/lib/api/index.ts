@@ -127,7 +127,8 @@ export type { ClientAccount, NewPayment, Payment, CashUp, NewClaim, Claim, Takin
 export type { PaymentMethod } from './types/PaymentMethod';
 export type { PaymentKind } from './types/PaymentKind';
 export type { CardState } from './types/CardState';
-export type { LabValueInput } from './types/LabValueInput';
+import type { LabValueInput } from './types/LabValueInput';
+export type { LabValueInput };
 export type { LabFlag } from './types/LabFlag';
 export type { AwaitedRequest } from './types/AwaitedRequest';
 
@@ -240,6 +241,8 @@ export const api = {
     call<LabResult>('record_lab_result', { result, filePath }),
   /** Requests still waiting for a result: the signed-in person's (`mine`) or the practice's. */
   labAwaited: (mine: boolean) => call<LabAwaited>('lab_awaited', { mine }),
+  /** The rows to start a result with: the last result of the same test's names, units and ranges. */
+  labResultTemplate: (request: string) => call<LabValueInput[]>('lab_result_template', { request }),
   /** Saves a result's file in the exports folder and returns its path. */
   saveLabAttachment: (result: string) => call<string>('save_lab_attachment', { result }),
   // Payments, takings and claims.
