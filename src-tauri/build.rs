@@ -47,6 +47,8 @@ const COMMANDS: &[&str] = &[
     "print_label",
     "print_prescription",
     "add_charge",
+    "number_blocks",
+    "add_number_block",
     "client_account",
     "take_payment",
     "run_card_payment",

@@ -19,6 +19,7 @@ use lifeboat_core::handover::Handover;
 use lifeboat_core::import::columns::{ImportKind, Mapping};
 use lifeboat_core::import::{ImportOptions, ImportReport, Preview};
 use lifeboat_core::onboarding::StarterLists;
+use lifeboat_core::organisation::numbers::{NumberBlock, NumberBlocks, NumberKind};
 use lifeboat_core::organisation::sign_in::{PinOutcome, UnlockPin};
 use lifeboat_core::reception::client::LikelyDuplicate;
 use lifeboat_core::replica::conflicts::Conflict;
@@ -547,6 +548,23 @@ pub async fn save_lab_attachment(state: State<'_, AppState>, result: Uuid) -> Co
             crate::save_export(&export_dir, &format!("lab-{}-{}", short(result), file.name), &file.bytes)
         })
         .await
+}
+
+// Numbers people can read.
+
+#[tauri::command]
+pub async fn number_blocks(state: State<'_, AppState>) -> CommandResult<NumberBlocks> {
+    state.run(|store, session| Ok(store.number_blocks(session)?)).await
+}
+
+#[tauri::command]
+pub async fn add_number_block(
+    state: State<'_, AppState>,
+    kind: NumberKind,
+    first: i64,
+    last: i64,
+) -> CommandResult<NumberBlock> {
+    state.run(move |store, session| Ok(store.add_number_block(session, kind, first, last)?)).await
 }
 
 // Payments, takings and claims.

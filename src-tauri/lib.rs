@@ -85,6 +85,8 @@ pub fn run() {
             commands::print_label,
             commands::print_prescription,
             commands::add_charge,
+            commands::number_blocks,
+            commands::add_number_block,
             commands::client_account,
             commands::take_payment,
             commands::run_card_payment,
@@ -381,6 +383,7 @@ mod bindings {
         cd_register::NewCdEntry::export_all(&cfg).unwrap();
         charge::NewCharge::export_all(&cfg).unwrap();
         void::Voidable::export_all(&cfg).unwrap();
+        lifeboat_core::organisation::numbers::NumberBlocks::export_all(&cfg).unwrap();
         lifeboat_core::accounts::ClientAccount::export_all(&cfg).unwrap();
         lifeboat_core::accounts::NewPayment::export_all(&cfg).unwrap();
         lifeboat_core::accounts::NewClaim::export_all(&cfg).unwrap();

@@ -939,6 +939,13 @@ async fn the_manager_makes_the_continuity_pack_and_it_names_tomorrows_animals_wi
         app.click("[data-testid=pack-save]").await;
         let path = app.wait_text("[data-testid=pack-path]", ".pdf").await;
         app.screenshot("1-pack-made").await;
+        // The numbers this PC gives: a manager gives it a block of client numbers.
+        app.client.execute("document.querySelector('[data-testid=numbers]').scrollIntoView()", vec![]).await.unwrap();
+        app.type_keys("[data-testid=numbers-form] input[aria-label='First number']", "1001").await;
+        app.type_keys("[data-testid=numbers-form] input[aria-label='Last number']", "1999").await;
+        app.click("[data-testid=numbers-form] button[type=submit]").await;
+        app.wait_text("[data-testid=numbers-next]", "client C-1001").await;
+        app.screenshot("2-numbers").await;
         app.close().await;
 
         assert!(path.starts_with(exports.path().to_str().unwrap()), "{path}");
@@ -1003,6 +1010,8 @@ async fn reception_takes_a_deposit_and_a_card_payment_to_run_later_and_prints_a_
                 note: String::new(),
             };
             store.add_charge(&vet, &charge).unwrap();
+            // This PC gives receipt numbers from 1.
+            store.add_number_block(&admin, lifeboat_core::organisation::numbers::NumberKind::Receipt, 1, 999).unwrap();
             hit.client_id
         };
         let app = Desktop::launch_with(data.path(), exports.path(), "payments").await;
@@ -1061,6 +1070,7 @@ async fn reception_takes_a_deposit_and_a_card_payment_to_run_later_and_prints_a_
         let words = String::from_utf8_lossy(&words.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
         for expected in [
             "Receipt",
+            "No. R-2",
             "Mrs Agatha Quillfeather",
             "Consultation £45.00 £9.00 (20%) £54.00",
             "VAT at 20% on £45.00 £9.00",

@@ -106,10 +106,12 @@ pub enum Action {
     CashUp,
     /// Note an insurance claim to make.
     RecordClaim,
+    /// Give a PC blocks of client, animal and receipt numbers.
+    ManageNumbers,
 }
 
 impl Action {
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 41] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -150,6 +152,7 @@ impl Action {
         Action::TakePayment,
         Action::CashUp,
         Action::RecordClaim,
+        Action::ManageNumbers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -194,6 +197,7 @@ impl Action {
             Action::TakePayment => "payment.take",
             Action::CashUp => "payment.cash_up",
             Action::RecordClaim => "claim.record",
+            Action::ManageNumbers => "numbers.manage",
         }
     }
 
@@ -240,6 +244,7 @@ impl Action {
             Action::TakePayment => "take payments",
             Action::CashUp => "cash up",
             Action::RecordClaim => "note insurance claims",
+            Action::ManageNumbers => "give PCs blocks of numbers",
         }
     }
 }
@@ -256,7 +261,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         // The till is counted at the desk or by a manager.
         CashUp => matches!(role, Reception | Manager | Admin),
         AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours | ImportRecords | ExportRecords
-        | ManageOutage | ReconcileRecords | MergeRecords | ManageFees => {
+        | ManageOutage | ReconcileRecords | MergeRecords | ManageFees | ManageNumbers => {
             matches!(role, Manager | Admin)
         }
         EditPractice => matches!(role, Admin),

@@ -77,6 +77,11 @@ fn fixture(version: u32) -> &'static str {
         11 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
               INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at, phone)
               VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');",
+        12 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at, phone)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');
+              INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
+              VALUES ('c1', 'Ada', 'Old', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -193,6 +198,11 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
             );
             let guarded = conn.execute_batch("DELETE FROM clinical_void").unwrap_err().to_string();
             assert!(guarded.contains("a void cannot be deleted"), "{guarded}");
+        }
+        if from == 12 {
+            let number: Option<i64> =
+                conn.query_row("SELECT number FROM client WHERE id = 'c1'", [], |r| r.get(0)).unwrap();
+            assert_eq!(number, None, "a client made before numbers has none");
         }
         if from == 11 {
             // The void table learnt payments and claims: one can be voided on an upgraded database.

@@ -22,7 +22,8 @@ pub fn receipt(r: &Receipt) -> Vec<u8> {
     y -= 4.5;
     page.text(MARGIN, y, 9.5, false, &format!("Tel. {}", r.premises.phone));
     let taken = lifeboat_core::time::to_local(r.payment.taken_at);
-    page.text(right - 45.0, y + 4.5, 9.5, false, &format!("No. {}", &r.payment.id.simple().to_string()[20..]));
+    let number = r.payment.number.clone().unwrap_or_else(|| r.payment.id.simple().to_string()[20..].to_string());
+    page.text(right - 45.0, y + 4.5, 9.5, false, &format!("No. {number}"));
     page.text(right - 45.0, y, 9.5, false, &taken.format("%d/%m/%Y %H:%M").to_string());
     y -= 12.0;
     let c = &r.client;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::clinical::charge::{self, Charge};
 use crate::error::{Error, Result};
+use crate::organisation::numbers::{self, NumberKind};
 use crate::organisation::practice::{self, Practice, Premises};
 use crate::permission::Action;
 use crate::reception::client::{self, Client};
@@ -140,6 +141,8 @@ pub struct Payment {
     /// The terminal's reference when a card payment to run was run.
     pub run_reference: Option<String>,
     pub void_reason: Option<String>,
+    /// Its receipt number ("R-120"), from this PC's block, if it had one.
+    pub number: Option<String>,
 }
 
 impl Payment {
@@ -355,7 +358,8 @@ fn payment_sql(filter: &str) -> String {
                 s.display_name, y.taken_at,
                 (SELECT r.outcome FROM card_run r WHERE r.payment_id = y.id ORDER BY r.run_at DESC, r.id DESC LIMIT 1),
                 (SELECT r.reference FROM card_run r WHERE r.payment_id = y.id ORDER BY r.run_at DESC, r.id DESC LIMIT 1),
-                (SELECT v.reason FROM clinical_void v WHERE v.entity = 'payment' AND v.entity_id = y.id ORDER BY v.voided_at, v.id LIMIT 1)
+                (SELECT v.reason FROM clinical_void v WHERE v.entity = 'payment' AND v.entity_id = y.id ORDER BY v.voided_at, v.id LIMIT 1),
+                y.number
          FROM payment y JOIN client c ON c.id = y.client_id JOIN staff s ON s.id = y.taken_by WHERE {filter}"
     )
 }
@@ -385,6 +389,7 @@ fn payment_from_row(r: &Row<'_>) -> rusqlite::Result<Payment> {
         card,
         run_reference: r.get(13)?,
         void_reason: r.get(14)?,
+        number: r.get::<_, Option<i64>>(15)?.map(|n| NumberKind::Receipt.label(n)),
     })
 }
 
@@ -608,9 +613,10 @@ impl Write<'_> {
         let premises = practice::this_premises(self.tx())?;
         let id = self.new_id();
         let (by, at) = (self.actor().id, time::stored(self.now()));
+        let number = numbers::next(self.tx(), NumberKind::Receipt, self.node_id())?;
         self.tx().execute(
-            "INSERT INTO payment (id, client_id, premises_id, kind, method, amount_pence, reference, note, taken_by, taken_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO payment (id, client_id, premises_id, kind, method, amount_pence, reference, note, taken_by, taken_at, number)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 id.to_string(),
                 client.id.to_string(),
@@ -621,10 +627,11 @@ impl Write<'_> {
                 reference,
                 note,
                 by.to_string(),
-                at
+                at,
+                number
             ],
         )?;
-        let fields = Fields::new()
+        let mut fields = Fields::new()
             .with("client_id", client.id)
             .with("premises_id", premises.id)
             .with("kind", new.kind.as_str())
@@ -634,6 +641,9 @@ impl Write<'_> {
             .with("note", &note)
             .with("taken_by", by)
             .with("taken_at", &at);
+        if let Some(n) = number {
+            fields.put("number", n);
+        }
         self.record(Action::TakePayment, Entity::Payment, id, ChangeKind::Create, fields)?;
         payment(self.tx(), id)
     }

@@ -220,7 +220,21 @@ fn insert(w: &mut Write<'_>, action: Action, c: &ValidClient, pms_id: Option<&st
             now
         ],
     )?;
+    // A client registered here takes the next number of this PC's block (a copy of a PMS record has
+    // the PMS's number).
+    let number = match pms_id {
+        None => {
+            crate::organisation::numbers::next(w.tx(), crate::organisation::numbers::NumberKind::Client, w.node_id())?
+        }
+        Some(_) => None,
+    };
+    if let Some(n) = number {
+        w.tx().execute("UPDATE client SET number = ?2 WHERE id = ?1", params![id.to_string(), n])?;
+    }
     let mut fields = Fields::new();
+    if let Some(n) = number {
+        fields.put("number", n);
+    }
     for (name, value) in [
         ("title", &c.title),
         ("first_name", &c.first_name),

@@ -393,6 +393,15 @@ fn insert(w: &mut Write<'_>, action: Action, owner: Uuid, p: &ValidPatient, pms:
         &format!("INSERT INTO patient ({COLUMNS}, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)"),
         params![id.to_string(), p.name, p.species.as_str(), p.species_other, p.breed, p.sex.as_str(), p.neutered, dob, p.dob_estimated, p.colour, p.microchip, alerts, deceased, p.notes, origin.as_str(), pms_id, now],
     )?;
+    let number = match pms_id {
+        None => {
+            crate::organisation::numbers::next(w.tx(), crate::organisation::numbers::NumberKind::Animal, w.node_id())?
+        }
+        Some(_) => None,
+    };
+    if let Some(n) = number {
+        w.tx().execute("UPDATE patient SET number = ?2 WHERE id = ?1", params![id.to_string(), n])?;
+    }
     let mut fields = Fields::new()
         .with("name", &p.name)
         .with("species", p.species)
@@ -406,6 +415,9 @@ fn insert(w: &mut Write<'_>, action: Action, owner: Uuid, p: &ValidPatient, pms:
         .with("microchip", &p.microchip)
         .with("alerts", &p.alerts)
         .with("notes", &p.notes);
+    if let Some(n) = number {
+        fields.put("number", n);
+    }
     if let Some(pms_id) = pms_id {
         fields.put("origin", origin.as_str());
         fields.put("pms_id", pms_id);

@@ -85,6 +85,7 @@ fn table(entity: Entity) -> Option<&'static str> {
         Entity::CardRun => "card_run",
         Entity::CashUp => "cash_up",
         Entity::InsuranceClaim => "insurance_claim",
+        Entity::NumberBlock => "number_block",
         Entity::WorkingHours | Entity::Resolution | Entity::SignIn => return None,
     })
 }

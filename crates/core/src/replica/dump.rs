@@ -47,6 +47,7 @@ const TABLES: &[(&str, &str)] = &[
     ("card_run", "id"),
     ("cash_up", "id"),
     ("insurance_claim", "id"),
+    ("number_block", "id"),
     ("field_clock", "entity, entity_id"),
 ];
 

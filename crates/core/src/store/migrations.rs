@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0012_payments.sql"),
         sha256: "eb3a1bcaa6139bf751deec41b2ab18935d83e31c4e97d416089e76716683139d",
     },
+    Migration {
+        name: "0013_numbers.sql",
+        sql: include_str!("../../migrations/0013_numbers.sql"),
+        sha256: "1cb16ef76c6250bce575e3d37f3d21c4cc36e55e8e9b15e38cdabaeafa73834f",
+    },
 ];
 
 /// The schema version this build writes.

@@ -75,6 +75,8 @@ pub enum Entity {
     CardRun,
     CashUp,
     InsuranceClaim,
+    /// A block of client, animal or receipt numbers given to a PC.
+    NumberBlock,
 }
 
 impl Entity {
@@ -112,10 +114,11 @@ impl Entity {
             Entity::CardRun => "card_run",
             Entity::CashUp => "cash_up",
             Entity::InsuranceClaim => "insurance_claim",
+            Entity::NumberBlock => "number_block",
         }
     }
 
-    pub const ALL: [Entity; 32] = [
+    pub const ALL: [Entity; 33] = [
         Entity::Practice,
         Entity::Premises,
         Entity::Staff,
@@ -148,6 +151,7 @@ impl Entity {
         Entity::CardRun,
         Entity::CashUp,
         Entity::InsuranceClaim,
+        Entity::NumberBlock,
     ];
 
     pub fn parse(text: &str) -> Option<Entity> {
@@ -282,6 +286,11 @@ impl<'t> Write<'t> {
         self.store.clock.new_id()
     }
 
+    /// This PC's node id (whose blocks of numbers it draws from).
+    pub(crate) fn node_id(&self) -> Uuid {
+        self.store.node_id()
+    }
+
     /// Checks the actor may do `action`, and remembers that it was checked.
     pub(crate) fn authorize(&mut self, action: Action) -> Result<()> {
         self.actor.authorize(action)?;
@@ -398,6 +407,7 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::Payment | Entity::CardRun => action == TakePayment,
         Entity::CashUp => action == CashUp,
         Entity::InsuranceClaim => action == RecordClaim,
+        Entity::NumberBlock => action == ManageNumbers,
     }
 }
 

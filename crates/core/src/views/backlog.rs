@@ -64,7 +64,8 @@ pub(crate) const KINDS: &[Kind] = &[
         key: "client",
         label: "Clients",
         sql: "SELECT c.id, c.created_at, c.updated_at, NULL, c.origin = 'offline', NULL, NULL, CLIENT_NAME,
-                CLIENT_NAME || CASE WHEN c.postcode = '' THEN '' ELSE ', ' || c.postcode END, NULL, c.pms_id
+                CLIENT_NAME || CASE WHEN c.postcode = '' THEN '' ELSE ', ' || c.postcode END
+                  || CASE WHEN c.number IS NULL THEN '' ELSE ' (Lifeboat no. C-' || c.number || ')' END, NULL, c.pms_id
               FROM client c WHERE c.updated_at >= ?1 AND c.merged_into IS NULL
            AND (c.origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'client' AND j.entity_id = c.id AND j.kind = 'update'
               AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')))",
@@ -75,7 +76,8 @@ pub(crate) const KINDS: &[Kind] = &[
         sql: "SELECT p.id, p.created_at, p.updated_at, NULL, p.origin = 'offline', p.id, p.name,
                 (SELECT CLIENT_NAME FROM ownership o JOIN client c ON c.id = o.client_id WHERE o.patient_id = p.id ORDER BY o.created_at LIMIT 1),
                 p.name || ', ' || CASE p.species WHEN 'other' THEN p.species_other ELSE p.species END
-                  || CASE WHEN p.breed = '' THEN '' ELSE ' (' || p.breed || ')' END, NULL, p.pms_id
+                  || CASE WHEN p.breed = '' THEN '' ELSE ' (' || p.breed || ')' END
+                  || CASE WHEN p.number IS NULL THEN '' ELSE ' (Lifeboat no. A-' || p.number || ')' END, NULL, p.pms_id
               FROM patient p WHERE p.updated_at >= ?1 AND p.merged_into IS NULL
            AND (p.origin = 'offline' OR EXISTS (SELECT 1 FROM journal j WHERE j.entity = 'patient' AND j.entity_id = p.id AND j.kind = 'update'
               AND NOT EXISTS (SELECT 1 FROM audit x WHERE x.op_id = j.op_id AND x.action = 'records.import')) OR EXISTS (SELECT 1 FROM ownership o
@@ -167,7 +169,8 @@ pub(crate) const KINDS: &[Kind] = &[
         sql: "SELECT y.id, y.taken_at, NULL, s.display_name, 1, NULL, NULL, CLIENT_NAME,
                 CASE y.kind WHEN 'deposit' THEN 'Deposit' ELSE 'Payment' END || ' from ' || CLIENT_NAME || ' (' || replace(y.method, '_', ' ') || '): £'
                   || printf('%.2f', y.amount_pence / 100.0) || CASE WHEN y.reference = '' THEN '' ELSE ', ref. ' || y.reference END
-                  || CASE WHEN y.note = '' THEN '' ELSE ', ' || y.note END, NULL, NULL
+                  || CASE WHEN y.note = '' THEN '' ELSE ', ' || y.note END
+                  || CASE WHEN y.number IS NULL THEN '' ELSE ', receipt R-' || y.number END, NULL, NULL
               FROM payment y JOIN client c ON c.id = y.client_id JOIN staff s ON s.id = y.taken_by WHERE y.taken_at >= ?1",
     },
     Kind {

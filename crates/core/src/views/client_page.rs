@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::organisation::numbers::{self, NumberKind};
 use crate::permission::Action;
 use crate::reception::appointment::{self, Appointment};
 use crate::reception::client::{self, Client};
@@ -18,6 +19,8 @@ pub struct ClientRecord {
     pub patients: Vec<Patient>,
     /// Newest first.
     pub appointments: Vec<Appointment>,
+    /// Lifeboat's number for the client ("C-1001"), if it was registered on a PC with a block.
+    pub number: Option<String>,
 }
 
 impl Store {
@@ -27,6 +30,7 @@ impl Store {
                 client: client::get(r, id)?,
                 patients: patient::of_client(r, id)?,
                 appointments: appointment::of_client(r, id)?,
+                number: numbers::of(r, NumberKind::Client, id)?,
             })
         })
     }

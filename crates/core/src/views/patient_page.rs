@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::organisation::numbers::{self, NumberKind};
 use crate::permission::Action;
 use crate::reception::appointment::{self, Appointment};
 use crate::reception::client::Client;
@@ -18,6 +19,8 @@ pub struct PatientRecord {
     pub owners: Vec<Client>,
     /// Newest first.
     pub appointments: Vec<Appointment>,
+    /// Lifeboat's number for the animal ("A-52"), if it was registered on a PC with a block.
+    pub number: Option<String>,
 }
 
 impl Store {
@@ -25,7 +28,8 @@ impl Store {
         self.read_as(session, Action::ViewRecords, |r| {
             let patient = patient::get(r, id)?;
             let owners = patient::owner_clients(r, &patient)?;
-            Ok(PatientRecord { owners, appointments: appointment::of_patient(r, id)?, patient })
+            let number = numbers::of(r, NumberKind::Animal, id)?;
+            Ok(PatientRecord { owners, appointments: appointment::of_patient(r, id)?, patient, number })
         })
     }
 }

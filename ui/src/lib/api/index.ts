@@ -125,6 +125,10 @@ import type { Claim } from './types/Claim';
 import type { Takings } from './types/Takings';
 export type { ClientAccount, NewPayment, Payment, CashUp, NewClaim, Claim, Takings };
 export type { PaymentMethod } from './types/PaymentMethod';
+import type { NumberBlocks } from './types/NumberBlocks';
+import type { NumberBlock } from './types/NumberBlock';
+import type { NumberKind } from './types/NumberKind';
+export type { NumberBlocks, NumberBlock, NumberKind };
 export type { PaymentKind } from './types/PaymentKind';
 export type { CardState } from './types/CardState';
 import type { LabValueInput } from './types/LabValueInput';
@@ -245,6 +249,10 @@ export const api = {
   labResultTemplate: (request: string) => call<LabValueInput[]>('lab_result_template', { request }),
   /** Saves a result's file in the exports folder and returns its path. */
   saveLabAttachment: (result: string) => call<string>('save_lab_attachment', { result }),
+  // Numbers people can read.
+  numberBlocks: () => call<NumberBlocks>('number_blocks'),
+  addNumberBlock: (kind: NumberKind, first: number, last: number) => call<NumberBlock>('add_number_block', { kind, first, last }),
+
   // Payments, takings and claims.
   clientAccount: (client: string) => call<ClientAccount>('client_account', { client }),
   takePayment: (payment: NewPayment) => call<Payment>('take_payment', { payment }),

@@ -7,4 +7,8 @@ export type ClientRecord = { client: Client, patients: Array<Patient>,
 /**
  * Newest first.
  */
-appointments: Array<Appointment>, };
+appointments: Array<Appointment>, 
+/**
+ * Lifeboat's number for the client ("C-1001"), if it was registered on a PC with a block.
+ */
+number: string | null, };

@@ -7,4 +7,8 @@ export type PatientRecord = { patient: Patient, owners: Array<Client>,
 /**
  * Newest first.
  */
-appointments: Array<Appointment>, };
+appointments: Array<Appointment>, 
+/**
+ * Lifeboat's number for the animal ("A-52"), if it was registered on a PC with a block.
+ */
+number: string | null, };

@@ -7,4 +7,8 @@ export type Payment = { id: string, client_id: string, client_name: string, clie
 /**
  * The terminal's reference when a card payment to run was run.
  */
-run_reference: string | null, void_reason: string | null, };
+run_reference: string | null, void_reason: string | null, 
+/**
+ * Its receipt number ("R-120"), from this PC's block, if it had one.
+ */
+number: string | null, };
