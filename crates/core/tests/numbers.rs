@@ -19,6 +19,10 @@ fn client(store: &Store, session: &lifeboat_core::Session, name: &str) -> (lifeb
 fn two_pcs_draw_from_their_own_blocks_and_never_clash() {
     let r = reception();
     let manager = login_as(&r.store, &r.admin, "m.manager", Role::Manager);
+    // A third PC that synced before any block was given.
+    let apart_dir = tempfile::TempDir::new().unwrap();
+    let apart = Store::open(StoreConfig::in_dir(apart_dir.path()), clock()).unwrap();
+    apart.apply_changes(&r.store.changes_missing_from(&apart.marks().unwrap(), 100_000).unwrap()).unwrap();
     r.store.add_number_block(&manager, NumberKind::Client, 1001, 1002).unwrap();
     r.store.add_number_block(&manager, NumberKind::Animal, 1, 10).unwrap();
     r.store.add_number_block(&manager, NumberKind::Receipt, 1, 100).unwrap();
@@ -90,6 +94,22 @@ fn two_pcs_draw_from_their_own_blocks_and_never_clash() {
     distinct.dedup();
     assert_eq!(given.len(), distinct.len(), "no number twice: {given:?}");
     assert_eq!(given.len(), 3);
+    assert!(r.store.number_blocks(&r.desk).unwrap().blocks.iter().all(|b| !b.overlaps));
+
+    // The PC that had not synced is given an overlapping block: once it hears of the other, both
+    // blocks show as overlapping.
+    let manager_c = apart.login("m.manager", PASSWORD).unwrap();
+    apart.add_number_block(&manager_c, NumberKind::Client, 1001, 1100).unwrap();
+    apart.apply_changes(&r.store.changes_missing_from(&apart.marks().unwrap(), 100_000).unwrap()).unwrap();
+    let clients: Vec<(bool, i64, bool)> = apart
+        .number_blocks(&manager_c)
+        .unwrap()
+        .blocks
+        .iter()
+        .filter(|b| b.kind == NumberKind::Client)
+        .map(|b| (b.mine, b.first, b.overlaps))
+        .collect();
+    assert_eq!(clients, vec![(true, 1001, true), (false, 1001, true), (false, 2001, false)]);
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! Numbers people can read: a manager gives each PC blocks of client, animal and receipt numbers
 //! ("C-1001"), and a record made on that PC takes the next number of its block. Blocks are records
 //! like any other (journaled and synced), so every PC knows every block, and a new block that overlaps
-//! one already known is refused. A block belongs to a PC's node id: a PC put back from a copy takes a
-//! new node id and never draws again from its old blocks.
+//! one already known is refused; blocks given on two PCs that had not synced can still overlap, and
+//! are then shown as overlapping. A block belongs to a PC's node id: a PC whose database is copied or
+//! put back takes a new node id (at once when copied, at its next sync when restored in place) and
+//! draws no more from its old blocks.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -73,6 +75,8 @@ pub struct NumberBlock {
     pub last: i64,
     /// How many of its numbers are taken (known here).
     pub used: i64,
+    /// Another PC's block of the same kind overlaps it (given while the two had not synced).
+    pub overlaps: bool,
     pub set_by_name: String,
     pub set_at: DateTime<Utc>,
 }
@@ -131,12 +135,15 @@ fn blocks(conn: &Connection, node: Uuid) -> Result<NumberBlocks> {
                 first: r.get(3)?,
                 last: r.get(4)?,
                 used: 0,
+                overlaps: false,
                 set_by_name: r.get(5)?,
                 set_at: row::time(r, 6)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let spans: Vec<(NumberKind, Uuid, i64, i64)> = out.iter().map(|b| (b.kind, b.node_id, b.first, b.last)).collect();
     for b in &mut out {
+        b.overlaps = spans.iter().any(|(k, n, f, l)| *k == b.kind && *n != b.node_id && *f <= b.last && *l >= b.first);
         b.used = conn.query_row(
             &format!("SELECT count(*) FROM {} WHERE number BETWEEN ?1 AND ?2", b.kind.table()),
             params![b.first, b.last],

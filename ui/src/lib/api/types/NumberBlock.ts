@@ -9,4 +9,8 @@ mine: boolean, first: number, last: number,
 /**
  * How many of its numbers are taken (known here).
  */
-used: number, set_by_name: string, set_at: string, };
+used: number, 
+/**
+ * Another PC's block of the same kind overlaps it (given while the two had not synced).
+ */
+overlaps: boolean, set_by_name: string, set_at: string, };
