@@ -103,6 +103,9 @@ fn sheet(flow: &mut Flow, s: &SafetySheet) {
         title.push_str(&format!(", {}", p.breed));
     }
     title.push(')');
+    if let Some(n) = &s.number {
+        title.push_str(&format!(" - Lifeboat no. {n}"));
+    }
     flow.line(MARGIN, 12.0, true, &title);
     flow.carry = Some(format!("{title} (continued)"));
     if let Some(died) = p.deceased_on {

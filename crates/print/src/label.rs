@@ -88,7 +88,14 @@ pub fn label(doc: &PrescriptionDocument) -> Result<Vec<u8>> {
         blocks.push(block(format!("Withdrawal period: {}", p.withdrawal_period), true, 0.95));
     }
     blocks.extend([
-        block(format!("For: {} ({})", who.animal_name, who.animal_species), false, 1.0),
+        block(
+            match &doc.animal_number {
+                Some(n) => format!("For: {} ({}), Lifeboat no. {n}", who.animal_name, who.animal_species),
+                None => format!("For: {} ({})", who.animal_name, who.animal_species),
+            },
+            false,
+            1.0,
+        ),
         block(format!("Owner: {}, {}", who.owner_name, who.owner_address), false, 1.0),
         block(format!("Prescribed by: {prescriber}"), false, 1.0),
         block(format!("Batch: {} \u{b7} Expiry: {}", d.batch, d.expiry.format("%d/%m/%Y")), false, 1.0),

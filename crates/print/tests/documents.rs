@@ -281,6 +281,7 @@ fn the_continuity_pack_names_tomorrows_animals_with_their_alerts_and_medicines()
         .update_staff(&admin, f.vet.staff_id, &StaffUpdate { phone: Some("07700 900123".into()), ..Default::default() })
         .unwrap();
     let owner = f.store.patient_record(&f.vet, biscuit).unwrap().owners[0].id;
+    f.store.add_number_block(&admin, lifeboat_core::organisation::numbers::NumberKind::Animal, 1, 99).unwrap();
     let mut pepper = NewPatient::new("Pepper", Species::Cat);
     pepper.alerts = vec!["Bites".into(), "Allergic to penicillin".into()];
     let pepper = f.store.register_patient(&admin, owner, &pepper).unwrap();
@@ -341,7 +342,7 @@ fn the_continuity_pack_names_tomorrows_animals_with_their_alerts_and_medicines()
         ("contents", "Safety sheets: 1 animal booked in the 3 days from 01/12/2026"),
         ("day list", "Day list - James Herriot"),
         ("day list row", "09:00-09:15 Pepper (Cat) ! Bites, All... Mrs A. Quillfeather 07700 900461"),
-        ("sheet", "Pepper (Cat)"),
+        ("sheet", "Pepper (Cat) - Lifeboat no. A-1"),
         ("alerts", "ALERTS: Bites; Allergic to penicillin"),
         ("owner", "Owner: Mrs Agatha Quillfeather - 07700 900461"),
         (
@@ -421,4 +422,18 @@ fn the_receipt_shows_the_days_charges_with_vat_and_the_payment() {
     ] {
         assert!(text.contains(words), "the receipt's {item} ({words:?}) is missing: {text}");
     }
+}
+
+/// An animal registered on a PC with a block of animal numbers carries its number on the label.
+#[test]
+fn the_label_carries_the_animals_lifeboat_number() {
+    let (f, biscuit) = fixture();
+    let admin = f.store.login("admin", "a long password").unwrap();
+    f.store.add_number_block(&admin, lifeboat_core::organisation::numbers::NumberKind::Animal, 52, 99).unwrap();
+    let owner = f.store.patient_record(&f.vet, biscuit).unwrap().owners[0].id;
+    let crumble = f.store.register_patient(&admin, owner, &NewPatient::new("Crumble", Species::Dog)).unwrap();
+    let doc = document(&f, &meloxicam(&f, crumble.id));
+    assert_eq!(doc.animal_number.as_deref(), Some("A-52"));
+    let text = text_of(&lifeboat_print::label(&doc).unwrap());
+    assert!(text.contains("For: Crumble (Dog), Lifeboat no. A-52"), "{text}");
 }

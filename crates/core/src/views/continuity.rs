@@ -47,6 +47,8 @@ pub struct Vaccination {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SafetySheet {
     pub patient: Patient,
+    /// Lifeboat's number for the animal ("A-52"), if it has one.
+    pub number: Option<String>,
     pub owners: Vec<Client>,
     /// Its bookings in the days the sheets cover.
     pub bookings: Vec<Appointment>,
@@ -230,6 +232,11 @@ pub(crate) fn gather(conn: &Connection, date: NaiveDate, now: DateTime<Utc>) -> 
                 .filter(|p| is_active(p, date, &vaccines))
                 .collect();
             sheets.push(SafetySheet {
+                number: crate::organisation::numbers::of(
+                    conn,
+                    crate::organisation::numbers::NumberKind::Animal,
+                    patient.id,
+                )?,
                 owners: patient::owner_clients(conn, &patient)?,
                 vaccinations: vaccinations(conn, patient.id)?,
                 last_weight: last_weight(conn, patient.id)?,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::clinical::prescription::{self, Dispensing, Prescription};
 use crate::error::{Error, Result};
+use crate::organisation::numbers::{self, NumberKind};
 use crate::organisation::practice;
 use crate::permission::Action;
 use crate::session::Session;
@@ -27,6 +28,8 @@ pub struct PrescriptionDocument {
     pub prescription: Prescription,
     /// For a label: the supply it goes on, and who supplied it.
     pub dispensing: Option<(Dispensing, Supplier)>,
+    /// Lifeboat's number for the animal ("A-52"), if it has one.
+    pub animal_number: Option<String>,
 }
 
 impl Store {
@@ -59,7 +62,8 @@ impl Store {
                 }
                 None => None,
             };
-            Ok(PrescriptionDocument { prescription, dispensing })
+            let animal_number = numbers::of(r, NumberKind::Animal, prescription.patient_id)?;
+            Ok(PrescriptionDocument { prescription, dispensing, animal_number })
         })
     }
 }
