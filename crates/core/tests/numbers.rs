@@ -123,3 +123,19 @@ fn the_worklist_names_lifeboat_numbers_beside_the_record() {
     let line = ledger.entries.iter().find(|e| e.id == c.id.to_string()).map(|e| e.summary.clone()).unwrap();
     assert_eq!(line, "Ashdown (Lifeboat no. C-501)");
 }
+
+#[test]
+fn a_lifeboat_number_finds_its_record() {
+    let r = reception();
+    let manager = login_as(&r.store, &r.admin, "m.manager", Role::Manager);
+    r.store.add_number_block(&manager, NumberKind::Client, 1001, 1999).unwrap();
+    r.store.add_number_block(&manager, NumberKind::Animal, 52, 99).unwrap();
+    let (c, pet) = client(&r.store, &r.desk, "Ashdown");
+    for query in ["C-1001", "c1001", "A-52"] {
+        let hits = r.store.search(&r.desk, query, 10).unwrap();
+        assert_eq!(hits.iter().map(|h| h.client_id).collect::<Vec<_>>(), vec![c.id], "{query}");
+    }
+    let hits = r.store.search(&r.desk, "A-52", 10).unwrap();
+    assert_eq!(hits[0].patients.iter().filter(|p| p.matched).map(|p| p.id).collect::<Vec<_>>(), vec![pet]);
+    assert!(r.store.search(&r.desk, "C-1500", 10).unwrap().is_empty(), "a number nobody has");
+}

@@ -2,7 +2,7 @@
 //! (digits match however they were typed), postcodes (spaces and case ignored), email and microchip.
 //! Reads the index that `reception::search_index` keeps.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -72,8 +72,48 @@ fn terms(query: &str) -> Vec<String> {
         .collect()
 }
 
-/// Clients matching every term of `query`, best first, with their patients.
+/// A Lifeboat number as typed ("C-1001", "a52", "R 7"): its kind's letter and the number.
+fn lifeboat_number(query: &str) -> Option<(char, i64)> {
+    let q = query.trim();
+    let mut chars = q.chars();
+    let letter = chars.next()?.to_ascii_uppercase();
+    if !matches!(letter, 'C' | 'A' | 'R') {
+        return None;
+    }
+    let rest = chars.as_str().trim_start_matches(['-', ' ']);
+    if rest.is_empty() || rest.len() > 9 || !rest.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some((letter, rest.parse().ok()?))
+}
+
+/// The client a Lifeboat number names: a client's own, an animal's first owner, a receipt's payer (a
+/// merged record found as the record it was merged into).
+fn by_number(conn: &Connection, letter: char, number: i64) -> Result<Option<(Uuid, Option<Uuid>)>> {
+    let sql = match letter {
+        'C' => "SELECT coalesce(c.merged_into, c.id), NULL FROM client c WHERE c.number = ?1 LIMIT 1",
+        'A' => "SELECT coalesce(c.merged_into, c.id), coalesce(p.merged_into, p.id) FROM patient p
+                JOIN ownership o ON o.patient_id = coalesce(p.merged_into, p.id) JOIN client c ON c.id = o.client_id
+                WHERE p.number = ?1 ORDER BY o.created_at LIMIT 1",
+        _ => "SELECT coalesce(c.merged_into, c.id), NULL FROM payment y JOIN client c ON c.id = y.client_id WHERE y.number = ?1 LIMIT 1",
+    };
+    let found: Option<(String, Option<String>)> =
+        conn.query_row(sql, [number], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    Ok(found.and_then(|(c, p)| Some((Uuid::parse_str(&c).ok()?, p.and_then(|p| Uuid::parse_str(&p).ok())))))
+}
+
+/// Clients matching every term of `query`, best first, with their patients; a Lifeboat number
+/// ("C-1001", "A-52", "R-7") finds the client it names first.
 pub(crate) fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
+    if let Some((letter, number)) = lifeboat_number(query) {
+        if let Some((client, patient)) = by_number(conn, letter, number)? {
+            let mut found = hit(conn, client, &[])?;
+            for p in &mut found.patients {
+                p.matched = Some(p.id) == patient;
+            }
+            return Ok(vec![found]);
+        }
+    }
     let terms = terms(query);
     let long: Vec<&String> = terms.iter().filter(|t| t.chars().count() >= 3).collect();
     let ids: Vec<Uuid> = if !long.is_empty() {
@@ -141,6 +181,16 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lifeboat_numbers_are_read_however_typed() {
+        assert_eq!(super::lifeboat_number("C-1001"), Some(('C', 1001)));
+        assert_eq!(super::lifeboat_number(" a52 "), Some(('A', 52)));
+        assert_eq!(super::lifeboat_number("r 7"), Some(('R', 7)));
+        for not in ["Carew", "C-", "C-12a", "X-1", "C-1234567890", "", "07700"] {
+            assert_eq!(super::lifeboat_number(not), None, "{not:?}");
+        }
+    }
+
     #[test]
     fn terms_normalise_numbers_and_case() {
         assert_eq!(super::terms(" Smith  07700-900 "), ["smith", "07700900"]);
