@@ -76,6 +76,11 @@ fn a_deposit_and_a_card_payment_run_later_settle_the_account_and_the_receipt_sho
     assert!(c.store().takings(&c.r.desk, local("2026-03-29 00:00").date()).unwrap().cards_to_run.is_empty());
     let again = c.store().run_card_payment(&c.r.desk, card.id, true, "AUTH 1").unwrap_err();
     assert_eq!(again.code(), ErrorCode::Conflict);
+    let raw = raw_connection(&c.r.dir);
+    for sql in ["UPDATE card_run SET outcome = 'declined'", "DELETE FROM card_run"] {
+        let e = raw.execute_batch(sql).unwrap_err().to_string();
+        assert!(e.contains("cannot be"), "{sql}: {e}");
+    }
 
     // A card declined when run: owed again.
     let declined = pay(&c, PaymentKind::Deposit, PaymentMethod::CardToRun, "100", "").unwrap();
@@ -224,6 +229,13 @@ fn claims_and_voids_and_who_may_void_them() {
     assert_eq!((account.received_pence, account.payments[0].void_reason.as_deref()), (1000, Some("Typed twice")));
     c.store().void_record(&manager, Voidable::Payment, counted.id, "Counted, then found typed twice").unwrap();
     c.store().void_record(&c.r.desk, Voidable::InsuranceClaim, claim.id, "Wrong policy").unwrap();
+    let raw = raw_connection(&c.r.dir);
+    for sql in
+        ["UPDATE insurance_claim SET amount_pence = 1", "DELETE FROM insurance_claim", "DELETE FROM clinical_void"]
+    {
+        let e = raw.execute_batch(sql).unwrap_err().to_string();
+        assert!(e.contains("cannot be"), "{sql}: {e}");
+    }
     assert!(c.store().takings(&c.r.desk, local("2026-03-29 00:00").date()).unwrap().claims.is_empty());
 }
 

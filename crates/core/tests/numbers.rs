@@ -91,10 +91,17 @@ fn two_pcs_draw_from_their_own_blocks_and_never_clash() {
     assert_eq!(rows(&r.store), rows(&other));
     let given: Vec<i64> = rows(&r.store).into_iter().filter_map(|(_, n)| n).collect();
     let mut distinct = given.clone();
+    distinct.sort_unstable();
     distinct.dedup();
     assert_eq!(given.len(), distinct.len(), "no number twice: {given:?}");
     assert_eq!(given.len(), 3);
     assert!(r.store.number_blocks(&r.desk).unwrap().blocks.iter().all(|b| !b.overlaps));
+    // A block cannot be widened or removed behind Lifeboat's back.
+    let raw = raw_connection(&r.dir);
+    for sql in ["UPDATE number_block SET last = 999999", "DELETE FROM number_block"] {
+        let e = raw.execute_batch(sql).unwrap_err().to_string();
+        assert!(e.contains("cannot be"), "{sql}: {e}");
+    }
 
     // The PC that had not synced is given an overlapping block: once it hears of the other, both
     // blocks show as overlapping.
