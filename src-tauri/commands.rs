@@ -38,6 +38,7 @@ use lifeboat_core::{
     Appointment, AppointmentMove, AppointmentStatus, DayBook, ErrorCode, NewAppointment, NewClient, NewPatient,
     NewStaff, Patient, Practice, PracticeSetup, Registered, Session, Staff, StaffUpdate, WorkingDay,
 };
+use lifeboat_print::Mark;
 use serde::Serialize;
 use std::sync::Arc;
 use tauri::State;
@@ -317,7 +318,7 @@ pub async fn print_day_list(state: State<'_, AppState>, date: NaiveDate) -> Comm
             let practice = store
                 .practice()?
                 .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "Set up the practice first."))?;
-            let pdf = lifeboat_print::day_list(&practice, &book, store.clock().now());
+            let pdf = lifeboat_print::day_list(&practice, &book, store.clock().now(), Mark::of(store));
             crate::save_export(&export_dir, &format!("day-list-{date}.pdf"), &pdf)
         })
         .await
@@ -435,7 +436,7 @@ pub async fn print_label(state: State<'_, AppState>, prescription: Uuid, dispens
     state
         .run(move |store, session| {
             let doc = store.prescription_document(session, prescription, Some(dispensing))?;
-            let pdf = lifeboat_print::label(&doc)?;
+            let pdf = lifeboat_print::label(&doc, Mark::of(store))?;
             crate::save_export(&export_dir, &format!("label-{}.pdf", short(dispensing)), &pdf)
         })
         .await
@@ -448,7 +449,7 @@ pub async fn print_prescription(state: State<'_, AppState>, prescription: Uuid) 
     state
         .run(move |store, session| {
             let doc = store.prescription_document(session, prescription, None)?;
-            let pdf = lifeboat_print::prescription(&doc);
+            let pdf = lifeboat_print::prescription(&doc, Mark::of(store));
             crate::save_export(&export_dir, &format!("prescription-{}.pdf", short(prescription)), &pdf)
         })
         .await
@@ -616,7 +617,7 @@ pub async fn print_receipt(state: State<'_, AppState>, payment: Uuid) -> Command
     state
         .run(move |store, session| {
             let receipt = store.receipt(session, payment)?;
-            let pdf = lifeboat_print::receipt(&receipt);
+            let pdf = lifeboat_print::receipt(&receipt, Mark::of(store));
             crate::save_export(&export_dir, &format!("receipt-{}.pdf", short(payment)), &pdf)
         })
         .await
@@ -635,8 +636,9 @@ pub async fn make_continuity_pack(state: State<'_, AppState>, date: Option<Naive
     state
         .run(move |store, session| {
             let now = store.clock().now();
-            let (info, _) =
-                store.make_continuity_pack(session, date, |pack| lifeboat_print::continuity_pack(pack, now))?;
+            let (info, _) = store.make_continuity_pack(session, date, |pack| {
+                lifeboat_print::continuity_pack(pack, now, Mark::of(store))
+            })?;
             Ok(info)
         })
         .await
@@ -1131,8 +1133,9 @@ pub async fn export_worklist(
             let mut progress = |done, total| {
                 let _ = on_progress.send(ImportProgress { done, total });
             };
-            let exported = store
-                .export_worklist_progress(session, &mut progress, |list| Ok(lifeboat_print::worklist(list, now)))?;
+            let exported = store.export_worklist_progress(session, &mut progress, |list| {
+                Ok(lifeboat_print::worklist(list, now, Mark::of(store)))
+            })?;
             let name = format!("lifeboat-worklist-{}.pdf", now.format("%Y-%m-%d-%H%M%S"));
             let path = crate::save_export(&export_dir, &name, &exported.bytes)?;
             Ok(ExportWritten { path, rows: exported.rows, marked: exported.marked })

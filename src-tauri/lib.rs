@@ -224,7 +224,9 @@ fn start_pack_schedule(store: Arc<Store>) {
         loop {
             let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let now = store.clock().now();
-                store.make_scheduled_continuity_pack(|pack| lifeboat_print::continuity_pack(pack, now))
+                store.make_scheduled_continuity_pack(|pack| {
+                    lifeboat_print::continuity_pack(pack, now, lifeboat_print::Mark::of(&store))
+                })
             }));
             let noted = match attempt {
                 Ok(Ok(Some(_))) => store.note_continuity_error(None),

@@ -185,7 +185,9 @@ pub fn run(practice: &Path) {
     );
     let started = Instant::now();
     let now = chrono::Utc::now();
-    let pdf = source.export_worklist(&manager, |list| Ok(lifeboat_print::worklist(list, now))).unwrap();
+    let pdf = source
+        .export_worklist(&manager, |list| Ok(lifeboat_print::worklist(list, now, lifeboat_print::Mark::Real)))
+        .unwrap();
     report(&format!("back-entry worklist PDF ({} MB)", pdf.bytes.len() / 1_000_000), started.elapsed(), pdf.rows);
 }
 

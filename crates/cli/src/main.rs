@@ -688,7 +688,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     return Err(fail("--since: the worklist lists the whole backlog not yet entered in the PMS", 2));
                 }
                 let now = chrono::Utc::now();
-                let exported = store.export_worklist(&session, |list| Ok(lifeboat_print::worklist(list, now)))?;
+                let exported = store.export_worklist(&session, |list| {
+                    Ok(lifeboat_print::worklist(list, now, lifeboat_print::Mark::of(&store)))
+                })?;
                 std::fs::write(&a.out, &exported.bytes)
                     .map_err(|e| fail(format!("cannot write {}: {e}", a.out.display()), 4))?;
                 println!(
@@ -743,7 +745,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     pack.sheets.len(),
                     pack.prescriptions.len()
                 );
-                lifeboat_print::continuity_pack(pack, now)
+                lifeboat_print::continuity_pack(pack, now, lifeboat_print::Mark::of(&store))
             })?;
             let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("continuity-pack-{}.pdf", info.for_date)));
             std::fs::write(&out, &pdf).map_err(|e| fail(format!("cannot write {}: {e}", out.display()), 4))?;

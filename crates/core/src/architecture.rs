@@ -16,7 +16,7 @@ fn layer(module: &str) -> usize {
         "reception" => 4,
         "clinical" => 5,
         "replica" | "accounts" => 6,
-        "views" | "onboarding" | "handover" | "import" | "export" | "ledger" | "closing" => 7,
+        "views" | "onboarding" | "handover" | "import" | "export" | "ledger" | "closing" | "drill" => 7,
         // Example inputs for tests and the generator may use anything.
         "example" => 8,
         other => panic!("module {other:?} has no layer: add it to architecture.rs and ARCHITECTURE.md"),

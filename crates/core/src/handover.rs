@@ -126,6 +126,7 @@ impl Store {
     /// The record to send for one patient: its owners, the animal, and its clinical history with
     /// every prescription (active ones show their remaining repeats and validity).
     pub fn handover_body(&self, session: &Session, patient: Uuid, to_practice_name: &str) -> Result<Value> {
+        self.refuse_in_drill("handing a record over to another practice")?;
         self.read_as(session, Action::HandOver, |_| Ok(()))?;
         let to = validate::required("to_practice_name", to_practice_name, 100)?;
         self.read_as(session, Action::ViewClinical, |r| {
@@ -141,6 +142,7 @@ impl Store {
     }
 
     pub fn record_handover_sent(&self, session: &Session, h: &HandoverOut) -> Result<Handover> {
+        self.refuse_in_drill("handing a record over to another practice")?;
         self.write(session, |w| w.record_handover_sent(h))
     }
 

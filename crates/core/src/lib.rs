@@ -25,6 +25,7 @@
 pub mod accounts;
 pub mod clinical;
 pub mod closing;
+pub mod drill;
 pub mod error;
 pub mod example;
 pub mod export;

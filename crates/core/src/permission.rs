@@ -108,10 +108,12 @@ pub enum Action {
     RecordClaim,
     /// Give a PC blocks of client, animal and receipt numbers.
     ManageNumbers,
+    /// Start and end a drill on a copy of the practice's data, and read its report.
+    RunDrill,
 }
 
 impl Action {
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 42] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -153,6 +155,7 @@ impl Action {
         Action::CashUp,
         Action::RecordClaim,
         Action::ManageNumbers,
+        Action::RunDrill,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -198,6 +201,7 @@ impl Action {
             Action::CashUp => "payment.cash_up",
             Action::RecordClaim => "claim.record",
             Action::ManageNumbers => "numbers.manage",
+            Action::RunDrill => "drill.run",
         }
     }
 
@@ -245,6 +249,7 @@ impl Action {
             Action::CashUp => "cash up",
             Action::RecordClaim => "note insurance claims",
             Action::ManageNumbers => "give PCs blocks of numbers",
+            Action::RunDrill => "run drills",
         }
     }
 }
@@ -261,7 +266,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         // The till is counted at the desk or by a manager.
         CashUp => matches!(role, Reception | Manager | Admin),
         AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours | ImportRecords | ExportRecords
-        | ManageOutage | ReconcileRecords | MergeRecords | ManageFees | ManageNumbers => {
+        | ManageOutage | ReconcileRecords | MergeRecords | ManageFees | ManageNumbers | RunDrill => {
             matches!(role, Manager | Admin)
         }
         EditPractice => matches!(role, Admin),

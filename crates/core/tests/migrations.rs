@@ -82,6 +82,11 @@ fn fixture(version: u32) -> &'static str {
               VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');
               INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
               VALUES ('c1', 'Ada', 'Old', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');",
+        13 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at, phone)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');
+              INSERT INTO number_block (id, kind, node_id, first, last, set_by, set_at)
+              VALUES ('b1', 'client', 'n1', 1000, 1999, 's1', '2026-02-01T10:00:00.000Z');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }

@@ -6,10 +6,10 @@
 
 use chrono::{DateTime, Utc};
 use lifeboat_core::views::continuity::{ContinuityPack, SafetySheet, SHEET_DAYS};
-use printpdf::{PdfDocument, PdfPage, PdfSaveOptions};
+use printpdf::PdfPage;
 
 use crate::day_list::day_list_pages;
-use crate::page::{wrap, Page};
+use crate::page::{save, wrap, Mark, Page};
 
 const PAGE_W: f32 = 210.0;
 const PAGE_H: f32 = 297.0;
@@ -204,7 +204,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// The pack as a PDF.
-pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>) -> Vec<u8> {
+pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>, mark: Mark) -> Vec<u8> {
     let date = pack.date.format("%A %-d %B %Y").to_string();
     let made = lifeboat_core::time::to_local(pack.made_at).format("%d/%m/%Y %H:%M").to_string();
     let heading = format!("{} - continuity pack for {date} - made {made}", pack.practice.name);
@@ -359,7 +359,5 @@ pub fn continuity_pack(pack: &ContinuityPack, printed_at: DateTime<Utc>) -> Vec<
             page.finish()
         })
         .collect();
-    let mut doc = PdfDocument::new(&format!("Continuity pack {}", pack.date.format("%d/%m/%Y")));
-    let mut warnings = Vec::new();
-    doc.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings)
+    save(&format!("Continuity pack {}", pack.date.format("%d/%m/%Y")), pages, mark)
 }

@@ -4,10 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use lifeboat_core::{Appointment, DayBook, Practice};
-use printpdf::{PdfDocument, PdfSaveOptions};
 
 use crate::fit;
-use crate::page::Page;
+use crate::page::{save, Mark, Page};
 
 const PAGE_W: f32 = 210.0;
 const PAGE_H: f32 = 297.0;
@@ -15,11 +14,9 @@ const MARGIN: f32 = 15.0;
 const ROW: f32 = 6.2;
 
 /// The day list PDF; `printed_at` goes in the footer.
-pub fn day_list(practice: &Practice, book: &DayBook, printed_at: DateTime<Utc>) -> Vec<u8> {
-    let mut doc = PdfDocument::new(&format!("Day list {}", book.date.format("%d/%m/%Y")));
+pub fn day_list(practice: &Practice, book: &DayBook, printed_at: DateTime<Utc>, mark: Mark) -> Vec<u8> {
     let pages = day_list_pages(practice, book, printed_at).into_iter().map(Page::finish).collect();
-    let mut warnings = Vec::new();
-    doc.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings)
+    save(&format!("Day list {}", book.date.format("%d/%m/%Y")), pages, mark)
 }
 
 /// The day list's pages, still open to add to (the continuity pack numbers them among its own).

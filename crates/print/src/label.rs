@@ -8,9 +8,8 @@
 
 use lifeboat_core::views::documents::PrescriptionDocument;
 use lifeboat_core::{Error, Result};
-use printpdf::{PdfDocument, PdfSaveOptions};
 
-use crate::page::{wrap, Page};
+use crate::page::{save, wrap, Mark, Page};
 
 pub const LABEL_W: f32 = 101.0;
 pub const LABEL_H: f32 = 54.0;
@@ -46,7 +45,7 @@ fn height(lines: &[(String, bool, f32)]) -> f32 {
 }
 
 /// The label PDF for the document's dispensing.
-pub fn label(doc: &PrescriptionDocument) -> Result<Vec<u8>> {
+pub fn label(doc: &PrescriptionDocument, mark: Mark) -> Result<Vec<u8>> {
     let (d, supplier) = doc
         .dispensing
         .as_ref()
@@ -103,7 +102,10 @@ pub fn label(doc: &PrescriptionDocument) -> Result<Vec<u8>> {
         block(format!("{}, {}. Tel. {}", supplier.practice_name, supplier.address, supplier.phone), false, 0.85),
     ]);
 
-    let room = LABEL_H - 2.0 * MARGIN;
+    // A drill's label keeps its edges clear for the drill's words.
+    let reserve = if mark == Mark::Drill { 2.6 } else { 0.0 };
+    let (top, bottom) = (LABEL_H - MARGIN - reserve, MARGIN + reserve);
+    let room = top - bottom;
     let mut factor = 1.3;
     let mut lines = lay_out(&blocks, factor);
     while height(&lines) > room && factor > 0.66 {
@@ -114,10 +116,10 @@ pub fn label(doc: &PrescriptionDocument) -> Result<Vec<u8>> {
     let mut chunks: Vec<&[(String, bool, f32)]> = Vec::new();
     let mut rest = lines.as_slice();
     while !rest.is_empty() {
-        let (mut used, mut y) = (0, LABEL_H - MARGIN);
+        let (mut used, mut y) = (0, top);
         for (_, _, size) in rest {
             let step = size * 1.18 * PT_TO_MM;
-            if y - step < MARGIN - 0.01 && used > 0 {
+            if y - step < bottom - 0.01 && used > 0 {
                 break;
             }
             y -= step;
@@ -129,7 +131,7 @@ pub fn label(doc: &PrescriptionDocument) -> Result<Vec<u8>> {
     let mut pages = Vec::new();
     for (i, chunk) in chunks.iter().enumerate() {
         let mut page = Page::new(LABEL_W, LABEL_H);
-        let mut y = LABEL_H - MARGIN;
+        let mut y = top;
         for (text, bold, size) in chunk.iter() {
             y -= size * 1.18 * PT_TO_MM;
             page.text(MARGIN, y + size * 0.25 * PT_TO_MM, *size, *bold, text);
@@ -145,7 +147,5 @@ pub fn label(doc: &PrescriptionDocument) -> Result<Vec<u8>> {
         }
         pages.push(page.finish());
     }
-    let mut warnings = Vec::new();
-    let mut pdf = PdfDocument::new(&format!("Label {} {}", who.animal_name, p.product_name));
-    Ok(pdf.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings))
+    Ok(save(&format!("Label {} {}", who.animal_name, p.product_name), pages, mark))
 }

@@ -17,6 +17,7 @@ mod worklist;
 pub use continuity::continuity_pack;
 pub use day_list::day_list;
 pub use label::{label, LABEL_H, LABEL_W};
+pub use page::{Mark, DRILL_WORDS};
 pub use prescription::prescription;
 pub use receipt::receipt;
 pub use worklist::worklist;

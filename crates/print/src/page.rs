@@ -2,7 +2,84 @@
 //! so text can be wrapped and fitted), rules and boxes. Coordinates are millimetres from the bottom
 //! left, as PDF has them.
 
-use printpdf::{BuiltinFont, Color, Line, LinePoint, Mm, Op, PdfFontHandle, PdfPage, Point, Pt, Rgb, TextItem};
+use printpdf::{
+    BuiltinFont, Color, Line, LinePoint, Mm, Op, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rgb,
+    TextItem, TextMatrix,
+};
+
+/// Whether a document is printed from the real records or in a drill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    Real,
+    /// Printed in a drill: every page says so across its middle and along its top and bottom edges,
+    /// so that no drill paper is ever taken for a real record or typed into the PMS.
+    Drill,
+}
+
+impl Mark {
+    /// How documents printed from `store` are marked: a drill's copy prints DRILL.
+    pub fn of(store: &lifeboat_core::Store) -> Mark {
+        if store.drill().is_some() {
+            Mark::Drill
+        } else {
+            Mark::Real
+        }
+    }
+}
+
+/// The words a drill's pages carry.
+pub const DRILL_WORDS: &str = "DRILL - practice only - not a real record";
+
+/// Saves `pages` as one PDF titled `title`, marked as `mark` says.
+pub(crate) fn save(title: &str, mut pages: Vec<PdfPage>, mark: Mark) -> Vec<u8> {
+    let title = match mark {
+        Mark::Real => title.to_string(),
+        Mark::Drill => {
+            pages.iter_mut().for_each(stamp_drill);
+            format!("DRILL - {title}")
+        }
+    };
+    let mut warnings = Vec::new();
+    PdfDocument::new(&title).with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings)
+}
+
+/// A large pale DRILL drawn beneath the page's content, and the drill's words in red at its top and
+/// bottom edges, over it (sized to fit a label as well as an A4 page).
+fn stamp_drill(page: &mut PdfPage) {
+    let w = page.media_box.width.0 / PT_PER_MM;
+    let h = page.media_box.height.0 / PT_PER_MM;
+    let fill = |r: f32, g: f32, b: f32| Op::SetFillColor { col: Color::Rgb(Rgb { r, g, b, icc_profile: None }) };
+    let text = |x: f32, y: f32, size: f32, angle: f32, words: &str| {
+        [
+            Op::StartTextSection,
+            Op::SetFont { font: PdfFontHandle::Builtin(BuiltinFont::HelveticaBold), size: Pt(size) },
+            Op::SetTextMatrix { matrix: TextMatrix::TranslateRotate(Mm(x).into(), Mm(y).into(), angle) },
+            Op::ShowText { items: vec![TextItem::Text(words.to_string())] },
+            Op::EndTextSection,
+        ]
+    };
+    // The big word, across the middle at the page's diagonal, in a pale red the content shows through.
+    let angle = h.atan2(w).to_degrees();
+    let diagonal = (w * w + h * h).sqrt();
+    let big = (diagonal * 0.6 / width("DRILL", 1.0, true)).min(160.0);
+    let along = width("DRILL", big, true);
+    let (dx, dy) = (angle.to_radians().cos(), angle.to_radians().sin());
+    let (x0, y0) = (w / 2.0 - dx * along / 2.0 + dy * big * 0.12, h / 2.0 - dy * along / 2.0 - dx * big * 0.12);
+    let mut under = vec![Op::SaveGraphicsState, fill(1.0, 0.86, 0.86)];
+    under.extend(text(x0, y0, big, angle, "DRILL"));
+    under.push(Op::RestoreGraphicsState);
+    page.ops.splice(0..0, under);
+    // The words, top and bottom.
+    // Small on a label (whose layout keeps 2.6 mm clear for them), larger on a sheet.
+    let most = if h < 100.0 { 6.0 } else { 9.0 };
+    let size = ((w - 4.0) / width(DRILL_WORDS, 1.0, true)).min(most);
+    let x = (w - width(DRILL_WORDS, size, true)) / 2.0;
+    let cap = size / PT_PER_MM * 0.72;
+    page.ops.extend([Op::SaveGraphicsState, fill(0.75, 0.0, 0.0)]);
+    page.ops.extend(text(x, h - cap - 0.8, size, 0.0, DRILL_WORDS));
+    page.ops.extend(text(x, 0.9, size, 0.0, DRILL_WORDS));
+    page.ops.push(Op::RestoreGraphicsState);
+}
 
 pub struct Page {
     pub width: f32,

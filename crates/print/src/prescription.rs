@@ -8,9 +8,8 @@
 //! authentication. It names one animal and nothing of any other.
 
 use lifeboat_core::views::documents::PrescriptionDocument;
-use printpdf::{PdfDocument, PdfSaveOptions};
 
-use crate::page::{width, wrap, Page};
+use crate::page::{save, width, wrap, Mark, Page};
 
 const W: f32 = 210.0;
 const H: f32 = 297.0;
@@ -80,7 +79,7 @@ impl Writer {
 }
 
 /// The written prescription PDF.
-pub fn prescription(doc: &PrescriptionDocument) -> Vec<u8> {
+pub fn prescription(doc: &PrescriptionDocument, mark: Mark) -> Vec<u8> {
     let p = &doc.prescription;
     let who = &p.issued_as;
     let cd23 = matches!(p.cd_schedule, Some(2 | 3));
@@ -187,7 +186,5 @@ pub fn prescription(doc: &PrescriptionDocument) -> Vec<u8> {
 
     let footer = format!("For animal treatment only  -  {} for {}", p.product_name, who.animal_name);
     let pages = w.finish(&footer);
-    let mut warnings = Vec::new();
-    let mut pdf = PdfDocument::new(&format!("Prescription {} {}", who.animal_name, p.product_name));
-    pdf.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings)
+    save(&format!("Prescription {} {}", who.animal_name, p.product_name), pages, mark)
 }

@@ -2,16 +2,15 @@
 //! VAT per rate, what was paid and how, and the balance left on the account.
 
 use lifeboat_core::accounts::{money, CardState, PaymentKind, PaymentMethod, Receipt};
-use printpdf::{PdfDocument, PdfSaveOptions};
 
-use crate::page::{wrap, Page};
+use crate::page::{save, wrap, Mark, Page};
 
 const PAGE_W: f32 = 210.0;
 const PAGE_H: f32 = 297.0;
 const MARGIN: f32 = 18.0;
 
 /// The receipt as a PDF.
-pub fn receipt(r: &Receipt) -> Vec<u8> {
+pub fn receipt(r: &Receipt, mark: Mark) -> Vec<u8> {
     let mut page = Page::new(PAGE_W, PAGE_H);
     let mut y = PAGE_H - MARGIN - 4.0;
     let right = PAGE_W - MARGIN;
@@ -141,7 +140,5 @@ pub fn receipt(r: &Receipt) -> Vec<u8> {
         page.text(MARGIN, y, 8.5, false, &line);
         y -= 4.0;
     }
-    let mut doc = PdfDocument::new(&format!("Receipt {}", taken.format("%d/%m/%Y")));
-    let mut warnings = Vec::new();
-    doc.with_pages(vec![page.finish()]).save(&PdfSaveOptions::default(), &mut warnings)
+    save(&format!("Receipt {}", taken.format("%d/%m/%Y")), vec![page.finish()], mark)
 }

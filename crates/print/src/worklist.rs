@@ -4,9 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use lifeboat_core::ledger::Worklist;
-use printpdf::{PdfDocument, PdfSaveOptions};
 
-use crate::page::{wrap, Page};
+use crate::page::{save, wrap, Mark, Page};
 
 const PAGE_W: f32 = 210.0;
 const PAGE_H: f32 = 297.0;
@@ -23,8 +22,7 @@ const WHO: f32 = MARGIN + 134.0;
 const PMS: f32 = MARGIN + 160.0;
 
 /// The worklist PDF; `printed_at` goes in the footer.
-pub fn worklist(list: &Worklist, printed_at: DateTime<Utc>) -> Vec<u8> {
-    let mut doc = PdfDocument::new("Back-entry worklist");
+pub fn worklist(list: &Worklist, printed_at: DateTime<Utc>, mark: Mark) -> Vec<u8> {
     let began = lifeboat_core::time::to_local(list.outage_began).format("%d/%m/%Y %H:%M").to_string();
     let printed = lifeboat_core::time::to_local(printed_at).format("%d/%m/%Y %H:%M").to_string();
     let mut pages: Vec<Page> = Vec::new();
@@ -108,6 +106,5 @@ pub fn worklist(list: &Worklist, printed_at: DateTime<Utc>) -> Vec<u8> {
             page.finish()
         })
         .collect();
-    let mut warnings = Vec::new();
-    doc.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings)
+    save("Back-entry worklist", pages, mark)
 }

@@ -8,6 +8,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use lifeboat_core::clinical::prescription::{NewDispensing, NewPrescription};
 use lifeboat_core::views::documents::PrescriptionDocument;
 use lifeboat_core::{example, ManualClock, NewClient, NewPatient, Role, Species, Store, StoreConfig};
+use lifeboat_print::Mark;
 
 fn text_of(pdf: &[u8]) -> String {
     let dir = tempfile::TempDir::new().unwrap();
@@ -95,7 +96,7 @@ fn meloxicam(f: &Fixture, patient: uuid::Uuid) -> NewPrescription {
 fn the_label_carries_every_legal_item_for_one_animal() {
     let (f, biscuit) = fixture();
     let doc = document(&f, &meloxicam(&f, biscuit));
-    let pdf = lifeboat_print::label(&doc).unwrap();
+    let pdf = lifeboat_print::label(&doc, Mark::Real).unwrap();
     let text = text_of(&pdf);
     for (item, words) in [
         ("supplier's name", "Riverside Vets"),
@@ -124,7 +125,7 @@ fn the_label_carries_every_legal_item_for_one_animal() {
 fn the_written_prescription_carries_every_legal_item() {
     let (f, biscuit) = fixture();
     let doc = document(&f, &NewPrescription { dispense: None, repeats: 2, ..meloxicam(&f, biscuit) });
-    let pdf = lifeboat_print::prescription(&doc);
+    let pdf = lifeboat_print::prescription(&doc, Mark::Real);
     save("prescription.pdf", &pdf);
     let text = text_of(&pdf);
     for (item, words) in [
@@ -165,7 +166,7 @@ fn a_controlled_drug_prescription_states_the_amount_in_words_and_figures_and_the
         dispense: None,
         ..meloxicam(&f, biscuit)
     };
-    let pdf = lifeboat_print::prescription(&document(&f, &new));
+    let pdf = lifeboat_print::prescription(&document(&f, &new), Mark::Real);
     save("prescription-cd.pdf", &pdf);
     let text = text_of(&pdf);
     for words in [
@@ -185,7 +186,7 @@ fn a_long_label_shrinks_or_continues_but_never_loses_text() {
     let (f, biscuit) = fixture();
     let long = "Shake well. ".repeat(60);
     let doc = document(&f, &NewPrescription { directions: long.trim().into(), ..meloxicam(&f, biscuit) });
-    let pdf = lifeboat_print::label(&doc).unwrap();
+    let pdf = lifeboat_print::label(&doc, Mark::Real).unwrap();
     save("label-long.pdf", &pdf);
     let text = text_of(&pdf);
     assert_eq!(text.matches("Shake well.").count(), 60, "every word of the directions is printed");
@@ -229,7 +230,8 @@ fn the_worklist_lists_what_is_not_yet_in_the_pms_by_animal_with_a_tick_box_each_
     let waiting = before.total.total() - 1;
 
     let printed_at = Utc.with_ymd_and_hms(2026, 11, 30, 16, 0, 0).unwrap();
-    let done = f.store.export_worklist(&manager, |list| Ok(lifeboat_print::worklist(list, printed_at))).unwrap();
+    let done =
+        f.store.export_worklist(&manager, |list| Ok(lifeboat_print::worklist(list, printed_at, Mark::Real))).unwrap();
     save("worklist.pdf", &done.bytes);
     assert_eq!((done.rows, done.marked), (waiting, waiting));
     let text = text_of(&done.bytes);
@@ -333,7 +335,7 @@ fn the_continuity_pack_names_tomorrows_animals_with_their_alerts_and_medicines()
         )
         .unwrap();
     let pack = f.store.continuity_pack(&f.vet, Some(tomorrow)).unwrap();
-    let pdf = lifeboat_print::continuity_pack(&pack, pack.made_at);
+    let pdf = lifeboat_print::continuity_pack(&pack, pack.made_at, Mark::Real);
     save("continuity-pack.pdf", &pdf);
     let text = text_of(&pdf);
     for (item, words) in [
@@ -405,7 +407,7 @@ fn the_receipt_shows_the_days_charges_with_vat_and_the_payment() {
             },
         )
         .unwrap();
-    let pdf = lifeboat_print::receipt(&f.store.receipt(&admin, payment.id).unwrap());
+    let pdf = lifeboat_print::receipt(&f.store.receipt(&admin, payment.id).unwrap(), Mark::Real);
     save("receipt.pdf", &pdf);
     let text = text_of(&pdf);
     for (item, words) in [
@@ -434,6 +436,75 @@ fn the_label_carries_the_animals_lifeboat_number() {
     let crumble = f.store.register_patient(&admin, owner, &NewPatient::new("Crumble", Species::Dog)).unwrap();
     let doc = document(&f, &meloxicam(&f, crumble.id));
     assert_eq!(doc.animal_number.as_deref(), Some("A-52"));
-    let text = text_of(&lifeboat_print::label(&doc).unwrap());
+    let text = text_of(&lifeboat_print::label(&doc, Mark::Real).unwrap());
     assert!(text.contains("For: Crumble (Dog), Lifeboat no. A-52"), "{text}");
+}
+
+/// The pages of a PDF as pdftotext reads them, each with its whitespace run together.
+fn pages_of(pdf: &[u8]) -> Vec<String> {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftotext").args([path.to_str().unwrap(), "-"]).output().expect("pdftotext runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut pages: Vec<String> =
+        text.split('\u{c}').map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    if pages.last().is_some_and(|p| p.is_empty()) {
+        pages.pop();
+    }
+    pages
+}
+
+/// In a drill every page of every printout says so, top and bottom and across the middle, and still
+/// carries everything it would carry for real; a real printout never says DRILL.
+#[test]
+fn a_drills_printouts_say_drill_on_every_page_and_real_ones_never_do() {
+    let (f, biscuit) = fixture();
+    let doc = document(&f, &meloxicam(&f, biscuit));
+    let pack = f.store.continuity_pack(&f.vet, None).unwrap();
+    let now = pack.made_at;
+    let admin = f.store.login("admin", "a long password").unwrap();
+    f.store
+        .set_outage_began(&admin, Some(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap().and_hms_opt(9, 0, 0).unwrap()))
+        .unwrap();
+    let mut worklists = (Vec::new(), Vec::new());
+    f.store
+        .export_worklist(&admin, |list| {
+            worklists =
+                (lifeboat_print::worklist(list, now, Mark::Real), lifeboat_print::worklist(list, now, Mark::Drill));
+            Ok(Vec::new())
+        })
+        .unwrap();
+    for (name, real, drill) in [
+        ("label", lifeboat_print::label(&doc, Mark::Real).unwrap(), lifeboat_print::label(&doc, Mark::Drill).unwrap()),
+        (
+            "prescription",
+            lifeboat_print::prescription(&doc, Mark::Real),
+            lifeboat_print::prescription(&doc, Mark::Drill),
+        ),
+        ("worklist", worklists.0, worklists.1),
+        (
+            "continuity pack",
+            lifeboat_print::continuity_pack(&pack, now, Mark::Real),
+            lifeboat_print::continuity_pack(&pack, now, Mark::Drill),
+        ),
+    ] {
+        let (real_pages, drill_pages) = (pages_of(&real), pages_of(&drill));
+        assert_eq!(real_pages.len(), drill_pages.len(), "{name}: the mark adds no page");
+        assert!(real_pages.iter().all(|p| !p.contains("DRILL")), "{name}: a real printout says DRILL");
+        for (i, (real_page, drill_page)) in real_pages.iter().zip(&drill_pages).enumerate() {
+            assert_eq!(
+                drill_page.matches(lifeboat_print::DRILL_WORDS).count(),
+                2,
+                "{name} page {}: the drill's words top and bottom: {drill_page}",
+                i + 1
+            );
+            let unmarked = drill_page.replace(lifeboat_print::DRILL_WORDS, "").replace("DRILL", "");
+            for word in real_page.split(' ') {
+                assert!(unmarked.contains(word), "{name} page {}: {word:?} is still printed", i + 1);
+            }
+        }
+        save(&format!("drill-{}.pdf", name.replace(' ', "-")), &drill);
+    }
 }

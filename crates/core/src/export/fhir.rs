@@ -689,6 +689,7 @@ impl Store {
 
     /// `export_fhir`, telling `progress` how many backlog records of how many are written.
     pub fn export_fhir_progress(&self, session: &Session, progress: &mut dyn FnMut(u32, u32)) -> Result<FhirExported> {
+        self.refuse_in_drill("exporting for the PMS")?;
         self.write(session, |w| {
             w.authorize(Action::ExportRecords)?;
             let practice = practice::practice(w.tx())?.ok_or_else(|| Error::NotFound("the practice".into()))?;

@@ -297,6 +297,7 @@ impl Store {
         since: Option<DateTime<Utc>>,
         progress: &mut dyn FnMut(u32, u32),
     ) -> Result<Exported> {
+        self.refuse_in_drill("exporting for the PMS")?;
         self.write(session, |w| {
             w.authorize(Action::ExportRecords)?;
             let since_text = since.map(time::stored).unwrap_or_default();

@@ -166,6 +166,7 @@ impl Store {
         changes: &[Change],
         also: impl FnOnce(&Connection) -> Result<()>,
     ) -> Result<Applied> {
+        self.refuse_in_drill("taking in changes from other PCs or the hub")?;
         let mut conn = self.lock_writer();
         // Received changes need not wait for the disk at each commit: WAL keeps the database whole
         // whatever happens, and changes lost to a power cut are fetched again, because the pull

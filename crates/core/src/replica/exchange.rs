@@ -50,6 +50,7 @@ impl Store {
     }
 
     fn missing(&self, server: &[Mark], limit: u32, budget: Option<usize>) -> Result<Vec<Change>> {
+        self.refuse_in_drill("sending changes to other PCs or the hub")?;
         let theirs: BTreeMap<Uuid, i64> = server.iter().map(|m| (m.node_id, m.seq)).collect();
         let ours = self.marks()?;
         self.read(|conn| {

@@ -196,6 +196,7 @@ impl Store {
     /// Records a server this PC has enrolled with. `session` is `None` only when a new PC joins a
     /// practice (nobody can log in before the first sync brings the staff accounts).
     pub fn add_peer(&self, session: Option<&Session>, new: &NewPeer) -> Result<Peer> {
+        self.refuse_in_drill("joining a sync server")?;
         if let Some(session) = session {
             self.read_as(session, Action::ManageSync, |_| Ok(()))?;
         } else if self

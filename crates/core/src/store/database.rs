@@ -12,7 +12,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::{params, Connection, ErrorCode as SqliteCode, OpenFlags, Transaction};
+use rusqlite::{params, Connection, ErrorCode as SqliteCode, OpenFlags, OptionalExtension, Transaction};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -62,6 +62,9 @@ pub struct Store {
     pub(crate) clock: Arc<dyn Clock>,
     node_id: Mutex<Uuid>,
     config: StoreConfig,
+    /// The drill this database is the copy for, if it is one (`drill.rs`): it then refuses to sync,
+    /// export or hand anything over, whoever opens it.
+    drill: Option<Uuid>,
 }
 
 /// A read: a snapshot of the database on the read-only connection. It dereferences to a
@@ -127,7 +130,14 @@ impl Store {
             params![node_id.to_string(), crate::time::stored(clock.now()), config.fingerprint],
         )?;
         let reader = open_reader(&config, &key)?;
-        Ok(Store { writer: Mutex::new(conn), reader: Mutex::new(reader), clock, node_id: Mutex::new(node_id), config })
+        Ok(Store {
+            writer: Mutex::new(conn),
+            reader: Mutex::new(reader),
+            clock,
+            node_id: Mutex::new(node_id),
+            config,
+            drill: None,
+        })
     }
 
     fn open_existing(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
@@ -167,8 +177,42 @@ impl Store {
                 node_id = new_node(&conn, clock.as_ref(), &config.fingerprint)?;
             }
         }
+        let drill: Option<String> = conn
+            .query_row("SELECT value FROM local_setting WHERE key = 'drill'", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| corrupt_if_damaged(Error::Storage(e), &config.database))?;
+        let drill = match drill {
+            Some(id) => Some(Uuid::parse_str(&id).map_err(|_| Error::Corrupt {
+                path: config.database.clone(),
+                detail: "the drill it is marked for is not a UUID".into(),
+            })?),
+            None => None,
+        };
         let reader = open_reader(&config, &key)?;
-        Ok(Store { writer: Mutex::new(conn), reader: Mutex::new(reader), clock, node_id: Mutex::new(node_id), config })
+        Ok(Store {
+            writer: Mutex::new(conn),
+            reader: Mutex::new(reader),
+            clock,
+            node_id: Mutex::new(node_id),
+            config,
+            drill,
+        })
+    }
+
+    /// The drill this database is the copy for, if it is a drill's copy.
+    pub fn drill(&self) -> Option<Uuid> {
+        self.drill
+    }
+
+    /// Refuses `what` (sync, an export, a hand-over) in a drill's copy: drill records never leave the
+    /// PC they were made on, nor mix with real ones.
+    pub fn refuse_in_drill(&self, what: &str) -> Result<()> {
+        match self.drill {
+            Some(_) => Err(Error::Forbidden(format!(
+                "this is a drill: {what} is for real records only, and nothing made in a drill leaves this PC; end the drill to go back to the real records"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The node id this database's changes are made under now.
@@ -217,6 +261,68 @@ impl Store {
             actor.authorize(action)?;
             f(r)
         })
+    }
+
+    /// Copies this database and its key into `dir` for a drill (`drill.rs`), with nothing in the copy
+    /// that could reach another PC: no sync servers or their credentials, no signing or relay keys,
+    /// no list of this PC's drills. The copy is marked with `marks` (local settings, among them
+    /// `drill`) and with where its own changes begin in the journal (`drill_from_seq`), and takes a node id of its own under `fingerprint`. Nothing else is changed here; on
+    /// failure the half-made folder is removed.
+    pub(crate) fn copy_for_drill(&self, dir: &Path, fingerprint: &str, marks: &[(&str, String)]) -> Result<()> {
+        let io = |action: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { action, path, source }
+        };
+        if dir.exists() {
+            return Err(Error::Conflict(format!("the drill folder {} is already there", dir.display())));
+        }
+        std::fs::create_dir_all(dir).map_err(io("creating the drill's folder", dir))?;
+        let copy = StoreConfig::in_dir(dir);
+        let made = (|| -> Result<()> {
+            {
+                // No write can start while the writer is held; once the WAL is checkpointed in full,
+                // the database file alone holds every committed change.
+                let conn = self.lock_writer();
+                let (busy, log, done): (i64, i64, i64) =
+                    conn.query_row("PRAGMA wal_checkpoint(FULL)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                if busy != 0 || log != done {
+                    return Err(Error::Conflict(
+                        "the database is busy and could not be copied for the drill; try again in a moment".into(),
+                    ));
+                }
+                std::fs::copy(&self.config.database, &copy.database).map_err(io("copying the database", dir))?;
+            }
+            std::fs::copy(&self.config.key_file, &copy.key_file).map_err(io("copying the key file", dir))?;
+            let key = DatabaseKey::read(&copy.key_file)?;
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = Connection::open_with_flags(&copy.database, flags)?;
+            conn.pragma_update(None, "key", key.pragma_value())?;
+            configure(&conn)?;
+            conn.execute_batch(
+                "BEGIN IMMEDIATE;
+                 DELETE FROM sync_peer;
+                 DELETE FROM audit_receipt;
+                 DELETE FROM drill;
+                 DELETE FROM local_setting WHERE key IN ('node_signing_key', 'relay_key', 'relay_hosting', 'relay_port');
+                 -- Where the drill's own changes begin in the journal.
+                 INSERT INTO local_setting (key, value)
+                 SELECT 'drill_from_seq', CAST(coalesce(max(seq), 0) AS TEXT) FROM journal WHERE true
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+                 COMMIT;",
+            )?;
+            for (key, value) in marks {
+                conn.execute(
+                    "INSERT INTO local_setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![key, value],
+                )?;
+            }
+            new_node(&conn, self.clock.as_ref(), fingerprint)?;
+            Ok(())
+        })();
+        if made.is_err() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        made
     }
 
     /// The writer connection, for the write path only.

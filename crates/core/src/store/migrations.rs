@@ -80,6 +80,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0013_numbers.sql"),
         sha256: "1cb16ef76c6250bce575e3d37f3d21c4cc36e55e8e9b15e38cdabaeafa73834f",
     },
+    Migration {
+        name: "0014_drill.sql",
+        sql: include_str!("../../migrations/0014_drill.sql"),
+        sha256: "88031572d31ec89fc57ffd58a2143a5d909590f84082822b1a56cf140153fed9",
+    },
 ];
 
 /// The schema version this build writes.
