@@ -15,6 +15,7 @@ use lifeboat_core::clinical::lab::{
 };
 use lifeboat_core::clinical::prescription::{Dispensing, NewDispensing, NewPrescription, Prescribed, Problem};
 use lifeboat_core::clinical::void::Voidable;
+use lifeboat_core::drill::{Drill, DrillPlan, DrillReport};
 use lifeboat_core::handover::Handover;
 use lifeboat_core::import::columns::{ImportKind, Mapping};
 use lifeboat_core::import::{ImportOptions, ImportReport, Preview};
@@ -36,7 +37,7 @@ use lifeboat_core::views::search::SearchHit;
 use lifeboat_core::views::sync_status::SyncStatus;
 use lifeboat_core::{
     Appointment, AppointmentMove, AppointmentStatus, DayBook, ErrorCode, NewAppointment, NewClient, NewPatient,
-    NewStaff, Patient, Practice, PracticeSetup, Registered, Session, Staff, StaffUpdate, WorkingDay,
+    NewStaff, Patient, Practice, PracticeSetup, Registered, Session, Staff, StaffUpdate, Store, WorkingDay,
 };
 use lifeboat_print::Mark;
 use serde::Serialize;
@@ -74,6 +75,19 @@ pub struct AppStatus {
     pub error: Option<crate::error::CommandError>,
     pub data_dir: String,
     pub progress: Option<String>,
+    /// The drill running on this PC, if one is.
+    pub drill: Option<DrillBanner>,
+}
+
+/// What every screen says while a drill runs.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct DrillBanner {
+    pub id: Uuid,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub started_by: String,
+    /// Whether the app is working on the drill's copy (false: the copy could not be opened, and a
+    /// manager should end the drill).
+    pub open: bool,
 }
 
 #[tauri::command]
@@ -311,7 +325,7 @@ pub async fn set_appointment_status(
 /// Saves the day list PDF in the exports folder and returns where.
 #[tauri::command]
 pub async fn print_day_list(state: State<'_, AppState>, date: NaiveDate) -> CommandResult<String> {
-    let export_dir = state.export_dir.clone();
+    let export_dir = state.export_dir();
     state
         .run(move |store, session| {
             let book = store.day_book(session, date)?;
@@ -432,7 +446,7 @@ pub async fn dispense(
 /// Saves the dispensing label PDF in the exports folder and returns where.
 #[tauri::command]
 pub async fn print_label(state: State<'_, AppState>, prescription: Uuid, dispensing: Uuid) -> CommandResult<String> {
-    let export_dir = state.export_dir.clone();
+    let export_dir = state.export_dir();
     state
         .run(move |store, session| {
             let doc = store.prescription_document(session, prescription, Some(dispensing))?;
@@ -445,7 +459,7 @@ pub async fn print_label(state: State<'_, AppState>, prescription: Uuid, dispens
 /// Saves the written prescription PDF in the exports folder and returns where.
 #[tauri::command]
 pub async fn print_prescription(state: State<'_, AppState>, prescription: Uuid) -> CommandResult<String> {
-    let export_dir = state.export_dir.clone();
+    let export_dir = state.export_dir();
     state
         .run(move |store, session| {
             let doc = store.prescription_document(session, prescription, None)?;
@@ -542,7 +556,7 @@ pub async fn lab_awaited(state: State<'_, AppState>, mine: bool) -> CommandResul
 /// Saves a result's file from the lab in the exports folder and returns where.
 #[tauri::command]
 pub async fn save_lab_attachment(state: State<'_, AppState>, result: Uuid) -> CommandResult<String> {
-    let export_dir = state.export_dir.clone();
+    let export_dir = state.export_dir();
     state
         .run(move |store, session| {
             let file = store.lab_attachment(session, result)?;
@@ -613,7 +627,7 @@ pub async fn takings(state: State<'_, AppState>, day: NaiveDate) -> CommandResul
 /// Saves the receipt for a payment in the exports folder and returns where.
 #[tauri::command]
 pub async fn print_receipt(state: State<'_, AppState>, payment: Uuid) -> CommandResult<String> {
-    let export_dir = state.export_dir.clone();
+    let export_dir = state.export_dir();
     state
         .run(move |store, session| {
             let receipt = store.receipt(session, payment)?;
@@ -648,7 +662,7 @@ pub async fn make_continuity_pack(state: State<'_, AppState>, date: Option<Naive
 /// and says where. The copies saved before are removed: only the newest paper copy stays on disk.
 #[tauri::command]
 pub async fn save_continuity_pack(state: State<'_, AppState>, id: Option<Uuid>) -> CommandResult<String> {
-    let export_dir = state.export_dir.clone();
+    let export_dir = state.export_dir();
     state
         .run(move |store, session| {
             let (info, pdf) = store.kept_continuity_pack(session, id)?;
@@ -712,6 +726,12 @@ pub struct SyncOverview {
 }
 
 fn sync_host(state: &AppState) -> CommandResult<Arc<SyncHost>> {
+    if state.drill().is_some() {
+        return Err(CommandError::new(
+            ErrorCode::Forbidden,
+            "This PC is running a drill: sync, bundles and hand-overs are for the real records, and nothing made in a drill leaves this PC. End the drill to use them.",
+        ));
+    }
     state.sync.clone().ok_or_else(|| {
         CommandError::new(ErrorCode::Preparing, "Sync is not available: the database could not be opened.")
     })
@@ -844,7 +864,7 @@ pub async fn resolve_conflict(
 ) -> CommandResult<Conflict> {
     let conflict =
         state.run(move |store, session| Ok(store.resolve_conflict(session, id, &resolution, &note)?)).await?;
-    if let Some(host) = &state.sync {
+    if let Ok(host) = sync_host(&state) {
         host.engine.sync_now();
     }
     Ok(conflict)
@@ -1044,7 +1064,7 @@ pub async fn import_file(
     options: ImportOptions,
     on_progress: tauri::ipc::Channel<ImportProgress>,
 ) -> CommandResult<ImportDone> {
-    let export_dir = state.export_dir.clone();
+    let export_dir = state.export_dir();
     state
         .run(move |store, session| {
             let (name, bytes) = read_import_file(&path)?;
@@ -1085,7 +1105,7 @@ pub async fn export_csv(
     since: Option<NaiveDate>,
     on_progress: tauri::ipc::Channel<ImportProgress>,
 ) -> CommandResult<ExportWritten> {
-    let export_dir = state.export_dir.clone();
+    let export_dir = state.export_dir();
     state
         .run(move |store, session| {
             let since = match since {
@@ -1126,7 +1146,7 @@ pub async fn export_worklist(
     state: State<'_, AppState>,
     on_progress: tauri::ipc::Channel<ImportProgress>,
 ) -> CommandResult<ExportWritten> {
-    let export_dir = state.export_dir.clone();
+    let export_dir = state.export_dir();
     state
         .run(move |store, session| {
             let now = store.clock().now();
@@ -1149,7 +1169,7 @@ pub async fn export_fhir(
     state: State<'_, AppState>,
     on_progress: tauri::ipc::Channel<ImportProgress>,
 ) -> CommandResult<ExportWritten> {
-    let export_dir = state.export_dir.clone();
+    let export_dir = state.export_dir();
     state
         .run(move |store, session| {
             let done = store.export_fhir_progress(session, &mut |done, total| {
@@ -1206,7 +1226,7 @@ pub async fn closing_status(state: State<'_, AppState>) -> CommandResult<lifeboa
 /// Closes the outage; the signed final export goes into the exports folder. Returns its path.
 #[tauri::command]
 pub async fn close_outage(state: State<'_, AppState>, purge_after_days: u32) -> CommandResult<String> {
-    let export_dir = state.export_dir.clone();
+    let export_dir = state.export_dir();
     state
         .run(move |store, session| {
             // The folder is made first: the signed export exists only once.
@@ -1266,4 +1286,58 @@ pub async fn mark_entered_from_file(
 #[tauri::command]
 pub async fn backlog(state: State<'_, AppState>) -> CommandResult<lifeboat_core::views::backlog::Backlog> {
     state.run(|store, session| Ok(store.backlog(session)?)).await
+}
+
+/// This PC's drills (managers): the running one and the last ones ended, with their reports.
+#[tauri::command]
+pub async fn drills(state: State<'_, AppState>) -> CommandResult<Vec<Drill>> {
+    let real = state.real_store()?;
+    let session = state.session()?;
+    blocking(move || Ok(real.drills(&session)?)).await
+}
+
+/// Starts a drill (managers): the practice's records are copied, and from now on every screen works
+/// on the copy, marked DRILL, until the drill ends.
+#[tauri::command]
+pub async fn start_drill(state: State<'_, AppState>, plan: DrillPlan) -> CommandResult<Drill> {
+    let real = state.real_store()?;
+    let session = state.session()?;
+    let folder = state.data_dir.join("drills");
+    let slot = state.drill.clone();
+    blocking(move || {
+        let drill = real.start_drill(&session, &plan, &folder)?;
+        let copy = Store::open_drill(&drill, Arc::new(lifeboat_core::SystemClock))?;
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(copy));
+        Ok(drill)
+    })
+    .await
+}
+
+/// How the running drill stands (anyone signed in to it).
+#[tauri::command]
+pub async fn drill_progress(state: State<'_, AppState>) -> CommandResult<DrillReport> {
+    let copy =
+        state.drill().ok_or_else(|| CommandError::new(ErrorCode::Conflict, "No drill is running on this PC."))?;
+    let session = state.session()?;
+    blocking(move || Ok(copy.drill_progress(&session)?)).await
+}
+
+/// Ends the running drill (managers): its report is kept, the app goes back to the real records, and
+/// the copy is deleted.
+#[tauri::command]
+pub async fn end_drill(state: State<'_, AppState>) -> CommandResult<Drill> {
+    let real = state.real_store()?;
+    let session = state.session()?;
+    let slot = state.drill.clone();
+    blocking(move || {
+        let copy = slot.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let ended = real.end_drill(&session, copy.as_deref())?;
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        drop(copy);
+        // A command still finishing on the copy may hold it open a moment; what is left is
+        // deleted the next time the app starts.
+        let _ = real.remove_ended_drill_copies();
+        Ok(ended)
+    })
+    .await
 }

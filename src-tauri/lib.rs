@@ -145,6 +145,10 @@ pub fn run() {
             commands::export_handover,
             commands::handovers,
             commands::update_client,
+            commands::drills,
+            commands::start_drill,
+            commands::drill_progress,
+            commands::end_drill,
         ])
         .run(tauri::generate_context!())
         .expect("the Lifeboat window could not start");
@@ -197,9 +201,11 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
     if let Ok(store) = &store {
         start_pack_schedule(store.clone());
     }
+    let drill = store.as_ref().ok().and_then(|s| reopen_drill(s));
     let state = AppState {
         store,
         sync,
+        drill: Arc::new(Mutex::new(drill)),
         session: Arc::new(Mutex::new(None)),
         locked: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         pin: Arc::new(Mutex::new(None)),
@@ -212,6 +218,21 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         prepare_demo(store.clone(), size, state.demo.clone(), state.preparing.clone());
     }
     state
+}
+
+/// Deletes what is left of ended drills' copies, and opens the running drill's copy, if a drill was
+/// running when the app last closed. A copy that cannot be opened is reported by its code only (the
+/// manager can still end the drill: its report then says what cannot be known).
+fn reopen_drill(store: &Store) -> Option<Arc<Store>> {
+    let _ = store.remove_ended_drill_copies();
+    let drill = store.running_drill().ok().flatten()?;
+    match Store::open_drill(&drill, Arc::new(SystemClock)) {
+        Ok(copy) => Some(Arc::new(copy)),
+        Err(e) => {
+            eprintln!("lifeboat: the running drill's copy could not be opened ({})", e.code().as_str());
+            None
+        }
+    }
 }
 
 /// Makes the evening continuity pack whenever it is due (checked a few seconds after start, then
@@ -305,6 +326,7 @@ pub fn status(state: &AppState) -> AppStatus {
         error,
         data_dir: data_dir.clone(),
         progress: None,
+        drill: None,
     };
     if let Some(step) = state.preparing() {
         return AppStatus { progress: Some(step), ..blank(Phase::Preparing, None) };
@@ -320,11 +342,23 @@ pub fn status(state: &AppState) -> AppStatus {
             locked_by: state.is_locked().then(|| state.session_even_if_locked().ok()).flatten().map(|s| s.display_name),
             pin_unlock: state.is_locked() && state.pin_unlocks(),
             demo: state.demo(),
+            drill: drill_banner(state),
             ..blank(Phase::Login, None)
         },
         Ok(None) => blank(Phase::Setup, None),
         Err(e) => blank(Phase::Unavailable, Some(e.into())),
     }
+}
+
+/// The drill running on this PC, for the banner every screen shows.
+fn drill_banner(state: &AppState) -> Option<commands::DrillBanner> {
+    let drill = state.real_store().ok()?.running_drill().ok().flatten()?;
+    Some(commands::DrillBanner {
+        id: drill.id,
+        started_at: drill.started_at,
+        started_by: drill.started_by,
+        open: state.drill().is_some_and(|copy| copy.drill() == Some(drill.id)),
+    })
 }
 
 /// The package's folder, as Cargo names it when it runs the tests (the compile-time one as a
@@ -404,6 +438,9 @@ mod bindings {
         lifeboat_core::replica::inbox::ConflictView::export_all(&cfg).unwrap();
         lifeboat_core::replica::resolve::Resolution::export_all(&cfg).unwrap();
         lifeboat_core::handover::Handover::export_all(&cfg).unwrap();
+        lifeboat_core::drill::Drill::export_all(&cfg).unwrap();
+        lifeboat_core::drill::DrillPlan::export_all(&cfg).unwrap();
+        lifeboat_core::drill::DrillReport::export_all(&cfg).unwrap();
         lifeboat_core::Client::export_all(&cfg).unwrap();
         lifeboat_core::Patient::export_all(&cfg).unwrap();
         lifeboat_core::import::Preview::export_all(&cfg).unwrap();

@@ -27,7 +27,11 @@ pub struct AppState {
     /// Where printed documents (PDFs) and bundle files are saved.
     pub export_dir: PathBuf,
     /// Background sync and the relay this PC may host (none when the database could not be opened).
+    /// It always works on the real records, never on a drill's copy.
     pub sync: Option<Arc<crate::sync::SyncHost>>,
+    /// The copy a running drill works on: while it is open, every command but the drill's own and
+    /// sync's works on it instead of the real records.
+    pub drill: Arc<Mutex<Option<Arc<Store>>>>,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -39,7 +43,16 @@ pub struct DemoInfo {
 }
 
 impl AppState {
+    /// The records commands work on: a running drill's copy, or the real ones.
     pub fn store(&self) -> CommandResult<Arc<Store>> {
+        match self.drill() {
+            Some(copy) => Ok(copy),
+            None => self.real_store(),
+        }
+    }
+
+    /// The real records, even during a drill (to start, end and list drills).
+    pub fn real_store(&self) -> CommandResult<Arc<Store>> {
         if let Some(step) = self.preparing() {
             return Err(CommandError::new(
                 ErrorCode::Preparing,
@@ -47,6 +60,23 @@ impl AppState {
             ));
         }
         self.store.clone()
+    }
+
+    /// The running drill's copy, if a drill is running.
+    pub fn drill(&self) -> Option<Arc<Store>> {
+        self.drill.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_drill(&self, copy: Option<Arc<Store>>) {
+        *self.drill.lock().unwrap_or_else(|e| e.into_inner()) = copy;
+    }
+
+    /// Where printed documents and files are saved: a folder of their own during a drill.
+    pub fn export_dir(&self) -> PathBuf {
+        match self.drill() {
+            Some(_) => self.export_dir.join("Drill"),
+            None => self.export_dir.clone(),
+        }
     }
 
     pub fn preparing(&self) -> Option<String> {

@@ -205,6 +205,25 @@ impl Desktop {
         self.find(css).await.send_keys(text).await.unwrap();
     }
 
+    /// The text of every element matching `css`, each read on its own.
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let script = format!(
+            "return Array.from(document.querySelectorAll({})).map((e) => e.textContent.trim());",
+            serde_json::to_string(css).unwrap()
+        );
+        serde_json::from_value(self.client.execute(&script, vec![]).await.unwrap()).unwrap()
+    }
+
+    /// Waits until nothing on the page matches `css`.
+    async fn wait_gone(&self, css: &str) {
+        let start = Instant::now();
+        let script = format!("return document.querySelector({}) === null;", serde_json::to_string(css).unwrap());
+        while self.client.execute(&script, vec![]).await.unwrap() != serde_json::Value::Bool(true) {
+            assert!(start.elapsed() < Duration::from_secs(20), "{css} is still on the page");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     async fn close(self) {
         let _ = self.client.close().await;
     }
@@ -1449,4 +1468,134 @@ async fn a_manager_imports_a_pms_client_export_reads_the_rejected_rows_and_recon
     })
     .await
     .expect("the import test finished within 4 minutes");
+}
+
+/// A drill in the real window: the manager plans and starts one; every screen, the login screen too,
+/// says DRILL; reception takes a card payment there and prints a receipt marked DRILL; sync is
+/// refused; everyone follows the tasks; the manager ends it and reads the report. Read back from the
+/// store: the real records hold nothing of the drill, the report is kept, and the copy is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_runs_a_drill_that_stays_out_of_the_real_records_sync_and_exports() {
+    tokio::time::timeout(Duration::from_secs(300), async {
+        use lifeboat_core::drill::{DrillTask, Outcome};
+        use lifeboat_core::Role;
+        let data = tempfile::TempDir::new().unwrap();
+        let exports = tempfile::TempDir::new().unwrap();
+        consult_practice(data.path());
+        let (real_journal, client_id) = {
+            let store = open_store(data.path());
+            let admin = store.login("admin", "admin password").unwrap();
+            let mut desk = lifeboat_core::example::staff("r.desk", Role::Reception, "front desk 1");
+            desk.display_name = "Rita Desk".into();
+            store.add_staff(&admin, &desk).unwrap();
+            let hit = store.search(&admin, "Quillfeather", 1).unwrap().remove(0);
+            (store.changes_missing_from(&[], 100_000).unwrap().len(), hit.client_id)
+        };
+        let app = Desktop::launch_with(data.path(), exports.path(), "drill").await;
+        app.fill("#field-login-username", "admin").await;
+        app.fill("#field-login-password", "admin password").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.click("[data-testid=nav-practice]").await;
+        app.click("[data-testid=open-drills]").await;
+        // Every task, prescribing left out; two minutes to take a payment.
+        app.click("[data-testid=drill-choose-prescribe]").await;
+        app.ensure_value("[data-testid=drill-minutes-take_payment]", "2").await;
+        app.screenshot("1-planning").await;
+        app.click("[data-testid=drill-start]").await;
+        app.wait_text("[data-testid=drill-banner]", "Practice on a copy of the records").await;
+        app.wait_text("[data-testid=drill-running]", "started by Alex Admin").await;
+        app.wait_text("[data-testid=drill-task-take_payment]", "Not yet").await;
+        app.screenshot("2-started").await;
+        app.click("[data-testid=logout]").await;
+
+        // The login screen says DRILL too; reception logs in to the drill as usual.
+        app.wait_text("[data-testid=drill-banner]", "DRILL").await;
+        app.screenshot("3-login-in-a-drill").await;
+        app.fill("#field-login-username", "r.desk").await;
+        app.fill("#field-login-password", "front desk 1").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.find("[data-testid=daybook-grid]").await;
+        app.wait_text("[data-testid=drill-banner]", "DRILL").await;
+        app.type_keys("#search", "Quillfeather").await;
+        app.wait_text("[data-testid=search-hit]", "Quillfeather").await;
+        app.click("[data-testid=search-hit] button.client").await;
+        app.click("[data-testid=take-payment]").await;
+        app.click("[data-testid=payment-deposit]").await;
+        app.fill("#pay-amount", "30").await;
+        app.ensure_value("#pay-amount", "30").await;
+        app.choose("[data-testid=payment-method]", "card_to_run").await;
+        app.click("[data-testid=payment-submit]").await;
+        let receipt = app.wait_text("[data-testid=receipt-path]", ".pdf").await;
+        app.screenshot("4-a-payment-in-the-drill").await;
+        // Sync is for the real records.
+        app.click("[data-testid=nav-sync]").await;
+        app.wait_text("[role=alert]", "This PC is running a drill").await;
+        app.click("[data-testid=drill-banner-open]").await;
+        app.wait_text("[data-testid=drill-task-take_payment]", "Rita Desk").await;
+        app.screenshot("5-following-the-tasks").await;
+        let row = app.text("[data-testid=drill-task-take_payment]").await;
+        assert!(row.contains("In time"), "{row}");
+        app.click("[data-testid=logout]").await;
+
+        // The manager ends it and reads the report; the app is back on the real records.
+        app.fill("#field-login-username", "admin").await;
+        app.fill("#field-login-password", "admin password").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.click("[data-testid=drill-banner-open]").await;
+        app.click("[data-testid=drill-end]").await;
+        app.click("[data-testid=drill-end-confirm]").await;
+        app.wait_text("[data-testid=drill-report]", "ended at").await;
+        app.wait_gone("[data-testid=drill-banner]").await;
+        assert_eq!(
+            app.texts("[data-testid=drill-report] [data-testid=drill-missed] li").await,
+            vec![
+                "Book an appointment: not done",
+                "Record and sign a consultation: not done",
+                "Hand over to the PMS: mark a record entered: not done",
+                "A card payment of £30.00 to run later was not run",
+            ]
+        );
+        app.screenshot("6-report").await;
+        app.close().await;
+
+        // The receipt is marked on its page and kept apart from real documents.
+        assert!(
+            receipt.contains(&format!("{}Drill{}", std::path::MAIN_SEPARATOR, std::path::MAIN_SEPARATOR)),
+            "{receipt}"
+        );
+        let words = Command::new("pdftotext").args([receipt.as_str(), "-"]).output().expect("pdftotext runs");
+        let words = String::from_utf8_lossy(&words.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(words.matches(lifeboat_print::DRILL_WORDS).count(), 2, "{words}");
+        assert!(words.contains("Mrs Agatha Quillfeather"), "{words}");
+
+        // Read back: the real records never saw the payment, sync has nothing of the drill to send,
+        // the report is kept, and the copy is gone.
+        let store = open_store(data.path());
+        let admin = store.login("admin", "admin password").unwrap();
+        assert_eq!(store.client_account(&admin, client_id).unwrap().payments.len(), 0);
+        let changes = store.changes_missing_from(&[], 100_000).unwrap();
+        assert!(changes.iter().all(|c| c.entity != "payment"), "no payment travels");
+        // Only the manager's sign-ins to the real records were added.
+        let added: Vec<&str> = changes[real_journal..].iter().map(|c| c.entity.as_str()).collect();
+        assert!(added.iter().all(|e| *e == "sign_in"), "{added:?}");
+        let drills = store.drills(&admin).unwrap();
+        assert_eq!(drills.len(), 1);
+        let report = drills[0].report.clone().expect("the report is kept");
+        let tasks: Vec<(DrillTask, Outcome, Option<String>)> =
+            report.tasks.iter().map(|t| (t.task, t.outcome, t.by.clone())).collect();
+        assert_eq!(
+            tasks,
+            vec![
+                (DrillTask::Book, Outcome::Missed, None),
+                (DrillTask::Consult, Outcome::Missed, None),
+                (DrillTask::TakePayment, Outcome::InTime, Some("Rita Desk".into())),
+                (DrillTask::HandOver, Outcome::Missed, None),
+            ]
+        );
+        assert_eq!(report.tasks[2].minutes, 2);
+        assert!(!drills[0].folder.exists(), "the copy is deleted");
+        assert!(store.verify_audit().unwrap().is_intact());
+    })
+    .await
+    .expect("the drill end-to-end test finished within 5 minutes");
 }

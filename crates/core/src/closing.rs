@@ -423,6 +423,8 @@ impl Write<'_> {
         self.record(Action::ManageOutage, Entity::PurgeRun, id, ChangeKind::Create, fields)?;
         // The continuity packs kept on this PC hold copies of those records too.
         crate::views::continuity::forget_packs(self.tx())?;
+        // So do the reports of drills ended on this PC (they name animals and staff).
+        crate::drill::forget_reports(self.tx())?;
         Ok(counts)
     }
 }

@@ -301,15 +301,18 @@ impl Store {
     }
 
     /// Ends the running drill (managers): makes its report from `copy` and keeps it in this PC's
-    /// list. The copy is deleted by `remove_ended_drill_copies` once the caller has closed it.
-    pub fn end_drill(&self, session: &Session, copy: &Store) -> Result<Drill> {
+    /// list. The copy is deleted by `remove_ended_drill_copies` once the caller has closed it. With no
+    /// copy (it could not be opened: deleted by hand, say), the drill still ends, its report saying
+    /// that what was done in it is not known.
+    pub fn end_drill(&self, session: &Session, copy: Option<&Store>) -> Result<Drill> {
         self.read_as(session, Action::RunDrill, |_| Ok(()))?;
         let drill = self.read(running)?.ok_or_else(|| Error::Conflict("no drill is running on this PC".into()))?;
-        if copy.drill() != Some(drill.id) {
-            return Err(Error::Conflict("that is not the running drill's copy".into()));
-        }
         let now = self.clock.now();
-        let report = copy.read(|r| report(r, now, true))?;
+        let report = match copy {
+            Some(copy) if copy.drill() == Some(drill.id) => copy.read(|r| report(r, now, true))?,
+            Some(_) => return Err(Error::Conflict("that is not the running drill's copy".into())),
+            None => unknown(&drill, now),
+        };
         let json = serde_json::to_string(&report).map_err(|e| Error::Internal(e.to_string()))?;
         self.lock_writer().execute(
             "UPDATE drill SET ended_at = ?2, ended_by = ?3, report = ?4 WHERE id = ?1 AND ended_at IS NULL",
@@ -341,6 +344,42 @@ impl Store {
             }
         }
         Ok(left)
+    }
+}
+
+/// Forgets the drills ended on this PC, with their reports (the purge after the outage: they name
+/// animals and staff).
+pub(crate) fn forget_reports(conn: &rusqlite::Connection) -> Result<()> {
+    conn.execute("DELETE FROM drill WHERE ended_at IS NOT NULL", [])?;
+    Ok(())
+}
+
+/// The report of a drill whose copy could not be read: every task unknown, so missed.
+fn unknown(drill: &Drill, now: DateTime<Utc>) -> DrillReport {
+    let tasks: Vec<TaskResult> = drill
+        .plan
+        .tasks
+        .iter()
+        .map(|t| TaskResult {
+            task: t.task,
+            label: t.task.label().into(),
+            minutes: t.minutes,
+            done_at: None,
+            seconds: None,
+            by: None,
+            outcome: Outcome::Missed,
+        })
+        .collect();
+    DrillReport {
+        drill_id: drill.id,
+        started_at: drill.started_at,
+        started_by: drill.started_by.clone(),
+        as_of: now,
+        ended: true,
+        tasks,
+        missed: vec!["The drill's copy could not be opened, so what was done in it is not known".into()],
+        people: Vec::new(),
+        changes: 0,
     }
 }
 

@@ -121,12 +121,28 @@ fn the_purge_waits_for_its_day_then_blanks_the_copies_everywhere_and_keeps_what_
         ..Default::default()
     };
     let later = c.store().register_client(&c.r.desk, &later).unwrap();
+    // A drill ended on each PC: its report names animals and staff, and goes with the purge.
+    let drills = tempfile::TempDir::new().unwrap();
+    let drill_on = |store: &lifeboat_core::Store, manager: &lifeboat_core::Session| {
+        let plan = lifeboat_core::drill::DrillPlan::standard();
+        let drill = store.start_drill(manager, &plan, drills.path()).unwrap();
+        let copy = lifeboat_core::Store::open_drill(&drill, c.r.clock.clone()).unwrap();
+        store.end_drill(manager, Some(&copy)).unwrap();
+        let count = |s: &lifeboat_core::Store| {
+            s.read(|r| Ok(r.query_row("SELECT count(*) FROM drill", [], |row| row.get::<_, i64>(0))?)).unwrap()
+        };
+        assert_eq!(count(store), 1);
+        count
+    };
+    let drills_here = drill_on(c.store(), &manager);
+    let _ = drill_on(&other, &manager);
     let refused = c.store().purge_copies(&manager).unwrap_err();
     assert!(refused.to_string().starts_with("purge: is due on 28/04/2026 "), "{refused}");
     c.r.clock.advance(chrono::Duration::days(31));
     let plan = c.store().closing_status(&manager).unwrap().would_purge.unwrap();
     let done = c.store().purge_copies(&manager).unwrap();
     assert_eq!(plan, done);
+    assert_eq!(drills_here(c.store()), 0, "the drill's report is forgotten with the purge");
     // Ivy and Smudge never came in: purged. Agatha and Biscuit are named by a consultation: kept. The
     // booking became the consultation: kept.
     assert_eq!(done, PurgeCounts { clients: 1, patients: 1, appointments: 0, kept_clients: 2, kept_patients: 1 });
@@ -195,6 +211,7 @@ fn the_purge_waits_for_its_day_then_blanks_the_copies_everywhere_and_keeps_what_
     // The other PC receives the purge and blanks its own copies, journal included.
     sync(c.store(), &other);
     assert_eq!(client_row(&other, &ivy.to_string()), blank);
+    assert_eq!(drills_here(&other), 0, "the other PC forgets its drill reports on receiving the purge");
     assert_eq!(journal_mentions(&other, "Ashdown"), 0);
     assert_eq!(c.store().dump().unwrap(), other.dump().unwrap());
     let there = other.login("m.manager", PASSWORD).unwrap();

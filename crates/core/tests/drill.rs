@@ -157,9 +157,9 @@ fn a_drill_runs_on_a_copy_and_its_report_shows_each_tasks_time_and_what_was_miss
     // The manager ends it 30 minutes in.
     c.r.clock_advance(Duration::minutes(5));
     let ended_at = c.r.clock.now();
-    let err = c.store().end_drill(&desk, &copy).unwrap_err();
+    let err = c.store().end_drill(&desk, Some(&copy)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Forbidden);
-    let ended = c.store().end_drill(&manager, &copy).unwrap();
+    let ended = c.store().end_drill(&manager, Some(&copy)).unwrap();
     assert_eq!((ended.ended_at, ended.ended_by.as_deref()), (Some(ended_at), Some("Test manager")));
     let report = ended.report.clone().unwrap();
     let result = |task: DrillTask, minutes, seconds: Option<i64>, by: Option<&str>, outcome| TaskResult {
@@ -244,4 +244,14 @@ fn a_drills_copy_refuses_to_sync_whoever_opens_it_and_survives_the_app_restartin
     let mut other = running.clone();
     other.id = uuid::Uuid::nil();
     assert_eq!(Store::open_drill(&other, c.r.clock.clone()).err().map(|e| e.code()), Some(ErrorCode::Conflict));
+    drop(copy);
+
+    // A copy deleted by hand: the drill still ends, saying what it cannot know.
+    std::fs::remove_dir_all(&running.folder).unwrap();
+    assert_eq!(Store::open_drill(&running, c.r.clock.clone()).err().map(|e| e.code()), Some(ErrorCode::NotFound));
+    let ended = c.store().end_drill(&manager, None).unwrap();
+    let report = ended.report.unwrap();
+    assert_eq!(report.missed, vec!["The drill's copy could not be opened, so what was done in it is not known"]);
+    assert!(report.tasks.iter().all(|t| t.outcome == Outcome::Missed && t.seconds.is_none()));
+    assert_eq!(c.store().running_drill().unwrap(), None);
 }

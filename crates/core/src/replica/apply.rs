@@ -679,10 +679,11 @@ impl Batch<'_> {
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 self.reindex.extend(owners);
             }
-            // A purge made on another PC: this PC's continuity packs hold copies of what it blanked.
-            // (The table is `views::continuity`'s; a view is a layer above this one.)
+            // A purge made on another PC: this PC's continuity packs and drill reports hold copies of
+            // what it blanked. (The tables are `views::continuity`'s and `drill`'s, a layer above.)
             Entity::PurgeRun => {
                 self.conn.execute("DELETE FROM continuity_pack", [])?;
+                self.conn.execute("DELETE FROM drill WHERE ended_at IS NOT NULL", [])?;
             }
             Entity::Ownership => {
                 if let Some(client) =

@@ -36,6 +36,9 @@ import type { BundleWritten } from './types/BundleWritten';
 import type { BundleRead } from './types/BundleRead';
 import type { Destination } from './types/Destination';
 import type { Handover } from './types/Handover';
+import type { Drill } from './types/Drill';
+import type { DrillPlan } from './types/DrillPlan';
+import type { DrillReport } from './types/DrillReport';
 import type { Preview } from './types/Preview';
 import type { ImportKind } from './types/ImportKind';
 import type { ImportOptions } from './types/ImportOptions';
@@ -57,6 +60,11 @@ export type { Rejected } from './types/Rejected';
 export type { Mapping } from './types/Mapping';
 export type { SyncOverview, PairingInfo, Peer, ConflictView, Conflict, Resolution, BundleWritten, BundleRead, Destination, Handover };
 export type { ConflictSide } from './types/ConflictSide';
+export type { Drill, DrillPlan, DrillReport };
+export type { DrillBanner } from './types/DrillBanner';
+export type { DrillTask } from './types/DrillTask';
+export type { Outcome } from './types/Outcome';
+export type { TaskResult } from './types/TaskResult';
 export type { HostedRelay } from './types/HostedRelay';
 
 export type { AppStatus, CommandError, ErrorCode, Registered, NewStaff, Practice, PracticeSetup, Session, Staff, StaffUpdate, SyncStatus };
@@ -333,4 +341,14 @@ export const api = {
     call<string>('export_handover', { patient, toName, note, passphrase }),
   handovers: () => call<Handover[]>('handovers'),
   updateClient: (id: string, details: NewClient) => call<Client>('update_client', { id, details }),
+
+  // Drills: practice on a copy of the records.
+  /** This PC's drills, the running one first, with their reports (managers). */
+  drills: () => call<Drill[]>('drills'),
+  /** Copies the records and works on the copy, marked DRILL, until the drill ends (managers). */
+  startDrill: (plan: DrillPlan) => call<Drill>('start_drill', { plan }),
+  /** How the running drill stands: each task's time and who did it. */
+  drillProgress: () => call<DrillReport>('drill_progress'),
+  /** Ends the drill: keeps its report, goes back to the real records and deletes the copy (managers). */
+  endDrill: () => call<Drill>('end_drill'),
 };
