@@ -1302,7 +1302,7 @@ pub async fn drills(state: State<'_, AppState>) -> CommandResult<Vec<Drill>> {
 pub async fn start_drill(state: State<'_, AppState>, plan: DrillPlan) -> CommandResult<Drill> {
     let real = state.real_store()?;
     let session = state.session()?;
-    let folder = state.data_dir.join("drills");
+    let folder = state.data_dir.join(crate::DRILLS_FOLDER);
     let slot = state.drill.clone();
     blocking(move || {
         let drill = real.start_drill(&session, &plan, &folder)?;
@@ -1322,13 +1322,14 @@ pub async fn drill_progress(state: State<'_, AppState>) -> CommandResult<DrillRe
     blocking(move || Ok(copy.drill_progress(&session)?)).await
 }
 
-/// Ends the running drill (managers): its report is kept, the app goes back to the real records, and
-/// the copy is deleted.
+/// Ends the running drill (anyone signed in): its report is kept, the app goes back to the real
+/// records, and the copy is deleted.
 #[tauri::command]
 pub async fn end_drill(state: State<'_, AppState>) -> CommandResult<Drill> {
     let real = state.real_store()?;
     let session = state.session()?;
     let slot = state.drill.clone();
+    let folder = state.data_dir.join(crate::DRILLS_FOLDER);
     blocking(move || {
         let copy = slot.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let ended = real.end_drill(&session, copy.as_deref())?;
@@ -1336,7 +1337,7 @@ pub async fn end_drill(state: State<'_, AppState>) -> CommandResult<Drill> {
         drop(copy);
         // A command still finishing on the copy may hold it open a moment; what is left is
         // deleted the next time the app starts.
-        let _ = real.remove_ended_drill_copies();
+        let _ = real.remove_drill_copies(&folder);
         Ok(ended)
     })
     .await

@@ -181,6 +181,9 @@ fn demo_size() -> Option<Size> {
     std::env::args().any(|a| a == "--demo").then_some(Size::L)
 }
 
+/// The folder of the data folder that drills' copies are made in.
+pub const DRILLS_FOLDER: &str = "drills";
+
 /// Where the practice's database lives, and where demo practices get folders of their own.
 pub struct Folders {
     pub database: PathBuf,
@@ -201,7 +204,7 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
     if let Ok(store) = &store {
         start_pack_schedule(store.clone());
     }
-    let drill = store.as_ref().ok().and_then(|s| reopen_drill(s));
+    let drill = store.as_ref().ok().and_then(|s| reopen_drill(s, &data_dir));
     let state = AppState {
         store,
         sync,
@@ -220,11 +223,11 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
     state
 }
 
-/// Deletes what is left of ended drills' copies, and opens the running drill's copy, if a drill was
-/// running when the app last closed. A copy that cannot be opened is reported by its code only (the
-/// manager can still end the drill: its report then says what cannot be known).
-fn reopen_drill(store: &Store) -> Option<Arc<Store>> {
-    let _ = store.remove_ended_drill_copies();
+/// Deletes what is left of drills' copies but the running one's, and opens the running drill's
+/// copy, if a drill was running when the app last closed. A copy that cannot be opened is reported by
+/// its code only (the drill can still be ended: its report then says what cannot be known).
+fn reopen_drill(store: &Store, data_dir: &Path) -> Option<Arc<Store>> {
+    let _ = store.remove_drill_copies(&data_dir.join(DRILLS_FOLDER));
     let drill = store.running_drill().ok().flatten()?;
     match Store::open_drill(&drill, Arc::new(SystemClock)) {
         Ok(copy) => Some(Arc::new(copy)),

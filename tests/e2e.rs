@@ -1506,6 +1506,15 @@ async fn a_manager_runs_a_drill_that_stays_out_of_the_real_records_sync_and_expo
         app.wait_text("[data-testid=drill-running]", "started by Alex Admin").await;
         app.wait_text("[data-testid=drill-task-take_payment]", "Not yet").await;
         app.screenshot("2-started").await;
+        // An export for the PMS is refused in the drill, in words, and writes no file.
+        app.click("[data-testid=nav-import]").await;
+        app.click("[data-testid=export-run]").await;
+        app.wait_text(
+            "[data-testid=export] [role=alert]",
+            "This is a drill: exporting for the PMS is for real records only",
+        )
+        .await;
+        app.screenshot("2b-export-refused").await;
         app.click("[data-testid=logout]").await;
 
         // The login screen says DRILL too; reception logs in to the drill as usual.
@@ -1542,6 +1551,7 @@ async fn a_manager_runs_a_drill_that_stays_out_of_the_real_records_sync_and_expo
         app.fill("#field-login-password", "admin password").await;
         app.click("[data-testid=login-form] button[type=submit]").await;
         app.click("[data-testid=drill-banner-open]").await;
+        app.wait_text("[data-testid=drill-task-take_payment]", "Rita Desk").await;
         app.click("[data-testid=drill-end]").await;
         app.click("[data-testid=drill-end-confirm]").await;
         app.wait_text("[data-testid=drill-report]", "ended at").await;
@@ -1558,7 +1568,9 @@ async fn a_manager_runs_a_drill_that_stays_out_of_the_real_records_sync_and_expo
         app.screenshot("6-report").await;
         app.close().await;
 
-        // The receipt is marked on its page and kept apart from real documents.
+        // The receipt is marked on its page and kept apart from real documents; no export was written.
+        let written: Vec<String> = walk(exports.path());
+        assert_eq!(written.len(), 1, "{written:?}");
         assert!(
             receipt.contains(&format!("{}Drill{}", std::path::MAIN_SEPARATOR, std::path::MAIN_SEPARATOR)),
             "{receipt}"
@@ -1598,4 +1610,18 @@ async fn a_manager_runs_a_drill_that_stays_out_of_the_real_records_sync_and_expo
     })
     .await
     .expect("the drill end-to-end test finished within 5 minutes");
+}
+
+/// Every file under `dir`, as paths.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path.display().to_string());
+        }
+    }
+    found
 }

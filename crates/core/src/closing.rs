@@ -456,6 +456,7 @@ impl Store {
 
     /// Closes the outage; the final export is signed with this PC's key.
     pub fn close_outage(&self, session: &Session, purge_after_days: u32) -> Result<Closed> {
+        self.refuse_in_drill("closing the outage")?;
         // Checked before the key is read or made, so a refused person leaves nothing behind.
         self.read_as(session, Action::ManageOutage, |_| Ok(()))?;
         let key = SigningKey::from_bytes(&self.node_signing_key()?);
@@ -465,6 +466,7 @@ impl Store {
     /// Runs the purge, once it is due. The old pages are overwritten (SQLite's secure delete) and
     /// the write-ahead log emptied afterwards, so the blanked details are not left in the file.
     pub fn purge_copies(&self, session: &Session) -> Result<PurgeCounts> {
+        self.refuse_in_drill("the purge")?;
         self.lock_writer().execute_batch("PRAGMA secure_delete = ON")?;
         let done = self.write(session, |w| w.purge_copies());
         let conn = self.lock_writer();

@@ -74,10 +74,14 @@ impl DrillTask {
         }
     }
 
-    /// Whether a change in the drill's journal does this task.
-    fn done_by(self, entity: &str, kind: &str, payload: &Value) -> bool {
+    /// Whether a change in the drill's journal, made under `action`, does this task (if what it made
+    /// still stands: see `stands`).
+    fn done_by(self, entity: &str, kind: &str, action: &str, payload: &Value) -> bool {
         match self {
-            DrillTask::Book => entity == "appointment" && kind == "create",
+            // Booked at the desk, not brought in by an import.
+            DrillTask::Book => {
+                entity == "appointment" && kind == "create" && action == Action::BookAppointment.as_str()
+            }
             DrillTask::Consult => entity == "consultation" && payload["signed_at"].is_string(),
             DrillTask::Prescribe => entity == "prescription" && kind == "create",
             DrillTask::TakePayment => {
@@ -300,16 +304,18 @@ impl Store {
         self.read_as(session, Action::ViewRecords, |r| report(r, self.clock.now(), false))
     }
 
-    /// Ends the running drill (managers): makes its report from `copy` and keeps it in this PC's
-    /// list. The copy is deleted by `remove_ended_drill_copies` once the caller has closed it. With no
-    /// copy (it could not be opened: deleted by hand, say), the drill still ends, its report saying
-    /// that what was done in it is not known.
+    /// Ends the running drill: makes its report from `copy` and keeps it in this PC's list. Anyone
+    /// signed in may end it (a real emergency cannot wait for the manager who started it). The copy
+    /// is deleted by `remove_drill_copies` once the caller has closed it. With no copy, or one that
+    /// cannot be read, the drill still ends, its report saying that what was done in it is not known.
     pub fn end_drill(&self, session: &Session, copy: Option<&Store>) -> Result<Drill> {
-        self.read_as(session, Action::RunDrill, |_| Ok(()))?;
+        self.read_as(session, Action::ViewRecords, |_| Ok(()))?;
         let drill = self.read(running)?.ok_or_else(|| Error::Conflict("no drill is running on this PC".into()))?;
         let now = self.clock.now();
         let report = match copy {
-            Some(copy) if copy.drill() == Some(drill.id) => copy.read(|r| report(r, now, true))?,
+            Some(copy) if copy.drill() == Some(drill.id) => {
+                copy.read(|r| report(r, now, true)).unwrap_or_else(|_| unknown(&drill, now))
+            }
             Some(_) => return Err(Error::Conflict("that is not the running drill's copy".into())),
             None => unknown(&drill, now),
         };
@@ -323,23 +329,25 @@ impl Store {
         })
     }
 
-    /// Deletes the copies of ended drills still on disk (a copy holds the practice's data). Returns
-    /// how many could not be deleted yet (still open, on Windows): they are tried again next time.
-    pub fn remove_ended_drill_copies(&self) -> Result<u32> {
-        let ended: Vec<(Uuid, PathBuf)> = self.read(|r| {
-            let mut stmt = r.prepare("SELECT id, folder FROM drill WHERE ended_at IS NOT NULL")?;
-            let rows = stmt
-                .query_map([], |r| Ok((row::uuid(r, 0)?, PathBuf::from(r.get::<_, String>(1)?))))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })?;
+    /// Deletes every drill copy in `folder` (the one drills are started in) but the running drill's:
+    /// ended drills', and any left by a start that never finished (a copy holds the practice's data
+    /// and its key). Only folders named as a drill names them (a UUID) are touched. Returns how many
+    /// could not be deleted yet (still open, on Windows): they are tried again next time.
+    pub fn remove_drill_copies(&self, folder: &Path) -> Result<u32> {
+        let running = self.read(running)?.map(|d| d.id);
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            return Ok(0);
+        };
         let mut left = 0;
-        for (id, folder) in ended {
-            // Only ever a folder this drill made: named after it.
-            if folder.file_name().and_then(|n| n.to_str()) != Some(id.to_string().as_str()) || !folder.exists() {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| Uuid::parse_str(n).ok()) else {
+                continue;
+            };
+            if Some(id) == running || !entry.path().is_dir() {
                 continue;
             }
-            if std::fs::remove_dir_all(&folder).is_err() {
+            if std::fs::remove_dir_all(entry.path()).is_err() {
                 left += 1;
             }
         }
@@ -377,7 +385,7 @@ fn unknown(drill: &Drill, now: DateTime<Utc>) -> DrillReport {
         as_of: now,
         ended: true,
         tasks,
-        missed: vec!["The drill's copy could not be opened, so what was done in it is not known".into()],
+        missed: vec!["The drill's copy could not be read, so what was done in it is not known".into()],
         people: Vec::new(),
         changes: 0,
     }
@@ -393,36 +401,41 @@ fn report(r: &Read<'_>, now: DateTime<Utc>, ended: bool) -> Result<DrillReport> 
         .ok_or_else(|| Error::Conflict("this is not a drill's copy".into()))?;
     let from: i64 = setting("drill_from_seq")?.and_then(|s| s.parse().ok()).unwrap_or(i64::MAX);
     let mut stmt = r.prepare(
-        "SELECT j.entity, j.kind, j.payload, a.at, coalesce(s.display_name, '')
+        "SELECT j.entity, j.entity_id, j.kind, j.payload, a.action, a.at, coalesce(s.display_name, '')
          FROM journal j JOIN audit a ON a.op_id = j.op_id LEFT JOIN staff s ON s.id = a.actor_id
          WHERE j.seq > ?1 ORDER BY j.seq",
     )?;
     let rows = stmt
         .query_map([from], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row::time(row, 3)?,
-                row.get(4)?,
-            ))
+            Ok(Journaled {
+                entity: row.get(0)?,
+                entity_id: row.get(1)?,
+                kind: row.get(2)?,
+                payload: row.get(3)?,
+                action: row.get(4)?,
+                at: row::time(row, 5)?,
+                by: row.get(6)?,
+            })
         })?
-        .collect::<rusqlite::Result<Vec<(String, String, String, DateTime<Utc>, String)>>>()?;
+        .collect::<rusqlite::Result<Vec<Journaled>>>()?;
     let mut people = BTreeSet::new();
     let mut changes = 0u32;
     let mut firsts: Vec<Option<(DateTime<Utc>, String)>> = vec![None; marked.plan.tasks.len()];
-    for (entity, kind, payload, at, by) in &rows {
-        if entity == "sign_in" {
+    for j in &rows {
+        if j.entity == "sign_in" {
             continue;
         }
         changes += 1;
-        if !by.is_empty() {
-            people.insert(by.clone());
+        if !j.by.is_empty() {
+            people.insert(j.by.clone());
         }
-        let payload: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
+        let payload: Value = serde_json::from_str(&j.payload).unwrap_or(Value::Null);
         for (i, planned) in marked.plan.tasks.iter().enumerate() {
-            if firsts[i].is_none() && planned.task.done_by(entity, kind, &payload) {
-                firsts[i] = Some((*at, by.clone()));
+            if firsts[i].is_none()
+                && planned.task.done_by(&j.entity, &j.kind, &j.action, &payload)
+                && stands(r, &j.entity, &j.entity_id)?
+            {
+                firsts[i] = Some((j.at, j.by.clone()));
             }
         }
     }
@@ -477,6 +490,35 @@ fn report(r: &Read<'_>, now: DateTime<Utc>, ended: bool) -> Result<DrillReport> 
     })
 }
 
+/// A change in the drill's journal, with its audit entry's action, time and person.
+struct Journaled {
+    entity: String,
+    entity_id: String,
+    kind: String,
+    payload: String,
+    action: String,
+    at: DateTime<Utc>,
+    by: String,
+}
+
+/// Whether the record a task made still stands at the end: not voided (a payment, a consultation,
+/// a prescription), not cancelled (a booking).
+fn stands(r: &Read<'_>, entity: &str, id: &str) -> Result<bool> {
+    let gone: bool = match entity {
+        "appointment" => r
+            .query_row("SELECT status = 'cancelled' FROM appointment WHERE id = ?1", [id], |row| row.get(0))
+            .optional()?
+            .unwrap_or(true),
+        "payment" | "consultation" | "prescription" => r.query_row(
+            "SELECT EXISTS (SELECT 1 FROM clinical_void WHERE entity = ?1 AND entity_id = ?2)",
+            [entity, id],
+            |row| row.get(0),
+        )?,
+        _ => false,
+    };
+    Ok(!gone)
+}
+
 /// Records made in the drill and left unfinished: consultations not signed, card payments not run.
 fn loose_ends(r: &Read<'_>, from: i64) -> Result<Vec<String>> {
     let made = |entity: &str| {
@@ -495,17 +537,24 @@ fn loose_ends(r: &Read<'_>, from: i64) -> Result<Vec<String>> {
         let (animal, vet) = row?;
         out.push(format!("{animal}'s consultation ({vet}) was left unsigned"));
     }
+    // A card taken down to run later stands as taken when its last run was approved.
     let mut stmt = r.prepare(&format!(
-        "SELECT p.amount_pence FROM payment p
+        "SELECT p.amount_pence,
+                (SELECT c.outcome FROM card_run c WHERE c.payment_id = p.id ORDER BY c.run_at DESC, c.id DESC LIMIT 1)
+         FROM payment p
          WHERE p.id IN ({}) AND p.method = 'card_to_run'
-           AND NOT EXISTS (SELECT 1 FROM card_run c WHERE c.payment_id = p.id AND c.outcome = 'approved')
            AND NOT EXISTS (SELECT 1 FROM clinical_void v WHERE v.entity = 'payment' AND v.entity_id = p.id)
          ORDER BY p.taken_at",
         made("payment")
     ))?;
-    for row in stmt.query_map([from], |r| r.get::<_, i64>(0))? {
-        let pence = row?;
-        out.push(format!("A card payment of £{}.{:02} to run later was not run", pence / 100, pence % 100));
+    for row in stmt.query_map([from], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)))? {
+        let (pence, last) = row?;
+        let amount = format!("£{}.{:02}", pence / 100, pence % 100);
+        match last.as_deref() {
+            Some("approved") => {}
+            Some(_) => out.push(format!("A card payment of {amount} was declined and not taken again")),
+            None => out.push(format!("A card payment of {amount} to run later was not run")),
+        }
     }
     Ok(out)
 }

@@ -237,6 +237,7 @@ impl Store {
             ));
         }
         self.read_as(session, Action::EditStaff, |_| Ok(()))?;
+        self.refuse_in_drill("changing this PC's settings")?;
         self.lock_writer().execute(
             "INSERT INTO local_setting (key, value) VALUES ('idle_lock_minutes', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -279,19 +279,7 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(io("creating the drill's folder", dir))?;
         let copy = StoreConfig::in_dir(dir);
         let made = (|| -> Result<()> {
-            {
-                // No write can start while the writer is held; once the WAL is checkpointed in full,
-                // the database file alone holds every committed change.
-                let conn = self.lock_writer();
-                let (busy, log, done): (i64, i64, i64) =
-                    conn.query_row("PRAGMA wal_checkpoint(FULL)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-                if busy != 0 || log != done {
-                    return Err(Error::Conflict(
-                        "the database is busy and could not be copied for the drill; try again in a moment".into(),
-                    ));
-                }
-                std::fs::copy(&self.config.database, &copy.database).map_err(io("copying the database", dir))?;
-            }
+            self.copy_database_file(&copy.database)?;
             std::fs::copy(&self.config.key_file, &copy.key_file).map_err(io("copying the key file", dir))?;
             let key = DatabaseKey::read(&copy.key_file)?;
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -303,6 +291,8 @@ impl Store {
                  DELETE FROM sync_peer;
                  DELETE FROM audit_receipt;
                  DELETE FROM drill;
+                 -- The packs printed from the real records (a drill makes its own, marked DRILL).
+                 DELETE FROM continuity_pack;
                  DELETE FROM local_setting WHERE key IN ('node_signing_key', 'relay_key', 'relay_hosting', 'relay_port');
                  -- Where the drill's own changes begin in the journal.
                  INSERT INTO local_setting (key, value)
@@ -323,6 +313,38 @@ impl Store {
             let _ = std::fs::remove_dir_all(dir);
         }
         made
+    }
+
+    /// Copies the database file to `to` while nothing can change it: the WAL is checkpointed into
+    /// the file and emptied, then a write transaction is held (so no process, this one or another,
+    /// can commit) while the WAL is seen to be still empty and the file is copied. Busy readers or
+    /// writers elsewhere make it try again, a few times.
+    fn copy_database_file(&self, to: &Path) -> Result<()> {
+        let conn = self.lock_writer();
+        let mut wal = self.config.database.clone().into_os_string();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
+        for attempt in 0..10 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy != 0 {
+                continue;
+            }
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let empty = std::fs::metadata(&wal).map(|m| m.len() == 0).unwrap_or(true);
+            let copied = empty.then(|| std::fs::copy(&self.config.database, to));
+            conn.execute_batch("ROLLBACK")?;
+            match copied {
+                Some(Ok(_)) => return Ok(()),
+                Some(Err(source)) => {
+                    return Err(Error::Io { action: "copying the database", path: to.to_path_buf(), source })
+                }
+                None => continue,
+            }
+        }
+        Err(Error::Conflict("the database is busy and could not be copied; try again in a moment".into()))
     }
 
     /// The writer connection, for the write path only.

@@ -507,6 +507,7 @@ impl Store {
             None => "off".to_string(),
         };
         self.read_as(session, Action::EditStaff, |_| Ok(()))?;
+        self.refuse_in_drill("changing this PC's settings")?;
         self.lock_writer().execute(
             "INSERT INTO local_setting (key, value) VALUES ('continuity_pack_time', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
