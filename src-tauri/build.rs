@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "list_staff",
     "add_staff",
     "update_staff",
+    "reset_staff_password",
     "reference_data",
     "search",
     "likely_duplicate_clients",

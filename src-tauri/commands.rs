@@ -220,8 +220,11 @@ pub async fn change_own_password(
     new_password: String,
 ) -> CommandResult<()> {
     state.run(move |store, session| Ok(store.change_own_password(session, &current_password, &new_password)?)).await?;
-    // A PIN set with the old password is forgotten.
+    // A PIN set with the old password is forgotten; a password a manager gave is no longer in use.
     *state.pin.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    if let Some(session) = state.session.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        session.must_change_password = false;
+    }
     Ok(())
 }
 
@@ -253,6 +256,12 @@ pub async fn add_staff(state: State<'_, AppState>, staff: NewStaff) -> CommandRe
 #[tauri::command]
 pub async fn update_staff(state: State<'_, AppState>, id: Uuid, update: StaffUpdate) -> CommandResult<Staff> {
     state.run(move |store, session| Ok(store.update_staff(session, id, &update)?)).await
+}
+
+/// Gives someone a new password (they forgot theirs) that they must replace at their next login.
+#[tauri::command]
+pub async fn reset_staff_password(state: State<'_, AppState>, id: Uuid, password: String) -> CommandResult<Staff> {
+    state.run(move |store, session| Ok(store.reset_password(session, id, &password)?)).await
 }
 
 #[tauri::command]

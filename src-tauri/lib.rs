@@ -55,6 +55,7 @@ pub fn run() {
             commands::list_staff,
             commands::add_staff,
             commands::update_staff,
+            commands::reset_staff_password,
             commands::reference_data,
             commands::search,
             commands::likely_duplicate_clients,

@@ -365,6 +365,21 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.fill("#field-unlock-pin", "2468").await;
         app.click("[data-testid=unlock-form] button[type=submit]").await;
         app.wait_text("[data-testid=current-user]", "Morwenna Pengelly").await;
+
+        // The new vet logs in with the password he was given: he chooses his own before anything else.
+        app.click("[data-testid=logout]").await;
+        app.fill("#field-login-username", "t.ashworth").await;
+        app.fill("#field-login-password", "first day 2026").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.wait_text("[data-testid=choose-password]", "Welcome to Kingfisher Vets, Tobias Ashworth").await;
+        app.fill("#field-current-password", "first day 2026").await;
+        app.fill("#field-new-password", "otter holt 12").await;
+        app.fill("#field-repeat-password", "otter holt 12").await;
+        app.ensure_value("#field-repeat-password", "otter holt 12").await;
+        app.screenshot("10-choosing-a-password").await;
+        app.click("[data-testid=change-password] button[type=submit]").await;
+        app.wait_text("[data-testid=current-user]", "Tobias Ashworth").await;
+        app.find("[data-testid=daybook-grid]").await;
         app.close().await;
 
         // What was typed is what was saved: read back from the store, whole values.
@@ -377,6 +392,9 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
             ("4 Ferry Road", "Norwich", "NR1 1AA", "01632 960111")
         );
         assert!(store.login("m.pengelly", "harbour lights 7").is_err(), "the old password no longer works");
+        assert!(store.login("t.ashworth", "first day 2026").is_err(), "the password he was given no longer works");
+        let tobias = store.login("t.ashworth", "otter holt 12").unwrap();
+        assert_eq!((tobias.display_name.as_str(), tobias.must_change_password), ("Tobias Ashworth", false));
         let admin = store.login("m.pengelly", "ferry crossing 9").unwrap();
         let vet = store.list_staff(&admin).unwrap().into_iter().find(|s| s.username == "t.ashworth").unwrap();
         assert_eq!(

@@ -278,6 +278,9 @@ enum StaffCommand {
     Add(StaffAddArgs),
     /// List staff accounts
     List(Acting),
+    /// Change your own password (the new one is read from LIFEBOAT_NEW_PASSWORD, a prompt, or the
+    /// next line of standard input). A password someone else gave you must be changed before anything else.
+    Password(Acting),
 }
 
 #[derive(Args)]
@@ -461,6 +464,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     qualifications: String::new(),
                     rcvs_number: None,
                     password,
+                    must_change_password: false,
                 },
             };
             let admin = store.create_practice(&setup)?;
@@ -477,9 +481,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 qualifications: a.qualifications,
                 rcvs_number: a.rcvs_number,
                 password,
+                // A password given by someone else: theirs to replace at their first login.
+                must_change_password: true,
             };
             let staff = store.add_staff(&session, &new)?;
-            println!("Added {} ({}) as {}.", staff.username, staff.role, staff.id);
+            println!(
+                "Added {} ({}) as {}. They choose their own password at their first login (lifeboat staff password).",
+                staff.username, staff.role, staff.id
+            );
+        }
+        Command::Staff(StaffCommand::Password(acting)) => {
+            let store = open_existing(config)?;
+            let current = secrets.read("LIFEBOAT_PASSWORD", &format!("Password for {}", acting.user))?;
+            let session = store.login(&acting.user, &current)?;
+            let new = secrets.read("LIFEBOAT_NEW_PASSWORD", "New password")?;
+            store.change_own_password(&session, &current, &new)?;
+            println!("Changed the password of {}.", session.username);
         }
         Command::Staff(StaffCommand::List(acting)) => {
             let store = open_existing(config)?;

@@ -58,8 +58,21 @@ fn add_staff(dir: &TempDir, actor: &str, actor_password: &str, username: &str, r
     if role == "vet" {
         args.extend(["--rcvs-number", "7012345", "--qualifications", "BVSc MRCVS"]);
     }
-    lifeboat(dir, &args, &format!("{actor_password}\n{STAFF_PASSWORD}\n"))
+    let added = lifeboat(dir, &args, &format!("{actor_password}\n{GIVEN_PASSWORD}\n"));
+    if added.status.success() {
+        // The password a manager gives is theirs to replace before anything else.
+        let refused = lifeboat(dir, &["staff", "list", "--as", username], &format!("{GIVEN_PASSWORD}\n"));
+        assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
+        assert!(text(&refused).contains("choose your own password first"), "{}", text(&refused));
+        let changed =
+            lifeboat(dir, &["staff", "password", "--as", username], &format!("{GIVEN_PASSWORD}\n{STAFF_PASSWORD}\n"));
+        assert!(changed.status.success(), "{}", text(&changed));
+    }
+    added
 }
+
+/// The password a manager gives a new account.
+const GIVEN_PASSWORD: &str = "given by the boss";
 
 #[test]
 fn a_manager_sets_up_a_practice_and_its_staff() {
@@ -76,14 +89,16 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
     );
 
     // Set-up wrote the practice, premises, admin, starter formulary, price list and lab tests; then one vet, and
-    // the two sign-ins of the two commands above.
+    // the two sign-ins of the two commands above; then the vet's sign-ins (refused work with the
+    // password given; choosing their own, whose current password is checked as a sign-in too) and the
+    // change of password.
     let created = 2
         + 3
         + lifeboat_core::clinical::formulary::starter_list().len()
         + lifeboat_core::clinical::charge::starter_fee_count()
         + lifeboat_core::clinical::lab::starter_lab_test_count();
     let out = lifeboat(&dir, &["verify"], "");
-    assert!(out.status.success() && text(&out).contains(&format!("intact: {} entries", created + 1)), "{}", text(&out));
+    assert!(out.status.success() && text(&out).contains(&format!("intact: {} entries", created + 5)), "{}", text(&out));
 
     let set = [
         "hours",
@@ -110,7 +125,7 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
     // The working hours, and the sign-ins of the three commands (the refused one too).
     let out = lifeboat(&dir, &["verify"], "");
     assert!(
-        out.status.success() && text(&out).contains(&format!("intact: {} entries", created + 2 + 3)),
+        out.status.success() && text(&out).contains(&format!("intact: {} entries", created + 5 + 1 + 3)),
         "{}",
         text(&out)
     );
@@ -118,7 +133,11 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
     let out = lifeboat(&dir, &["journal", "--as", "boss", "--since", "2"], &format!("{ADMIN_PASSWORD}\n"));
     let journal = text(&out);
     assert!(out.status.success(), "{journal}");
-    assert_eq!(journal.lines().filter(|l| l.contains(" staff ")).count(), 2, "entries 3 and 4 only: {journal}");
+    assert_eq!(
+        journal.lines().filter(|l| l.contains(" staff ")).count(),
+        3,
+        "the admin, the vet and the vet's own password: {journal}"
+    );
     assert!(!journal.contains("practice "), "entry 1 is before --since: {journal}");
 
     let out = lifeboat(&dir, &["doctor"], "");

@@ -25,6 +25,7 @@ pub fn staff(username: &str, role: Role, password: &str) -> NewStaff {
         qualifications: if role == Role::Vet { "BVSc MRCVS".into() } else { String::new() },
         rcvs_number: (role == Role::Vet).then(|| "7012345".into()),
         password: password.into(),
+        must_change_password: false,
     }
 }
 

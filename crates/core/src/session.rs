@@ -13,4 +13,8 @@ pub struct Session {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    /// Logged in with a password a manager gave them: they must choose their own before anything
+    /// else (the core refuses the rest, whatever this says; the screens use it to ask at once).
+    #[serde(default)]
+    pub must_change_password: bool,
 }

@@ -31,7 +31,13 @@ fn writer() {
     let staff_id = Uuid::parse_str(&std::env::var(STAFF).unwrap()).unwrap();
     let store = Store::open(StoreConfig::in_dir(std::path::Path::new(&dir)), Arc::new(SystemClock)).unwrap();
     // A session is who acts; the store checks the account and its role on every write.
-    let desk = Session { staff_id, username: "desk".into(), display_name: "Desk".into(), role: Role::Reception };
+    let desk = Session {
+        staff_id,
+        username: "desk".into(),
+        display_name: "Desk".into(),
+        role: Role::Reception,
+        must_change_password: false,
+    };
     let mut out = std::io::stdout().lock();
     for i in 0u64.. {
         let new = NewClient {

@@ -87,6 +87,11 @@ fn fixture(version: u32) -> &'static str {
               VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');
               INSERT INTO number_block (id, kind, node_id, first, last, set_by, set_at)
               VALUES ('b1', 'client', 'n1', 1000, 1999, 's1', '2026-02-01T10:00:00.000Z');",
+        14 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at, phone)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');
+              INSERT INTO drill (id, folder, started_at, started_by, plan)
+              VALUES ('d1', '/drills/d1', '2026-02-01T10:00:00.000Z', 's1', '{\"tasks\":[]}');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -110,6 +115,9 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
             assert_eq!(created, "2026-01-01T00:00:00.123Z", "from schema {from}: one timestamp format");
             let sqp: bool = conn.query_row("SELECT sqp FROM staff WHERE id = 's1'", [], |r| r.get(0)).unwrap();
             assert!(!sqp, "from schema {from}: nobody is an SQP until a manager says so");
+            let must: bool =
+                conn.query_row("SELECT must_change_password FROM staff WHERE id = 's1'", [], |r| r.get(0)).unwrap();
+            assert!(!must, "from schema {from}: an account kept from before keeps its password");
         }
         if from == 2 {
             let times: (String, String, String) = conn

@@ -200,3 +200,67 @@ fn people_change_their_own_password_and_it_reaches_the_other_pcs() {
     wrong(other.login("desk", "temporary 123"));
     assert_eq!(other.login("desk", "my own secret").unwrap().staff_id, desk.staff_id);
 }
+
+/// A password a manager gives (a new account, or a reset when someone forgot theirs) must be
+/// replaced by the person's own before they can do anything else; who may give one; the flag travels
+/// to the other PCs with the account.
+#[test]
+fn a_password_a_manager_gives_must_be_replaced_before_anything_else() {
+    let (_dir, store, admin) = practice();
+    let manager = login_as(&store, &admin, "m.manager", Role::Manager);
+    let desk = login_as(&store, &admin, "desk", Role::Reception);
+    let mut new = example::staff("r.new", Role::Reception, "given password 1");
+    new.must_change_password = true;
+    let added = store.add_staff(&manager, &new).unwrap();
+    assert!(added.must_change_password);
+
+    let given = store.login("r.new", "given password 1").unwrap();
+    assert!(given.must_change_password, "the screens ask at once");
+    let client = lifeboat_core::NewClient {
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        phone: "07700 900123".into(),
+        ..Default::default()
+    };
+    let first = "you are using the password a manager gave you: choose your own password first";
+    assert_eq!(store.register_client(&given, &client).unwrap_err().to_string(), first);
+    assert_eq!(store.list_staff(&given).unwrap_err().to_string(), first);
+    let same = store.change_own_password(&given, "given password 1", "given password 1").unwrap_err();
+    assert_eq!(same.to_string(), "new_password: is your current password; choose another");
+    store.change_own_password(&given, "given password 1", "my own words 2").unwrap();
+    let own = store.login("r.new", "my own words 2").unwrap();
+    assert!(!own.must_change_password);
+    store.register_client(&own, &client).unwrap();
+    assert!(!store.list_staff(&manager).unwrap().iter().find(|s| s.username == "r.new").unwrap().must_change_password);
+
+    // Forgotten: a manager gives a new one, to be replaced again; the old one no longer works.
+    let reset = store.reset_password(&manager, own.staff_id, "another given 3").unwrap();
+    assert!(reset.must_change_password);
+    wrong(store.login("r.new", "my own words 2"));
+    assert!(store.login("r.new", "another given 3").unwrap().must_change_password);
+
+    // Who may: not reception; not a manager for an admin; nobody for themselves; a real password.
+    let refusal = |r: lifeboat_core::Result<lifeboat_core::Staff>| r.unwrap_err().to_string();
+    assert_eq!(
+        refusal(store.reset_password(&desk, own.staff_id, "another given 4")),
+        "a reception account may not change staff accounts; ask a manager or an admin"
+    );
+    assert_eq!(
+        refusal(store.reset_password(&manager, admin.staff_id, "another given 4")),
+        "only an admin may give an admin account a new password"
+    );
+    assert_eq!(
+        refusal(store.reset_password(&manager, manager.staff_id, "another given 4")),
+        "change your own password under Your password, with the one you use now"
+    );
+    assert_eq!(
+        refusal(store.reset_password(&manager, own.staff_id, "short")),
+        "password: must be at least 8 characters"
+    );
+
+    // Another PC of the practice takes the account with its flag; the audit chain holds.
+    let (_other_dir, other) = common::store();
+    other.apply_changes(&store.changes_missing_from(&[], 10_000).unwrap()).unwrap();
+    assert!(other.login("r.new", "another given 3").unwrap().must_change_password);
+    assert!(store.verify_audit().unwrap().is_intact());
+}

@@ -320,6 +320,7 @@ fn staff_only(store: &Store, size: Size, seed: u64) -> Result<(Generated, ChaCha
                 qualifications,
                 rcvs_number: (role == Role::Vet).then(|| format!("{:07}", rng.random_range(1_000_000..8_000_000))),
                 password: DEMO_PASSWORD.into(),
+                must_change_password: false,
             };
             store.add_staff(&admin, &staff)?;
             accounts.push(Account { username, display_name: staff.display_name, role });

@@ -145,7 +145,8 @@ impl Store {
     ) -> Result<Session> {
         let practice_name = validate::required("practice_name", &setup.practice_name, 100)?;
         let premises = setup.premises.validated()?;
-        let admin = NewStaff { role: Role::Admin, ..setup.admin.clone() };
+        // The first admin chooses their own password.
+        let admin = NewStaff { role: Role::Admin, must_change_password: false, ..setup.admin.clone() };
         let admin = staff::validated(&admin)?;
         let password_hash = staff::hash_password(&setup.admin.password)?;
         let mut conn = self.lock_writer();
@@ -154,7 +155,7 @@ impl Store {
             return Err(Error::Conflict("this database already has a practice; log in instead".into()));
         }
         let admin_id = self.clock.new_id();
-        let actor = Actor { id: admin_id, role: Role::Admin };
+        let actor = Actor { id: admin_id, role: Role::Admin, must_change_password: false };
         self.commit_write(tx, actor, |w| {
             w.authorize(Action::EditPractice)?;
             w.authorize(Action::AddStaff)?;
@@ -173,6 +174,7 @@ impl Store {
                 username: admin.username().into(),
                 display_name: admin.display_name().into(),
                 role: Role::Admin,
+                must_change_password: false,
             })
         })
     }

@@ -178,6 +178,7 @@ impl Store {
             username: staff.username,
             display_name: staff.display_name,
             role: staff.role,
+            must_change_password: staff.must_change_password,
         };
         let outcome = self.write(&session, |w| {
             w.authorize(Action::SignIn)?;
@@ -287,16 +288,14 @@ impl Store {
             w.authorize(Action::ChangeOwnPassword)?;
             let me = w.actor().id;
             w.tx().execute(
-                "UPDATE staff SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                "UPDATE staff SET password_hash = ?2, must_change_password = 0, updated_at = ?3 WHERE id = ?1",
                 params![me.to_string(), hash, time::stored(w.now())],
             )?;
-            w.record(
-                Action::ChangeOwnPassword,
-                Entity::Staff,
-                me,
-                ChangeKind::Update,
-                Fields::new().with("password_hash", &hash),
-            )
+            let mut fields = Fields::new().with("password_hash", &hash);
+            if w.actor().must_change_password {
+                fields = fields.with("must_change_password", false);
+            }
+            w.record(Action::ChangeOwnPassword, Entity::Staff, me, ChangeKind::Update, fields)
         })
     }
 }
@@ -393,6 +392,7 @@ mod tests {
             username: "desk".into(),
             display_name: "Desk".into(),
             role: crate::Role::Reception,
+            must_change_password: false,
         }
     }
 

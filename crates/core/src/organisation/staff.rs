@@ -36,6 +36,8 @@ pub struct Staff {
     pub created_at: DateTime<Utc>,
     /// How to reach them (for the continuity pack); empty when not given.
     pub phone: String,
+    /// They log in with a password a manager gave them, and must choose their own first.
+    pub must_change_password: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,6 +51,10 @@ pub struct NewStaff {
     /// Required for vets: their RCVS registration number.
     pub rcvs_number: Option<String>,
     pub password: String,
+    /// The password is one a manager gives them: they must choose their own at their first login
+    /// (the desktop's staff form always says so; the practice's first admin chooses their own).
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// A change to an account; only the fields that are `Some` change.
@@ -84,6 +90,7 @@ pub(crate) struct ValidStaff {
     role: Role,
     qualifications: String,
     rcvs_number: Option<String>,
+    must_change_password: bool,
 }
 
 impl ValidStaff {
@@ -112,6 +119,7 @@ pub(crate) fn validated(new: &NewStaff) -> Result<ValidStaff> {
         role: new.role,
         qualifications: validate::optional("qualifications", &new.qualifications, 100)?,
         rcvs_number: rcvs_number(new.role, new.rcvs_number.as_deref())?,
+        must_change_password: new.must_change_password,
     })
 }
 
@@ -183,9 +191,9 @@ pub(crate) fn insert(
     }
     let now = time::stored(w.now());
     w.tx().execute(
-        "INSERT INTO staff (id, practice_id, username, display_name, role, qualifications, rcvs_number, active, password_hash, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?9)",
-        params![id.to_string(), practice_id.to_string(), s.username, s.display_name, s.role.as_str(), s.qualifications, s.rcvs_number, password_hash, now],
+        "INSERT INTO staff (id, practice_id, username, display_name, role, qualifications, rcvs_number, active, password_hash, must_change_password, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?10)",
+        params![id.to_string(), practice_id.to_string(), s.username, s.display_name, s.role.as_str(), s.qualifications, s.rcvs_number, password_hash, s.must_change_password, now],
     )?;
     let fields = Fields::new()
         .with("practice_id", practice_id)
@@ -196,14 +204,15 @@ pub(crate) fn insert(
         .with("rcvs_number", &s.rcvs_number)
         .with("sqp", false)
         .with("active", true)
-        .with("password_hash", password_hash);
+        .with("password_hash", password_hash)
+        .with("must_change_password", s.must_change_password);
     w.record(Action::AddStaff, Entity::Staff, id, ChangeKind::Create, fields)
 }
 
 pub(super) const COLUMNS: &str =
-    "id, username, display_name, role, qualifications, rcvs_number, sqp, active, created_at, phone";
+    "id, username, display_name, role, qualifications, rcvs_number, sqp, active, created_at, phone, must_change_password";
 /// How many columns `COLUMNS` names (a query may select more after them).
-pub(super) const COLUMN_COUNT: usize = 10;
+pub(super) const COLUMN_COUNT: usize = 11;
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Staff> {
     Ok(Staff {
@@ -217,6 +226,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Staff> {
         active: r.get(7)?,
         created_at: row::time(r, 8)?,
         phone: r.get(9)?,
+        must_change_password: r.get(10)?,
     })
 }
 
@@ -244,6 +254,29 @@ impl Write<'_> {
         let practice_id = self.practice_id()?;
         let id = self.new_id();
         insert(self, practice_id, id, new, password_hash)?;
+        get(self.tx(), id)
+    }
+
+    /// Gives someone a new password (hashed before the write began) that they must replace with their
+    /// own at their next login: for a forgotten password. Managers and admins; only an admin for an
+    /// admin; never one's own (that is `change_own_password`, which needs the current one).
+    fn reset_password_hashed(&mut self, id: Uuid, password_hash: &str) -> Result<Staff> {
+        self.authorize(Action::EditStaff)?;
+        let current = get(self.tx(), id)?;
+        if current.role == Role::Admin && self.actor().role != Role::Admin {
+            return Err(Error::Forbidden("only an admin may give an admin account a new password".into()));
+        }
+        if id == self.actor().id {
+            return Err(Error::Forbidden(
+                "change your own password under Your password, with the one you use now".into(),
+            ));
+        }
+        self.tx().execute(
+            "UPDATE staff SET password_hash = ?2, must_change_password = 1, updated_at = ?3 WHERE id = ?1",
+            params![id.to_string(), password_hash, time::stored(self.now())],
+        )?;
+        let fields = Fields::new().with("password_hash", password_hash).with("must_change_password", true);
+        self.record(Action::EditStaff, Entity::Staff, id, ChangeKind::Update, fields)?;
         get(self.tx(), id)
     }
 
@@ -323,6 +356,14 @@ impl Store {
         // Hashing is slow on purpose, so it happens before the write lock is taken.
         let password_hash = hash_password(&new.password)?;
         self.write(session, |w| w.add_staff_hashed(&valid, &password_hash))
+    }
+
+    /// Gives someone a new password that they must replace with their own at their next login.
+    pub fn reset_password(&self, session: &Session, id: Uuid, password: &str) -> Result<Staff> {
+        // Refused before the slow hashing, for those who may not.
+        self.read_as(session, Action::EditStaff, |_| Ok(()))?;
+        let password_hash = hash_password(password)?;
+        self.write(session, |w| w.reset_password_hashed(id, &password_hash))
     }
 
     pub fn update_staff(&self, session: &Session, id: Uuid, update: &StaffUpdate) -> Result<Staff> {

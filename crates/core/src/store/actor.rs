@@ -12,29 +12,39 @@ use crate::session::Session;
 pub struct Actor {
     pub id: Uuid,
     pub role: Role,
+    /// Logged in with a password a manager gave them: only choosing their own is allowed.
+    pub must_change_password: bool,
 }
 
 impl Actor {
     /// The person behind `session`, with their role as it is now: an unknown or deactivated
     /// account is refused, whatever the session says.
     pub(crate) fn load(conn: &Connection, session: &Session) -> Result<Actor> {
-        let found: Option<(String, bool)> = conn
-            .query_row("SELECT role, active FROM staff WHERE id = ?1", [session.staff_id.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+        let found: Option<(String, bool, bool)> = conn
+            .query_row(
+                "SELECT role, active, must_change_password FROM staff WHERE id = ?1",
+                [session.staff_id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?;
-        let Some((role, active)) = found else {
+        let Some((role, active, must_change_password)) = found else {
             return Err(Error::Forbidden("this account does not exist on this computer; log in again".into()));
         };
         if !active {
             return Err(Error::Forbidden("this account has been deactivated; ask a manager".into()));
         }
         let role = Role::parse(&role).ok_or_else(|| Error::DamagedRecord(format!("unknown role {role:?} in staff")))?;
-        Ok(Actor { id: session.staff_id, role })
+        Ok(Actor { id: session.staff_id, role, must_change_password })
     }
 
-    /// Checks the permission table.
+    /// Checks the permission table. Someone still using a password a manager gave them may only
+    /// sign in and choose their own.
     pub fn authorize(&self, action: Action) -> Result<()> {
+        if self.must_change_password && !matches!(action, Action::SignIn | Action::ChangeOwnPassword) {
+            return Err(Error::Forbidden(
+                "you are using the password a manager gave you: choose your own password first".into(),
+            ));
+        }
         if permission::allows(self.role, action) {
             Ok(())
         } else {

@@ -85,6 +85,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0014_drill.sql"),
         sha256: "88031572d31ec89fc57ffd58a2143a5d909590f84082822b1a56cf140153fed9",
     },
+    Migration {
+        name: "0015_password_change.sql",
+        sql: include_str!("../../migrations/0015_password_change.sql"),
+        sha256: "bbc1be61d71ce7d9c5317b878cce7c2fbe4e738be0605dc9c7eafd922aab5563",
+    },
 ];
 
 /// The schema version this build writes.

@@ -198,6 +198,8 @@ export const api = {
   listStaff: () => call<Staff[]>('list_staff'),
   addStaff: (staff: NewStaff) => call<Staff>('add_staff', { staff }),
   updateStaff: (id: string, update: StaffUpdate) => call<Staff>('update_staff', { id, update }),
+  /** Gives someone a new password, to be replaced by their own at their next login (managers). */
+  resetStaffPassword: (id: string, password: string) => call<Staff>('reset_staff_password', { id, password }),
   referenceData: () => call<ReferenceData>('reference_data'),
   search: (query: string) => call<SearchHit[]>('search', { query }),
   likelyDuplicateClients: (probe: NewClient) => call<LikelyDuplicate[]>('likely_duplicate_clients', { probe }),

@@ -9,4 +9,9 @@ qualifications: string,
 /**
  * Required for vets: their RCVS registration number.
  */
-rcvs_number: string | null, password: string, };
+rcvs_number: string | null, password: string, 
+/**
+ * The password is one a manager gives them: they must choose their own at their first login
+ * (the desktop's staff form always says so; the practice's first admin chooses their own).
+ */
+must_change_password: boolean, };

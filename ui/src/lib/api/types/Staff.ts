@@ -9,4 +9,8 @@ sqp: boolean, active: boolean, created_at: string,
 /**
  * How to reach them (for the continuity pack); empty when not given.
  */
-phone: string, };
+phone: string, 
+/**
+ * They log in with a password a manager gave them, and must choose their own first.
+ */
+must_change_password: boolean, };
