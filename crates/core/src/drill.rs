@@ -251,9 +251,10 @@ impl Store {
         let dir = folder.join(id.to_string());
         let marked = Marked { id, started_at: now, started_by: session.display_name.clone(), plan: plan.clone() };
         let marked_json = serde_json::to_string(&marked).map_err(|e| Error::Internal(e.to_string()))?;
-        self.copy_for_drill(&dir, FINGERPRINT, &[("drill", id.to_string()), ("drill_plan", marked_json)])?;
         let plan_json = serde_json::to_string(plan).map_err(|e| Error::Internal(e.to_string()))?;
-        let noted = self.lock_writer().execute(
+        // Listed first (so a sweep of the drills folder never takes its copy for a leftover; at most
+        // one drill runs, by the table's unique index), then copied; a failed copy unlists it.
+        self.lock_writer().execute(
             "INSERT INTO drill (id, folder, started_at, started_by, plan) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 id.to_string(),
@@ -262,10 +263,11 @@ impl Store {
                 session.staff_id.to_string(),
                 plan_json
             ],
-        );
-        if let Err(e) = noted {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e.into());
+        )?;
+        let copied = self.copy_for_drill(&dir, FINGERPRINT, &[("drill", id.to_string()), ("drill_plan", marked_json)]);
+        if let Err(e) = copied {
+            self.lock_writer().execute("DELETE FROM drill WHERE id = ?1 AND ended_at IS NULL", [id.to_string()])?;
+            return Err(e);
         }
         self.read(running)?.ok_or_else(|| Error::Internal("the drill just started is not listed".into()))
     }
@@ -502,16 +504,24 @@ struct Journaled {
 }
 
 /// Whether the record a task made still stands at the end: not voided (a payment, a consultation,
-/// a prescription), not cancelled (a booking).
+/// a prescription), not cancelled (a booking), not declined (a card taken down to run later).
 fn stands(r: &Read<'_>, entity: &str, id: &str) -> Result<bool> {
     let gone: bool = match entity {
         "appointment" => r
             .query_row("SELECT status = 'cancelled' FROM appointment WHERE id = ?1", [id], |row| row.get(0))
             .optional()?
             .unwrap_or(true),
-        "payment" | "consultation" | "prescription" => r.query_row(
+        "consultation" | "prescription" => r.query_row(
             "SELECT EXISTS (SELECT 1 FROM clinical_void WHERE entity = ?1 AND entity_id = ?2)",
             [entity, id],
+            |row| row.get(0),
+        )?,
+        // A card taken down to run later counts as taken unless its last run was declined.
+        "payment" => r.query_row(
+            "SELECT EXISTS (SELECT 1 FROM clinical_void WHERE entity = 'payment' AND entity_id = ?1)
+                 OR coalesce((SELECT c.outcome = 'declined' FROM card_run c WHERE c.payment_id = ?1
+                              ORDER BY c.run_at DESC, c.id DESC LIMIT 1), 0)",
+            [id],
             |row| row.get(0),
         )?,
         _ => false,

@@ -201,6 +201,7 @@ impl Store {
     /// Chooses the premises this PC stands in. A setting of this PC alone: it is not practice data,
     /// so it is neither journaled nor synced. Managers and admins only.
     pub fn set_this_premises(&self, session: &Session, premises_id: Uuid) -> Result<Premises> {
+        self.refuse_in_drill("changing this PC's settings")?;
         let premises = self.read_as(session, Action::EditStaff, |r| premises_by_id(r, premises_id))?;
         let conn = self.lock_writer();
         conn.execute(

@@ -172,6 +172,7 @@ impl Store {
 
     /// Changes a setting of this PC's own; only a manager or admin.
     pub fn set_local_setting(&self, session: &Session, key: &str, value: &str) -> Result<()> {
+        self.refuse_in_drill("changing this PC's settings")?;
         self.read_as(session, Action::ManageSync, |_| Ok(()))?;
         if !LOCAL_SETTINGS.contains(&key) {
             return Err(Error::invalid("key", format!("{key} is not a setting of this PC")));

@@ -286,6 +286,8 @@ impl Store {
             let conn = Connection::open_with_flags(&copy.database, flags)?;
             conn.pragma_update(None, "key", key.pragma_value())?;
             configure(&conn)?;
+            // What is deleted is overwritten, not left in free pages (the copy's key is beside it).
+            conn.execute_batch("PRAGMA secure_delete = ON")?;
             conn.execute_batch(
                 "BEGIN IMMEDIATE;
                  DELETE FROM sync_peer;
@@ -307,6 +309,7 @@ impl Store {
                 )?;
             }
             new_node(&conn, self.clock.as_ref(), fingerprint)?;
+            conn.execute_batch("VACUUM")?;
             Ok(())
         })();
         if made.is_err() {
@@ -320,11 +323,11 @@ impl Store {
     /// can commit) while the WAL is seen to be still empty and the file is copied. Busy readers or
     /// writers elsewhere make it try again, a few times.
     fn copy_database_file(&self, to: &Path) -> Result<()> {
-        let conn = self.lock_writer();
         let mut wal = self.config.database.clone().into_os_string();
         wal.push("-wal");
         let wal = PathBuf::from(wal);
-        for attempt in 0..10 {
+        let mut conn = self.lock_writer();
+        for attempt in 0..5 {
             if attempt > 0 {
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }
@@ -332,10 +335,15 @@ impl Store {
             if busy != 0 {
                 continue;
             }
-            conn.execute_batch("BEGIN IMMEDIATE")?;
+            // Rolled back when dropped, whatever happens while it is held.
+            let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+                Ok(tx) => tx,
+                Err(e) if e.sqlite_error_code() == Some(SqliteCode::DatabaseBusy) => continue,
+                Err(e) => return Err(e.into()),
+            };
             let empty = std::fs::metadata(&wal).map(|m| m.len() == 0).unwrap_or(true);
             let copied = empty.then(|| std::fs::copy(&self.config.database, to));
-            conn.execute_batch("ROLLBACK")?;
+            drop(tx);
             match copied {
                 Some(Ok(_)) => return Ok(()),
                 Some(Err(source)) => {
