@@ -200,6 +200,11 @@ pub async fn unlock_with_pin(state: State<'_, AppState>, pin: String) -> Command
     .await?;
     match outcome {
         PinOutcome::Opened => {
+            // A reset that arrived since the login asks for a password of their own now.
+            let mut session = session;
+            let store = state.store()?;
+            let id = session.staff_id;
+            session.must_change_password = blocking(move || Ok(store.must_change_password(id)?)).await?;
             state.unlock_for(session.clone())?;
             Ok(session)
         }
@@ -250,6 +255,8 @@ pub async fn list_staff(state: State<'_, AppState>) -> CommandResult<Vec<Staff>>
 
 #[tauri::command]
 pub async fn add_staff(state: State<'_, AppState>, staff: NewStaff) -> CommandResult<Staff> {
+    // A password given from the window is always theirs to replace, whatever the page sends.
+    let staff = NewStaff { must_change_password: true, ..staff };
     state.run(move |store, session| Ok(store.add_staff(session, &staff)?)).await
 }
 

@@ -342,7 +342,12 @@ pub fn status(state: &AppState) -> AppStatus {
     match store.practice() {
         Ok(Some(practice)) => AppStatus {
             practice_name: Some(practice.name),
-            session: state.session().ok(),
+            // Whether a password must be chosen, as the database says now (a reset may have come
+            // from another PC since the login).
+            session: state.session().ok().map(|mut s| {
+                s.must_change_password = store.must_change_password(s.staff_id).unwrap_or(s.must_change_password);
+                s
+            }),
             locked_by: state.is_locked().then(|| state.session_even_if_locked().ok()).flatten().map(|s| s.display_name),
             pin_unlock: state.is_locked() && state.pin_unlocks(),
             demo: state.demo(),

@@ -193,7 +193,10 @@ fn people_change_their_own_password_and_it_reaches_the_other_pcs() {
         .into_iter()
         .rfind(|c| c.entity == "staff" && c.kind == "update")
         .unwrap();
-    assert_eq!(change.redacted().payload, serde_json::json!({ "password_hash": "(hidden)" }));
+    assert_eq!(
+        change.redacted().payload,
+        serde_json::json!({ "password_hash": "(hidden)", "must_change_password": false })
+    );
     assert!(store.verify_audit().unwrap().is_intact());
     let (_other_dir, other) = common::store();
     other.apply_changes(&store.changes_missing_from(&[], 10_000).unwrap()).unwrap();
@@ -236,6 +239,12 @@ fn a_password_a_manager_gives_must_be_replaced_before_anything_else() {
     // Forgotten: a manager gives a new one, to be replaced again; the old one no longer works.
     let reset = store.reset_password(&manager, own.staff_id, "another given 3").unwrap();
     assert!(reset.must_change_password);
+    assert_eq!(
+        store.register_client(&own, &client).unwrap_err().to_string(),
+        first,
+        "a session opened before the reset is held to it: the database decides, not the session"
+    );
+    assert!(store.must_change_password(own.staff_id).unwrap());
     wrong(store.login("r.new", "my own words 2"));
     assert!(store.login("r.new", "another given 3").unwrap().must_change_password);
 

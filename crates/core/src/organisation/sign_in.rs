@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::organisation::staff::{
-    check_password, from_row, hash_password, hash_secret, password_matches, secret_matches, COLUMNS, COLUMN_COUNT,
-    DUMMY_HASH,
+    check_password, from_row, hash_password, hash_secret, password_matches, secret_matches, Staff, COLUMNS,
+    COLUMN_COUNT, DUMMY_HASH,
 };
 use crate::permission::Action;
 use crate::session::Session;
@@ -268,6 +268,32 @@ impl Store {
     /// A person changes their own password: the current one is checked first (and counted like a
     /// sign-in), the new one must keep the rules for passwords and differ from it. The new hash
     /// travels to the practice's other PCs like any change to the account.
+    /// Gives someone a new password that they must replace with their own at their next login (they
+    /// forgot theirs), and lifts this PC's lock on their username (eight wrong tries are how a
+    /// forgotten password usually shows). Other PCs take the new password at their next sync.
+    pub fn reset_password(&self, session: &Session, id: Uuid, password: &str) -> Result<Staff> {
+        // Refused before the slow hashing, for those who may not.
+        self.read_as(session, Action::EditStaff, |_| Ok(()))?;
+        let password_hash = hash_password(password)?;
+        self.write(session, |w| {
+            let staff = w.reset_password_hashed(id, &password_hash)?;
+            forget(w.tx(), &staff.username)?;
+            Ok(staff)
+        })
+    }
+
+    /// Whether someone still uses a password a manager gave them, as the database says now (a reset
+    /// may have arrived from another PC since they logged in).
+    pub fn must_change_password(&self, staff_id: Uuid) -> Result<bool> {
+        self.read(|r| {
+            Ok(r.query_row("SELECT must_change_password FROM staff WHERE id = ?1", [staff_id.to_string()], |row| {
+                row.get(0)
+            })
+            .optional()?
+            .unwrap_or(false))
+        })
+    }
+
     pub fn change_own_password(&self, session: &Session, current: &str, new: &str) -> Result<()> {
         check_password(new).map_err(|e| match e {
             Error::Invalid { reason, .. } => Error::invalid("new_password", reason),
@@ -291,10 +317,9 @@ impl Store {
                 "UPDATE staff SET password_hash = ?2, must_change_password = 0, updated_at = ?3 WHERE id = ?1",
                 params![me.to_string(), hash, time::stored(w.now())],
             )?;
-            let mut fields = Fields::new().with("password_hash", &hash);
-            if w.actor().must_change_password {
-                fields = fields.with("must_change_password", false);
-            }
+            // The flag goes with the password, always: merged by their shared clock, a reset made on
+            // another PC and this change leave the later password with its own flag.
+            let fields = Fields::new().with("password_hash", &hash).with("must_change_password", false);
             w.record(Action::ChangeOwnPassword, Entity::Staff, me, ChangeKind::Update, fields)
         })
     }

@@ -260,7 +260,7 @@ impl Write<'_> {
     /// Gives someone a new password (hashed before the write began) that they must replace with their
     /// own at their next login: for a forgotten password. Managers and admins; only an admin for an
     /// admin; never one's own (that is `change_own_password`, which needs the current one).
-    fn reset_password_hashed(&mut self, id: Uuid, password_hash: &str) -> Result<Staff> {
+    pub(crate) fn reset_password_hashed(&mut self, id: Uuid, password_hash: &str) -> Result<Staff> {
         self.authorize(Action::EditStaff)?;
         let current = get(self.tx(), id)?;
         if current.role == Role::Admin && self.actor().role != Role::Admin {
@@ -356,14 +356,6 @@ impl Store {
         // Hashing is slow on purpose, so it happens before the write lock is taken.
         let password_hash = hash_password(&new.password)?;
         self.write(session, |w| w.add_staff_hashed(&valid, &password_hash))
-    }
-
-    /// Gives someone a new password that they must replace with their own at their next login.
-    pub fn reset_password(&self, session: &Session, id: Uuid, password: &str) -> Result<Staff> {
-        // Refused before the slow hashing, for those who may not.
-        self.read_as(session, Action::EditStaff, |_| Ok(()))?;
-        let password_hash = hash_password(password)?;
-        self.write(session, |w| w.reset_password_hashed(id, &password_hash))
     }
 
     pub fn update_staff(&self, session: &Session, id: Uuid, update: &StaffUpdate) -> Result<Staff> {
