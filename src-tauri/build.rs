@@ -53,6 +53,8 @@ const COMMANDS: &[&str] = &[
     "start_drill",
     "drill_progress",
     "end_drill",
+    "exports_settings",
+    "set_exports_settings",
     "add_number_block",
     "client_account",
     "take_payment",

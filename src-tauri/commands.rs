@@ -906,9 +906,10 @@ pub async fn export_bundle(
         None => Vec::new(),
     };
     let name = format!("lifeboat-{}.lifeboat", chrono::Utc::now().format("%Y-%m-%d-%H%M"));
-    std::fs::create_dir_all(&state.export_dir)
-        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", state.export_dir.display())))?;
-    let path = state.export_dir.join(name);
+    let dir = state.export_dir();
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", dir.display())))?;
+    let path = dir.join(name);
     let done = lifeboat_sync::bundle::export(&host.store, &session, marks, &path, &passphrase)
         .await
         .map_err(crate::error::from_sync)?;
@@ -1000,9 +1001,10 @@ pub async fn export_handover(
 ) -> CommandResult<String> {
     let host = sync_host(&state)?;
     let session = state.session()?;
-    std::fs::create_dir_all(&state.export_dir)
-        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", state.export_dir.display())))?;
-    let path = state.export_dir.join(format!("handover-{}.lifeboat", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
+    let dir = state.export_dir();
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", dir.display())))?;
+    let path = dir.join(format!("handover-{}.lifeboat", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
     lifeboat_sync::handover::export(&host.store, &session, patient, &to_name, &note, &path, &passphrase)
         .await
         .map_err(crate::error::from_sync)?;
@@ -1095,9 +1097,12 @@ pub async fn import_file(
                 let stem = name.trim_end_matches(".csv").trim_end_matches(".CSV");
                 let file =
                     export_dir.join(format!("{stem}-rejected-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
-                std::fs::create_dir_all(&export_dir).and_then(|()| std::fs::write(&file, csv)).map_err(|e| {
-                    CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display()))
-                })?;
+                std::fs::create_dir_all(&export_dir)
+                    .and_then(|()| std::fs::write(&file, csv))
+                    .and_then(|()| crate::exports::make_private(&file))
+                    .map_err(|e| {
+                        CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display()))
+                    })?;
                 Some(file.display().to_string())
             };
             Ok(ImportDone { report, rejects_path })
@@ -1142,6 +1147,7 @@ pub async fn export_csv(
             let file = export_dir.join(format!("lifeboat-{what}-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
             std::fs::create_dir_all(&export_dir)
                 .and_then(|()| std::fs::write(&file, &exported.bytes))
+                .and_then(|()| crate::exports::make_private(&file))
                 .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display())))?;
             Ok(ExportWritten { path: file.display().to_string(), rows: exported.rows, marked: exported.marked })
         })
@@ -1357,4 +1363,63 @@ pub async fn end_drill(state: State<'_, AppState>) -> CommandResult<Drill> {
         Ok(ended)
     })
     .await
+}
+
+/// Where this PC saves printed and exported files, whether that folder looks synced to a cloud
+/// drive, and how long the files stay.
+#[tauri::command]
+pub async fn exports_settings(state: State<'_, AppState>) -> CommandResult<crate::exports::ExportsSettings> {
+    let state = state.inner().clone();
+    state.session()?;
+    blocking(move || {
+        let store = state.real_store()?;
+        let folder = crate::exports::folder(&store, &state.export_dir, state.exports_fixed);
+        Ok(crate::exports::ExportsSettings {
+            cloud: crate::exports::cloud_service(&folder).map(str::to_string),
+            chosen: !state.exports_fixed && crate::exports::chosen_folder(&store).is_some(),
+            keep_days: crate::exports::keep_days(&store),
+            folder: folder.display().to_string(),
+        })
+    })
+    .await
+}
+
+/// Chooses this PC's exports folder (`None`: the standard one) and how many days files stay (0:
+/// until someone deletes them). Managers and admins.
+#[tauri::command]
+pub async fn set_exports_settings(
+    state: State<'_, AppState>,
+    folder: Option<String>,
+    keep_days: u32,
+) -> CommandResult<crate::exports::ExportsSettings> {
+    if keep_days > crate::exports::MOST_KEEP_DAYS {
+        return Err(lifeboat_core::Error::invalid(
+            "keep_days",
+            format!("must be from 0 to {} days", crate::exports::MOST_KEEP_DAYS),
+        )
+        .into());
+    }
+    let folder = match folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(f) => {
+            let path = std::path::PathBuf::from(f);
+            if f.chars().count() > 1000 || !path.is_absolute() {
+                return Err(lifeboat_core::Error::invalid("folder", "choose a folder with the folder chooser").into());
+            }
+            std::fs::create_dir_all(&path).map_err(|e| {
+                lifeboat_core::Error::invalid("folder", format!("cannot be used ({e}); choose another"))
+            })?;
+            f.to_string()
+        }
+        None => String::new(),
+    };
+    let session = state.session()?;
+    let real = state.real_store()?;
+    blocking(move || {
+        let folder = if folder.is_empty() { "-".to_string() } else { folder };
+        real.set_local_setting(&session, "exports_folder", &folder)?;
+        real.set_local_setting(&session, "exports_keep_days", &keep_days.to_string())?;
+        Ok(())
+    })
+    .await?;
+    exports_settings(state).await
 }

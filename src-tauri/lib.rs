@@ -8,6 +8,7 @@
 
 mod commands;
 mod error;
+mod exports;
 mod state;
 mod sync;
 
@@ -150,6 +151,8 @@ pub fn run() {
             commands::start_drill,
             commands::drill_progress,
             commands::end_drill,
+            commands::exports_settings,
+            commands::set_exports_settings,
         ])
         .run(tauri::generate_context!())
         .expect("the Lifeboat window could not start");
@@ -159,12 +162,15 @@ pub fn run() {
 /// the user's documents folder, or `exports` in the data folder. Returns the full path.
 pub fn save_export(dir: &Path, name: &str, bytes: &[u8]) -> Result<String, CommandError> {
     let path = dir.join(name);
-    std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, bytes)).map_err(|e| {
-        CommandError::new(
-            ErrorCode::Io,
-            format!("Could not save {} ({e}). Check the folder exists and is not full.", path.display()),
-        )
-    })?;
+    std::fs::create_dir_all(dir)
+        .and_then(|_| std::fs::write(&path, bytes))
+        .and_then(|_| exports::make_private(&path))
+        .map_err(|e| {
+            CommandError::new(
+                ErrorCode::Io,
+                format!("Could not save {} ({e}). Check the folder exists and is not full.", path.display()),
+            )
+        })?;
     Ok(path.display().to_string())
 }
 
@@ -216,8 +222,12 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         demo: Arc::new(Mutex::new(None)),
         preparing: Arc::new(Mutex::new(None)),
         export_dir: export_dir(&data_dir),
+        exports_fixed: std::env::var_os("LIFEBOAT_EXPORT_DIR").is_some(),
         data_dir,
     };
+    if let Ok(store) = &state.store {
+        start_exports_sweep(store.clone(), state.export_dir.clone(), state.exports_fixed);
+    }
     if let (Some(size), Ok(store)) = (demo, &state.store) {
         prepare_demo(store.clone(), size, state.demo.clone(), state.preparing.clone());
     }
@@ -237,6 +247,17 @@ fn reopen_drill(store: &Store, data_dir: &Path) -> Option<Arc<Store>> {
             None
         }
     }
+}
+
+/// Deletes printed and exported files older than the practice keeps them, a minute after start and
+/// then every hour (only files Lifeboat wrote; see `exports::sweep`).
+fn start_exports_sweep(store: Arc<Store>, standard: PathBuf, fixed: bool) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let folder = exports::folder(&store, &standard, fixed);
+        exports::sweep(&folder, exports::keep_days(&store), std::time::SystemTime::now());
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    });
 }
 
 /// Makes the evening continuity pack whenever it is due (checked a few seconds after start, then
@@ -448,6 +469,7 @@ mod bindings {
         lifeboat_core::replica::resolve::Resolution::export_all(&cfg).unwrap();
         lifeboat_core::handover::Handover::export_all(&cfg).unwrap();
         lifeboat_core::drill::Drill::export_all(&cfg).unwrap();
+        crate::exports::ExportsSettings::export_all(&cfg).unwrap();
         lifeboat_core::drill::DrillPlan::export_all(&cfg).unwrap();
         lifeboat_core::drill::DrillReport::export_all(&cfg).unwrap();
         lifeboat_core::Client::export_all(&cfg).unwrap();

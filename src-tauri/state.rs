@@ -24,8 +24,10 @@ pub struct AppState {
     /// While a demo practice is being generated: how far it has got.
     pub preparing: Arc<Mutex<Option<String>>>,
     pub data_dir: PathBuf,
-    /// Where printed documents (PDFs) and bundle files are saved.
+    /// Where printed documents (PDFs) and bundle files are saved unless the practice chose a folder.
     pub export_dir: PathBuf,
+    /// `export_dir` is set by the environment (tests), and a chosen folder does not apply.
+    pub exports_fixed: bool,
     /// Background sync and the relay this PC may host (none when the database could not be opened).
     /// It always works on the real records, never on a drill's copy.
     pub sync: Option<Arc<crate::sync::SyncHost>>,
@@ -71,11 +73,16 @@ impl AppState {
         *self.drill.lock().unwrap_or_else(|e| e.into_inner()) = copy;
     }
 
-    /// Where printed documents and files are saved: a folder of their own during a drill.
+    /// Where printed documents and files are saved: the folder the practice chose for this PC, else
+    /// the standard one; a folder of their own during a drill.
     pub fn export_dir(&self) -> PathBuf {
+        let folder = match self.real_store() {
+            Ok(store) => crate::exports::folder(&store, &self.export_dir, self.exports_fixed),
+            Err(_) => self.export_dir.clone(),
+        };
         match self.drill() {
-            Some(_) => self.export_dir.join("Drill"),
-            None => self.export_dir.clone(),
+            Some(_) => folder.join("Drill"),
+            None => folder,
         }
     }
 

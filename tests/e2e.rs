@@ -983,6 +983,11 @@ async fn the_manager_makes_the_continuity_pack_and_it_names_tomorrows_animals_wi
         app.click("[data-testid=numbers-form] button[type=submit]").await;
         app.wait_text("[data-testid=numbers-next]", "client C-1001").await;
         app.screenshot("2-numbers").await;
+        // Where the printouts go, and for how long: a week, then they are deleted.
+        app.wait_text("[data-testid=exports-folder]", exports.path().to_str().unwrap()).await;
+        app.choose("[data-testid=exports-keep-days]", "7").await;
+        app.wait_text("[data-testid=exports-card]", "deleted 7 days after they were written").await;
+        app.screenshot("3-exports").await;
         app.close().await;
 
         assert!(path.starts_with(exports.path().to_str().unwrap()), "{path}");
@@ -1009,6 +1014,13 @@ async fn the_manager_makes_the_continuity_pack_and_it_names_tomorrows_animals_wi
         assert_eq!(last.for_date, next_day, "the next working day (today before the evening, tomorrow after)");
         let (_, pdf) = store.kept_continuity_pack(&manager, Some(last.id)).unwrap();
         assert_eq!(pdf, std::fs::read(&path).unwrap(), "the copy saved is the pack kept");
+        assert_eq!(store.local_setting("exports_keep_days").unwrap().as_deref(), Some("7"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the saved pack is for this computer's user alone");
+        }
     })
     .await
     .expect("the continuity pack end-to-end test finished within 5 minutes");

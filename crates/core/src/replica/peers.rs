@@ -53,7 +53,7 @@ pub struct NewPeer {
 /// The secrets a PC keeps for itself.
 const LOCAL_SECRETS: &[&str] = &["node_signing_key", "relay_key"];
 /// The settings a PC keeps for itself.
-const LOCAL_SETTINGS: &[&str] = &["relay_hosting", "relay_port"];
+const LOCAL_SETTINGS: &[&str] = &["relay_hosting", "relay_port", "exports_folder", "exports_keep_days"];
 
 const COLUMNS: &str = "id, name, url, cert_sha256, device_id, server_id, server_key, practice_id, practice_name, epoch,
     pull_cursor, pull_op, marks, last_attempt, last_success, last_error, enabled, created_at";
@@ -177,7 +177,8 @@ impl Store {
         if !LOCAL_SETTINGS.contains(&key) {
             return Err(Error::invalid("key", format!("{key} is not a setting of this PC")));
         }
-        let value = validate::required("value", value, 100)?;
+        // A folder's path may be long.
+        let value = validate::required("value", value, 1000)?;
         self.lock_writer().execute(
             "INSERT INTO local_setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![key, value],

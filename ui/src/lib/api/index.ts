@@ -37,6 +37,7 @@ import type { BundleRead } from './types/BundleRead';
 import type { Destination } from './types/Destination';
 import type { Handover } from './types/Handover';
 import type { Drill } from './types/Drill';
+import type { ExportsSettings } from './types/ExportsSettings';
 import type { DrillPlan } from './types/DrillPlan';
 import type { DrillReport } from './types/DrillReport';
 import type { Preview } from './types/Preview';
@@ -60,7 +61,7 @@ export type { Rejected } from './types/Rejected';
 export type { Mapping } from './types/Mapping';
 export type { SyncOverview, PairingInfo, Peer, ConflictView, Conflict, Resolution, BundleWritten, BundleRead, Destination, Handover };
 export type { ConflictSide } from './types/ConflictSide';
-export type { Drill, DrillPlan, DrillReport };
+export type { Drill, DrillPlan, DrillReport, ExportsSettings };
 export type { DrillBanner } from './types/DrillBanner';
 export type { DrillTask } from './types/DrillTask';
 export type { Outcome } from './types/Outcome';
@@ -353,4 +354,10 @@ export const api = {
   drillProgress: () => call<DrillReport>('drill_progress'),
   /** Ends the drill: keeps its report, goes back to the real records and deletes the copy (managers). */
   endDrill: () => call<Drill>('end_drill'),
+
+  // Printed and exported files.
+  exportsSettings: () => call<ExportsSettings>('exports_settings'),
+  /** `folder`: an absolute path, or null for the standard one; `keepDays`: 0 keeps files until deleted. */
+  setExportsSettings: (folder: string | null, keepDays: number) =>
+    call<ExportsSettings>('set_exports_settings', { folder, keepDays }),
 };
