@@ -1098,8 +1098,7 @@ pub async fn import_file(
                 let file =
                     export_dir.join(format!("{stem}-rejected-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
                 std::fs::create_dir_all(&export_dir)
-                    .and_then(|()| std::fs::write(&file, csv))
-                    .and_then(|()| crate::exports::make_private(&file))
+                    .and_then(|()| crate::exports::write_private(&file, &csv))
                     .map_err(|e| {
                         CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display()))
                     })?;
@@ -1146,8 +1145,7 @@ pub async fn export_csv(
             };
             let file = export_dir.join(format!("lifeboat-{what}-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
             std::fs::create_dir_all(&export_dir)
-                .and_then(|()| std::fs::write(&file, &exported.bytes))
-                .and_then(|()| crate::exports::make_private(&file))
+                .and_then(|()| crate::exports::write_private(&file, &exported.bytes))
                 .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display())))?;
             Ok(ExportWritten { path: file.display().to_string(), rows: exported.rows, marked: exported.marked })
         })
@@ -1392,30 +1390,42 @@ pub async fn set_exports_settings(
     folder: Option<String>,
     keep_days: u32,
 ) -> CommandResult<crate::exports::ExportsSettings> {
-    if keep_days > crate::exports::MOST_KEEP_DAYS {
-        return Err(lifeboat_core::Error::invalid(
-            "keep_days",
-            format!("must be from 0 to {} days", crate::exports::MOST_KEEP_DAYS),
-        )
-        .into());
-    }
-    let folder = match folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-        Some(f) => {
-            let path = std::path::PathBuf::from(f);
-            if f.chars().count() > 1000 || !path.is_absolute() {
-                return Err(lifeboat_core::Error::invalid("folder", "choose a folder with the folder chooser").into());
-            }
-            std::fs::create_dir_all(&path).map_err(|e| {
-                lifeboat_core::Error::invalid("folder", format!("cannot be used ({e}); choose another"))
-            })?;
-            f.to_string()
-        }
-        None => String::new(),
-    };
+    // Who may, first; and never from a drill (a setting of the real PC).
     let session = state.session()?;
+    if state.drill().is_some() {
+        return Err(CommandError::new(
+            ErrorCode::Forbidden,
+            "This PC is running a drill: change where files go once the drill has ended.",
+        ));
+    }
     let real = state.real_store()?;
     blocking(move || {
-        let folder = if folder.is_empty() { "-".to_string() } else { folder };
+        real.authorize_sync(&session)?;
+        if keep_days > crate::exports::MOST_KEEP_DAYS {
+            return Err(lifeboat_core::Error::invalid(
+                "keep_days",
+                format!("must be from 0 to {} days", crate::exports::MOST_KEEP_DAYS),
+            )
+            .into());
+        }
+        let folder = match folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            Some(f) => {
+                let path = std::path::PathBuf::from(f);
+                if f.chars().count() > 500 || f.chars().any(char::is_control) || !path.is_absolute() {
+                    return Err(
+                        lifeboat_core::Error::invalid("folder", "choose a folder with the folder chooser").into()
+                    );
+                }
+                // Lifeboat's files go in a folder of their own inside it, made now to be sure it can be.
+                let inside = crate::exports::inside(&path);
+                std::fs::create_dir_all(&inside).map_err(|e| {
+                    lifeboat_core::Error::invalid("folder", format!("cannot be used ({e}); choose another"))
+                })?;
+                f.to_string()
+            }
+            // A setting is never empty: "-" is the standard folder.
+            None => "-".to_string(),
+        };
         real.set_local_setting(&session, "exports_folder", &folder)?;
         real.set_local_setting(&session, "exports_keep_days", &keep_days.to_string())?;
         Ok(())

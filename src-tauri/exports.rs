@@ -32,13 +32,26 @@ pub struct ExportsSettings {
     pub keep_days: u32,
 }
 
-/// Where printed and exported files go: `fixed` (set by the environment, for tests), else the folder
-/// chosen for this PC, else `standard`.
+/// Where printed and exported files go: `fixed` (set by the environment, for tests), else a
+/// `Lifeboat` folder in the folder chosen for this PC (so that the sweep never looks among the
+/// practice's own files), else `standard`.
 pub fn folder(store: &Store, standard: &Path, fixed: bool) -> PathBuf {
     if fixed {
         return standard.to_path_buf();
     }
-    chosen_folder(store).unwrap_or_else(|| standard.to_path_buf())
+    match chosen_folder(store) {
+        Some(chosen) => inside(&chosen),
+        None => standard.to_path_buf(),
+    }
+}
+
+/// The `Lifeboat` folder in `chosen` (or `chosen` itself when it is one).
+pub fn inside(chosen: &Path) -> PathBuf {
+    if chosen.file_name().is_some_and(|n| n.eq_ignore_ascii_case("Lifeboat")) {
+        chosen.to_path_buf()
+    } else {
+        chosen.join("Lifeboat")
+    }
 }
 
 /// The folder chosen for this PC, if one was.
@@ -58,8 +71,22 @@ pub fn keep_days(store: &Store) -> u32 {
 }
 
 /// The cloud drive a folder is synced to, judged by the folders the usual clients make (OneDrive,
-/// Dropbox, Google Drive, iCloud, Box, Nextcloud, pCloud) anywhere in its path.
+/// Dropbox, Google Drive, iCloud, Box, Nextcloud, pCloud, and macOS's `CloudStorage`) anywhere in its
+/// path, and by the OneDrive folders Windows names in its environment (a renamed OneDrive root).
 pub fn cloud_service(path: &Path) -> Option<&'static str> {
+    // Platform code: Windows sets these for OneDrive; elsewhere they are absent.
+    let onedrive = ["OneDrive", "OneDriveCommercial", "OneDriveConsumer"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .map(PathBuf::from)
+        .any(|root| !root.as_os_str().is_empty() && path.starts_with(&root));
+    if onedrive {
+        return Some("OneDrive");
+    }
+    named_cloud_service(path)
+}
+
+fn named_cloud_service(path: &Path) -> Option<&'static str> {
     const SERVICES: &[(&str, &str)] = &[
         ("onedrive", "OneDrive"),
         ("dropbox", "Dropbox"),
@@ -77,17 +104,38 @@ pub fn cloud_service(path: &Path) -> Option<&'static str> {
     path.components().find_map(|c| match c {
         Component::Normal(name) => {
             let name = name.to_string_lossy().to_lowercase();
-            // "OneDrive - Practice Group Ltd" is how OneDrive for Business names its folder.
-            let name = name.split(" - ").next().unwrap_or("").trim().to_string();
-            SERVICES.iter().find(|(folder, _)| name == *folder).map(|(_, service)| *service)
+            if name == "cloudstorage" {
+                return Some("a cloud drive");
+            }
+            // "OneDrive - Practice Group Ltd" (OneDrive for Business), "Dropbox (Harbour Vets)" (a
+            // Dropbox team), "OneDrive-Personal" (macOS): the name, and the name cut at those marks.
+            let cut = |mark: &str| name.split(mark).next().unwrap_or("").trim().to_string();
+            let candidates = [name.clone(), cut("("), cut(" - "), cut("-"), cut(" ")];
+            SERVICES.iter().find(|(folder, _)| candidates.iter().any(|c| c == folder)).map(|(_, service)| *service)
         }
         _ => None,
     })
 }
 
-/// Makes a file Lifeboat wrote readable and writable by the user alone.
-/// Platform code: on Unix the mode is set to 0600; on Windows a file in the user's own folders is
-/// already theirs alone, and nothing is changed.
+/// Writes a file readable and writable by the user alone from the moment it exists.
+/// Platform code: on Unix it is created with mode 0600 (and an older file of that name is set so);
+/// on Windows a file in the user's own folders is already theirs alone, and nothing is changed.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    make_private(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Makes a file Lifeboat wrote readable and writable by the user alone (see `write_private`).
 pub fn make_private(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
@@ -100,8 +148,8 @@ pub fn make_private(path: &Path) -> std::io::Result<()> {
 }
 
 fn is_ours(name: &str) -> bool {
-    (OURS.iter().any(|p| name.starts_with(p)) && !KEPT.iter().any(|p| name.starts_with(p)))
-        || name.contains("-rejected-")
+    let rejects = name.ends_with(".csv") && name.contains("-rejected-20");
+    (OURS.iter().any(|p| name.starts_with(p)) && !KEPT.iter().any(|p| name.starts_with(p))) || rejects
 }
 
 /// Deletes the files Lifeboat wrote in `dir` (and its `Drill` folder) that are older than
@@ -145,6 +193,9 @@ mod tests {
             ("/home/jo/Documents/Lifeboat", None),
             ("C:\\Users\\jo\\Documents\\Lifeboat", None),
             ("/home/jo/Documents/Dropboxes of old", None),
+            ("/home/jo/Dropbox (Harbour Vets)/Lifeboat", Some("Dropbox")),
+            ("/Users/jo/Library/CloudStorage/OneDrive-Personal/Lifeboat", Some("a cloud drive")),
+            ("/home/jo/Documents/my notes", None),
         ];
         for (path, service) in cases {
             // Windows paths are read as one name on Linux: split them as Windows would.
@@ -169,19 +220,27 @@ mod tests {
             write("day-list-2026-11-01.pdf", 40),
             write("receipt-4a2fff6b.pdf", 31),
             write("lifeboat-clients-2026.csv", 45),
-            write("clients-rejected-2026.csv", 45),
+            write("clients-rejected-2026-10-01-101500.csv", 45),
             write("Drill/label-1234.pdf", 40),
         ];
         let kept = [
             write("receipt-new.pdf", 2),
             write("lifeboat-final-export-2026.json", 400),
             write("my own notes.pdf", 400),
+            write("claim-rejected-by-insurer.pdf", 400),
             write("Drill/notes.txt", 400),
         ];
         assert_eq!(sweep(dir.path(), 0, now), 0, "0 keeps everything");
         assert_eq!(sweep(dir.path(), 30, now), old.len());
         assert!(old.iter().all(|p| !p.exists()));
         assert!(kept.iter().all(|p| p.exists()), "only old files Lifeboat wrote go; the final export stays");
+    }
+
+    #[test]
+    fn a_chosen_folder_gets_a_lifeboat_folder_of_its_own() {
+        let base: PathBuf = ["home", "jo", "Documents"].iter().collect();
+        assert_eq!(inside(&base), base.join("Lifeboat"));
+        assert_eq!(inside(&base.join("Lifeboat")), base.join("Lifeboat"), "not Lifeboat/Lifeboat");
     }
 
     #[cfg(unix)]

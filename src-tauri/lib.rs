@@ -2,7 +2,8 @@
 //! folder, keeps the logged-in session, and exposes thin commands (`commands.rs`) that the UI calls
 //! through its one typed module, `ui/src/lib/api/`. It holds no domain logic.
 //!
-//! Environment, read here and nowhere else: `LIFEBOAT_DATA_DIR` replaces the data folder (tests);
+//! Environment, read here and nowhere else (but for the OneDrive folders Windows names, which
+//! `exports.rs` checks printouts against): `LIFEBOAT_DATA_DIR` replaces the data folder (tests);
 //! `LIFEBOAT_DEMO=S|M|L` (or the `--demo` argument, size L) opens a generated demo practice in its own
 //! folder beside the real one.
 
@@ -162,15 +163,12 @@ pub fn run() {
 /// the user's documents folder, or `exports` in the data folder. Returns the full path.
 pub fn save_export(dir: &Path, name: &str, bytes: &[u8]) -> Result<String, CommandError> {
     let path = dir.join(name);
-    std::fs::create_dir_all(dir)
-        .and_then(|_| std::fs::write(&path, bytes))
-        .and_then(|_| exports::make_private(&path))
-        .map_err(|e| {
-            CommandError::new(
-                ErrorCode::Io,
-                format!("Could not save {} ({e}). Check the folder exists and is not full.", path.display()),
-            )
-        })?;
+    std::fs::create_dir_all(dir).and_then(|_| exports::write_private(&path, bytes)).map_err(|e| {
+        CommandError::new(
+            ErrorCode::Io,
+            format!("Could not save {} ({e}). Check the folder exists and is not full.", path.display()),
+        )
+    })?;
     Ok(path.display().to_string())
 }
 
