@@ -827,6 +827,8 @@ pub async fn pair_server(
 ) -> CommandResult<Peer> {
     let host = sync_host(&state)?;
     let session = state.session()?;
+    // Who may, before the pairing code is spent on the server.
+    state.run(|store, session| Ok(store.authorize_sync(session)?)).await?;
     let device = device_name();
     let peer = lifeboat_sync::engine::pair(&host.store, Some(session), &name, &address, &code, &device)
         .await
