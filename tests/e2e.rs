@@ -63,6 +63,10 @@ fn wait_for_port(port: u16, what: &str) {
     }
 }
 
+/// The tests' windows run one test at a time (two windows at most, for the relay test): WebKit pages
+/// on a 2-core machine with three windows open and the rest of the suite running were seen to hang.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct Desktop {
     client: Client,
     _driver: Reaped,
@@ -237,6 +241,7 @@ fn open_store(dir: &Path) -> lifeboat_core::Store {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_wizard_then_login_shows_the_status_banner() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     tokio::time::timeout(Duration::from_secs(240), async {
         let data = tempfile::TempDir::new().unwrap();
         let app = Desktop::launch(data.path(), "first-run").await;
@@ -458,6 +463,7 @@ fn reception_practice(dir: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receptionist_books_checks_in_registers_and_prints_the_day_list() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     tokio::time::timeout(Duration::from_secs(300), async {
         let data = tempfile::TempDir::new().unwrap();
         let exports = tempfile::TempDir::new().unwrap();
@@ -607,6 +613,7 @@ fn consult_practice(dir: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vet_consults_prescribes_signs_prints_and_keeps_the_cd_register() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     tokio::time::timeout(Duration::from_secs(300), async {
         let data = tempfile::TempDir::new().unwrap();
         let exports = tempfile::TempDir::new().unwrap();
@@ -781,6 +788,7 @@ async fn a_vet_consults_prescribes_signs_prints_and_keeps_the_cd_register() {
 /// lists, and the animal's history shows the high value flagged. Read back from the store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vet_requests_bloods_and_the_nurse_enters_the_results_flagged_high() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     tokio::time::timeout(Duration::from_secs(300), async {
         use lifeboat_core::clinical::lab::{LabFlag, LabValue};
         let data = tempfile::TempDir::new().unwrap();
@@ -928,6 +936,7 @@ async fn a_vet_requests_bloods_and_the_nurse_enters_the_results_flagged_high() {
 /// PDF names tomorrow's animal (within the three working days its sheets cover) with its alerts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_manager_makes_the_continuity_pack_and_it_names_tomorrows_animals_with_their_alerts() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     tokio::time::timeout(Duration::from_secs(300), async {
         use lifeboat_core::{AppointmentKind, NewAppointment, NewPatient, Role, Species};
         let data = tempfile::TempDir::new().unwrap();
@@ -1036,6 +1045,7 @@ fn app_shots(name: &str) -> PathBuf {
 /// under Takings. The receipt's PDF shows the VAT; the payments are read back from the store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reception_takes_a_deposit_and_a_card_payment_to_run_later_and_prints_a_receipt() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     tokio::time::timeout(Duration::from_secs(300), async {
         use lifeboat_core::accounts::{CardState, PaymentKind, PaymentMethod};
         use lifeboat_core::Role;
@@ -1176,6 +1186,7 @@ async fn consultation_id(app: &Desktop) -> String {
 /// both; when it comes back, the double booking is one conflict on both PCs, resolved on one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_pcs_share_bookings_through_the_relay_and_settle_a_double_booking() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     tokio::time::timeout(Duration::from_secs(420), async {
         let (a_dir, b_dir) = (tempfile::TempDir::new().unwrap(), tempfile::TempDir::new().unwrap());
         reception_practice(a_dir.path());
@@ -1333,6 +1344,7 @@ fn manifest_dir() -> std::path::PathBuf {
 /// why; then the data is read back from the database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_imports_a_pms_client_export_reads_the_rejected_rows_and_reconciles_the_backlog() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     tokio::time::timeout(Duration::from_secs(300), async {
         let data = tempfile::TempDir::new().unwrap();
         // Three clients registered at the desk during the outage (today): the backlog. Ivy was
@@ -1506,6 +1518,7 @@ async fn a_manager_imports_a_pms_client_export_reads_the_rejected_rows_and_recon
 /// store: the real records hold nothing of the drill, the report is kept, and the copy is deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_runs_a_drill_that_stays_out_of_the_real_records_sync_and_exports() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     tokio::time::timeout(Duration::from_secs(300), async {
         use lifeboat_core::drill::{DrillTask, Outcome};
         use lifeboat_core::Role;
