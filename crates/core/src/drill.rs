@@ -254,7 +254,7 @@ impl Store {
         let plan_json = serde_json::to_string(plan).map_err(|e| Error::Internal(e.to_string()))?;
         // Listed first (so a sweep of the drills folder never takes its copy for a leftover; at most
         // one drill runs, by the table's unique index), then copied; a failed copy unlists it.
-        self.lock_writer().execute(
+        let listed = self.lock_writer().execute(
             "INSERT INTO drill (id, folder, started_at, started_by, plan) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 id.to_string(),
@@ -263,7 +263,16 @@ impl Store {
                 session.staff_id.to_string(),
                 plan_json
             ],
-        )?;
+        );
+        match listed {
+            // Another start got in first (the unique index of running drills).
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                return Err(Error::Conflict(
+                    "a drill is already running on this PC: end it before starting another".into(),
+                ))
+            }
+            other => other?,
+        };
         let copied = self.copy_for_drill(&dir, FINGERPRINT, &[("drill", id.to_string()), ("drill_plan", marked_json)]);
         if let Err(e) = copied {
             self.lock_writer().execute("DELETE FROM drill WHERE id = ?1 AND ended_at IS NULL", [id.to_string()])?;

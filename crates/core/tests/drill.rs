@@ -68,7 +68,8 @@ fn a_drill_runs_on_a_copy_and_its_report_shows_each_tasks_time_and_what_was_miss
     c.store().local_secret("node_signing_key").unwrap();
     c.store().local_secret("relay_key").unwrap();
     c.store().set_local_setting(&manager, "relay_hosting", "on").unwrap();
-    c.store().make_continuity_pack(&c.vet, None, |_| b"%PDF real pack".to_vec()).unwrap();
+    // A pack large enough to fill pages of its own: deleted from the copy, they must not stay free.
+    c.store().make_continuity_pack(&c.vet, None, |_| [b"%PDF real pack ".as_slice(); 4000].concat()).unwrap();
     let drills = tempfile::TempDir::new().unwrap();
     let real_before = c.store().dump_hash().unwrap();
     let journal_before = count(c.store(), "journal");
@@ -113,6 +114,8 @@ fn a_drill_runs_on_a_copy_and_its_report_shows_each_tasks_time_and_what_was_miss
         assert!(setting(c.store(), key).is_some(), "{key} stays in the real records");
     }
     assert_eq!(count(&copy, "continuity_pack"), 0, "the real pack is not printed from a drill");
+    let free: i64 = copy.read(|r| Ok(r.query_row("PRAGMA freelist_count", [], |row| row.get(0))?)).unwrap();
+    assert_eq!(free, 0, "what was deleted from the copy is not left in free pages");
     assert_eq!(c.store().peers().unwrap().len(), 1);
     let desk = copy.login("desk", PASSWORD).unwrap();
     let vet = copy.login("v.herriot", PASSWORD).unwrap();

@@ -129,15 +129,7 @@ impl Store {
             "INSERT INTO node (id, created_at, fingerprint) VALUES (?1, ?2, ?3)",
             params![node_id.to_string(), crate::time::stored(clock.now()), config.fingerprint],
         )?;
-        let reader = open_reader(&config, &key)?;
-        Ok(Store {
-            writer: Mutex::new(conn),
-            reader: Mutex::new(reader),
-            clock,
-            node_id: Mutex::new(node_id),
-            config,
-            drill: None,
-        })
+        Self::assemble(conn, &key, clock, node_id, config, None)
     }
 
     fn open_existing(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
@@ -188,9 +180,21 @@ impl Store {
             })?),
             None => None,
         };
-        let reader = open_reader(&config, &key)?;
+        Self::assemble(conn, &key, clock, node_id, config, drill)
+    }
+
+    /// The store over an opened writer: its read-only connection is opened beside it.
+    fn assemble(
+        writer: Connection,
+        key: &DatabaseKey,
+        clock: Arc<dyn Clock>,
+        node_id: Uuid,
+        config: StoreConfig,
+        drill: Option<Uuid>,
+    ) -> Result<Store> {
+        let reader = open_reader(&config, key)?;
         Ok(Store {
-            writer: Mutex::new(conn),
+            writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             clock,
             node_id: Mutex::new(node_id),
