@@ -442,7 +442,7 @@ fn open_reader(config: &StoreConfig, key: &DatabaseKey) -> Result<Connection> {
 
 /// Tells a plain SQLite file, a file that is no database at all, and a database made with another key
 /// apart, before SQLCipher is asked to decrypt anything.
-fn check_header(config: &StoreConfig, key: &DatabaseKey) -> Result<()> {
+pub(crate) fn check_header(config: &StoreConfig, key: &DatabaseKey) -> Result<()> {
     let path = &config.database;
     let not_db = |reason: &str| Error::NotADatabase { path: path.clone(), reason: reason.into() };
     let io = |source| Error::Io { action: "reading the database", path: path.clone(), source };
@@ -481,7 +481,7 @@ pub(crate) fn is_damage(e: &rusqlite::Error) -> bool {
     matches!(e.sqlite_error_code(), Some(SqliteCode::DatabaseCorrupt | SqliteCode::NotADatabase))
 }
 
-fn describe(e: &rusqlite::Error) -> String {
+pub(crate) fn describe(e: &rusqlite::Error) -> String {
     match e.sqlite_error_code() {
         Some(SqliteCode::NotADatabase) => "its pages cannot be decrypted".into(),
         Some(SqliteCode::DatabaseCorrupt) => "its structure is malformed".into(),

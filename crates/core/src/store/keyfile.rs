@@ -96,12 +96,12 @@ fn temporary_path(path: &Path) -> PathBuf {
 // Platform code: on Unix the key file is created with mode 0600. On Windows the file inherits the
 // access list of the per-user application data folder it lives in, which only that user can read.
 #[cfg(unix)]
-fn owner_only_create(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn owner_only_create(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)
 }
 
 #[cfg(not(unix))]
-fn owner_only_create(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn owner_only_create(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(path)
 }

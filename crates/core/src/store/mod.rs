@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod backup;
 pub mod clock;
 pub(crate) mod clocks;
 pub mod database;

@@ -1,0 +1,550 @@
+//! Backups of the database, and putting one back.
+//!
+//! A backup is taken with SQLite's backup API from a read snapshot (so writes go on beside it) into a
+//! temporary file in the backups folder, encrypted with the database's own key. It is then opened
+//! and checked — SQLite's integrity check, every page's HMAC, the row counts of the snapshot it was
+//! taken from, the audit chain against the journal — and only then renamed to its final name. A
+//! backup that fails a check is deleted and reported; a backup that is listed has passed them.
+//!
+//! Generations: the newest [`KEEP_NEWEST`] backups are kept, and of older ones the newest of each day
+//! for [`KEEP_DAYS`] days. The same rule thins a copy folder (a USB stick).
+//!
+//! Restoring never deletes: the database it replaces (with its WAL) is moved into `replaced/<when>/`
+//! in the data folder, and the restored database takes a new node id at once, since the changes the
+//! replaced database made after the backup may already be on other PCs under its old numbers.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use rusqlite::{Connection, OpenFlags};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::store::audit::{self, AuditReport};
+use crate::store::clock::Clock;
+use crate::store::database::{check_header, describe, is_damage, Store, StoreConfig};
+use crate::store::keyfile::DatabaseKey;
+use crate::store::migrations::{self, SCHEMA_VERSION};
+
+/// Backups are named `lifeboat-backup-<UTC time>.db`, a name no practice file has.
+pub const BACKUP_PREFIX: &str = "lifeboat-backup-";
+pub const BACKUP_SUFFIX: &str = ".db";
+const NAME_TIME: &str = "%Y-%m-%dT%H-%M-%SZ";
+/// How many of the newest backups are always kept.
+pub const KEEP_NEWEST: usize = 24;
+/// For how many days the newest backup of each day is kept.
+pub const KEEP_DAYS: i64 = 14;
+/// Where a restore keeps the database it replaced, inside the data folder.
+pub const REPLACED_FOLDER: &str = "replaced";
+/// The file that asks the next start to put a backup back (the desktop app restarts to restore, so
+/// that nothing has the database open while it is replaced).
+pub const PENDING_RESTORE_FILE: &str = "restore-pending.json";
+
+/// The counts a backup is checked against, and what the restore flow shows. Counts only: no names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BackupCounts {
+    pub clients: u64,
+    pub animals: u64,
+    pub appointments: u64,
+    pub consultations: u64,
+    pub prescriptions: u64,
+    pub payments: u64,
+    pub staff: u64,
+    pub journal_entries: u64,
+    pub audit_entries: u64,
+}
+
+/// What a backup holds, read from the backup itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BackupSummary {
+    /// The file's name in its folder.
+    pub name: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub path: PathBuf,
+    pub taken_at: DateTime<Utc>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub bytes: u64,
+    pub schema_version: u32,
+    /// The practice's name, if it had been set up.
+    pub practice: Option<String>,
+    /// The time of the last change it holds.
+    pub last_change: Option<DateTime<Utc>>,
+    pub counts: BackupCounts,
+}
+
+/// A backup in a folder, as listed (from its name and size; [`inspect`] opens it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BackupFile {
+    pub name: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub path: PathBuf,
+    pub taken_at: DateTime<Utc>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub bytes: u64,
+}
+
+/// What a restore did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Restored {
+    pub backup: BackupSummary,
+    /// Where the database it replaced was kept, if there was one.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub replaced: Option<PathBuf>,
+    /// The node id the restored database now makes its changes under.
+    pub node_id: Uuid,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingRestore {
+    backup: PathBuf,
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Io { action, path, source }
+}
+
+impl Store {
+    /// Takes a backup into `dir` (created if need be), checks it, and thins the folder's older
+    /// generations. Refused in a drill's copy: a drill's records are not backed up with the real ones.
+    pub fn back_up(&self, dir: &Path) -> Result<BackupSummary> {
+        self.refuse_in_drill("a backup")?;
+        std::fs::create_dir_all(dir).map_err(io("creating the backups folder", dir))?;
+        let now = self.clock.now();
+        let tmp = dir.join(format!(".{BACKUP_PREFIX}{}.partial", self.clock.new_id().simple()));
+        let taken = (|| -> Result<BackupSummary> {
+            let key = DatabaseKey::read(&self.config().key_file)?;
+            let expected = self.copy_snapshot(&key, &tmp)?;
+            let summary = check_backup(&tmp, &key, now)?;
+            if summary.counts != expected {
+                return Err(Error::Internal(format!(
+                    "the backup does not hold what the database held when it was taken ({:?} against {expected:?})",
+                    summary.counts
+                )));
+            }
+            let path = free_name(dir, now);
+            std::fs::rename(&tmp, &path).map_err(io("saving the backup", &path))?;
+            sync_folder(dir);
+            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            Ok(BackupSummary { name, path, ..summary })
+        })();
+        if taken.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        let taken = taken?;
+        thin(dir, now)?;
+        Ok(taken)
+    }
+
+    /// Copies a read snapshot into `to` with the backup API, and returns the snapshot's counts.
+    fn copy_snapshot(&self, key: &DatabaseKey, to: &Path) -> Result<BackupCounts> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let source = Connection::open_with_flags(&self.config().database, flags)?;
+        source.pragma_update(None, "key", key.pragma_value())?;
+        source.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY; BEGIN")?;
+        // The counts and the copy come from the same snapshot: the read transaction is held across both.
+        let counts = counts(&source)?;
+        let mut target = create_owner_only(to, key)?;
+        {
+            use rusqlite::backup::StepResult;
+            let backup = rusqlite::backup::Backup::new(&source, &mut target)?;
+            // All pages in one step, inside the snapshot the source holds (busy: the target only).
+            let mut tries = 0;
+            loop {
+                match backup.step(-1)? {
+                    StepResult::Done => break,
+                    StepResult::More | StepResult::Busy | StepResult::Locked if tries < 50 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    _ => return Err(Error::Conflict("the database is busy and could not be backed up; it will be tried again".into())),
+                }
+            }
+        }
+        source.execute_batch("COMMIT")?;
+        // The copy is one file: WAL is for the live database, and the copy's header says WAL too.
+        let mode: String = target.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("delete") {
+            return Err(Error::Internal(format!("the backup's journal could not be set to one file (got {mode})")));
+        }
+        target.close().map_err(|(_, e)| Error::Storage(e))?;
+        let file = std::fs::OpenOptions::new().write(true).open(to).map_err(io("opening the backup", to))?;
+        file.sync_all().map_err(io("writing the backup to disk", to))?;
+        Ok(counts)
+    }
+
+    /// Copies a backup into `folder` (a USB stick, a network share): to a temporary name, flushed to
+    /// the device, checked by reading it back, then renamed. The folder is thinned like the backups
+    /// folder. The copy is as encrypted as the backup.
+    pub fn copy_backup(&self, backup: &BackupSummary, folder: &Path) -> Result<PathBuf> {
+        std::fs::create_dir_all(folder).map_err(io("creating the folder for copies of backups", folder))?;
+        let target = folder.join(&backup.name);
+        let tmp = folder.join(format!(".{}.partial", backup.name));
+        let copied = (|| -> Result<()> {
+            std::fs::copy(&backup.path, &tmp).map_err(io("copying the backup", folder))?;
+            let file = std::fs::OpenOptions::new().write(true).open(&tmp).map_err(io("copying the backup", folder))?;
+            file.sync_all().map_err(io("writing the copy of the backup to disk", folder))?;
+            let key = DatabaseKey::read(&self.config().key_file)?;
+            let copy = check_backup(&tmp, &key, backup.taken_at)?;
+            if copy.counts != backup.counts {
+                return Err(Error::Io {
+                    action: "checking the copy of the backup",
+                    path: folder.to_path_buf(),
+                    source: std::io::Error::other("the copy read back does not match the backup"),
+                });
+            }
+            std::fs::rename(&tmp, &target).map_err(io("saving the copy of the backup", folder))?;
+            sync_folder(folder);
+            Ok(())
+        })();
+        if copied.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        copied?;
+        thin(folder, self.clock.now())?;
+        Ok(target)
+    }
+}
+
+/// The backups in `dir`, newest first. Only files named as backups are listed; a missing folder
+/// holds none.
+pub fn list(dir: &Path) -> Result<Vec<BackupFile>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io("reading the backups folder", dir)(e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(taken_at) = time_of(&name) else { continue };
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_file() {
+            found.push(BackupFile { name, path: entry.path(), taken_at, bytes: meta.len() });
+        }
+    }
+    found.sort_by(|a, b| b.taken_at.cmp(&a.taken_at).then_with(|| b.name.cmp(&a.name)));
+    Ok(found)
+}
+
+/// Opens a backup read-only with the key of the database in `config` and says what it holds,
+/// after checking it whole (integrity, every page's HMAC, the audit chain). Changes nothing.
+pub fn inspect(backup: &Path, config: &StoreConfig) -> Result<BackupSummary> {
+    let taken_at = backup
+        .file_name()
+        .and_then(|n| time_of(&n.to_string_lossy()))
+        .ok_or_else(|| Error::Invalid {
+            field: "backup".into(),
+            reason: format!("{} is not named as a Lifeboat backup (lifeboat-backup-<time>.db)", backup.display()),
+        })?;
+    let key = DatabaseKey::read(&config.key_file)?;
+    let header_config = StoreConfig { database: backup.to_path_buf(), ..config.clone() };
+    check_header(&header_config, &key)?;
+    check_backup(backup, &key, taken_at)
+}
+
+/// Puts `backup` in place of the database in `config`, which nothing may have open. The backup is
+/// checked whole first; the database it replaces is moved, with its WAL, into `replaced/<when>/`
+/// beside it and never deleted. The restored database takes a new node id.
+pub fn restore(config: &StoreConfig, backup: &Path, clock: std::sync::Arc<dyn Clock>) -> Result<Restored> {
+    let summary = inspect(backup, config)?;
+    if summary.schema_version > SCHEMA_VERSION {
+        return Err(Error::TooNew { found: summary.schema_version, supported: SCHEMA_VERSION });
+    }
+    let data_dir = config.database.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut restoring = config.database.clone().into_os_string();
+    restoring.push(".restoring");
+    let restoring = PathBuf::from(restoring);
+    std::fs::copy(backup, &restoring).map_err(io("copying the backup into the data folder", &data_dir))?;
+    let copied = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&restoring)
+        .and_then(|f| f.sync_all())
+        .map_err(io("writing the restored database to disk", &restoring));
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&restoring);
+        return Err(e);
+    }
+
+    let now = clock.now();
+    let companions = |base: &Path| -> Vec<PathBuf> {
+        ["", "-wal", "-shm"]
+            .iter()
+            .map(|end| {
+                let mut p = base.as_os_str().to_os_string();
+                p.push(end);
+                PathBuf::from(p)
+            })
+            .collect()
+    };
+    let present: Vec<PathBuf> = companions(&config.database).into_iter().filter(|p| p.exists()).collect();
+    let replaced = if present.is_empty() {
+        None
+    } else {
+        let mut folder = data_dir.join(REPLACED_FOLDER).join(now.format(NAME_TIME).to_string());
+        let mut n = 1;
+        while folder.exists() {
+            n += 1;
+            folder = data_dir.join(REPLACED_FOLDER).join(format!("{}-{n}", now.format(NAME_TIME)));
+        }
+        std::fs::create_dir_all(&folder).map_err(io("making a folder for the replaced database", &folder))?;
+        let mut moved = Vec::new();
+        for file in &present {
+            let to = folder.join(file.file_name().unwrap_or_default());
+            if let Err(e) = std::fs::rename(file, &to) {
+                // Put back what was moved: the database stays as it was.
+                for (from, to) in moved.iter().rev() {
+                    let _ = std::fs::rename(to, from);
+                }
+                let _ = std::fs::remove_file(&restoring);
+                return Err(io("moving the replaced database aside", file)(e));
+            }
+            moved.push((file.clone(), to));
+        }
+        Some(folder)
+    };
+    if let Err(e) = std::fs::rename(&restoring, &config.database) {
+        return Err(io("putting the backup in place", &config.database)(e));
+    }
+    sync_folder(&data_dir);
+    let store = Store::open(config.clone(), clock)?;
+    let node_id = store.take_new_node_id()?;
+    drop(store);
+    Ok(Restored { backup: BackupSummary { path: backup.to_path_buf(), ..summary }, replaced, node_id })
+}
+
+/// Asks the next start to restore `backup` (checked now, and again then). For a shell that restarts
+/// to restore, so that nothing has the database open while it is replaced.
+pub fn stage_restore(config: &StoreConfig, backup: &Path) -> Result<BackupSummary> {
+    let summary = inspect(backup, config)?;
+    let marker = pending_file(config);
+    let body = serde_json::to_vec(&PendingRestore { backup: backup.to_path_buf() })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    std::fs::write(&marker, body).map_err(io("asking for the restore", &marker))?;
+    Ok(summary)
+}
+
+/// Carries out a restore asked for by [`stage_restore`], if there is one. The request is removed
+/// whatever the outcome, so a restore that fails is reported once and never retried at every start.
+pub fn finish_staged_restore(config: &StoreConfig, clock: std::sync::Arc<dyn Clock>) -> Option<Result<Restored>> {
+    let marker = pending_file(config);
+    let body = std::fs::read(&marker).ok()?;
+    let _ = std::fs::remove_file(&marker);
+    let pending: PendingRestore = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(_) => return Some(Err(Error::Internal("the request to restore a backup could not be read".into()))),
+    };
+    Some(restore(config, &pending.backup, clock))
+}
+
+fn pending_file(config: &StoreConfig) -> PathBuf {
+    config.database.parent().map(Path::to_path_buf).unwrap_or_default().join(PENDING_RESTORE_FILE)
+}
+
+/// Which backups in a folder to delete: all but the newest [`KEEP_NEWEST`] and, of the others, the
+/// newest of each day within [`KEEP_DAYS`] days of `now`.
+pub fn to_thin(backups: &[BackupFile], now: DateTime<Utc>) -> Vec<PathBuf> {
+    let mut newest_first: Vec<&BackupFile> = backups.iter().collect();
+    newest_first.sort_by(|a, b| b.taken_at.cmp(&a.taken_at).then_with(|| b.name.cmp(&a.name)));
+    let mut days_kept = BTreeSet::new();
+    let mut doomed = Vec::new();
+    for (i, backup) in newest_first.into_iter().enumerate() {
+        if i < KEEP_NEWEST {
+            days_kept.insert(backup.taken_at.date_naive());
+            continue;
+        }
+        let recent = now.signed_duration_since(backup.taken_at) <= chrono::Duration::days(KEEP_DAYS);
+        if recent && days_kept.insert(backup.taken_at.date_naive()) {
+            continue;
+        }
+        doomed.push(backup.path.clone());
+    }
+    doomed
+}
+
+fn thin(dir: &Path, now: DateTime<Utc>) -> Result<()> {
+    for path in to_thin(&list(dir)?, now) {
+        std::fs::remove_file(&path).map_err(io("removing an old backup", &path))?;
+    }
+    Ok(())
+}
+
+/// The time in a backup's name, if the name is a backup's.
+fn time_of(name: &str) -> Option<DateTime<Utc>> {
+    let stem = name.strip_prefix(BACKUP_PREFIX)?.strip_suffix(BACKUP_SUFFIX)?;
+    // A second backup within the same second is named `<time>-2`.
+    let time = stem.get(..20)?;
+    let rest = &stem[20..];
+    if !(rest.is_empty() || rest.strip_prefix('-').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+    {
+        return None;
+    }
+    NaiveDateTime::parse_from_str(time, NAME_TIME).ok().map(|t| t.and_utc())
+}
+
+fn free_name(dir: &Path, at: DateTime<Utc>) -> PathBuf {
+    let stamp = at.format(NAME_TIME);
+    let mut path = dir.join(format!("{BACKUP_PREFIX}{stamp}{BACKUP_SUFFIX}"));
+    let mut n = 1;
+    while path.exists() {
+        n += 1;
+        path = dir.join(format!("{BACKUP_PREFIX}{stamp}-{n}{BACKUP_SUFFIX}"));
+    }
+    path
+}
+
+/// Opens a (possibly half-made or damaged) backup read-only and checks it whole.
+fn check_backup(path: &Path, key: &DatabaseKey, taken_at: DateTime<Utc>) -> Result<BackupSummary> {
+    let damaged = |detail: String| Error::Corrupt { path: path.to_path_buf(), detail };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.pragma_update(None, "key", key.pragma_value())?;
+    conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")?;
+    // The header was checked against the key (salt) before this is called, so a file that cannot
+    // be read here is a damaged one, whatever SQLite calls the failure.
+    let storage = |e: rusqlite::Error| damaged(if is_damage(&e) { describe(&e) } else { e.to_string() });
+    let cipher: Vec<String> = column(&conn, "PRAGMA cipher_integrity_check").map_err(storage)?;
+    if !cipher.is_empty() {
+        return Err(damaged(format!("{} page(s) fail their checksum", cipher.len())));
+    }
+    let integrity: Vec<String> = column(&conn, "PRAGMA integrity_check").map_err(storage)?;
+    if integrity != ["ok"] {
+        return Err(damaged(format!("SQLite's integrity check found: {}", integrity.join("; "))));
+    }
+    let schema_version = migrations::schema_version(&conn).map_err(|e| match e {
+        Error::Storage(inner) => storage(inner),
+        other => other,
+    })?;
+    let own: Vec<Uuid> = column(&conn, "SELECT id FROM node ORDER BY created_at")
+        .map_err(storage)?
+        .iter()
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .collect();
+    let report: AuditReport = audit::verify(&conn, &own, None)?;
+    if let Some(broken) = &report.first_broken {
+        return Err(damaged(format!("its audit chain breaks at entry {}: {}", broken.seq, broken.reason)));
+    }
+    let practice: Option<String> =
+        conn.query_row("SELECT name FROM practice LIMIT 1", [], |r| r.get(0)).ok();
+    let last_change: Option<String> = conn.query_row("SELECT max(at) FROM audit", [], |r| r.get(0)).map_err(storage)?;
+    let bytes = std::fs::metadata(path).map_err(io("reading the backup", path))?.len();
+    Ok(BackupSummary {
+        name: path.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+        path: path.to_path_buf(),
+        taken_at,
+        bytes,
+        schema_version,
+        practice,
+        last_change: last_change.and_then(|t| crate::time::parse_stored(&t).ok()),
+        counts: counts(&conn).map_err(|e| match e {
+            Error::Storage(inner) => storage(inner),
+            other => other,
+        })?,
+    })
+}
+
+fn column(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?.collect();
+    rows
+}
+
+fn counts(conn: &Connection) -> Result<BackupCounts> {
+    let count = |table: &str| -> Result<u64> {
+        Ok(conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))? as u64)
+    };
+    Ok(BackupCounts {
+        clients: count("client")?,
+        animals: count("patient")?,
+        appointments: count("appointment")?,
+        consultations: count("consultation")?,
+        prescriptions: count("prescription")?,
+        payments: count("payment")?,
+        staff: count("staff")?,
+        journal_entries: count("journal")?,
+        audit_entries: count("audit")?,
+    })
+}
+
+/// Creates the backup's file readable only by its owner, then opens it as an encrypted database.
+fn create_owner_only(path: &Path, key: &DatabaseKey) -> Result<Connection> {
+    crate::store::keyfile::owner_only_create(path).map_err(io("creating the backup", path))?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.pragma_update(None, "key", key.pragma_value())?;
+    Ok(conn)
+}
+
+/// Makes a rename in `dir` survive a power cut (Unix: the folder is flushed; Windows has no such
+/// call and flushes the folder's entries itself).
+fn sync_folder(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(at: &str) -> BackupFile {
+        let taken_at = DateTime::parse_from_rfc3339(at).unwrap().with_timezone(&Utc);
+        let name = format!("{BACKUP_PREFIX}{}{BACKUP_SUFFIX}", taken_at.format(NAME_TIME));
+        BackupFile { path: PathBuf::from(&name), name, taken_at, bytes: 1 }
+    }
+
+    #[test]
+    fn names_are_read_back_and_other_files_are_not_backups() {
+        let f = file("2026-12-01T13:45:07Z");
+        assert_eq!(f.name, "lifeboat-backup-2026-12-01T13-45-07Z.db");
+        assert_eq!(time_of(&f.name), Some(f.taken_at));
+        assert_eq!(time_of("lifeboat-backup-2026-12-01T13-45-07Z-2.db"), Some(f.taken_at));
+        for other in [
+            "lifeboat.db",
+            "lifeboat-backup-2026-12-01T13-45-07Z.db.partial",
+            "lifeboat-backup-2026-12-01T13-45-07Z-.db",
+            "lifeboat-backup-2026-12-01T13-45-07Z-x.db",
+            "lifeboat-backup-2026-13-01T13-45-07Z.db",
+            "lifeboat-backup-.db",
+            "lifeboat-backup-é.db",
+        ] {
+            assert_eq!(time_of(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn thinning_keeps_the_newest_and_one_a_day_for_a_fortnight() {
+        let now = DateTime::parse_from_rfc3339("2026-12-20T12:00:00Z").unwrap().with_timezone(&Utc);
+        // Hourly for 30 days, newest last.
+        let all: Vec<BackupFile> = (0..30 * 24)
+            .map(|h| {
+                let at = now - chrono::Duration::hours(h);
+                file(&at.to_rfc3339())
+            })
+            .collect();
+        let doomed: BTreeSet<PathBuf> = to_thin(&all, now).into_iter().collect();
+        let kept: Vec<&BackupFile> = all.iter().filter(|b| !doomed.contains(&b.path)).collect();
+        // The 24 newest (a day's worth, across 2 dates), then one for each older date within 14 days.
+        assert!(all[..KEEP_NEWEST].iter().all(|b| !doomed.contains(&b.path)));
+        let older: Vec<String> = kept[KEEP_NEWEST..].iter().map(|b| b.taken_at.to_rfc3339()).collect();
+        // The 24 newest already cover today and yesterday; each older day keeps its 23:00 backup, back
+        // to the 6th (13 days and 13 hours old), and none older.
+        let expected: Vec<String> = (2..=14)
+            .map(|d| {
+                let day = (now - chrono::Duration::days(d)).date_naive();
+                day.and_hms_opt(23, 0, 0).unwrap().and_utc().to_rfc3339()
+            })
+            .collect();
+        assert_eq!(older, expected);
+        assert_eq!(kept.len(), KEEP_NEWEST + 13);
+    }
+}
