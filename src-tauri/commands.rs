@@ -27,6 +27,7 @@ use lifeboat_core::replica::conflicts::Conflict;
 use lifeboat_core::replica::inbox::ConflictView;
 use lifeboat_core::replica::peers::Peer;
 use lifeboat_core::replica::resolve::Resolution;
+use lifeboat_core::store::backup::{self, BackupFile, BackupSummary, RestoreNote};
 use lifeboat_core::views::client_page::ClientRecord;
 use lifeboat_core::views::consult_room::{ConsultationView, MyConsults};
 use lifeboat_core::views::continuity::{PackInfo, PackStatus};
@@ -77,6 +78,9 @@ pub struct AppStatus {
     pub progress: Option<String>,
     /// The drill running on this PC, if one is.
     pub drill: Option<DrillBanner>,
+    /// Why the restore asked for before the last restart could not be done (the database was left
+    /// as it was), if it could not.
+    pub restore_failed: Option<crate::error::CommandError>,
 }
 
 /// What every screen says while a drill runs.
@@ -1434,4 +1438,139 @@ pub async fn set_exports_settings(
     })
     .await?;
     exports_settings(state).await
+}
+
+/// This PC's backups, for the backups card and the restore flow.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct BackupsOverview {
+    /// The backups folder beside the database.
+    pub folder: String,
+    pub backups: Vec<BackupFile>,
+    /// The folder each backup is copied to (a USB stick), if one was chosen.
+    pub copy_folder: Option<String>,
+    /// The cloud service the copy folder seems to be synced to, if any.
+    pub copy_cloud: Option<String>,
+    /// The copies found there (none while the folder is not there, such as a USB stick taken out).
+    pub copies: Vec<BackupFile>,
+    /// What went wrong at the last backup, and at its copy.
+    pub last_error: Option<String>,
+    pub copy_error: Option<String>,
+    /// The last restore of this database, if it was put back from a backup.
+    pub restored: Option<RestoreNote>,
+    /// Whether the database could be opened (if not, only the list and the restore are offered).
+    pub database_open: bool,
+}
+
+/// Who may see and restore backups: managers and admins; anyone at this PC while its database
+/// cannot be opened at all (no one could sign in, and the restore keeps the replaced database).
+async fn may_manage_backups(state: &AppState) -> CommandResult<Option<Arc<Store>>> {
+    if state.drill().is_some() {
+        return Err(CommandError::new(
+            ErrorCode::Forbidden,
+            "This PC is running a drill: backups are of the real records; end the drill first.",
+        ));
+    }
+    match state.real_store() {
+        Ok(store) => {
+            let session = state.session()?;
+            let checked = store.clone();
+            blocking(move || Ok(checked.authorize_backups(&session)?)).await?;
+            Ok(Some(store))
+        }
+        Err(e) if e.code == ErrorCode::Preparing => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+fn overview(state: &AppState, store: Option<&Store>) -> CommandResult<BackupsOverview> {
+    let copy_folder = store.and_then(crate::backups::copy_folder);
+    let (last_error, copy_error) = state.backups.errors();
+    Ok(BackupsOverview {
+        folder: state.backups.dir.display().to_string(),
+        backups: backup::list(&state.backups.dir)?,
+        copy_cloud: copy_folder.as_deref().and_then(crate::exports::cloud_service).map(str::to_string),
+        copies: copy_folder.as_deref().map(backup::list).transpose().ok().flatten().unwrap_or_default(),
+        copy_folder: copy_folder.map(|f| f.display().to_string()),
+        last_error,
+        copy_error,
+        restored: store.map(|s| s.last_restore()).transpose()?.flatten(),
+        database_open: store.is_some(),
+    })
+}
+
+#[tauri::command]
+pub async fn backups_overview(state: State<'_, AppState>) -> CommandResult<BackupsOverview> {
+    let store = may_manage_backups(&state).await?;
+    let state = state.inner().clone();
+    blocking(move || overview(&state, store.as_deref())).await
+}
+
+/// Backs up now (and copies to the chosen folder), whether or not anything changed.
+#[tauri::command]
+pub async fn back_up_now(state: State<'_, AppState>) -> CommandResult<BackupsOverview> {
+    let store = may_manage_backups(&state).await?.ok_or_else(|| {
+        CommandError::new(ErrorCode::Corrupt, "The database cannot be opened, so it cannot be backed up.")
+    })?;
+    let state = state.inner().clone();
+    blocking(move || {
+        state.backups.back_up(&store, true)?;
+        overview(&state, Some(&store))
+    })
+    .await
+}
+
+/// Chooses the folder each backup is copied to (`None`: no copies).
+#[tauri::command]
+pub async fn set_backup_copy_folder(
+    state: State<'_, AppState>,
+    folder: Option<String>,
+) -> CommandResult<BackupsOverview> {
+    let store = may_manage_backups(&state)
+        .await?
+        .ok_or_else(|| CommandError::new(ErrorCode::Corrupt, "The database cannot be opened; restore it first."))?;
+    let session = state.session()?;
+    let state = state.inner().clone();
+    blocking(move || {
+        let value = match folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            Some(f) => {
+                let path = chosen_path("folder", f)?;
+                std::fs::create_dir_all(&path).map_err(|e| {
+                    lifeboat_core::Error::invalid("folder", format!("cannot be used ({e}); choose another"))
+                })?;
+                f.to_string()
+            }
+            None => "-".to_string(),
+        };
+        store.set_local_setting(&session, crate::backups::COPY_FOLDER_SETTING, &value)?;
+        overview(&state, Some(&store))
+    })
+    .await
+}
+
+/// A path the person chose with the file or folder chooser: absolute, of sane length, no control
+/// characters.
+fn chosen_path(field: &str, text: &str) -> CommandResult<std::path::PathBuf> {
+    let path = std::path::PathBuf::from(text);
+    if text.chars().count() > 1000 || text.chars().any(char::is_control) || !path.is_absolute() {
+        return Err(lifeboat_core::Error::invalid(field, "choose it with the chooser (a full path is needed)").into());
+    }
+    Ok(path)
+}
+
+/// What a backup holds, read from the backup itself after checking it whole. Changes nothing.
+#[tauri::command]
+pub async fn inspect_backup(state: State<'_, AppState>, path: String) -> CommandResult<BackupSummary> {
+    may_manage_backups(&state).await?;
+    let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
+    blocking(move || Ok(backup::inspect(&chosen_path("backup", &path)?, &config)?)).await
+}
+
+/// Restores a backup: checks it, asks the next start to put it in place, and restarts the app (so
+/// that nothing has the database open while it is replaced). The replaced database is kept.
+#[tauri::command]
+pub async fn restore_backup(app: tauri::AppHandle, state: State<'_, AppState>, path: String) -> CommandResult<()> {
+    may_manage_backups(&state).await?;
+    let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
+    blocking(move || Ok(backup::stage_restore(&config, &chosen_path("backup", &path)?).map(|_| ())?)).await?;
+    app.restart();
 }

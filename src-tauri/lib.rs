@@ -7,6 +7,7 @@
 //! `LIFEBOAT_DEMO=S|M|L` (or the `--demo` argument, size L) opens a generated demo practice in its own
 //! folder beside the real one.
 
+mod backups;
 mod commands;
 mod error;
 mod exports;
@@ -16,6 +17,7 @@ mod sync;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use lifeboat_core::store::backup;
 use lifeboat_core::{ErrorCode, Store, StoreConfig, SystemClock};
 use lifeboat_synthetic::{Size, DEMO_PASSWORD};
 use tauri::Manager;
@@ -154,9 +156,24 @@ pub fn run() {
             commands::end_drill,
             commands::exports_settings,
             commands::set_exports_settings,
+            commands::backups_overview,
+            commands::back_up_now,
+            commands::set_backup_copy_folder,
+            commands::inspect_backup,
+            commands::restore_backup,
         ])
-        .run(tauri::generate_context!())
-        .expect("the Lifeboat window could not start");
+        .build(tauri::generate_context!())
+        .expect("the Lifeboat window could not start")
+        .run(|app, event| {
+            // A last backup as the app closes (skipped if nothing changed since the last one).
+            if let tauri::RunEvent::Exit = event {
+                if let Some(state) = app.try_state::<AppState>() {
+                    if let Ok(store) = state.store.clone() {
+                        let _ = state.backups.back_up(&store, false);
+                    }
+                }
+            }
+        });
 }
 
 /// Writes an exported file (a PDF) into the exports folder: `LIFEBOAT_EXPORT_DIR`, or Lifeboat in
@@ -204,10 +221,20 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         None => folders.database.clone(),
     };
     let config = StoreConfig::in_dir(&data_dir).with_fingerprint(fingerprint(&data_dir));
+    // A restore asked for before the restart is done before anything opens the database.
+    let restore_failed = match backup::finish_staged_restore(&config, Arc::new(SystemClock)) {
+        Some(Err(e)) => {
+            eprintln!("lifeboat: the restore asked for could not be done ({})", e.code().as_str());
+            Some(CommandError::from(e))
+        }
+        _ => None,
+    };
+    let backups = backups::BackupHost::new(config.backups_dir());
     let store = Store::open(config, Arc::new(SystemClock)).map(Arc::new).map_err(CommandError::from);
     let sync = store.as_ref().ok().map(|s| sync::SyncHost::start(s.clone(), &data_dir));
     if let Ok(store) = &store {
         start_pack_schedule(store.clone());
+        backups::start_schedule(store.clone(), backups.clone());
     }
     let drill = store.as_ref().ok().and_then(|s| reopen_drill(s, &data_dir));
     let state = AppState {
@@ -222,6 +249,8 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         export_dir: export_dir(&data_dir),
         exports_fixed: std::env::var_os("LIFEBOAT_EXPORT_DIR").is_some(),
         data_dir,
+        backups,
+        restore_failed,
     };
     if let Ok(store) = &state.store {
         start_exports_sweep(store.clone(), state.export_dir.clone(), state.exports_fixed);
@@ -350,6 +379,7 @@ pub fn status(state: &AppState) -> AppStatus {
         data_dir: data_dir.clone(),
         progress: None,
         drill: None,
+        restore_failed: state.restore_failed.clone(),
     };
     if let Some(step) = state.preparing() {
         return AppStatus { progress: Some(step), ..blank(Phase::Preparing, None) };
@@ -468,6 +498,8 @@ mod bindings {
         lifeboat_core::handover::Handover::export_all(&cfg).unwrap();
         lifeboat_core::drill::Drill::export_all(&cfg).unwrap();
         crate::exports::ExportsSettings::export_all(&cfg).unwrap();
+        crate::commands::BackupsOverview::export_all(&cfg).unwrap();
+        lifeboat_core::store::backup::BackupSummary::export_all(&cfg).unwrap();
         lifeboat_core::drill::DrillPlan::export_all(&cfg).unwrap();
         lifeboat_core::drill::DrillReport::export_all(&cfg).unwrap();
         lifeboat_core::Client::export_all(&cfg).unwrap();

@@ -34,6 +34,10 @@ pub struct AppState {
     /// The copy a running drill works on: while it is open, every command but the drill's own and
     /// sync's works on it instead of the real records.
     pub drill: Arc<Mutex<Option<Arc<Store>>>>,
+    /// This PC's backups of the real records.
+    pub backups: Arc<crate::backups::BackupHost>,
+    /// Why a restore asked for before the last restart could not be done, if it could not.
+    pub restore_failed: Option<CommandError>,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]

@@ -228,6 +228,12 @@ impl Desktop {
         }
     }
 
+    /// Scrolls the page until `css` is in view (for a screenshot of it).
+    async fn scroll_to(&self, css: &str) {
+        let script = format!("document.querySelector({}).scrollIntoView();", serde_json::to_string(css).unwrap());
+        self.client.execute(&script, vec![]).await.unwrap();
+    }
+
     async fn close(self) {
         let _ = self.client.close().await;
     }
@@ -1667,4 +1673,134 @@ fn walk(dir: &Path) -> Vec<String> {
         }
     }
     found
+}
+
+/// The processes started with `LIFEBOAT_DATA_DIR` set to `dir` (the app Lifeboat restarts into
+/// after a restore, which is nobody's child here). Platform code: Linux's /proc, where e2e runs.
+fn apps_on(dir: &Path) -> Vec<u32> {
+    let want = format!("LIFEBOAT_DATA_DIR={}", dir.display()).into_bytes();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        let is_app = std::fs::read_link(entry.path().join("exe"))
+            .is_ok_and(|exe| exe.file_name().is_some_and(|n| n.to_string_lossy().starts_with("lifeboat-desktop")));
+        if is_app && environ.split(|b| *b == 0).any(|var| var == want.as_slice()) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Waits until no app runs on `dir` any more (it finishes its exit: the last backup, the checkpoint).
+async fn wait_until_closed(dir: &Path) {
+    let start = Instant::now();
+    while !apps_on(dir).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the app on {} did not stop", dir.display());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_database_is_found_at_start_and_restored_from_a_backup_in_the_window() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    tokio::time::timeout(Duration::from_secs(300), async {
+        use lifeboat_core::store::backup;
+        use lifeboat_core::StoreConfig;
+        let data = tempfile::TempDir::new().unwrap();
+        consult_practice(data.path());
+        let node_before = open_store(data.path()).node_id();
+
+        // The manager backs up from the window.
+        let app = Desktop::launch(data.path(), "restore").await;
+        app.fill("#field-login-username", "admin").await;
+        app.fill("#field-login-password", "admin password").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.click("[data-testid=nav-practice]").await;
+        app.wait_text("[data-testid=backups-card]", "No backup yet.").await;
+        app.click("[data-testid=backups-now]").await;
+        app.wait_text("[data-testid=backups-card]", "checked and kept").await;
+        assert_eq!(app.texts("[data-testid=backup-row]").await.len(), 1);
+        app.scroll_to("[data-testid=backups-card]").await;
+        app.screenshot("1-backed-up").await;
+        app.close().await;
+        wait_until_closed(data.path()).await;
+        let backups = backup::list(&StoreConfig::in_dir(data.path()).backups_dir()).unwrap();
+        assert_eq!(backups.len(), 1, "{backups:?}");
+
+        // The database is damaged while Lifeboat is closed: bytes of its first page flipped.
+        let database = data.path().join(StoreConfig::DATABASE_FILE);
+        let mut bytes = std::fs::read(&database).unwrap();
+        for b in &mut bytes[100..116] {
+            *b ^= 0x5a;
+        }
+        std::fs::write(&database, &bytes).unwrap();
+
+        // At start it is found, named, and the restore is offered.
+        let app = Desktop::launch(data.path(), "restore").await;
+        app.wait_text("main.unavailable", "Lifeboat cannot open this PC's database").await;
+        app.wait_text("main.unavailable", "is damaged").await;
+        app.find("[data-testid=backup-row]").await;
+        app.screenshot("2-damaged-at-start").await;
+        app.click("[data-testid=backup-look]").await;
+        app.wait_text("[data-testid=backup-practice]", "Riverside Vets").await;
+        assert_eq!(
+            app.text("[data-testid=backup-counts]").await.split_whitespace().collect::<Vec<_>>().join(" "),
+            "1 client, 1 animal, 1 appointment, 0 consultations, 0 prescriptions, 0 payments, 2 staff accounts"
+        );
+        app.screenshot("3-look-inside").await;
+        app.click("[data-testid=backup-restore]").await;
+        app.wait_text("[data-testid=backup-summary]", "kept, not deleted").await;
+        app.screenshot("4-confirm").await;
+        app.click("[data-testid=backup-restore-confirm]").await;
+
+        // Lifeboat restarts and restores before it opens anything; that new process is nobody's
+        // child here, so the test waits for the restore on disk, then stops it.
+        let pending = data.path().join(backup::PENDING_RESTORE_FILE);
+        let replaced_root = data.path().join(backup::REPLACED_FOLDER);
+        let start = Instant::now();
+        while pending.exists() || !replaced_root.exists() || apps_on(data.path()).is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(60), "the restarted app never restored the backup");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // Until it shows its window, it is still finishing the restore.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        for pid in apps_on(data.path()) {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        wait_until_closed(data.path()).await;
+        drop(app);
+
+        // Opened again: the login screen, the records back, and the restore told to the manager.
+        let app = Desktop::launch(data.path(), "restore").await;
+        app.fill("#field-login-username", "admin").await;
+        app.fill("#field-login-password", "admin password").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.type_keys("#search", "Quillfeather").await;
+        app.wait_text("[data-testid=search-hit]", "Quillfeather").await;
+        app.click("[data-testid=nav-practice]").await;
+        app.wait_text("[data-testid=backups-card]", "This database was restored on").await;
+        app.scroll_to("[data-testid=backups-card]").await;
+        app.screenshot("5-restored").await;
+        app.close().await;
+        wait_until_closed(data.path()).await;
+
+        // Read back: healthy, a new node id, the restore noted, and the damaged database kept as it was.
+        let store = open_store(data.path());
+        assert!(store.doctor().unwrap().is_healthy());
+        assert_ne!(store.node_id(), node_before);
+        let note = store.last_restore().unwrap().expect("the restore is noted");
+        assert_eq!(note.backup, backups[0].name);
+        let replaced = std::path::PathBuf::from(note.replaced.expect("the damaged database was kept"));
+        assert!(replaced.starts_with(&replaced_root));
+        assert!(
+            std::fs::read(replaced.join(StoreConfig::DATABASE_FILE)).unwrap() == bytes,
+            "the damaged file is kept as it was"
+        );
+        let admin = store.login("admin", "admin password").unwrap();
+        let hits = store.search(&admin, "Quillfeather", 5).unwrap();
+        assert_eq!(hits.len(), 1);
+    })
+    .await
+    .expect("the restore end-to-end test finished within 5 minutes");
 }

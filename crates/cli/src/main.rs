@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use lifeboat_core::store::journal;
+use lifeboat_core::store::{backup, journal};
 use lifeboat_core::{
     Action, ErrorCode, NewPremises, NewStaff, PracticeSetup, Role, Session, Store, StoreConfig, SystemClock, WorkingDay,
 };
@@ -78,6 +78,37 @@ enum Command {
     /// Purge the copies of PMS records once the day set when the outage was closed has come; records
     /// the law requires stay
     Purge(PurgeArgs),
+    /// Back the database up now (the desktop app also does so every hour and when it closes): a
+    /// checked, encrypted copy in the backups folder beside the database, older ones thinned
+    Backup(BackupArgs),
+    /// List the backups in the backups folder (or another, such as a USB stick), newest first
+    Backups(BackupsArgs),
+    /// Put a backup in place of the database, after showing what it holds; the database it
+    /// replaces is kept in the `replaced` folder beside it. Close the desktop app first
+    Restore(RestoreArgs),
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// Also copy the backup to this folder (a USB stick); it is read back before it is kept
+    #[arg(long, value_name = "DIR")]
+    copy_to: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct BackupsArgs {
+    /// The folder to list [default: the backups folder beside the database]
+    #[arg(long = "in", value_name = "DIR")]
+    folder: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// The backup file (lifeboat-backup-<time>.db)
+    backup: PathBuf,
+    /// Restore without asking (the summary is still printed)
+    #[arg(long)]
+    yes: bool,
 }
 
 #[derive(Args)]
@@ -832,6 +863,47 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let session = login(&store, &a.acting, &mut secrets)?;
             ledger(&store, &session, &a)?;
         }
+        Command::Backup(a) => {
+            let store = open_existing(config)?;
+            let taken = store.back_up(&store.config().backups_dir())?;
+            print_backup(&taken);
+            println!("Saved as {}", taken.path.display());
+            if let Some(folder) = a.copy_to {
+                let copy = store.copy_backup(&taken, &folder)?;
+                println!("Copied to {}", copy.display());
+            }
+        }
+        Command::Backups(a) => {
+            let folder = a.folder.unwrap_or_else(|| config.backups_dir());
+            let found = backup::list(&folder)?;
+            if found.is_empty() {
+                println!("No backups in {}", folder.display());
+            }
+            for b in found {
+                println!("{}  {:>10}  {}", local_time(b.taken_at), human_bytes(b.bytes), b.path.display());
+            }
+        }
+        Command::Restore(a) => {
+            let summary = backup::inspect(&a.backup, &config)?;
+            print_backup(&summary);
+            if !a.yes {
+                if !std::io::stdin().is_terminal() {
+                    return Err(fail("pass --yes to restore without a terminal to confirm on", 2));
+                }
+                eprint!("Type RESTORE to put this backup in place of {}: ", config.database.display());
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer).map_err(|e| fail(e.to_string(), 1))?;
+                if answer.trim() != "RESTORE" {
+                    return Err(fail("not restored; nothing was changed", 4));
+                }
+            }
+            let restored = backup::restore(&config, &a.backup, Arc::new(SystemClock))?;
+            println!("Restored the backup taken {}.", local_time(restored.backup.taken_at));
+            match restored.replaced {
+                Some(folder) => println!("The database it replaced is kept in {}", folder.display()),
+                None => println!("There was no database to replace."),
+            }
+        }
         Command::Doctor => {
             let store = open_existing(config)?;
             let r = store.doctor()?;
@@ -1034,6 +1106,31 @@ fn import(store: &Store, session: &Session, a: &ImportArgs) -> Result<(), Failur
         "nothing was imported (all or nothing)"
     };
     Err(fail(format!("{} rows rejected: {what}", report.rejected.len()), ROWS_REJECTED))
+}
+
+fn local_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    lifeboat_core::time::to_local(at).format("%a %-d %b %Y %H:%M").to_string()
+}
+
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
+        b => format!("{} kB", b.div_ceil(1024)),
+    }
+}
+
+fn print_backup(b: &backup::BackupSummary) {
+    let c = &b.counts;
+    println!("Backup taken {} ({})", local_time(b.taken_at), human_bytes(b.bytes));
+    println!("  practice: {}", b.practice.as_deref().unwrap_or("(not set up)"));
+    if let Some(at) = b.last_change {
+        println!("  last change: {}", local_time(at));
+    }
+    println!(
+        "  {} clients, {} animals, {} appointments, {} consultations, {} prescriptions, {} payments, {} staff",
+        c.clients, c.animals, c.appointments, c.consultations, c.prescriptions, c.payments, c.staff
+    );
+    println!("  checked: page checksums, integrity and the audit chain ({} entries)", c.audit_entries);
 }
 
 fn open_existing(config: StoreConfig) -> Result<Store, Failure> {

@@ -110,10 +110,12 @@ pub enum Action {
     ManageNumbers,
     /// Start and end a drill on a copy of the practice's data, and read its report.
     RunDrill,
+    /// See this PC's backups, back up now, choose where copies go, and restore one.
+    ManageBackups,
 }
 
 impl Action {
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 43] = [
         Action::EditPractice,
         Action::AddStaff,
         Action::EditStaff,
@@ -156,6 +158,7 @@ impl Action {
         Action::RecordClaim,
         Action::ManageNumbers,
         Action::RunDrill,
+        Action::ManageBackups,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -202,6 +205,7 @@ impl Action {
             Action::RecordClaim => "claim.record",
             Action::ManageNumbers => "numbers.manage",
             Action::RunDrill => "drill.run",
+            Action::ManageBackups => "backup.manage",
         }
     }
 
@@ -250,6 +254,7 @@ impl Action {
             Action::RecordClaim => "note insurance claims",
             Action::ManageNumbers => "give PCs blocks of numbers",
             Action::RunDrill => "run drills",
+            Action::ManageBackups => "manage backups",
         }
     }
 }
@@ -266,7 +271,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         // The till is counted at the desk or by a manager.
         CashUp => matches!(role, Reception | Manager | Admin),
         AddStaff | EditStaff | ViewJournal | ViewAudit | SetWorkingHours | ImportRecords | ExportRecords
-        | ManageOutage | ReconcileRecords | MergeRecords | ManageFees | ManageNumbers | RunDrill => {
+        | ManageOutage | ReconcileRecords | MergeRecords | ManageFees | ManageNumbers | RunDrill | ManageBackups => {
             matches!(role, Manager | Admin)
         }
         EditPractice => matches!(role, Admin),

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::*;
 use lifeboat_core::store::backup::{self, BackupCounts};
-use lifeboat_core::{example, Clock as _, ErrorCode, NewClient, Store, StoreConfig};
+use lifeboat_core::{example, ErrorCode, NewClient, Store, StoreConfig};
 
 fn client(last_name: &str) -> NewClient {
     NewClient {
@@ -154,6 +154,10 @@ fn restoring_puts_the_backup_back_and_keeps_the_replaced_database() {
     // A new node id, so numbers the replaced database gave after the backup are never given again.
     assert_ne!(store.node_id(), node_before);
     assert_eq!(store.node_id(), restored.node_id);
+    let note = store.last_restore().unwrap().expect("the restore is remembered");
+    assert_eq!(note.backup, taken.name);
+    assert_eq!(note.taken_at, taken.taken_at);
+    assert_eq!(note.replaced.as_deref(), Some(replaced.display().to_string().as_str()));
     assert!(store.doctor().unwrap().is_healthy());
     // The practice carries on from the backup.
     let desk = store.login("desk", PASSWORD).unwrap();

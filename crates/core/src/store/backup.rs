@@ -100,6 +100,18 @@ pub struct Restored {
     pub node_id: Uuid,
 }
 
+/// What the restored database remembers of its restore, for managers to see.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RestoreNote {
+    /// The backup's file name.
+    pub backup: String,
+    pub taken_at: DateTime<Utc>,
+    pub restored_at: DateTime<Utc>,
+    /// Where the replaced database was kept, if there was one.
+    pub replaced: Option<String>,
+}
+
 #[derive(Serialize, Deserialize)]
 struct PendingRestore {
     backup: PathBuf,
@@ -111,6 +123,11 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error
 }
 
 impl Store {
+    /// Checks that `session` may see and manage this PC's backups (managers and admins).
+    pub fn authorize_backups(&self, session: &crate::session::Session) -> Result<()> {
+        self.read_as(session, crate::permission::Action::ManageBackups, |_| Ok(()))
+    }
+
     /// Takes a backup into `dir` (created if need be), checks it, and thins the folder's older
     /// generations. Refused in a drill's copy: a drill's records are not backed up with the real ones.
     pub fn back_up(&self, dir: &Path) -> Result<BackupSummary> {
@@ -142,6 +159,38 @@ impl Store {
         Ok(taken)
     }
 
+    /// The last restore of this database, if it was put back from a backup.
+    pub fn last_restore(&self) -> Result<Option<RestoreNote>> {
+        use rusqlite::OptionalExtension;
+        let text: Option<String> = self.read(|r| {
+            Ok(r.query_row("SELECT value FROM local_setting WHERE key = 'last_restore'", [], |row| row.get(0))
+                .optional()?)
+        })?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    fn note_restore(&self, note: &RestoreNote) -> Result<()> {
+        let text = serde_json::to_string(note).map_err(|e| Error::Internal(e.to_string()))?;
+        self.lock_writer().execute(
+            "INSERT INTO local_setting (key, value) VALUES ('last_restore', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [text],
+        )?;
+        Ok(())
+    }
+
+    /// A mark that moves whenever the database changes (a change made here or received): a
+    /// scheduled backup is skipped while it stands still.
+    pub fn change_mark(&self) -> Result<(u64, u64)> {
+        self.read(|r| {
+            Ok(r.query_row(
+                "SELECT (SELECT count(*) FROM journal), (SELECT coalesce(max(seq), 0) FROM audit)",
+                [],
+                |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64)),
+            )?)
+        })
+    }
+
     /// Copies a read snapshot into `to` with the backup API, and returns the snapshot's counts.
     fn copy_snapshot(&self, key: &DatabaseKey, to: &Path) -> Result<BackupCounts> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -163,7 +212,11 @@ impl Store {
                         tries += 1;
                         std::thread::sleep(std::time::Duration::from_millis(100));
                     }
-                    _ => return Err(Error::Conflict("the database is busy and could not be backed up; it will be tried again".into())),
+                    _ => {
+                        return Err(Error::Conflict(
+                            "the database is busy and could not be backed up; it will be tried again".into(),
+                        ))
+                    }
                 }
             }
         }
@@ -236,13 +289,10 @@ pub fn list(dir: &Path) -> Result<Vec<BackupFile>> {
 /// Opens a backup read-only with the key of the database in `config` and says what it holds,
 /// after checking it whole (integrity, every page's HMAC, the audit chain). Changes nothing.
 pub fn inspect(backup: &Path, config: &StoreConfig) -> Result<BackupSummary> {
-    let taken_at = backup
-        .file_name()
-        .and_then(|n| time_of(&n.to_string_lossy()))
-        .ok_or_else(|| Error::Invalid {
-            field: "backup".into(),
-            reason: format!("{} is not named as a Lifeboat backup (lifeboat-backup-<time>.db)", backup.display()),
-        })?;
+    let taken_at = backup.file_name().and_then(|n| time_of(&n.to_string_lossy())).ok_or_else(|| Error::Invalid {
+        field: "backup".into(),
+        reason: format!("{} is not named as a Lifeboat backup (lifeboat-backup-<time>.db)", backup.display()),
+    })?;
     let key = DatabaseKey::read(&config.key_file)?;
     let header_config = StoreConfig { database: backup.to_path_buf(), ..config.clone() };
     check_header(&header_config, &key)?;
@@ -315,6 +365,13 @@ pub fn restore(config: &StoreConfig, backup: &Path, clock: std::sync::Arc<dyn Cl
     sync_folder(&data_dir);
     let store = Store::open(config.clone(), clock)?;
     let node_id = store.take_new_node_id()?;
+    let note = RestoreNote {
+        backup: summary.name.clone(),
+        taken_at: summary.taken_at,
+        restored_at: now,
+        replaced: replaced.as_ref().map(|p| p.display().to_string()),
+    };
+    store.note_restore(&note)?;
     drop(store);
     Ok(Restored { backup: BackupSummary { path: backup.to_path_buf(), ..summary }, replaced, node_id })
 }
@@ -381,7 +438,8 @@ fn time_of(name: &str) -> Option<DateTime<Utc>> {
     // A second backup within the same second is named `<time>-2`.
     let time = stem.get(..20)?;
     let rest = &stem[20..];
-    if !(rest.is_empty() || rest.strip_prefix('-').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+    if !(rest.is_empty()
+        || rest.strip_prefix('-').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
     {
         return None;
     }
@@ -430,8 +488,7 @@ fn check_backup(path: &Path, key: &DatabaseKey, taken_at: DateTime<Utc>) -> Resu
     if let Some(broken) = &report.first_broken {
         return Err(damaged(format!("its audit chain breaks at entry {}: {}", broken.seq, broken.reason)));
     }
-    let practice: Option<String> =
-        conn.query_row("SELECT name FROM practice LIMIT 1", [], |r| r.get(0)).ok();
+    let practice: Option<String> = conn.query_row("SELECT name FROM practice LIMIT 1", [], |r| r.get(0)).ok();
     let last_change: Option<String> = conn.query_row("SELECT max(at) FROM audit", [], |r| r.get(0)).map_err(storage)?;
     let bytes = std::fs::metadata(path).map_err(io("reading the backup", path))?.len();
     Ok(BackupSummary {

@@ -12,6 +12,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode as SqliteCode, OpenFlags, OptionalExtension, Transaction};
 use uuid::Uuid;
 
@@ -38,6 +39,8 @@ pub struct StoreConfig {
 impl StoreConfig {
     pub const DATABASE_FILE: &'static str = "lifeboat.db";
     pub const KEY_FILE: &'static str = "lifeboat.key";
+    /// The folder beside the database its backups are kept in (`store::backup`).
+    pub const BACKUPS_FOLDER: &'static str = "backups";
 
     /// The standard layout: `lifeboat.db` and `lifeboat.key` in one folder.
     pub fn in_dir(dir: &Path) -> StoreConfig {
@@ -46,6 +49,11 @@ impl StoreConfig {
             key_file: dir.join(Self::KEY_FILE),
             fingerprint: String::new(),
         }
+    }
+
+    /// Where this database's backups are kept: a `backups` folder beside it.
+    pub fn backups_dir(&self) -> PathBuf {
+        self.database.parent().map(Path::to_path_buf).unwrap_or_default().join(Self::BACKUPS_FOLDER)
     }
 
     pub fn with_fingerprint(mut self, fingerprint: impl Into<String>) -> StoreConfig {
@@ -138,6 +146,9 @@ impl Store {
         // Opened without CREATE, so a file that vanished in between is not recreated empty.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(&config.database, flags)?;
+        // Until the database is known to be sound, closing this connection must not checkpoint the
+        // WAL into the file: a damaged database is left exactly as it was found, WAL and all.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         conn.pragma_update(None, "key", key.pragma_value())?;
         // The first read decrypts page 1. The salt matched, so the key is the right one: a failure
         // here means the file is damaged.
@@ -180,6 +191,7 @@ impl Store {
             })?),
             None => None,
         };
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
         Self::assemble(conn, &key, clock, node_id, config, drill)
     }
 

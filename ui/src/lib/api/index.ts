@@ -38,6 +38,9 @@ import type { Destination } from './types/Destination';
 import type { Handover } from './types/Handover';
 import type { Drill } from './types/Drill';
 import type { ExportsSettings } from './types/ExportsSettings';
+import type { BackupsOverview } from './types/BackupsOverview';
+import type { BackupSummary } from './types/BackupSummary';
+import type { BackupFile } from './types/BackupFile';
 import type { DrillPlan } from './types/DrillPlan';
 import type { DrillReport } from './types/DrillReport';
 import type { Preview } from './types/Preview';
@@ -62,6 +65,7 @@ export type { Mapping } from './types/Mapping';
 export type { SyncOverview, PairingInfo, Peer, ConflictView, Conflict, Resolution, BundleWritten, BundleRead, Destination, Handover };
 export type { ConflictSide } from './types/ConflictSide';
 export type { Drill, DrillPlan, DrillReport, ExportsSettings };
+export type { BackupsOverview, BackupSummary, BackupFile };
 export type { DrillBanner } from './types/DrillBanner';
 export type { DrillTask } from './types/DrillTask';
 export type { Outcome } from './types/Outcome';
@@ -360,4 +364,13 @@ export const api = {
   /** `folder`: an absolute path, or null for the standard one; `keepDays`: 0 keeps files until deleted. */
   setExportsSettings: (folder: string | null, keepDays: number) =>
     call<ExportsSettings>('set_exports_settings', { folder, keepDays }),
+
+  // Backups of this PC's database, and restoring one.
+  backupsOverview: () => call<BackupsOverview>('backups_overview'),
+  backUpNow: () => call<BackupsOverview>('back_up_now'),
+  /** `folder`: an absolute path for copies (a USB stick), or null for none. */
+  setBackupCopyFolder: (folder: string | null) => call<BackupsOverview>('set_backup_copy_folder', { folder }),
+  inspectBackup: (path: string) => call<BackupSummary>('inspect_backup', { path }),
+  /** Checks the backup, then restarts the app, which puts it in place before opening anything. */
+  restoreBackup: (path: string) => call<void>('restore_backup', { path }),
 };

@@ -17,4 +17,9 @@ pin_unlock: boolean, demo: DemoInfo | null, error: CommandError | null, data_dir
 /**
  * The drill running on this PC, if one is.
  */
-drill: DrillBanner | null, };
+drill: DrillBanner | null, 
+/**
+ * Why the restore asked for before the last restart could not be done (the database was left
+ * as it was), if it could not.
+ */
+restore_failed: CommandError | null, };

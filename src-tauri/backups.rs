@@ -1,0 +1,99 @@
+//! Automatic backups of the real records: every hour while the app runs (skipped while nothing has
+//! changed) and when it closes, into the `backups` folder beside the database, each then copied to
+//! the folder the practice chose (a USB stick) if it chose one. The work is the core's
+//! (`store::backup`); this keeps the schedule and what the last attempt said.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lifeboat_core::store::backup::BackupSummary;
+use lifeboat_core::Store;
+
+/// The local setting naming the folder copies go to.
+pub const COPY_FOLDER_SETTING: &str = "backup_copy_folder";
+
+#[derive(Default)]
+struct Last {
+    /// The change mark of the last backup: nothing has changed while it stands.
+    mark: Option<(u64, u64)>,
+    error: Option<String>,
+    copy_error: Option<String>,
+}
+
+pub struct BackupHost {
+    pub dir: PathBuf,
+    last: Mutex<Last>,
+    /// One backup at a time (the hour, the close and "Back up now" may meet).
+    running: Mutex<()>,
+}
+
+impl BackupHost {
+    pub fn new(dir: PathBuf) -> Arc<BackupHost> {
+        Arc::new(BackupHost { dir, last: Mutex::new(Last::default()), running: Mutex::new(()) })
+    }
+
+    /// Backs up `store` unless nothing has changed since the last backup (`forced`: always), then
+    /// copies the backup to the chosen folder. What went wrong is kept for the backups card, and
+    /// logged by its code only.
+    pub fn back_up(&self, store: &Store, forced: bool) -> lifeboat_core::Result<Option<BackupSummary>> {
+        let _one = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let mark = store.change_mark()?;
+        if !forced && self.last().mark == Some(mark) {
+            return Ok(None);
+        }
+        let taken = match store.back_up(&self.dir) {
+            Ok(taken) => taken,
+            Err(e) => {
+                eprintln!("lifeboat: a backup failed ({})", e.code().as_str());
+                self.update(|l| l.error = Some(e.to_string()));
+                return Err(e);
+            }
+        };
+        self.update(|l| {
+            l.mark = Some(mark);
+            l.error = None;
+        });
+        if let Some(folder) = copy_folder(store) {
+            let copied = store.copy_backup(&taken, &folder);
+            if let Err(e) = &copied {
+                eprintln!("lifeboat: copying a backup failed ({})", e.code().as_str());
+            }
+            self.update(|l| l.copy_error = copied.err().map(|e| e.to_string()));
+        }
+        Ok(Some(taken))
+    }
+
+    /// What the last attempt said went wrong: the backup's, and the copy's.
+    pub fn errors(&self) -> (Option<String>, Option<String>) {
+        let last = self.last();
+        (last.error.clone(), last.copy_error.clone())
+    }
+
+    fn last(&self) -> std::sync::MutexGuard<'_, Last> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Last)) {
+        f(&mut self.last());
+    }
+}
+
+/// The folder the practice chose for copies on this PC, if it chose one.
+pub fn copy_folder(store: &Store) -> Option<PathBuf> {
+    store.local_setting(COPY_FOLDER_SETTING).ok().flatten().filter(|s| !s.is_empty() && s != "-").map(PathBuf::from)
+}
+
+/// Backs up two minutes after start and then every hour. A panic ends that attempt, not the schedule.
+pub fn start_schedule(store: Arc<Store>, host: Arc<BackupHost>) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(120));
+        loop {
+            let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| host.back_up(&store, false)));
+            if attempt.is_err() {
+                eprintln!("lifeboat: a backup stopped on an internal error");
+            }
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    });
+}
