@@ -60,6 +60,7 @@ const COMMANDS: &[&str] = &[
     "set_backup_copy_folder",
     "inspect_backup",
     "restore_backup",
+    "start_afresh",
     "add_number_block",
     "client_account",
     "take_payment",

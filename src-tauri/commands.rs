@@ -1574,3 +1574,22 @@ pub async fn restore_backup(app: tauri::AppHandle, state: State<'_, AppState>, p
     blocking(move || Ok(backup::stage_restore(&config, &chosen_path("backup", &path)?).map(|_| ())?)).await?;
     app.restart();
 }
+
+/// Starts afresh when this PC's database creation was interrupted (a key file and no database):
+/// the key file is moved aside, kept, and the app restarts to create a new, empty database. Only in
+/// that state; anyone at the PC may, as no one can sign in to a database that is not there.
+#[tauri::command]
+pub async fn start_afresh(app: tauri::AppHandle, state: State<'_, AppState>) -> CommandResult<()> {
+    match &state.store {
+        Err(e) if e.code == ErrorCode::Unfinished => {}
+        _ => {
+            return Err(CommandError::new(
+                ErrorCode::Forbidden,
+                "Starting afresh is only for a PC whose database was never finished.",
+            ))
+        }
+    }
+    let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
+    blocking(move || Ok(Store::start_afresh(&config, &lifeboat_core::SystemClock).map(|_| ())?)).await?;
+    app.restart();
+}

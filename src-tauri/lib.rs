@@ -161,6 +161,7 @@ pub fn run() {
             commands::set_backup_copy_folder,
             commands::inspect_backup,
             commands::restore_backup,
+            commands::start_afresh,
         ])
         .build(tauri::generate_context!())
         .expect("the Lifeboat window could not start")

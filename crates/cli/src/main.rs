@@ -412,7 +412,11 @@ impl From<lifeboat_core::Error> for Failure {
             | ErrorCode::NotLoggedIn
             | ErrorCode::Locked => 3,
             ErrorCode::Corrupt | ErrorCode::DamagedRecord => 5,
-            ErrorCode::WrongKey | ErrorCode::NotADatabase | ErrorCode::TooNew | ErrorCode::KeyFile => 6,
+            ErrorCode::WrongKey
+            | ErrorCode::NotADatabase
+            | ErrorCode::TooNew
+            | ErrorCode::KeyFile
+            | ErrorCode::Unfinished => 6,
             ErrorCode::SyncRefused => 7,
             ErrorCode::Unreachable => 8,
             ErrorCode::Io | ErrorCode::Storage | ErrorCode::Internal | ErrorCode::Preparing | ErrorCode::Ipc => 1,

@@ -63,6 +63,11 @@ pub enum Error {
     #[error("{0}")]
     KeyFile(String),
 
+    /// A key file without its database: a creation that was interrupted, or a database moved or
+    /// deleted. Nothing is guessed: restore a backup, put the database back, or start afresh.
+    #[error("the key file {key_file} is there but the database {database} is not: creating it was interrupted, or it was moved or deleted. Restore a backup or put the database back; if this PC never held records, start afresh (the key file is kept aside, not deleted)")]
+    Unfinished { database: PathBuf, key_file: PathBuf },
+
     #[error("{action} failed on {path}: {source}")]
     Io {
         action: &'static str,
@@ -105,6 +110,8 @@ pub enum ErrorCode {
     DamagedRecord,
     TooNew,
     KeyFile,
+    /// A key file without its database (an interrupted creation, or a database moved away).
+    Unfinished,
     Io,
     SyncRefused,
     Storage,
@@ -135,6 +142,7 @@ impl ErrorCode {
             ErrorCode::DamagedRecord => "damaged_record",
             ErrorCode::TooNew => "too_new",
             ErrorCode::KeyFile => "key_file",
+            ErrorCode::Unfinished => "unfinished",
             ErrorCode::Io => "io",
             ErrorCode::SyncRefused => "sync_refused",
             ErrorCode::Unreachable => "unreachable",
@@ -190,6 +198,7 @@ impl Error {
             Error::DamagedRecord(_) => ErrorCode::DamagedRecord,
             Error::TooNew { .. } => ErrorCode::TooNew,
             Error::KeyFile(_) => ErrorCode::KeyFile,
+            Error::Unfinished { .. } => ErrorCode::Unfinished,
             Error::Io { .. } => ErrorCode::Io,
             Error::SyncRefused(_) => ErrorCode::SyncRefused,
             Error::Storage(_) => ErrorCode::Storage,

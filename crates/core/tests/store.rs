@@ -132,13 +132,70 @@ fn a_missing_key_file_is_never_replaced_by_a_new_key() {
 }
 
 #[test]
-fn a_key_file_without_its_database_is_refused() {
+fn a_key_file_without_its_database_is_an_unfinished_creation_that_can_start_afresh() {
     let (dir, store) = store();
     drop(store);
     fs::remove_file(dir.path().join(StoreConfig::DATABASE_FILE)).unwrap();
+    // What an interrupted creation leaves: a half-built database under its building name.
+    let half = dir.path().join("lifeboat.db.creating-0192abc");
+    fs::write(&half, b"half").unwrap();
+    // Something else of the practice's in the folder, never touched.
+    fs::create_dir_all(dir.path().join("backups")).unwrap();
+    fs::write(dir.path().join("backups/lifeboat-backup-2026-03-29T08-30-00Z.db"), b"kept").unwrap();
+    let key = fs::read(dir.path().join(StoreConfig::KEY_FILE)).unwrap();
+
     let err = reopen(&dir).err().expect("must refuse");
-    assert!(matches!(err, Error::KeyFile(_)), "{err}");
-    assert!(!dir.path().join(StoreConfig::DATABASE_FILE).exists());
+    assert!(matches!(err, Error::Unfinished { .. }), "{err}");
+    assert_eq!(err.code(), lifeboat_core::ErrorCode::Unfinished);
+    assert!(!dir.path().join(StoreConfig::DATABASE_FILE).exists(), "no database was guessed");
+    assert_eq!(fs::read(dir.path().join(StoreConfig::KEY_FILE)).unwrap(), key, "the key is untouched");
+
+    let aside = Store::start_afresh(&StoreConfig::in_dir(dir.path()), clock().as_ref()).unwrap();
+    assert_eq!(aside, dir.path().join("lifeboat.key.unused-2026-03-29T08-30-00Z"));
+    assert_eq!(fs::read(&aside).unwrap(), key, "the old key is kept aside");
+    assert!(!half.exists(), "the half-built database is gone");
+    assert_eq!(fs::read(dir.path().join("backups/lifeboat-backup-2026-03-29T08-30-00Z.db")).unwrap(), b"kept");
+    let store = reopen(&dir).unwrap();
+    assert!(store.doctor().unwrap().is_healthy());
+    assert_ne!(fs::read(dir.path().join(StoreConfig::KEY_FILE)).unwrap(), key, "a new key for the new database");
+    // Never over a database that is there.
+    drop(store);
+    let err = Store::start_afresh(&StoreConfig::in_dir(dir.path()), clock().as_ref()).unwrap_err();
+    assert_eq!(err.code(), lifeboat_core::ErrorCode::Conflict, "{err}");
+}
+
+#[test]
+fn processes_creating_one_database_at_once_all_open_the_same_one_with_its_key() {
+    // Eight at once, ten times over: exactly one key and one database, and every opener reads it.
+    for _ in 0..10 {
+        let dir = tempfile::TempDir::new().unwrap();
+        let barrier = std::sync::Barrier::new(8);
+        let nodes: Vec<uuid::Uuid> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        let store = Store::open(StoreConfig::in_dir(dir.path()), clock()).unwrap();
+                        let node = store.node_id();
+                        assert!(store.has_practice().is_ok());
+                        node
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(nodes.iter().all(|n| *n == nodes[0]), "{nodes:?}");
+        let mut names: Vec<String> =
+            fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names, vec!["lifeboat.db".to_string(), "lifeboat.key".to_string()]);
+        let store = reopen_dir(dir.path());
+        assert!(store.doctor().unwrap().is_healthy());
+    }
+}
+
+fn reopen_dir(dir: &std::path::Path) -> Store {
+    Store::open(StoreConfig::in_dir(dir), clock()).unwrap()
 }
 
 /// Names and other text must not appear in plain text in the database, its WAL, or anything beside

@@ -106,14 +106,20 @@ impl Store {
                 config.database.display(),
                 config.key_file.display()
             ))),
-            (false, true) => Err(Error::KeyFile(format!(
-                "the key file {} exists but the database {} does not; restore the database, or move the key file away to start a new one",
-                config.key_file.display(),
-                config.database.display()
-            ))),
+            // Another process may be creating the database this moment (its key is written first).
+            (false, true) => Self::await_creation(config, clock),
         }
     }
 
+    /// How long a start waits for a database whose key file is there to appear (another process
+    /// creating it) before calling the creation unfinished.
+    const CREATION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+    /// Creates the database: the key file first (linked into place in one step, so of two processes
+    /// creating at once one wins and the other waits for its database); then the database is built
+    /// whole under a name of its own and renamed into place, so a database file at the standard name
+    /// is never half-made. A creation cut off leaves the key file without a database, which the next
+    /// start reports as unfinished ([`Store::start_afresh`]).
     fn create(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
         if let Some(dir) = config.database.parent() {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -123,21 +129,79 @@ impl Store {
             })?;
         }
         let key = DatabaseKey::generate()?;
-        // The key is saved before the database exists, so there is never a database without a key.
-        key.write_new(&config.key_file)?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(&config.database, flags)?;
-        conn.pragma_update(None, "key", key.pragma_value())?;
-        configure(&conn)?;
-        migrations::migrate(&mut conn)?;
-        // A new database has no entries of the first release to reseal.
-        conn.execute("INSERT INTO local_setting (key, value) VALUES ('journal_resealed', '1')", [])?;
-        let node_id = clock.new_id();
-        conn.execute(
-            "INSERT INTO node (id, created_at, fingerprint) VALUES (?1, ?2, ?3)",
-            params![node_id.to_string(), crate::time::stored(clock.now()), config.fingerprint],
-        )?;
-        Self::assemble(conn, &key, clock, node_id, config, None)
+        let unique = clock.new_id().simple().to_string();
+        if !key.write_new(&config.key_file, &unique)? {
+            return Self::await_creation(config, clock);
+        }
+        let building = with_suffix(&config.database, &format!(".creating-{unique}"));
+        let built = (|| -> Result<()> {
+            let flags =
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let mut conn = Connection::open_with_flags(&building, flags)?;
+            conn.pragma_update(None, "key", key.pragma_value())?;
+            configure(&conn)?;
+            migrations::migrate(&mut conn)?;
+            // A new database has no entries of the first release to reseal.
+            conn.execute("INSERT INTO local_setting (key, value) VALUES ('journal_resealed', '1')", [])?;
+            conn.execute(
+                "INSERT INTO node (id, created_at, fingerprint) VALUES (?1, ?2, ?3)",
+                params![clock.new_id().to_string(), crate::time::stored(clock.now()), config.fingerprint],
+            )?;
+            // Closing checkpoints the WAL into the file and removes it: the file is then whole.
+            conn.close().map_err(|(_, e)| Error::Storage(e))?;
+            std::fs::rename(&building, &config.database).map_err(|source| Error::Io {
+                action: "putting the new database in place",
+                path: config.database.clone(),
+                source,
+            })
+        })();
+        if built.is_err() {
+            remove_leftovers(&building);
+        }
+        built?;
+        Self::open_existing(config, clock)
+    }
+
+    /// Waits a moment for a database whose key file is there (another process creating it), then
+    /// opens it; reports the creation as unfinished if it never appears.
+    fn await_creation(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
+        let start = std::time::Instant::now();
+        while start.elapsed() < Self::CREATION_WAIT {
+            if config.database.exists() {
+                return Self::open_existing(config, clock);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Err(Error::Unfinished { database: config.database.clone(), key_file: config.key_file.clone() })
+    }
+
+    /// Starts afresh in a folder whose database creation was interrupted (a key file and no
+    /// database): the key file is moved aside as `lifeboat.key.unused-<time>` (kept: a database found
+    /// later still needs it) and half-built databases are removed; nothing else in the folder is
+    /// touched. The next open creates a new database. Refused if the database is there.
+    pub fn start_afresh(config: &StoreConfig, clock: &dyn Clock) -> Result<PathBuf> {
+        if config.database.exists() {
+            return Err(Error::Conflict(format!(
+                "the database {} is there: starting afresh is only for a folder whose database was never made",
+                config.database.display()
+            )));
+        }
+        let aside = with_suffix(&config.key_file, &format!(".unused-{}", clock.now().format("%Y-%m-%dT%H-%M-%SZ")));
+        std::fs::rename(&config.key_file, &aside).map_err(|source| Error::Io {
+            action: "moving the unused key file aside",
+            path: config.key_file.clone(),
+            source,
+        })?;
+        let prefix = format!("{}.creating-", config.database.file_name().unwrap_or_default().to_string_lossy());
+        if let Some(dir) = config.database.parent() {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with(&prefix) && entry.path().is_file() {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(aside)
     }
 
     fn open_existing(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
@@ -374,6 +438,20 @@ impl Store {
     /// The writer connection, for the write path only.
     pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Connection> {
         lock(&self.writer)
+    }
+}
+
+/// `path` with `suffix` added to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Removes a half-built database and its WAL and shared-memory files.
+fn remove_leftovers(database: &Path) {
+    for end in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(with_suffix(database, end));
     }
 }
 

@@ -1,5 +1,5 @@
-//! The database key, kept for now in a key file beside the database (the key-management issue will
-//! replace this with a recovery-key scheme). The file holds the random 256-bit SQLCipher key and the
+//! The database key, kept for now in a key file beside the database (a recovery-key scheme and the
+//! operating system's credential store are still to come). The file holds the random 256-bit SQLCipher key and the
 //! 128-bit salt of the database it belongs to, so that a key file from another database is told
 //! apart from a damaged database.
 
@@ -65,8 +65,11 @@ impl DatabaseKey {
         })
     }
 
-    /// Writes the key file, refusing to replace an existing one, readable only by its owner.
-    pub fn write_new(&self, path: &Path) -> Result<()> {
+    /// Writes the key file, readable only by its owner, never replacing one: it is written whole
+    /// under a name of its own, flushed, then linked to `path`, which fails if `path` exists (one
+    /// step, so of two processes creating at once exactly one succeeds). `Ok(false)`: a key file
+    /// was already there, and is left as it was.
+    pub fn write_new(&self, path: &Path, unique: &str) -> Result<bool> {
         let io = |action, source| Error::Io { action, path: path.to_path_buf(), source };
         let body = serde_json::to_string_pretty(&KeyFileV1 {
             format: FORMAT.into(),
@@ -74,22 +77,39 @@ impl DatabaseKey {
             salt: hex::encode(self.salt),
         })
         .map_err(|e| Error::Internal(e.to_string()))?;
-        let tmp = temporary_path(path);
-        let mut file = owner_only_create(&tmp).map_err(|e| io("creating the key file", e))?;
-        file.write_all(body.as_bytes()).and_then(|_| file.sync_all()).map_err(|e| io("writing the key file", e))?;
-        drop(file);
-        if path.exists() {
+        let tmp = temporary_path(path, unique);
+        let written = owner_only_create(&tmp).and_then(|mut file| {
+            file.write_all(body.as_bytes())?;
+            file.sync_all()
+        });
+        if let Err(e) = written {
             let _ = std::fs::remove_file(&tmp);
-            return Err(Error::KeyFile(format!("the key file {} already exists; it was not replaced", path.display())));
+            return Err(io("writing the key file", e));
         }
-        std::fs::rename(&tmp, path).map_err(|e| io("saving the key file", e))?;
-        Ok(())
+        let linked = match std::fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            // A file system without hard links (FAT on a USB stick): create the name exclusively
+            // and write it there (a crash mid-write leaves an unreadable key file and no database,
+            // which is recognised as an interrupted creation).
+            Err(_) => match create_new_owner_only(path) {
+                Ok(mut file) => file
+                    .write_all(body.as_bytes())
+                    .and_then(|_| file.sync_all())
+                    .map(|_| true)
+                    .map_err(|e| io("writing the key file", e)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(io("creating the key file", e)),
+            },
+        };
+        let _ = std::fs::remove_file(&tmp);
+        linked
     }
 }
 
-fn temporary_path(path: &Path) -> PathBuf {
+fn temporary_path(path: &Path, unique: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".new");
+    name.push(format!(".{unique}.new"));
     path.with_file_name(name)
 }
 
@@ -99,6 +119,17 @@ fn temporary_path(path: &Path) -> PathBuf {
 pub(crate) fn owner_only_create(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)
+}
+
+#[cfg(unix)]
+fn create_new_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
+}
+
+#[cfg(not(unix))]
+fn create_new_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
 }
 
 #[cfg(not(unix))]

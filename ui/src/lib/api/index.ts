@@ -373,4 +373,6 @@ export const api = {
   inspectBackup: (path: string) => call<BackupSummary>('inspect_backup', { path }),
   /** Checks the backup, then restarts the app, which puts it in place before opening anything. */
   restoreBackup: (path: string) => call<void>('restore_backup', { path }),
+  /** Only when the database's creation was interrupted: moves the key file aside and restarts. */
+  startAfresh: () => call<void>('start_afresh'),
 };
