@@ -34,9 +34,9 @@ impl BackupHost {
     }
 
     /// Backs up `store` unless nothing has changed since the last backup (`forced`: always), then
-    /// copies the backup to the chosen folder. What went wrong is kept for the backups card, and
-    /// logged by its code only.
-    pub fn back_up(&self, store: &Store, forced: bool) -> lifeboat_core::Result<Option<BackupSummary>> {
+    /// copies the backup to the chosen folder (`copy`; not as the app closes, which must not wait
+    /// on a slow stick). What went wrong is kept for the backups card, and logged by its code only.
+    pub fn back_up(&self, store: &Store, forced: bool, copy: bool) -> lifeboat_core::Result<Option<BackupSummary>> {
         let _one = self.running.lock().unwrap_or_else(|e| e.into_inner());
         let mark = store.change_mark()?;
         if !forced && self.last().mark == Some(mark) {
@@ -54,7 +54,7 @@ impl BackupHost {
             l.mark = Some(mark);
             l.error = None;
         });
-        if let Some(folder) = copy_folder(store) {
+        if let Some(folder) = copy.then(|| copy_folder(store)).flatten() {
             let copied = store.copy_backup(&taken, &folder);
             if let Err(e) = &copied {
                 eprintln!("lifeboat: copying a backup failed ({})", e.code().as_str());
@@ -84,12 +84,16 @@ pub fn copy_folder(store: &Store) -> Option<PathBuf> {
     store.local_setting(COPY_FOLDER_SETTING).ok().flatten().filter(|s| !s.is_empty() && s != "-").map(PathBuf::from)
 }
 
-/// Backs up two minutes after start and then every hour. A panic ends that attempt, not the schedule.
-pub fn start_schedule(store: Arc<Store>, host: Arc<BackupHost>) {
+/// Backs up two minutes after start and then every hour (not while a demo practice is still being
+/// generated). A panic ends that attempt, not the schedule.
+pub fn start_schedule(store: Arc<Store>, host: Arc<BackupHost>, preparing: Arc<Mutex<Option<String>>>) {
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(120));
         loop {
-            let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| host.back_up(&store, false)));
+            let generating = preparing.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+            let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                (!generating).then(|| host.back_up(&store, false, true))
+            }));
             if attempt.is_err() {
                 eprintln!("lifeboat: a backup stopped on an internal error");
             }

@@ -1461,8 +1461,9 @@ pub struct BackupsOverview {
     pub database_open: bool,
 }
 
-/// Who may see and restore backups: managers and admins; anyone at this PC while its database
-/// cannot be opened at all (no one could sign in, and the restore keeps the replaced database).
+/// Who may see and restore backups: managers and admins; anyone at this PC while its database is
+/// damaged or missing (no one can sign in, and the restore keeps the replaced database). Not when
+/// it was written by a newer Lifeboat (install that instead), nor for other failures to open.
 async fn may_manage_backups(state: &AppState) -> CommandResult<Option<Arc<Store>>> {
     if state.drill().is_some() {
         return Err(CommandError::new(
@@ -1470,15 +1471,30 @@ async fn may_manage_backups(state: &AppState) -> CommandResult<Option<Arc<Store>
             "This PC is running a drill: backups are of the real records; end the drill first.",
         ));
     }
+    let damaged = |code| {
+        matches!(code, ErrorCode::Corrupt | ErrorCode::NotADatabase | ErrorCode::Unfinished | ErrorCode::DamagedRecord)
+    };
     match state.real_store() {
         Ok(store) => {
+            // Opened, but damaged where the first screen reads (the app then shows it unavailable).
+            let probe = store.clone();
+            let unreadable = blocking(move || Ok(probe.practice().err().map(|e| e.code()))).await?;
+            if unreadable.is_some_and(damaged) {
+                return Ok(None);
+            }
             let session = state.session()?;
             let checked = store.clone();
             blocking(move || Ok(checked.authorize_backups(&session)?)).await?;
             Ok(Some(store))
         }
-        Err(e) if e.code == ErrorCode::Preparing => Err(e),
-        Err(_) => Ok(None),
+        Err(e) if damaged(e.code) => Ok(None),
+        Err(e) => Err(CommandError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "Backups cannot be restored here while the database cannot be opened for this reason: {}",
+                e.message
+            ),
+        )),
     }
 }
 
@@ -1509,11 +1525,14 @@ pub async fn backups_overview(state: State<'_, AppState>) -> CommandResult<Backu
 #[tauri::command]
 pub async fn back_up_now(state: State<'_, AppState>) -> CommandResult<BackupsOverview> {
     let store = may_manage_backups(&state).await?.ok_or_else(|| {
-        CommandError::new(ErrorCode::Corrupt, "The database cannot be opened, so it cannot be backed up.")
+        CommandError::new(
+            ErrorCode::Corrupt,
+            "The database is damaged, so it cannot be backed up: restore a backup instead.",
+        )
     })?;
     let state = state.inner().clone();
     blocking(move || {
-        state.backups.back_up(&store, true)?;
+        state.backups.back_up(&store, true, true)?;
         overview(&state, Some(&store))
     })
     .await

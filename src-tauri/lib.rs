@@ -169,8 +169,8 @@ pub fn run() {
             // A last backup as the app closes (skipped if nothing changed since the last one).
             if let tauri::RunEvent::Exit = event {
                 if let Some(state) = app.try_state::<AppState>() {
-                    if let Ok(store) = state.store.clone() {
-                        let _ = state.backups.back_up(&store, false);
+                    if let (Ok(store), None) = (state.store.clone(), state.preparing()) {
+                        let _ = state.backups.back_up(&store, false, false);
                     }
                 }
             }
@@ -231,11 +231,12 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         _ => None,
     };
     let backups = backups::BackupHost::new(config.backups_dir());
+    let preparing = Arc::new(Mutex::new(None));
     let store = Store::open(config, Arc::new(SystemClock)).map(Arc::new).map_err(CommandError::from);
     let sync = store.as_ref().ok().map(|s| sync::SyncHost::start(s.clone(), &data_dir));
     if let Ok(store) = &store {
         start_pack_schedule(store.clone());
-        backups::start_schedule(store.clone(), backups.clone());
+        backups::start_schedule(store.clone(), backups.clone(), preparing.clone());
     }
     let drill = store.as_ref().ok().and_then(|s| reopen_drill(s, &data_dir));
     let state = AppState {
@@ -246,7 +247,7 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         locked: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         pin: Arc::new(Mutex::new(None)),
         demo: Arc::new(Mutex::new(None)),
-        preparing: Arc::new(Mutex::new(None)),
+        preparing,
         export_dir: export_dir(&data_dir),
         exports_fixed: std::env::var_os("LIFEBOAT_EXPORT_DIR").is_some(),
         data_dir,

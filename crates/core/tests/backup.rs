@@ -221,6 +221,16 @@ fn backups_thin_to_their_generations_and_copy_to_another_folder() {
     let desk = login_as(&store2, &admin, "desk", lifeboat_core::Role::Reception);
     let backups = dir2.path().join("backups");
     let usb = dir2.path().join("usb");
+    // A folder that is not there (a USB stick taken out) is named, and nothing is made in its place.
+    let first = store2.back_up(&backups).unwrap();
+    let err = store2.copy_backup(&first, &usb).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotFound, "{err}");
+    assert!(err.to_string().contains("USB stick"), "{err}");
+    assert!(!usb.exists());
+    std::fs::create_dir(&usb).unwrap();
+    // The app keeps the folder as this PC's setting.
+    store2.set_local_setting(&admin, "backup_copy_folder", &usb.display().to_string()).unwrap();
+    assert_eq!(store2.local_setting("backup_copy_folder").unwrap(), Some(usb.display().to_string()));
     // A backup an hour for three days.
     let mut last = None;
     for hour in 0..72 {
@@ -245,6 +255,43 @@ fn backups_thin_to_their_generations_and_copy_to_another_folder() {
     std::fs::write(usb.join("holiday.jpg"), b"x").unwrap();
     store2.copy_backup(&last, &usb).unwrap();
     assert!(usb.join("holiday.jpg").exists());
+}
+
+#[test]
+fn a_restore_stopped_between_moving_the_database_aside_and_putting_the_backup_in_place_finishes_at_the_next_open() {
+    let (dir, store, admin) = practice();
+    let desk = login_as(&store, &admin, "desk", lifeboat_core::Role::Reception);
+    store.register_client(&desk, &client("Kept")).unwrap();
+    let taken = store.back_up(&dir.path().join("backups")).unwrap();
+    store.register_client(&desk, &client("Later")).unwrap();
+    let config = store.config().clone();
+    drop(store);
+    // The restore as it would be just before its last rename: the finished copy beside the
+    // database, the database moved aside.
+    backup::restore(&config, &taken.path, clock()).unwrap();
+    let db = dir.path().join(StoreConfig::DATABASE_FILE);
+    std::fs::rename(&db, dir.path().join("lifeboat.db.restored")).unwrap();
+    let store = reopen(&dir).unwrap();
+    assert_eq!(names(&store), vec!["Kept".to_string()]);
+    assert!(store.last_restore().unwrap().is_some());
+    assert!(!dir.path().join("lifeboat.db.restored").exists());
+}
+
+#[test]
+fn a_backup_of_a_database_that_fails_its_checks_names_the_database() {
+    let (dir, store, _admin) = practice();
+    drop(store);
+    // An audit entry edited behind Lifeboat's back: the chain no longer holds.
+    raw_connection(&dir).execute("UPDATE audit SET action = 'forged' WHERE seq = 1", []).unwrap();
+    let store = reopen(&dir).unwrap();
+    let err = store.back_up(&dir.path().join("backups")).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Corrupt, "{err}");
+    let database = dir.path().join(StoreConfig::DATABASE_FILE).display().to_string();
+    assert!(
+        err.to_string().starts_with(&format!("the database {database} is damaged: found while backing it up")),
+        "{err}"
+    );
+    assert!(backup::list(&dir.path().join("backups")).unwrap().is_empty());
 }
 
 #[test]

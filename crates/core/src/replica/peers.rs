@@ -53,7 +53,8 @@ pub struct NewPeer {
 /// The secrets a PC keeps for itself.
 const LOCAL_SECRETS: &[&str] = &["node_signing_key", "relay_key"];
 /// The settings a PC keeps for itself.
-const LOCAL_SETTINGS: &[&str] = &["relay_hosting", "relay_port", "exports_folder", "exports_keep_days"];
+const LOCAL_SETTINGS: &[&str] =
+    &["relay_hosting", "relay_port", "exports_folder", "exports_keep_days", "backup_copy_folder"];
 
 const COLUMNS: &str = "id, name, url, cert_sha256, device_id, server_id, server_key, practice_id, practice_name, epoch,
     pull_cursor, pull_op, marks, last_attempt, last_success, last_error, enabled, created_at";

@@ -154,8 +154,19 @@ impl Store {
         if taken.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
-        let taken = taken?;
-        thin(dir, now)?;
+        let taken = taken.map_err(|e| match e {
+            // The copy is faithful, so what fails its check is the database itself.
+            Error::Corrupt { detail, .. } => Error::Corrupt {
+                path: self.config().database.clone(),
+                detail: format!("found while backing it up, {detail}"),
+            },
+            other => other,
+        })?;
+        // While a restore waits for the restart, the backup it names is never thinned away.
+        if !pending_file(self.config()).exists() {
+            thin(dir, now);
+        }
+        sweep_partials(dir);
         Ok(taken)
     }
 
@@ -236,7 +247,12 @@ impl Store {
     /// the device, checked by reading it back, then renamed. The folder is thinned like the backups
     /// folder. The copy is as encrypted as the backup.
     pub fn copy_backup(&self, backup: &BackupSummary, folder: &Path) -> Result<PathBuf> {
-        std::fs::create_dir_all(folder).map_err(io("creating the folder for copies of backups", folder))?;
+        if !folder.is_dir() {
+            return Err(Error::NotFound(format!(
+                "the folder for copies of backups, {}, (a USB stick not plugged in?)",
+                folder.display()
+            )));
+        }
         let target = folder.join(&backup.name);
         let tmp = folder.join(format!(".{}.partial", backup.name));
         let copied = (|| -> Result<()> {
@@ -260,7 +276,7 @@ impl Store {
             let _ = std::fs::remove_file(&tmp);
         }
         copied?;
-        thin(folder, self.clock.now())?;
+        thin(folder, self.clock.now());
         Ok(target)
     }
 }
@@ -308,72 +324,100 @@ pub fn restore(config: &StoreConfig, backup: &Path, clock: std::sync::Arc<dyn Cl
         return Err(Error::TooNew { found: summary.schema_version, supported: SCHEMA_VERSION });
     }
     let data_dir = config.database.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut restoring = config.database.clone().into_os_string();
-    restoring.push(".restoring");
-    let restoring = PathBuf::from(restoring);
-    std::fs::copy(backup, &restoring).map_err(io("copying the backup into the data folder", &data_dir))?;
-    let copied = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&restoring)
-        .and_then(|f| f.sync_all())
-        .map_err(io("writing the restored database to disk", &restoring));
-    if let Err(e) = copied {
-        let _ = std::fs::remove_file(&restoring);
-        return Err(e);
-    }
-
+    // The copy is made under `.restoring`, and renamed `.restored` once it is whole and final.
+    let restoring = config.restoring();
+    let restored = config.restored();
     let now = clock.now();
-    let companions = |base: &Path| -> Vec<PathBuf> {
-        ["", "-wal", "-shm"]
-            .iter()
-            .map(|end| {
-                let mut p = base.as_os_str().to_os_string();
-                p.push(end);
-                PathBuf::from(p)
-            })
-            .collect()
-    };
     let present: Vec<PathBuf> = companions(&config.database).into_iter().filter(|p| p.exists()).collect();
-    let replaced = if present.is_empty() {
-        None
-    } else {
+    let replaced = (!present.is_empty()).then(|| {
         let mut folder = data_dir.join(REPLACED_FOLDER).join(now.format(NAME_TIME).to_string());
         let mut n = 1;
         while folder.exists() {
             n += 1;
             folder = data_dir.join(REPLACED_FOLDER).join(format!("{}-{n}", now.format(NAME_TIME)));
         }
-        std::fs::create_dir_all(&folder).map_err(io("making a folder for the replaced database", &folder))?;
-        let mut moved = Vec::new();
-        for file in &present {
-            let to = folder.join(file.file_name().unwrap_or_default());
-            if let Err(e) = std::fs::rename(file, &to) {
-                // Put back what was moved: the database stays as it was.
-                for (from, to) in moved.iter().rev() {
-                    let _ = std::fs::rename(to, from);
-                }
-                let _ = std::fs::remove_file(&restoring);
-                return Err(io("moving the replaced database aside", file)(e));
-            }
-            moved.push((file.clone(), to));
+        folder
+    });
+
+    // First the copy is made whole and final beside the database, while the database is untouched:
+    // copied owner-only, checked again (the copy, not only its source), opened, given a new node id
+    // and told of its restore.
+    for leftover in companions(&restoring).into_iter().chain(companions(&restored)) {
+        let _ = std::fs::remove_file(leftover);
+    }
+    let finished = (|| -> Result<Uuid> {
+        let mut from = std::fs::File::open(backup).map_err(io("reading the backup", backup))?;
+        let mut to = crate::store::keyfile::owner_only_create(&restoring)
+            .map_err(io("copying the backup into the data folder", &data_dir))?;
+        std::io::copy(&mut from, &mut to).map_err(io("copying the backup into the data folder", &data_dir))?;
+        to.sync_all().map_err(io("writing the restored database to disk", &restoring))?;
+        drop(to);
+        let key = DatabaseKey::read(&config.key_file)?;
+        let copy = check_backup(&restoring, &key, summary.taken_at)?;
+        if copy.counts != summary.counts {
+            return Err(Error::Corrupt { path: restoring.clone(), detail: "the copy differs from the backup".into() });
         }
-        Some(folder)
+        let staging = StoreConfig { database: restoring.clone(), ..config.clone() };
+        let store = Store::open(staging, clock.clone())?;
+        let node_id = store.take_new_node_id()?;
+        store.note_restore(&RestoreNote {
+            backup: summary.name.clone(),
+            taken_at: summary.taken_at,
+            restored_at: now,
+            replaced: replaced.as_ref().map(|p| p.display().to_string()),
+        })?;
+        drop(store);
+        std::fs::rename(&restoring, &restored).map_err(io("finishing the restored copy", &restoring))?;
+        Ok(node_id)
+    })();
+    let node_id = match finished {
+        Ok(id) => id,
+        Err(e) => {
+            for leftover in companions(&restoring).into_iter().chain(companions(&restored)) {
+                let _ = std::fs::remove_file(leftover);
+            }
+            return Err(e);
+        }
     };
-    if let Err(e) = std::fs::rename(&restoring, &config.database) {
+
+    // Then the swap: the database and its companions aside, the finished copy into place. A move
+    // that fails puts back what was moved. A crash between the two leaves the finished copy, which
+    // the next open puts in place (`Store::open`).
+    if let Some(folder) = &replaced {
+        std::fs::create_dir_all(folder).map_err(io("making a folder for the replaced database", folder))?;
+    }
+    let mut moved = Vec::new();
+    let put_back = |moved: &[(PathBuf, PathBuf)]| {
+        for (from, to) in moved.iter().rev() {
+            let _ = std::fs::rename(to, from);
+        }
+    };
+    for file in &present {
+        let to = replaced.as_ref().map(|f| f.join(file.file_name().unwrap_or_default())).unwrap_or_default();
+        if let Err(e) = std::fs::rename(file, &to) {
+            put_back(&moved);
+            return Err(io("moving the replaced database aside", file)(e));
+        }
+        moved.push((file.clone(), to));
+    }
+    if let Err(e) = std::fs::rename(&restored, &config.database) {
+        put_back(&moved);
         return Err(io("putting the backup in place", &config.database)(e));
     }
     sync_folder(&data_dir);
-    let store = Store::open(config.clone(), clock)?;
-    let node_id = store.take_new_node_id()?;
-    let note = RestoreNote {
-        backup: summary.name.clone(),
-        taken_at: summary.taken_at,
-        restored_at: now,
-        replaced: replaced.as_ref().map(|p| p.display().to_string()),
-    };
-    store.note_restore(&note)?;
-    drop(store);
     Ok(Restored { backup: BackupSummary { path: backup.to_path_buf(), ..summary }, replaced, node_id })
+}
+
+/// A database file with its WAL, shared-memory and rollback-journal files.
+fn companions(base: &Path) -> Vec<PathBuf> {
+    ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .map(|end| {
+            let mut p = base.as_os_str().to_os_string();
+            p.push(end);
+            PathBuf::from(p)
+        })
+        .collect()
 }
 
 /// Asks the next start to restore `backup` (checked now, and again then). For a shell that restarts
@@ -392,7 +436,10 @@ pub fn stage_restore(config: &StoreConfig, backup: &Path) -> Result<BackupSummar
 pub fn finish_staged_restore(config: &StoreConfig, clock: std::sync::Arc<dyn Clock>) -> Option<Result<Restored>> {
     let marker = pending_file(config);
     let body = std::fs::read(&marker).ok()?;
-    let _ = std::fs::remove_file(&marker);
+    if let Err(e) = std::fs::remove_file(&marker) {
+        // Never restore again at every start: if the request cannot be removed, it is not carried out.
+        return Some(Err(io("removing the request to restore (it was not carried out)", &marker)(e)));
+    }
     let pending: PendingRestore = match serde_json::from_slice(&body) {
         Ok(p) => p,
         Err(_) => return Some(Err(Error::Internal("the request to restore a backup could not be read".into()))),
@@ -425,11 +472,29 @@ pub fn to_thin(backups: &[BackupFile], now: DateTime<Utc>) -> Vec<PathBuf> {
     doomed
 }
 
-fn thin(dir: &Path, now: DateTime<Utc>) -> Result<()> {
-    for path in to_thin(&list(dir)?, now) {
-        std::fs::remove_file(&path).map_err(io("removing an old backup", &path))?;
+/// Deletes what [`to_thin`] names, best effort: a backup that cannot be deleted now (held open by a
+/// virus scanner, read-only) is left for next time and never stops the others or the backup.
+fn thin(dir: &Path, now: DateTime<Utc>) {
+    for path in to_thin(&list(dir).unwrap_or_default(), now) {
+        let _ = std::fs::remove_file(&path);
     }
-    Ok(())
+}
+
+/// Removes half-made backups left by a process that was stopped while taking one (over an hour old,
+/// so never one being made now).
+fn sweep_partials(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(3600));
+        if name.starts_with(&format!(".{BACKUP_PREFIX}")) && name.contains(".partial") && old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The time in a backup's name, if the name is a backup's.

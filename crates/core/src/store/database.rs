@@ -51,6 +51,16 @@ impl StoreConfig {
         }
     }
 
+    /// Where a restore makes its copy of a backup, beside the database (`store::backup`).
+    pub(crate) fn restoring(&self) -> PathBuf {
+        with_suffix(&self.database, ".restoring")
+    }
+
+    /// The restored copy once it is whole and final, waiting to take the database's place.
+    pub(crate) fn restored(&self) -> PathBuf {
+        with_suffix(&self.database, ".restored")
+    }
+
     /// Where this database's backups are kept: a `backups` folder beside it.
     pub fn backups_dir(&self) -> PathBuf {
         self.database.parent().map(Path::to_path_buf).unwrap_or_default().join(Self::BACKUPS_FOLDER)
@@ -106,6 +116,15 @@ impl Store {
                 config.database.display(),
                 config.key_file.display()
             ))),
+            // A restore stopped after it moved the database aside: its finished copy takes its place.
+            (false, true) if config.restored().is_file() => {
+                std::fs::rename(config.restored(), &config.database).map_err(|source| Error::Io {
+                    action: "putting the restored backup in place",
+                    path: config.database.clone(),
+                    source,
+                })?;
+                Self::open_existing(config, clock)
+            }
             // Another process may be creating the database this moment (its key is written first).
             (false, true) => Self::await_creation(config, clock),
         }
