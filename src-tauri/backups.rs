@@ -39,7 +39,13 @@ impl BackupHost {
     pub fn back_up(&self, store: &Store, forced: bool, copy: bool) -> lifeboat_core::Result<Option<BackupSummary>> {
         let _one = self.running.lock().unwrap_or_else(|e| e.into_inner());
         let mark = store.change_mark()?;
-        if !forced && self.last().mark == Some(mark) {
+        // The mark of the last backup, remembered in the database across restarts.
+        let last_mark = self.last().mark.or_else(|| store.last_backup_mark().ok().flatten());
+        if !forced && last_mark == Some(mark) {
+            // Nothing new to back up; a copy folder plugged in since still gets the newest backup.
+            if copy {
+                self.copy_newest_if_missing(store);
+            }
             return Ok(None);
         }
         let taken = match store.back_up(&self.dir) {
@@ -54,14 +60,37 @@ impl BackupHost {
             l.mark = Some(mark);
             l.error = None;
         });
+        if store.note_backup_mark(mark).is_err() {
+            eprintln!("lifeboat: the last backup's mark could not be noted");
+        }
         if let Some(folder) = copy.then(|| copy_folder(store)).flatten() {
-            let copied = store.copy_backup(&taken, &folder);
-            if let Err(e) = &copied {
-                eprintln!("lifeboat: copying a backup failed ({})", e.code().as_str());
-            }
-            self.update(|l| l.copy_error = copied.err().map(|e| e.to_string()));
+            self.copy(store, &taken, &folder);
         }
         Ok(Some(taken))
+    }
+
+    fn copy(&self, store: &Store, backup: &BackupSummary, folder: &std::path::Path) {
+        let copied = store.copy_backup(backup, folder);
+        if let Err(e) = &copied {
+            eprintln!("lifeboat: copying a backup failed ({})", e.code().as_str());
+        }
+        self.update(|l| l.copy_error = copied.err().map(|e| e.to_string()));
+    }
+
+    /// Copies the newest backup to the chosen folder if it is not there yet (a stick plugged in
+    /// after the last backup). Checked whole before it is copied.
+    fn copy_newest_if_missing(&self, store: &Store) {
+        let Some(folder) = copy_folder(store) else { return };
+        let Some(newest) = lifeboat_core::store::backup::list(&self.dir).ok().and_then(|l| l.into_iter().next()) else {
+            return;
+        };
+        if !folder.is_dir() || folder.join(&newest.name).exists() {
+            return;
+        }
+        match lifeboat_core::store::backup::inspect(&newest.path, store.config()) {
+            Ok(summary) => self.copy(store, &summary, &folder),
+            Err(e) => eprintln!("lifeboat: the newest backup could not be checked for copying ({})", e.code().as_str()),
+        }
     }
 
     /// What the last attempt said went wrong: the backup's, and the copy's.

@@ -154,6 +154,11 @@ fn restoring_puts_the_backup_back_and_keeps_the_replaced_database() {
     // A new node id, so numbers the replaced database gave after the backup are never given again.
     assert_ne!(store.node_id(), node_before);
     assert_eq!(store.node_id(), restored.node_id);
+    // The mark of a backup is kept across restarts, and does not move by being noted.
+    let mark = store.change_mark().unwrap();
+    store.note_backup_mark(mark).unwrap();
+    assert_eq!(store.last_backup_mark().unwrap(), Some(mark));
+    assert_eq!(store.change_mark().unwrap(), mark);
     let note = store.last_restore().unwrap().expect("the restore is remembered");
     assert_eq!(note.backup, taken.name);
     assert_eq!(note.taken_at, taken.taken_at);

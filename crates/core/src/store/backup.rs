@@ -190,6 +190,29 @@ impl Store {
         Ok(())
     }
 
+    /// The change mark noted at the last backup this PC took, if any (see [`Store::change_mark`]).
+    pub fn last_backup_mark(&self) -> Result<Option<(u64, u64)>> {
+        use rusqlite::OptionalExtension;
+        let text: Option<String> = self.read(|r| {
+            Ok(r.query_row("SELECT value FROM local_setting WHERE key = 'last_backup_mark'", [], |row| row.get(0))
+                .optional()?)
+        })?;
+        Ok(text.and_then(|t| {
+            let (a, b) = t.split_once(':')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        }))
+    }
+
+    /// Notes the change mark of the backup just taken (a setting of this PC, never synced).
+    pub fn note_backup_mark(&self, mark: (u64, u64)) -> Result<()> {
+        self.lock_writer().execute(
+            "INSERT INTO local_setting (key, value) VALUES ('last_backup_mark', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [format!("{}:{}", mark.0, mark.1)],
+        )?;
+        Ok(())
+    }
+
     /// A mark that moves whenever the database changes (a change made here or received): a
     /// scheduled backup is skipped while it stands still.
     pub fn change_mark(&self) -> Result<(u64, u64)> {
