@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::store::audit::{self, AuditReport};
 use crate::store::clock::Clock;
-use crate::store::database::{check_header, describe, is_damage, Store, StoreConfig};
+use crate::store::database::{check_header, companions, describe, is_damage, Store, StoreConfig};
 use crate::store::keyfile::DatabaseKey;
 use crate::store::migrations::{self, SCHEMA_VERSION};
 
@@ -429,18 +429,6 @@ pub fn restore(config: &StoreConfig, backup: &Path, clock: std::sync::Arc<dyn Cl
     }
     sync_folder(&data_dir);
     Ok(Restored { backup: BackupSummary { path: backup.to_path_buf(), ..summary }, replaced, node_id })
-}
-
-/// A database file with its WAL, shared-memory and rollback-journal files.
-fn companions(base: &Path) -> Vec<PathBuf> {
-    ["", "-wal", "-shm", "-journal"]
-        .iter()
-        .map(|end| {
-            let mut p = base.as_os_str().to_os_string();
-            p.push(end);
-            PathBuf::from(p)
-        })
-        .collect()
 }
 
 /// Asks the next start to restore `backup` (checked now, and again then). For a shell that restarts

@@ -467,10 +467,15 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Removes a half-built database and its WAL and shared-memory files.
+/// A database file with its WAL, shared-memory and rollback-journal files.
+pub(crate) fn companions(database: &Path) -> Vec<PathBuf> {
+    ["", "-wal", "-shm", "-journal"].iter().map(|end| with_suffix(database, end)).collect()
+}
+
+/// Removes a half-built database and its WAL, shared-memory and rollback-journal files.
 fn remove_leftovers(database: &Path) {
-    for end in ["", "-wal", "-shm", "-journal"] {
-        let _ = std::fs::remove_file(with_suffix(database, end));
+    for file in companions(database) {
+        let _ = std::fs::remove_file(file);
     }
 }
 
