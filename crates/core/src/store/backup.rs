@@ -172,32 +172,17 @@ impl Store {
 
     /// The last restore of this database, if it was put back from a backup.
     pub fn last_restore(&self) -> Result<Option<RestoreNote>> {
-        use rusqlite::OptionalExtension;
-        let text: Option<String> = self.read(|r| {
-            Ok(r.query_row("SELECT value FROM local_setting WHERE key = 'last_restore'", [], |row| row.get(0))
-                .optional()?)
-        })?;
-        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+        Ok(self.backup_note("last_restore")?.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
     fn note_restore(&self, note: &RestoreNote) -> Result<()> {
         let text = serde_json::to_string(note).map_err(|e| Error::Internal(e.to_string()))?;
-        self.lock_writer().execute(
-            "INSERT INTO local_setting (key, value) VALUES ('last_restore', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [text],
-        )?;
-        Ok(())
+        self.note_for_backups("last_restore", &text)
     }
 
     /// The change mark noted at the last backup this PC took, if any (see [`Store::change_mark`]).
     pub fn last_backup_mark(&self) -> Result<Option<(u64, u64)>> {
-        use rusqlite::OptionalExtension;
-        let text: Option<String> = self.read(|r| {
-            Ok(r.query_row("SELECT value FROM local_setting WHERE key = 'last_backup_mark'", [], |row| row.get(0))
-                .optional()?)
-        })?;
-        Ok(text.and_then(|t| {
+        Ok(self.backup_note("last_backup_mark")?.and_then(|t| {
             let (a, b) = t.split_once(':')?;
             Some((a.parse().ok()?, b.parse().ok()?))
         }))
@@ -205,10 +190,22 @@ impl Store {
 
     /// Notes the change mark of the backup just taken (a setting of this PC, never synced).
     pub fn note_backup_mark(&self, mark: (u64, u64)) -> Result<()> {
+        self.note_for_backups("last_backup_mark", &format!("{}:{}", mark.0, mark.1))
+    }
+
+    /// What backups and restores note of themselves in this PC's own settings (never synced, and no
+    /// practice data: no journal or audit entry).
+    fn backup_note(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.read(|r| {
+            Ok(r.query_row("SELECT value FROM local_setting WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+        })
+    }
+
+    fn note_for_backups(&self, key: &str, value: &str) -> Result<()> {
         self.lock_writer().execute(
-            "INSERT INTO local_setting (key, value) VALUES ('last_backup_mark', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [format!("{}:{}", mark.0, mark.1)],
+            "INSERT INTO local_setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
         )?;
         Ok(())
     }
