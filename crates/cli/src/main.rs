@@ -419,6 +419,7 @@ impl From<lifeboat_core::Error> for Failure {
             | ErrorCode::Unfinished => 6,
             ErrorCode::SyncRefused => 7,
             ErrorCode::Unreachable => 8,
+            ErrorCode::DiskFull => 10,
             ErrorCode::Io | ErrorCode::Storage | ErrorCode::Internal | ErrorCode::Preparing | ErrorCode::Ipc => 1,
         };
         Failure { message: e.to_string(), code }

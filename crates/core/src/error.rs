@@ -68,6 +68,12 @@ pub enum Error {
     #[error("the key file {key_file} is there but the database {database} is not: creating it was interrupted, or it was moved or deleted. Restore a backup or put the database back; if this PC never held records, start afresh (the key file is kept aside, not deleted)")]
     Unfinished { database: PathBuf, key_file: PathBuf },
 
+    /// The disk holding the database is full. The change that met it was not saved (its transaction
+    /// rolled back whole); everything saved before it stands, and saving works again once space is
+    /// freed. `folder` is the database's folder where the store knows it.
+    #[error("the disk is full{}: this change was not saved, and nothing saved before it is lost. Free some space on that disk (empty the recycle bin, move old files off it), then save again", folder.as_ref().map(|f| format!(" (the disk that holds {})", f.display())).unwrap_or_default())]
+    DiskFull { folder: Option<PathBuf> },
+
     #[error("{action} failed on {path}: {source}")]
     Io {
         action: &'static str,
@@ -112,6 +118,8 @@ pub enum ErrorCode {
     KeyFile,
     /// A key file without its database (an interrupted creation, or a database moved away).
     Unfinished,
+    /// The disk holding the database is full: nothing of the change was saved.
+    DiskFull,
     Io,
     SyncRefused,
     Storage,
@@ -143,6 +151,7 @@ impl ErrorCode {
             ErrorCode::TooNew => "too_new",
             ErrorCode::KeyFile => "key_file",
             ErrorCode::Unfinished => "unfinished",
+            ErrorCode::DiskFull => "disk_full",
             ErrorCode::Io => "io",
             ErrorCode::SyncRefused => "sync_refused",
             ErrorCode::Unreachable => "unreachable",
@@ -171,6 +180,7 @@ impl From<rusqlite::Error> for Error {
             rusqlite::Error::InvalidColumnType(column, name, ty) => {
                 Error::DamagedRecord(format!("column {column} ({name}) holds a {ty}"))
             }
+            e if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) => Error::DiskFull { folder: None },
             other => Error::Storage(other),
         }
     }
@@ -179,6 +189,14 @@ impl From<rusqlite::Error> for Error {
 impl Error {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Invalid { field: field.into(), reason: reason.into() }
+    }
+
+    /// The same error naming the folder whose disk is full, where it is a full disk.
+    pub fn on_disk_of(self, folder: &std::path::Path) -> Error {
+        match self {
+            Error::DiskFull { folder: None } => Error::DiskFull { folder: Some(folder.to_path_buf()) },
+            other => other,
+        }
     }
 
     /// The stable code for the UI and for scripts.
@@ -199,6 +217,7 @@ impl Error {
             Error::TooNew { .. } => ErrorCode::TooNew,
             Error::KeyFile(_) => ErrorCode::KeyFile,
             Error::Unfinished { .. } => ErrorCode::Unfinished,
+            Error::DiskFull { .. } => ErrorCode::DiskFull,
             Error::Io { .. } => ErrorCode::Io,
             Error::SyncRefused(_) => ErrorCode::SyncRefused,
             Error::Storage(_) => ErrorCode::Storage,

@@ -155,3 +155,62 @@ fn killed(status: std::process::ExitStatus) -> bool {
         !status.success()
     }
 }
+
+/// A write-ahead log deleted after a crash, while it still held saved changes: the start names the
+/// missing log instead of quietly opening the older database, and leaves the database and its index
+/// byte for byte as found; with the log put back, every saved change is there.
+#[test]
+fn a_wal_deleted_after_a_crash_is_named_at_start_and_nothing_is_touched() {
+    if std::env::var_os(WRITER).is_some() {
+        return;
+    }
+    let (db, desk, admin, _) = fresh_database();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["writer", "--exact", "--nocapture", "--test-threads=1"])
+        .env(WRITER, db.path())
+        .env(STAFF, desk.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once 30 clients are saved.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut saved = Vec::new();
+    while saved.len() < 30 {
+        let line = lines.next().expect("the writer saves clients").unwrap();
+        saved.extend(line.strip_prefix("saved ").and_then(|id| Uuid::parse_str(id).ok()));
+    }
+    child.kill().unwrap();
+    assert!(killed(child.wait().unwrap()));
+    drop(lines);
+
+    let config = StoreConfig::in_dir(db.path());
+    let side = |end: &str| {
+        let mut name = config.database.clone().into_os_string();
+        name.push(end);
+        std::path::PathBuf::from(name)
+    };
+    let (wal, shm) = (side("-wal"), side("-shm"));
+    assert!(wal.exists() && shm.exists(), "a killed writer leaves its log and index");
+    let before = (std::fs::read(&config.database).unwrap(), std::fs::read(&shm).unwrap());
+    let aside = db.path().join("moved-away.wal");
+    std::fs::rename(&wal, &aside).unwrap();
+
+    let refused = Store::open(config.clone(), Arc::new(SystemClock)).err().expect("the start is refused");
+    assert_eq!(refused.code(), lifeboat_core::ErrorCode::Corrupt, "{refused}");
+    let message = refused.to_string();
+    assert!(
+        message.contains(&format!("its write-ahead log {} is missing", wal.display()))
+            && message.contains("pages of saved changes not yet written into the database"),
+        "the message names the missing log: {message}"
+    );
+    assert_eq!((std::fs::read(&config.database).unwrap(), std::fs::read(&shm).unwrap()), before, "nothing touched");
+    assert!(!wal.exists(), "no empty log made in its place");
+
+    // Put back, the log gives every saved client.
+    std::fs::rename(&aside, &wal).unwrap();
+    let store = Store::open(config, Arc::new(SystemClock)).unwrap();
+    let missing = saved.iter().filter(|id| store.client(&admin, **id).is_err()).count();
+    assert_eq!(missing, 0, "every client saved before the kill is there");
+    assert!(store.doctor().unwrap().is_healthy());
+}

@@ -51,7 +51,7 @@ fn the_key_file_is_readable_by_its_owner_only() {
 #[test]
 fn files_that_cannot_be_opened_get_distinct_errors_and_stay_untouched() {
     type Damage = fn(&tempfile::TempDir);
-    let cases: [(&str, Damage, &str); 6] = [
+    let cases: [(&str, Damage, &str); 7] = [
         (
             "key of another database",
             |dir| {
@@ -86,6 +86,16 @@ fn files_that_cannot_be_opened_get_distinct_errors_and_stay_untouched() {
                     *b ^= 0x5a;
                 }
                 fs::write(&path, bytes).unwrap();
+            },
+            "corrupt",
+        ),
+        (
+            "cut short (its second half lost)",
+            |dir| {
+                let path = dir.path().join(StoreConfig::DATABASE_FILE);
+                let bytes = fs::read(&path).unwrap();
+                let pages = bytes.len() / 4096;
+                fs::write(&path, &bytes[..pages / 2 * 4096]).unwrap();
             },
             "corrupt",
         ),

@@ -4,7 +4,8 @@
 //!
 //! JSON values are written with object keys in byte order, no whitespace, strings escaped as JSON
 //! requires (`\"`, `\\`, control characters as `\u00XX`, everything else as UTF-8), numbers as
-//! serde_json writes them (integers in decimal; floats shortest round-trip). Fields are written as
+//! serde_json writes them (integers in decimal; floats shortest round-trip, which the workspace's
+//! `float_roundtrip` feature reads back to the same float on every node). Fields are written as
 //! `name=length:value` lines, so no value can be mistaken for the next field.
 
 use std::fmt::Write as _;
@@ -107,6 +108,18 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// Found by fuzzing: a long number parsed without `float_roundtrip` became a float whose shortest
+    /// form read back as another float, so a peer parsing the change would compute another hash.
+    #[test]
+    fn a_float_reads_back_to_the_same_canonical_text() {
+        for text in [format!("\t\t{}", "3".repeat(168)), "0.30000000000000004".into(), "1e-320".into(), "12.5".into()] {
+            let first: Value = serde_json::from_str(&text).unwrap();
+            let written = json(&first);
+            let again: Value = serde_json::from_str(&written).unwrap();
+            assert_eq!(json(&again), written, "from {text:?}");
+        }
+    }
 
     #[test]
     fn keys_are_sorted_and_nothing_depends_on_insertion_order() {

@@ -166,3 +166,23 @@ fn manifest_dir() -> std::path::PathBuf {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
 }
+
+/// A whole bundle file, frozen: the file in `tests/golden` (signed, encrypted with the passphrase
+/// below) must still read, to the golden change. It is also the fuzzer's seed for bundle import
+/// (`fuzz/`), which reads it with the same passphrase. A bundle holds random salts and nonces, so the
+/// file is compared by what it reads back to, not byte for byte.
+#[test]
+fn a_golden_bundle_file_still_reads() {
+    const PASSPHRASE: &str = "fuzzing passphrase 1";
+    let path = manifest_dir().join("tests/golden/bundle.lbb");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() && !path.exists() {
+        let mut out = Vec::new();
+        bundle::write(&mut out, id(0x01), id(0xaa), "2026-03-29T08:30:00.000Z", &[change()], &[7u8; 32], PASSPHRASE)
+            .unwrap();
+        std::fs::write(&path, out).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap_or_else(|_| panic!("{} is missing", path.display()));
+    let (manifest, changes) = bundle::read(&mut &bytes[..], PASSPHRASE).unwrap();
+    assert_eq!((manifest.practice_id, manifest.source_node, changes), (id(0x01), id(0xaa), vec![change()]));
+    assert!(bundle::read(&mut &bytes[..], "not the passphrase").is_err());
+}

@@ -226,6 +226,7 @@ impl Store {
     fn open_existing(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
         let key = DatabaseKey::read(&config.key_file)?;
         check_header(&config, &key)?;
+        check_wal(&config.database)?;
         // Opened without CREATE, so a file that vanished in between is not recreated empty.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(&config.database, flags)?;
@@ -339,6 +340,11 @@ impl Store {
 
     pub fn config(&self) -> &StoreConfig {
         &self.config
+    }
+
+    /// The folder that holds the database (and so the disk it fills).
+    pub fn folder(&self) -> &Path {
+        self.config.database.parent().unwrap_or(Path::new(""))
     }
 
     pub fn clock(&self) -> &dyn Clock {
@@ -470,6 +476,41 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// A database file with its WAL, shared-memory and rollback-journal files.
 pub(crate) fn companions(database: &Path) -> Vec<PathBuf> {
     ["", "-wal", "-shm", "-journal"].iter().map(|end| with_suffix(database, end)).collect()
+}
+
+/// Finds a write-ahead log that went missing while it still held saved changes. After a crash (or
+/// while the app runs) the -wal file holds committed changes not yet copied into the database, and the
+/// -shm index beside it records how far the log reaches (`mxFrame`) and how much of it was copied back
+/// (`nBackfill`). SQLite, finding the index without its log, would quietly start from the older
+/// database; here the loss is named instead, and nothing is opened or changed. A log deleted together
+/// with its index leaves no trace here; sync finds that loss (the node's numbers go backwards).
+fn check_wal(database: &Path) -> Result<()> {
+    let wal = with_suffix(database, "-wal");
+    if wal.exists() {
+        return Ok(());
+    }
+    let Some(waiting) = wal_frames_not_checkpointed(&with_suffix(database, "-shm")) else { return Ok(()) };
+    Err(Error::Corrupt {
+        path: database.to_path_buf(),
+        detail: format!(
+            "its write-ahead log {} is missing, and it held {waiting} pages of saved changes not yet written into the database. The database and its -shm file are left as they are: put the -wal file back if it was moved, or restore a backup",
+            wal.display()
+        ),
+    })
+}
+
+/// How many pages of a write-ahead log its shared-memory index says were not yet copied into the
+/// database, if the index is whole and says any. The index header (SQLite's `WalIndexHdr`, twice, then
+/// `WalCkptInfo`) is in the machine's own byte order.
+fn wal_frames_not_checkpointed(shm: &Path) -> Option<u32> {
+    use std::io::Read;
+    let mut header = [0u8; 100];
+    std::fs::File::open(shm).ok()?.read_exact(&mut header).ok()?;
+    let word = |at: usize| u32::from_ne_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    let initialised = header[12] != 0;
+    let copies_agree = header[..48] == header[48..96];
+    let (max_frame, backfilled) = (word(16), word(96));
+    (initialised && copies_agree && max_frame > backfilled).then(|| max_frame - backfilled)
 }
 
 /// Removes a half-built database and its WAL, shared-memory and rollback-journal files.

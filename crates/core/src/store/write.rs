@@ -427,11 +427,15 @@ fn failpoint(_step: &'static str) -> Result<()> {
 
 impl Store {
     /// Runs `change` as `session` through the write path. See the module documentation.
+    /// A full disk is named as such, with the database's folder: the transaction rolled back whole.
     pub fn write<T>(&self, session: &Session, change: impl FnOnce(&mut Write<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock_writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let actor = Actor::load(&tx, session)?;
-        self.commit_write(tx, actor, change)
+        let written =
+            conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Error::from).and_then(|tx| {
+                let actor = Actor::load(&tx, session)?;
+                self.commit_write(tx, actor, change)
+            });
+        written.map_err(|e| e.on_disk_of(self.folder()))
     }
 
     /// The part of the write path after the actor is known, shared with creating the practice

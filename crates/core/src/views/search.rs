@@ -60,7 +60,9 @@ fn phone_digits(text: &str) -> String {
 /// Turns what was typed into search terms: lower case; a query that is all phone number becomes
 /// one run of digits however it was spaced; a number among words loses its punctuation.
 fn terms(query: &str) -> Vec<String> {
-    let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
+    // Control characters (a NUL, a tab pasted from a spreadsheet) separate words, as spaces do; a NUL
+    // would otherwise end the full-text query early.
+    let query: String = query.chars().take(MAX_QUERY_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect();
     let query = query.as_str();
     if number_like(query) {
         return vec![phone_digits(query)];
