@@ -788,6 +788,7 @@ pub async fn sync_now(state: State<'_, AppState>) -> CommandResult<()> {
 pub async fn host_relay(state: State<'_, AppState>, port: u16) -> CommandResult<()> {
     let host = sync_host(&state)?;
     let session = state.session()?;
+    state.run(|store, session| Ok(store.require(session, lifeboat_core::Action::ManageSync)?)).await?;
     if port < 1024 {
         return Err(lifeboat_core::Error::invalid("port", "must be 1024 to 65535").into());
     }
@@ -1060,6 +1061,7 @@ pub async fn preview_import(
 ) -> CommandResult<Preview> {
     state
         .run(move |store, session| {
+            store.require(session, lifeboat_core::Action::ImportRecords)?;
             let (name, bytes) = read_import_file(&path)?;
             Ok(store.preview_import(session, kind, &name, &bytes, mapping.as_ref())?)
         })
@@ -1091,6 +1093,7 @@ pub async fn import_file(
     let export_dir = state.export_dir();
     state
         .run(move |store, session| {
+            store.require(session, lifeboat_core::Action::ImportRecords)?;
             let (name, bytes) = read_import_file(&path)?;
             let (report, table) = store.import_file(session, kind, &name, &bytes, &options, |done, total| {
                 // A page that stopped listening does not stop the import.
@@ -1303,6 +1306,7 @@ pub async fn mark_entered_from_file(
 ) -> CommandResult<lifeboat_core::ledger::Marked> {
     state
         .run(move |store, session| {
+            store.require(session, lifeboat_core::Action::ReconcileRecords)?;
             let (name, bytes) = read_import_file(&path)?;
             Ok(store.mark_entered_from_file(session, &name, &bytes)?)
         })
@@ -1342,9 +1346,9 @@ pub async fn start_drill(state: State<'_, AppState>, plan: DrillPlan) -> Command
 /// How the running drill stands (anyone signed in to it).
 #[tauri::command]
 pub async fn drill_progress(state: State<'_, AppState>) -> CommandResult<DrillReport> {
+    let session = state.session()?;
     let copy =
         state.drill().ok_or_else(|| CommandError::new(ErrorCode::Conflict, "No drill is running on this PC."))?;
-    let session = state.session()?;
     blocking(move || Ok(copy.drill_progress(&session)?)).await
 }
 

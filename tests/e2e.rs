@@ -1804,3 +1804,508 @@ async fn a_damaged_database_is_found_at_start_and_restored_from_a_backup_in_the_
     .await
     .expect("the restore end-to-end test finished within 5 minutes");
 }
+
+/// Who may call what, and what the back end does with hostile input, through the real IPC of the real
+/// window: every command the window may call (the list in `src-tauri/build.rs`) is called with no one
+/// signed in and as each role, and the answer compared with the permission table
+/// (`lifeboat_core::permission::allows`) through the action each command needs (`ROLE_MATRIX` below).
+/// Then, as an admin and as a vet (between them every action), every command is called again with
+/// each of its arguments replaced by hostile values (very long text, control and bidirectional-override
+/// characters, markup, impossible and far-off dates, extreme numbers): each answer must be an error
+/// that names the problem, or a success, never a fault, a hang or a dead window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_answers_each_role_as_the_permission_table_says_and_hostile_input_is_refused_in_words() {
+    use lifeboat_core::permission::{allows, Role};
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    tokio::time::timeout(Duration::from_secs(900), async {
+        let data = tempfile::TempDir::new().unwrap();
+        let accounts = every_role_practice(data.path());
+        let app = Desktop::launch(data.path(), "role-matrix").await;
+        app.find("[data-testid=login-form]").await;
+
+        // Every command in the manifest is in the matrix, and nothing else is.
+        let build = std::fs::read_to_string(manifest_dir().join("src-tauri/build.rs")).unwrap();
+        let listed = between(&build, "const COMMANDS: &[&str] = &[", "];");
+        let mut manifest: Vec<&str> = listed.split(',').map(|c| c.trim().trim_matches('"')).filter(|c| !c.is_empty()).collect();
+        manifest.sort();
+        let table = role_matrix();
+        let mut covered: Vec<&str> = table.iter().map(|e| e.0).chain(SESSION_COMMANDS.iter().copied()).collect();
+        covered.sort();
+        assert_eq!(covered, manifest, "the matrix names every command once (and the session commands apart)");
+
+        let plan: Vec<serde_json::Value> =
+            table.iter().map(|(command, args, _)| serde_json::json!({ "command": command, "args": args })).collect();
+        let who: Vec<serde_json::Value> = std::iter::once(serde_json::Value::Null)
+            .chain(accounts.iter().map(|(role, user, password)| {
+                serde_json::json!({ "role": role.as_str(), "username": user, "password": password })
+            }))
+            .collect();
+        let answers = app
+            .client
+            .execute_async(IPC_HARNESS_MATRIX, vec![serde_json::json!(plan), serde_json::json!(who)])
+            .await
+            .unwrap();
+
+        let mut wrong = Vec::new();
+        for (who, row) in answers.as_array().unwrap().iter().enumerate() {
+            let role = if who == 0 { None } else { Some(accounts[who - 1].0) };
+            let label = role.map(Role::as_str).unwrap_or("no one signed in");
+            for (i, (command, _, needs)) in table.iter().enumerate() {
+                let code = row[i].as_str().unwrap();
+                let expected = match (needs, role) {
+                    (Needs::Nothing, _) => Expect::Allowed,
+                    (Needs::NeverHere, _) => Expect::Code("forbidden"),
+                    (_, None) => Expect::Code("not_logged_in"),
+                    (Needs::SignedIn, Some(_)) => Expect::Allowed,
+                    (Needs::Action(action), Some(role)) => {
+                        if allows(role, *action) {
+                            Expect::Allowed
+                        } else {
+                            Expect::Code("forbidden")
+                        }
+                    }
+                };
+                let fine = match expected {
+                    Expect::Code(want) => code == want,
+                    Expect::Allowed => !matches!(code, "forbidden" | "not_logged_in") && is_an_answer(code),
+                };
+                if !fine {
+                    wrong.push(format!("{command} as {label}: {code} (expected {expected:?})"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{} answers differ from the permission table:\n{}", wrong.len(), wrong.join("\n"));
+
+        // Hostile arguments, as the admin and as the vet.
+        for (role, user, password) in accounts.iter().filter(|a| matches!(a.0, Role::Admin | Role::Vet)) {
+            let answers = app
+                .client
+                .execute_async(
+                    IPC_HARNESS_HOSTILE,
+                    vec![serde_json::json!(plan), serde_json::json!({ "username": user, "password": password })],
+                )
+                .await
+                .unwrap();
+            let faults: Vec<String> = answers
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| !is_an_answer(a["code"].as_str().unwrap()))
+                .map(|a| format!("{} {} = {}: {}", a["command"], a["path"], a["value"], a["code"]))
+                .collect();
+            let calls = answers.as_array().unwrap().len();
+            println!("hostile input as {role}: {calls} calls, {} faults", faults.len());
+            assert!(calls > 1000, "the hostile run made {calls} calls");
+            assert!(faults.is_empty(), "hostile input as {role} met faults:\n{}", faults.join("\n"));
+        }
+
+        // And the window still answers.
+        let status = app
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 window.__TAURI_INTERNALS__.invoke('app_status').then((s) => done(s.phase), (e) => done('error ' + JSON.stringify(e)));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, serde_json::json!("login"), "the app answers after all of it");
+        app.screenshot("1-after-every-command").await;
+        app.close().await;
+        let store = open_store(data.path());
+        assert!(store.doctor().unwrap().is_healthy(), "the database is healthy after all of it");
+    })
+    .await
+    .expect("the role matrix finished within 15 minutes");
+}
+
+/// What a command needs of whoever calls it.
+#[derive(Debug)]
+enum Needs {
+    /// Anyone at the PC, signed in or not.
+    Nothing,
+    /// Anyone signed in.
+    SignedIn,
+    /// Someone signed in whose role allows the action.
+    Action(lifeboat_core::Action),
+    /// Refused to everyone in this state (starting afresh, with a database that is there).
+    NeverHere,
+}
+
+#[derive(Debug)]
+enum Expect {
+    Allowed,
+    Code(&'static str),
+}
+
+/// Commands that change who is signed in or lock the screen, which the matrix uses rather than tests
+/// (the first-run test and the sign-in tests cover them).
+const SESSION_COMMANDS: [&str; 5] = ["login", "logout", "lock_screen", "unlock_screen", "unlock_with_pin"];
+
+/// An answer, as opposed to a fault: a success, an error code a person can be shown, or the IPC's
+/// refusal of a request it cannot read ("invalid args `date` for command `day_book`: ...", or text
+/// that is not Unicode: "unexpected end of hex escape"). A panic is `internal`; a command that never
+/// answers is a `timeout`.
+fn is_an_answer(code: &str) -> bool {
+    !matches!(code, "internal" | "timeout" | "storage" | "damaged_record")
+}
+
+/// The practice for the matrix: an account of each role (passwords known), and a client with a dog.
+fn every_role_practice(dir: &Path) -> Vec<(lifeboat_core::Role, String, String)> {
+    use lifeboat_core::{example, NewClient, NewPatient, Role, Species, Store, StoreConfig, SystemClock};
+    let store = Store::open(StoreConfig::in_dir(dir), std::sync::Arc::new(SystemClock)).unwrap();
+    let admin = store.create_practice(&example::practice_setup("admin", "admin password")).unwrap();
+    let mut accounts = Vec::new();
+    for role in [Role::Reception, Role::Nurse, Role::Vet, Role::Manager] {
+        let (user, password) = (format!("{}.one", role.as_str()), format!("{} password 1", role.as_str()));
+        store.add_staff(&admin, &example::staff(&user, role, &password)).unwrap();
+        accounts.push((role, user, password));
+    }
+    accounts.push((Role::Admin, "admin".into(), "admin password".into()));
+    let client = NewClient {
+        first_name: "Agatha".into(),
+        last_name: "Quillfeather".into(),
+        phone: "07700 900461".into(),
+        ..Default::default()
+    };
+    store.register_client_with_patient(&admin, &client, Some(&NewPatient::new("Biscuit", Species::Dog))).unwrap();
+    accounts
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap_or_else(|| panic!("{start:?} not found")) + start.len();
+    &text[from..from + text[from..].find(end).unwrap()]
+}
+
+/// Every command but the session ones, with arguments of the right shape (ids that match nothing,
+/// so that a refusal for permission is told apart from a missing record), and what it needs.
+fn role_matrix() -> Vec<(&'static str, serde_json::Value, Needs)> {
+    use lifeboat_core::clinical::consultation::{ConsultationDraft, NewAddendum};
+    use lifeboat_core::clinical::lab::NewLabResult;
+    use lifeboat_core::clinical::prescription::{NewDispensing, NewPrescription};
+    use lifeboat_core::import::ImportOptions;
+    use lifeboat_core::ledger::{EnteredMark, LedgerFilter};
+    use lifeboat_core::Action::*;
+    use lifeboat_core::{example, NewClient, NewPatient, Role, Species, StaffUpdate};
+    use serde_json::json;
+    use Needs::{Action, NeverHere, Nothing, SignedIn};
+    let v = |x: &dyn erased::Ser| x.value();
+    let nobody = "018f0000-0000-7000-8000-00000000abcd";
+    let today = "2026-12-01";
+    let at = "2026-12-01T10:00:00";
+    let client = json!(v(&NewClient {
+        first_name: "Matrix".into(),
+        last_name: "Caller".into(),
+        phone: "07700 900999".into(),
+        ..Default::default()
+    }));
+    let patient = v(&NewPatient::new("Pip", Species::Cat));
+    let prescription = v(&NewPrescription::default());
+    let appointment = json!({
+        "clinician_id": nobody, "room": "Consult 1", "start": at, "minutes": 15, "kind": "consultation",
+        "reason": "Check", "patient_id": nobody, "client_id": nobody, "notes": "", "confirm_outside_hours": false
+    });
+    let channel = json!("$channel");
+    vec![
+        ("app_status", json!({}), Nothing),
+        ("setup_practice", json!({ "setup": v(&example::practice_setup("second", "second password")) }), Nothing),
+        ("idle_lock_minutes", json!({}), SignedIn),
+        ("set_idle_lock_minutes", json!({ "minutes": 5 }), Action(EditStaff)),
+        (
+            "change_own_password",
+            json!({ "currentPassword": "not my password", "newPassword": "a new password 9" }),
+            Action(ChangeOwnPassword),
+        ),
+        ("set_unlock_pin", json!({ "pin": "2468", "password": "not my password" }), SignedIn),
+        ("sync_status", json!({}), SignedIn),
+        ("practice", json!({}), SignedIn),
+        ("list_staff", json!({}), Action(ViewStaff)),
+        (
+            "add_staff",
+            json!({ "staff": v(&example::staff("matrix.added", Role::Reception, "a password 12")) }),
+            Action(AddStaff),
+        ),
+        ("update_staff", json!({ "id": nobody, "update": v(&StaffUpdate::default()) }), Action(EditStaff)),
+        ("reset_staff_password", json!({ "id": nobody, "password": "a password 12" }), Action(EditStaff)),
+        ("reference_data", json!({}), Nothing),
+        ("search", json!({ "query": "quill" }), Action(ViewRecords)),
+        ("likely_duplicate_clients", json!({ "probe": client }), Action(ViewRecords)),
+        ("register_client", json!({ "client": client, "patient": null }), Action(RegisterClient)),
+        ("register_patient", json!({ "owner": nobody, "patient": patient }), Action(RegisterPatient)),
+        ("client_record", json!({ "id": nobody }), Action(ViewRecords)),
+        ("patient_record", json!({ "id": nobody }), Action(ViewRecords)),
+        ("update_client", json!({ "id": nobody, "details": client }), Action(EditClient)),
+        ("day_book", json!({ "date": today }), Action(ViewRecords)),
+        ("book_appointment", json!({ "appointment": appointment }), Action(BookAppointment)),
+        (
+            "move_appointment",
+            json!({ "id": nobody, "to": { "clinician_id": nobody, "room": "Consult 1", "start": at, "minutes": 15, "confirm_outside_hours": false } }),
+            Action(ChangeAppointment),
+        ),
+        ("set_appointment_status", json!({ "id": nobody, "status": "arrived" }), Action(ChangeAppointment)),
+        ("print_day_list", json!({ "date": today }), Action(ViewRecords)),
+        ("record_death", json!({ "patient": nobody, "on": today }), Action(RecordDeath)),
+        ("working_week", json!({ "clinician": nobody }), Action(ViewStaff)),
+        ("set_working_week", json!({ "clinician": nobody, "week": "Mon-Fri 08:30-18:00" }), Action(SetWorkingHours)),
+        ("my_consults", json!({ "date": today }), Action(ViewClinical)),
+        (
+            "start_consultation",
+            json!({ "start": { "appointment_id": null, "patient_id": nobody } }),
+            Action(RecordConsultation),
+        ),
+        ("consultation_view", json!({ "id": nobody }), Action(ViewClinical)),
+        (
+            "save_consultation_draft",
+            json!({ "id": nobody, "draft": v(&ConsultationDraft::default()) }),
+            Action(RecordConsultation),
+        ),
+        (
+            "sign_consultation",
+            json!({ "id": nobody, "password": "not my password", "confirmUnusualVitals": false }),
+            Action(RecordConsultation),
+        ),
+        (
+            "add_addendum",
+            json!({ "consultation": nobody, "addendum": v(&NewAddendum::default()) }),
+            Action(RecordConsultation),
+        ),
+        (
+            "void_record",
+            json!({ "entity": "consultation", "id": nobody, "reason": "Wrong animal" }),
+            Action(VoidClinical),
+        ),
+        ("patient_history", json!({ "patient": nobody }), Action(ViewClinical)),
+        ("find_products", json!({ "query": "meloxicam" }), Action(ViewClinical)),
+        ("check_prescription", json!({ "prescription": prescription }), Action(Prescribe)),
+        ("prescribe", json!({ "prescription": prescription }), Action(Prescribe)),
+        ("dispense", json!({ "prescription": nobody, "dispensing": v(&NewDispensing::default()) }), Action(Dispense)),
+        ("print_label", json!({ "prescription": nobody, "dispensing": nobody }), Action(ViewClinical)),
+        ("print_prescription", json!({ "prescription": nobody }), Action(ViewClinical)),
+        (
+            "add_charge",
+            json!({ "charge": { "patient_id": nobody, "consultation_id": null, "fee_id": nobody, "quantity": "1", "note": "" } }),
+            Action(CaptureCharge),
+        ),
+        ("cd_register", json!({ "premises": null }), Action(ViewClinical)),
+        ("cd_entries", json!({ "premises": nobody, "product": nobody }), Action(ViewClinical)),
+        (
+            "record_cd_entry",
+            json!({ "entry": {
+            "product_id": nobody, "premises_id": null, "kind": "receipt", "occurred_at": null, "quantity": "10",
+            "supplier": "Wholesaler", "reference": "INV-1", "recipient": "", "patient_id": null, "prescriber_id": null,
+            "collected_by": "", "witness": "", "corrects_id": null, "correction_adds": false, "note": "" } }),
+            Action(RecordControlledDrugs),
+        ),
+        ("lab_tests", json!({ "all": false }), Action(ViewClinical)),
+        (
+            "save_lab_test",
+            json!({ "test": { "id": null, "name": "Matrix panel", "sample_type": "Blood", "lab": "In house", "in_house": true, "turnaround_hours": 2, "active": true } }),
+            Action(ManageLabTests),
+        ),
+        (
+            "request_lab_work",
+            json!({ "request": { "patient_id": nobody, "consultation_id": null, "test_id": nobody, "sample_type": "Blood", "lab": "In house", "sample_taken_by": null, "sample_taken_at": null, "note": "" } }),
+            Action(RequestLabWork),
+        ),
+        (
+            "record_lab_result",
+            json!({ "result": v(&NewLabResult::default()), "filePath": null }),
+            Action(RecordLabResults),
+        ),
+        ("lab_result_template", json!({ "request": nobody }), Action(ViewClinical)),
+        ("lab_awaited", json!({ "mine": false }), Action(ViewClinical)),
+        ("save_lab_attachment", json!({ "result": nobody }), Action(ViewClinical)),
+        ("number_blocks", json!({}), SignedIn),
+        ("add_number_block", json!({ "kind": "client", "first": 900000, "last": 900999 }), Action(ManageNumbers)),
+        ("client_account", json!({ "client": nobody }), Action(ViewRecords)),
+        (
+            "take_payment",
+            json!({ "payment": { "client_id": nobody, "kind": "payment", "method": "cash", "amount": "10.00", "reference": "", "note": "" } }),
+            Action(TakePayment),
+        ),
+        ("run_card_payment", json!({ "payment": nobody, "approved": true, "reference": "AUTH1" }), Action(TakePayment)),
+        ("cash_up", json!({ "day": today, "counted": "0.00", "note": "" }), Action(CashUp)),
+        (
+            "record_claim",
+            json!({ "claim": { "patient_id": nobody, "insurer": "Petplan", "policy_number": "P1", "condition": "Lameness", "amount": "100.00", "note": "" } }),
+            Action(RecordClaim),
+        ),
+        ("takings", json!({ "day": today }), Action(ViewRecords)),
+        ("print_receipt", json!({ "payment": nobody }), Action(TakePayment)),
+        ("continuity_status", json!({}), SignedIn),
+        ("make_continuity_pack", json!({ "date": null }), Action(ViewClinical)),
+        ("save_continuity_pack", json!({ "id": null }), Action(ViewClinical)),
+        ("set_continuity_schedule", json!({ "time": "17:30" }), Action(ManageOutage)),
+        // Products, fees and lab tests at once: fees are the managers'.
+        ("add_starter_lists", json!({}), Action(ManageFees)),
+        ("sync_overview", json!({}), SignedIn),
+        ("sync_now", json!({}), SignedIn),
+        ("host_relay", json!({ "port": 1 }), Action(ManageSync)),
+        ("stop_hosting_relay", json!({}), Action(ManageSync)),
+        ("pairing_code", json!({}), Action(ManageSync)),
+        ("revoke_device", json!({ "device": nobody }), Action(ManageSync)),
+        (
+            "pair_server",
+            json!({ "address": "https://127.0.0.1:1", "code": "ABCD-EFGH", "name": "Relay" }),
+            Action(ManageSync),
+        ),
+        // Joining is for a PC with no practice yet (refused here, whoever asks).
+        ("join_practice", json!({ "address": "https://127.0.0.1:1", "code": "ABCD-EFGH" }), Nothing),
+        ("set_server_enabled", json!({ "id": nobody, "enabled": false }), Action(ManageSync)),
+        ("remove_server", json!({ "id": nobody }), Action(ManageSync)),
+        ("conflict_inbox", json!({ "openOnly": true }), Action(ViewRecords)),
+        (
+            "resolve_conflict",
+            json!({ "id": nobody, "resolution": { "choice": "keep_both" }, "note": "" }),
+            Action(ResolveConflicts),
+        ),
+        ("export_bundle", json!({ "server": null, "passphrase": "short" }), Action(ManageSync)),
+        (
+            "import_bundle",
+            json!({ "path": "/nonexistent/matrix.lbb", "passphrase": "a long passphrase" }),
+            Action(ManageSync),
+        ),
+        // Where a record could go: the practices of the servers this PC syncs with, no records.
+        ("handover_destinations", json!({}), SignedIn),
+        (
+            "send_handover",
+            json!({ "patient": nobody, "server": nobody, "practice": nobody, "practiceName": "Elsewhere", "note": "" }),
+            Action(HandOver),
+        ),
+        (
+            "export_handover",
+            json!({ "patient": nobody, "toName": "Elsewhere", "note": "", "passphrase": "short" }),
+            Action(HandOver),
+        ),
+        ("handovers", json!({}), Action(ViewClinical)),
+        (
+            "preview_import",
+            json!({ "kind": "clients", "path": "/nonexistent/clients.csv", "mapping": null }),
+            Action(ImportRecords),
+        ),
+        (
+            "import_file",
+            json!({ "kind": "clients", "path": "/nonexistent/clients.csv", "options": v(&ImportOptions::default()), "onProgress": channel }),
+            Action(ImportRecords),
+        ),
+        ("export_csv", json!({ "kind": "clients", "since": null, "onProgress": channel }), Action(ExportRecords)),
+        // No outage start: closing the outage is then always refused, whatever the hostile run sends.
+        ("set_outage_began", json!({ "at": null }), Action(ManageOutage)),
+        ("export_worklist", json!({ "onProgress": channel }), Action(ExportRecords)),
+        ("export_fhir", json!({ "onProgress": channel }), Action(ExportRecords)),
+        ("duplicates", json!({}), Action(MergeRecords)),
+        (
+            "decide_duplicates",
+            json!({ "kind": "client", "first": nobody, "second": nobody, "decision": "different" }),
+            Action(MergeRecords),
+        ),
+        ("merge_records", json!({ "kind": "client", "keep": nobody, "merge": nobody }), Action(MergeRecords)),
+        ("closing_status", json!({}), Action(ManageOutage)),
+        ("close_outage", json!({ "purgeAfterDays": 100000 }), Action(ManageOutage)),
+        ("purge_copies", json!({}), Action(ManageOutage)),
+        ("ledger", json!({ "filter": v(&LedgerFilter::default()) }), Action(ReconcileRecords)),
+        ("mark_entered", json!({ "marks": [v(&EnteredMark::default())] }), Action(ReconcileRecords)),
+        ("mark_verified", json!({ "ids": [nobody] }), Action(ReconcileRecords)),
+        ("mark_entered_from_file", json!({ "path": "/nonexistent/marks.csv" }), Action(ReconcileRecords)),
+        ("backlog", json!({}), Action(ReconcileRecords)),
+        ("drills", json!({}), Action(RunDrill)),
+        ("start_drill", json!({ "plan": { "tasks": [] } }), Action(RunDrill)),
+        ("drill_progress", json!({}), SignedIn),
+        ("end_drill", json!({}), SignedIn),
+        ("exports_settings", json!({}), SignedIn),
+        ("set_exports_settings", json!({ "folder": null, "keepDays": 100000 }), Action(ManageBackups)),
+        ("backups_overview", json!({}), Action(ManageBackups)),
+        ("back_up_now", json!({}), Action(ManageBackups)),
+        ("set_backup_copy_folder", json!({ "folder": "/nonexistent/stick" }), Action(ManageBackups)),
+        ("inspect_backup", json!({ "path": "/nonexistent/backup.db" }), Action(ManageBackups)),
+        ("restore_backup", json!({ "path": "/nonexistent/backup.db" }), Action(ManageBackups)),
+        ("start_afresh", json!({}), NeverHere),
+    ]
+}
+
+/// Serialising the core's own input types for the arguments, so that their shape is the compiler's.
+mod erased {
+    pub trait Ser {
+        fn value(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn value(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap()
+        }
+    }
+}
+
+/// In the page: signs in as each of `arguments[1]` in turn (null: signed out) and calls every
+/// command of `arguments[0]`, answering each call's error code ("ok" for a success, "ipc: ..." for
+/// an error that is not one of Lifeboat's, "timeout" after 20 seconds).
+const IPC_HARNESS_MATRIX: &str = r#"
+const [plan, who] = arguments;
+const done = arguments[arguments.length - 1];
+const ipc = window.__TAURI_INTERNALS__;
+const channel = () => '__CHANNEL__:' + ipc.transformCallback(() => {});
+const fill = (v) => v === '$channel' ? channel() : Array.isArray(v) ? v.map(fill)
+  : (v && typeof v === 'object') ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)])) : v;
+const call = (command, args) => Promise.race([
+  ipc.invoke(command, fill(args)).then(() => 'ok', (e) => (e && typeof e === 'object' && e.code) ? e.code : 'ipc: ' + String(e).slice(0, 300)),
+  new Promise((r) => setTimeout(() => r('timeout'), 20000)),
+]);
+(async () => {
+  const rows = [];
+  for (const person of who) {
+    await ipc.invoke('logout').catch(() => {});
+    if (person) await ipc.invoke('login', { username: person.username, password: person.password });
+    const row = [];
+    for (const step of plan) row.push(await call(step.command, step.args));
+    rows.push(row);
+  }
+  await ipc.invoke('logout').catch(() => {});
+  return rows;
+})().then(done, (e) => done('harness failed: ' + String(e)));
+"#;
+
+/// In the page: signed in as `arguments[1]`, calls every command of `arguments[0]` again and again,
+/// each time with one argument (one leaf of its JSON) replaced by a hostile value.
+const IPC_HARNESS_HOSTILE: &str = r#"
+const [plan, person] = arguments;
+const done = arguments[arguments.length - 1];
+const ipc = window.__TAURI_INTERNALS__;
+const channel = () => '__CHANNEL__:' + ipc.transformCallback(() => {});
+const fill = (v) => v === '$channel' ? channel() : Array.isArray(v) ? v.map(fill)
+  : (v && typeof v === 'object') ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)])) : v;
+const call = (command, args) => Promise.race([
+  ipc.invoke(command, fill(args)).then(() => 'ok', (e) => (e && typeof e === 'object' && e.code) ? e.code : 'ipc: ' + String(e).slice(0, 300)),
+  new Promise((r) => setTimeout(() => r('timeout'), 20000)),
+]);
+const texts = ['', ' ', 'x'.repeat(100000), '\u202Eevil\u202C name', 'a\u0000b\u0007c\u001b[2J', '<img src=x onerror=alert(1)>',
+  '%_*"\'\\', '+262142-12-31', '-000001-01-01', '9999-12-31T23:59:59', '2026-02-30', '1e309', 'NaN', '\uD800', '𝔘🙂'];
+const numbers = [-1, 0, 4294967295, 4294967296, 9007199254740991, -9007199254740991, 1.5, 1e308];
+const leaves = (v, path = []) => (v && typeof v === 'object' && v !== '$channel')
+  ? Object.entries(v).flatMap(([k, x]) => leaves(x, [...path, k])) : [path];
+const put = (v, path, x) => {
+  if (path.length === 0) return x;
+  const copy = Array.isArray(v) ? [...v] : { ...v };
+  copy[path[0]] = put(v[path[0]], path.slice(1), x);
+  return copy;
+};
+const at = (v, path) => path.reduce((o, k) => o[k], v);
+(async () => {
+  await ipc.invoke('logout').catch(() => {});
+  await ipc.invoke('login', { username: person.username, password: person.password });
+  const answers = [];
+  for (const step of plan) {
+    for (const path of leaves(step.args)) {
+      const original = at(step.args, path);
+      if (original === '$channel') continue;
+      const values = typeof original === 'number' ? [...numbers, 'text']
+        : typeof original === 'boolean' ? ['yes', null] : [...texts, 12, null];
+      for (const value of values) {
+        const code = await call(step.command, put(step.args, path, value));
+        // (Written as JSON, so that a lone surrogate travels back as text.)
+        answers.push({ command: step.command, path: path.join('.'), value: JSON.stringify(value).slice(0, 40), code });
+      }
+    }
+  }
+  await ipc.invoke('logout').catch(() => {});
+  return answers;
+})().then(done, (e) => done('harness failed: ' + String(e)));
+"#;

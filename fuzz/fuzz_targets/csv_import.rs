@@ -1,6 +1,6 @@
 //! A PMS export as the manager picks it: any bytes, as every kind of import, through the store's
-//! preview (reading the file, recognising its columns, reading and checking each row). The answer is
-//! a preview or an error about the file, never a panic or a fault.
+//! preview (reading the whole file, recognising its columns, reading and checking its first rows). The
+//! answer is a preview or an error about the file, never a panic or a fault.
 #![no_main]
 
 #[path = "common.rs"]

@@ -1,6 +1,7 @@
 //! What a peer sends: any bytes decoded as each of the sync protocol's messages. A change that
-//! decodes hashes without panicking, and the canonical encoding of any JSON value reads back as the
-//! same value and encodes to the same text again.
+//! decodes is intact or not the same way after it is sent on (encoded and decoded again, as a relay
+//! does), and the canonical encoding of any JSON value reads back as the same value and encodes to the
+//! same text again.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -33,7 +34,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Some(change) = decodes::<Change>(data) {
-        let _ = change.computed_hash();
+        let sent_on: Change =
+            serde_json::from_slice(&serde_json::to_vec(&change).unwrap()).expect("a change reads back");
+        assert_eq!(sent_on.computed_hash(), change.computed_hash(), "a change sent on keeps its content hash");
+        assert_eq!(sent_on.is_intact(), change.is_intact());
         let _ = change.day();
         let _ = change.redacted();
     }

@@ -71,7 +71,7 @@ pub enum Error {
     /// The disk holding the database is full. The change that met it was not saved (its transaction
     /// rolled back whole); everything saved before it stands, and saving works again once space is
     /// freed. `folder` is the database's folder where the store knows it.
-    #[error("the disk is full{}: this change was not saved, and nothing saved before it is lost. Free some space on that disk (empty the recycle bin, move old files off it), then save again", folder.as_ref().map(|f| format!(" (the disk that holds {})", f.display())).unwrap_or_default())]
+    #[error("the disk is full ({}): what was being saved was not saved, and nothing saved before it is lost. Free some space on that disk (empty the recycle bin, move old files off it), then try again", folder.as_ref().map(|f| format!("the disk that holds {}", f.display())).unwrap_or_else(|| "the disk that holds Lifeboat's records".into()))]
     DiskFull { folder: Option<PathBuf> },
 
     #[error("{action} failed on {path}: {source}")]
@@ -169,6 +169,18 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+/// SQLite's words for a disk with no room: a write that found it full, or no room to make the WAL's
+/// shared-memory index.
+pub(crate) fn is_out_of_space(e: &rusqlite::Error) -> bool {
+    const SQLITE_IOERR_SHMSIZE: std::ffi::c_int = 10 | (19 << 8);
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => {
+            f.code == rusqlite::ErrorCode::DiskFull || f.extended_code == SQLITE_IOERR_SHMSIZE
+        }
+        _ => false,
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         // A value that a row mapper refused (see `store::row`) is a damaged record, not a storage
@@ -180,7 +192,7 @@ impl From<rusqlite::Error> for Error {
             rusqlite::Error::InvalidColumnType(column, name, ty) => {
                 Error::DamagedRecord(format!("column {column} ({name}) holds a {ty}"))
             }
-            e if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) => Error::DiskFull { folder: None },
+            e if is_out_of_space(&e) => Error::DiskFull { folder: None },
             other => Error::Storage(other),
         }
     }

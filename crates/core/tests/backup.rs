@@ -282,6 +282,41 @@ fn a_restore_stopped_between_moving_the_database_aside_and_putting_the_backup_in
     assert!(!dir.path().join("lifeboat.db.restored").exists());
 }
 
+/// Stopped one step earlier: the database moved aside but not its WAL and index. The old WAL is not
+/// the restored copy's and must never be replayed onto it: it goes aside, kept, and the restored
+/// records are what open.
+#[test]
+fn a_restore_stopped_before_the_old_wal_was_moved_never_replays_it_onto_the_backup() {
+    let (dir, store, admin) = practice();
+    let desk = login_as(&store, &admin, "desk", lifeboat_core::Role::Reception);
+    store.register_client(&desk, &client("Kept")).unwrap();
+    let taken = store.back_up(&dir.path().join("backups")).unwrap();
+    store.register_client(&desk, &client("Later")).unwrap();
+    // The WAL and index as they were while the app ran, holding "Later".
+    let db = dir.path().join(StoreConfig::DATABASE_FILE);
+    let side = |end: &str| dir.path().join(format!("{}{end}", StoreConfig::DATABASE_FILE));
+    let old_wal = std::fs::read(side("-wal")).unwrap();
+    let old_shm = std::fs::read(side("-shm")).unwrap();
+    assert!(old_wal.len() > 32, "the WAL holds changes");
+    let config = store.config().clone();
+    drop(store);
+    backup::restore(&config, &taken.path, clock()).unwrap();
+    std::fs::rename(&db, dir.path().join("lifeboat.db.restored")).unwrap();
+    std::fs::write(side("-wal"), &old_wal).unwrap();
+    std::fs::write(side("-shm"), &old_shm).unwrap();
+
+    let store = reopen(&dir).unwrap();
+    assert_eq!(names(&store), vec!["Kept".to_string()], "the restored records, nothing replayed onto them");
+    assert!(store.doctor().unwrap().is_healthy());
+    let kept: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path().join("replaced"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("-left-over"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the old WAL and index are kept aside");
+    assert_eq!(std::fs::read(kept[0].join("lifeboat.db-wal")).unwrap(), old_wal);
+}
+
 #[test]
 fn a_backup_of_a_database_that_fails_its_checks_names_the_database() {
     let (dir, store, _admin) = practice();

@@ -50,14 +50,17 @@ fn inside_a_small_disk() {
     if std::env::var_os(INSIDE).is_none() {
         return;
     }
-    let mount = tempfile::TempDir::new().unwrap();
+    // Mounted on a folder inside a temporary one, and unmounted at the end, so nothing is left.
+    let scratch = tempfile::TempDir::new().unwrap();
+    let mount = Mounted(scratch.path().join("disk"));
+    std::fs::create_dir(&mount.0).unwrap();
     let status = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=6m", "lifeboat-disk-full"])
-        .arg(mount.path())
+        .arg(&mount.0)
         .status()
         .unwrap();
     assert!(status.success(), "mounting a 6 MB tmpfs failed");
-    let folder = mount.path().join("Lifeboat");
+    let folder = mount.0.join("Lifeboat");
     std::fs::create_dir(&folder).unwrap();
     let config = StoreConfig::in_dir(&folder);
     let store = Store::open(config.clone(), Arc::new(SystemClock)).unwrap();
@@ -72,7 +75,7 @@ fn inside_a_small_disk() {
     };
 
     // The ballast takes all but 1 MiB of the disk: room for some clients, not many.
-    let ballast = mount.path().join("ballast");
+    let ballast = mount.0.join("ballast");
     fill_all_but(&ballast, 1024 * 1024);
 
     let mut saved: Vec<Uuid> = Vec::new();
@@ -89,8 +92,8 @@ fn inside_a_small_disk() {
     assert_eq!(
         message,
         format!(
-            "the disk is full (the disk that holds {}): this change was not saved, and nothing saved before it is lost. \
-             Free some space on that disk (empty the recycle bin, move old files off it), then save again",
+            "the disk is full (the disk that holds {}): what was being saved was not saved, and nothing saved before it is lost. \
+             Free some space on that disk (empty the recycle bin, move old files off it), then try again",
             folder.display()
         )
     );
@@ -99,6 +102,30 @@ fn inside_a_small_disk() {
     assert_eq!(again.code(), ErrorCode::DiskFull);
     let missing = saved.iter().filter(|id| store.client(&admin, **id).is_err()).count();
     assert_eq!(missing, 0, "every client saved before the disk filled is there");
+    // A backup on the full disk is refused the same way, naming the backups folder, and leaves nothing.
+    let backups = folder.join("backups");
+    let refused = store.back_up(&backups).unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::DiskFull, "{refused}");
+    assert!(refused.to_string().contains(&format!("the disk that holds {}", backups.display())), "{refused}");
+    assert_eq!(std::fs::read_dir(&backups).map(|d| d.count()).unwrap_or(0), 0, "no half-made backup is left");
+
+    // Closed and opened again while the disk is still full: the start says the disk is full, never
+    // that the database is damaged (which would offer a restore).
+    drop(store);
+    match Store::open(config.clone(), Arc::new(SystemClock)) {
+        Ok(_) => println!("disk full: the database opened again on the full disk"),
+        Err(e) => {
+            assert_eq!(e.code(), ErrorCode::DiskFull, "a start on a full disk: {e}");
+            println!("disk full: a start on the full disk was refused as a full disk");
+        }
+    }
+    let store = Store::open(config.clone(), Arc::new(SystemClock)).or_else(|_| {
+        // Room for the WAL's index, as a person freeing a little space would make.
+        std::fs::remove_file(&ballast).unwrap();
+        fill_all_but(&ballast, 256 * 1024);
+        Store::open(config.clone(), Arc::new(SystemClock))
+    });
+    let store = store.expect("the database opens once there is a little room");
 
     // Space freed: saving works again, in the same running store.
     std::fs::remove_file(&ballast).unwrap();
@@ -116,6 +143,15 @@ fn inside_a_small_disk() {
     let clients = common::count(&store, "client");
     assert_eq!(clients, saved.len() as i64, "exactly the saved clients, none half-made");
     println!("disk full: {} clients saved before the disk filled; the refused writes left nothing; saving resumed once space was freed", saved.len() - 1);
+}
+
+/// A tmpfs mounted at this folder, unmounted when dropped.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
 }
 
 fn client(i: usize) -> NewClient {

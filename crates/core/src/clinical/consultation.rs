@@ -629,6 +629,8 @@ impl Store {
         password: &str,
         confirm_unusual_vitals: bool,
     ) -> Result<Consultation> {
+        // Permission before the password: someone who may not sign learns nothing from trying.
+        self.require(session, Action::RecordConsultation)?;
         let confirmed = self.confirm_password(session, password)?;
         self.write(session, |w| w.sign_consultation(id, &confirmed, confirm_unusual_vitals))
     }

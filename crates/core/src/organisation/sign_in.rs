@@ -231,13 +231,13 @@ impl Store {
 
     /// Sets how long this PC may sit untouched before its screen locks (those who manage staff).
     pub fn set_idle_lock_minutes(&self, session: &Session, minutes: u32) -> Result<u32> {
+        self.require(session, Action::EditStaff)?;
         if !IDLE_LOCK_RANGE.contains(&minutes) {
             return Err(Error::invalid(
                 "minutes",
                 format!("must be from {} to {} minutes", IDLE_LOCK_RANGE.start(), IDLE_LOCK_RANGE.end()),
             ));
         }
-        self.read_as(session, Action::EditStaff, |_| Ok(()))?;
         self.refuse_in_drill("changing this PC's settings")?;
         self.lock_writer().execute(
             "INSERT INTO local_setting (key, value) VALUES ('idle_lock_minutes', ?1)

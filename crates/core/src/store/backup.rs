@@ -160,7 +160,8 @@ impl Store {
                 path: self.config().database.clone(),
                 detail: format!("found while backing it up, {detail}"),
             },
-            other => other,
+            // A full disk here is the backups folder's (the database was only read).
+            other => other.on_disk_of(dir),
         })?;
         // While a restore waits for the restart, the backup it names is never thinned away.
         if !pending_file(self.config()).exists() {

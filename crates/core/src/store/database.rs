@@ -16,7 +16,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode as SqliteCode, OpenFlags, OptionalExtension, Transaction};
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::error::{is_out_of_space, Error, Result};
 use crate::permission::Action;
 use crate::session::Session;
 use crate::store::actor::Actor;
@@ -118,6 +118,28 @@ impl Store {
             ))),
             // A restore stopped after it moved the database aside: its finished copy takes its place.
             (false, true) if config.restored().is_file() => {
+                // The old database's WAL and index, if the stop came before they were moved, are not
+                // the restored copy's: SQLite would replay that WAL onto it. They go aside, kept.
+                let leftovers: Vec<PathBuf> = companions(&config.database).into_iter().filter(|p| p.exists()).collect();
+                if !leftovers.is_empty() {
+                    let folder = config.database.parent().unwrap_or(Path::new("")).join("replaced").join(format!(
+                        "{}-left-over",
+                        clock.now().format("%Y-%m-%dT%H-%M-%SZ")
+                    ));
+                    std::fs::create_dir_all(&folder).map_err(|source| Error::Io {
+                        action: "making a folder for the replaced database's WAL",
+                        path: folder.clone(),
+                        source,
+                    })?;
+                    for file in leftovers {
+                        let to = folder.join(file.file_name().unwrap_or_default());
+                        std::fs::rename(&file, &to).map_err(|source| Error::Io {
+                            action: "moving the replaced database's WAL aside",
+                            path: file.clone(),
+                            source,
+                        })?;
+                    }
+                }
                 std::fs::rename(config.restored(), &config.database).map_err(|source| Error::Io {
                     action: "putting the restored backup in place",
                     path: config.database.clone(),
@@ -237,7 +259,13 @@ impl Store {
         // The first read decrypts page 1. The salt matched, so the key is the right one: a failure
         // here means the file is damaged.
         if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
-            return Err(Error::Corrupt { path: config.database.clone(), detail: describe(&e) });
+            // A full disk (no room even for the WAL's index) is not damage: say so, and offer no restore.
+            let folder = config.database.parent().unwrap_or(Path::new(""));
+            return Err(if is_out_of_space(&e) {
+                Error::DiskFull { folder: Some(folder.to_path_buf()) }
+            } else {
+                Error::Corrupt { path: config.database.clone(), detail: describe(&e) }
+            });
         }
         configure(&conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
         migrations::migrate(&mut conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
@@ -360,6 +388,12 @@ impl Store {
 
     /// Checks that `session` may do `action` (role read from the database, account active), then
     /// runs `f` against the same snapshot.
+    /// Checks `action` alone (the role read from the database), for a caller that must refuse before
+    /// it reads a file, reaches the network or checks a password: permission always comes first.
+    pub fn require(&self, session: &Session, action: Action) -> Result<()> {
+        self.read_as(session, action, |_| Ok(()))
+    }
+
     pub fn read_as<T>(&self, session: &Session, action: Action, f: impl FnOnce(&Read<'_>) -> Result<T>) -> Result<T> {
         self.read(|r| {
             let actor = Actor::load(r, session)?;
@@ -486,14 +520,15 @@ pub(crate) fn companions(database: &Path) -> Vec<PathBuf> {
 /// with its index leaves no trace here; sync finds that loss (the node's numbers go backwards).
 fn check_wal(database: &Path) -> Result<()> {
     let wal = with_suffix(database, "-wal");
-    if wal.exists() {
+    // Only a log known to be missing counts (a folder that cannot be read is not proof of a loss).
+    if !matches!(wal.try_exists(), Ok(false)) {
         return Ok(());
     }
     let Some(waiting) = wal_frames_not_checkpointed(&with_suffix(database, "-shm")) else { return Ok(()) };
     Err(Error::Corrupt {
         path: database.to_path_buf(),
         detail: format!(
-            "its write-ahead log {} is missing, and it held {waiting} pages of saved changes not yet written into the database. The database and its -shm file are left as they are: put the -wal file back if it was moved, or restore a backup",
+            "its write-ahead log {} is missing, and it held saved changes not yet written into the database ({waiting} pages). The database and its -shm file are left as they are. If the -wal file was moved, put it back",
             wal.display()
         ),
     })
