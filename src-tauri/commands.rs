@@ -525,6 +525,7 @@ pub async fn record_lab_result(
 ) -> CommandResult<LabResult> {
     state
         .run(move |store, session| {
+            store.require(session, lifeboat_core::Action::RecordLabResults)?;
             let mut result = result;
             if let Some(path) = file_path.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
                 result.file = Some(read_lab_file(std::path::Path::new(path))?);
@@ -545,10 +546,11 @@ fn read_lab_file(path: &std::path::Path) -> CommandResult<LabFile> {
             format!("could not be read ({e}): choose the file again"),
         ))
     };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    if !file.metadata().map_err(unreadable)?.is_file() {
+    // Asked before opening: opening a pipe would wait for a writer for ever.
+    if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
         return Err(lifeboat_core::Error::invalid("file", "is not a file: choose the lab's PDF or image").into());
     }
+    let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::new();
     file.take(most as u64 + 1).read_to_end(&mut bytes).map_err(unreadable)?;
     if bytes.len() > most {
@@ -966,7 +968,13 @@ pub struct Destination {
 #[tauri::command]
 pub async fn handover_destinations(state: State<'_, AppState>) -> CommandResult<Vec<Destination>> {
     let host = sync_host(&state)?;
-    let peers = state.run(|store, _| Ok(store.peers()?)).await?;
+    // Only those who may send a record ask the servers where it could go.
+    let peers = state
+        .run(|store, session| {
+            store.require(session, lifeboat_core::Action::HandOver)?;
+            Ok(store.peers()?)
+        })
+        .await?;
     let mut out = Vec::new();
     for p in peers.into_iter().filter(|p| p.enabled) {
         // A server that cannot be reached now offers no destination; the others still do.
@@ -1040,10 +1048,13 @@ fn read_import_file(path: &str) -> CommandResult<(String, Vec<u8>)> {
     if path.as_os_str().is_empty() {
         return Err(lifeboat_core::Error::invalid("path", "choose the file to import").into());
     }
-    let size = std::fs::metadata(&path)
-        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not read {}: {e}", path.display())))?
-        .len();
-    if size > lifeboat_core::import::table::MAX_BYTES as u64 {
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not read {}: {e}", path.display())))?;
+    // A folder, a device or a pipe is no export (and reading /dev/zero would never end).
+    if !meta.is_file() {
+        return Err(lifeboat_core::Error::invalid("path", "is not a file: choose the PMS export").into());
+    }
+    if meta.len() > lifeboat_core::import::table::MAX_BYTES as u64 {
         return Err(lifeboat_core::Error::invalid("path", "is too large to be a PMS export").into());
     }
     let bytes = std::fs::read(&path)

@@ -132,6 +132,12 @@ pub async fn import(
         None => Ok(()),
     })
     .await?;
+    // A folder, a device or a pipe is no bundle (opening a pipe would wait for ever).
+    let meta =
+        std::fs::metadata(path).map_err(|e| SyncError::Invalid(format!("could not open {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(SyncError::Invalid(format!("{} is not a file: choose the bundle", path.display())));
+    }
     let file =
         std::fs::File::open(path).map_err(|e| SyncError::Invalid(format!("could not open {}: {e}", path.display())))?;
     let passphrase = passphrase.to_string();

@@ -352,6 +352,7 @@ impl Write<'_> {
 impl Store {
     /// Adds a staff account. Managers may add any role but admin; admins may add any role.
     pub fn add_staff(&self, session: &Session, new: &NewStaff) -> Result<Staff> {
+        self.require(session, Action::AddStaff)?;
         let valid = validated(new)?;
         // Hashing is slow on purpose, so it happens before the write lock is taken.
         let password_hash = hash_password(&new.password)?;
