@@ -273,3 +273,30 @@ fn a_password_a_manager_gives_must_be_replaced_before_anything_else() {
     assert!(other.login("r.new", "another given 3").unwrap().must_change_password);
     assert!(store.verify_audit().unwrap().is_intact());
 }
+
+/// A password typed again to sign a record counts with sign-in: an open session is no way to guess
+/// it without limit, and a lock reached there holds at sign-in too.
+#[test]
+fn wrong_passwords_typed_to_sign_count_with_sign_in() {
+    let (_dir, store, clock) = store_and_clock();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    store.add_staff(&admin, &example::staff("desk", Role::Vet, PASSWORD)).unwrap();
+    let vet = store.login("desk", PASSWORD).unwrap();
+    for _ in 0..3 {
+        let err = store.confirm_password(&vet, "not the password").err().unwrap();
+        assert_eq!(err.code(), lifeboat_core::ErrorCode::Invalid, "{err}");
+    }
+    let err = store.confirm_password(&vet, PASSWORD).err().expect("the right password waits too");
+    assert!(
+        matches!(&err, Error::TooManyAttempts(reason) if reason == "too many wrong passwords: wait 5 seconds before trying again"),
+        "{err:?}"
+    );
+    assert_eq!(refused(store.login("desk", PASSWORD)), "too many wrong passwords: wait 5 seconds before trying again");
+    clock.advance(Duration::seconds(FIRST_WAIT_SECONDS));
+    assert!(store.confirm_password(&vet, PASSWORD).is_ok(), "after the wait the right password is taken");
+    // And it cleared the count: three more wrong ones cost nothing again.
+    for _ in 0..3 {
+        assert!(store.confirm_password(&vet, "not the password").is_err());
+    }
+    assert!(store.login("desk", "not it").is_err());
+}

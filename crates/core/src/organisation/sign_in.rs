@@ -137,6 +137,31 @@ fn count_failure(conn: &Connection, username: &str, now: DateTime<Utc>) -> Resul
     Ok(guard)
 }
 
+/// Checks a password typed again by someone signed in (to sign a record): refused while the username
+/// is slowed or locked, a wrong one counted as at sign-in, a right one clearing the count. `check`
+/// runs outside any database lock (it is slow on purpose).
+pub(crate) fn guarded(store: &Store, username: &str, check: impl FnOnce() -> bool) -> Result<()> {
+    let username = username.trim().to_lowercase();
+    let now = store.clock().now();
+    let guard = store.read(|r| Guard::load(r, &username))?;
+    if let Some(reason) = guard.refusal(now) {
+        return Err(Error::TooManyAttempts(reason));
+    }
+    let right = check();
+    let mut conn = store.lock_writer();
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if right {
+        forget(&tx, &username)?;
+    } else {
+        count_failure(&tx, &username, now)?;
+    }
+    tx.commit()?;
+    match right {
+        true => Ok(()),
+        false => Err(Error::invalid("password", "is not your password; type the password you log in with")),
+    }
+}
+
 impl Store {
     /// Checks a username and password and returns the person's session (see the module
     /// documentation for what wrong passwords cost).

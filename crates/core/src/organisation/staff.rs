@@ -370,6 +370,8 @@ impl Store {
 
     /// Checks that `password` is the current password of the person behind `session`: signing a
     /// clinical record asks for it again. The proof is what signing takes.
+    /// Wrong passwords here count with those at sign-in (`sign_in.rs`): an open session is no way to
+    /// guess a password without limit.
     pub fn confirm_password(&self, session: &Session, password: &str) -> Result<Reauthenticated> {
         let hash: Option<String> = self.read(|r| {
             Ok(r.query_row(
@@ -379,10 +381,10 @@ impl Store {
             )
             .optional()?)
         })?;
-        match hash {
-            Some(hash) if password_matches(password, &hash) => Ok(Reauthenticated { staff_id: session.staff_id }),
-            _ => Err(Error::invalid("password", "is not your password; type the password you log in with")),
-        }
+        crate::organisation::sign_in::guarded(self, &session.username, || {
+            hash.as_deref().is_some_and(|hash| password_matches(password, hash))
+        })?;
+        Ok(Reauthenticated { staff_id: session.staff_id })
     }
 }
 
