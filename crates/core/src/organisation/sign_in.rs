@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::organisation::staff::{
-    check_password, from_row, hash_password, hash_secret, password_matches, secret_matches, Staff, COLUMNS,
-    COLUMN_COUNT, DUMMY_HASH,
+    check_password, from_row, hash_password, hash_secret, password_matches, secret_matches, Reauthenticated, Staff,
+    COLUMNS, COLUMN_COUNT, DUMMY_HASH,
 };
 use crate::permission::Action;
 use crate::session::Session;
@@ -163,6 +163,23 @@ pub(crate) fn guarded(store: &Store, username: &str, check: impl FnOnce() -> boo
 }
 
 impl Store {
+    /// Checks that `password` is the current password of the person behind `session`: signing a
+    /// clinical record asks for it again. The proof is what signing takes.
+    /// Wrong passwords here count with those at sign-in: an open session is no way to
+    /// guess a password without limit.
+    pub fn confirm_password(&self, session: &Session, password: &str) -> Result<Reauthenticated> {
+        let hash: Option<String> = self.read(|r| {
+            Ok(r.query_row(
+                "SELECT password_hash FROM staff WHERE id = ?1 AND active = 1",
+                [session.staff_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })?;
+        guarded(self, &session.username, || hash.as_deref().is_some_and(|hash| password_matches(password, hash)))?;
+        Ok(Reauthenticated::checked(session.staff_id))
+    }
+
     /// Checks a username and password and returns the person's session (see the module
     /// documentation for what wrong passwords cost).
     pub fn login(&self, username: &str, password: &str) -> Result<Session> {

@@ -78,6 +78,11 @@ pub struct Reauthenticated {
 }
 
 impl Reauthenticated {
+    /// Only for `Store::confirm_password`, once the password was checked.
+    pub(crate) fn checked(staff_id: Uuid) -> Reauthenticated {
+        Reauthenticated { staff_id }
+    }
+
     pub fn staff_id(&self) -> Uuid {
         self.staff_id
     }
@@ -366,25 +371,6 @@ impl Store {
     /// Every account, active ones first, then by name.
     pub fn list_staff(&self, session: &Session) -> Result<Vec<Staff>> {
         self.read_as(session, Action::ViewStaff, |r| list(r))
-    }
-
-    /// Checks that `password` is the current password of the person behind `session`: signing a
-    /// clinical record asks for it again. The proof is what signing takes.
-    /// Wrong passwords here count with those at sign-in (`sign_in.rs`): an open session is no way to
-    /// guess a password without limit.
-    pub fn confirm_password(&self, session: &Session, password: &str) -> Result<Reauthenticated> {
-        let hash: Option<String> = self.read(|r| {
-            Ok(r.query_row(
-                "SELECT password_hash FROM staff WHERE id = ?1 AND active = 1",
-                [session.staff_id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })?;
-        crate::organisation::sign_in::guarded(self, &session.username, || {
-            hash.as_deref().is_some_and(|hash| password_matches(password, hash))
-        })?;
-        Ok(Reauthenticated { staff_id: session.staff_id })
     }
 }
 
