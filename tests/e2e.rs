@@ -2350,7 +2350,7 @@ const done = arguments[arguments.length - 1];
   }
   await ipc.invoke('logout').catch(() => {});
   return rows;
-})().then(done, (e) => done('harness failed: ' + String(e)));
+})().then(done, (e) => done('harness failed: ' + JSON.stringify(e)));
 "#
 );
 
@@ -2374,7 +2374,16 @@ const put = (v, path, x) => {
 const at = (v, path) => path.reduce((o, k) => o[k], v);
 (async () => {
   await ipc.invoke('logout').catch(() => {});
-  await ipc.invoke('login', { username: person.username, password: person.password });
+  // The matrix's wrong passwords (a few a role) may ask for a wait of some seconds first.
+  for (let tries = 0; ; tries++) {
+    try {
+      await ipc.invoke('login', { username: person.username, password: person.password });
+      break;
+    } catch (e) {
+      if (!(e && e.code === 'too_many_attempts') || tries > 30) throw e;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
   const answers = [];
   for (const step of plan) {
     for (const path of leaves(step.args)) {
@@ -2393,6 +2402,6 @@ const at = (v, path) => path.reduce((o, k) => o[k], v);
   }
   await ipc.invoke('logout').catch(() => {});
   return answers;
-})().then(done, (e) => done('harness failed: ' + String(e)));
+})().then(done, (e) => done('harness failed: ' + JSON.stringify(e)));
 "#
 );

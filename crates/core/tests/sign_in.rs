@@ -299,4 +299,17 @@ fn wrong_passwords_typed_to_sign_count_with_sign_in() {
         assert!(store.confirm_password(&vet, "not the password").is_err());
     }
     assert!(store.login("desk", "not it").is_err());
+    // Each wrong one is in the journal (and so the audit log), marked as typed while signing.
+    let while_signing: i64 = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM journal WHERE entity = 'sign_in' AND json_extract(payload, '$.while') = 'signing'
+                 AND json_extract(payload, '$.outcome') = 'wrong_password'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(while_signing, 6);
+    assert!(store.doctor().unwrap().is_healthy());
 }

@@ -137,47 +137,58 @@ fn count_failure(conn: &Connection, username: &str, now: DateTime<Utc>) -> Resul
     Ok(guard)
 }
 
-/// Checks a password typed again by someone signed in (to sign a record): refused while the username
-/// is slowed or locked, a wrong one counted as at sign-in, a right one clearing the count. `check`
-/// runs outside any database lock (it is slow on purpose).
-pub(crate) fn guarded(store: &Store, username: &str, check: impl FnOnce() -> bool) -> Result<()> {
-    let username = username.trim().to_lowercase();
-    let now = store.clock().now();
-    let guard = store.read(|r| Guard::load(r, &username))?;
-    if let Some(reason) = guard.refusal(now) {
-        return Err(Error::TooManyAttempts(reason));
-    }
-    let right = check();
-    let mut conn = store.lock_writer();
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    if right {
-        forget(&tx, &username)?;
-    } else {
-        count_failure(&tx, &username, now)?;
-    }
-    tx.commit()?;
-    match right {
-        true => Ok(()),
-        false => Err(Error::invalid("password", "is not your password; type the password you log in with")),
-    }
-}
-
 impl Store {
     /// Checks that `password` is the current password of the person behind `session`: signing a
-    /// clinical record asks for it again. The proof is what signing takes.
-    /// Wrong passwords here count with those at sign-in: an open session is no way to
-    /// guess a password without limit.
+    /// clinical record asks for it again. The proof is what signing takes. Wrong passwords here count
+    /// with those at sign-in: an open session is no way to guess a password without limit.
+    /// A wrong one is counted and recorded (journal and audit) as at sign-in, under the account's
+    /// username as it is now (sync may have renamed it since the session began); a right one is refused
+    /// while the username must wait or is locked, and clears the count.
     pub fn confirm_password(&self, session: &Session, password: &str) -> Result<Reauthenticated> {
-        let hash: Option<String> = self.read(|r| {
+        let account: Option<(String, String)> = self.read(|r| {
             Ok(r.query_row(
-                "SELECT password_hash FROM staff WHERE id = ?1 AND active = 1",
+                "SELECT username, password_hash FROM staff WHERE id = ?1 AND active = 1",
                 [session.staff_id.to_string()],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
         })?;
-        guarded(self, &session.username, || hash.as_deref().is_some_and(|hash| password_matches(password, hash)))?;
-        Ok(Reauthenticated::checked(session.staff_id))
+        let Some((username, hash)) = account else { return Err(Error::BadCredentials) };
+        let now = self.clock.now();
+        let guard = self.read(|r| Guard::load(r, &username))?;
+        if let Some(reason) = guard.refusal(now) {
+            return Err(Error::TooManyAttempts(reason));
+        }
+        // Checked outside any database lock (slow on purpose).
+        if password_matches(password, &hash) {
+            if guard != Guard::default() {
+                let mut conn = self.lock_writer();
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                // Another attempt may have locked the username meanwhile: that lock stands.
+                if let Some(reason) = Guard::load(&tx, &username)?.refusal(now) {
+                    return Err(Error::TooManyAttempts(reason));
+                }
+                forget(&tx, &username)?;
+                tx.commit()?;
+            }
+            return Ok(Reauthenticated::checked(session.staff_id));
+        }
+        self.write(session, |w| {
+            w.authorize(Action::SignIn)?;
+            let guard = count_failure(w.tx(), &username, now)?;
+            let locked_until = guard.locked_until.filter(|u| *u > now);
+            let mut fields = Fields::new()
+                .with("staff_id", session.staff_id.to_string())
+                .with("outcome", if locked_until.is_some() { "locked" } else { "wrong_password" })
+                .with("at", time::stored(now))
+                .with("while", "signing");
+            if let Some(until) = locked_until {
+                fields = fields.with("locked_until", time::stored(until));
+            }
+            let id: Uuid = w.new_id();
+            w.record(Action::SignIn, Entity::SignIn, id, ChangeKind::Create, fields)
+        })?;
+        Err(Error::invalid("password", "is not your password; type the password you log in with"))
     }
 
     /// Checks a username and password and returns the person's session (see the module
