@@ -86,11 +86,14 @@ pub struct HandoverOut {
     pub body: Value,
 }
 
+/// The longest note a hand-over carries.
+const NOTE_MAX: usize = 1000;
+
 impl Write<'_> {
     /// Records a hand-over this practice sent (after the hub took it, or when it was written to a file).
     pub fn record_handover_sent(&mut self, h: &HandoverOut) -> Result<Handover> {
         self.authorize(Action::HandOver)?;
-        let note = validate::optional_multiline("note", &h.note, 1000)?;
+        let note = validate::optional_multiline("note", &h.note, NOTE_MAX)?;
         let from: String = self
             .tx()
             .query_row("SELECT id FROM practice", [], |r| r.get(0))
@@ -125,10 +128,13 @@ pub(crate) fn get(conn: &Connection, id: Uuid) -> Result<Handover> {
 impl Store {
     /// The record to send for one patient: its owners, the animal, and its clinical history with
     /// every prescription (active ones show their remaining repeats and validity).
-    pub fn handover_body(&self, session: &Session, patient: Uuid, to_practice_name: &str) -> Result<Value> {
+    /// `note` is checked here too, as it will be when the sending is recorded: a note that would be
+    /// refused then must stop the record before it leaves, not after.
+    pub fn handover_body(&self, session: &Session, patient: Uuid, to_practice_name: &str, note: &str) -> Result<Value> {
         self.refuse_in_drill("handing a record over to another practice")?;
         self.read_as(session, Action::HandOver, |_| Ok(()))?;
         let to = validate::required("to_practice_name", to_practice_name, 100)?;
+        validate::optional_multiline("note", note, NOTE_MAX)?;
         self.read_as(session, Action::ViewClinical, |r| {
             let history = history::history(r, patient)?;
             let from: String = r.query_row("SELECT name FROM practice", [], |row| row.get(0))?;

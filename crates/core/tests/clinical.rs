@@ -618,3 +618,14 @@ fn the_history_shows_everything_clinical_newest_first_with_the_weights() {
     assert_eq!(c.store().patient_history(&manager, c.r.dog.id).unwrap().entries.len(), 3);
     let _ = Role::Vet;
 }
+
+/// A hand-over's note is checked before the record is put together to leave the practice (the hub
+/// or a file), not only when the sending is recorded afterwards.
+#[test]
+fn a_hand_over_with_a_note_that_would_be_refused_never_leaves() {
+    let c = clinic();
+    let too_long = "x".repeat(1001);
+    let err = c.store().handover_body(&c.vet, c.r.dog.id, "Hilltop Vets", &too_long).unwrap_err();
+    assert_eq!((err.code(), err.field()), (lifeboat_core::ErrorCode::Invalid, Some("note")), "{err}");
+    assert!(c.store().handover_body(&c.vet, c.r.dog.id, "Hilltop Vets", "Recheck tonight").is_ok());
+}

@@ -174,7 +174,7 @@ fn a_drill_runs_on_a_copy_and_its_report_shows_each_tasks_time_and_what_was_miss
     refused_as_drill(copy.apply_changes(&real_changes[..1]), "a pull");
     refused_as_drill(copy.export_csv(&manager, ImportKind::Clients, None), "a CSV export");
     refused_as_drill(copy.export_fhir(&manager), "a FHIR export");
-    refused_as_drill(copy.handover_body(&vet, c.r.dog.id, "Hilltop Vets"), "a hand-over");
+    refused_as_drill(copy.handover_body(&vet, c.r.dog.id, "Hilltop Vets", ""), "a hand-over");
     refused_as_drill(copy.add_peer(Some(&manager), &hub()), "a sync server");
     refused_as_drill(copy.close_outage(&manager, 30), "closing the outage (its final export)");
     refused_as_drill(copy.purge_copies(&manager), "the purge");

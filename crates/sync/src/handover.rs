@@ -46,8 +46,8 @@ pub async fn send(
     to: &PracticeInfo,
     note: &str,
 ) -> SyncResult<Handover> {
-    let (s1, name) = (session.clone(), to.name.clone());
-    let body = blocking(store, move |s| s.handover_body(&s1, patient, &name)).await?;
+    let (s1, name, n1) = (session.clone(), to.name.clone(), note.to_string());
+    let body = blocking(store, move |s| s.handover_body(&s1, patient, &name, &n1)).await?;
     let id = Uuid::now_v7();
     let sent = hub_client(store, peer)
         .await?
@@ -83,8 +83,8 @@ pub async fn export(
     path: &Path,
     passphrase: &str,
 ) -> SyncResult<Handover> {
-    let (s1, name) = (session.clone(), to_practice_name.to_string());
-    let body = blocking(store, move |s| s.handover_body(&s1, patient, &name)).await?;
+    let (s1, name, n1) = (session.clone(), to_practice_name.to_string(), note.to_string());
+    let body = blocking(store, move |s| s.handover_body(&s1, patient, &name, &n1)).await?;
     let (practice, _) = blocking(store, |s| s.practice_summary())
         .await?
         .ok_or_else(|| SyncError::Invalid("this PC holds no practice".into()))?;
