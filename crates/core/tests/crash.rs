@@ -70,14 +70,7 @@ fn no_write_that_returned_is_lost_when_the_writer_is_killed_at_random() {
         }
         let (db, desk, admin, all) = databases.last_mut().unwrap();
         let (db, desk, admin) = (&*db, *desk, &*admin);
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["writer", "--exact", "--nocapture", "--test-threads=1"])
-            .env(WRITER, db.path())
-            .env(STAFF, desk.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = start_writer(db.path(), desk);
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
             BufReader::new(stdout)
@@ -128,6 +121,19 @@ fn no_write_that_returned_is_lost_when_the_writer_is_killed_at_random() {
     );
 }
 
+/// This test binary run again as the writer (the `writer` test) on the database in `dir`, as `desk`,
+/// its output piped.
+fn start_writer(dir: &std::path::Path, desk: Uuid) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["writer", "--exact", "--nocapture", "--test-threads=1"])
+        .env(WRITER, dir)
+        .env(STAFF, desk.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// A database with a practice and a receptionist: its folder, the receptionist's id, the admin's
 /// session (to read back), and the ids saved in it so far.
 fn fresh_database() -> (tempfile::TempDir, Uuid, Session, Vec<Uuid>) {
@@ -165,14 +171,7 @@ fn a_wal_deleted_after_a_crash_is_named_at_start_and_nothing_is_touched() {
         return;
     }
     let (db, desk, admin, _) = fresh_database();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["writer", "--exact", "--nocapture", "--test-threads=1"])
-        .env(WRITER, db.path())
-        .env(STAFF, desk.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = start_writer(db.path(), desk);
     // Killed once 30 clients are saved.
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut saved = Vec::new();

@@ -24,20 +24,18 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::store::audit::{self, AuditReport};
 use crate::store::clock::Clock;
-use crate::store::database::{check_header, companions, describe, is_damage, Store, StoreConfig};
+use crate::store::database::{check_header, companions, describe, is_damage, Store, StoreConfig, NAME_TIME};
 use crate::store::keyfile::DatabaseKey;
 use crate::store::migrations::{self, SCHEMA_VERSION};
 
 /// Backups are named `lifeboat-backup-<UTC time>.db`, a name no practice file has.
 pub const BACKUP_PREFIX: &str = "lifeboat-backup-";
 pub const BACKUP_SUFFIX: &str = ".db";
-const NAME_TIME: &str = "%Y-%m-%dT%H-%M-%SZ";
 /// How many of the newest backups are always kept.
 pub const KEEP_NEWEST: usize = 24;
 /// For how many days the newest backup of each day is kept.
 pub const KEEP_DAYS: i64 = 14;
-/// Where a restore keeps the database it replaced, inside the data folder.
-pub const REPLACED_FOLDER: &str = "replaced";
+pub use crate::store::database::REPLACED_FOLDER;
 /// The file that asks the next start to put a backup back (the desktop app restarts to restore, so
 /// that nothing has the database open while it is replaced).
 pub const PENDING_RESTORE_FILE: &str = "restore-pending.json";

@@ -122,10 +122,12 @@ impl Store {
                 // the restored copy's: SQLite would replay that WAL onto it. They go aside, kept.
                 let leftovers: Vec<PathBuf> = companions(&config.database).into_iter().filter(|p| p.exists()).collect();
                 if !leftovers.is_empty() {
-                    let folder = config.database.parent().unwrap_or(Path::new("")).join("replaced").join(format!(
-                        "{}-left-over",
-                        clock.now().format("%Y-%m-%dT%H-%M-%SZ")
-                    ));
+                    let folder = config
+                        .database
+                        .parent()
+                        .unwrap_or(Path::new(""))
+                        .join(REPLACED_FOLDER)
+                        .join(format!("{}-left-over", clock.now().format(NAME_TIME)));
                     std::fs::create_dir_all(&folder).map_err(|source| Error::Io {
                         action: "making a folder for the replaced database's WAL",
                         path: folder.clone(),
@@ -511,6 +513,12 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 pub(crate) fn companions(database: &Path) -> Vec<PathBuf> {
     ["", "-wal", "-shm", "-journal"].iter().map(|end| with_suffix(database, end)).collect()
 }
+
+/// Where a restore keeps the database it replaced (and a stopped restore the old WAL), inside the
+/// data folder.
+pub const REPLACED_FOLDER: &str = "replaced";
+/// The UTC time in the names of backups and of folders in `replaced/`.
+pub(crate) const NAME_TIME: &str = "%Y-%m-%dT%H-%M-%SZ";
 
 /// Finds a write-ahead log that went missing while it still held saved changes. After a crash (or
 /// while the app runs) the -wal file holds committed changes not yet copied into the database, and the
