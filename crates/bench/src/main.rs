@@ -75,7 +75,7 @@ fn ratio(ours: &Figures, baseline: &Figures) {
 fn pragma_key(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join(StoreConfig::KEY_FILE)).expect("key file");
     let key: serde_json::Value = serde_json::from_str(&text).expect("key file JSON");
-    format!("x'{}{}'", key["key"].as_str().unwrap(), key["salt"].as_str().unwrap())
+    format!("x'{}{}'", key["keys"][0]["plain"].as_str().unwrap(), key["keys"][0]["salt"].as_str().unwrap())
 }
 
 /// The same durability settings as the Store: WAL and synchronous=FULL.

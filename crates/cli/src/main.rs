@@ -416,6 +416,7 @@ impl From<lifeboat_core::Error> for Failure {
             | ErrorCode::NotADatabase
             | ErrorCode::TooNew
             | ErrorCode::KeyFile
+            | ErrorCode::KeyNeeded
             | ErrorCode::Unfinished => 6,
             ErrorCode::SyncRefused => 7,
             ErrorCode::Unreachable => 8,

@@ -250,7 +250,7 @@ fn verify_reports_an_altered_audit_entry() {
     let key: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("lifeboat.key")).unwrap()).unwrap();
     let conn = rusqlite::Connection::open(dir.path().join("lifeboat.db")).unwrap();
-    conn.pragma_update(None, "key", format!("x'{}{}'", key["key"].as_str().unwrap(), key["salt"].as_str().unwrap()))
+    conn.pragma_update(None, "key", format!("x'{}{}'", key["keys"][0]["plain"].as_str().unwrap(), key["keys"][0]["salt"].as_str().unwrap()))
         .unwrap();
     conn.execute("UPDATE audit SET action = 'staff.view' WHERE seq = 2", []).unwrap();
     drop(conn);
@@ -388,6 +388,7 @@ fn a_manager_exports_the_backlog_marks_it_entered_from_a_file_of_pms_numbers_and
                 database: dir.path().join("lifeboat.db"),
                 key_file: dir.path().join("lifeboat.key"),
                 fingerprint: String::new(),
+                keys: lifeboat_core::KeyAccess::default(),
             },
             std::sync::Arc::new(lifeboat_core::SystemClock),
         )

@@ -63,6 +63,11 @@ pub enum Error {
     #[error("{0}")]
     KeyFile(String),
 
+    /// The database's key is not reachable on this PC (kept in another PC's credential store, or a
+    /// store that would not answer): the practice's recovery key opens it.
+    #[error("the key of the database {database} is not on this PC ({why}). Type the practice's recovery key (printed when the practice was set up) to open it here")]
+    KeyNeeded { database: PathBuf, why: String },
+
     /// A key file without its database: a creation that was interrupted, or a database moved or
     /// deleted. Nothing is guessed: restore a backup, put the database back, or start afresh.
     #[error("the key file {key_file} is there but the database {database} is not: creating it was interrupted, or it was moved or deleted. Restore a backup or put the database back; if this PC never held records, start afresh (the key file is kept aside, not deleted)")]
@@ -116,6 +121,8 @@ pub enum ErrorCode {
     DamagedRecord,
     TooNew,
     KeyFile,
+    /// The database's key is not on this PC: the recovery key opens it.
+    KeyNeeded,
     /// A key file without its database (an interrupted creation, or a database moved away).
     Unfinished,
     /// The disk holding the database is full: nothing of the change was saved.
@@ -150,6 +157,7 @@ impl ErrorCode {
             ErrorCode::DamagedRecord => "damaged_record",
             ErrorCode::TooNew => "too_new",
             ErrorCode::KeyFile => "key_file",
+            ErrorCode::KeyNeeded => "key_needed",
             ErrorCode::Unfinished => "unfinished",
             ErrorCode::DiskFull => "disk_full",
             ErrorCode::Io => "io",
@@ -228,6 +236,7 @@ impl Error {
             Error::DamagedRecord(_) => ErrorCode::DamagedRecord,
             Error::TooNew { .. } => ErrorCode::TooNew,
             Error::KeyFile(_) => ErrorCode::KeyFile,
+            Error::KeyNeeded { .. } => ErrorCode::KeyNeeded,
             Error::Unfinished { .. } => ErrorCode::Unfinished,
             Error::DiskFull { .. } => ErrorCode::DiskFull,
             Error::Io { .. } => ErrorCode::Io,

@@ -57,5 +57,8 @@ pub use reception::patient::{NewPatient, Patient, Registered, Sex, Species};
 pub use session::Session;
 pub use store::clock::{Clock, ManualClock, SystemClock};
 pub use store::database::{Read, Store, StoreConfig};
+#[cfg(feature = "os-keyring")]
+pub use store::keyfile::OsCredentials;
+pub use store::keyfile::{use_credential_store, CredentialStore, KeyAccess, KeyProtection, RecoveryKey};
 pub use store::write::{ChangeKind, Write};
 pub use views::day_book::DayBook;

@@ -24,8 +24,8 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::store::audit::{self, AuditReport};
 use crate::store::clock::Clock;
-use crate::store::database::{check_header, companions, describe, is_damage, Store, StoreConfig, NAME_TIME};
-use crate::store::keyfile::DatabaseKey;
+use crate::store::database::{check_format, companions, describe, is_damage, Store, StoreConfig, NAME_TIME};
+use crate::store::keyfile::{self, DatabaseKey, KeyFile};
 use crate::store::migrations::{self, SCHEMA_VERSION};
 
 /// Backups are named `lifeboat-backup-<UTC time>.db`, a name no practice file has.
@@ -134,7 +134,7 @@ impl Store {
         let now = self.clock.now();
         let tmp = dir.join(format!(".{BACKUP_PREFIX}{}.partial", self.clock.new_id().simple()));
         let taken = (|| -> Result<BackupSummary> {
-            let key = DatabaseKey::read(&self.config().key_file)?;
+            let key = self.database_key();
             let expected = self.copy_snapshot(&key, &tmp)?;
             let summary = check_backup(&tmp, &key, now)?;
             if summary.counts != expected {
@@ -145,6 +145,8 @@ impl Store {
             }
             let path = free_name(dir, now);
             std::fs::rename(&tmp, &path).map_err(io("saving the backup", &path))?;
+            // Its own key file: its key sealed with the recovery key, to open it on another PC.
+            self.write_backup_key_file(&path)?;
             sync_folder(dir);
             let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
             Ok(BackupSummary { name, path, ..summary })
@@ -278,7 +280,7 @@ impl Store {
             std::fs::copy(&backup.path, &tmp).map_err(io("copying the backup", folder))?;
             let file = std::fs::OpenOptions::new().write(true).open(&tmp).map_err(io("copying the backup", folder))?;
             file.sync_all().map_err(io("writing the copy of the backup to disk", folder))?;
-            let key = DatabaseKey::read(&self.config().key_file)?;
+            let key = backup_key(&backup.path, self.config())?;
             let copy = check_backup(&tmp, &key, backup.taken_at)?;
             if copy.counts != backup.counts {
                 return Err(Error::Io {
@@ -288,6 +290,12 @@ impl Store {
                 });
             }
             std::fs::rename(&tmp, &target).map_err(io("saving the copy of the backup", folder))?;
+            // Its key file goes with it (the key sealed with the recovery key: nothing in the clear).
+            let own = keyfile::backup_key_file(&backup.path);
+            if own.exists() {
+                let body = std::fs::read_to_string(&own).map_err(io("reading the backup's key file", &own))?;
+                keyfile::write_replacing(&keyfile::backup_key_file(&target), &body, &self.clock.new_id().simple().to_string())?;
+            }
             sync_folder(folder);
             Ok(())
         })();
@@ -298,6 +306,62 @@ impl Store {
         thin(folder, self.clock.now());
         Ok(target)
     }
+}
+
+impl Store {
+    /// Writes, beside each backup in `dir` whose key this database knows, the backup's own key
+    /// file: its key sealed with the recovery key, so that it opens on another PC. Best effort: a
+    /// backup's key file that cannot be written leaves that backup openable on this PC only.
+    pub(crate) fn write_backup_key_files(&self, file: &KeyFile, dir: &Path) {
+        for found in list(dir).unwrap_or_default() {
+            let Some(salt) = keyfile::salt_of_file(&found.path) else { continue };
+            if let Some(body) = file.for_backup(&salt) {
+                let _ = keyfile::write_replacing(
+                    &keyfile::backup_key_file(&found.path),
+                    &body,
+                    &self.clock.new_id().simple().to_string(),
+                );
+            }
+        }
+    }
+
+    /// Writes the key file of one backup just taken or copied (see [`Store::write_backup_key_files`]).
+    pub(crate) fn write_backup_key_file(&self, backup: &Path) -> Result<()> {
+        let file = KeyFile::read(&self.config().key_file)?;
+        let Some(salt) = keyfile::salt_of_file(backup) else { return Ok(()) };
+        match file.for_backup(&salt) {
+            Some(body) => keyfile::write_replacing(
+                &keyfile::backup_key_file(backup),
+                &body,
+                &self.clock.new_id().simple().to_string(),
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The key of a backup file: from the database's key file if it knows the backup's salt (this PC,
+/// or a PC the database was opened on), otherwise from the backup's own key file with the
+/// recovery key in `config`.
+pub(crate) fn backup_key(backup: &Path, config: &crate::StoreConfig) -> Result<DatabaseKey> {
+    let salt = keyfile::salt_of_file(backup).ok_or_else(|| Error::NotADatabase {
+        path: backup.to_path_buf(),
+        reason: "the file is too short".into(),
+    })?;
+    if config.key_file.exists() {
+        let file = KeyFile::read(&config.key_file)?;
+        if file.knows(&salt) {
+            return Ok(file.unlock(&salt, &config.keys, backup)?.0);
+        }
+    }
+    let own = keyfile::backup_key_file(backup);
+    if own.exists() {
+        let file = KeyFile::read(&own)?;
+        if file.knows(&salt) {
+            return Ok(file.unlock(&salt, &config.keys, backup)?.0);
+        }
+    }
+    Err(Error::WrongKey { database: backup.to_path_buf(), key_file: config.key_file.clone() })
 }
 
 /// The backups in `dir`, newest first. Only files named as backups are listed; a missing folder
@@ -321,16 +385,17 @@ pub fn list(dir: &Path) -> Result<Vec<BackupFile>> {
     Ok(found)
 }
 
-/// Opens a backup read-only with the key of the database in `config` and says what it holds,
-/// after checking it whole (integrity, every page's HMAC, the audit chain). Changes nothing.
+/// Opens a backup read-only and says what it holds, after checking it whole (integrity, every
+/// page's HMAC, the audit chain). Changes nothing. Its key comes from the key file in `config`, or,
+/// for a backup of a database this PC does not know, from the backup's own key file with the
+/// recovery key in `config`.
 pub fn inspect(backup: &Path, config: &StoreConfig) -> Result<BackupSummary> {
     let taken_at = backup.file_name().and_then(|n| time_of(&n.to_string_lossy())).ok_or_else(|| Error::Invalid {
         field: "backup".into(),
         reason: format!("{} is not named as a Lifeboat backup (lifeboat-backup-<time>.db)", backup.display()),
     })?;
-    let key = DatabaseKey::read(&config.key_file)?;
-    let header_config = StoreConfig { database: backup.to_path_buf(), ..config.clone() };
-    check_header(&header_config, &key)?;
+    check_format(backup)?;
+    let key = backup_key(backup, config)?;
     check_backup(backup, &key, taken_at)
 }
 
@@ -339,6 +404,7 @@ pub fn inspect(backup: &Path, config: &StoreConfig) -> Result<BackupSummary> {
 /// beside it and never deleted. The restored database takes a new node id.
 pub fn restore(config: &StoreConfig, backup: &Path, clock: std::sync::Arc<dyn Clock>) -> Result<Restored> {
     let summary = inspect(backup, config)?;
+    let key = backup_key(backup, config)?;
     if summary.schema_version > SCHEMA_VERSION {
         return Err(Error::TooNew { found: summary.schema_version, supported: SCHEMA_VERSION });
     }
@@ -371,11 +437,12 @@ pub fn restore(config: &StoreConfig, backup: &Path, clock: std::sync::Arc<dyn Cl
         std::io::copy(&mut from, &mut to).map_err(io("copying the backup into the data folder", &data_dir))?;
         to.sync_all().map_err(io("writing the restored database to disk", &restoring))?;
         drop(to);
-        let key = DatabaseKey::read(&config.key_file)?;
         let copy = check_backup(&restoring, &key, summary.taken_at)?;
         if copy.counts != summary.counts {
             return Err(Error::Corrupt { path: restoring.clone(), detail: "the copy differs from the backup".into() });
         }
+        // The key file learns the backup's key first, if it came with the backup (another PC's).
+        keyfile::learn(&config.key_file, &key, &config.keys, &keyfile::backup_key_file(backup), &clock.new_id().simple().to_string())?;
         let staging = StoreConfig { database: restoring.clone(), ..config.clone() };
         let store = Store::open(staging, clock.clone())?;
         let node_id = store.take_new_node_id()?;
@@ -483,7 +550,9 @@ pub fn to_thin(backups: &[BackupFile], now: DateTime<Utc>) -> Vec<PathBuf> {
 /// virus scanner, read-only) is left for next time and never stops the others or the backup.
 fn thin(dir: &Path, now: DateTime<Utc>) {
     for path in to_thin(&list(dir).unwrap_or_default(), now) {
-        let _ = std::fs::remove_file(&path);
+        if std::fs::remove_file(&path).is_ok() {
+            let _ = std::fs::remove_file(keyfile::backup_key_file(&path));
+        }
     }
 }
 

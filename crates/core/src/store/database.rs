@@ -21,7 +21,7 @@ use crate::permission::Action;
 use crate::session::Session;
 use crate::store::actor::Actor;
 use crate::store::clock::Clock;
-use crate::store::keyfile::{DatabaseKey, SALT_BYTES};
+use crate::store::keyfile::{DatabaseKey, KeyAccess, KeyFile, SALT_BYTES};
 use crate::store::migrations;
 
 /// Where a store's files live. Shells choose the folder (Tauri's app data folder, the `dirs` crate,
@@ -34,6 +34,8 @@ pub struct StoreConfig {
     /// turns up under another fingerprint (copied or restored to another PC), it takes a new node id,
     /// so it never reuses the sequence numbers of the node it was copied from. Empty: not checked.
     pub fingerprint: String,
+    /// How the database's key may be reached: this PC's credential store, a typed recovery key.
+    pub keys: KeyAccess,
 }
 
 impl StoreConfig {
@@ -42,13 +44,27 @@ impl StoreConfig {
     /// The folder beside the database its backups are kept in (`store::backup`).
     pub const BACKUPS_FOLDER: &'static str = "backups";
 
-    /// The standard layout: `lifeboat.db` and `lifeboat.key` in one folder.
+    /// The standard layout: `lifeboat.db` and `lifeboat.key` in one folder, the key kept in this
+    /// PC's credential store where the shell registered one ([`KeyAccess::this_pc`]).
     pub fn in_dir(dir: &Path) -> StoreConfig {
         StoreConfig {
             database: dir.join(Self::DATABASE_FILE),
             key_file: dir.join(Self::KEY_FILE),
             fingerprint: String::new(),
+            keys: KeyAccess::this_pc(),
         }
+    }
+
+    /// The same, reaching the key as `keys` says.
+    pub fn with_keys(mut self, keys: KeyAccess) -> StoreConfig {
+        self.keys = keys;
+        self
+    }
+
+    /// The same, with a recovery key a person typed (the database copied from another PC).
+    pub fn with_recovery_key(mut self, recovery: crate::store::keyfile::RecoveryKey) -> StoreConfig {
+        self.keys.recovery_key = Some(recovery);
+        self
     }
 
     /// Where a restore makes its copy of a backup, beside the database (`store::backup`).
@@ -79,6 +95,8 @@ pub struct Store {
     writer: Mutex<Connection>,
     pub(crate) clock: Arc<dyn Clock>,
     node_id: Mutex<Uuid>,
+    /// The database's key, as unlocked at open (changed by [`Store::change_key`]).
+    pub(crate) key: Mutex<DatabaseKey>,
     config: StoreConfig,
     /// The drill this database is the copy for, if it is one (`drill.rs`): it then refuses to sync,
     /// export or hand anything over, whoever opens it.
@@ -173,7 +191,7 @@ impl Store {
         }
         let key = DatabaseKey::generate()?;
         let unique = clock.new_id().simple().to_string();
-        if !key.write_new(&config.key_file, &unique)? {
+        if !KeyFile::for_new(&config.key_file, &key, &config.keys).write_new(&unique)? {
             return Self::await_creation(config, clock);
         }
         let building = with_suffix(&config.database, &format!(".creating-{unique}"));
@@ -248,8 +266,9 @@ impl Store {
     }
 
     fn open_existing(config: StoreConfig, clock: Arc<dyn Clock>) -> Result<Store> {
-        let key = DatabaseKey::read(&config.key_file)?;
-        check_header(&config, &key)?;
+        let mut keys = KeyFile::read(&config.key_file)?;
+        let salt = check_header(&config, &keys)?;
+        let (key, via_recovery) = keys.unlock(&salt, &config.keys, &config.database)?;
         check_wal(&config.database)?;
         // Opened without CREATE, so a file that vanished in between is not recreated empty.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -259,15 +278,43 @@ impl Store {
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         conn.pragma_update(None, "key", key.pragma_value())?;
         // The first read decrypts page 1. The salt matched, so the key is the right one: a failure
-        // here means the file is damaged.
+        // here means the file is damaged, unless a change of key stopped before the WAL that holds
+        // the new key's pages was copied into the file (its page 1 still has the old salt).
+        let mut key = key;
         if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
-            // A full disk (no room even for the WAL's index) is not damage: say so, and offer no restore.
-            let folder = config.database.parent().unwrap_or(Path::new(""));
-            return Err(if is_out_of_space(&e) {
-                Error::DiskFull { folder: Some(folder.to_path_buf()) }
-            } else {
-                Error::Corrupt { path: config.database.clone(), detail: describe(&e) }
-            });
+            let pending = keys
+                .live_salts()
+                .into_iter()
+                .filter(|s| *s != salt)
+                .find_map(|s| keys.unlock(&s, &config.keys, &config.database).ok())
+                .filter(|(k, _)| {
+                    conn.pragma_update(None, "key", k.pragma_value()).is_ok()
+                        && conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).is_ok()
+                });
+            match pending {
+                Some((k, _)) => key = k,
+                None => {
+                    // A full disk (no room even for the WAL's index) is not damage: say so, and offer no restore.
+                    let folder = config.database.parent().unwrap_or(Path::new(""));
+                    return Err(if is_out_of_space(&e) {
+                        Error::DiskFull { folder: Some(folder.to_path_buf()) }
+                    } else {
+                        Error::Corrupt { path: config.database.clone(), detail: describe(&e) }
+                    });
+                }
+            }
+        }
+        // The key file catches up with the database: a key that came through the recovery key is
+        // kept on this PC from now on; the key the database is under is the current one (a change
+        // of key that stopped half-way, a backup taken under an earlier key put back).
+        let unique = clock.new_id().simple().to_string();
+        let unprotected = keys.in_file(&key.salt) && config.keys.credentials.is_some();
+        if keys.current_salt() != Some(key.salt) || via_recovery || unprotected || keys.is_legacy() {
+            if via_recovery || unprotected {
+                keys.adopt(&key, &config.keys);
+            }
+            keys.make_current(&key.salt);
+            keys.replace(&unique)?;
         }
         configure(&conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
         migrations::migrate(&mut conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
@@ -306,24 +353,25 @@ impl Store {
             None => None,
         };
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
-        Self::assemble(conn, &key, clock, node_id, config, drill)
+        Self::assemble(conn, key, clock, node_id, config, drill)
     }
 
     /// The store over an opened writer: its read-only connection is opened beside it.
     fn assemble(
         writer: Connection,
-        key: &DatabaseKey,
+        key: DatabaseKey,
         clock: Arc<dyn Clock>,
         node_id: Uuid,
         config: StoreConfig,
         drill: Option<Uuid>,
     ) -> Result<Store> {
-        let reader = open_reader(&config, key)?;
+        let reader = open_reader(&config, &key)?;
         Ok(Store {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             clock,
             node_id: Mutex::new(node_id),
+            key: Mutex::new(key),
             config,
             drill,
         })
@@ -422,7 +470,7 @@ impl Store {
         let made = (|| -> Result<()> {
             self.copy_database_file(&copy.database)?;
             std::fs::copy(&self.config.key_file, &copy.key_file).map_err(io("copying the key file", dir))?;
-            let key = DatabaseKey::read(&copy.key_file)?;
+            let key = self.database_key();
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let conn = Connection::open_with_flags(&copy.database, flags)?;
             conn.pragma_update(None, "key", key.pragma_value())?;
@@ -499,6 +547,15 @@ impl Store {
     /// The writer connection, for the write path only.
     pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Connection> {
         lock(&self.writer)
+    }
+
+/// The key the database is under now.
+    pub(crate) fn database_key(&self) -> DatabaseKey {
+        self.key.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn lock_reader(&self) -> MutexGuard<'_, Connection> {
+        lock(&self.reader)
     }
 }
 
@@ -625,7 +682,7 @@ fn configure(conn: &Connection) -> Result<()> {
 }
 
 /// The read-only connection: opened without write access, and told to refuse changes as well.
-fn open_reader(config: &StoreConfig, key: &DatabaseKey) -> Result<Connection> {
+pub(crate) fn open_reader(config: &StoreConfig, key: &DatabaseKey) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(&config.database, flags)?;
     conn.pragma_update(None, "key", key.pragma_value())?;
@@ -640,8 +697,18 @@ fn open_reader(config: &StoreConfig, key: &DatabaseKey) -> Result<Connection> {
 
 /// Tells a plain SQLite file, a file that is no database at all, and a database made with another key
 /// apart, before SQLCipher is asked to decrypt anything.
-pub(crate) fn check_header(config: &StoreConfig, key: &DatabaseKey) -> Result<()> {
-    let path = &config.database;
+/// Returns the file's salt, which the key file knows.
+pub(crate) fn check_header(config: &StoreConfig, keys: &KeyFile) -> Result<[u8; SALT_BYTES]> {
+    let salt = check_format(&config.database)?;
+    if !keys.knows(&salt) {
+        return Err(Error::WrongKey { database: config.database.clone(), key_file: config.key_file.clone() });
+    }
+    Ok(salt)
+}
+
+/// Tells an empty, short, plain or ragged file from an encrypted database; returns its salt.
+pub(crate) fn check_format(path: &Path) -> Result<[u8; SALT_BYTES]> {
+    let path = &path.to_path_buf();
     let not_db = |reason: &str| Error::NotADatabase { path: path.clone(), reason: reason.into() };
     let io = |source| Error::Io { action: "reading the database", path: path.clone(), source };
     let len = std::fs::metadata(path).map_err(io)?.len();
@@ -660,10 +727,9 @@ pub(crate) fn check_header(config: &StoreConfig, key: &DatabaseKey) -> Result<()
     if len % PAGE_SIZE != 0 {
         return Err(not_db("its size is not a whole number of database pages"));
     }
-    if header[..SALT_BYTES] != key.salt {
-        return Err(Error::WrongKey { database: path.clone(), key_file: config.key_file.clone() });
-    }
-    Ok(())
+    let mut salt = [0u8; SALT_BYTES];
+    salt.copy_from_slice(&header[..SALT_BYTES]);
+    Ok(salt)
 }
 
 fn corrupt_if_damaged(e: Error, path: &Path) -> Error {

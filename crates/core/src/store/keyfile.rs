@@ -1,11 +1,31 @@
-//! The database key, kept for now in a key file beside the database (a recovery-key scheme and the
-//! operating system's credential store are still to come). The file holds the random 256-bit SQLCipher key and the
-//! 128-bit salt of the database it belongs to, so that a key file from another database is told
-//! apart from a damaged database.
+//! The database key, and how it is kept.
+//!
+//! Each database is encrypted with a random 256-bit SQLCipher key and a 128-bit salt; the salt is
+//! the first 16 bytes of the file, so the right key for a file (a database or one of its backups) is
+//! found by its salt, and a key from another database is told apart from damage.
+//!
+//! The key file beside the database (`lifeboat.key`) lists the database's keys — the `current` one,
+//! a `pending` one while the key is being changed, and `retired` ones that still open older
+//! backups — and says for each where the key itself is kept:
+//!
+//! - `os`: in this PC's credential store (Windows Credential Manager, macOS Keychain, Secret
+//!   Service on Linux), under an entry named by the salt. The key file then holds no key at all.
+//! - `plain`: in the key file itself, readable only by its owner. Only where the PC has no
+//!   credential store, and in databases made before keys were kept there.
+//! - `recovery`: sealed (XChaCha20-Poly1305, the key derived with Argon2id) with the practice's
+//!   recovery key, which is shown once, to print and lock away. With it the database, and each
+//!   backup (whose own key file, `<backup>.key`, holds only that), opens on any PC.
+//!
+//! Key files are created whole under a name of their own and linked into place, never replacing
+//! one; they are changed (a recovery key made, the key changed, the key adopted into this PC's
+//! credential store) by writing the whole new file beside the old and renaming it over.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 use serde::{Deserialize, Serialize};
@@ -21,23 +41,12 @@ pub(crate) struct DatabaseKey {
     pub salt: [u8; SALT_BYTES],
 }
 
-#[derive(Serialize, Deserialize)]
-struct KeyFileV1 {
-    format: String,
-    key: String,
-    salt: String,
-}
-
-const FORMAT: &str = "lifeboat-key-1";
-
 impl DatabaseKey {
     pub fn generate() -> Result<DatabaseKey> {
         let mut key = [0u8; KEY_BYTES];
         let mut salt = [0u8; SALT_BYTES];
-        OsRng
-            .try_fill_bytes(&mut key)
-            .and_then(|_| OsRng.try_fill_bytes(&mut salt))
-            .map_err(|e| Error::Internal(format!("the operating system gave no random bytes: {e}")))?;
+        random(&mut key)?;
+        random(&mut salt)?;
         Ok(DatabaseKey { key, salt })
     }
 
@@ -45,38 +54,682 @@ impl DatabaseKey {
     pub fn pragma_value(&self) -> String {
         format!("x'{}{}'", hex::encode(self.key), hex::encode(self.salt))
     }
+}
 
-    pub fn read(path: &Path) -> Result<DatabaseKey> {
+fn random(bytes: &mut [u8]) -> Result<()> {
+    OsRng
+        .try_fill_bytes(bytes)
+        .map_err(|e| Error::Internal(format!("the operating system gave no random bytes: {e}")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// This PC's credential store.
+
+/// A place outside the data folder where this PC keeps secrets for its user: the operating
+/// system's credential store. Errors are plain words for the user (never the secret).
+pub trait CredentialStore: Send + Sync {
+    /// What it is called on this system ("Windows Credential Manager", ...).
+    fn name(&self) -> String;
+    /// The secret stored under `account`, or `None` if there is none.
+    fn get(&self, account: &str) -> std::result::Result<Option<Vec<u8>>, String>;
+    fn set(&self, account: &str, secret: &[u8]) -> std::result::Result<(), String>;
+}
+
+static PC_CREDENTIALS: OnceLock<Arc<dyn CredentialStore>> = OnceLock::new();
+
+/// Tells the core which credential store this PC has (the shells call it once at start, with
+/// [`OsCredentials`]). Stores opened afterwards with [`StoreConfig::in_dir`] keep new keys there.
+///
+/// [`StoreConfig::in_dir`]: crate::StoreConfig::in_dir
+pub fn use_credential_store(store: Arc<dyn CredentialStore>) {
+    let _ = PC_CREDENTIALS.set(store);
+}
+
+/// How a store may reach its database's key: this PC's credential store, if it has one, and a
+/// recovery key typed by a person, if one was.
+#[derive(Clone, Default)]
+pub struct KeyAccess {
+    pub credentials: Option<Arc<dyn CredentialStore>>,
+    pub recovery_key: Option<RecoveryKey>,
+}
+
+impl std::fmt::Debug for KeyAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyAccess")
+            .field("credentials", &self.credentials.as_ref().map(|c| c.name()))
+            .field("recovery_key", &self.recovery_key.as_ref().map(|_| "(given)"))
+            .finish()
+    }
+}
+
+impl KeyAccess {
+    /// This PC's credential store, as the shell registered it ([`use_credential_store`]).
+    pub fn this_pc() -> KeyAccess {
+        KeyAccess { credentials: PC_CREDENTIALS.get().cloned(), recovery_key: None }
+    }
+}
+
+/// The operating system's credential store, through the `keyring` crate. Every call runs on a
+/// thread of its own and is given up after [`OsCredentials::PATIENCE`], so a store that waits for
+/// a prompt nobody sees never holds up the start.
+#[cfg(feature = "os-keyring")]
+pub struct OsCredentials {
+    service: String,
+}
+
+#[cfg(feature = "os-keyring")]
+impl OsCredentials {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// The store, with Lifeboat's entries under `service` ("Lifeboat").
+    pub fn new(service: &str) -> OsCredentials {
+        OsCredentials { service: service.to_string() }
+    }
+
+    fn call<T: Send + 'static>(
+        &self,
+        account: &str,
+        f: impl FnOnce(keyring::Entry) -> keyring::Result<T> + Send + 'static,
+    ) -> std::result::Result<T, String> {
+        let (service, account) = (self.service.clone(), account.to_string());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(keyring::Entry::new(&service, &account).and_then(f));
+        });
+        match rx.recv_timeout(Self::PATIENCE) {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("{} did not answer", self.name())),
+        }
+    }
+}
+
+#[cfg(feature = "os-keyring")]
+impl CredentialStore for OsCredentials {
+    fn name(&self) -> String {
+        // Platform code: only names.
+        if cfg!(windows) {
+            "Windows Credential Manager".into()
+        } else if cfg!(target_os = "macos") {
+            "the macOS Keychain".into()
+        } else {
+            "the Secret Service (the desktop's keyring)".into()
+        }
+    }
+
+    fn get(&self, account: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+        self.call(account, |entry| match entry.get_secret() {
+            Ok(secret) => Ok(Some(secret)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e),
+        })
+    }
+
+    fn set(&self, account: &str, secret: &[u8]) -> std::result::Result<(), String> {
+        let secret = secret.to_vec();
+        self.call(account, move |entry| entry.set_secret(&secret))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recovery keys.
+
+/// A recovery key: 160 random bits, written as eight groups of four characters of Crockford's
+/// base32 (no I, L, O or U, so nothing reads as another character). Typed back, case, spaces and
+/// dashes do not matter, and O, I and L are read as 0, 1 and 1.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecoveryKey([u8; 20]);
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+impl RecoveryKey {
+    pub(crate) fn generate() -> Result<RecoveryKey> {
+        let mut bytes = [0u8; 20];
+        random(&mut bytes)?;
+        Ok(RecoveryKey(bytes))
+    }
+
+    /// Reads a recovery key as a person typed it.
+    pub fn parse(text: &str) -> Result<RecoveryKey> {
+        let bad = |reason: String| Error::invalid("recovery key", reason);
+        if text.len() > 200 {
+            return Err(bad("it is far longer than a recovery key (eight groups of four characters)".into()));
+        }
+        let mut bits: u64 = 0;
+        let mut held = 0;
+        let mut out = Vec::with_capacity(20);
+        let mut count = 0;
+        for c in text.chars() {
+            if c.is_whitespace() || c == '-' {
+                continue;
+            }
+            let c = match c.to_ascii_uppercase() {
+                'O' => '0',
+                'I' | 'L' => '1',
+                c => c,
+            };
+            let Some(value) = CROCKFORD.iter().position(|&a| a as char == c) else {
+                return Err(bad(format!(
+                    "'{}' is not a character of a recovery key (letters and digits only)",
+                    c.escape_default()
+                )));
+            };
+            count += 1;
+            bits = (bits << 5) | value as u64;
+            held += 5;
+            if held >= 8 {
+                held -= 8;
+                out.push((bits >> held) as u8);
+            }
+        }
+        if count != 32 {
+            return Err(bad(format!("it has {count} characters; a recovery key has 32, in eight groups of four")));
+        }
+        Ok(RecoveryKey(out.try_into().map_err(|_| bad("it is not a recovery key".into()))?))
+    }
+
+    /// The key as printed: `XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX`.
+    pub fn display(&self) -> String {
+        let mut chars = String::with_capacity(39);
+        let mut bits: u64 = 0;
+        let mut held = 0;
+        let mut n = 0;
+        for &byte in &self.0 {
+            bits = (bits << 8) | byte as u64;
+            held += 8;
+            while held >= 5 {
+                held -= 5;
+                if n > 0 && n % 4 == 0 {
+                    chars.push('-');
+                }
+                chars.push(CROCKFORD[((bits >> held) & 31) as usize] as char);
+                n += 1;
+            }
+        }
+        chars
+    }
+}
+
+impl std::fmt::Debug for RecoveryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecoveryKey(..)")
+    }
+}
+
+/// A database key sealed with a recovery key.
+#[derive(Clone, Serialize, Deserialize)]
+struct Sealed {
+    /// The day the recovery key was made (`YYYY-MM-DD`), to tell which printed sheet fits.
+    made_on: String,
+    kdf: String,
+    memory_kib: u32,
+    iterations: u32,
+    kdf_salt: String,
+    nonce: String,
+    sealed: String,
+}
+
+const KDF: &str = "argon2id-v19";
+const KDF_MEMORY_KIB: u32 = 19 * 1024;
+const KDF_ITERATIONS: u32 = 2;
+
+fn derive(recovery: &RecoveryKey, salt: &[u8], memory_kib: u32, iterations: u32) -> Result<[u8; 32]> {
+    let params = argon2::Params::new(memory_kib, iterations, 1, Some(32))
+        .map_err(|e| Error::Internal(format!("recovery key derivation: {e}")))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = [0u8; 32];
+    argon
+        .hash_password_into(&recovery.0, salt, &mut out)
+        .map_err(|e| Error::Internal(format!("recovery key derivation: {e}")))?;
+    Ok(out)
+}
+
+impl Sealed {
+    fn seal(key: &DatabaseKey, recovery: &RecoveryKey, made_on: &str) -> Result<Sealed> {
+        let mut kdf_salt = [0u8; 16];
+        let mut nonce = [0u8; 24];
+        random(&mut kdf_salt)?;
+        random(&mut nonce)?;
+        let kek = derive(recovery, &kdf_salt, KDF_MEMORY_KIB, KDF_ITERATIONS)?;
+        let cipher = XChaCha20Poly1305::new((&kek).into());
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &key.key, aad: &key.salt })
+            .map_err(|_| Error::Internal("sealing the database key failed".into()))?;
+        Ok(Sealed {
+            made_on: made_on.to_string(),
+            kdf: KDF.into(),
+            memory_kib: KDF_MEMORY_KIB,
+            iterations: KDF_ITERATIONS,
+            kdf_salt: hex::encode(kdf_salt),
+            nonce: hex::encode(nonce),
+            sealed: hex::encode(sealed),
+        })
+    }
+
+    /// The key, if `recovery` is the one it was sealed with; `Ok(None)` if it is not.
+    fn open(&self, salt: &[u8; SALT_BYTES], recovery: &RecoveryKey, file: &Path) -> Result<Option<[u8; KEY_BYTES]>> {
+        let bad = |why: &str| Error::KeyFile(format!("the key file {} is not valid: {why}", file.display()));
+        if self.kdf != KDF {
+            return Err(bad("its recovery key is sealed in a way this version does not know"));
+        }
+        // Bounds, so that a tampered file cannot make the derivation take all memory or for ever.
+        if !(8..=1024 * 1024).contains(&self.memory_kib) || !(1..=10).contains(&self.iterations) {
+            return Err(bad("its recovery key derivation settings are out of bounds"));
+        }
+        let kdf_salt = hex::decode(&self.kdf_salt).map_err(|_| bad("the recovery salt is not hexadecimal"))?;
+        let nonce = hex::decode(&self.nonce).map_err(|_| bad("the recovery nonce is not hexadecimal"))?;
+        let sealed = hex::decode(&self.sealed).map_err(|_| bad("the sealed key is not hexadecimal"))?;
+        if nonce.len() != 24 || kdf_salt.len() < 8 {
+            return Err(bad("the recovery nonce or salt has the wrong length"));
+        }
+        let kek = derive(recovery, &kdf_salt, self.memory_kib, self.iterations)?;
+        let cipher = XChaCha20Poly1305::new((&kek).into());
+        match cipher.decrypt(XNonce::from_slice(&nonce), Payload { msg: &sealed, aad: salt }) {
+            Ok(key) => Ok(Some(key.try_into().map_err(|_| bad("the sealed key is not 256 bits"))?)),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The key file.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum KeyState {
+    Current,
+    /// Made by a change of key that has not finished; the database may already be under it.
+    Pending,
+    /// A key the database had before; it still opens the backups taken under it.
+    Retired,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct Entry {
+    salt: String,
+    state: KeyState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    plain: Option<String>,
+    /// The account name of the entry in this PC's credential store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recovery: Option<Sealed>,
+    /// The key sealed with the key before it, while a change of key has not shown its new
+    /// recovery key (so the recovery key before still reaches it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    chained: Option<Chained>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct Chained {
+    from_salt: String,
+    nonce: String,
+    sealed: String,
+}
+
+impl Chained {
+    fn seal(key: &DatabaseKey, with: &DatabaseKey) -> Result<Chained> {
+        let mut nonce = [0u8; 24];
+        random(&mut nonce)?;
+        let cipher = XChaCha20Poly1305::new((&with.key).into());
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &key.key, aad: &key.salt })
+            .map_err(|_| Error::Internal("sealing the database key failed".into()))?;
+        Ok(Chained { from_salt: hex::encode(with.salt), nonce: hex::encode(nonce), sealed: hex::encode(sealed) })
+    }
+
+    fn open(&self, with: &DatabaseKey, salt: &[u8; SALT_BYTES]) -> Option<[u8; KEY_BYTES]> {
+        let nonce = hex::decode(&self.nonce).ok().filter(|n| n.len() == 24)?;
+        let sealed = hex::decode(&self.sealed).ok()?;
+        let cipher = XChaCha20Poly1305::new((&with.key).into());
+        cipher.decrypt(XNonce::from_slice(&nonce), Payload { msg: &sealed, aad: salt }).ok()?.try_into().ok()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyFileV2 {
+    format: String,
+    keys: Vec<Entry>,
+}
+
+/// The first release's key file: the key and salt in the clear.
+#[derive(Deserialize)]
+struct KeyFileV1 {
+    format: String,
+    key: String,
+    salt: String,
+}
+
+const FORMAT_V1: &str = "lifeboat-key-1";
+const FORMAT: &str = "lifeboat-key-2";
+/// The service name of Lifeboat's entries in the credential store.
+pub const CREDENTIAL_SERVICE: &str = "Lifeboat";
+/// A backup's own key file is its name with this added.
+pub const BACKUP_KEY_SUFFIX: &str = ".key";
+
+/// Where a database's key is kept, as the settings screen shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct KeyProtection {
+    /// The credential store that holds the key, or `None` when the key is in the key file (this PC
+    /// has no credential store).
+    pub credential_store: Option<String>,
+    /// Whether the key file holds the key itself.
+    pub key_in_file: bool,
+    /// The day the recovery key was made, or `None` if there is none yet.
+    pub recovery_key_made_on: Option<String>,
+    /// How many earlier keys are kept for older backups.
+    pub earlier_keys: u32,
+}
+
+/// A database's key file, read.
+pub(crate) struct KeyFile {
+    path: PathBuf,
+    entries: Vec<Entry>,
+    /// Read from a first-release file (to be written again in the new format when it changes).
+    legacy: bool,
+}
+
+fn account_for(salt: &[u8; SALT_BYTES]) -> String {
+    format!("database key {}", hex::encode(salt))
+}
+
+impl KeyFile {
+    pub fn read(path: &Path) -> Result<KeyFile> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             action: "reading the key file",
             path: path.to_path_buf(),
             source,
         })?;
         let bad = |why: &str| Error::KeyFile(format!("the key file {} is not valid: {why}", path.display()));
-        let parsed: KeyFileV1 = serde_json::from_str(&text).map_err(|_| bad("it is not a Lifeboat key file"))?;
-        if parsed.format != FORMAT {
-            return Err(bad("unknown format"));
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad("it is not a Lifeboat key file"))?;
+        let file = match value.get("format").and_then(|f| f.as_str()) {
+            Some(FORMAT_V1) => {
+                let v1: KeyFileV1 = serde_json::from_value(value).map_err(|_| bad("it is not a Lifeboat key file"))?;
+                debug_assert_eq!(v1.format, FORMAT_V1);
+                KeyFile {
+                    path: path.to_path_buf(),
+                    entries: vec![Entry {
+                        salt: v1.salt,
+                        state: KeyState::Current,
+                        plain: Some(v1.key),
+                        os: None,
+                        recovery: None,
+                        chained: None,
+                    }],
+                    legacy: true,
+                }
+            }
+            Some(FORMAT) => {
+                let v2: KeyFileV2 = serde_json::from_value(value).map_err(|_| bad("it is not a Lifeboat key file"))?;
+                KeyFile { path: path.to_path_buf(), entries: v2.keys, legacy: false }
+            }
+            _ => return Err(bad("unknown format")),
+        };
+        for entry in &file.entries {
+            let salt = hex::decode(&entry.salt).map_err(|_| bad("a salt is not hexadecimal"))?;
+            if salt.len() != SALT_BYTES {
+                return Err(bad("a salt is not 128 bits"));
+            }
+            if let Some(plain) = &entry.plain {
+                let key = hex::decode(plain).map_err(|_| bad("the key is not hexadecimal"))?;
+                if key.len() != KEY_BYTES {
+                    return Err(bad("the key is not 256 bits"));
+                }
+            }
         }
-        let key = hex::decode(&parsed.key).map_err(|_| bad("the key is not hexadecimal"))?;
-        let salt = hex::decode(&parsed.salt).map_err(|_| bad("the salt is not hexadecimal"))?;
-        Ok(DatabaseKey {
-            key: key.try_into().map_err(|_| bad("the key is not 256 bits"))?,
-            salt: salt.try_into().map_err(|_| bad("the salt is not 128 bits"))?,
-        })
+        if !file.entries.iter().any(|e| e.state == KeyState::Current) {
+            return Err(bad("it names no current key"));
+        }
+        Ok(file)
     }
 
-    /// Writes the key file, readable only by its owner, never replacing one: it is written whole
-    /// under a name of its own, flushed, then linked to `path`, which fails if `path` exists (one
-    /// step, so of two processes creating at once exactly one succeeds). `Ok(false)`: a key file
-    /// was already there, and is left as it was.
-    pub fn write_new(&self, path: &Path, unique: &str) -> Result<bool> {
-        let io = |action, source| Error::Io { action, path: path.to_path_buf(), source };
-        let body = serde_json::to_string_pretty(&KeyFileV1 {
+    fn salt_of(entry: &Entry) -> [u8; SALT_BYTES] {
+        // Checked when read.
+        hex::decode(&entry.salt).ok().and_then(|s| s.try_into().ok()).unwrap_or([0; SALT_BYTES])
+    }
+
+    /// The salts of the keys a database file could be under, most likely first: the current key,
+    /// then a pending one (a change of key stopped half-way).
+    pub fn live_salts(&self) -> Vec<[u8; SALT_BYTES]> {
+        let mut salts: Vec<_> =
+            self.entries.iter().filter(|e| e.state == KeyState::Current).map(Self::salt_of).collect();
+        salts.extend(self.entries.iter().filter(|e| e.state == KeyState::Pending).map(Self::salt_of));
+        salts
+    }
+
+    pub fn knows(&self, salt: &[u8; SALT_BYTES]) -> bool {
+        self.entries.iter().any(|e| Self::salt_of(e) == *salt)
+    }
+
+    /// The key with `salt`, from wherever it is kept that `access` reaches. Also says whether it
+    /// came only through the recovery key (so that the caller may keep it on this PC).
+    pub fn unlock(&self, salt: &[u8; SALT_BYTES], access: &KeyAccess, database: &Path) -> Result<(DatabaseKey, bool)> {
+        self.unlock_at(salt, access, database, 0)
+    }
+
+    fn unlock_at(
+        &self,
+        salt: &[u8; SALT_BYTES],
+        access: &KeyAccess,
+        database: &Path,
+        depth: usize,
+    ) -> Result<(DatabaseKey, bool)> {
+        let entry = self.entries.iter().find(|e| Self::salt_of(e) == *salt).ok_or_else(|| Error::WrongKey {
+            database: database.to_path_buf(),
+            key_file: self.path.clone(),
+        })?;
+        let found = |key: [u8; KEY_BYTES]| DatabaseKey { key, salt: *salt };
+        if let Some(plain) = &entry.plain {
+            let key = hex::decode(plain).ok().and_then(|k| k.try_into().ok());
+            if let Some(key) = key {
+                return Ok((found(key), false));
+            }
+        }
+        let mut why = Vec::new();
+        if let Some(account) = &entry.os {
+            match &access.credentials {
+                Some(store) => match store.get(account) {
+                    Ok(Some(secret)) => match <[u8; KEY_BYTES]>::try_from(secret.as_slice()) {
+                        Ok(key) => return Ok((found(key), false)),
+                        Err(_) => why.push(format!("the entry in {} is not a database key", store.name())),
+                    },
+                    Ok(None) => why.push(format!(
+                        "{} on this PC does not hold it (was the database copied from another PC?)",
+                        store.name()
+                    )),
+                    Err(e) => why.push(format!("{} could not be read: {e}", store.name())),
+                },
+                None => why.push("it is kept in a credential store this PC does not have".into()),
+            }
+        }
+        let mut wrong_recovery = None;
+        match (&entry.recovery, &access.recovery_key) {
+            (Some(sealed), Some(recovery)) => match sealed.open(salt, recovery, &self.path)? {
+                Some(key) => return Ok((found(key), true)),
+                None => wrong_recovery = Some(sealed.made_on.clone()),
+            },
+            (None, Some(_)) => why.push("no recovery key was ever made for it".into()),
+            (Some(_), None) | (None, None) => {}
+        }
+        // A key made by a change of key that stopped before its new recovery key was shown: it is
+        // sealed with the key before it too, until a recovery key is made for it.
+        if let Some(chain) = &entry.chained {
+            let previous = hex::decode(&chain.from_salt).ok().and_then(|s| <[u8; SALT_BYTES]>::try_from(s).ok());
+            if let Some(previous) = previous.filter(|p| p != salt && depth < 8) {
+                if let Ok((before, via)) = self.unlock_at(&previous, access, database, depth + 1) {
+                    if let Some(key) = chain.open(&before, salt) {
+                        return Ok((found(key), via));
+                    }
+                }
+            }
+        }
+        if let Some(made_on) = wrong_recovery {
+            return Err(Error::invalid(
+                "recovery key",
+                format!(
+                    "it does not open this database: check each group against the printed sheet (this database's recovery key was made on {made_on})"
+                ),
+            ));
+        }
+        if why.is_empty() {
+            why.push("it is kept only sealed with the recovery key".into());
+        }
+        Err(Error::KeyNeeded { database: database.to_path_buf(), why: why.join("; ") })
+    }
+
+    fn current(&self) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.state == KeyState::Current)
+    }
+
+    pub fn protection(&self) -> KeyProtection {
+        let current = self.current();
+        let in_os = current.and_then(|e| e.os.as_ref()).is_some();
+        KeyProtection {
+            credential_store: in_os.then(|| {
+                KeyAccess::this_pc().credentials.map(|c| c.name()).unwrap_or_else(|| "a credential store".into())
+            }),
+            key_in_file: current.is_some_and(|e| e.plain.is_some()),
+            // A key whose change stopped before its recovery key was shown has none that anyone holds.
+            recovery_key_made_on: current
+                .filter(|e| e.chained.is_none())
+                .and_then(|e| e.recovery.as_ref())
+                .map(|s| s.made_on.clone()),
+            earlier_keys: self.entries.iter().filter(|e| e.state == KeyState::Retired).count() as u32,
+        }
+    }
+
+    /// An entry keeping `key` where `access` allows: in the credential store if there is one that
+    /// takes it (read back to be sure), otherwise in the file.
+    fn keep(key: &DatabaseKey, state: KeyState, access: &KeyAccess) -> Entry {
+        let account = account_for(&key.salt);
+        let in_store = access.credentials.as_ref().is_some_and(|store| {
+            store.set(&account, &key.key).is_ok() && matches!(store.get(&account), Ok(Some(k)) if k == key.key)
+        });
+        Entry {
+            salt: hex::encode(key.salt),
+            state,
+            plain: (!in_store).then(|| hex::encode(key.key)),
+            os: in_store.then_some(account),
+            recovery: None,
+            chained: None,
+        }
+    }
+
+    /// A new key file for a new database's `key`.
+    pub fn for_new(path: &Path, key: &DatabaseKey, access: &KeyAccess) -> KeyFile {
+        KeyFile { path: path.to_path_buf(), entries: vec![Self::keep(key, KeyState::Current, access)], legacy: false }
+    }
+
+    /// Keeps `key` on this PC (it came through the recovery key, or sat in the file of a PC that
+    /// now has a credential store): in its credential store, and then no longer in the file; or,
+    /// with none, in the file. The recovery key it is sealed with stays.
+    pub fn adopt(&mut self, key: &DatabaseKey, access: &KeyAccess) {
+        let kept = Self::keep(key, KeyState::Current, access);
+        if let Some(entry) = self.entries.iter_mut().find(|e| Self::salt_of(e) == key.salt) {
+            if kept.os.is_some() {
+                entry.os = kept.os;
+                entry.plain = None;
+            } else {
+                entry.plain = kept.plain;
+            }
+        }
+    }
+
+    /// Whether the key with `salt` is kept in the file itself.
+    pub fn in_file(&self, salt: &[u8; SALT_BYTES]) -> bool {
+        self.entries.iter().any(|e| Self::salt_of(e) == *salt && e.plain.is_some())
+    }
+
+    /// Seals every key with a new recovery key (keys whose key cannot be reached here keep the
+    /// recovery key they had). The old recovery key no longer opens them through this file.
+    pub fn seal_all(&mut self, recovery: &RecoveryKey, made_on: &str, access: &KeyAccess) -> Result<()> {
+        let access = KeyAccess { credentials: access.credentials.clone(), recovery_key: None };
+        let mut sealed = Vec::new();
+        for entry in &self.entries {
+            let salt = Self::salt_of(entry);
+            sealed.push(match self.unlock(&salt, &access, &self.path) {
+                Ok((key, _)) => Some(Sealed::seal(&key, recovery, made_on)?),
+                Err(_) => entry.recovery.clone(),
+            });
+        }
+        for (entry, sealed) in self.entries.iter_mut().zip(sealed) {
+            entry.recovery = sealed;
+            entry.chained = None;
+        }
+        Ok(())
+    }
+
+    /// Adds `key` as the pending key, kept like the current one (`previous`), sealed with the
+    /// new `recovery` key and, until that is shown, with `previous`.
+    pub fn add_pending(
+        &mut self,
+        key: &DatabaseKey,
+        previous: &DatabaseKey,
+        access: &KeyAccess,
+        recovery: (&RecoveryKey, &str),
+    ) -> Result<()> {
+        self.entries.retain(|e| e.state != KeyState::Pending);
+        let mut entry = Self::keep(key, KeyState::Pending, access);
+        entry.recovery = Some(Sealed::seal(key, recovery.0, recovery.1)?);
+        entry.chained = Some(Chained::seal(key, previous)?);
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    /// Makes the key with `salt` the current one; the current one, if another, is retired; any
+    /// other pending key is dropped (it never encrypted anything).
+    pub fn make_current(&mut self, salt: &[u8; SALT_BYTES]) {
+        self.entries.retain(|e| e.state != KeyState::Pending || Self::salt_of(e) == *salt);
+        for entry in &mut self.entries {
+            entry.state = if Self::salt_of(entry) == *salt {
+                KeyState::Current
+            } else {
+                KeyState::Retired
+            };
+        }
+    }
+
+    pub fn current_salt(&self) -> Option<[u8; SALT_BYTES]> {
+        self.current().map(Self::salt_of)
+    }
+
+    /// The key file of one backup, under `salt`: only the key sealed with the recovery key (a
+    /// backup's key file never holds the key itself). `None` if there is no recovery key for it.
+    pub fn for_backup(&self, salt: &[u8; SALT_BYTES]) -> Option<String> {
+        let entry = self.entries.iter().find(|e| Self::salt_of(e) == *salt)?;
+        let recovery = entry.recovery.clone()?;
+        let file = KeyFileV2 {
             format: FORMAT.into(),
-            key: hex::encode(self.key),
-            salt: hex::encode(self.salt),
-        })
-        .map_err(|e| Error::Internal(e.to_string()))?;
+            keys: vec![Entry {
+                salt: entry.salt.clone(),
+                state: KeyState::Current,
+                plain: None,
+                os: None,
+                recovery: Some(recovery),
+                chained: None,
+            }],
+        };
+        serde_json::to_string_pretty(&file).ok()
+    }
+
+    fn body(&self) -> Result<String> {
+        let file = KeyFileV2 { format: FORMAT.into(), keys: self.entries.clone() };
+        serde_json::to_string_pretty(&file).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    pub fn is_legacy(&self) -> bool {
+        self.legacy
+    }
+
+    /// Writes the file at its path, never replacing one: written whole under a name of its own,
+    /// flushed, then linked to the path, which fails if the path exists (one step, so of two
+    /// processes creating at once exactly one succeeds). `Ok(false)`: a key file was already there,
+    /// and is left as it was.
+    pub fn write_new(&self, unique: &str) -> Result<bool> {
+        let path = &self.path;
+        let io = |action, source| Error::Io { action, path: path.to_path_buf(), source };
+        let body = self.body()?;
         let tmp = temporary_path(path, unique);
         let written = owner_only_create(&tmp).and_then(|mut file| {
             file.write_all(body.as_bytes())?;
@@ -105,6 +758,79 @@ impl DatabaseKey {
         let _ = std::fs::remove_file(&tmp);
         linked
     }
+
+    /// Writes the changed file over the old one in one step: whole under a name of its own,
+    /// flushed, then renamed over it. A crash leaves the old file or the new one, never half of one.
+    pub fn replace(&self, unique: &str) -> Result<()> {
+        write_replacing(&self.path, &self.body()?, unique)
+    }
+}
+
+/// Makes the key file at `path` know `key`, the key of a backup being put back (from another PC):
+/// kept as this PC keeps keys, retired until the restored database opens under it, and sealed with
+/// the recovery key as the backup's own key file (`own`) has it. A new key file if there is none.
+pub(crate) fn learn(path: &Path, key: &DatabaseKey, access: &KeyAccess, own: &Path, unique: &str) -> Result<()> {
+    let sealed = KeyFile::read(own)
+        .ok()
+        .and_then(|f| f.entries.into_iter().find(|e| KeyFile::salt_of(e) == key.salt))
+        .and_then(|e| e.recovery);
+    if path.exists() {
+        let mut file = KeyFile::read(path)?;
+        if file.knows(&key.salt) {
+            return Ok(());
+        }
+        let mut entry = KeyFile::keep(key, KeyState::Retired, access);
+        entry.recovery = sealed;
+        file.entries.push(entry);
+        file.replace(unique)
+    } else {
+        let mut file = KeyFile::for_new(path, key, access);
+        file.entries[0].recovery = sealed;
+        if !file.write_new(unique)? {
+            return Err(Error::Conflict(format!("a key file appeared at {} while the restore ran", path.display())));
+        }
+        Ok(())
+    }
+}
+
+/// Writes `body` to `path` whole, owner-only, replacing what is there in one rename.
+pub(crate) fn write_replacing(path: &Path, body: &str, unique: &str) -> Result<()> {
+    let io = |action, source| Error::Io { action, path: path.to_path_buf(), source };
+    let tmp = temporary_path(path, unique);
+    let written = owner_only_create(&tmp).and_then(|mut file| {
+        file.write_all(body.as_bytes())?;
+        file.sync_all()
+    });
+    if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io("writing the key file", e));
+    }
+    if let Some(dir) = path.parent() {
+        // Platform code: a folder is opened to be flushed only on Unix; Windows has no such call.
+        #[cfg(unix)]
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+        let _ = dir;
+    }
+    Ok(())
+}
+
+/// The key of a backup that is not this database's own any more, read from the backup's own key
+/// file (`<backup>.key`) with a recovery key.
+pub(crate) fn backup_key_file(backup: &Path) -> PathBuf {
+    let mut name = backup.file_name().unwrap_or_default().to_os_string();
+    name.push(BACKUP_KEY_SUFFIX);
+    backup.with_file_name(name)
+}
+
+/// Reads the first 16 bytes of a file: the salt of an encrypted database.
+pub(crate) fn salt_of_file(path: &Path) -> Option<[u8; SALT_BYTES]> {
+    use std::io::Read;
+    let mut salt = [0u8; SALT_BYTES];
+    let mut file = std::fs::File::open(path).ok()?;
+    file.read_exact(&mut salt).ok()?;
+    Some(salt)
 }
 
 fn temporary_path(path: &Path, unique: &str) -> PathBuf {
@@ -135,4 +861,43 @@ fn create_new_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
 #[cfg(not(unix))]
 pub(crate) fn owner_only_create(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recovery_key_reads_back_as_typed_whatever_the_case_spaces_and_lookalikes() {
+        for _ in 0..50 {
+            let key = RecoveryKey::generate().unwrap();
+            let shown = key.display();
+            assert_eq!(shown.len(), 39, "{shown}");
+            assert_eq!(shown.split('-').count(), 8);
+            assert_eq!(RecoveryKey::parse(&shown).unwrap(), key);
+            let typed = shown.to_lowercase().replace('-', " ").replace('0', "o").replace('1', "l");
+            assert_eq!(RecoveryKey::parse(&typed).unwrap(), key, "{typed}");
+        }
+        let short = RecoveryKey::parse("ABCD-EFGH").unwrap_err().to_string();
+        assert!(short.contains("it has 8 characters; a recovery key has 32"), "{short}");
+        let odd = RecoveryKey::parse("ABCD-EFGH-UUUU-0000-0000-0000-0000-0000").unwrap_err().to_string();
+        assert!(odd.contains("'U' is not a character of a recovery key"), "{odd}");
+        assert!(RecoveryKey::parse(&"A".repeat(10_000)).is_err());
+    }
+
+    #[test]
+    fn a_sealed_key_opens_only_with_its_recovery_key_and_only_for_its_database() {
+        let key = DatabaseKey::generate().unwrap();
+        let recovery = RecoveryKey::generate().unwrap();
+        let sealed = Sealed::seal(&key, &recovery, "2026-12-01").unwrap();
+        let file = Path::new("lifeboat.key");
+        assert_eq!(sealed.open(&key.salt, &recovery, file).unwrap(), Some(key.key));
+        let other = RecoveryKey::generate().unwrap();
+        assert_eq!(sealed.open(&key.salt, &other, file).unwrap(), None);
+        let mut salt = key.salt;
+        salt[0] ^= 1;
+        assert_eq!(sealed.open(&salt, &recovery, file).unwrap(), None, "bound to its database's salt");
+        let greedy = Sealed { memory_kib: u32::MAX, ..sealed.clone() };
+        assert!(matches!(greedy.open(&key.salt, &recovery, file), Err(Error::KeyFile(_))));
+    }
 }

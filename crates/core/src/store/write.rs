@@ -417,7 +417,7 @@ thread_local! {
     pub(crate) static FAIL_AT: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
 }
 
-fn failpoint(_step: &'static str) -> Result<()> {
+pub(crate) fn failpoint(_step: &'static str) -> Result<()> {
     #[cfg(test)]
     if FAIL_AT.with(|f| f.get()) == Some(_step) {
         return Err(Error::Internal(format!("failpoint {_step}")));

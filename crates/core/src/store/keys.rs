@@ -1,0 +1,137 @@
+//! What a person does with the database's key: make the practice's recovery key (shown once, to
+//! print and lock away), change the key, and see where it is kept. How keys are kept is
+//! `keyfile.rs`.
+
+use crate::error::Result;
+use crate::permission::Action;
+use crate::session::Session;
+use crate::store::database::Store;
+use crate::store::keyfile::{DatabaseKey, KeyFile, KeyProtection, RecoveryKey};
+use crate::store::write::failpoint;
+
+impl Store {
+    /// Where the key is kept, and whether there is a recovery key (managers and admins; shown with
+    /// the backups).
+    pub fn key_protection(&self, session: &Session) -> Result<KeyProtection> {
+        self.require(session, Action::ManageBackups)?;
+        Ok(KeyFile::read(&self.config().key_file)?.protection())
+    }
+
+    /// Makes a new recovery key and seals every key of the database with it (admins only). It is
+    /// returned once, as printed, and kept nowhere: a recovery key made before it no longer opens
+    /// the database or the backups in this PC's backups folder (whose own key files are written
+    /// again), though copies of backups elsewhere keep the recovery key of their time.
+    pub fn make_recovery_key(&self, session: &Session) -> Result<String> {
+        self.require(session, Action::EditPractice)?;
+        self.refuse_in_drill("a recovery key")?;
+        let recovery = RecoveryKey::generate()?;
+        // The writer's lock keeps a change of key from running beside it.
+        let _writer = self.lock_writer();
+        let mut file = KeyFile::read(&self.config().key_file)?;
+        file.seal_all(&recovery, &crate::time::local_date(self.clock.now()).to_string(), &self.config().keys)?;
+        file.replace(&self.clock.new_id().simple().to_string())?;
+        self.write_backup_key_files(&file, &self.config().backups_dir());
+        Ok(recovery.display())
+    }
+
+    /// Changes the database's key (admins only): a new random key, and with it a new recovery key,
+    /// returned once. The old key is kept, retired, so that the backups taken under it still open on
+    /// this PC; elsewhere they open with the recovery key of their time. The steps are ordered so
+    /// that a stop at any point leaves a database that opens: the new key is written to the key
+    /// file (pending) before the database is changed to it, and made current after.
+    pub fn change_key(&self, session: &Session) -> Result<String> {
+        self.require(session, Action::EditPractice)?;
+        self.refuse_in_drill("changing the key")?;
+        let recovery = RecoveryKey::generate()?;
+        let made_on = crate::time::local_date(self.clock.now()).to_string();
+        let new = DatabaseKey::generate()?;
+        let unique = || self.clock.new_id().simple().to_string();
+        let writer = self.lock_writer();
+        let mut file = KeyFile::read(&self.config().key_file)?;
+        file.add_pending(&new, &self.database_key(), &self.config().keys, (&recovery, &made_on))?;
+        file.replace(&unique())?;
+        failpoint("key_pending")?;
+        {
+            // Readers see pages of the key they were opened with: the reader waits, and is opened
+            // again under the new key.
+            let mut reader = self.lock_reader();
+            writer.pragma_update(None, "rekey", new.pragma_value())?;
+            // The new pages into the file at once, so that its header carries the new salt.
+            writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            *reader = crate::store::database::open_reader(self.config(), &new)?;
+            *self.key.lock().unwrap_or_else(|e| e.into_inner()) = new.clone();
+        }
+        failpoint("key_changed")?;
+        file.make_current(&new.salt);
+        file.seal_all(&recovery, &made_on, &self.config().keys)?;
+        file.replace(&unique())?;
+        drop(writer);
+        self.write_backup_key_files(&file, &self.config().backups_dir());
+        Ok(recovery.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::store::clock::ManualClock;
+    use crate::store::database::{Store, StoreConfig};
+    use crate::store::write::FAIL_AT;
+    use crate::{example, RecoveryKey};
+
+    fn clock() -> Arc<ManualClock> {
+        Arc::new(ManualClock::new(chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap()))
+    }
+
+    /// A change of key stopped at each step leaves a database that opens, with every record, under
+    /// the key it is really under; the recovery key it returned (if it returned one) or the one
+    /// before opens a copy of it elsewhere.
+    #[test]
+    fn a_change_of_key_stopped_at_any_step_leaves_a_database_that_opens() {
+        for step in ["key_pending", "key_changed"] {
+            let dir = tempfile::TempDir::new().unwrap();
+            let store = Store::open(StoreConfig::in_dir(dir.path()), clock()).unwrap();
+            let admin = store.create_practice(&example::practice_setup("admin", "correct horse battery")).unwrap();
+            let first = store.make_recovery_key(&admin).unwrap();
+            store.add_staff(&admin, &example::staff("v.one", crate::Role::Vet, "a long password")).unwrap();
+            FAIL_AT.with(|f| f.set(Some(step)));
+            let stopped = store.change_key(&admin);
+            FAIL_AT.with(|f| f.set(None));
+            assert!(stopped.is_err(), "{step}: the failpoint fired");
+            drop(store);
+            let store = Store::open(StoreConfig::in_dir(dir.path()), clock()).unwrap();
+            assert!(store.login("v.one", "a long password").is_ok(), "{step}: the records are there");
+            assert!(store.verify_audit().unwrap().is_intact(), "{step}");
+            // The key file now names the key the database is under as current.
+            let file = crate::store::keyfile::KeyFile::read(&dir.path().join(StoreConfig::KEY_FILE)).unwrap();
+            let salt = crate::store::keyfile::salt_of_file(&dir.path().join(StoreConfig::DATABASE_FILE)).unwrap();
+            assert_eq!(file.current_salt(), Some(salt), "{step}");
+            // A copy opens on a PC without the key with the recovery key made before the change
+            // (the change never returned a new one).
+            let copy = tempfile::TempDir::new().unwrap();
+            drop(store);
+            for name in [StoreConfig::DATABASE_FILE, StoreConfig::KEY_FILE] {
+                std::fs::copy(dir.path().join(name), copy.path().join(name)).unwrap();
+            }
+            strip_kept_keys(&copy.path().join(StoreConfig::KEY_FILE));
+            let config = StoreConfig::in_dir(copy.path()).with_recovery_key(RecoveryKey::parse(&first).unwrap());
+            let reopened = Store::open(config, clock());
+            assert!(reopened.is_ok(), "{step}: {:?}", reopened.err());
+            // And the change can be made again, whole.
+            let store = reopened.unwrap();
+            let admin = store.login("admin", "correct horse battery").unwrap();
+            store.change_key(&admin).unwrap();
+        }
+    }
+
+    /// The key file as another PC would have it: the keys kept on this PC removed.
+    fn strip_kept_keys(path: &std::path::Path) {
+        let mut value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for key in value["keys"].as_array_mut().unwrap() {
+            key.as_object_mut().unwrap().remove("plain");
+            key.as_object_mut().unwrap().remove("os");
+        }
+        std::fs::write(path, serde_json::to_string(&value).unwrap()).unwrap();
+    }
+}

@@ -1,0 +1,299 @@
+//! The database key: kept out of the data folder, the recovery key that opens the database and its
+//! backups on another PC, and changing the key. Each "PC" here has a credential store of its own
+//! (`Pc`, a map standing in for one PC's store; `secret_service.rs` runs the same path against
+//! the real Secret Service).
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use lifeboat_core::store::backup;
+use lifeboat_core::{
+    example, CredentialStore, ErrorCode, KeyAccess, NewClient, RecoveryKey, Role, Store, StoreConfig,
+};
+use tempfile::TempDir;
+
+use common::{clock, PASSWORD};
+
+/// One PC's credential store: what it holds, under which account.
+#[derive(Default)]
+struct Pc(Mutex<HashMap<String, Vec<u8>>>);
+
+impl CredentialStore for Pc {
+    fn name(&self) -> String {
+        "this PC's credential store".into()
+    }
+    fn get(&self, account: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.0.lock().unwrap().get(account).cloned())
+    }
+    fn set(&self, account: &str, secret: &[u8]) -> Result<(), String> {
+        self.0.lock().unwrap().insert(account.into(), secret.to_vec());
+        Ok(())
+    }
+}
+
+fn on(pc: &Arc<Pc>, dir: &Path) -> StoreConfig {
+    StoreConfig::in_dir(dir).with_keys(KeyAccess { credentials: Some(pc.clone()), recovery_key: None })
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    for name in [StoreConfig::DATABASE_FILE, StoreConfig::KEY_FILE] {
+        std::fs::copy(from.join(name), to.join(name)).unwrap();
+    }
+}
+
+fn client(store: &Store, session: &lifeboat_core::Session, last_name: &str) -> uuid::Uuid {
+    let new = NewClient {
+        first_name: "Ada".into(),
+        last_name: last_name.into(),
+        phone: "07700 900123".into(),
+        ..Default::default()
+    };
+    store.register_client(session, &new).unwrap().id
+}
+
+fn last_names(store: &Store) -> Vec<String> {
+    store
+        .read(|r| {
+            let mut stmt = r.prepare("SELECT last_name FROM client ORDER BY last_name")?;
+            let names = stmt.query_map([], |row| row.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(names)
+        })
+        .unwrap()
+}
+
+/// A practice on PC A, whose key is in A's credential store, with a recovery key and a client.
+fn practice_on(pc: &Arc<Pc>, dir: &Path) -> (Store, lifeboat_core::Session, String) {
+    let store = Store::open(on(pc, dir), clock()).unwrap();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    let recovery = store.make_recovery_key(&admin).unwrap();
+    client(&store, &admin, "Ashworth");
+    (store, admin, recovery)
+}
+
+fn key_file_text(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join(StoreConfig::KEY_FILE)).unwrap()
+}
+
+#[test]
+fn the_key_is_kept_in_the_credential_store_and_the_key_file_holds_none() {
+    let pc = Arc::new(Pc::default());
+    let dir = TempDir::new().unwrap();
+    let (store, admin, recovery) = practice_on(&pc, dir.path());
+    let held = pc.0.lock().unwrap().clone();
+    assert_eq!(held.len(), 1, "one entry, for this database");
+    let (account, key) = held.into_iter().next().unwrap();
+    assert_eq!(key.len(), 32);
+    let text = key_file_text(dir.path());
+    assert!(!text.contains(&hex::encode(&key)), "the key file holds no key: {text}");
+    assert!(text.contains(account.trim_start_matches("database key ")), "it names the entry by the salt");
+    let protection = store.key_protection(&admin).unwrap();
+    assert_eq!(protection.credential_store.as_deref(), Some("a credential store"));
+    assert!(!protection.key_in_file);
+    assert!(protection.recovery_key_made_on.is_some());
+    // The recovery key is as printed: eight groups of four.
+    assert_eq!(recovery.len(), 39);
+    assert!(RecoveryKey::parse(&recovery).is_ok());
+    drop(store);
+    // Opened again on the same PC: no recovery key needed.
+    let store = Store::open(on(&pc, dir.path()), clock()).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth"]);
+}
+
+#[test]
+fn the_database_copied_to_another_pc_opens_with_the_recovery_key_and_only_with_it() {
+    let (pc_a, pc_b) = (Arc::new(Pc::default()), Arc::new(Pc::default()));
+    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (store, _, recovery) = practice_on(&pc_a, a.path());
+    drop(store);
+    copy_folder(a.path(), b.path());
+    let database = std::fs::read(b.path().join(StoreConfig::DATABASE_FILE)).unwrap();
+
+    // Without the recovery key: refused, in words, and nothing touched.
+    let err = Store::open(on(&pc_b, b.path()), clock()).err().unwrap();
+    assert_eq!(err.code(), ErrorCode::KeyNeeded);
+    let text = err.to_string();
+    assert!(text.contains("is not on this PC") && text.contains("recovery key"), "{text}");
+    // A wrong recovery key: refused, saying so.
+    let wrong = RecoveryKey::parse(&"7".repeat(32)).unwrap();
+    let err = Store::open(on(&pc_b, b.path()).with_recovery_key(wrong), clock()).err().unwrap();
+    assert_eq!(err.code(), ErrorCode::Invalid);
+    assert!(err.to_string().contains("does not open this database"), "{err}");
+    assert_eq!(std::fs::read(b.path().join(StoreConfig::DATABASE_FILE)).unwrap(), database, "untouched");
+
+    // The right one, typed in lower case with spaces: it opens, and PC B keeps the key from now on.
+    let typed = recovery.to_lowercase().replace('-', " ");
+    let store = Store::open(on(&pc_b, b.path()).with_recovery_key(RecoveryKey::parse(&typed).unwrap()), clock())
+        .unwrap();
+    assert_eq!(last_names(&store), ["Ashworth"]);
+    assert!(store.verify_audit().unwrap().is_intact());
+    drop(store);
+    assert_eq!(pc_b.0.lock().unwrap().len(), 1, "PC B's store holds the key now");
+    let store = Store::open(on(&pc_b, b.path()), clock()).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth"]);
+    drop(store);
+    // A PC with no credential store keeps it in the file, after the recovery key.
+    let c = TempDir::new().unwrap();
+    copy_folder(a.path(), c.path());
+    let bare = StoreConfig::in_dir(c.path()).with_keys(KeyAccess::default());
+    assert_eq!(Store::open(bare.clone(), clock()).err().unwrap().code(), ErrorCode::KeyNeeded);
+    Store::open(bare.clone().with_recovery_key(RecoveryKey::parse(&recovery).unwrap()), clock()).unwrap();
+    assert_eq!(last_names(&Store::open(bare, clock()).unwrap()), ["Ashworth"]);
+}
+
+#[test]
+fn a_backup_opens_and_is_restored_on_another_pc_with_the_recovery_key() {
+    let (pc_a, pc_b) = (Arc::new(Pc::default()), Arc::new(Pc::default()));
+    let (a, stick, b) = (TempDir::new().unwrap(), TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (store, _, recovery) = practice_on(&pc_a, a.path());
+    let taken = store.back_up(&store.config().backups_dir()).unwrap();
+    let copied = store.copy_backup(&taken, stick.path()).unwrap();
+    drop(store);
+    // The stick holds the backup and its own key file, which holds no key in the clear.
+    let own = std::fs::read_to_string(stick.path().join(format!("{}.key", taken.name))).unwrap();
+    let key = pc_a.0.lock().unwrap().values().next().unwrap().clone();
+    assert!(!own.contains(&hex::encode(&key)) && !own.contains("plain") && !own.contains("\"os\""), "{own}");
+
+    // PC B has nothing but the stick: without the recovery key the backup does not open.
+    let config = on(&pc_b, b.path());
+    let err = backup::inspect(&copied, &config).err().unwrap();
+    assert_eq!(err.code(), ErrorCode::KeyNeeded, "{err}");
+    let config = config.with_recovery_key(RecoveryKey::parse(&recovery).unwrap());
+    let summary = backup::inspect(&copied, &config).unwrap();
+    assert_eq!(summary.counts.clients, 1);
+    let restored = backup::restore(&config, &copied, clock()).unwrap();
+    assert_eq!(restored.backup.counts.clients, 1);
+    // It opens on PC B from now on without the recovery key.
+    let store = Store::open(on(&pc_b, b.path()), clock()).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth"]);
+    assert!(store.verify_audit().unwrap().is_intact());
+}
+
+#[test]
+fn changing_the_key_re_encrypts_the_database_and_older_backups_still_open() {
+    let pc = Arc::new(Pc::default());
+    let (a, stick) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (store, admin, first_recovery) = practice_on(&pc, a.path());
+    let before = store.back_up(&store.config().backups_dir()).unwrap();
+    let on_stick = store.copy_backup(&before, stick.path()).unwrap();
+    let old_key = pc.0.lock().unwrap().values().next().unwrap().clone();
+    let old_salt = std::fs::read(a.path().join(StoreConfig::DATABASE_FILE)).unwrap()[..16].to_vec();
+
+    // Only an admin may change it.
+    let manager = common::login_as(&store, &admin, "m.one", Role::Manager);
+    assert_eq!(store.change_key(&manager).err().unwrap().code(), ErrorCode::Forbidden);
+    assert_eq!(store.make_recovery_key(&manager).err().unwrap().code(), ErrorCode::Forbidden);
+
+    let second_recovery = store.change_key(&admin).unwrap();
+    assert_ne!(second_recovery, first_recovery);
+    // Work goes on through the same store, under the new key.
+    client(&store, &admin, "Brennan");
+    assert_eq!(last_names(&store), ["Ashworth", "Brennan"]);
+    let after = store.back_up(&store.config().backups_dir()).unwrap();
+    let protection = store.key_protection(&admin).unwrap();
+    assert_eq!(protection.earlier_keys, 1);
+    drop(store);
+
+    // The file is under a new salt and key: the old key no longer opens it.
+    let db = a.path().join(StoreConfig::DATABASE_FILE);
+    assert_ne!(std::fs::read(&db).unwrap()[..16].to_vec(), old_salt);
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.pragma_update(None, "key", format!("x'{}{}'", hex::encode(&old_key), hex::encode(&old_salt))).unwrap();
+    assert!(raw.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).is_err());
+    drop(raw);
+    let store = Store::open(on(&pc, a.path()), clock()).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth", "Brennan"]);
+    assert!(store.verify_audit().unwrap().is_intact());
+    drop(store);
+
+    // On this PC both backups open; on another PC each opens with the recovery key of its time
+    // (the stick's copy was made before the change), and the new one with the new key.
+    let here = on(&pc, a.path());
+    assert_eq!(backup::inspect(&before.path, &here).unwrap().counts.clients, 1);
+    assert_eq!(backup::inspect(&after.path, &here).unwrap().counts.clients, 2);
+    let elsewhere = TempDir::new().unwrap();
+    let other = Arc::new(Pc::default());
+    let with = |k: &str| on(&other, elsewhere.path()).with_recovery_key(RecoveryKey::parse(k).unwrap());
+    assert_eq!(backup::inspect(&on_stick, &with(&first_recovery)).unwrap().counts.clients, 1);
+    assert_eq!(backup::inspect(&after.path, &with(&second_recovery)).unwrap().counts.clients, 2);
+    assert_eq!(backup::inspect(&after.path, &with(&first_recovery)).err().unwrap().code(), ErrorCode::Invalid);
+    // The backups folder's older backup is sealed again with the new recovery key.
+    assert_eq!(backup::inspect(&before.path, &with(&second_recovery)).unwrap().counts.clients, 1);
+
+    // The database copied elsewhere opens with the new recovery key, not the old.
+    let b = TempDir::new().unwrap();
+    copy_folder(a.path(), b.path());
+    let config = on(&other, b.path());
+    let old = Store::open(config.clone().with_recovery_key(RecoveryKey::parse(&first_recovery).unwrap()), clock());
+    assert_eq!(old.err().unwrap().code(), ErrorCode::Invalid);
+    let store = Store::open(config.with_recovery_key(RecoveryKey::parse(&second_recovery).unwrap()), clock()).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth", "Brennan"]);
+}
+
+#[test]
+fn restoring_a_backup_taken_under_an_earlier_key_brings_that_key_back_as_current() {
+    let pc = Arc::new(Pc::default());
+    let a = TempDir::new().unwrap();
+    let (store, admin, _) = practice_on(&pc, a.path());
+    let before = store.back_up(&store.config().backups_dir()).unwrap();
+    store.change_key(&admin).unwrap();
+    client(&store, &admin, "Brennan");
+    drop(store);
+    backup::restore(&on(&pc, a.path()), &before.path, clock()).unwrap();
+    let store = Store::open(on(&pc, a.path()), clock()).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth"]);
+    let admin = store.login("admin", PASSWORD).unwrap();
+    // And its key can be changed again from there.
+    store.change_key(&admin).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth"]);
+}
+
+#[test]
+fn a_first_release_key_file_is_read_and_moved_into_the_credential_store() {
+    let dir = TempDir::new().unwrap();
+    // A database made where there was no credential store: its key in the file.
+    let store = Store::open(StoreConfig::in_dir(dir.path()).with_keys(KeyAccess::default()), clock()).unwrap();
+    store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    drop(store);
+    let value: serde_json::Value = serde_json::from_str(&key_file_text(dir.path())).unwrap();
+    let (key, salt) =
+        (value["keys"][0]["plain"].as_str().unwrap().to_string(), value["keys"][0]["salt"].as_str().unwrap().to_string());
+    // Written as the first release wrote it.
+    let v1 = serde_json::json!({ "format": "lifeboat-key-1", "key": key, "salt": salt });
+    std::fs::write(dir.path().join(StoreConfig::KEY_FILE), serde_json::to_string_pretty(&v1).unwrap()).unwrap();
+    // Opened where there is a credential store: the key moves there, and out of the file.
+    let pc = Arc::new(Pc::default());
+    let store = Store::open(on(&pc, dir.path()), clock()).unwrap();
+    assert!(store.login("admin", PASSWORD).is_ok());
+    drop(store);
+    let text = key_file_text(dir.path());
+    assert!(text.contains("lifeboat-key-2") && !text.contains(&key), "{text}");
+    assert_eq!(pc.0.lock().unwrap().values().next().map(hex::encode), Some(key));
+    assert!(Store::open(on(&pc, dir.path()), clock()).is_ok());
+}
+
+#[test]
+fn a_key_file_that_was_tampered_with_is_refused_in_words() {
+    let pc = Arc::new(Pc::default());
+    let dir = TempDir::new().unwrap();
+    let (store, _, recovery) = practice_on(&pc, dir.path());
+    drop(store);
+    let path = dir.path().join(StoreConfig::KEY_FILE);
+    let good = key_file_text(dir.path());
+    let cases = [
+        ("lifeboat-key-2", "lifeboat-key-9", "unknown format"),
+        ("\"current\"", "\"retired\"", "names no current key"),
+        ("argon2id-v19", "md5", "sealed in a way this version does not know"),
+    ];
+    for (from, to, said) in cases {
+        std::fs::write(&path, good.replacen(from, to, 1)).unwrap();
+        let config = StoreConfig::in_dir(dir.path())
+            .with_keys(KeyAccess { credentials: None, recovery_key: Some(RecoveryKey::parse(&recovery).unwrap()) });
+        let err = Store::open(config, clock()).err().unwrap();
+        assert!(err.to_string().contains(said), "{from} -> {to}: {err}");
+    }
+    std::fs::write(&path, &good).unwrap();
+    assert!(Store::open(on(&pc, dir.path()), clock()).is_ok());
+}
