@@ -3,6 +3,10 @@
 const COMMANDS: &[&str] = &[
     "app_status",
     "setup_practice",
+    "key_protection",
+    "make_recovery_key",
+    "change_key",
+    "unlock_with_recovery_key",
     "login",
     "logout",
     "lock_screen",

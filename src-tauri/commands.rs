@@ -100,10 +100,65 @@ pub async fn app_status(state: State<'_, AppState>) -> CommandResult<AppStatus> 
     blocking(move || Ok(crate::status(&state))).await
 }
 
+/// Creates the practice, and makes its recovery key, returned this once for the page to show.
 #[tauri::command]
-pub async fn setup_practice(state: State<'_, AppState>, setup: PracticeSetup) -> CommandResult<()> {
+pub async fn setup_practice(state: State<'_, AppState>, setup: PracticeSetup) -> CommandResult<String> {
     let store = state.store()?;
-    blocking(move || Ok(store.create_practice(&setup).map(|_| ())?)).await
+    blocking(move || {
+        let admin = store.create_practice(&setup)?;
+        store.make_recovery_key(&admin).map_err(|e| {
+            CommandError::new(
+                e.code(),
+                format!(
+                    "The practice is set up, but its recovery key could not be made ({}). Sign in and make one under Practice → Backups.",
+                    e.user_message()
+                ),
+            )
+        })
+    })
+    .await
+}
+
+/// Where the database key is kept, and when the recovery key was made (managers and admins).
+#[tauri::command]
+pub async fn key_protection(state: State<'_, AppState>) -> CommandResult<lifeboat_core::KeyProtection> {
+    state.run(move |store, session| Ok(store.key_protection(session)?)).await
+}
+
+/// Makes a new recovery key (admins), returned this once.
+#[tauri::command]
+pub async fn make_recovery_key(state: State<'_, AppState>) -> CommandResult<String> {
+    state.run(move |store, session| Ok(store.make_recovery_key(session)?)).await
+}
+
+/// Changes the database key (admins); the new recovery key is returned this once.
+#[tauri::command]
+pub async fn change_key(state: State<'_, AppState>) -> CommandResult<String> {
+    state.run(move |store, session| Ok(store.change_key(session)?)).await
+}
+
+/// Opens a database whose key is not on this PC with the practice's recovery key: the key is then
+/// kept on this PC, and the app restarts to open it. Only while the database waits for its key;
+/// anyone at the PC may type it, as the recovery key is the authority here.
+#[tauri::command]
+pub async fn unlock_with_recovery_key(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    recovery_key: String,
+) -> CommandResult<()> {
+    match &state.store {
+        Err(e) if e.code == ErrorCode::KeyNeeded => {}
+        _ => {
+            return Err(CommandError::new(
+                ErrorCode::Forbidden,
+                "The recovery key is only asked for when this PC does not have the database's key.",
+            ))
+        }
+    }
+    let recovery = lifeboat_core::RecoveryKey::parse(&recovery_key)?;
+    let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir).with_recovery_key(recovery);
+    blocking(move || Ok(Store::open(config, Arc::new(lifeboat_core::SystemClock)).map(drop)?)).await?;
+    app.restart();
 }
 
 #[tauri::command]

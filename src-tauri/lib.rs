@@ -5,7 +5,8 @@
 //! Environment, read here and nowhere else (but for the OneDrive folders Windows names, which
 //! `exports.rs` checks printouts against): `LIFEBOAT_DATA_DIR` replaces the data folder (tests);
 //! `LIFEBOAT_DEMO=S|M|L` (or the `--demo` argument, size L) opens a generated demo practice in its own
-//! folder beside the real one.
+//! folder beside the real one; `LIFEBOAT_CREDENTIAL_STORE=none` keeps the database key in the key
+//! file instead of the operating system's credential store.
 
 mod backups;
 mod commands;
@@ -39,12 +40,23 @@ pub fn run() {
                     Folders { database: app_dir.join("database"), demos: app_dir }
                 }
             };
+            // The database key lives in this PC's credential store (Windows Credential Manager, the
+            // macOS Keychain, the Secret Service), unless told not to use one.
+            if std::env::var("LIFEBOAT_CREDENTIAL_STORE").as_deref() != Ok("none") {
+                lifeboat_core::use_credential_store(Arc::new(lifeboat_core::OsCredentials::new(
+                    lifeboat_core::store::keyfile::CREDENTIAL_SERVICE,
+                )));
+            }
             app.manage(open(&folders, demo_size()));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
             commands::setup_practice,
+            commands::key_protection,
+            commands::make_recovery_key,
+            commands::change_key,
+            commands::unlock_with_recovery_key,
             commands::login,
             commands::logout,
             commands::lock_screen,
@@ -502,6 +514,7 @@ mod bindings {
         crate::exports::ExportsSettings::export_all(&cfg).unwrap();
         crate::commands::BackupsOverview::export_all(&cfg).unwrap();
         lifeboat_core::store::backup::BackupSummary::export_all(&cfg).unwrap();
+        lifeboat_core::KeyProtection::export_all(&cfg).unwrap();
         lifeboat_core::drill::DrillPlan::export_all(&cfg).unwrap();
         lifeboat_core::drill::DrillReport::export_all(&cfg).unwrap();
         lifeboat_core::Client::export_all(&cfg).unwrap();

@@ -89,6 +89,9 @@ impl Desktop {
             .env("DISPLAY", &display)
             .env("LIFEBOAT_DATA_DIR", data_dir)
             .env("LIFEBOAT_EXPORT_DIR", export_dir)
+            // The key in the key file, as on a PC without a credential store: the developer's own
+            // keyring is never written to (the core's secret_service.rs tests the real one).
+            .env("LIFEBOAT_CREDENTIAL_STORE", "none")
             .env_remove("LIFEBOAT_DEMO")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -272,6 +275,15 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.click("[data-testid=setup-practice] button[type=submit]").await;
         app.click("[data-testid=setup-admin] button[type=submit]").await;
 
+        // Step 3: the recovery key, shown once; going on needs the box ticked.
+        let recovery = app.text("[data-testid=recovery-key]").await;
+        assert!(is_recovery_key(&recovery), "eight groups of four: {recovery:?}");
+        let done = app.find("[data-testid=recovery-key-done]").await;
+        assert_eq!(done.attr("disabled").await.unwrap().as_deref(), Some("true"), "not before the key is kept");
+        app.screenshot("2b-recovery-key").await;
+        app.click("[data-testid=recovery-key-kept]").await;
+        app.click("[data-testid=recovery-key-done]").await;
+
         // Login.
         app.wait_text("[data-testid=practice-name]", "Kingfisher Vets").await;
         app.fill("#field-login-username", "m.pengelly").await;
@@ -412,6 +424,117 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
             (vet.display_name.as_str(), vet.qualifications.as_str(), vet.rcvs_number.as_deref()),
             ("Tobias Ashworth", "BVetMed MRCVS", Some("7123456"))
         );
+        // The recovery key shown is the database's: a copy without this PC's key opens with it.
+        drop(store);
+        let copy = tempfile::TempDir::new().unwrap();
+        copy_without_kept_key(data.path(), copy.path());
+        let store = open_with_recovery_key(copy.path(), &recovery).unwrap();
+        assert_eq!(store.practice().unwrap().unwrap().name, "Kingfisher Vets");
+    })
+    .await
+    .expect("the end-to-end test finished within 4 minutes");
+}
+
+fn is_recovery_key(text: &str) -> bool {
+    let groups: Vec<&str> = text.trim().split('-').collect();
+    groups.len() == 8
+        && groups.iter().all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+}
+
+/// The database and key file copied as another PC would have them: without the key kept on this PC.
+fn copy_without_kept_key(from: &Path, to: &Path) {
+    use lifeboat_core::StoreConfig;
+    std::fs::copy(from.join(StoreConfig::DATABASE_FILE), to.join(StoreConfig::DATABASE_FILE)).unwrap();
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(from.join(StoreConfig::KEY_FILE)).unwrap()).unwrap();
+    for key in value["keys"].as_array_mut().unwrap() {
+        key.as_object_mut().unwrap().remove("plain");
+        key.as_object_mut().unwrap().remove("os");
+    }
+    std::fs::write(to.join(StoreConfig::KEY_FILE), value.to_string()).unwrap();
+}
+
+fn open_with_recovery_key(dir: &Path, recovery: &str) -> lifeboat_core::Result<lifeboat_core::Store> {
+    let config =
+        lifeboat_core::StoreConfig::in_dir(dir).with_recovery_key(lifeboat_core::RecoveryKey::parse(recovery)?);
+    lifeboat_core::Store::open(config, std::sync::Arc::new(lifeboat_core::SystemClock))
+}
+
+/// A practice's records brought to a new PC (its old one died): the app asks for the recovery key,
+/// refuses a wrong one beside the field, opens with the right one and keeps the key from then on.
+/// The admin then makes a new recovery key, shown once, and only it opens a copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_from_another_pc_open_with_the_recovery_key_typed_at_start() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    tokio::time::timeout(Duration::from_secs(240), async {
+        let old_pc = tempfile::TempDir::new().unwrap();
+        let recovery = {
+            let store = open_store(old_pc.path());
+            let admin =
+                store.create_practice(&lifeboat_core::example::practice_setup("admin", "admin password")).unwrap();
+            store.make_recovery_key(&admin).unwrap()
+        };
+        let data = tempfile::TempDir::new().unwrap();
+        copy_without_kept_key(old_pc.path(), data.path());
+
+        let app = Desktop::launch(data.path(), "recovery").await;
+        app.wait_text("main.unavailable", "is not on this PC").await;
+        app.fill("#field-recovery-key", "7777-7777-7777-7777-7777-7777-7777-7777").await;
+        app.click("[data-testid=recovery-open]").await;
+        app.wait_text("#field-recovery-key-note", "It does not open this database").await;
+        app.screenshot("1-wrong-recovery-key").await;
+        // Typed as people do: lower case, spaces for dashes.
+        app.fill("#field-recovery-key", &recovery.to_lowercase().replace('-', " ")).await;
+        app.click("[data-testid=recovery-open]").await;
+
+        // Lifeboat keeps the key on this PC and restarts; the new process is nobody's child here.
+        let key_file = data.path().join(lifeboat_core::StoreConfig::KEY_FILE);
+        let start = Instant::now();
+        while !std::fs::read_to_string(&key_file).unwrap().contains("\"plain\"") || apps_on(data.path()).is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(60), "the key was never kept on this PC");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        for pid in apps_on(data.path()) {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        wait_until_closed(data.path()).await;
+        drop(app);
+
+        // Opened again: straight to the login screen, no key asked for.
+        let app = Desktop::launch(data.path(), "recovery").await;
+        app.fill("#field-login-username", "admin").await;
+        app.fill("#field-login-password", "admin password").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.click("[data-testid=nav-practice]").await;
+        app.wait_text("[data-testid=key-where]", "no credential store").await;
+        app.wait_text("[data-testid=key-recovery]", "The recovery key was made on").await;
+        app.scroll_to("[data-testid=key-card]").await;
+        app.screenshot("2-key-card").await;
+        app.click("[data-testid=key-new-recovery]").await;
+        app.click("[data-testid=key-confirm]").await;
+        let second = app.text("[data-testid=recovery-key]").await;
+        assert!(is_recovery_key(&second) && second != recovery, "{second:?}");
+        app.screenshot("3-new-recovery-key").await;
+        app.click("[data-testid=recovery-key-kept]").await;
+        app.click("[data-testid=recovery-key-done]").await;
+        app.wait_gone("[data-testid=recovery-key]").await;
+        app.close().await;
+        wait_until_closed(data.path()).await;
+
+        // Read back: the new recovery key opens a copy, the old one no longer does.
+        let copy = tempfile::TempDir::new().unwrap();
+        copy_without_kept_key(data.path(), copy.path());
+        assert_eq!(
+            open_with_recovery_key(copy.path(), &recovery).err().unwrap().code(),
+            lifeboat_core::ErrorCode::Invalid
+        );
+        let store = open_with_recovery_key(copy.path(), &second).unwrap();
+        assert_eq!(
+            store.practice().unwrap().unwrap().name,
+            lifeboat_core::example::practice_setup("a", "b").practice_name
+        );
+        assert!(store.login("admin", "admin password").is_ok());
     })
     .await
     .expect("the end-to-end test finished within 4 minutes");
@@ -2297,6 +2420,10 @@ fn role_matrix(records: &Records) -> Vec<(&'static str, serde_json::Value, Needs
         ("inspect_backup", json!({ "path": path("backup.db") }), Action(ManageBackups)),
         ("restore_backup", json!({ "path": path("backup.db") }), Action(ManageBackups)),
         ("start_afresh", json!({}), NeverHere),
+        ("key_protection", json!({}), Action(ManageBackups)),
+        ("make_recovery_key", json!({}), Action(EditPractice)),
+        ("change_key", json!({}), Action(EditPractice)),
+        ("unlock_with_recovery_key", json!({ "recoveryKey": "7777-7777-7777-7777-7777-7777-7777-7777" }), NeverHere),
     ]
 }
 

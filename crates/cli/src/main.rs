@@ -11,9 +11,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use lifeboat_core::store::keyfile::CREDENTIAL_SERVICE;
 use lifeboat_core::store::{backup, journal};
 use lifeboat_core::{
-    Action, ErrorCode, NewPremises, NewStaff, PracticeSetup, Role, Session, Store, StoreConfig, SystemClock, WorkingDay,
+    Action, ErrorCode, NewPremises, NewStaff, PracticeSetup, RecoveryKey, Role, Session, Store, StoreConfig,
+    SystemClock, WorkingDay,
 };
 
 #[derive(Parser)]
@@ -86,6 +88,22 @@ enum Command {
     /// Put a backup in place of the database, after showing what it holds; the database it
     /// replaces is kept in the `replaced` folder beside it. Close the desktop app first
     Restore(RestoreArgs),
+    /// The database key: where it is kept, a new recovery key, or a new key (admins). A database
+    /// or backup from another PC opens with the recovery key in LIFEBOAT_RECOVERY_KEY
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Where the database key is kept, and when the recovery key was made (managers and admins)
+    Show(Acting),
+    /// Make a new recovery key and print it once (admins); the one before stops opening the
+    /// database and the backups beside it
+    Recovery(Acting),
+    /// Change the database key, re-encrypting the database, and print the new recovery key once
+    /// (admins); backups taken before still open, here and with the recovery key of their time
+    Change(Acting),
 }
 
 #[derive(Args)]
@@ -423,7 +441,11 @@ impl From<lifeboat_core::Error> for Failure {
             ErrorCode::DiskFull => 10,
             ErrorCode::Io | ErrorCode::Storage | ErrorCode::Internal | ErrorCode::Preparing | ErrorCode::Ipc => 1,
         };
-        Failure { message: e.to_string(), code }
+        let mut message = e.to_string();
+        if e.code() == ErrorCode::KeyNeeded {
+            message.push_str(" (set LIFEBOAT_RECOVERY_KEY to it and run the command again)");
+        }
+        Failure { message, code }
     }
 }
 
@@ -452,6 +474,12 @@ fn sync_failure(e: lifeboat_sync::error::SyncError) -> Failure {
     }
 }
 
+/// Prints a recovery key the one time it is shown, with what to do with it.
+fn print_recovery_key(key: &str) {
+    println!("\nRecovery key (shown this once; print or write it down and lock it away):\n\n    {key}\n");
+    println!("With it the database and its backups open on another PC (LIFEBOAT_RECOVERY_KEY).");
+}
+
 fn fail(message: impl Into<String>, code: u8) -> Failure {
     Failure { message: message.into(), code }
 }
@@ -477,7 +505,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .join("uk.lifeboat.desktop")
             .join("database"),
     };
-    let config = StoreConfig::in_dir(&dir);
+    // The database key lives in this PC's credential store, unless told not to use one.
+    if std::env::var("LIFEBOAT_CREDENTIAL_STORE").as_deref() != Ok("none") {
+        lifeboat_core::use_credential_store(Arc::new(lifeboat_core::OsCredentials::new(CREDENTIAL_SERVICE)));
+    }
+    let mut config = StoreConfig::in_dir(&dir);
+    // A recovery key, for a database or backup brought from another PC (never on the command line,
+    // where it would stay in the shell's history).
+    if let Ok(text) = std::env::var("LIFEBOAT_RECOVERY_KEY") {
+        config = config.with_recovery_key(RecoveryKey::parse(&text)?);
+    }
     let mut secrets = Secrets::default();
     match cli.command {
         Command::Init(a) => {
@@ -506,6 +543,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             let admin = store.create_practice(&setup)?;
             println!("Created the practice in {} with admin account {:?}.", dir.display(), admin.username);
+            print_recovery_key(&store.make_recovery_key(&admin)?);
         }
         Command::Staff(StaffCommand::Add(a)) => {
             let store = open_existing(config)?;
@@ -868,6 +906,37 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let store = open_existing(config)?;
             let session = login(&store, &a.acting, &mut secrets)?;
             ledger(&store, &session, &a)?;
+        }
+        Command::Key(KeyCommand::Show(acting)) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &acting, &mut secrets)?;
+            let kept = store.key_protection(&session)?;
+            match (&kept.credential_store, kept.key_in_file) {
+                (Some(name), _) => println!("The database key is kept in {name}; the key file holds none."),
+                (None, _) => println!(
+                    "The database key is kept in the key file {} (this PC has no credential store): keep the data folder private.",
+                    store.config().key_file.display()
+                ),
+            }
+            match &kept.recovery_key_made_on {
+                Some(day) => println!("The recovery key was made on {day}."),
+                None => println!("There is no recovery key: make one with `lifeboat key recovery`."),
+            }
+            if kept.earlier_keys > 0 {
+                println!("{} earlier key(s) kept for the backups taken under them.", kept.earlier_keys);
+            }
+        }
+        Command::Key(KeyCommand::Recovery(acting)) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &acting, &mut secrets)?;
+            print_recovery_key(&store.make_recovery_key(&session)?);
+        }
+        Command::Key(KeyCommand::Change(acting)) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &acting, &mut secrets)?;
+            let recovery = store.change_key(&session)?;
+            println!("The database is now under a new key.");
+            print_recovery_key(&recovery);
         }
         Command::Backup(a) => {
             let store = open_existing(config)?;

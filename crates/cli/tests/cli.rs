@@ -9,9 +9,19 @@ const ADMIN_PASSWORD: &str = "admin password 1";
 const STAFF_PASSWORD: &str = "staff password 1";
 
 fn lifeboat(dir: &TempDir, args: &[&str], stdin: &str) -> Output {
+    lifeboat_with(dir, args, stdin, &[])
+}
+
+/// The binary with extra environment variables. The key goes to the key file, as on a PC without a
+/// credential store (the real Secret Service is tested in the core's `secret_service.rs`), so the
+/// developer's own keyring is never written to.
+fn lifeboat_with(dir: &TempDir, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
         .args(args)
         .env("LIFEBOAT_DATA_DIR", dir.path())
+        .env("LIFEBOAT_CREDENTIAL_STORE", "none")
+        .env_remove("LIFEBOAT_RECOVERY_KEY")
+        .envs(env.iter().copied())
         .env_remove("LIFEBOAT_PASSWORD")
         .env_remove("LIFEBOAT_NEW_PASSWORD")
         .stdin(Stdio::piped())
@@ -214,6 +224,106 @@ fn refusals_have_clear_messages_and_exit_codes() {
     assert!(!listing.contains("sneaky"), "nothing was added: {listing}");
 }
 
+/// The recovery key `init` printed, or `key change` / `key recovery` did.
+fn recovery_key_in(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().skip_while(|l| !l.starts_with("Recovery key")).nth(2).unwrap_or_default();
+    line.trim().to_string()
+}
+
+#[test]
+fn the_recovery_key_printed_at_init_opens_a_copy_of_the_database_and_backups_elsewhere() {
+    let dir = TempDir::new().unwrap();
+    let out = lifeboat(
+        &dir,
+        &[
+            "init",
+            "--practice",
+            "Harbour Vets",
+            "--address-line1",
+            "1 Quay Street",
+            "--town",
+            "Bristol",
+            "--postcode",
+            "BS1 4DJ",
+            "--phone",
+            "0117 496 0000",
+            "--admin-username",
+            "boss",
+            "--admin-name",
+            "Bea Boss",
+        ],
+        &format!("{ADMIN_PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let recovery = recovery_key_in(&out);
+    assert_eq!(recovery.len(), 39, "{}", text(&out));
+    let shown = lifeboat(&dir, &["key", "show", "--as", "boss"], &format!("{ADMIN_PASSWORD}\n"));
+    assert!(shown.status.success(), "{}", text(&shown));
+    assert!(
+        text(&shown).contains("kept in the key file") && text(&shown).contains("The recovery key was made on"),
+        "{}",
+        text(&shown)
+    );
+    let backup = lifeboat(&dir, &["backup"], "");
+    assert!(backup.status.success(), "{}", text(&backup));
+
+    // Another PC: the folder copied, without the key kept on the first PC.
+    let other = TempDir::new().unwrap();
+    for name in ["lifeboat.db", "lifeboat.key"] {
+        std::fs::copy(dir.path().join(name), other.path().join(name)).unwrap();
+    }
+    let path = other.path().join("lifeboat.key");
+    let mut value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    value["keys"][0].as_object_mut().unwrap().remove("plain");
+    std::fs::write(&path, value.to_string()).unwrap();
+    let refused = lifeboat(&other, &["verify"], "");
+    assert_eq!(refused.status.code(), Some(6), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("is not on this PC") && text(&refused).contains("LIFEBOAT_RECOVERY_KEY"),
+        "{}",
+        text(&refused)
+    );
+    let wrong = lifeboat_with(&other, &["verify"], "", &[("LIFEBOAT_RECOVERY_KEY", &"7".repeat(32))]);
+    assert_eq!(wrong.status.code(), Some(4), "{}", text(&wrong));
+    let opened = lifeboat_with(&other, &["verify"], "", &[("LIFEBOAT_RECOVERY_KEY", &recovery.to_lowercase())]);
+    assert!(opened.status.success(), "{}", text(&opened));
+    // From then on it opens there without it.
+    assert!(lifeboat(&other, &["verify"], "").status.success());
+
+    // A third PC with only the backups folder: the backup opens with the recovery key.
+    let third = TempDir::new().unwrap();
+    let backups = dir.path().join("backups");
+    let listed = lifeboat(&third, &["backups", "--in", backups.to_str().unwrap()], "");
+    let file = String::from_utf8_lossy(&listed.stdout).split_whitespace().last().unwrap().to_string();
+    let restore = ["restore", "--yes", file.as_str()];
+    let refused = lifeboat(&third, &restore, "");
+    assert_eq!(refused.status.code(), Some(6), "{}", text(&refused));
+    let restored = lifeboat_with(&third, &restore, "", &[("LIFEBOAT_RECOVERY_KEY", &recovery)]);
+    assert!(restored.status.success(), "{}", text(&restored));
+    assert!(lifeboat(&third, &["verify"], "").status.success());
+
+    // The key changed: a new recovery key, and the old one no longer opens a copy.
+    let changed = lifeboat(&dir, &["key", "change", "--as", "boss"], &format!("{ADMIN_PASSWORD}\n"));
+    assert!(changed.status.success(), "{}", text(&changed));
+    let second = recovery_key_in(&changed);
+    assert!(second.len() == 39 && second != recovery, "{}", text(&changed));
+    let fourth = TempDir::new().unwrap();
+    for name in ["lifeboat.db", "lifeboat.key"] {
+        std::fs::copy(dir.path().join(name), fourth.path().join(name)).unwrap();
+    }
+    let path = fourth.path().join("lifeboat.key");
+    let mut value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for key in value["keys"].as_array_mut().unwrap() {
+        key.as_object_mut().unwrap().remove("plain");
+    }
+    std::fs::write(&path, value.to_string()).unwrap();
+    let old = lifeboat_with(&fourth, &["verify"], "", &[("LIFEBOAT_RECOVERY_KEY", &recovery)]);
+    assert_eq!(old.status.code(), Some(4), "{}", text(&old));
+    let new = lifeboat_with(&fourth, &["verify"], "", &[("LIFEBOAT_RECOVERY_KEY", &second)]);
+    assert!(new.status.success(), "{}", text(&new));
+}
+
 #[test]
 fn init_with_a_bad_postcode_names_it_and_can_be_retried() {
     let dir = TempDir::new().unwrap();
@@ -250,8 +360,12 @@ fn verify_reports_an_altered_audit_entry() {
     let key: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("lifeboat.key")).unwrap()).unwrap();
     let conn = rusqlite::Connection::open(dir.path().join("lifeboat.db")).unwrap();
-    conn.pragma_update(None, "key", format!("x'{}{}'", key["keys"][0]["plain"].as_str().unwrap(), key["keys"][0]["salt"].as_str().unwrap()))
-        .unwrap();
+    conn.pragma_update(
+        None,
+        "key",
+        format!("x'{}{}'", key["keys"][0]["plain"].as_str().unwrap(), key["keys"][0]["salt"].as_str().unwrap()),
+    )
+    .unwrap();
     conn.execute("UPDATE audit SET action = 'staff.view' WHERE seq = 2", []).unwrap();
     drop(conn);
     let out = lifeboat(&dir, &["verify"], "");

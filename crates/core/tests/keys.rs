@@ -10,9 +10,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use lifeboat_core::store::backup;
-use lifeboat_core::{
-    example, CredentialStore, ErrorCode, KeyAccess, NewClient, RecoveryKey, Role, Store, StoreConfig,
-};
+use lifeboat_core::{example, CredentialStore, ErrorCode, KeyAccess, NewClient, RecoveryKey, Role, Store, StoreConfig};
 use tempfile::TempDir;
 
 use common::{clock, PASSWORD};
@@ -125,8 +123,8 @@ fn the_database_copied_to_another_pc_opens_with_the_recovery_key_and_only_with_i
 
     // The right one, typed in lower case with spaces: it opens, and PC B keeps the key from now on.
     let typed = recovery.to_lowercase().replace('-', " ");
-    let store = Store::open(on(&pc_b, b.path()).with_recovery_key(RecoveryKey::parse(&typed).unwrap()), clock())
-        .unwrap();
+    let store =
+        Store::open(on(&pc_b, b.path()).with_recovery_key(RecoveryKey::parse(&typed).unwrap()), clock()).unwrap();
     assert_eq!(last_names(&store), ["Ashworth"]);
     assert!(store.verify_audit().unwrap().is_intact());
     drop(store);
@@ -258,8 +256,10 @@ fn a_first_release_key_file_is_read_and_moved_into_the_credential_store() {
     store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
     drop(store);
     let value: serde_json::Value = serde_json::from_str(&key_file_text(dir.path())).unwrap();
-    let (key, salt) =
-        (value["keys"][0]["plain"].as_str().unwrap().to_string(), value["keys"][0]["salt"].as_str().unwrap().to_string());
+    let (key, salt) = (
+        value["keys"][0]["plain"].as_str().unwrap().to_string(),
+        value["keys"][0]["salt"].as_str().unwrap().to_string(),
+    );
     // Written as the first release wrote it.
     let v1 = serde_json::json!({ "format": "lifeboat-key-1", "key": key, "salt": salt });
     std::fs::write(dir.path().join(StoreConfig::KEY_FILE), serde_json::to_string_pretty(&v1).unwrap()).unwrap();

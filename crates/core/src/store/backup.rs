@@ -294,7 +294,11 @@ impl Store {
             let own = keyfile::backup_key_file(&backup.path);
             if own.exists() {
                 let body = std::fs::read_to_string(&own).map_err(io("reading the backup's key file", &own))?;
-                keyfile::write_replacing(&keyfile::backup_key_file(&target), &body, &self.clock.new_id().simple().to_string())?;
+                keyfile::write_replacing(
+                    &keyfile::backup_key_file(&target),
+                    &body,
+                    &self.clock.new_id().simple().to_string(),
+                )?;
             }
             sync_folder(folder);
             Ok(())
@@ -344,10 +348,8 @@ impl Store {
 /// or a PC the database was opened on), otherwise from the backup's own key file with the
 /// recovery key in `config`.
 pub(crate) fn backup_key(backup: &Path, config: &crate::StoreConfig) -> Result<DatabaseKey> {
-    let salt = keyfile::salt_of_file(backup).ok_or_else(|| Error::NotADatabase {
-        path: backup.to_path_buf(),
-        reason: "the file is too short".into(),
-    })?;
+    let salt = keyfile::salt_of_file(backup)
+        .ok_or_else(|| Error::NotADatabase { path: backup.to_path_buf(), reason: "the file is too short".into() })?;
     if config.key_file.exists() {
         let file = KeyFile::read(&config.key_file)?;
         if file.knows(&salt) {
@@ -442,7 +444,13 @@ pub fn restore(config: &StoreConfig, backup: &Path, clock: std::sync::Arc<dyn Cl
             return Err(Error::Corrupt { path: restoring.clone(), detail: "the copy differs from the backup".into() });
         }
         // The key file learns the backup's key first, if it came with the backup (another PC's).
-        keyfile::learn(&config.key_file, &key, &config.keys, &keyfile::backup_key_file(backup), &clock.new_id().simple().to_string())?;
+        keyfile::learn(
+            &config.key_file,
+            &key,
+            &config.keys,
+            &keyfile::backup_key_file(backup),
+            &clock.new_id().simple().to_string(),
+        )?;
         let staging = StoreConfig { database: restoring.clone(), ..config.clone() };
         let store = Store::open(staging, clock.clone())?;
         let node_id = store.take_new_node_id()?;

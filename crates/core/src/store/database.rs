@@ -549,7 +549,7 @@ impl Store {
         lock(&self.writer)
     }
 
-/// The key the database is under now.
+    /// The key the database is under now.
     pub(crate) fn database_key(&self) -> DatabaseKey {
         self.key.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }

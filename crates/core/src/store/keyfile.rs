@@ -57,9 +57,7 @@ impl DatabaseKey {
 }
 
 fn random(bytes: &mut [u8]) -> Result<()> {
-    OsRng
-        .try_fill_bytes(bytes)
-        .map_err(|e| Error::Internal(format!("the operating system gave no random bytes: {e}")))
+    OsRng.try_fill_bytes(bytes).map_err(|e| Error::Internal(format!("the operating system gave no random bytes: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -515,10 +513,11 @@ impl KeyFile {
         database: &Path,
         depth: usize,
     ) -> Result<(DatabaseKey, bool)> {
-        let entry = self.entries.iter().find(|e| Self::salt_of(e) == *salt).ok_or_else(|| Error::WrongKey {
-            database: database.to_path_buf(),
-            key_file: self.path.clone(),
-        })?;
+        let entry = self
+            .entries
+            .iter()
+            .find(|e| Self::salt_of(e) == *salt)
+            .ok_or_else(|| Error::WrongKey { database: database.to_path_buf(), key_file: self.path.clone() })?;
         let found = |key: [u8; KEY_BYTES]| DatabaseKey { key, salt: *salt };
         if let Some(plain) = &entry.plain {
             let key = hex::decode(plain).ok().and_then(|k| k.try_into().ok());
@@ -565,6 +564,9 @@ impl KeyFile {
             }
         }
         if let Some(made_on) = wrong_recovery {
+            let made_on = chrono::NaiveDate::parse_from_str(&made_on, "%Y-%m-%d")
+                .map(|d| d.format("%-d %B %Y").to_string())
+                .unwrap_or(made_on);
             return Err(Error::invalid(
                 "recovery key",
                 format!(
@@ -682,11 +684,7 @@ impl KeyFile {
     pub fn make_current(&mut self, salt: &[u8; SALT_BYTES]) {
         self.entries.retain(|e| e.state != KeyState::Pending || Self::salt_of(e) == *salt);
         for entry in &mut self.entries {
-            entry.state = if Self::salt_of(entry) == *salt {
-                KeyState::Current
-            } else {
-                KeyState::Retired
-            };
+            entry.state = if Self::salt_of(entry) == *salt { KeyState::Current } else { KeyState::Retired };
         }
     }
 

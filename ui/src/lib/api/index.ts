@@ -40,6 +40,7 @@ import type { Drill } from './types/Drill';
 import type { ExportsSettings } from './types/ExportsSettings';
 import type { BackupsOverview } from './types/BackupsOverview';
 import type { BackupSummary } from './types/BackupSummary';
+import type { KeyProtection } from './types/KeyProtection';
 import type { BackupFile } from './types/BackupFile';
 import type { DrillPlan } from './types/DrillPlan';
 import type { DrillReport } from './types/DrillReport';
@@ -65,7 +66,7 @@ export type { Mapping } from './types/Mapping';
 export type { SyncOverview, PairingInfo, Peer, ConflictView, Conflict, Resolution, BundleWritten, BundleRead, Destination, Handover };
 export type { ConflictSide } from './types/ConflictSide';
 export type { Drill, DrillPlan, DrillReport, ExportsSettings };
-export type { BackupsOverview, BackupSummary, BackupFile };
+export type { BackupsOverview, BackupSummary, BackupFile, KeyProtection };
 export type { DrillBanner } from './types/DrillBanner';
 export type { DrillTask } from './types/DrillTask';
 export type { Outcome } from './types/Outcome';
@@ -185,7 +186,15 @@ function channel<T>(listener: (message: T) => void): Channel<T> {
 
 export const api = {
   appStatus: () => call<AppStatus>('app_status'),
-  setupPractice: (setup: PracticeSetup) => call<null>('setup_practice', { setup }),
+  /** Creates the practice; returns its recovery key, shown this once. */
+  setupPractice: (setup: PracticeSetup) => call<string>('setup_practice', { setup }),
+  keyProtection: () => call<KeyProtection>('key_protection'),
+  /** A new recovery key (admins), shown this once. */
+  makeRecoveryKey: () => call<string>('make_recovery_key'),
+  /** A new database key (admins); returns the new recovery key, shown this once. */
+  changeKey: () => call<string>('change_key'),
+  /** Opens a database whose key is not on this PC; the app restarts. */
+  unlockWithRecoveryKey: (recoveryKey: string) => call<void>('unlock_with_recovery_key', { recoveryKey }),
   login: (username: string, password: string) => call<Session>('login', { username, password }),
   logout: () => call<null>('logout'),
   /** Locks the screen: nothing that needs the person works until `unlockScreen`. */
