@@ -47,7 +47,7 @@ use tauri::State;
 use uuid::Uuid;
 
 use crate::error::{CommandError, CommandResult};
-use crate::state::{blocking, AppState, DemoInfo};
+use crate::state::{blocking, guarded, AppState, DemoInfo};
 use crate::sync::SyncHost;
 
 /// Which screen the app opens on.
@@ -96,25 +96,31 @@ pub struct DrillBanner {
 
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> CommandResult<AppStatus> {
-    let state = state.inner().clone();
-    blocking(move || Ok(crate::status(&state))).await
+    guarded(async {
+        let state = state.inner().clone();
+        blocking(move || Ok(crate::status(&state))).await
+    })
+    .await
 }
 
 /// Creates the practice, and makes its recovery key, returned this once for the page to show.
 #[tauri::command]
 pub async fn setup_practice(state: State<'_, AppState>, setup: PracticeSetup) -> CommandResult<String> {
-    let store = state.store()?;
-    blocking(move || {
-        let admin = store.create_practice(&setup)?;
-        store.make_recovery_key(&admin).map_err(|e| {
-            CommandError::new(
-                e.code(),
-                format!(
-                    "The practice is set up, but its recovery key could not be made ({}). Sign in and make one under Practice → Backups.",
-                    e.user_message()
-                ),
-            )
+    guarded(async {
+        let store = state.store()?;
+        blocking(move || {
+            let admin = store.create_practice(&setup)?;
+            store.make_recovery_key(&admin).map_err(|e| {
+                CommandError::new(
+                    e.code(),
+                    format!(
+                        "The practice is set up, but its recovery key could not be made ({}). Sign in and make one under Practice → Backups.",
+                        e.user_message()
+                    ),
+                )
+            })
         })
+        .await
     })
     .await
 }
@@ -122,19 +128,19 @@ pub async fn setup_practice(state: State<'_, AppState>, setup: PracticeSetup) ->
 /// Where the database key is kept, and when the recovery key was made (managers and admins).
 #[tauri::command]
 pub async fn key_protection(state: State<'_, AppState>) -> CommandResult<lifeboat_core::KeyProtection> {
-    state.run(move |store, session| Ok(store.key_protection(session)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.key_protection(session)?)).await }).await
 }
 
 /// Makes a new recovery key (admins), returned this once.
 #[tauri::command]
 pub async fn make_recovery_key(state: State<'_, AppState>) -> CommandResult<String> {
-    state.run(move |store, session| Ok(store.make_recovery_key(session)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.make_recovery_key(session)?)).await }).await
 }
 
 /// Changes the database key (admins); the new recovery key is returned this once.
 #[tauri::command]
 pub async fn change_key(state: State<'_, AppState>) -> CommandResult<String> {
-    state.run(move |store, session| Ok(store.change_key(session)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.change_key(session)?)).await }).await
 }
 
 /// Opens a database whose key is not on this PC with the practice's recovery key: the key is then
@@ -146,134 +152,157 @@ pub async fn unlock_with_recovery_key(
     state: State<'_, AppState>,
     recovery_key: String,
 ) -> CommandResult<()> {
-    match &state.store {
-        Err(e) if e.code == ErrorCode::KeyNeeded => {}
-        _ => {
-            return Err(CommandError::new(
-                ErrorCode::Forbidden,
-                "The recovery key is only asked for when this PC does not have the database's key.",
-            ))
+    guarded(async {
+        match &state.store {
+            Err(e) if e.code == ErrorCode::KeyNeeded => {}
+            _ => {
+                return Err(CommandError::new(
+                    ErrorCode::Forbidden,
+                    "The recovery key is only asked for when this PC does not have the database's key.",
+                ))
+            }
         }
-    }
-    let recovery = lifeboat_core::RecoveryKey::parse(&recovery_key)?;
-    let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir).with_recovery_key(recovery);
-    blocking(move || Ok(Store::open(config, Arc::new(lifeboat_core::SystemClock)).map(drop)?)).await?;
-    app.restart();
+        let recovery = lifeboat_core::RecoveryKey::parse(&recovery_key)?;
+        let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir).with_recovery_key(recovery);
+        blocking(move || Ok(Store::open(config, Arc::new(lifeboat_core::SystemClock)).map(drop)?)).await?;
+        app.restart();
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn login(state: State<'_, AppState>, username: String, password: String) -> CommandResult<Session> {
-    let store = state.store()?;
-    let session = blocking(move || Ok(store.login(&username, &password)?)).await?;
-    state.set_session(Some(session.clone()));
-    Ok(session)
+    guarded(async {
+        let store = state.store()?;
+        let session = blocking(move || Ok(store.login(&username, &password)?)).await?;
+        state.set_session(Some(session.clone()));
+        Ok(session)
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn logout(state: State<'_, AppState>) -> CommandResult<()> {
-    state.set_session(None);
-    Ok(())
+    guarded(async {
+        state.set_session(None);
+        Ok(())
+    })
+    .await
 }
 
 /// Locks the screen (the person walked away, or the PC sat untouched): nothing that needs the
 /// person works until their password opens it.
 #[tauri::command]
 pub async fn lock_screen(state: State<'_, AppState>) -> CommandResult<()> {
-    state.session_even_if_locked()?;
-    state.set_locked(true);
-    Ok(())
+    guarded(async {
+        state.session_even_if_locked()?;
+        state.set_locked(true);
+        Ok(())
+    })
+    .await
 }
 
 /// Opens a locked screen with the password of the person whose session it is (counted as a
 /// sign-in: wrong passwords slow down and lock alike).
 #[tauri::command]
 pub async fn unlock_screen(state: State<'_, AppState>, password: String) -> CommandResult<Session> {
-    let store = state.store()?;
-    let session = state.session_even_if_locked()?;
-    let again = blocking(move || Ok(store.unlock(&session, &password)?)).await?;
-    state.unlock_for(again.clone())?;
-    Ok(again)
+    guarded(async {
+        let store = state.store()?;
+        let session = state.session_even_if_locked()?;
+        let again = blocking(move || Ok(store.unlock(&session, &password)?)).await?;
+        state.unlock_for(again.clone())?;
+        Ok(again)
+    })
+    .await
 }
 
 /// Minutes this PC may sit untouched before its screen locks.
 #[tauri::command]
 pub async fn idle_lock_minutes(state: State<'_, AppState>) -> CommandResult<u32> {
-    state.run(|store, _| Ok(store.idle_lock_minutes()?)).await
+    guarded(async { state.run(|store, _| Ok(store.idle_lock_minutes()?)).await }).await
 }
 
 /// Sets a PIN (4 to 8 digits) that may re-open this session's locked screen on this PC for a shift:
 /// the person's password first (so that nobody who finds the screen open can set one).
 #[tauri::command]
 pub async fn set_unlock_pin(state: State<'_, AppState>, pin: String, password: String) -> CommandResult<()> {
-    let store = state.store()?;
-    let session = state.session()?;
-    let made = blocking(move || {
-        let pin = UnlockPin::new(&session, &pin, chrono::Utc::now())?;
-        store.unlock(&session, &password).map_err(|e| match e {
-            lifeboat_core::Error::BadCredentials => lifeboat_core::Error::invalid("password", "is not your password"),
-            other => other,
-        })?;
-        Ok(pin)
+    guarded(async {
+        let store = state.store()?;
+        let session = state.session()?;
+        let made = blocking(move || {
+            let pin = UnlockPin::new(&session, &pin, chrono::Utc::now())?;
+            store.unlock(&session, &password).map_err(|e| match e {
+                lifeboat_core::Error::BadCredentials => {
+                    lifeboat_core::Error::invalid("password", "is not your password")
+                }
+                other => other,
+            })?;
+            Ok(pin)
+        })
+        .await?;
+        // Still this person's session, and open.
+        let current = state.session()?;
+        if !made.is_for(&current) {
+            return Err(lifeboat_core::Error::NotLoggedIn.into());
+        }
+        *state.pin.lock().unwrap_or_else(|e| e.into_inner()) = Some(made);
+        Ok(())
     })
-    .await?;
-    // Still this person's session, and open.
-    let current = state.session()?;
-    if !made.is_for(&current) {
-        return Err(lifeboat_core::Error::NotLoggedIn.into());
-    }
-    *state.pin.lock().unwrap_or_else(|e| e.into_inner()) = Some(made);
-    Ok(())
+    .await
 }
 
 /// Opens the locked screen with the session's PIN. Wrong too often, or after the shift, the PIN is
 /// forgotten and only the password opens it. Each attempt is recorded like a sign-in.
 #[tauri::command]
 pub async fn unlock_with_pin(state: State<'_, AppState>, pin: String) -> CommandResult<Session> {
-    let store = state.store()?;
-    let session = state.session_even_if_locked()?;
-    if !state.is_locked() {
-        return Ok(session);
-    }
-    let (held, who) = (state.pin.clone(), session.clone());
-    let outcome = blocking(move || {
-        let mut slot = held.lock().unwrap_or_else(|e| e.into_inner());
-        let (outcome, recorded) = match slot.as_mut().filter(|p| p.is_for(&who)) {
-            Some(p) => {
-                let outcome = p.open(&pin, chrono::Utc::now());
-                let recorded = match outcome {
-                    PinOutcome::Opened => "unlocked_with_pin",
-                    PinOutcome::Wrong(_) => "wrong_pin",
-                    PinOutcome::Forgotten(_) => "pin_forgotten",
-                };
-                (outcome, recorded)
+    guarded(async {
+        let store = state.store()?;
+        let session = state.session_even_if_locked()?;
+        if !state.is_locked() {
+            return Ok(session);
+        }
+        let (held, who) = (state.pin.clone(), session.clone());
+        let outcome = blocking(move || {
+            let mut slot = held.lock().unwrap_or_else(|e| e.into_inner());
+            let (outcome, recorded) = match slot.as_mut().filter(|p| p.is_for(&who)) {
+                Some(p) => {
+                    let outcome = p.open(&pin, chrono::Utc::now());
+                    let recorded = match outcome {
+                        PinOutcome::Opened => "unlocked_with_pin",
+                        PinOutcome::Wrong(_) => "wrong_pin",
+                        PinOutcome::Forgotten(_) => "pin_forgotten",
+                    };
+                    (outcome, recorded)
+                }
+                None => (PinOutcome::Forgotten("no PIN is set for this session: type your password".into()), "no_pin"),
+            };
+            if matches!(outcome, PinOutcome::Forgotten(_)) {
+                *slot = None;
             }
-            None => (PinOutcome::Forgotten("no PIN is set for this session: type your password".into()), "no_pin"),
-        };
-        if matches!(outcome, PinOutcome::Forgotten(_)) {
-            *slot = None;
+            drop(slot);
+            store.record_pin_attempt(&who, recorded)?;
+            Ok(outcome)
+        })
+        .await?;
+        match outcome {
+            PinOutcome::Opened => {
+                // A reset that arrived since the login asks for a password of their own now.
+                let mut session = session;
+                let store = state.store()?;
+                let id = session.staff_id;
+                session.must_change_password = blocking(move || Ok(store.must_change_password(id)?)).await?;
+                state.unlock_for(session.clone())?;
+                Ok(session)
+            }
+            PinOutcome::Wrong(left) => Err(lifeboat_core::Error::invalid(
+                "pin",
+                format!("is not right ({left} {} left)", if left == 1 { "try" } else { "tries" }),
+            )
+            .into()),
+            PinOutcome::Forgotten(why) => Err(CommandError::new(ErrorCode::TooManyAttempts, why)),
         }
-        drop(slot);
-        store.record_pin_attempt(&who, recorded)?;
-        Ok(outcome)
     })
-    .await?;
-    match outcome {
-        PinOutcome::Opened => {
-            // A reset that arrived since the login asks for a password of their own now.
-            let mut session = session;
-            let store = state.store()?;
-            let id = session.staff_id;
-            session.must_change_password = blocking(move || Ok(store.must_change_password(id)?)).await?;
-            state.unlock_for(session.clone())?;
-            Ok(session)
-        }
-        PinOutcome::Wrong(left) => Err(lifeboat_core::Error::invalid(
-            "pin",
-            format!("is not right ({left} {} left)", if left == 1 { "try" } else { "tries" }),
-        )
-        .into()),
-        PinOutcome::Forgotten(why) => Err(CommandError::new(ErrorCode::TooManyAttempts, why)),
-    }
+    .await
 }
 
 /// The logged-in person changes their own password.
@@ -283,61 +312,69 @@ pub async fn change_own_password(
     current_password: String,
     new_password: String,
 ) -> CommandResult<()> {
-    state.run(move |store, session| Ok(store.change_own_password(session, &current_password, &new_password)?)).await?;
-    // A PIN set with the old password is forgotten; a password a manager gave is no longer in use.
-    *state.pin.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    if let Some(session) = state.session.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-        session.must_change_password = false;
-    }
-    Ok(())
+    guarded(async {
+        state
+            .run(move |store, session| Ok(store.change_own_password(session, &current_password, &new_password)?))
+            .await?;
+        // A PIN set with the old password is forgotten; a password a manager gave is no longer in use.
+        *state.pin.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Some(session) = state.session.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            session.must_change_password = false;
+        }
+        Ok(())
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn set_idle_lock_minutes(state: State<'_, AppState>, minutes: u32) -> CommandResult<u32> {
-    state.run(move |store, session| Ok(store.set_idle_lock_minutes(session, minutes)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.set_idle_lock_minutes(session, minutes)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn sync_status(state: State<'_, AppState>) -> CommandResult<SyncStatus> {
-    state.run(|store, _| Ok(store.sync_status()?)).await
+    guarded(async { state.run(|store, _| Ok(store.sync_status()?)).await }).await
 }
 
 #[tauri::command]
 pub async fn practice(state: State<'_, AppState>) -> CommandResult<Option<Practice>> {
-    state.run(|store, _| Ok(store.practice()?)).await
+    guarded(async { state.run(|store, _| Ok(store.practice()?)).await }).await
 }
 
 #[tauri::command]
 pub async fn list_staff(state: State<'_, AppState>) -> CommandResult<Vec<Staff>> {
-    state.run(|store, session| Ok(store.list_staff(session)?)).await
+    guarded(async { state.run(|store, session| Ok(store.list_staff(session)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn add_staff(state: State<'_, AppState>, staff: NewStaff) -> CommandResult<Staff> {
-    // A password given from the window is always theirs to replace, whatever the page sends.
-    let staff = NewStaff { must_change_password: true, ..staff };
-    state.run(move |store, session| Ok(store.add_staff(session, &staff)?)).await
+    guarded(async {
+        // A password given from the window is always theirs to replace, whatever the page sends.
+        let staff = NewStaff { must_change_password: true, ..staff };
+        state.run(move |store, session| Ok(store.add_staff(session, &staff)?)).await
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn update_staff(state: State<'_, AppState>, id: Uuid, update: StaffUpdate) -> CommandResult<Staff> {
-    state.run(move |store, session| Ok(store.update_staff(session, id, &update)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.update_staff(session, id, &update)?)).await }).await
 }
 
 /// Gives someone a new password (they forgot theirs) that they must replace at their next login.
 #[tauri::command]
 pub async fn reset_staff_password(state: State<'_, AppState>, id: Uuid, password: String) -> CommandResult<Staff> {
-    state.run(move |store, session| Ok(store.reset_password(session, id, &password)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.reset_password(session, id, &password)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn reference_data() -> CommandResult<ReferenceData> {
-    Ok(reference::reference_data())
+    guarded(async { Ok(reference::reference_data()) }).await
 }
 
 #[tauri::command]
 pub async fn search(state: State<'_, AppState>, query: String) -> CommandResult<Vec<SearchHit>> {
-    state.run(move |store, session| Ok(store.search(session, &query, 20)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.search(session, &query, 20)?)).await }).await
 }
 
 #[tauri::command]
@@ -345,7 +382,7 @@ pub async fn likely_duplicate_clients(
     state: State<'_, AppState>,
     probe: NewClient,
 ) -> CommandResult<Vec<LikelyDuplicate>> {
-    state.run(move |store, session| Ok(store.likely_duplicate_clients(session, &probe)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.likely_duplicate_clients(session, &probe)?)).await }).await
 }
 
 /// A new client, with the animal they brought if `patient` is given: both are saved, or neither.
@@ -355,37 +392,43 @@ pub async fn register_client(
     client: NewClient,
     patient: Option<NewPatient>,
 ) -> CommandResult<Registered> {
-    state.run(move |store, session| Ok(store.register_client_with_patient(session, &client, patient.as_ref())?)).await
+    guarded(async {
+        state
+            .run(move |store, session| Ok(store.register_client_with_patient(session, &client, patient.as_ref())?))
+            .await
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn register_patient(state: State<'_, AppState>, owner: Uuid, patient: NewPatient) -> CommandResult<Patient> {
-    state.run(move |store, session| Ok(store.register_patient(session, owner, &patient)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.register_patient(session, owner, &patient)?)).await })
+        .await
 }
 
 #[tauri::command]
 pub async fn client_record(state: State<'_, AppState>, id: Uuid) -> CommandResult<ClientRecord> {
-    state.run(move |store, session| Ok(store.client_record(session, id)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.client_record(session, id)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn patient_record(state: State<'_, AppState>, id: Uuid) -> CommandResult<PatientRecord> {
-    state.run(move |store, session| Ok(store.patient_record(session, id)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.patient_record(session, id)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn day_book(state: State<'_, AppState>, date: NaiveDate) -> CommandResult<DayBook> {
-    state.run(move |store, session| Ok(store.day_book(session, date)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.day_book(session, date)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn book_appointment(state: State<'_, AppState>, appointment: NewAppointment) -> CommandResult<Appointment> {
-    state.run(move |store, session| Ok(store.book_appointment(session, &appointment)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.book_appointment(session, &appointment)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn move_appointment(state: State<'_, AppState>, id: Uuid, to: AppointmentMove) -> CommandResult<Appointment> {
-    state.run(move |store, session| Ok(store.move_appointment(session, id, &to)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.move_appointment(session, id, &to)?)).await }).await
 }
 
 #[tauri::command]
@@ -394,62 +437,72 @@ pub async fn set_appointment_status(
     id: Uuid,
     status: AppointmentStatus,
 ) -> CommandResult<Appointment> {
-    state.run(move |store, session| Ok(store.set_appointment_status(session, id, status)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.set_appointment_status(session, id, status)?)).await })
+        .await
 }
 
 /// Saves the day list PDF in the exports folder and returns where.
 #[tauri::command]
 pub async fn print_day_list(state: State<'_, AppState>, date: NaiveDate) -> CommandResult<String> {
-    let export_dir = state.export_dir();
-    state
-        .run(move |store, session| {
-            let book = store.day_book(session, date)?;
-            let practice = store
-                .practice()?
-                .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "Set up the practice first."))?;
-            let pdf = lifeboat_print::day_list(&practice, &book, store.clock().now(), Mark::of(store));
-            crate::save_export(&export_dir, &format!("day-list-{date}.pdf"), &pdf)
-        })
-        .await
+    guarded(async {
+        let export_dir = state.export_dir();
+        state
+            .run(move |store, session| {
+                let book = store.day_book(session, date)?;
+                let practice = store
+                    .practice()?
+                    .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "Set up the practice first."))?;
+                let pdf = lifeboat_print::day_list(&practice, &book, store.clock().now(), Mark::of(store));
+                crate::save_export(&export_dir, &format!("day-list-{date}.pdf"), &pdf)
+            })
+            .await
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn record_death(state: State<'_, AppState>, patient: Uuid, on: NaiveDate) -> CommandResult<Patient> {
-    state.run(move |store, session| Ok(store.record_death(session, patient, on)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.record_death(session, patient, on)?)).await }).await
 }
 
 /// A clinician's weekly hours as text ("mon-fri 08:30-18:00, sat 09:00-12:30").
 #[tauri::command]
 pub async fn working_week(state: State<'_, AppState>, clinician: Uuid) -> CommandResult<String> {
-    state.run(move |store, session| Ok(WorkingDay::format_week(&store.working_hours(session, clinician)?))).await
+    guarded(async {
+        state.run(move |store, session| Ok(WorkingDay::format_week(&store.working_hours(session, clinician)?))).await
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn set_working_week(state: State<'_, AppState>, clinician: Uuid, week: String) -> CommandResult<String> {
-    state
-        .run(move |store, session| {
-            let week = WorkingDay::parse_week(&week)?;
-            store.set_working_hours(session, clinician, &week)?;
-            Ok(WorkingDay::format_week(&week))
-        })
-        .await
+    guarded(async {
+        state
+            .run(move |store, session| {
+                let week = WorkingDay::parse_week(&week)?;
+                store.set_working_hours(session, clinician, &week)?;
+                Ok(WorkingDay::format_week(&week))
+            })
+            .await
+    })
+    .await
 }
 
 // The consult room.
 
 #[tauri::command]
 pub async fn my_consults(state: State<'_, AppState>, date: NaiveDate) -> CommandResult<MyConsults> {
-    state.run(move |store, session| Ok(store.my_consults(session, date)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.my_consults(session, date)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn start_consultation(state: State<'_, AppState>, start: StartConsultation) -> CommandResult<Consultation> {
-    state.run(move |store, session| Ok(store.start_consultation(session, &start)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.start_consultation(session, &start)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn consultation_view(state: State<'_, AppState>, id: Uuid) -> CommandResult<ConsultationView> {
-    state.run(move |store, session| Ok(store.consultation_view(session, id)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.consultation_view(session, id)?)).await }).await
 }
 
 #[tauri::command]
@@ -458,7 +511,8 @@ pub async fn save_consultation_draft(
     id: Uuid,
     draft: ConsultationDraft,
 ) -> CommandResult<DraftSaved> {
-    state.run(move |store, session| Ok(store.save_consultation_draft(session, id, &draft)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.save_consultation_draft(session, id, &draft)?)).await })
+        .await
 }
 
 #[tauri::command]
@@ -468,7 +522,12 @@ pub async fn sign_consultation(
     password: String,
     confirm_unusual_vitals: bool,
 ) -> CommandResult<Consultation> {
-    state.run(move |store, session| Ok(store.sign_consultation(session, id, &password, confirm_unusual_vitals)?)).await
+    guarded(async {
+        state
+            .run(move |store, session| Ok(store.sign_consultation(session, id, &password, confirm_unusual_vitals)?))
+            .await
+    })
+    .await
 }
 
 #[tauri::command]
@@ -477,22 +536,23 @@ pub async fn add_addendum(
     consultation: Uuid,
     addendum: NewAddendum,
 ) -> CommandResult<Addendum> {
-    state.run(move |store, session| Ok(store.add_addendum(session, consultation, &addendum)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.add_addendum(session, consultation, &addendum)?)).await })
+        .await
 }
 
 #[tauri::command]
 pub async fn void_record(state: State<'_, AppState>, entity: Voidable, id: Uuid, reason: String) -> CommandResult<()> {
-    state.run(move |store, session| Ok(store.void_record(session, entity, id, &reason)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.void_record(session, entity, id, &reason)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn patient_history(state: State<'_, AppState>, patient: Uuid) -> CommandResult<PatientHistory> {
-    state.run(move |store, session| Ok(store.patient_history(session, patient)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.patient_history(session, patient)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn find_products(state: State<'_, AppState>, query: String) -> CommandResult<Vec<Product>> {
-    state.run(move |store, session| Ok(store.find_products(session, &query, 30)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.find_products(session, &query, 30)?)).await }).await
 }
 
 /// Every problem with a prescription as it stands, for the form's live checks.
@@ -501,12 +561,13 @@ pub async fn check_prescription(
     state: State<'_, AppState>,
     prescription: NewPrescription,
 ) -> CommandResult<Vec<Problem>> {
-    state.run(move |store, session| Ok(store.check_prescription(session, &prescription)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.check_prescription(session, &prescription)?)).await })
+        .await
 }
 
 #[tauri::command]
 pub async fn prescribe(state: State<'_, AppState>, prescription: NewPrescription) -> CommandResult<Prescribed> {
-    state.run(move |store, session| Ok(store.prescribe(session, &prescription)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.prescribe(session, &prescription)?)).await }).await
 }
 
 #[tauri::command]
@@ -515,33 +576,40 @@ pub async fn dispense(
     prescription: Uuid,
     dispensing: NewDispensing,
 ) -> CommandResult<Dispensing> {
-    state.run(move |store, session| Ok(store.dispense(session, prescription, &dispensing)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.dispense(session, prescription, &dispensing)?)).await })
+        .await
 }
 
 /// Saves the dispensing label PDF in the exports folder and returns where.
 #[tauri::command]
 pub async fn print_label(state: State<'_, AppState>, prescription: Uuid, dispensing: Uuid) -> CommandResult<String> {
-    let export_dir = state.export_dir();
-    state
-        .run(move |store, session| {
-            let doc = store.prescription_document(session, prescription, Some(dispensing))?;
-            let pdf = lifeboat_print::label(&doc, Mark::of(store))?;
-            crate::save_export(&export_dir, &format!("label-{}.pdf", short(dispensing)), &pdf)
-        })
-        .await
+    guarded(async {
+        let export_dir = state.export_dir();
+        state
+            .run(move |store, session| {
+                let doc = store.prescription_document(session, prescription, Some(dispensing))?;
+                let pdf = lifeboat_print::label(&doc, Mark::of(store))?;
+                crate::save_export(&export_dir, &format!("label-{}.pdf", short(dispensing)), &pdf)
+            })
+            .await
+    })
+    .await
 }
 
 /// Saves the written prescription PDF in the exports folder and returns where.
 #[tauri::command]
 pub async fn print_prescription(state: State<'_, AppState>, prescription: Uuid) -> CommandResult<String> {
-    let export_dir = state.export_dir();
-    state
-        .run(move |store, session| {
-            let doc = store.prescription_document(session, prescription, None)?;
-            let pdf = lifeboat_print::prescription(&doc, Mark::of(store));
-            crate::save_export(&export_dir, &format!("prescription-{}.pdf", short(prescription)), &pdf)
-        })
-        .await
+    guarded(async {
+        let export_dir = state.export_dir();
+        state
+            .run(move |store, session| {
+                let doc = store.prescription_document(session, prescription, None)?;
+                let pdf = lifeboat_print::prescription(&doc, Mark::of(store));
+                crate::save_export(&export_dir, &format!("prescription-{}.pdf", short(prescription)), &pdf)
+            })
+            .await
+    })
+    .await
 }
 
 /// The last twelve hex digits of a record id: enough to tell files apart, and no personal data.
@@ -551,24 +619,24 @@ fn short(id: Uuid) -> String {
 
 #[tauri::command]
 pub async fn add_charge(state: State<'_, AppState>, charge: NewCharge) -> CommandResult<Charge> {
-    state.run(move |store, session| Ok(store.add_charge(session, &charge)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.add_charge(session, &charge)?)).await }).await
 }
 
 // Lab work.
 
 #[tauri::command]
 pub async fn lab_tests(state: State<'_, AppState>, all: bool) -> CommandResult<Vec<LabTest>> {
-    state.run(move |store, session| Ok(store.lab_tests(session, all)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.lab_tests(session, all)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn save_lab_test(state: State<'_, AppState>, test: LabTestInput) -> CommandResult<LabTest> {
-    state.run(move |store, session| Ok(store.save_lab_test(session, &test)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.save_lab_test(session, &test)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn request_lab_work(state: State<'_, AppState>, request: NewLabRequest) -> CommandResult<LabRequest> {
-    state.run(move |store, session| Ok(store.request_lab_work(session, &request)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.request_lab_work(session, &request)?)).await }).await
 }
 
 /// Enters a result; `file_path`, if given, is the lab's PDF or image, read here (at most 2 MB).
@@ -578,16 +646,19 @@ pub async fn record_lab_result(
     result: NewLabResult,
     file_path: Option<String>,
 ) -> CommandResult<LabResult> {
-    state
-        .run(move |store, session| {
-            store.require(session, lifeboat_core::Action::RecordLabResults)?;
-            let mut result = result;
-            if let Some(path) = file_path.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-                result.file = Some(read_lab_file(std::path::Path::new(path))?);
-            }
-            Ok(store.record_lab_result(session, &result)?)
-        })
-        .await
+    guarded(async {
+        state
+            .run(move |store, session| {
+                store.require(session, lifeboat_core::Action::RecordLabResults)?;
+                let mut result = result;
+                if let Some(path) = file_path.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                    result.file = Some(read_lab_file(std::path::Path::new(path))?);
+                }
+                Ok(store.record_lab_result(session, &result)?)
+            })
+            .await
+    })
+    .await
 }
 
 /// Reads the lab's file a person chose: an ordinary file (not a device or a pipe, which could be
@@ -622,31 +693,34 @@ fn read_lab_file(path: &std::path::Path) -> CommandResult<LabFile> {
 /// The rows to start entering a result with: the last result of the same test's names, units and ranges.
 #[tauri::command]
 pub async fn lab_result_template(state: State<'_, AppState>, request: Uuid) -> CommandResult<Vec<LabValueInput>> {
-    state.run(move |store, session| Ok(store.lab_result_template(session, request)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.lab_result_template(session, request)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn lab_awaited(state: State<'_, AppState>, mine: bool) -> CommandResult<LabAwaited> {
-    state.run(move |store, session| Ok(store.lab_awaited(session, mine)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.lab_awaited(session, mine)?)).await }).await
 }
 
 /// Saves a result's file from the lab in the exports folder and returns where.
 #[tauri::command]
 pub async fn save_lab_attachment(state: State<'_, AppState>, result: Uuid) -> CommandResult<String> {
-    let export_dir = state.export_dir();
-    state
-        .run(move |store, session| {
-            let file = store.lab_attachment(session, result)?;
-            crate::save_export(&export_dir, &format!("lab-{}-{}", short(result), file.name), &file.bytes)
-        })
-        .await
+    guarded(async {
+        let export_dir = state.export_dir();
+        state
+            .run(move |store, session| {
+                let file = store.lab_attachment(session, result)?;
+                crate::save_export(&export_dir, &format!("lab-{}-{}", short(result), file.name), &file.bytes)
+            })
+            .await
+    })
+    .await
 }
 
 // Numbers people can read.
 
 #[tauri::command]
 pub async fn number_blocks(state: State<'_, AppState>) -> CommandResult<NumberBlocks> {
-    state.run(|store, session| Ok(store.number_blocks(session)?)).await
+    guarded(async { state.run(|store, session| Ok(store.number_blocks(session)?)).await }).await
 }
 
 #[tauri::command]
@@ -656,19 +730,20 @@ pub async fn add_number_block(
     first: i64,
     last: i64,
 ) -> CommandResult<NumberBlock> {
-    state.run(move |store, session| Ok(store.add_number_block(session, kind, first, last)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.add_number_block(session, kind, first, last)?)).await })
+        .await
 }
 
 // Payments, takings and claims.
 
 #[tauri::command]
 pub async fn client_account(state: State<'_, AppState>, client: Uuid) -> CommandResult<ClientAccount> {
-    state.run(move |store, session| Ok(store.client_account(session, client)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.client_account(session, client)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn take_payment(state: State<'_, AppState>, payment: NewPayment) -> CommandResult<Payment> {
-    state.run(move |store, session| Ok(store.take_payment(session, &payment)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.take_payment(session, &payment)?)).await }).await
 }
 
 #[tauri::command]
@@ -678,7 +753,10 @@ pub async fn run_card_payment(
     approved: bool,
     reference: String,
 ) -> CommandResult<Payment> {
-    state.run(move |store, session| Ok(store.run_card_payment(session, payment, approved, &reference)?)).await
+    guarded(async {
+        state.run(move |store, session| Ok(store.run_card_payment(session, payment, approved, &reference)?)).await
+    })
+    .await
 }
 
 #[tauri::command]
@@ -688,100 +766,112 @@ pub async fn cash_up(
     counted: String,
     note: String,
 ) -> CommandResult<CashUp> {
-    state.run(move |store, session| Ok(store.cash_up(session, day, &counted, &note)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.cash_up(session, day, &counted, &note)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn record_claim(state: State<'_, AppState>, claim: NewClaim) -> CommandResult<Claim> {
-    state.run(move |store, session| Ok(store.record_claim(session, &claim)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.record_claim(session, &claim)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn takings(state: State<'_, AppState>, day: NaiveDate) -> CommandResult<Takings> {
-    state.run(move |store, session| Ok(store.takings(session, day)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.takings(session, day)?)).await }).await
 }
 
 /// Saves the receipt for a payment in the exports folder and returns where.
 #[tauri::command]
 pub async fn print_receipt(state: State<'_, AppState>, payment: Uuid) -> CommandResult<String> {
-    let export_dir = state.export_dir();
-    state
-        .run(move |store, session| {
-            let receipt = store.receipt(session, payment)?;
-            let pdf = lifeboat_print::receipt(&receipt, Mark::of(store));
-            crate::save_export(&export_dir, &format!("receipt-{}.pdf", short(payment)), &pdf)
-        })
-        .await
+    guarded(async {
+        let export_dir = state.export_dir();
+        state
+            .run(move |store, session| {
+                let receipt = store.receipt(session, payment)?;
+                let pdf = lifeboat_print::receipt(&receipt, Mark::of(store));
+                crate::save_export(&export_dir, &format!("receipt-{}.pdf", short(payment)), &pdf)
+            })
+            .await
+    })
+    .await
 }
 
 // The continuity pack.
 
 #[tauri::command]
 pub async fn continuity_status(state: State<'_, AppState>) -> CommandResult<PackStatus> {
-    state.run(|store, session| Ok(store.continuity_status(session)?)).await
+    guarded(async { state.run(|store, session| Ok(store.continuity_status(session)?)).await }).await
 }
 
 /// Makes the continuity pack now (for `date`, or the next working day) and keeps it on this PC.
 #[tauri::command]
 pub async fn make_continuity_pack(state: State<'_, AppState>, date: Option<NaiveDate>) -> CommandResult<PackInfo> {
-    state
-        .run(move |store, session| {
-            let now = store.clock().now();
-            let (info, _) = store.make_continuity_pack(session, date, |pack| {
-                lifeboat_print::continuity_pack(pack, now, Mark::of(store))
-            })?;
-            Ok(info)
-        })
-        .await
+    guarded(async {
+        state
+            .run(move |store, session| {
+                let now = store.clock().now();
+                let (info, _) = store.make_continuity_pack(session, date, |pack| {
+                    lifeboat_print::continuity_pack(pack, now, Mark::of(store))
+                })?;
+                Ok(info)
+            })
+            .await
+    })
+    .await
 }
 
 /// Saves a continuity pack kept on this PC (`id`, or the last made) in the exports folder, to print,
 /// and says where. The copies saved before are removed: only the newest paper copy stays on disk.
 #[tauri::command]
 pub async fn save_continuity_pack(state: State<'_, AppState>, id: Option<Uuid>) -> CommandResult<String> {
-    let export_dir = state.export_dir();
-    state
-        .run(move |store, session| {
-            let (info, pdf) = store.kept_continuity_pack(session, id)?;
-            let name = format!("continuity-pack-{}.pdf", info.for_date);
-            if let Ok(entries) = std::fs::read_dir(&export_dir) {
-                for entry in entries.flatten() {
-                    let old = entry.file_name().to_string_lossy().into_owned();
-                    if old.starts_with("continuity-pack-") && old.ends_with(".pdf") && old != name {
-                        let _ = std::fs::remove_file(entry.path());
+    guarded(async {
+        let export_dir = state.export_dir();
+        state
+            .run(move |store, session| {
+                let (info, pdf) = store.kept_continuity_pack(session, id)?;
+                let name = format!("continuity-pack-{}.pdf", info.for_date);
+                if let Ok(entries) = std::fs::read_dir(&export_dir) {
+                    for entry in entries.flatten() {
+                        let old = entry.file_name().to_string_lossy().into_owned();
+                        if old.starts_with("continuity-pack-") && old.ends_with(".pdf") && old != name {
+                            let _ = std::fs::remove_file(entry.path());
+                        }
                     }
                 }
-            }
-            crate::save_export(&export_dir, &name, &pdf)
-        })
-        .await
+                crate::save_export(&export_dir, &name, &pdf)
+            })
+            .await
+    })
+    .await
 }
 
 /// Sets when the evening pack is made on this PC ("HH:MM"), or turns it off (no time).
 #[tauri::command]
 pub async fn set_continuity_schedule(state: State<'_, AppState>, time: Option<String>) -> CommandResult<PackStatus> {
-    state.run(move |store, session| Ok(store.set_continuity_schedule(session, time.as_deref())?)).await
+    guarded(async {
+        state.run(move |store, session| Ok(store.set_continuity_schedule(session, time.as_deref())?)).await
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn cd_register(state: State<'_, AppState>, premises: Option<Uuid>) -> CommandResult<CdRegister> {
-    state.run(move |store, session| Ok(store.cd_register(session, premises)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.cd_register(session, premises)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn cd_entries(state: State<'_, AppState>, premises: Uuid, product: Uuid) -> CommandResult<Vec<CdEntry>> {
-    state.run(move |store, session| Ok(store.cd_entries(session, premises, product)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.cd_entries(session, premises, product)?)).await }).await
 }
 
 /// Adds the starter formulary and price list, or what of them the practice lacks.
 #[tauri::command]
 pub async fn add_starter_lists(state: State<'_, AppState>) -> CommandResult<StarterLists> {
-    state.run(|store, session| Ok(store.add_starter_lists(session)?)).await
+    guarded(async { state.run(|store, session| Ok(store.add_starter_lists(session)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn record_cd_entry(state: State<'_, AppState>, entry: NewCdEntry) -> CommandResult<CdEntry> {
-    state.run(move |store, session| Ok(store.record_cd_entry(session, &entry)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.record_cd_entry(session, &entry)?)).await }).await
 }
 
 // Sync: status, servers, the relay this PC may host, conflicts, bundles and hand-overs.
@@ -816,68 +906,86 @@ fn sync_host(state: &AppState) -> CommandResult<Arc<SyncHost>> {
 
 #[tauri::command]
 pub async fn sync_overview(state: State<'_, AppState>) -> CommandResult<SyncOverview> {
-    let host = sync_host(&state)?;
-    let status = state.run(|store, _| Ok(store.sync_status()?)).await?;
-    let peers = state.run(|store, _| Ok(store.peers()?)).await?;
-    let practice_id = state.run(|store, _| Ok(store.practice_summary()?.map(|p| p.0.to_string()))).await?;
-    let engine = host.engine.state();
-    let progress = engine.progress.clone().unwrap_or_default();
-    Ok(SyncOverview {
-        status,
-        syncing: engine.running,
-        phase: engine.progress.map(|p| p.phase),
-        done: progress.done,
-        total: progress.total,
-        hosting: host.hosted().await,
-        practice_id,
-        peers,
+    guarded(async {
+        let host = sync_host(&state)?;
+        let status = state.run(|store, _| Ok(store.sync_status()?)).await?;
+        let peers = state.run(|store, _| Ok(store.peers()?)).await?;
+        let practice_id = state.run(|store, _| Ok(store.practice_summary()?.map(|p| p.0.to_string()))).await?;
+        let engine = host.engine.state();
+        let progress = engine.progress.clone().unwrap_or_default();
+        Ok(SyncOverview {
+            status,
+            syncing: engine.running,
+            phase: engine.progress.map(|p| p.phase),
+            done: progress.done,
+            total: progress.total,
+            hosting: host.hosted().await,
+            practice_id,
+            peers,
+        })
     })
+    .await
 }
 
 #[tauri::command]
 pub async fn sync_now(state: State<'_, AppState>) -> CommandResult<()> {
-    state.session()?;
-    sync_host(&state)?.engine.sync_now();
-    Ok(())
+    guarded(async {
+        state.session()?;
+        sync_host(&state)?.engine.sync_now();
+        Ok(())
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn host_relay(state: State<'_, AppState>, port: u16) -> CommandResult<()> {
-    let host = sync_host(&state)?;
-    let session = state.session()?;
-    state.run(|store, session| Ok(store.require(session, lifeboat_core::Action::ManageSync)?)).await?;
-    if port < 1024 {
-        return Err(lifeboat_core::Error::invalid("port", "must be 1024 to 65535").into());
-    }
-    let s = session.clone();
-    state
-        .run(move |store, _| {
-            store.set_local_setting(&s, "relay_port", &port.to_string())?;
-            Ok(store.set_local_setting(&s, "relay_hosting", "on")?)
-        })
-        .await?;
-    host.stop_relay().await;
-    host.start_relay(Some(session)).await
+    guarded(async {
+        let host = sync_host(&state)?;
+        let session = state.session()?;
+        state.run(|store, session| Ok(store.require(session, lifeboat_core::Action::ManageSync)?)).await?;
+        if port < 1024 {
+            return Err(lifeboat_core::Error::invalid("port", "must be 1024 to 65535").into());
+        }
+        let s = session.clone();
+        state
+            .run(move |store, _| {
+                store.set_local_setting(&s, "relay_port", &port.to_string())?;
+                Ok(store.set_local_setting(&s, "relay_hosting", "on")?)
+            })
+            .await?;
+        host.stop_relay().await;
+        host.start_relay(Some(session)).await
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn stop_hosting_relay(state: State<'_, AppState>) -> CommandResult<()> {
-    let host = sync_host(&state)?;
-    state.run(|store, session| Ok(store.set_local_setting(session, "relay_hosting", "off")?)).await?;
-    host.stop_relay().await;
-    Ok(())
+    guarded(async {
+        let host = sync_host(&state)?;
+        state.run(|store, session| Ok(store.set_local_setting(session, "relay_hosting", "off")?)).await?;
+        host.stop_relay().await;
+        Ok(())
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn pairing_code(state: State<'_, AppState>) -> CommandResult<crate::sync::PairingInfo> {
-    state.run(|store, session| Ok(store.authorize_sync(session)?)).await?;
-    sync_host(&state)?.pairing_code().await
+    guarded(async {
+        state.run(|store, session| Ok(store.authorize_sync(session)?)).await?;
+        sync_host(&state)?.pairing_code().await
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn revoke_device(state: State<'_, AppState>, device: Uuid) -> CommandResult<()> {
-    state.run(|store, session| Ok(store.authorize_sync(session)?)).await?;
-    sync_host(&state)?.revoke(device).await
+    guarded(async {
+        state.run(|store, session| Ok(store.authorize_sync(session)?)).await?;
+        sync_host(&state)?.revoke(device).await
+    })
+    .await
 }
 
 #[tauri::command]
@@ -887,32 +995,38 @@ pub async fn pair_server(
     code: String,
     name: String,
 ) -> CommandResult<Peer> {
-    let host = sync_host(&state)?;
-    let session = state.session()?;
-    // Who may, before the pairing code is spent on the server.
-    state.run(|store, session| Ok(store.authorize_sync(session)?)).await?;
-    let device = device_name();
-    let peer = lifeboat_sync::engine::pair(&host.store, Some(session), &name, &address, &code, &device)
-        .await
-        .map_err(crate::error::from_sync)?;
-    host.engine.sync_now();
-    Ok(peer)
+    guarded(async {
+        let host = sync_host(&state)?;
+        let session = state.session()?;
+        // Who may, before the pairing code is spent on the server.
+        state.run(|store, session| Ok(store.authorize_sync(session)?)).await?;
+        let device = device_name();
+        let peer = lifeboat_sync::engine::pair(&host.store, Some(session), &name, &address, &code, &device)
+            .await
+            .map_err(crate::error::from_sync)?;
+        host.engine.sync_now();
+        Ok(peer)
+    })
+    .await
 }
 
 /// A new PC joins a practice: pairs with its relay (before anyone can log in here) and fetches it.
 #[tauri::command]
 pub async fn join_practice(state: State<'_, AppState>, address: String, code: String) -> CommandResult<()> {
-    let host = sync_host(&state)?;
-    let store = state.store()?;
-    if blocking(move || Ok(store.has_practice()?)).await? {
-        return Err(CommandError::new(ErrorCode::Conflict, "This PC already holds a practice."));
-    }
-    let peer = lifeboat_sync::engine::pair(&host.store, None, "Practice relay", &address, &code, &device_name())
-        .await
-        .map_err(crate::error::from_sync)?;
-    let options = lifeboat_sync::engine::SyncOptions::default();
-    host.engine.sync_one(peer.id, &options).await.map_err(crate::error::from_sync)?;
-    Ok(())
+    guarded(async {
+        let host = sync_host(&state)?;
+        let store = state.store()?;
+        if blocking(move || Ok(store.has_practice()?)).await? {
+            return Err(CommandError::new(ErrorCode::Conflict, "This PC already holds a practice."));
+        }
+        let peer = lifeboat_sync::engine::pair(&host.store, None, "Practice relay", &address, &code, &device_name())
+            .await
+            .map_err(crate::error::from_sync)?;
+        let options = lifeboat_sync::engine::SyncOptions::default();
+        host.engine.sync_one(peer.id, &options).await.map_err(crate::error::from_sync)?;
+        Ok(())
+    })
+    .await
 }
 
 fn device_name() -> String {
@@ -922,17 +1036,17 @@ fn device_name() -> String {
 
 #[tauri::command]
 pub async fn set_server_enabled(state: State<'_, AppState>, id: Uuid, enabled: bool) -> CommandResult<Peer> {
-    state.run(move |store, session| Ok(store.set_peer_enabled(session, id, enabled)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.set_peer_enabled(session, id, enabled)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn remove_server(state: State<'_, AppState>, id: Uuid) -> CommandResult<()> {
-    state.run(move |store, session| Ok(store.remove_peer(session, id)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.remove_peer(session, id)?)).await }).await
 }
 
 #[tauri::command]
 pub async fn conflict_inbox(state: State<'_, AppState>, open_only: bool) -> CommandResult<Vec<ConflictView>> {
-    state.run(move |store, session| Ok(store.conflict_inbox(session, open_only)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.conflict_inbox(session, open_only)?)).await }).await
 }
 
 #[tauri::command]
@@ -942,12 +1056,15 @@ pub async fn resolve_conflict(
     resolution: Resolution,
     note: String,
 ) -> CommandResult<Conflict> {
-    let conflict =
-        state.run(move |store, session| Ok(store.resolve_conflict(session, id, &resolution, &note)?)).await?;
-    if let Ok(host) = sync_host(&state) {
-        host.engine.sync_now();
-    }
-    Ok(conflict)
+    guarded(async {
+        let conflict =
+            state.run(move |store, session| Ok(store.resolve_conflict(session, id, &resolution, &note)?)).await?;
+        if let Ok(host) = sync_host(&state) {
+            host.engine.sync_now();
+        }
+        Ok(conflict)
+    })
+    .await
 }
 
 /// What a bundle export wrote.
@@ -963,21 +1080,24 @@ pub async fn export_bundle(
     server: Option<Uuid>,
     passphrase: String,
 ) -> CommandResult<BundleWritten> {
-    let host = sync_host(&state)?;
-    let session = state.session()?;
-    let marks = match server {
-        Some(id) => state.run(move |store, _| Ok(store.peer(id)?.marks)).await?,
-        None => Vec::new(),
-    };
-    let name = format!("lifeboat-{}.lifeboat", chrono::Utc::now().format("%Y-%m-%d-%H%M"));
-    let dir = state.export_dir();
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", dir.display())))?;
-    let path = dir.join(name);
-    let done = lifeboat_sync::bundle::export(&host.store, &session, marks, &path, &passphrase)
-        .await
-        .map_err(crate::error::from_sync)?;
-    Ok(BundleWritten { path: path.display().to_string(), changes: done.changes })
+    guarded(async {
+        let host = sync_host(&state)?;
+        let session = state.session()?;
+        let marks = match server {
+            Some(id) => state.run(move |store, _| Ok(store.peer(id)?.marks)).await?,
+            None => Vec::new(),
+        };
+        let name = format!("lifeboat-{}.lifeboat", chrono::Utc::now().format("%Y-%m-%d-%H%M"));
+        let dir = state.export_dir();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", dir.display())))?;
+        let path = dir.join(name);
+        let done = lifeboat_sync::bundle::export(&host.store, &session, marks, &path, &passphrase)
+            .await
+            .map_err(crate::error::from_sync)?;
+        Ok(BundleWritten { path: path.display().to_string(), changes: done.changes })
+    })
+    .await
 }
 
 /// What a bundle import did.
@@ -993,23 +1113,26 @@ pub struct BundleRead {
 
 #[tauri::command]
 pub async fn import_bundle(state: State<'_, AppState>, path: String, passphrase: String) -> CommandResult<BundleRead> {
-    let host = sync_host(&state)?;
-    let session = state.session()?;
-    let path = std::path::PathBuf::from(path.trim());
-    if path.as_os_str().is_empty() {
-        return Err(lifeboat_core::Error::invalid("path", "choose the bundle file").into());
-    }
-    let done = lifeboat_sync::bundle::import(&host.store, Some(&session), &path, &passphrase)
-        .await
-        .map_err(crate::error::from_sync)?;
-    Ok(BundleRead {
-        changes: done.changes,
-        new: done.applied.new,
-        already_here: done.applied.duplicates,
-        kept_aside: done.applied.quarantined,
-        conflicts: done.applied.conflicts,
-        made_at: done.made_at,
+    guarded(async {
+        let host = sync_host(&state)?;
+        let session = state.session()?;
+        let path = std::path::PathBuf::from(path.trim());
+        if path.as_os_str().is_empty() {
+            return Err(lifeboat_core::Error::invalid("path", "choose the bundle file").into());
+        }
+        let done = lifeboat_sync::bundle::import(&host.store, Some(&session), &path, &passphrase)
+            .await
+            .map_err(crate::error::from_sync)?;
+        Ok(BundleRead {
+            changes: done.changes,
+            new: done.applied.new,
+            already_here: done.applied.duplicates,
+            kept_aside: done.applied.quarantined,
+            conflicts: done.applied.conflicts,
+            made_at: done.made_at,
+        })
     })
+    .await
 }
 
 /// Where a patient's record can be sent: the other practices of the group, through each hub.
@@ -1022,26 +1145,29 @@ pub struct Destination {
 
 #[tauri::command]
 pub async fn handover_destinations(state: State<'_, AppState>) -> CommandResult<Vec<Destination>> {
-    let host = sync_host(&state)?;
-    // Only those who may send a record ask the servers where it could go.
-    let peers = state
-        .run(|store, session| {
-            store.require(session, lifeboat_core::Action::HandOver)?;
-            Ok(store.peers()?)
-        })
-        .await?;
-    let mut out = Vec::new();
-    for p in peers.into_iter().filter(|p| p.enabled) {
-        // A server that cannot be reached now offers no destination; the others still do.
-        if let Ok(practices) = lifeboat_sync::handover::practices(&host.store, p.id).await {
-            out.extend(practices.into_iter().map(|d| Destination {
-                server: p.id.to_string(),
-                practice_id: d.id.to_string(),
-                name: d.name,
-            }));
+    guarded(async {
+        let host = sync_host(&state)?;
+        // Only those who may send a record ask the servers where it could go.
+        let peers = state
+            .run(|store, session| {
+                store.require(session, lifeboat_core::Action::HandOver)?;
+                Ok(store.peers()?)
+            })
+            .await?;
+        let mut out = Vec::new();
+        for p in peers.into_iter().filter(|p| p.enabled) {
+            // A server that cannot be reached now offers no destination; the others still do.
+            if let Ok(practices) = lifeboat_sync::handover::practices(&host.store, p.id).await {
+                out.extend(practices.into_iter().map(|d| Destination {
+                    server: p.id.to_string(),
+                    practice_id: d.id.to_string(),
+                    name: d.name,
+                }));
+            }
         }
-    }
-    Ok(out)
+        Ok(out)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -1053,12 +1179,15 @@ pub async fn send_handover(
     practice_name: String,
     note: String,
 ) -> CommandResult<Handover> {
-    let host = sync_host(&state)?;
-    let session = state.session()?;
-    let to = lifeboat_protocol::PracticeInfo { id: practice, name: practice_name };
-    lifeboat_sync::handover::send(&host.store, &session, server, patient, &to, &note)
-        .await
-        .map_err(crate::error::from_sync)
+    guarded(async {
+        let host = sync_host(&state)?;
+        let session = state.session()?;
+        let to = lifeboat_protocol::PracticeInfo { id: practice, name: practice_name };
+        lifeboat_sync::handover::send(&host.store, &session, server, patient, &to, &note)
+            .await
+            .map_err(crate::error::from_sync)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -1069,21 +1198,24 @@ pub async fn export_handover(
     note: String,
     passphrase: String,
 ) -> CommandResult<String> {
-    let host = sync_host(&state)?;
-    let session = state.session()?;
-    let dir = state.export_dir();
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", dir.display())))?;
-    let path = dir.join(format!("handover-{}.lifeboat", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
-    lifeboat_sync::handover::export(&host.store, &session, patient, &to_name, &note, &path, &passphrase)
-        .await
-        .map_err(crate::error::from_sync)?;
-    Ok(path.display().to_string())
+    guarded(async {
+        let host = sync_host(&state)?;
+        let session = state.session()?;
+        let dir = state.export_dir();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", dir.display())))?;
+        let path = dir.join(format!("handover-{}.lifeboat", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
+        lifeboat_sync::handover::export(&host.store, &session, patient, &to_name, &note, &path, &passphrase)
+            .await
+            .map_err(crate::error::from_sync)?;
+        Ok(path.display().to_string())
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn handovers(state: State<'_, AppState>) -> CommandResult<Vec<Handover>> {
-    state.run(|store, session| Ok(store.handovers(session)?)).await
+    guarded(async { state.run(|store, session| Ok(store.handovers(session)?)).await }).await
 }
 
 #[tauri::command]
@@ -1092,7 +1224,7 @@ pub async fn update_client(
     id: Uuid,
     details: NewClient,
 ) -> CommandResult<lifeboat_core::Client> {
-    state.run(move |store, session| Ok(store.update_client(session, id, &details)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.update_client(session, id, &details)?)).await }).await
 }
 
 // Snapshot import: clients and patients from the PMS's CSV exports (managers).
@@ -1125,13 +1257,16 @@ pub async fn preview_import(
     path: String,
     mapping: Option<Mapping>,
 ) -> CommandResult<Preview> {
-    state
-        .run(move |store, session| {
-            store.require(session, lifeboat_core::Action::ImportRecords)?;
-            let (name, bytes) = read_import_file(&path)?;
-            Ok(store.preview_import(session, kind, &name, &bytes, mapping.as_ref())?)
-        })
-        .await
+    guarded(async {
+        state
+            .run(move |store, session| {
+                store.require(session, lifeboat_core::Action::ImportRecords)?;
+                let (name, bytes) = read_import_file(&path)?;
+                Ok(store.preview_import(session, kind, &name, &bytes, mapping.as_ref())?)
+            })
+            .await
+    })
+    .await
 }
 
 /// What an import did, and where its rejected rows were written (to correct and import again).
@@ -1156,32 +1291,35 @@ pub async fn import_file(
     options: ImportOptions,
     on_progress: tauri::ipc::Channel<ImportProgress>,
 ) -> CommandResult<ImportDone> {
-    let export_dir = state.export_dir();
-    state
-        .run(move |store, session| {
-            store.require(session, lifeboat_core::Action::ImportRecords)?;
-            let (name, bytes) = read_import_file(&path)?;
-            let (report, table) = store.import_file(session, kind, &name, &bytes, &options, |done, total| {
-                // A page that stopped listening does not stop the import.
-                let _ = on_progress.send(ImportProgress { done, total });
-            })?;
-            let rejects_path = if report.rejected.is_empty() {
-                None
-            } else {
-                let csv = lifeboat_core::import::rejects_csv(&table, &report)?;
-                let stem = name.trim_end_matches(".csv").trim_end_matches(".CSV");
-                let file =
-                    export_dir.join(format!("{stem}-rejected-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
-                std::fs::create_dir_all(&export_dir)
-                    .and_then(|()| crate::exports::write_private(&file, &csv))
-                    .map_err(|e| {
-                        CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display()))
-                    })?;
-                Some(file.display().to_string())
-            };
-            Ok(ImportDone { report, rejects_path })
-        })
-        .await
+    guarded(async {
+        let export_dir = state.export_dir();
+        state
+            .run(move |store, session| {
+                store.require(session, lifeboat_core::Action::ImportRecords)?;
+                let (name, bytes) = read_import_file(&path)?;
+                let (report, table) = store.import_file(session, kind, &name, &bytes, &options, |done, total| {
+                    // A page that stopped listening does not stop the import.
+                    let _ = on_progress.send(ImportProgress { done, total });
+                })?;
+                let rejects_path = if report.rejected.is_empty() {
+                    None
+                } else {
+                    let csv = lifeboat_core::import::rejects_csv(&table, &report)?;
+                    let stem = name.trim_end_matches(".csv").trim_end_matches(".CSV");
+                    let file = export_dir
+                        .join(format!("{stem}-rejected-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
+                    std::fs::create_dir_all(&export_dir)
+                        .and_then(|()| crate::exports::write_private(&file, &csv))
+                        .map_err(|e| {
+                            CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display()))
+                        })?;
+                    Some(file.display().to_string())
+                };
+                Ok(ImportDone { report, rejects_path })
+            })
+            .await
+    })
+    .await
 }
 
 /// What an export wrote.
@@ -1200,31 +1338,37 @@ pub async fn export_csv(
     since: Option<NaiveDate>,
     on_progress: tauri::ipc::Channel<ImportProgress>,
 ) -> CommandResult<ExportWritten> {
-    let export_dir = state.export_dir();
-    state
-        .run(move |store, session| {
-            let since = match since {
-                Some(day) => Some(lifeboat_core::time::to_utc("since", day.and_time(chrono::NaiveTime::MIN))?),
-                None => None,
-            };
-            // A page that stopped listening does not stop the export.
-            let exported = store.export_csv_progress(session, kind, since, &mut |done, total| {
-                let _ = on_progress.send(ImportProgress { done, total });
-            })?;
-            let what = match kind {
-                ImportKind::Clients => "clients",
-                ImportKind::Patients => "animals",
-                ImportKind::Appointments => "appointments",
-                ImportKind::Products => "products",
-                ImportKind::History => "history",
-            };
-            let file = export_dir.join(format!("lifeboat-{what}-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
-            std::fs::create_dir_all(&export_dir)
-                .and_then(|()| crate::exports::write_private(&file, &exported.bytes))
-                .map_err(|e| CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display())))?;
-            Ok(ExportWritten { path: file.display().to_string(), rows: exported.rows, marked: exported.marked })
-        })
-        .await
+    guarded(async {
+        let export_dir = state.export_dir();
+        state
+            .run(move |store, session| {
+                let since = match since {
+                    Some(day) => Some(lifeboat_core::time::to_utc("since", day.and_time(chrono::NaiveTime::MIN))?),
+                    None => None,
+                };
+                // A page that stopped listening does not stop the export.
+                let exported = store.export_csv_progress(session, kind, since, &mut |done, total| {
+                    let _ = on_progress.send(ImportProgress { done, total });
+                })?;
+                let what = match kind {
+                    ImportKind::Clients => "clients",
+                    ImportKind::Patients => "animals",
+                    ImportKind::Appointments => "appointments",
+                    ImportKind::Products => "products",
+                    ImportKind::History => "history",
+                };
+                let file =
+                    export_dir.join(format!("lifeboat-{what}-{}.csv", chrono::Utc::now().format("%Y-%m-%d-%H%M%S")));
+                std::fs::create_dir_all(&export_dir)
+                    .and_then(|()| crate::exports::write_private(&file, &exported.bytes))
+                    .map_err(|e| {
+                        CommandError::new(ErrorCode::Io, format!("Could not write {}: {e}", file.display()))
+                    })?;
+                Ok(ExportWritten { path: file.display().to_string(), rows: exported.rows, marked: exported.marked })
+            })
+            .await
+    })
+    .await
 }
 
 #[tauri::command]
@@ -1232,7 +1376,7 @@ pub async fn set_outage_began(
     state: State<'_, AppState>,
     at: Option<chrono::NaiveDateTime>,
 ) -> CommandResult<Option<chrono::DateTime<chrono::Utc>>> {
-    state.run(move |store, session| Ok(store.set_outage_began(session, at)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.set_outage_began(session, at)?)).await }).await
 }
 
 /// Writes the back-entry worklist (PDF) into the exports folder, noted in the ledger as an export.
@@ -1241,21 +1385,24 @@ pub async fn export_worklist(
     state: State<'_, AppState>,
     on_progress: tauri::ipc::Channel<ImportProgress>,
 ) -> CommandResult<ExportWritten> {
-    let export_dir = state.export_dir();
-    state
-        .run(move |store, session| {
-            let now = store.clock().now();
-            let mut progress = |done, total| {
-                let _ = on_progress.send(ImportProgress { done, total });
-            };
-            let exported = store.export_worklist_progress(session, &mut progress, |list| {
-                Ok(lifeboat_print::worklist(list, now, Mark::of(store)))
-            })?;
-            let name = format!("lifeboat-worklist-{}.pdf", now.format("%Y-%m-%d-%H%M%S"));
-            let path = crate::save_export(&export_dir, &name, &exported.bytes)?;
-            Ok(ExportWritten { path, rows: exported.rows, marked: exported.marked })
-        })
-        .await
+    guarded(async {
+        let export_dir = state.export_dir();
+        state
+            .run(move |store, session| {
+                let now = store.clock().now();
+                let mut progress = |done, total| {
+                    let _ = on_progress.send(ImportProgress { done, total });
+                };
+                let exported = store.export_worklist_progress(session, &mut progress, |list| {
+                    Ok(lifeboat_print::worklist(list, now, Mark::of(store)))
+                })?;
+                let name = format!("lifeboat-worklist-{}.pdf", now.format("%Y-%m-%d-%H%M%S"));
+                let path = crate::save_export(&export_dir, &name, &exported.bytes)?;
+                Ok(ExportWritten { path, rows: exported.rows, marked: exported.marked })
+            })
+            .await
+    })
+    .await
 }
 
 /// Writes the backlog as a FHIR R4 transaction Bundle into the exports folder, noted in the ledger.
@@ -1264,22 +1411,25 @@ pub async fn export_fhir(
     state: State<'_, AppState>,
     on_progress: tauri::ipc::Channel<ImportProgress>,
 ) -> CommandResult<ExportWritten> {
-    let export_dir = state.export_dir();
-    state
-        .run(move |store, session| {
-            let done = store.export_fhir_progress(session, &mut |done, total| {
-                let _ = on_progress.send(ImportProgress { done, total });
-            })?;
-            let name = format!("lifeboat-backlog-fhir-{}.json", store.clock().now().format("%Y-%m-%d-%H%M%S"));
-            let path = crate::save_export(&export_dir, &name, &done.exported.bytes)?;
-            Ok(ExportWritten { path, rows: done.exported.rows, marked: done.exported.marked })
-        })
-        .await
+    guarded(async {
+        let export_dir = state.export_dir();
+        state
+            .run(move |store, session| {
+                let done = store.export_fhir_progress(session, &mut |done, total| {
+                    let _ = on_progress.send(ImportProgress { done, total });
+                })?;
+                let name = format!("lifeboat-backlog-fhir-{}.json", store.clock().now().format("%Y-%m-%d-%H%M%S"));
+                let path = crate::save_export(&export_dir, &name, &done.exported.bytes)?;
+                Ok(ExportWritten { path, rows: done.exported.rows, marked: done.exported.marked })
+            })
+            .await
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn duplicates(state: State<'_, AppState>) -> CommandResult<lifeboat_core::reception::duplicates::Duplicates> {
-    state.run(|store, session| Ok(store.duplicates(session, 300)?)).await
+    guarded(async { state.run(|store, session| Ok(store.duplicates(session, 300)?)).await }).await
 }
 
 #[tauri::command]
@@ -1290,54 +1440,63 @@ pub async fn decide_duplicates(
     second: Uuid,
     decision: lifeboat_core::reception::duplicates::Decision,
 ) -> CommandResult<()> {
-    state.run(move |store, session| Ok(store.decide_duplicates(session, &kind, first, second, decision)?)).await
+    guarded(async {
+        state.run(move |store, session| Ok(store.decide_duplicates(session, &kind, first, second, decision)?)).await
+    })
+    .await
 }
 
 /// Merges `merge` into `keep`: clients when `kind` is "client", animals when "patient".
 #[tauri::command]
 pub async fn merge_records(state: State<'_, AppState>, kind: String, keep: Uuid, merge: Uuid) -> CommandResult<()> {
-    state
-        .run(move |store, session| {
-            match kind.as_str() {
-                "client" => store.merge_clients(session, keep, merge).map(|_| ())?,
-                "patient" => store.merge_patients(session, keep, merge).map(|_| ())?,
-                other => {
-                    return Err(CommandError::new(
-                        ErrorCode::Invalid,
-                        format!("kind: {other:?} is not client or patient"),
-                    ))
+    guarded(async {
+        state
+            .run(move |store, session| {
+                match kind.as_str() {
+                    "client" => store.merge_clients(session, keep, merge).map(|_| ())?,
+                    "patient" => store.merge_patients(session, keep, merge).map(|_| ())?,
+                    other => {
+                        return Err(CommandError::new(
+                            ErrorCode::Invalid,
+                            format!("kind: {other:?} is not client or patient"),
+                        ))
+                    }
                 }
-            }
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn closing_status(state: State<'_, AppState>) -> CommandResult<lifeboat_core::closing::ClosingStatus> {
-    state.run(|store, session| Ok(store.closing_status(session)?)).await
+    guarded(async { state.run(|store, session| Ok(store.closing_status(session)?)).await }).await
 }
 
 /// Closes the outage; the signed final export goes into the exports folder. Returns its path.
 #[tauri::command]
 pub async fn close_outage(state: State<'_, AppState>, purge_after_days: u32) -> CommandResult<String> {
-    let export_dir = state.export_dir();
-    state
-        .run(move |store, session| {
-            // The folder is made first: the signed export exists only once.
-            std::fs::create_dir_all(&export_dir).map_err(|e| {
-                CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", export_dir.display()))
-            })?;
-            let closed = store.close_outage(session, purge_after_days)?;
-            let name = format!("lifeboat-final-export-{}.json", closed.closure.closed_at.format("%Y-%m-%d-%H%M%S"));
-            crate::save_export(&export_dir, &name, &closed.final_export)
-        })
-        .await
+    guarded(async {
+        let export_dir = state.export_dir();
+        state
+            .run(move |store, session| {
+                // The folder is made first: the signed export exists only once.
+                std::fs::create_dir_all(&export_dir).map_err(|e| {
+                    CommandError::new(ErrorCode::Io, format!("Could not make {}: {e}", export_dir.display()))
+                })?;
+                let closed = store.close_outage(session, purge_after_days)?;
+                let name = format!("lifeboat-final-export-{}.json", closed.closure.closed_at.format("%Y-%m-%d-%H%M%S"));
+                crate::save_export(&export_dir, &name, &closed.final_export)
+            })
+            .await
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn purge_copies(state: State<'_, AppState>) -> CommandResult<lifeboat_core::closing::PurgeCounts> {
-    state.run(|store, session| Ok(store.purge_copies(session)?)).await
+    guarded(async { state.run(|store, session| Ok(store.purge_copies(session)?)).await }).await
 }
 
 #[tauri::command]
@@ -1345,7 +1504,7 @@ pub async fn ledger(
     state: State<'_, AppState>,
     filter: lifeboat_core::ledger::LedgerFilter,
 ) -> CommandResult<lifeboat_core::ledger::Ledger> {
-    state.run(move |store, session| Ok(store.ledger(session, &filter)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.ledger(session, &filter)?)).await }).await
 }
 
 #[tauri::command]
@@ -1353,7 +1512,7 @@ pub async fn mark_entered(
     state: State<'_, AppState>,
     marks: Vec<lifeboat_core::ledger::EnteredMark>,
 ) -> CommandResult<lifeboat_core::ledger::Marked> {
-    state.run(move |store, session| Ok(store.mark_entered(session, &marks)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.mark_entered(session, &marks)?)).await }).await
 }
 
 #[tauri::command]
@@ -1361,7 +1520,7 @@ pub async fn mark_verified(
     state: State<'_, AppState>,
     ids: Vec<String>,
 ) -> CommandResult<lifeboat_core::ledger::Marked> {
-    state.run(move |store, session| Ok(store.mark_verified(session, &ids)?)).await
+    guarded(async { state.run(move |store, session| Ok(store.mark_verified(session, &ids)?)).await }).await
 }
 
 /// Marks records entered from a CSV of Lifeboat ids and PMS numbers chosen by the manager.
@@ -1370,41 +1529,50 @@ pub async fn mark_entered_from_file(
     state: State<'_, AppState>,
     path: String,
 ) -> CommandResult<lifeboat_core::ledger::Marked> {
-    state
-        .run(move |store, session| {
-            store.require(session, lifeboat_core::Action::ReconcileRecords)?;
-            let (name, bytes) = read_import_file(&path)?;
-            Ok(store.mark_entered_from_file(session, &name, &bytes)?)
-        })
-        .await
+    guarded(async {
+        state
+            .run(move |store, session| {
+                store.require(session, lifeboat_core::Action::ReconcileRecords)?;
+                let (name, bytes) = read_import_file(&path)?;
+                Ok(store.mark_entered_from_file(session, &name, &bytes)?)
+            })
+            .await
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn backlog(state: State<'_, AppState>) -> CommandResult<lifeboat_core::views::backlog::Backlog> {
-    state.run(|store, session| Ok(store.backlog(session)?)).await
+    guarded(async { state.run(|store, session| Ok(store.backlog(session)?)).await }).await
 }
 
 /// This PC's drills (managers): the running one and the last ones ended, with their reports.
 #[tauri::command]
 pub async fn drills(state: State<'_, AppState>) -> CommandResult<Vec<Drill>> {
-    let real = state.real_store()?;
-    let session = state.session()?;
-    blocking(move || Ok(real.drills(&session)?)).await
+    guarded(async {
+        let real = state.real_store()?;
+        let session = state.session()?;
+        blocking(move || Ok(real.drills(&session)?)).await
+    })
+    .await
 }
 
 /// Starts a drill (managers): the practice's records are copied, and from now on every screen works
 /// on the copy, marked DRILL, until the drill ends.
 #[tauri::command]
 pub async fn start_drill(state: State<'_, AppState>, plan: DrillPlan) -> CommandResult<Drill> {
-    let real = state.real_store()?;
-    let session = state.session()?;
-    let folder = state.data_dir.join(crate::DRILLS_FOLDER);
-    let slot = state.drill.clone();
-    blocking(move || {
-        let drill = real.start_drill(&session, &plan, &folder)?;
-        let copy = Store::open_drill(&drill, Arc::new(lifeboat_core::SystemClock))?;
-        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(copy));
-        Ok(drill)
+    guarded(async {
+        let real = state.real_store()?;
+        let session = state.session()?;
+        let folder = state.data_dir.join(crate::DRILLS_FOLDER);
+        let slot = state.drill.clone();
+        blocking(move || {
+            let drill = real.start_drill(&session, &plan, &folder)?;
+            let copy = Store::open_drill(&drill, Arc::new(lifeboat_core::SystemClock))?;
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(copy));
+            Ok(drill)
+        })
+        .await
     })
     .await
 }
@@ -1412,29 +1580,35 @@ pub async fn start_drill(state: State<'_, AppState>, plan: DrillPlan) -> Command
 /// How the running drill stands (anyone signed in to it).
 #[tauri::command]
 pub async fn drill_progress(state: State<'_, AppState>) -> CommandResult<DrillReport> {
-    let session = state.session()?;
-    let copy =
-        state.drill().ok_or_else(|| CommandError::new(ErrorCode::Conflict, "No drill is running on this PC."))?;
-    blocking(move || Ok(copy.drill_progress(&session)?)).await
+    guarded(async {
+        let session = state.session()?;
+        let copy =
+            state.drill().ok_or_else(|| CommandError::new(ErrorCode::Conflict, "No drill is running on this PC."))?;
+        blocking(move || Ok(copy.drill_progress(&session)?)).await
+    })
+    .await
 }
 
 /// Ends the running drill (anyone signed in): its report is kept, the app goes back to the real
 /// records, and the copy is deleted.
 #[tauri::command]
 pub async fn end_drill(state: State<'_, AppState>) -> CommandResult<Drill> {
-    let real = state.real_store()?;
-    let session = state.session()?;
-    let slot = state.drill.clone();
-    let folder = state.data_dir.join(crate::DRILLS_FOLDER);
-    blocking(move || {
-        let copy = slot.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let ended = real.end_drill(&session, copy.as_deref())?;
-        *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        drop(copy);
-        // A command still finishing on the copy may hold it open a moment; what is left is
-        // deleted the next time the app starts.
-        let _ = real.remove_drill_copies(&folder);
-        Ok(ended)
+    guarded(async {
+        let real = state.real_store()?;
+        let session = state.session()?;
+        let slot = state.drill.clone();
+        let folder = state.data_dir.join(crate::DRILLS_FOLDER);
+        blocking(move || {
+            let copy = slot.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let ended = real.end_drill(&session, copy.as_deref())?;
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            drop(copy);
+            // A command still finishing on the copy may hold it open a moment; what is left is
+            // deleted the next time the app starts.
+            let _ = real.remove_drill_copies(&folder);
+            Ok(ended)
+        })
+        .await
     })
     .await
 }
@@ -1443,17 +1617,20 @@ pub async fn end_drill(state: State<'_, AppState>) -> CommandResult<Drill> {
 /// drive, and how long the files stay.
 #[tauri::command]
 pub async fn exports_settings(state: State<'_, AppState>) -> CommandResult<crate::exports::ExportsSettings> {
-    let state = state.inner().clone();
-    state.session()?;
-    blocking(move || {
-        let store = state.real_store()?;
-        let folder = crate::exports::folder(&store, &state.export_dir, state.exports_fixed);
-        Ok(crate::exports::ExportsSettings {
-            cloud: crate::exports::cloud_service(&folder).map(str::to_string),
-            chosen: !state.exports_fixed && crate::exports::chosen_folder(&store).is_some(),
-            keep_days: crate::exports::keep_days(&store),
-            folder: folder.display().to_string(),
+    guarded(async {
+        let state = state.inner().clone();
+        state.session()?;
+        blocking(move || {
+            let store = state.real_store()?;
+            let folder = crate::exports::folder(&store, &state.export_dir, state.exports_fixed);
+            Ok(crate::exports::ExportsSettings {
+                cloud: crate::exports::cloud_service(&folder).map(str::to_string),
+                chosen: !state.exports_fixed && crate::exports::chosen_folder(&store).is_some(),
+                keep_days: crate::exports::keep_days(&store),
+                folder: folder.display().to_string(),
+            })
         })
+        .await
     })
     .await
 }
@@ -1466,48 +1643,51 @@ pub async fn set_exports_settings(
     folder: Option<String>,
     keep_days: u32,
 ) -> CommandResult<crate::exports::ExportsSettings> {
-    // Who may, first; and never from a drill (a setting of the real PC).
-    let session = state.session()?;
-    if state.drill().is_some() {
-        return Err(CommandError::new(
-            ErrorCode::Forbidden,
-            "This PC is running a drill: change where files go once the drill has ended.",
-        ));
-    }
-    let real = state.real_store()?;
-    blocking(move || {
-        real.authorize_sync(&session)?;
-        if keep_days > crate::exports::MOST_KEEP_DAYS {
-            return Err(lifeboat_core::Error::invalid(
-                "keep_days",
-                format!("must be from 0 to {} days", crate::exports::MOST_KEEP_DAYS),
-            )
-            .into());
+    guarded(async {
+        // Who may, first; and never from a drill (a setting of the real PC).
+        let session = state.session()?;
+        if state.drill().is_some() {
+            return Err(CommandError::new(
+                ErrorCode::Forbidden,
+                "This PC is running a drill: change where files go once the drill has ended.",
+            ));
         }
-        let folder = match folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-            Some(f) => {
-                let path = std::path::PathBuf::from(f);
-                if f.chars().count() > 500 || f.chars().any(char::is_control) || !path.is_absolute() {
-                    return Err(
-                        lifeboat_core::Error::invalid("folder", "choose a folder with the folder chooser").into()
-                    );
-                }
-                // Lifeboat's files go in a folder of their own inside it, made now to be sure it can be.
-                let inside = crate::exports::inside(&path);
-                std::fs::create_dir_all(&inside).map_err(|e| {
-                    lifeboat_core::Error::invalid("folder", format!("cannot be used ({e}); choose another"))
-                })?;
-                f.to_string()
+        let real = state.real_store()?;
+        blocking(move || {
+            real.authorize_sync(&session)?;
+            if keep_days > crate::exports::MOST_KEEP_DAYS {
+                return Err(lifeboat_core::Error::invalid(
+                    "keep_days",
+                    format!("must be from 0 to {} days", crate::exports::MOST_KEEP_DAYS),
+                )
+                .into());
             }
-            // A setting is never empty: "-" is the standard folder.
-            None => "-".to_string(),
-        };
-        real.set_local_setting(&session, "exports_folder", &folder)?;
-        real.set_local_setting(&session, "exports_keep_days", &keep_days.to_string())?;
-        Ok(())
+            let folder = match folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+                Some(f) => {
+                    let path = std::path::PathBuf::from(f);
+                    if f.chars().count() > 500 || f.chars().any(char::is_control) || !path.is_absolute() {
+                        return Err(
+                            lifeboat_core::Error::invalid("folder", "choose a folder with the folder chooser").into()
+                        );
+                    }
+                    // Lifeboat's files go in a folder of their own inside it, made now to be sure it can be.
+                    let inside = crate::exports::inside(&path);
+                    std::fs::create_dir_all(&inside).map_err(|e| {
+                        lifeboat_core::Error::invalid("folder", format!("cannot be used ({e}); choose another"))
+                    })?;
+                    f.to_string()
+                }
+                // A setting is never empty: "-" is the standard folder.
+                None => "-".to_string(),
+            };
+            real.set_local_setting(&session, "exports_folder", &folder)?;
+            real.set_local_setting(&session, "exports_keep_days", &keep_days.to_string())?;
+            Ok(())
+        })
+        .await?;
+        exports_settings(state).await
     })
-    .await?;
-    exports_settings(state).await
+    .await
 }
 
 /// This PC's backups, for the backups card and the restore flow.
@@ -1586,24 +1766,30 @@ fn overview(state: &AppState, store: Option<&Store>) -> CommandResult<BackupsOve
 
 #[tauri::command]
 pub async fn backups_overview(state: State<'_, AppState>) -> CommandResult<BackupsOverview> {
-    let store = may_manage_backups(&state).await?;
-    let state = state.inner().clone();
-    blocking(move || overview(&state, store.as_deref())).await
+    guarded(async {
+        let store = may_manage_backups(&state).await?;
+        let state = state.inner().clone();
+        blocking(move || overview(&state, store.as_deref())).await
+    })
+    .await
 }
 
 /// Backs up now (and copies to the chosen folder), whether or not anything changed.
 #[tauri::command]
 pub async fn back_up_now(state: State<'_, AppState>) -> CommandResult<BackupsOverview> {
-    let store = may_manage_backups(&state).await?.ok_or_else(|| {
-        CommandError::new(
-            ErrorCode::Corrupt,
-            "The database is damaged, so it cannot be backed up: restore a backup instead.",
-        )
-    })?;
-    let state = state.inner().clone();
-    blocking(move || {
-        state.backups.back_up(&store, true, true)?;
-        overview(&state, Some(&store))
+    guarded(async {
+        let store = may_manage_backups(&state).await?.ok_or_else(|| {
+            CommandError::new(
+                ErrorCode::Corrupt,
+                "The database is damaged, so it cannot be backed up: restore a backup instead.",
+            )
+        })?;
+        let state = state.inner().clone();
+        blocking(move || {
+            state.backups.back_up(&store, true, true)?;
+            overview(&state, Some(&store))
+        })
+        .await
     })
     .await
 }
@@ -1614,24 +1800,27 @@ pub async fn set_backup_copy_folder(
     state: State<'_, AppState>,
     folder: Option<String>,
 ) -> CommandResult<BackupsOverview> {
-    let store = may_manage_backups(&state)
-        .await?
-        .ok_or_else(|| CommandError::new(ErrorCode::Corrupt, "The database cannot be opened; restore it first."))?;
-    let session = state.session()?;
-    let state = state.inner().clone();
-    blocking(move || {
-        let value = match folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-            Some(f) => {
-                let path = chosen_path("folder", f)?;
-                std::fs::create_dir_all(&path).map_err(|e| {
-                    lifeboat_core::Error::invalid("folder", format!("cannot be used ({e}); choose another"))
-                })?;
-                f.to_string()
-            }
-            None => "-".to_string(),
-        };
-        store.set_local_setting(&session, crate::backups::COPY_FOLDER_SETTING, &value)?;
-        overview(&state, Some(&store))
+    guarded(async {
+        let store = may_manage_backups(&state)
+            .await?
+            .ok_or_else(|| CommandError::new(ErrorCode::Corrupt, "The database cannot be opened; restore it first."))?;
+        let session = state.session()?;
+        let state = state.inner().clone();
+        blocking(move || {
+            let value = match folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+                Some(f) => {
+                    let path = chosen_path("folder", f)?;
+                    std::fs::create_dir_all(&path).map_err(|e| {
+                        lifeboat_core::Error::invalid("folder", format!("cannot be used ({e}); choose another"))
+                    })?;
+                    f.to_string()
+                }
+                None => "-".to_string(),
+            };
+            store.set_local_setting(&session, crate::backups::COPY_FOLDER_SETTING, &value)?;
+            overview(&state, Some(&store))
+        })
+        .await
     })
     .await
 }
@@ -1649,19 +1838,25 @@ fn chosen_path(field: &str, text: &str) -> CommandResult<std::path::PathBuf> {
 /// What a backup holds, read from the backup itself after checking it whole. Changes nothing.
 #[tauri::command]
 pub async fn inspect_backup(state: State<'_, AppState>, path: String) -> CommandResult<BackupSummary> {
-    may_manage_backups(&state).await?;
-    let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
-    blocking(move || Ok(backup::inspect(&chosen_path("backup", &path)?, &config)?)).await
+    guarded(async {
+        may_manage_backups(&state).await?;
+        let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
+        blocking(move || Ok(backup::inspect(&chosen_path("backup", &path)?, &config)?)).await
+    })
+    .await
 }
 
 /// Restores a backup: checks it, asks the next start to put it in place, and restarts the app (so
 /// that nothing has the database open while it is replaced). The replaced database is kept.
 #[tauri::command]
 pub async fn restore_backup(app: tauri::AppHandle, state: State<'_, AppState>, path: String) -> CommandResult<()> {
-    may_manage_backups(&state).await?;
-    let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
-    blocking(move || Ok(backup::stage_restore(&config, &chosen_path("backup", &path)?).map(|_| ())?)).await?;
-    app.restart();
+    guarded(async {
+        may_manage_backups(&state).await?;
+        let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
+        blocking(move || Ok(backup::stage_restore(&config, &chosen_path("backup", &path)?).map(|_| ())?)).await?;
+        app.restart();
+    })
+    .await
 }
 
 /// Starts afresh when this PC's database creation was interrupted (a key file and no database):
@@ -1669,16 +1864,19 @@ pub async fn restore_backup(app: tauri::AppHandle, state: State<'_, AppState>, p
 /// that state; anyone at the PC may, as no one can sign in to a database that is not there.
 #[tauri::command]
 pub async fn start_afresh(app: tauri::AppHandle, state: State<'_, AppState>) -> CommandResult<()> {
-    match &state.store {
-        Err(e) if e.code == ErrorCode::Unfinished => {}
-        _ => {
-            return Err(CommandError::new(
-                ErrorCode::Forbidden,
-                "Starting afresh is only for a PC whose database was never finished.",
-            ))
+    guarded(async {
+        match &state.store {
+            Err(e) if e.code == ErrorCode::Unfinished => {}
+            _ => {
+                return Err(CommandError::new(
+                    ErrorCode::Forbidden,
+                    "Starting afresh is only for a PC whose database was never finished.",
+                ))
+            }
         }
-    }
-    let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
-    blocking(move || Ok(Store::start_afresh(&config, &lifeboat_core::SystemClock).map(|_| ())?)).await?;
-    app.restart();
+        let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
+        blocking(move || Ok(Store::start_afresh(&config, &lifeboat_core::SystemClock).map(|_| ())?)).await?;
+        app.restart();
+    })
+    .await
 }

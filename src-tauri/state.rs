@@ -162,6 +162,24 @@ impl AppState {
 }
 
 /// Runs `f` on a blocking thread. A panic in it becomes an error for this call, not a dead window.
+/// Runs a command's own async code (every command's body is wrapped in it, which a test checks) so
+/// that a panic there becomes an `internal` error for that call, reported as such on standard error
+/// by the panic hook, instead of a call the window waits on for ever.
+pub async fn guarded<T>(work: impl std::future::Future<Output = CommandResult<T>>) -> CommandResult<T> {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => Err(fault()),
+    }
+}
+
+fn fault() -> CommandError {
+    CommandError::new(
+        ErrorCode::Internal,
+        "Lifeboat hit a fault doing this. Nothing was half-saved; try again, and if it keeps happening tell your IT support.",
+    )
+}
+
 pub async fn blocking<T, F>(f: F) -> CommandResult<T>
 where
     T: Send + 'static,
@@ -169,9 +187,26 @@ where
 {
     match tauri::async_runtime::spawn_blocking(f).await {
         Ok(result) => result,
-        Err(_) => Err(CommandError::new(
-            ErrorCode::Internal,
-            "Lifeboat hit a fault doing this. Nothing was half-saved; try again, and if it keeps happening tell your IT support.",
-        )),
+        Err(_) => Err(fault()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_a_command_s_own_async_code_is_an_internal_error_for_that_call() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let answered: CommandResult<u32> = runtime.block_on(guarded(async {
+            let list: Vec<u32> = Vec::new();
+            #[allow(clippy::out_of_range_for_slice)]
+            Ok(list[3])
+        }));
+        let error = answered.unwrap_err();
+        assert_eq!(error.code, ErrorCode::Internal);
+        assert!(error.message.starts_with("Lifeboat hit a fault doing this."), "{}", error.message);
+        let fine: CommandResult<u32> = runtime.block_on(guarded(async { Ok(7) }));
+        assert_eq!(fine.unwrap(), 7);
     }
 }
