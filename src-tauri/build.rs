@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "setup_practice",
     "key_protection",
     "make_recovery_key",
+    "confirm_recovery_key",
     "change_key",
     "unlock_with_recovery_key",
     "login",

@@ -114,7 +114,7 @@ pub async fn setup_practice(state: State<'_, AppState>, setup: PracticeSetup) ->
                 CommandError::new(
                     e.code(),
                     format!(
-                        "The practice is set up, but its recovery key could not be made ({}). Sign in and make one under Practice → Backups.",
+                        "The practice is set up, but its recovery key could not be made ({}). Sign in and make one under Practice → Database key.",
                         e.user_message()
                     ),
                 )
@@ -135,6 +135,12 @@ pub async fn key_protection(state: State<'_, AppState>) -> CommandResult<lifeboa
 #[tauri::command]
 pub async fn make_recovery_key(state: State<'_, AppState>) -> CommandResult<String> {
     guarded(async { state.run(move |store, session| Ok(store.make_recovery_key(session)?)).await }).await
+}
+
+/// The admin has kept the newest recovery key: the one before stops working.
+#[tauri::command]
+pub async fn confirm_recovery_key(state: State<'_, AppState>) -> CommandResult<()> {
+    guarded(async { state.run(move |store, session| Ok(store.confirm_recovery_key(session)?)).await }).await
 }
 
 /// Changes the database key (admins); the new recovery key is returned this once.

@@ -55,6 +55,7 @@ pub fn run() {
             commands::setup_practice,
             commands::key_protection,
             commands::make_recovery_key,
+            commands::confirm_recovery_key,
             commands::change_key,
             commands::unlock_with_recovery_key,
             commands::login,

@@ -2422,6 +2422,7 @@ fn role_matrix(records: &Records) -> Vec<(&'static str, serde_json::Value, Needs
         ("start_afresh", json!({}), NeverHere),
         ("key_protection", json!({}), Action(ManageBackups)),
         ("make_recovery_key", json!({}), Action(EditPractice)),
+        ("confirm_recovery_key", json!({}), Action(EditPractice)),
         ("change_key", json!({}), Action(EditPractice)),
         ("unlock_with_recovery_key", json!({ "recoveryKey": "7777-7777-7777-7777-7777-7777-7777-7777" }), NeverHere),
     ]

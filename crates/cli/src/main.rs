@@ -98,11 +98,15 @@ enum Command {
 enum KeyCommand {
     /// Where the database key is kept, and when the recovery key was made (managers and admins)
     Show(Acting),
-    /// Make a new recovery key and print it once (admins); the one before stops opening the
-    /// database and the backups beside it
+    /// Make a new recovery key and print it once (admins); the one before keeps working until
+    /// `key confirm`
     Recovery(Acting),
+    /// Confirm the newest recovery key is kept (admins): the one before stops opening the
+    /// database and the backups beside it
+    Confirm(Acting),
     /// Change the database key, re-encrypting the database, and print the new recovery key once
-    /// (admins); backups taken before still open, here and with the recovery key of their time
+    /// (admins); backups taken before still open, here and with the recovery key of their time.
+    /// Close the desktop app first
     Change(Acting),
 }
 
@@ -478,6 +482,7 @@ fn sync_failure(e: lifeboat_sync::error::SyncError) -> Failure {
 fn print_recovery_key(key: &str) {
     println!("\nRecovery key (shown this once; print or write it down and lock it away):\n\n    {key}\n");
     println!("With it the database and its backups open on another PC (LIFEBOAT_RECOVERY_KEY).");
+    println!("Once it is kept, run `lifeboat key confirm --as USER`: until then the recovery key before it works too.");
 }
 
 fn fail(message: impl Into<String>, code: u8) -> Failure {
@@ -912,15 +917,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let session = login(&store, &acting, &mut secrets)?;
             let kept = store.key_protection(&session)?;
             match (&kept.credential_store, kept.key_in_file) {
-                (Some(name), _) => println!("The database key is kept in {name}; the key file holds none."),
-                (None, _) => println!(
-                    "The database key is kept in the key file {} (this PC has no credential store): keep the data folder private.",
-                    store.config().key_file.display()
+                (_, true) => println!(
+                    "The database key is kept in the key file {}: keep the data folder private.{}",
+                    store.config().key_file.display(),
+                    if kept.recovery_key_made_on.is_some() {
+                        " This PC has no credential store Lifeboat could use."
+                    } else {
+                        " It moves into this PC's credential store, if it has one, once a recovery key is made."
+                    }
                 ),
+                (Some(name), false) => println!("The database key is kept in {name}; the key file holds none."),
+                (None, false) => println!("The database key is kept in a credential store this PC does not have."),
             }
             match &kept.recovery_key_made_on {
                 Some(day) => println!("The recovery key was made on {day}."),
                 None => println!("There is no recovery key: make one with `lifeboat key recovery`."),
+            }
+            if !kept.recovery_key_confirmed {
+                println!("The newest recovery key is not confirmed as kept (`lifeboat key confirm`): the one before still works.");
             }
             if kept.earlier_keys > 0 {
                 println!("{} earlier key(s) kept for the backups taken under them.", kept.earlier_keys);
@@ -930,6 +944,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let store = open_existing(config)?;
             let session = login(&store, &acting, &mut secrets)?;
             print_recovery_key(&store.make_recovery_key(&session)?);
+        }
+        Command::Key(KeyCommand::Confirm(acting)) => {
+            let store = open_existing(config)?;
+            let session = login(&store, &acting, &mut secrets)?;
+            store.confirm_recovery_key(&session)?;
+            println!("Confirmed: the recovery key made before the newest no longer opens this database.");
         }
         Command::Key(KeyCommand::Change(acting)) => {
             let store = open_existing(config)?;

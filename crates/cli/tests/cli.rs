@@ -308,6 +308,8 @@ fn the_recovery_key_printed_at_init_opens_a_copy_of_the_database_and_backups_els
     assert!(changed.status.success(), "{}", text(&changed));
     let second = recovery_key_in(&changed);
     assert!(second.len() == 39 && second != recovery, "{}", text(&changed));
+    let confirmed = lifeboat(&dir, &["key", "confirm", "--as", "boss"], &format!("{ADMIN_PASSWORD}\n"));
+    assert!(confirmed.status.success(), "{}", text(&confirmed));
     let fourth = TempDir::new().unwrap();
     for name in ["lifeboat.db", "lifeboat.key"] {
         std::fs::copy(dir.path().join(name), fourth.path().join(name)).unwrap();

@@ -65,7 +65,7 @@ pub enum Error {
 
     /// The database's key is not reachable on this PC (kept in another PC's credential store, or a
     /// store that would not answer): the practice's recovery key opens it.
-    #[error("the key of the database {database} is not on this PC ({why}). Type the practice's recovery key (printed when the practice was set up) to open it here")]
+    #[error("the key of the database {database} is not on this PC ({why}). Type its recovery key (printed when the practice was set up on the PC it comes from) to open it here")]
     KeyNeeded { database: PathBuf, why: String },
 
     /// A key file without its database: a creation that was interrupted, or a database moved or

@@ -15,18 +15,30 @@ use tempfile::TempDir;
 
 use common::{clock, PASSWORD};
 
-/// One PC's credential store: what it holds, under which account.
+/// One PC's credential store: what it holds, under which account; `silent` makes it stop
+/// answering (locked, or a prompt nobody sees).
 #[derive(Default)]
-struct Pc(Mutex<HashMap<String, Vec<u8>>>);
+struct Pc(Mutex<HashMap<String, Vec<u8>>>, std::sync::atomic::AtomicBool);
+
+impl Pc {
+    fn answers(&self) -> Result<(), String> {
+        match self.1.load(std::sync::atomic::Ordering::SeqCst) {
+            true => Err("it did not answer".into()),
+            false => Ok(()),
+        }
+    }
+}
 
 impl CredentialStore for Pc {
     fn name(&self) -> String {
         "this PC's credential store".into()
     }
     fn get(&self, account: &str) -> Result<Option<Vec<u8>>, String> {
+        self.answers()?;
         Ok(self.0.lock().unwrap().get(account).cloned())
     }
     fn set(&self, account: &str, secret: &[u8]) -> Result<(), String> {
+        self.answers()?;
         self.0.lock().unwrap().insert(account.into(), secret.to_vec());
         Ok(())
     }
@@ -86,11 +98,20 @@ fn the_key_is_kept_in_the_credential_store_and_the_key_file_holds_none() {
     assert_eq!(key.len(), 32);
     let text = key_file_text(dir.path());
     assert!(!text.contains(&hex::encode(&key)), "the key file holds no key: {text}");
-    assert!(text.contains(account.trim_start_matches("database key ")), "it names the entry by the salt");
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["keys"][0]["os"].as_str(), Some(account.as_str()), "it names the entry: {text}");
+    assert!(value["keys"][0].get("plain").is_none(), "{text}");
     let protection = store.key_protection(&admin).unwrap();
-    assert_eq!(protection.credential_store.as_deref(), Some("a credential store"));
-    assert!(!protection.key_in_file);
-    assert!(protection.recovery_key_made_on.is_some());
+    assert_eq!(
+        protection,
+        lifeboat_core::KeyProtection {
+            credential_store: Some("this PC's credential store".into()),
+            key_in_file: false,
+            recovery_key_made_on: Some("2026-03-29".into()),
+            recovery_key_confirmed: true,
+            earlier_keys: 0,
+        }
+    );
     // The recovery key is as printed: eight groups of four.
     assert_eq!(recovery.len(), 39);
     assert!(RecoveryKey::parse(&recovery).is_ok());
@@ -186,6 +207,17 @@ fn changing_the_key_re_encrypts_the_database_and_older_backups_still_open() {
 
     let second_recovery = store.change_key(&admin).unwrap();
     assert_ne!(second_recovery, first_recovery);
+    // Until the admin confirms the new recovery key is kept, the one before still opens a copy.
+    {
+        let b = TempDir::new().unwrap();
+        copy_folder(a.path(), b.path());
+        let other = Arc::new(Pc::default());
+        let first = RecoveryKey::parse(&first_recovery).unwrap();
+        assert!(Store::open(on(&other, b.path()).with_recovery_key(first), clock()).is_ok());
+    }
+    assert!(!store.key_protection(&admin).unwrap().recovery_key_confirmed);
+    store.confirm_recovery_key(&admin).unwrap();
+    assert!(store.key_protection(&admin).unwrap().recovery_key_confirmed);
     // Work goes on through the same store, under the new key.
     client(&store, &admin, "Brennan");
     assert_eq!(last_names(&store), ["Ashworth", "Brennan"]);
@@ -263,15 +295,25 @@ fn a_first_release_key_file_is_read_and_moved_into_the_credential_store() {
     // Written as the first release wrote it.
     let v1 = serde_json::json!({ "format": "lifeboat-key-1", "key": key, "salt": salt });
     std::fs::write(dir.path().join(StoreConfig::KEY_FILE), serde_json::to_string_pretty(&v1).unwrap()).unwrap();
-    // Opened where there is a credential store: the key moves there, and out of the file.
+    // Opened where there is a credential store: read, and written in the new format; the key stays
+    // in the file while no recovery key could open the database without it.
     let pc = Arc::new(Pc::default());
     let store = Store::open(on(&pc, dir.path()), clock()).unwrap();
-    assert!(store.login("admin", PASSWORD).is_ok());
+    let admin = store.login("admin", PASSWORD).unwrap();
+    let text = key_file_text(dir.path());
+    assert!(text.contains("lifeboat-key-2") && text.contains(&key), "{text}");
+    assert!(pc.0.lock().unwrap().is_empty());
+    // A recovery key made: the key moves into the credential store, and out of the file.
+    let recovery = store.make_recovery_key(&admin).unwrap();
     drop(store);
     let text = key_file_text(dir.path());
-    assert!(text.contains("lifeboat-key-2") && !text.contains(&key), "{text}");
+    assert!(!text.contains(&key), "{text}");
     assert_eq!(pc.0.lock().unwrap().values().next().map(hex::encode), Some(key));
     assert!(Store::open(on(&pc, dir.path()), clock()).is_ok());
+    let copy = TempDir::new().unwrap();
+    copy_folder(dir.path(), copy.path());
+    let bare = StoreConfig::in_dir(copy.path()).with_keys(KeyAccess::default());
+    assert!(Store::open(bare.with_recovery_key(RecoveryKey::parse(&recovery).unwrap()), clock()).is_ok());
 }
 
 #[test]
@@ -296,4 +338,62 @@ fn a_key_file_that_was_tampered_with_is_refused_in_words() {
     }
     std::fs::write(&path, &good).unwrap();
     assert!(Store::open(on(&pc, dir.path()), clock()).is_ok());
+}
+
+#[test]
+fn a_new_recovery_key_is_refused_when_the_key_cannot_be_read_and_the_old_one_works_until_confirmed() {
+    let pc = Arc::new(Pc::default());
+    let dir = TempDir::new().unwrap();
+    let (store, admin, first) = practice_on(&pc, dir.path());
+    // The credential store stops answering: a new recovery key is refused, nothing changed.
+    let before = key_file_text(dir.path());
+    pc.1.store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = store.make_recovery_key(&admin).err().unwrap();
+    assert_eq!(err.code(), ErrorCode::Conflict, "{err}");
+    assert!(err.to_string().contains("could not be read to seal it with a new recovery key"), "{err}");
+    assert_eq!(key_file_text(dir.path()), before);
+    pc.1.store(false, std::sync::atomic::Ordering::SeqCst);
+
+    // Answering again: a new key made; both open a copy until it is confirmed, then only it.
+    let second = store.make_recovery_key(&admin).unwrap();
+    let opens = |recovery: &str| {
+        let copy = TempDir::new().unwrap();
+        copy_folder(dir.path(), copy.path());
+        let bare = StoreConfig::in_dir(copy.path()).with_keys(KeyAccess::default());
+        Store::open(bare.with_recovery_key(RecoveryKey::parse(recovery).unwrap()), clock()).map(drop)
+    };
+    assert!(opens(&first).is_ok() && opens(&second).is_ok());
+    store.confirm_recovery_key(&admin).unwrap();
+    assert_eq!(opens(&first).err().unwrap().code(), ErrorCode::Invalid);
+    assert!(opens(&second).is_ok());
+}
+
+#[test]
+fn a_change_of_key_that_cannot_happen_is_undone_and_work_goes_on() {
+    let pc = Arc::new(Pc::default());
+    let dir = TempDir::new().unwrap();
+    let (store, admin, recovery) = practice_on(&pc, dir.path());
+    let before = key_file_text(dir.path());
+    // Another program holds the database's write lock for longer than the change waits.
+    let other = common::raw_connection_with(dir.path(), pc.0.lock().unwrap().values().next().unwrap());
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let err = store.change_key(&admin).err().unwrap();
+    assert_eq!(err.code(), ErrorCode::Conflict, "{err}");
+    assert!(err.to_string().contains("nothing was changed"), "{err}");
+    other.execute_batch("ROLLBACK").unwrap();
+    drop(other);
+    assert_eq!(key_file_text(dir.path()), before, "the key file is as it was");
+    // The same store writes and reads on, and the database opens again, with the same recovery key.
+    client(&store, &admin, "Brennan");
+    assert_eq!(last_names(&store), ["Ashworth", "Brennan"]);
+    drop(store);
+    let store = Store::open(on(&pc, dir.path()), clock()).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth", "Brennan"]);
+    assert!(store.verify_audit().unwrap().is_intact());
+    let copy = TempDir::new().unwrap();
+    copy_folder(dir.path(), copy.path());
+    let bare = StoreConfig::in_dir(copy.path()).with_keys(KeyAccess::default());
+    assert!(Store::open(bare.with_recovery_key(RecoveryKey::parse(&recovery).unwrap()), clock()).is_ok());
+    // And then it can be changed.
+    store.change_key(&admin).unwrap();
 }

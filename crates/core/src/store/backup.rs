@@ -289,8 +289,8 @@ impl Store {
                     source: std::io::Error::other("the copy read back does not match the backup"),
                 });
             }
-            std::fs::rename(&tmp, &target).map_err(io("saving the copy of the backup", folder))?;
-            // Its key file goes with it (the key sealed with the recovery key: nothing in the clear).
+            // Its key file goes with it, before it (the key sealed with the recovery key: nothing
+            // in the clear), so that a copy never stands without it.
             let own = keyfile::backup_key_file(&backup.path);
             if own.exists() {
                 let body = std::fs::read_to_string(&own).map_err(io("reading the backup's key file", &own))?;
@@ -300,6 +300,7 @@ impl Store {
                     &self.clock.new_id().simple().to_string(),
                 )?;
             }
+            std::fs::rename(&tmp, &target).map_err(io("saving the copy of the backup", folder))?;
             sync_folder(folder);
             Ok(())
         })();
@@ -314,19 +315,20 @@ impl Store {
 
 impl Store {
     /// Writes, beside each backup in `dir` whose key this database knows, the backup's own key
-    /// file: its key sealed with the recovery key, so that it opens on another PC. Best effort: a
-    /// backup's key file that cannot be written leaves that backup openable on this PC only.
-    pub(crate) fn write_backup_key_files(&self, file: &KeyFile, dir: &Path) {
-        for found in list(dir).unwrap_or_default() {
+    /// file: its key sealed with the recovery key, so that it opens on another PC. A key file that
+    /// cannot be written is an error (the caller said the recovery key opens these backups).
+    pub(crate) fn write_backup_key_files(&self, file: &KeyFile, dir: &Path) -> Result<()> {
+        for found in list(dir)? {
             let Some(salt) = keyfile::salt_of_file(&found.path) else { continue };
             if let Some(body) = file.for_backup(&salt) {
-                let _ = keyfile::write_replacing(
+                keyfile::write_replacing(
                     &keyfile::backup_key_file(&found.path),
                     &body,
                     &self.clock.new_id().simple().to_string(),
-                );
+                )?;
             }
         }
+        Ok(())
     }
 
     /// Writes the key file of one backup just taken or copied (see [`Store::write_backup_key_files`]).

@@ -308,13 +308,20 @@ impl Store {
         // kept on this PC from now on; the key the database is under is the current one (a change
         // of key that stopped half-way, a backup taken under an earlier key put back).
         let unique = clock.new_id().simple().to_string();
-        let unprotected = keys.in_file(&key.salt) && config.keys.credentials.is_some();
+        // A key in the file moves into this PC's credential store only once a recovery key can
+        // reach it (otherwise losing the store would lose the records).
+        let unprotected = keys.in_file(&key.salt) && keys.sealed(&key.salt) && config.keys.credentials.is_some();
         if keys.current_salt() != Some(key.salt) || via_recovery || unprotected || keys.is_legacy() {
+            if via_recovery {
+                keys.adopt_all(&config.keys);
+            }
             if via_recovery || unprotected {
                 keys.adopt(&key, &config.keys);
             }
             keys.make_current(&key.salt);
-            keys.replace(&unique)?;
+            // Best effort: on a folder that cannot be written (read-only media) the database still
+            // opens; the key file catches up at the next open that can write it.
+            let _ = keys.replace(&unique);
         }
         configure(&conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
         migrations::migrate(&mut conn).map_err(|e| corrupt_if_damaged(e, &config.database))?;
@@ -470,7 +477,10 @@ impl Store {
         let made = (|| -> Result<()> {
             self.copy_database_file(&copy.database)?;
             std::fs::copy(&self.config.key_file, &copy.key_file).map_err(io("copying the key file", dir))?;
-            let key = self.database_key();
+            // The key the copy is under, found by its salt (a change of key may have run meanwhile).
+            let keys = KeyFile::read(&copy.key_file)?;
+            let salt = check_header(&copy, &keys)?;
+            let (key, _) = keys.unlock(&salt, &self.config.keys, &copy.database)?;
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let conn = Connection::open_with_flags(&copy.database, flags)?;
             conn.pragma_update(None, "key", key.pragma_value())?;
@@ -679,6 +689,16 @@ fn configure(conn: &Connection) -> Result<()> {
     // change; the default cache of 16 would re-prepare them over and over.
     conn.set_prepared_statement_cache_capacity(256);
     Ok(())
+}
+
+/// The writer's connection opened again under `key` (a change of key that did not happen).
+pub(crate) fn open_writer(config: &StoreConfig, key: &DatabaseKey) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&config.database, flags)?;
+    conn.pragma_update(None, "key", key.pragma_value())?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+    configure(&conn)?;
+    Ok(conn)
 }
 
 /// The read-only connection: opened without write access, and told to refuse changes as well.

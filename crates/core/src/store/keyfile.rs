@@ -310,7 +310,7 @@ impl Sealed {
             return Err(bad("its recovery key is sealed in a way this version does not know"));
         }
         // Bounds, so that a tampered file cannot make the derivation take all memory or for ever.
-        if !(8..=1024 * 1024).contains(&self.memory_kib) || !(1..=10).contains(&self.iterations) {
+        if !(8..=64 * 1024).contains(&self.memory_kib) || !(1..=4).contains(&self.iterations) {
             return Err(bad("its recovery key derivation settings are out of bounds"));
         }
         let kdf_salt = hex::decode(&self.kdf_salt).map_err(|_| bad("the recovery salt is not hexadecimal"))?;
@@ -352,6 +352,10 @@ struct Entry {
     os: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     recovery: Option<Sealed>,
+    /// The key sealed with the recovery key before, kept until the person confirms they have kept
+    /// the new one (so that a new key shown and lost never leaves none that works).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous: Option<Sealed>,
     /// The key sealed with the key before it, while a change of key has not shown its new
     /// recovery key (so the recovery key before still reaches it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -399,6 +403,7 @@ struct KeyFileV1 {
 }
 
 const FORMAT_V1: &str = "lifeboat-key-1";
+const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 const FORMAT: &str = "lifeboat-key-2";
 /// The service name of Lifeboat's entries in the credential store.
 pub const CREDENTIAL_SERVICE: &str = "Lifeboat";
@@ -416,6 +421,9 @@ pub struct KeyProtection {
     pub key_in_file: bool,
     /// The day the recovery key was made, or `None` if there is none yet.
     pub recovery_key_made_on: Option<String>,
+    /// Whether the person confirmed they kept the newest recovery key (until then the one before
+    /// still works).
+    pub recovery_key_confirmed: bool,
     /// How many earlier keys are kept for older backups.
     pub earlier_keys: u32,
 }
@@ -434,12 +442,19 @@ fn account_for(salt: &[u8; SALT_BYTES]) -> String {
 
 impl KeyFile {
     pub fn read(path: &Path) -> Result<KeyFile> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            action: "reading the key file",
-            path: path.to_path_buf(),
-            source,
-        })?;
+        use std::io::Read;
+        let io = |source| Error::Io { action: "reading the key file", path: path.to_path_buf(), source };
         let bad = |why: &str| Error::KeyFile(format!("the key file {} is not valid: {why}", path.display()));
+        // A key file is a few kilobytes; a larger one (or a pipe, a device) is not read whole.
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .map_err(io)?
+            .take(MAX_KEY_FILE_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|_| bad("it is not a Lifeboat key file"))?;
+        if text.len() as u64 > MAX_KEY_FILE_BYTES {
+            return Err(bad("it is far larger than a key file"));
+        }
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad("it is not a Lifeboat key file"))?;
         let file = match value.get("format").and_then(|f| f.as_str()) {
             Some(FORMAT_V1) => {
@@ -453,6 +468,7 @@ impl KeyFile {
                         plain: Some(v1.key),
                         os: None,
                         recovery: None,
+                        previous: None,
                         chained: None,
                     }],
                     legacy: true,
@@ -544,10 +560,17 @@ impl KeyFile {
         }
         let mut wrong_recovery = None;
         match (&entry.recovery, &access.recovery_key) {
-            (Some(sealed), Some(recovery)) => match sealed.open(salt, recovery, &self.path)? {
-                Some(key) => return Ok((found(key), true)),
-                None => wrong_recovery = Some(sealed.made_on.clone()),
-            },
+            (Some(sealed), Some(recovery)) => {
+                if let Some(key) = sealed.open(salt, recovery, &self.path)? {
+                    return Ok((found(key), true));
+                }
+                if let Some(previous) = &entry.previous {
+                    if let Some(key) = previous.open(salt, recovery, &self.path)? {
+                        return Ok((found(key), true));
+                    }
+                }
+                wrong_recovery = Some(sealed.made_on.clone());
+            }
             (None, Some(_)) => why.push("no recovery key was ever made for it".into()),
             (Some(_), None) | (None, None) => {}
         }
@@ -584,20 +607,37 @@ impl KeyFile {
         self.entries.iter().find(|e| e.state == KeyState::Current)
     }
 
-    pub fn protection(&self) -> KeyProtection {
+    pub fn protection(&self, access: &KeyAccess) -> KeyProtection {
         let current = self.current();
         let in_os = current.and_then(|e| e.os.as_ref()).is_some();
         KeyProtection {
-            credential_store: in_os.then(|| {
-                KeyAccess::this_pc().credentials.map(|c| c.name()).unwrap_or_else(|| "a credential store".into())
-            }),
+            credential_store: in_os
+                .then(|| access.credentials.as_ref().map(|c| c.name()).unwrap_or_else(|| "a credential store".into())),
             key_in_file: current.is_some_and(|e| e.plain.is_some()),
-            // A key whose change stopped before its recovery key was shown has none that anyone holds.
-            recovery_key_made_on: current
-                .filter(|e| e.chained.is_none())
-                .and_then(|e| e.recovery.as_ref())
-                .map(|s| s.made_on.clone()),
+            recovery_key_made_on: current.and_then(|e| e.recovery.as_ref()).map(|s| s.made_on.clone()),
+            // Until confirmed, the recovery key before still opens what it opened.
+            recovery_key_confirmed: !self.entries.iter().any(|e| e.previous.is_some() || e.chained.is_some()),
             earlier_keys: self.entries.iter().filter(|e| e.state == KeyState::Retired).count() as u32,
+        }
+    }
+
+    /// Every key the recovery key in `access` opens, kept on this PC too (the database came from
+    /// another PC: its older keys open its older backups here).
+    pub fn adopt_all(&mut self, access: &KeyAccess) {
+        let salts: Vec<[u8; SALT_BYTES]> = self.entries.iter().map(Self::salt_of).collect();
+        for salt in salts {
+            if let Ok((key, true)) = self.unlock(&salt, access, &self.path.clone()) {
+                self.adopt(&key, access);
+            }
+        }
+    }
+
+    /// The person has kept the newest recovery key: the one before, and the chains that stood in
+    /// for it, no longer open anything.
+    pub fn confirm_recovery_key(&mut self) {
+        for entry in &mut self.entries {
+            entry.previous = None;
+            entry.chained = None;
         }
     }
 
@@ -614,6 +654,7 @@ impl KeyFile {
             plain: (!in_store).then(|| hex::encode(key.key)),
             os: in_store.then_some(account),
             recovery: None,
+            previous: None,
             chained: None,
         }
     }
@@ -638,13 +679,20 @@ impl KeyFile {
         }
     }
 
+    /// Whether the key with `salt` is sealed with a recovery key.
+    pub fn sealed(&self, salt: &[u8; SALT_BYTES]) -> bool {
+        self.entries.iter().any(|e| Self::salt_of(e) == *salt && e.recovery.is_some())
+    }
+
     /// Whether the key with `salt` is kept in the file itself.
     pub fn in_file(&self, salt: &[u8; SALT_BYTES]) -> bool {
         self.entries.iter().any(|e| Self::salt_of(e) == *salt && e.plain.is_some())
     }
 
-    /// Seals every key with a new recovery key (keys whose key cannot be reached here keep the
-    /// recovery key they had). The old recovery key no longer opens them through this file.
+    /// Seals every key with a new recovery key. The current and a pending key must be reachable
+    /// (refused otherwise: a recovery key that does not open the database is worse than none); an
+    /// older key that is not (it came here only through a recovery key) keeps the seal it had.
+    /// The seal before is kept as `previous` until [`KeyFile::confirm_recovery_key`].
     pub fn seal_all(&mut self, recovery: &RecoveryKey, made_on: &str, access: &KeyAccess) -> Result<()> {
         let access = KeyAccess { credentials: access.credentials.clone(), recovery_key: None };
         let mut sealed = Vec::new();
@@ -652,12 +700,21 @@ impl KeyFile {
             let salt = Self::salt_of(entry);
             sealed.push(match self.unlock(&salt, &access, &self.path) {
                 Ok((key, _)) => Some(Sealed::seal(&key, recovery, made_on)?),
-                Err(_) => entry.recovery.clone(),
+                Err(e) if entry.state != KeyState::Retired => return Err(Error::Conflict(format!(
+                    "the database key could not be read to seal it with a new recovery key ({}); nothing was changed",
+                    e.user_message()
+                ))),
+                Err(_) => None,
             });
         }
         for (entry, sealed) in self.entries.iter_mut().zip(sealed) {
-            entry.recovery = sealed;
-            entry.chained = None;
+            if let Some(sealed) = sealed {
+                // The seal the person holds stays until they confirm the new one.
+                if entry.previous.is_none() {
+                    entry.previous = entry.recovery.take();
+                }
+                entry.recovery = Some(sealed);
+            }
         }
         Ok(())
     }
@@ -679,6 +736,11 @@ impl KeyFile {
         Ok(())
     }
 
+    /// Drops the pending key with `salt` (a change of key that did not happen).
+    pub fn drop_pending(&mut self, salt: &[u8; SALT_BYTES]) {
+        self.entries.retain(|e| !(e.state == KeyState::Pending && Self::salt_of(e) == *salt));
+    }
+
     /// Makes the key with `salt` the current one; the current one, if another, is retired; any
     /// other pending key is dropped (it never encrypted anything).
     pub fn make_current(&mut self, salt: &[u8; SALT_BYTES]) {
@@ -695,20 +757,19 @@ impl KeyFile {
     /// The key file of one backup, under `salt`: only the key sealed with the recovery key (a
     /// backup's key file never holds the key itself). `None` if there is no recovery key for it.
     pub fn for_backup(&self, salt: &[u8; SALT_BYTES]) -> Option<String> {
+        let strip = |e: &Entry, state| Entry { state, plain: None, os: None, ..e.clone() };
         let entry = self.entries.iter().find(|e| Self::salt_of(e) == *salt)?;
-        let recovery = entry.recovery.clone()?;
-        let file = KeyFileV2 {
-            format: FORMAT.into(),
-            keys: vec![Entry {
-                salt: entry.salt.clone(),
-                state: KeyState::Current,
-                plain: None,
-                os: None,
-                recovery: Some(recovery),
-                chained: None,
-            }],
-        };
-        serde_json::to_string_pretty(&file).ok()
+        entry.recovery.as_ref()?;
+        let mut keys = vec![strip(entry, KeyState::Current)];
+        // A key not yet confirmed reaches the recovery key before through the key before it.
+        let mut link = entry.chained.clone();
+        while let Some(chain) = link.take().filter(|_| keys.len() < 8) {
+            if let Some(before) = self.entries.iter().find(|e| e.salt == chain.from_salt) {
+                keys.push(strip(before, KeyState::Retired));
+                link = before.chained.clone();
+            }
+        }
+        serde_json::to_string_pretty(&KeyFileV2 { format: FORMAT.into(), keys }).ok()
     }
 
     fn body(&self) -> Result<String> {

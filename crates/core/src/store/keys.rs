@@ -2,7 +2,7 @@
 //! print and lock away), change the key, and see where it is kept. How keys are kept is
 //! `keyfile.rs`.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::permission::Action;
 use crate::session::Session;
 use crate::store::database::Store;
@@ -14,13 +14,16 @@ impl Store {
     /// the backups).
     pub fn key_protection(&self, session: &Session) -> Result<KeyProtection> {
         self.require(session, Action::ManageBackups)?;
-        Ok(KeyFile::read(&self.config().key_file)?.protection())
+        Ok(KeyFile::read(&self.config().key_file)?.protection(&self.config().keys))
     }
 
     /// Makes a new recovery key and seals every key of the database with it (admins only). It is
-    /// returned once, as printed, and kept nowhere: a recovery key made before it no longer opens
-    /// the database or the backups in this PC's backups folder (whose own key files are written
-    /// again), though copies of backups elsewhere keep the recovery key of their time.
+    /// returned once, as printed, and kept nowhere. The recovery key before goes on opening what it
+    /// opened until the person confirms they have kept the new one ([`Store::confirm_recovery_key`]);
+    /// from then on it no longer opens the database or the backups in this PC's backups folder
+    /// (whose own key files are written again), though copies of backups elsewhere keep the
+    /// recovery key of their time. With a recovery key made, a key still kept in the key file
+    /// moves into this PC's credential store, if it has one.
     pub fn make_recovery_key(&self, session: &Session) -> Result<String> {
         self.require(session, Action::EditPractice)?;
         self.refuse_in_drill("a recovery key")?;
@@ -29,44 +32,86 @@ impl Store {
         let _writer = self.lock_writer();
         let mut file = KeyFile::read(&self.config().key_file)?;
         file.seal_all(&recovery, &crate::time::local_date(self.clock.now()).to_string(), &self.config().keys)?;
+        let key = self.database_key();
+        if file.in_file(&key.salt) && self.config().keys.credentials.is_some() {
+            file.adopt(&key, &self.config().keys);
+        }
         file.replace(&self.clock.new_id().simple().to_string())?;
-        self.write_backup_key_files(&file, &self.config().backups_dir());
+        self.write_backup_key_files(&file, &self.config().backups_dir())?;
         Ok(recovery.display())
+    }
+
+    /// The person has kept the newest recovery key (admins): the one before stops opening the
+    /// database and the backups beside it.
+    pub fn confirm_recovery_key(&self, session: &Session) -> Result<()> {
+        self.require(session, Action::EditPractice)?;
+        let _writer = self.lock_writer();
+        let mut file = KeyFile::read(&self.config().key_file)?;
+        file.confirm_recovery_key();
+        file.replace(&self.clock.new_id().simple().to_string())?;
+        self.write_backup_key_files(&file, &self.config().backups_dir())
     }
 
     /// Changes the database's key (admins only): a new random key, and with it a new recovery key,
     /// returned once. The old key is kept, retired, so that the backups taken under it still open on
-    /// this PC; elsewhere they open with the recovery key of their time. The steps are ordered so
-    /// that a stop at any point leaves a database that opens: the new key is written to the key
-    /// file (pending) before the database is changed to it, and made current after.
+    /// this PC; elsewhere they open with the recovery key of their time. Until the new recovery key
+    /// is confirmed, the new key is also sealed with the old one, so the recovery key before opens
+    /// everything. The steps are ordered so that a stop at any point leaves a database that opens:
+    /// the new key is written to the key file (pending) before the database is changed to it, the
+    /// change is checked on a connection of its own, and the key is made current after. A change
+    /// that did not happen (another program holding the database, a full disk) is undone: the
+    /// writer is opened again under the old key and the pending key dropped.
     pub fn change_key(&self, session: &Session) -> Result<String> {
         self.require(session, Action::EditPractice)?;
         self.refuse_in_drill("changing the key")?;
         let recovery = RecoveryKey::generate()?;
         let made_on = crate::time::local_date(self.clock.now()).to_string();
         let new = DatabaseKey::generate()?;
+        let old = self.database_key();
         let unique = || self.clock.new_id().simple().to_string();
-        let writer = self.lock_writer();
+        let mut writer = self.lock_writer();
         let mut file = KeyFile::read(&self.config().key_file)?;
-        file.add_pending(&new, &self.database_key(), &self.config().keys, (&recovery, &made_on))?;
+        file.add_pending(&new, &old, &self.config().keys, (&recovery, &made_on))?;
         file.replace(&unique())?;
         failpoint("key_pending")?;
-        {
-            // Readers see pages of the key they were opened with: the reader waits, and is opened
-            // again under the new key.
-            let mut reader = self.lock_reader();
-            writer.pragma_update(None, "rekey", new.pragma_value())?;
-            // The new pages into the file at once, so that its header carries the new salt.
-            writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-            *reader = crate::store::database::open_reader(self.config(), &new)?;
-            *self.key.lock().unwrap_or_else(|e| e.into_inner()) = new.clone();
+        // Readers see pages of the key they were opened with: the reader waits, and is opened again
+        // under the new key.
+        let mut reader = self.lock_reader();
+        // SQLCipher answers a rekey with success even when it could not be done (busy, a full
+        // disk): whether it happened is read back on a connection of its own.
+        let _ = writer.pragma_update(None, "rekey", new.pragma_value());
+        failpoint("key_rekeyed")?;
+        let opens = |key: &DatabaseKey| {
+            crate::store::database::open_reader(self.config(), key)
+                .is_ok_and(|c| c.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).is_ok())
+        };
+        if !opens(&new) {
+            // Not changed: the writer back under the old key, the pending key dropped.
+            *writer = crate::store::database::open_writer(self.config(), &old)?;
+            file.drop_pending(&new.salt);
+            file.replace(&unique())?;
+            return Err(Error::Conflict(
+                "the database key could not be changed (another program has the database open, or the disk is full); nothing was changed. Close other Lifeboat windows and the command line, free some space, and try again".into(),
+            ));
+        }
+        *self.key.lock().unwrap_or_else(|e| e.into_inner()) = new.clone();
+        *reader = crate::store::database::open_reader(self.config(), &new)?;
+        drop(reader);
+        // The new pages into the file, so that its header carries the new salt (a busy checkpoint
+        // is finished by a later one; an open finds the pending key either way).
+        for _ in 0..10 {
+            let busy: i64 = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
         failpoint("key_changed")?;
         file.make_current(&new.salt);
         file.seal_all(&recovery, &made_on, &self.config().keys)?;
         file.replace(&unique())?;
         drop(writer);
-        self.write_backup_key_files(&file, &self.config().backups_dir());
+        self.write_backup_key_files(&file, &self.config().backups_dir())?;
         Ok(recovery.display())
     }
 }
@@ -89,7 +134,7 @@ mod tests {
     /// before opens a copy of it elsewhere.
     #[test]
     fn a_change_of_key_stopped_at_any_step_leaves_a_database_that_opens() {
-        for step in ["key_pending", "key_changed"] {
+        for step in ["key_pending", "key_rekeyed", "key_changed"] {
             let dir = tempfile::TempDir::new().unwrap();
             let store = Store::open(StoreConfig::in_dir(dir.path()), clock()).unwrap();
             let admin = store.create_practice(&example::practice_setup("admin", "correct horse battery")).unwrap();
@@ -118,8 +163,17 @@ mod tests {
             let config = StoreConfig::in_dir(copy.path()).with_recovery_key(RecoveryKey::parse(&first).unwrap());
             let reopened = Store::open(config, clock());
             assert!(reopened.is_ok(), "{step}: {:?}", reopened.err());
+            drop(reopened);
+            // A backup taken after the stop opens elsewhere with the recovery key from before.
+            let store = Store::open(StoreConfig::in_dir(dir.path()), clock()).unwrap();
+            let taken = store.back_up(&store.config().backups_dir()).unwrap();
+            let elsewhere = tempfile::TempDir::new().unwrap();
+            let config = StoreConfig::in_dir(elsewhere.path())
+                .with_keys(crate::KeyAccess::default())
+                .with_recovery_key(RecoveryKey::parse(&first).unwrap());
+            let summary = crate::store::backup::inspect(&taken.path, &config);
+            assert!(summary.is_ok(), "{step}: {:?}", summary.err());
             // And the change can be made again, whole.
-            let store = reopened.unwrap();
             let admin = store.login("admin", "correct horse battery").unwrap();
             store.change_key(&admin).unwrap();
         }

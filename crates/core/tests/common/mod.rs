@@ -174,3 +174,14 @@ impl Clinic {
         found.into_iter().next().unwrap()
     }
 }
+
+/// A connection opened behind Lifeboat's back on the database in `dir` with `key` (its raw bytes)
+/// and the salt in the file's first 16 bytes.
+pub fn raw_connection_with(dir: &std::path::Path, key: &[u8]) -> rusqlite::Connection {
+    let db = dir.join(StoreConfig::DATABASE_FILE);
+    let salt = std::fs::read(&db).unwrap()[..16].to_vec();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "key", format!("x'{}{}'", hex::encode(key), hex::encode(salt))).unwrap();
+    conn.execute_batch("PRAGMA busy_timeout = 0").unwrap();
+    conn
+}

@@ -191,6 +191,8 @@ export const api = {
   keyProtection: () => call<KeyProtection>('key_protection'),
   /** A new recovery key (admins), shown this once. */
   makeRecoveryKey: () => call<string>('make_recovery_key'),
+  /** The admin has kept the newest recovery key: the one before stops working. */
+  confirmRecoveryKey: () => call<void>('confirm_recovery_key'),
   /** A new database key (admins); returns the new recovery key, shown this once. */
   changeKey: () => call<string>('change_key'),
   /** Opens a database whose key is not on this PC; the app restarts. */

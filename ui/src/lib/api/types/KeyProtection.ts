@@ -18,6 +18,11 @@ key_in_file: boolean,
  */
 recovery_key_made_on: string | null, 
 /**
+ * Whether the person confirmed they kept the newest recovery key (until then the one before
+ * still works).
+ */
+recovery_key_confirmed: boolean, 
+/**
  * How many earlier keys are kept for older backups.
  */
 earlier_keys: number, };
