@@ -508,7 +508,7 @@ async fn records_from_another_pc_open_with_the_recovery_key_typed_at_start() {
         app.click("[data-testid=login-form] button[type=submit]").await;
         app.click("[data-testid=nav-practice]").await;
         app.wait_text("[data-testid=key-where]", "no credential store").await;
-        app.wait_text("[data-testid=key-recovery]", "The recovery key was made on").await;
+        app.wait_text("[data-testid=key-recovery]", "This PC's recovery key was made on").await;
         app.scroll_to("[data-testid=key-card]").await;
         app.screenshot("2-key-card").await;
         app.click("[data-testid=key-new-recovery]").await;
@@ -2029,6 +2029,12 @@ async fn every_command_answers_each_role_as_the_permission_table_says_and_hostil
             .map(|(command, args, _)| serde_json::json!({ "command": command, "args": args }))
             .collect();
         let paths = serde_json::json!(["/dev/zero", "/", pipe.display().to_string()]);
+        // Thousands of calls in one script: a hang guard of minutes, not a measure of speed (on a
+        // busy 2-core machine the run takes well over WebKitWebDriver's 30 s default).
+        app.client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(Some(Duration::from_secs(300)), None, None))
+            .await
+            .unwrap();
         for (role, user, password) in accounts.iter().filter(|a| matches!(a.0, Role::Admin | Role::Vet)) {
             let answers = app
                 .client

@@ -147,6 +147,12 @@ pub fn run(practice: &Path) {
         None => println!("  sqlite3 shell .import: not measured (no `sqlite3` command; apt-get install sqlite3)"),
     }
     println!("  ratio Lifeboat import / bare bulk INSERT: {:.1}x", seconds(ours) / seconds(bare));
+    crate::report::seconds(&format!("Lifeboat import of {rows} clients"), seconds(ours));
+    crate::report::seconds(&format!("the same {rows} imported again"), seconds(second));
+    crate::report::seconds(&format!("baseline: bare bulk INSERT of {rows} rows"), seconds(bare));
+    if let Some(t) = shell {
+        crate::report::seconds(&format!("baseline: sqlite3 .import of {rows} rows"), seconds(t));
+    }
 
     // Exports: everything, and a four-week backlog (the outage recorded as four weeks ago).
     let since = chrono::Utc::now() - chrono::Duration::weeks(4);

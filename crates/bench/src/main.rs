@@ -1,12 +1,15 @@
 //! `lifeboat-bench`: Lifeboat's figures beside a baseline measured in the same run on the same
 //! machine, so the ratio means something wherever it runs. Not a test: nothing here passes or fails.
 //!
-//! Run with `cargo run --release -p lifeboat-bench [-- --iterations N] [--practice DIR] [--only GROUP,...]`
+//! Run with `cargo run --release -p lifeboat-bench [-- GROUP...] [--size S,M,L,XL] [--iterations N]`
 //! (groups: write, open, reception, consult, import, sync; ingest and apply when named); `--help`.
+//! Every figure is also written to a JSON file (`--json PATH`, by default `lifeboat-bench.json`).
 //!
-//! The reception figures need an L practice (30,000 clients, about 130,000 appointments). Making
-//! one takes about a minute, so it is made once into `~/.cache/lifeboat/bench-L-schemaN` and reused;
-//! `--practice DIR` uses a folder made by `lifeboat demo --size L` instead.
+//! The reception and consult figures are measured on a generated practice of each size asked for
+//! (L by default: 30,000 clients, about 130,000 appointments; XL: 100,000 clients, about 500,000).
+//! Making one takes minutes, so each is made once into `~/.cache/lifeboat/bench-<size>-schemaN` and
+//! reused; `--practice DIR` uses a folder made by `lifeboat demo` instead. With more than one size a
+//! scaling table follows.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,6 +21,7 @@ use lifeboat_synthetic::{populate, Size};
 use rusqlite::Connection;
 
 mod import;
+mod report;
 mod sync;
 
 struct Figures {
@@ -54,6 +58,7 @@ impl Figures {
             micros(self.percentile(0.99)),
             self.samples.len()
         );
+        report::latency(&self.name, micros(self.percentile(0.5)), micros(self.percentile(0.99)), self.samples.len());
     }
 }
 
@@ -62,13 +67,10 @@ fn micros(d: Duration) -> f64 {
 }
 
 fn ratio(ours: &Figures, baseline: &Figures) {
-    println!(
-        "  ratio {} / {}: p50 {:.2}x   p99 {:.2}x",
-        ours.name,
-        baseline.name,
-        micros(ours.percentile(0.5)) / micros(baseline.percentile(0.5)),
-        micros(ours.percentile(0.99)) / micros(baseline.percentile(0.99))
-    );
+    let p50 = micros(ours.percentile(0.5)) / micros(baseline.percentile(0.5));
+    let p99 = micros(ours.percentile(0.99)) / micros(baseline.percentile(0.99));
+    println!("  ratio {} / {}: p50 {p50:.2}x   p99 {p99:.2}x", ours.name, baseline.name);
+    report::ratio(&ours.name, &baseline.name, p50, p99);
 }
 
 /// The key of a Lifeboat database, read from its key file, as SQLCipher's `PRAGMA key` value.
@@ -158,18 +160,29 @@ fn open_database(iterations: usize) {
     ratio(&store_open, &plain_open);
 }
 
-/// The L practice to measure reception on: given, cached, or generated now into the cache.
-fn l_practice(given: Option<&String>) -> std::path::PathBuf {
+/// The practice of `size` to measure on: given, cached, or generated now into the cache (made
+/// under a name of its own and renamed when whole, so a run stopped half-way leaves no half-made
+/// practice to be measured later).
+fn practice(size: Size, given: Option<&String>) -> std::path::PathBuf {
     if let Some(dir) = given {
         return dir.into();
     }
-    let dir =
-        dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join(format!("lifeboat/bench-L-schema{SCHEMA_VERSION}"));
+    let cache = dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("lifeboat");
+    let dir = cache.join(format!("bench-{size:?}-schema{SCHEMA_VERSION}"));
     if !dir.join(StoreConfig::DATABASE_FILE).exists() {
-        println!("\nGenerating the L practice into {} (once; a few minutes)...", dir.display());
+        let making = cache.join(format!("bench-{size:?}-schema{SCHEMA_VERSION}.making"));
+        println!("\nGenerating the {size:?} practice into {} (once; minutes, XL many)...", dir.display());
+        let _ = std::fs::remove_dir_all(&making);
+        let started = Instant::now();
+        {
+            let store = Store::open(StoreConfig::in_dir(&making), Arc::new(SystemClock)).unwrap();
+            lifeboat_synthetic::populate_with_progress(&store, size, 1, &mut |line| {
+                println!("  {:>6.0} s  {line}", started.elapsed().as_secs_f64())
+            })
+            .unwrap();
+        }
         let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::open(StoreConfig::in_dir(&dir), Arc::new(SystemClock)).unwrap();
-        populate(&store, Size::L, 1).unwrap();
+        std::fs::rename(&making, &dir).unwrap();
     }
     dir
 }
@@ -188,6 +201,8 @@ fn reception(dir: &Path, iterations: usize) {
         })
         .unwrap();
     println!("\nReception on {} ({clients} clients, {appointments} appointments)", dir.display());
+    report::seconds("clients", clients as f64);
+    report::seconds("appointments", appointments as f64);
 
     // Search as you type: every prefix (3 characters and more) of things reception types.
     let samples: Vec<String> = {
@@ -434,43 +449,73 @@ fn consult_room(dir: &Path, iterations: usize) {
     conn.execute_batch("DROP TABLE bench_draft").unwrap();
 }
 
-/// The groups `--only` may name.
+/// The groups that may be named.
 const GROUPS: [&str; 8] = ["write", "open", "reception", "consult", "import", "sync", "ingest", "apply"];
 
-const USAGE: &str = "Usage: lifeboat-bench [--only GROUP[,GROUP...]] [--iterations N] [--practice DIR] [--changes N]
+const USAGE: &str = "Usage: lifeboat-bench [GROUP...] [--size SIZE[,SIZE...]] [--iterations N] [--json PATH]
+                      [--practice DIR] [--changes N]
 
-Prints Lifeboat's figures beside baselines measured in the same run on this machine.
+Prints Lifeboat's figures beside baselines measured in the same run on this machine, and writes
+them to a JSON file.
 
-  --only GROUPS    run only these groups (comma-separated): write, open, reception, consult,
-                   import, sync (by default all of these); ingest (the hub's alone) and apply
-                   (applying changes without the network, for profiling) run only when named
+  GROUP...         run only these groups: write, open, reception, consult, import, sync (by
+                   default all of these); ingest (the hub's alone) and apply (applying changes
+                   without the network, for profiling) run only when named. `--only a,b` is the
+                   same as naming them
+  --size SIZES     the practice sizes to measure reception and consult on (S, M, L, XL; default
+                   L); with more than one, a scaling table follows. import and sync use L (or
+                   the first size given)
   --iterations N   samples per figure (default 1000)
-  --practice DIR   an L practice made by `lifeboat demo --size L` (default: one generated once
-                   into ~/.cache/lifeboat)
-  --changes N      with --only apply: how many changes (default 30000)
+  --json PATH      where to write the figures (default lifeboat-bench.json)
+  --practice DIR   a practice made by `lifeboat demo --size L` (instead of a generated one)
+  --changes N      with apply: how many changes (default 30000)
   --help           this text";
 
 /// The command line, checked: anything unknown is refused with the usage (exit 2), never run.
+#[derive(Debug)]
 struct Args {
     only: Option<Vec<String>>,
+    sizes: Vec<Size>,
     iterations: usize,
     practice: Option<String>,
     changes: usize,
+    json: std::path::PathBuf,
 }
 
-fn args() -> Result<Args, String> {
-    let mut args = Args { only: None, iterations: 1000, practice: None, changes: 30_000 };
-    let mut given = std::env::args().skip(1);
+fn groups(list: &str) -> Result<Vec<String>, String> {
+    let names: Vec<String> = list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+    match names.iter().find(|n| !GROUPS.contains(&n.as_str())) {
+        Some(unknown) => Err(format!("there is no benchmark group {unknown:?} (groups: {})", GROUPS.join(", "))),
+        None => Ok(names),
+    }
+}
+
+fn args_from(given: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut args = Args {
+        only: None,
+        sizes: vec![Size::L],
+        iterations: 1000,
+        practice: None,
+        changes: 30_000,
+        json: "lifeboat-bench.json".into(),
+    };
+    let mut given = given.into_iter();
     while let Some(arg) = given.next() {
         let mut value = |name: &str| given.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
             "--help" | "-h" => return Err(String::new()),
-            "--only" => {
-                let names: Vec<String> = value("--only")?.split(',').map(|n| n.trim().to_string()).collect();
-                if let Some(unknown) = names.iter().find(|n| !GROUPS.contains(&n.as_str())) {
-                    return Err(format!("there is no benchmark group {unknown:?}"));
+            "--only" => args.only.get_or_insert_with(Vec::new).extend(groups(&value("--only")?)?),
+            "--size" => {
+                let sizes = value("--size")?
+                    .split(',')
+                    .map(|s| {
+                        Size::parse(s).ok_or_else(|| format!("there is no practice size {:?} (S, M, L, XL)", s.trim()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                if sizes.is_empty() {
+                    return Err("--size needs at least one size".into());
                 }
-                args.only = Some(names);
+                args.sizes = sizes;
             }
             "--iterations" => {
                 args.iterations = value("--iterations")?
@@ -480,6 +525,7 @@ fn args() -> Result<Args, String> {
                     .ok_or("--iterations takes a whole number, at least 10")?
             }
             "--practice" => args.practice = Some(value("--practice")?),
+            "--json" => args.json = value("--json")?.into(),
             "--changes" => {
                 args.changes = value("--changes")?
                     .parse()
@@ -487,14 +533,18 @@ fn args() -> Result<Args, String> {
                     .filter(|n| *n >= 1)
                     .ok_or("--changes takes a whole number, at least 1")?
             }
-            other => return Err(format!("unknown argument {other:?}")),
+            other if other.starts_with('-') => return Err(format!("unknown argument {other:?}")),
+            name => args.only.get_or_insert_with(Vec::new).extend(groups(name)?),
         }
+    }
+    if args.practice.is_some() && args.sizes.len() > 1 {
+        return Err("--practice names one practice: give one --size with it".into());
     }
     Ok(args)
 }
 
 fn main() {
-    let args = match args() {
+    let args = match args_from(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(problem) => {
             if problem.is_empty() {
@@ -513,33 +563,77 @@ fn main() {
     let named = |name: &str| args.only.as_ref().is_some_and(|o| o.iter().any(|n| n == name));
     let runs = |name: &str| args.only.is_none() || named(name);
     println!("lifeboat-bench: {iterations} iterations per figure, baselines measured in the same run");
+    let sizes: Vec<String> = args.sizes.iter().map(|s| format!("{s:?}")).collect();
     if runs("write") {
+        report::context("S", "write");
         write_path(iterations);
     }
     if runs("open") {
+        report::context("M", "open");
         open_database(iterations / 5);
     }
     if named("ingest") {
+        report::context("-", "ingest");
         sync::ingest_only();
     }
-    let needs_practice = ["reception", "consult", "import", "sync"].iter().any(|g| runs(g)) || named("apply");
-    if !needs_practice {
-        return;
+    for size in &args.sizes {
+        let label = format!("{size:?}");
+        if runs("reception") {
+            report::context(&label, "reception");
+            reception(&practice(*size, args.practice.as_ref()), iterations);
+        }
+        if runs("consult") {
+            report::context(&label, "consult");
+            consult_room(&practice(*size, args.practice.as_ref()), iterations);
+        }
     }
-    let practice = l_practice(args.practice.as_ref());
-    if runs("reception") {
-        reception(&practice, iterations);
-    }
-    if runs("consult") {
-        consult_room(&practice, iterations);
-    }
+    let main_size = if args.sizes.contains(&Size::L) { Size::L } else { args.sizes[0] };
     if runs("import") {
-        import::run(&practice);
+        report::context(&format!("{main_size:?}"), "import");
+        import::run(&practice(main_size, args.practice.as_ref()));
     }
     if runs("sync") {
-        sync::run(&practice);
+        report::context(&format!("{main_size:?}"), "sync");
+        sync::run(&practice(main_size, args.practice.as_ref()));
     }
     if named("apply") {
-        sync::apply_only(&practice, args.changes);
+        report::context(&format!("{main_size:?}"), "apply");
+        sync::apply_only(&practice(main_size, args.practice.as_ref()), args.changes);
+    }
+    if args.sizes.len() > 1 {
+        report::print_scaling(&sizes);
+    }
+    match report::write_json(&args.json, iterations, &sizes) {
+        Ok(()) => println!("\nFigures written to {}", args.json.display()),
+        Err(e) => {
+            eprintln!("lifeboat-bench: could not write {}: {e}", args.json.display());
+            std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Args, String> {
+        args_from(line.split_whitespace().map(str::to_string))
+    }
+
+    #[test]
+    fn the_command_line_names_groups_sizes_and_the_json_file_and_refuses_the_rest() {
+        let args = parse("reception consult --size S,XL --json out/figures.json").unwrap();
+        assert_eq!(args.only, Some(vec!["reception".to_string(), "consult".to_string()]));
+        assert_eq!(args.sizes, vec![Size::S, Size::XL]);
+        assert_eq!(args.json, std::path::PathBuf::from("out/figures.json"));
+        let defaults = parse("").unwrap();
+        assert_eq!((defaults.only, defaults.sizes, defaults.iterations), (None, vec![Size::L], 1000));
+        assert_eq!(parse("--only write,open").unwrap().only, Some(vec!["write".to_string(), "open".to_string()]));
+        assert_eq!(parse("--help").err(), Some(String::new()));
+        assert!(parse("searches").unwrap_err().contains("there is no benchmark group \"searches\""));
+        assert!(parse("--size XXL").unwrap_err().contains("there is no practice size \"XXL\""));
+        assert!(parse("--iterations 5").unwrap_err().contains("at least 10"));
+        assert!(parse("--frobnicate").unwrap_err().contains("unknown argument"));
+        assert!(parse("--practice /tmp/p --size S,L").unwrap_err().contains("give one --size"));
     }
 }

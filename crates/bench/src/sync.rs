@@ -180,6 +180,10 @@ async fn push_pull(l_practice: &Path, n: usize) {
     println!("  push {n} changes to the relay               {:>7.2} s   {:>9.0} changes/s", secs(pushed), rate(pushed));
     println!("  pull and apply {n} changes on a new PC      {:>7.2} s   {:>9.0} changes/s", secs(pulled), rate(pulled));
     println!("  baseline: bare bulk INSERT of the same rows  {:>7.2} s   {:>9.0} rows/s", secs(bulk), rate(bulk));
+    crate::report::seconds(&format!("apply {n} changes, no network"), secs(applied_local));
+    crate::report::seconds(&format!("push {n} changes to the relay"), secs(pushed));
+    crate::report::seconds(&format!("pull and apply {n} changes"), secs(pulled));
+    crate::report::seconds(&format!("baseline: bare bulk INSERT of {n} rows"), secs(bulk));
     println!(
         "  ratio push / bulk insert: {:.1}x   pull+apply / bulk insert: {:.1}x",
         secs(pushed) / secs(bulk),
@@ -187,6 +191,7 @@ async fn push_pull(l_practice: &Path, n: usize) {
     );
     if let Some(p) = pouch {
         println!("  baseline: PouchDB replication (memory to memory) {:>6.2} s   {:>9.0} docs/s", p, n as f64 / p);
+        crate::report::seconds(&format!("baseline: PouchDB replication of {n} docs"), p);
         println!(
             "  ratio PouchDB / push: {:.1}x faster here   PouchDB / pull+apply: {:.1}x faster here",
             p / secs(pushed),
@@ -283,6 +288,8 @@ async fn hub_ingest() {
         secs(ours),
         total / secs(ours)
     );
+    crate::report::seconds("hub ingest", secs(ours));
+    crate::report::seconds("baseline: hub ingest as bare bulk INSERT", secs(bare));
     println!(
         "  baseline: bare bulk INSERT of the same rows   {:>7.2} s   {:>9.0} rows/s",
         secs(bare),

@@ -48,7 +48,7 @@ enum Command {
     Hours(HoursCommand),
     /// Run integrity checks and print versions
     Doctor,
-    /// Fill a new database with a generated demo practice (sizes S, M, L)
+    /// Fill a new database with a generated demo practice (sizes S, M, L, XL)
     Demo(DemoArgs),
     /// Pair this PC with the practice relay or the group's hub, with the code its host shows
     Pair(PairArgs),
@@ -402,7 +402,7 @@ struct JournalArgs {
 
 #[derive(Args)]
 struct DemoArgs {
-    /// S, M or L
+    /// S, M, L or XL (XL: 100,000 clients, three years; many minutes to make)
     #[arg(long, default_value = "M", value_parser = parse_size)]
     size: lifeboat_synthetic::Size,
     #[arg(long, default_value_t = 1)]
@@ -414,7 +414,7 @@ fn parse_role(text: &str) -> Result<Role, String> {
 }
 
 fn parse_size(text: &str) -> Result<lifeboat_synthetic::Size, String> {
-    lifeboat_synthetic::Size::parse(text).ok_or_else(|| "must be S, M or L".into())
+    lifeboat_synthetic::Size::parse(text).ok_or_else(|| "must be S, M, L or XL".into())
 }
 
 /// An error to print, with the exit code it gives.

@@ -25,6 +25,9 @@ pub enum Size {
     M,
     /// A busy hospital with a branch: 8 vets.
     L,
+    /// A referral hospital with two branches: 25 clinicians, 100,000 clients, three years of
+    /// appointments (about 500,000).
+    XL,
 }
 
 impl Size {
@@ -33,6 +36,7 @@ impl Size {
             "S" => Some(Size::S),
             "M" => Some(Size::M),
             "L" => Some(Size::L),
+            "XL" => Some(Size::XL),
             _ => None,
         }
     }
@@ -43,6 +47,7 @@ impl Size {
             Size::S => (2, 2, 2, 1),
             Size::M => (4, 4, 3, 1),
             Size::L => (8, 6, 5, 2),
+            Size::XL => (16, 9, 10, 3),
         }
     }
 
@@ -50,6 +55,7 @@ impl Size {
         match self {
             Size::S | Size::M => 0,
             Size::L => 1,
+            Size::XL => 2,
         }
     }
 }
@@ -391,7 +397,9 @@ mod tests {
 
     #[test]
     fn sizes_have_their_teams() {
-        for (size, vets, staff, premises) in [(Size::S, 2, 8, 1), (Size::M, 4, 13, 1), (Size::L, 8, 22, 2)] {
+        for (size, vets, staff, premises) in
+            [(Size::S, 2, 8, 1), (Size::M, 4, 13, 1), (Size::L, 8, 22, 2), (Size::XL, 16, 39, 3)]
+        {
             let (people, sites) = team(size, 1);
             assert_eq!(people.len(), staff, "{size:?}");
             assert_eq!(people.iter().filter(|p| p.2 == Role::Vet).count(), vets, "{size:?}");

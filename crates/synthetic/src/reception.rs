@@ -17,6 +17,8 @@ pub(crate) struct Volume {
     pub clients: usize,
     /// Days of appointments, ending `FUTURE_DAYS` after today.
     pub days: i64,
+    /// How full a clinician's day is, beside a typical practice's (a referral hospital is busier).
+    pub busy: f64,
 }
 
 pub(crate) const FUTURE_DAYS: i64 = 30;
@@ -24,9 +26,10 @@ pub(crate) const FUTURE_DAYS: i64 = 30;
 impl Size {
     pub(crate) fn volume(self) -> Volume {
         match self {
-            Size::S => Volume { clients: 300, days: 60 },
-            Size::M => Volume { clients: 5_000, days: 365 },
-            Size::L => Volume { clients: 30_000, days: 730 },
+            Size::S => Volume { clients: 300, days: 60, busy: 1.0 },
+            Size::M => Volume { clients: 5_000, days: 365, busy: 1.0 },
+            Size::L => Volume { clients: 30_000, days: 730, busy: 1.0 },
+            Size::XL => Volume { clients: 100_000, days: 1095, busy: 1.3 },
         }
     }
 }
@@ -307,7 +310,7 @@ pub(crate) fn appointments(
                 if minute + minutes > end {
                     break;
                 }
-                if rng.random_bool(density * fill) {
+                if rng.random_bool((density * volume.busy * fill).min(1.0)) {
                     let (client_id, patient_id) = owned[rng.random_range(0..owned.len())];
                     let reasons = REASONS.iter().find(|(k, _)| *k == kind).map(|(_, r)| *r).unwrap_or(&[""]);
                     day.push((

@@ -700,10 +700,12 @@ impl KeyFile {
             let salt = Self::salt_of(entry);
             sealed.push(match self.unlock(&salt, &access, &self.path) {
                 Ok((key, _)) => Some(Sealed::seal(&key, recovery, made_on)?),
-                Err(e) if entry.state != KeyState::Retired => return Err(Error::Conflict(format!(
+                Err(e) if entry.state != KeyState::Retired => {
+                    return Err(Error::Conflict(format!(
                     "the database key could not be read to seal it with a new recovery key ({}); nothing was changed",
                     e.user_message()
-                ))),
+                )))
+                }
                 Err(_) => None,
             });
         }
