@@ -2539,3 +2539,99 @@ const at = (v, path) => path.reduce((o, k) => o[k], v);
 })().then(done, (e) => done('harness failed: ' + JSON.stringify(e)));
 "#
 );
+
+/// Reception at a referral hospital: 25 clinicians' columns stay legible (names wrap, never cut),
+/// the desk narrows them to its own team, and this PC remembers the choice across a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reception_at_twenty_five_clinicians_chooses_its_columns_and_the_choice_is_remembered() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    tokio::time::timeout(Duration::from_secs(240), async {
+        use lifeboat_core::{AppointmentKind, NewAppointment, NewClient, NewPatient, Role, Species};
+        let data = tempfile::TempDir::new().unwrap();
+        {
+            let store = open_store(data.path());
+            lifeboat_synthetic::populate_staff(&store, lifeboat_synthetic::Size::XL, 1).unwrap();
+            let desk = store.login("reception1", lifeboat_synthetic::DEMO_PASSWORD).unwrap();
+            let manager = store.login("manager1", lifeboat_synthetic::DEMO_PASSWORD).unwrap();
+            let clinicians: Vec<_> = store
+                .list_staff(&manager)
+                .unwrap()
+                .into_iter()
+                .filter(|s| matches!(s.role, Role::Vet | Role::Nurse))
+                .collect();
+            assert_eq!(clinicians.len(), 25);
+            let today = lifeboat_core::time::local_date(store.clock().now());
+            for (i, c) in clinicians.iter().enumerate() {
+                let client = store
+                    .register_client(
+                        &desk,
+                        &NewClient {
+                            first_name: "Ada".into(),
+                            last_name: format!("Fitzwilliam-Montgomery {i}"),
+                            phone: format!("07700 900{:03}", i),
+                            ..Default::default()
+                        },
+                    )
+                    .unwrap();
+                let pet =
+                    store.register_patient(&desk, client.id, &NewPatient::new("Bartholomew", Species::Dog)).unwrap();
+                let start = today.and_hms_opt(9 + (i % 6) as u32, 15 * (i % 4) as u32, 0).unwrap();
+                let new = NewAppointment {
+                    clinician_id: c.id,
+                    room: "Consult 1".into(),
+                    start,
+                    minutes: 30,
+                    kind: if c.role == Role::Vet {
+                        AppointmentKind::Consultation
+                    } else {
+                        AppointmentKind::NurseClinic
+                    },
+                    reason: "Check".into(),
+                    patient_id: pet.id,
+                    client_id: client.id,
+                    notes: String::new(),
+                    confirm_outside_hours: true,
+                };
+                store.book_appointment(&desk, &new).unwrap();
+            }
+        }
+        let columns = |app: &Desktop| {
+            let app = app.client.clone();
+            async move { app.find_all(fantoccini::Locator::Css("[data-testid=clinician-column]")).await.unwrap().len() }
+        };
+        let app = Desktop::launch(data.path(), "twenty-five").await;
+        app.fill("#field-login-username", "reception1").await;
+        app.fill("#field-login-password", lifeboat_synthetic::DEMO_PASSWORD).await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.find("[data-testid=daybook-grid]").await;
+        app.wait_text("[data-testid=clinician-filter]", "Clinicians: all 25").await;
+        assert_eq!(columns(&app).await, 25);
+        assert_eq!(app.texts("[data-testid=appointment]").await.len(), 25, "one booking each");
+        app.screenshot("1-all-twenty-five").await;
+
+        // The desk shows only the vets, then leaves one out.
+        app.click("[data-testid=clinician-filter]").await;
+        app.click("[data-testid=clinicians-vets]").await;
+        app.wait_text("[data-testid=clinician-filter]", "Clinicians: 16 of 25").await;
+        app.click("[data-testid=clinician-choice]").await;
+        app.wait_text("[data-testid=clinician-filter]", "Clinicians: 15 of 25").await;
+        app.screenshot("2-choosing").await;
+        assert_eq!(columns(&app).await, 15);
+        app.click("[data-testid=clinician-filter]").await;
+        app.wait_gone("[data-testid=clinician-choices]").await;
+        app.screenshot("3-fifteen-vets").await;
+        app.close().await;
+        wait_until_closed(data.path()).await;
+
+        // The same PC remembers its choice.
+        let app = Desktop::launch(data.path(), "twenty-five").await;
+        app.fill("#field-login-username", "reception1").await;
+        app.fill("#field-login-password", lifeboat_synthetic::DEMO_PASSWORD).await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.wait_text("[data-testid=clinician-filter]", "Clinicians: 15 of 25").await;
+        assert_eq!(columns(&app).await, 15);
+        app.close().await;
+    })
+    .await
+    .expect("the end-to-end test finished within 4 minutes");
+}
