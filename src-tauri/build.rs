@@ -3,6 +3,7 @@
 const COMMANDS: &[&str] = &[
     "app_status",
     "setup_practice",
+    "first_screen_shown",
     "key_protection",
     "make_recovery_key",
     "confirm_recovery_key",

@@ -125,6 +125,13 @@ pub async fn setup_practice(state: State<'_, AppState>, setup: PracticeSetup) ->
     .await
 }
 
+/// The window's first screen is on show: noted once, with how long the start took (milliseconds
+/// since the process began), on standard error and in the answer. No data; anyone at the PC.
+#[tauri::command]
+pub async fn first_screen_shown() -> CommandResult<u64> {
+    guarded(async { Ok(crate::note_first_screen()) }).await
+}
+
 /// Where the database key is kept, and when the recovery key was made (managers and admins).
 #[tauri::command]
 pub async fn key_protection(state: State<'_, AppState>) -> CommandResult<lifeboat_core::KeyProtection> {

@@ -27,7 +27,22 @@ pub use commands::{AppStatus, Phase};
 pub use error::CommandError;
 pub use state::{AppState, DemoInfo};
 
+/// When this process began (as near as the shell can tell), and when its first screen was shown.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+static FIRST_SCREEN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// Notes, once, how long the start took to the first screen, and says so on standard error (the
+/// start-up benchmark reads it there).
+pub fn note_first_screen() -> u64 {
+    let ms = STARTED.get().map(|s| s.elapsed().as_millis() as u64).unwrap_or(0);
+    if FIRST_SCREEN.set(ms).is_ok() {
+        eprintln!("lifeboat: first screen shown {ms} ms after start");
+    }
+    FIRST_SCREEN.get().copied().unwrap_or(ms)
+}
+
 pub fn run() {
+    let _ = STARTED.set(std::time::Instant::now());
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
@@ -53,6 +68,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
             commands::setup_practice,
+            commands::first_screen_shown,
             commands::key_protection,
             commands::make_recovery_key,
             commands::confirm_recovery_key,

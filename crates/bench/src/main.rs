@@ -22,6 +22,7 @@ use rusqlite::Connection;
 
 mod import;
 mod report;
+mod startup;
 mod sync;
 
 struct Figures {
@@ -204,13 +205,14 @@ fn reception(dir: &Path, iterations: usize) {
     report::seconds("clients", clients as f64);
     report::seconds("appointments", appointments as f64);
 
-    // Search as you type: every prefix (3 characters and more) of things reception types.
+    // Search as you type: every prefix (3 characters and more) of things reception types, from 40
+    // clients spread through the practice whatever its size.
     let samples: Vec<String> = {
         let mut stmt = conn
-            .prepare("SELECT c.last_name, replace(c.phone, ' ', ''), c.postcode, p.name FROM client c JOIN ownership o ON o.client_id = c.id JOIN patient p ON p.id = o.patient_id WHERE c.rowid % 997 = 0 LIMIT 40")
+            .prepare("SELECT c.last_name, replace(c.phone, ' ', ''), c.postcode, p.name FROM client c JOIN ownership o ON o.client_id = c.id JOIN patient p ON p.id = o.patient_id WHERE c.rowid % ?1 = 0 LIMIT 40")
             .unwrap();
         let rows = stmt
-            .query_map([], |r| {
+            .query_map([(clients / 40).max(1)], |r| {
                 Ok([r.get::<_, String>(0)?, r.get::<_, String>(1)?[5..].to_string(), r.get(2)?, r.get(3)?])
             })
             .unwrap();
@@ -450,7 +452,7 @@ fn consult_room(dir: &Path, iterations: usize) {
 }
 
 /// The groups that may be named.
-const GROUPS: [&str; 8] = ["write", "open", "reception", "consult", "import", "sync", "ingest", "apply"];
+const GROUPS: [&str; 9] = ["write", "open", "reception", "consult", "startup", "import", "sync", "ingest", "apply"];
 
 const USAGE: &str = "Usage: lifeboat-bench [GROUP...] [--size SIZE[,SIZE...]] [--iterations N] [--json PATH]
                       [--practice DIR] [--changes N]
@@ -458,8 +460,9 @@ const USAGE: &str = "Usage: lifeboat-bench [GROUP...] [--size SIZE[,SIZE...]] [-
 Prints Lifeboat's figures beside baselines measured in the same run on this machine, and writes
 them to a JSON file.
 
-  GROUP...         run only these groups: write, open, reception, consult, import, sync (by
-                   default all of these); ingest (the hub's alone) and apply (applying changes
+  GROUP...         run only these groups: write, open, reception, consult, startup, import,
+                   sync (by default all of these; startup needs the desktop app built with
+                   --release beside this binary, and Xvfb); ingest (the hub's alone) and apply (applying changes
                    without the network, for profiling) run only when named. `--only a,b` is the
                    same as naming them
   --size SIZES     the practice sizes to measure reception and consult on (S, M, L, XL; default
@@ -585,6 +588,10 @@ fn main() {
         if runs("consult") {
             report::context(&label, "consult");
             consult_room(&practice(*size, args.practice.as_ref()), iterations);
+        }
+        if runs("startup") {
+            report::context(&label, "startup");
+            startup::run(&practice(*size, args.practice.as_ref()), (iterations / 50).clamp(5, 20));
         }
     }
     let main_size = if args.sizes.contains(&Size::L) { Size::L } else { args.sizes[0] };

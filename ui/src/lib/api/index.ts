@@ -188,6 +188,8 @@ export const api = {
   appStatus: () => call<AppStatus>('app_status'),
   /** Creates the practice; returns its recovery key, shown this once. */
   setupPractice: (setup: PracticeSetup) => call<string>('setup_practice', { setup }),
+  /** The first screen is on show (noted once, for the start-up benchmark). */
+  firstScreenShown: () => call<number>('first_screen_shown'),
   keyProtection: () => call<KeyProtection>('key_protection'),
   /** A new recovery key (admins), shown this once. */
   makeRecoveryKey: () => call<string>('make_recovery_key'),
