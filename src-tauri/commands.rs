@@ -1741,9 +1741,20 @@ async fn may_manage_backups(state: &AppState) -> CommandResult<Option<Arc<Store>
         Ok(store) => {
             // Opened, but damaged where the first screen reads (the app then shows it unavailable).
             let probe = store.clone();
-            let unreadable = blocking(move || Ok(probe.practice().err().map(|e| e.code()))).await?;
+            let (unreadable, empty) = blocking(move || {
+                Ok(match probe.practice() {
+                    Ok(practice) => (None, practice.is_none()),
+                    Err(e) => (Some(e.code()), false),
+                })
+            })
+            .await?;
             if unreadable.is_some_and(damaged) {
                 return Ok(None);
+            }
+            // A new PC with no practice yet has nothing to guard: it may be filled from a backup
+            // (another PC's, which opens only with that PC's recovery key) before anyone signs in.
+            if empty {
+                return Ok(Some(store));
             }
             let session = state.session()?;
             let checked = store.clone();
@@ -1848,12 +1859,26 @@ fn chosen_path(field: &str, text: &str) -> CommandResult<std::path::PathBuf> {
     Ok(path)
 }
 
-/// What a backup holds, read from the backup itself after checking it whole. Changes nothing.
+/// The store's folder, with a recovery key if one was typed (a backup of another PC's database).
+fn backup_config(state: &AppState, recovery_key: Option<String>) -> CommandResult<lifeboat_core::StoreConfig> {
+    let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
+    Ok(match recovery_key.filter(|k| !k.trim().is_empty()) {
+        Some(text) => config.with_recovery_key(lifeboat_core::RecoveryKey::parse(&text)?),
+        None => config,
+    })
+}
+
+/// What a backup holds, read from the backup itself after checking it whole. Changes nothing. A
+/// backup of another PC's database opens with its recovery key.
 #[tauri::command]
-pub async fn inspect_backup(state: State<'_, AppState>, path: String) -> CommandResult<BackupSummary> {
+pub async fn inspect_backup(
+    state: State<'_, AppState>,
+    path: String,
+    recovery_key: Option<String>,
+) -> CommandResult<BackupSummary> {
     guarded(async {
         may_manage_backups(&state).await?;
-        let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
+        let config = backup_config(&state, recovery_key)?;
         blocking(move || Ok(backup::inspect(&chosen_path("backup", &path)?, &config)?)).await
     })
     .await
@@ -1862,10 +1887,15 @@ pub async fn inspect_backup(state: State<'_, AppState>, path: String) -> Command
 /// Restores a backup: checks it, asks the next start to put it in place, and restarts the app (so
 /// that nothing has the database open while it is replaced). The replaced database is kept.
 #[tauri::command]
-pub async fn restore_backup(app: tauri::AppHandle, state: State<'_, AppState>, path: String) -> CommandResult<()> {
+pub async fn restore_backup(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+    recovery_key: Option<String>,
+) -> CommandResult<()> {
     guarded(async {
         may_manage_backups(&state).await?;
-        let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
+        let config = backup_config(&state, recovery_key)?;
         blocking(move || Ok(backup::stage_restore(&config, &chosen_path("backup", &path)?).map(|_| ())?)).await?;
         app.restart();
     })

@@ -2423,8 +2423,8 @@ fn role_matrix(records: &Records) -> Vec<(&'static str, serde_json::Value, Needs
         ("backups_overview", json!({}), Action(ManageBackups)),
         ("back_up_now", json!({}), Action(ManageBackups)),
         ("set_backup_copy_folder", json!({ "folder": path("stick") }), Action(ManageBackups)),
-        ("inspect_backup", json!({ "path": path("backup.db") }), Action(ManageBackups)),
-        ("restore_backup", json!({ "path": path("backup.db") }), Action(ManageBackups)),
+        ("inspect_backup", json!({ "path": path("backup.db"), "recoveryKey": null }), Action(ManageBackups)),
+        ("restore_backup", json!({ "path": path("backup.db"), "recoveryKey": null }), Action(ManageBackups)),
         ("start_afresh", json!({}), NeverHere),
         ("key_protection", json!({}), Action(ManageBackups)),
         ("first_screen_shown", json!({}), Nothing),
@@ -2635,4 +2635,87 @@ async fn reception_at_twenty_five_clinicians_chooses_its_columns_and_the_choice_
     })
     .await
     .expect("the end-to-end test finished within 4 minutes");
+}
+
+/// A PC that died is replaced: on the new PC's set-up screen the manager restores the old PC's
+/// backup (copied from the USB stick with its key file), opened with the old PC's recovery key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_pc_is_filled_from_a_dead_pc_s_backup_with_its_recovery_key() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    tokio::time::timeout(Duration::from_secs(300), async {
+        use lifeboat_core::store::backup;
+        let old_pc = tempfile::TempDir::new().unwrap();
+        let (recovery, taken) = {
+            let store = open_store(old_pc.path());
+            let admin =
+                store.create_practice(&lifeboat_core::example::practice_setup("admin", "admin password")).unwrap();
+            let recovery = store.make_recovery_key(&admin).unwrap();
+            let client = lifeboat_core::NewClient {
+                first_name: "Agatha".into(),
+                last_name: "Quillfeather".into(),
+                phone: "07700 900461".into(),
+                ..Default::default()
+            };
+            store.register_client(&admin, &client).unwrap();
+            let taken = store.back_up(&store.config().backups_dir()).unwrap();
+            (recovery, taken)
+        };
+        // The new PC: the backup and its key file copied from the stick into its backups folder.
+        let data = tempfile::TempDir::new().unwrap();
+        let folder = data.path().join(lifeboat_core::StoreConfig::BACKUPS_FOLDER);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::copy(&taken.path, folder.join(&taken.name)).unwrap();
+        let key_file = format!("{}.key", taken.name);
+        std::fs::copy(old_pc.path().join("backups").join(&key_file), folder.join(&key_file)).unwrap();
+
+        let app = Desktop::launch(data.path(), "new-pc").await;
+        app.click("[data-testid=restore-instead]").await;
+        app.click("[data-testid=backup-look]").await;
+        app.fill("#field-backup-recovery-key", "7777-7777-7777-7777-7777-7777-7777-7777").await;
+        app.click("[data-testid=backup-recovery-look]").await;
+        app.wait_text("#field-backup-recovery-key-note", "It does not open this database").await;
+        app.fill("#field-backup-recovery-key", &recovery).await;
+        app.click("[data-testid=backup-recovery-look]").await;
+        app.wait_text("[data-testid=backup-practice]", "Riverside Vets").await;
+        assert_eq!(
+            app.text("[data-testid=backup-counts]").await.split_whitespace().collect::<Vec<_>>().join(" "),
+            "1 client, 0 animals, 0 appointments, 0 consultations, 0 prescriptions, 0 payments, 1 staff account"
+        );
+        app.screenshot("1-look-inside-with-the-recovery-key").await;
+        app.click("[data-testid=backup-restore]").await;
+        app.click("[data-testid=backup-restore-confirm]").await;
+
+        // Lifeboat restarts and restores first; that process is nobody's child here.
+        let pending = data.path().join(backup::PENDING_RESTORE_FILE);
+        let replaced = data.path().join(backup::REPLACED_FOLDER);
+        let start = Instant::now();
+        while pending.exists() || !replaced.exists() || apps_on(data.path()).is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(60), "the restarted app never restored the backup");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        for pid in apps_on(data.path()) {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        wait_until_closed(data.path()).await;
+        drop(app);
+
+        // The new PC holds the old PC's records, and opens them without the recovery key.
+        let app = Desktop::launch(data.path(), "new-pc").await;
+        app.fill("#field-login-username", "admin").await;
+        app.fill("#field-login-password", "admin password").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.type_keys("#search", "Quillfeather").await;
+        app.wait_text("[data-testid=search-hit]", "Quillfeather").await;
+        app.screenshot("2-restored").await;
+        app.close().await;
+        wait_until_closed(data.path()).await;
+        let store = open_store(data.path());
+        let desk = store.login("admin", "admin password").unwrap();
+        let hits = store.search(&desk, "Quillfeather", 5).unwrap();
+        assert_eq!(hits.iter().map(|h| h.client_name.as_str()).collect::<Vec<_>>(), ["A. Quillfeather"]);
+        assert!(store.doctor().unwrap().is_healthy());
+    })
+    .await
+    .expect("the end-to-end test finished within 5 minutes");
 }

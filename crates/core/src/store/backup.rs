@@ -508,6 +508,13 @@ pub fn restore(config: &StoreConfig, backup: &Path, clock: std::sync::Arc<dyn Cl
 /// to restore, so that nothing has the database open while it is replaced.
 pub fn stage_restore(config: &StoreConfig, backup: &Path) -> Result<BackupSummary> {
     let summary = inspect(backup, config)?;
+    // A backup of another PC's database, opened with its recovery key: the key file learns its key
+    // now (kept as this PC keeps keys), so that the restore at the next start needs no recovery key.
+    if config.keys.recovery_key.is_some() && config.key_file.exists() {
+        let key = backup_key(backup, config)?;
+        let unique = uuid::Uuid::now_v7().simple().to_string();
+        keyfile::learn(&config.key_file, &key, &config.keys, &keyfile::backup_key_file(backup), &unique)?;
+    }
     let marker = pending_file(config);
     let body = serde_json::to_vec(&PendingRestore { backup: backup.to_path_buf() })
         .map_err(|e| Error::Internal(e.to_string()))?;

@@ -383,9 +383,9 @@ export const api = {
   backUpNow: () => call<BackupsOverview>('back_up_now'),
   /** `folder`: an absolute path for copies (a USB stick), or null for none. */
   setBackupCopyFolder: (folder: string | null) => call<BackupsOverview>('set_backup_copy_folder', { folder }),
-  inspectBackup: (path: string) => call<BackupSummary>('inspect_backup', { path }),
+  inspectBackup: (path: string, recoveryKey: string | null = null) => call<BackupSummary>('inspect_backup', { path, recoveryKey }),
   /** Checks the backup, then restarts the app, which puts it in place before opening anything. */
-  restoreBackup: (path: string) => call<void>('restore_backup', { path }),
+  restoreBackup: (path: string, recoveryKey: string | null = null) => call<void>('restore_backup', { path, recoveryKey }),
   /** Only when the database's creation was interrupted: moves the key file aside and restarts. */
   startAfresh: () => call<void>('start_afresh'),
 };
