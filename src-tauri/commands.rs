@@ -125,11 +125,21 @@ pub async fn setup_practice(state: State<'_, AppState>, setup: PracticeSetup) ->
     .await
 }
 
-/// The window's first screen is on show: noted once, with how long the start took (milliseconds
-/// since the process began), on standard error and in the answer. No data; anyone at the PC.
+/// The window's first screen is on show: noted once, with which screen it is and how long the start
+/// took (milliseconds since the shell began to run), on standard error and in the answer. No data;
+/// anyone at the PC.
 #[tauri::command]
-pub async fn first_screen_shown() -> CommandResult<u64> {
-    guarded(async { Ok(crate::note_first_screen()) }).await
+pub async fn first_screen_shown(screen: String) -> CommandResult<u64> {
+    guarded(async {
+        const SCREENS: [&str; 5] = ["setup", "login", "home", "unavailable", "preparing"];
+        let Some(screen) = SCREENS.iter().find(|s| **s == screen) else {
+            return Err(
+                lifeboat_core::Error::invalid("screen", format!("must be one of {}", SCREENS.join(", "))).into()
+            );
+        };
+        Ok(crate::note_first_screen(screen))
+    })
+    .await
 }
 
 /// Where the database key is kept, and when the recovery key was made (managers and admins).
@@ -1743,7 +1753,7 @@ async fn may_manage_backups(state: &AppState) -> CommandResult<Option<Arc<Store>
             let probe = store.clone();
             let (unreadable, empty) = blocking(move || {
                 Ok(match probe.practice() {
-                    Ok(practice) => (None, practice.is_none()),
+                    Ok(_) => (None, probe.holds_nothing().unwrap_or(false)),
                     Err(e) => (Some(e.code()), false),
                 })
             })
@@ -1751,8 +1761,8 @@ async fn may_manage_backups(state: &AppState) -> CommandResult<Option<Arc<Store>
             if unreadable.is_some_and(damaged) {
                 return Ok(None);
             }
-            // A new PC with no practice yet has nothing to guard: it may be filled from a backup
-            // (another PC's, which opens only with that PC's recovery key) before anyone signs in.
+            // A new PC that holds nothing (no practice, no journal, no sync server) has nothing to
+            // guard: it may be filled from a backup before anyone signs in.
             if empty {
                 return Ok(Some(store));
             }

@@ -33,10 +33,10 @@ static FIRST_SCREEN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
 /// Notes, once, how long the start took to the first screen, and says so on standard error (the
 /// start-up benchmark reads it there).
-pub fn note_first_screen() -> u64 {
+pub fn note_first_screen(screen: &str) -> u64 {
     let ms = STARTED.get().map(|s| s.elapsed().as_millis() as u64).unwrap_or(0);
     if FIRST_SCREEN.set(ms).is_ok() {
-        eprintln!("lifeboat: first screen shown {ms} ms after start");
+        eprintln!("lifeboat: first screen shown ({screen}) {ms} ms after start");
     }
     FIRST_SCREEN.get().copied().unwrap_or(ms)
 }

@@ -2427,7 +2427,7 @@ fn role_matrix(records: &Records) -> Vec<(&'static str, serde_json::Value, Needs
         ("restore_backup", json!({ "path": path("backup.db"), "recoveryKey": null }), Action(ManageBackups)),
         ("start_afresh", json!({}), NeverHere),
         ("key_protection", json!({}), Action(ManageBackups)),
-        ("first_screen_shown", json!({}), Nothing),
+        ("first_screen_shown", json!({ "screen": "login" }), Nothing),
         ("make_recovery_key", json!({}), Action(EditPractice)),
         ("confirm_recovery_key", json!({}), Action(EditPractice)),
         ("change_key", json!({}), Action(EditPractice)),

@@ -2,7 +2,8 @@
 //! machine, so the ratio means something wherever it runs. Not a test: nothing here passes or fails.
 //!
 //! Run with `cargo run --release -p lifeboat-bench [-- GROUP...] [--size S,M,L,XL] [--iterations N]`
-//! (groups: write, open, reception, consult, import, sync; ingest and apply when named); `--help`.
+//! (groups: write, open, reception, consult, startup, import, sync; ingest and apply when named);
+//! `--help`.
 //! Every figure is also written to a JSON file (`--json PATH`, by default `lifeboat-bench.json`).
 //!
 //! The reception and consult figures are measured on a generated practice of each size asked for
@@ -202,8 +203,8 @@ fn reception(dir: &Path, iterations: usize) {
         })
         .unwrap();
     println!("\nReception on {} ({clients} clients, {appointments} appointments)", dir.display());
-    report::seconds("clients", clients as f64);
-    report::seconds("appointments", appointments as f64);
+    report::value("clients", clients as f64, "count");
+    report::value("appointments", appointments as f64, "count");
 
     // Search as you type: every prefix (3 characters and more) of things reception types, from 40
     // clients spread through the practice whatever its size.
@@ -540,6 +541,10 @@ fn args_from(given: impl IntoIterator<Item = String>) -> Result<Args, String> {
             name => args.only.get_or_insert_with(Vec::new).extend(groups(name)?),
         }
     }
+    if args.only.as_ref().is_some_and(|o| o.is_empty()) {
+        return Err("no benchmark group named".into());
+    }
+    args.sizes.dedup();
     if args.practice.is_some() && args.sizes.len() > 1 {
         return Err("--practice names one practice: give one --size with it".into());
     }
@@ -559,6 +564,12 @@ fn main() {
         }
     };
     let iterations = args.iterations;
+    // The file is written at the end of a run that may take an hour: a path that cannot be written
+    // is found out now.
+    if let Err(e) = report::write_json(&args.json, iterations, &[]) {
+        eprintln!("lifeboat-bench: cannot write {}: {e}", args.json.display());
+        std::process::exit(2);
+    }
     if cfg!(debug_assertions) {
         println!("warning: a debug build; run with --release for figures that mean anything");
     }

@@ -18,9 +18,11 @@ pub struct Row {
     pub p99_us: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<usize>,
-    /// Whole-run figures (an import, a sync): seconds.
+    /// Other figures: a value and its unit (seconds for an import or a sync, a count, MB).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub seconds: Option<f64>,
+    pub value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<&'static str>,
 }
 
 #[derive(Clone, Serialize)]
@@ -55,12 +57,18 @@ pub fn latency(name: &str, p50_us: f64, p99_us: f64, samples: usize) {
         p50_us: Some(p50_us),
         p99_us: Some(p99_us),
         samples: Some(samples),
-        seconds: None,
+        value: None,
+        unit: None,
     });
 }
 
 /// A whole-run figure in seconds (an import, a sync of n changes).
 pub fn seconds(name: &str, seconds: f64) {
+    value(name, seconds, "s");
+}
+
+/// Any other figure, with its unit.
+pub fn value(name: &str, value: f64, unit: &'static str) {
     let (size, group) = here();
     ROWS.lock().unwrap_or_else(|e| e.into_inner()).push(Row {
         size,
@@ -69,7 +77,8 @@ pub fn seconds(name: &str, seconds: f64) {
         p50_us: None,
         p99_us: None,
         samples: None,
-        seconds: Some(seconds),
+        value: Some(value),
+        unit: Some(unit),
     });
 }
 

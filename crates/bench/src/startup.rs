@@ -2,8 +2,10 @@
 //! its first screen on show — the login screen, on an existing practice's database — beside the same
 //! binary starting on an empty folder (the set-up screen, with a new database made). The app says
 //! when its first screen is on show (`first_screen_shown`, on standard error); the time is taken
-//! here, from the launch. The resident memory of the app and its web view processes is read then
-//! too. Linux only (Xvfb and /proc): platform code.
+//! here, from the launch; a start that shows another screen first (the key asked for, say) is not
+//! counted. The memory of the app and its web view processes (proportional set size) is read then
+//! too. Starts are warm (the binary and database in the page cache after the first). Linux only
+//! (Xvfb and /proc): platform code.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -58,8 +60,10 @@ fn xvfb() -> Option<(Reaped, String)> {
     None
 }
 
-/// Resident memory of `pid` and every process below it (the web view's), in KiB.
-fn tree_rss_kib(pid: u32) -> u64 {
+/// Memory of `pid` and every process below it (the web view's), in KiB: the proportional set size
+/// (shared library pages divided among the processes that share them), or the resident set where
+/// the kernel gives no PSS.
+fn tree_memory_kib(pid: u32) -> u64 {
     let mut total = 0;
     let mut pending = vec![pid];
     let mut seen = Vec::new();
@@ -68,14 +72,15 @@ fn tree_rss_kib(pid: u32) -> u64 {
             continue;
         }
         seen.push(p);
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{p}/status")) {
-            total += status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
+        let field = |file: &str, key: &str| {
+            std::fs::read_to_string(format!("/proc/{p}/{file}")).ok().and_then(|text| {
+                text.lines()
+                    .find(|l| l.starts_with(key))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
+        };
+        total += field("smaps_rollup", "Pss:").or_else(|| field("status", "VmRSS:")).unwrap_or(0);
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
             let parent = std::fs::read_to_string(format!("/proc/{child}/stat"))
@@ -90,8 +95,9 @@ fn tree_rss_kib(pid: u32) -> u64 {
     total
 }
 
-/// One start: the time from launch to the first screen, and the memory then.
-fn start_once(binary: &Path, display: &str, data: &Path) -> Option<(Duration, u64)> {
+/// One start: the time from launch to the first screen, and the memory then. `None` if the screen
+/// shown first is not `screen`, or none came within a minute.
+fn start_once(binary: &Path, display: &str, data: &Path, screen: &str) -> Option<(Duration, u64)> {
     let launched = Instant::now();
     let mut child = Command::new(binary)
         .env("DISPLAY", display)
@@ -110,14 +116,18 @@ fn start_once(binary: &Path, display: &str, data: &Path) -> Option<(Duration, u6
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if line.contains("first screen shown") {
-                let _ = tx.send(launched.elapsed());
+                let _ = tx.send((launched.elapsed(), line));
             }
         }
     });
-    let shown = rx.recv_timeout(Duration::from_secs(60)).ok()?;
-    let rss = tree_rss_kib(pid);
+    let (shown, line) = rx.recv_timeout(Duration::from_secs(60)).ok()?;
+    if !line.contains(&format!("({screen})")) {
+        println!("  a start showed another screen than {screen}: {line}");
+        return None;
+    }
+    let memory = tree_memory_kib(pid);
     drop(child);
-    Some((shown, rss))
+    Some((shown, memory))
 }
 
 fn copy_practice(from: &Path, to: &Path) {
@@ -128,11 +138,15 @@ fn copy_practice(from: &Path, to: &Path) {
 }
 
 pub fn run(practice: &Path, runs: usize) {
-    println!("\nStart-up: launch to the first screen, the real desktop binary under Xvfb ({runs} starts each)");
+    println!("\nStart-up: launch to the first screen, the real desktop binary under Xvfb ({runs} starts each, warm)");
     let Some(binary) = desktop_binary() else {
         println!("  not measured: no lifeboat-desktop beside this binary (cargo build --release -p lifeboat-desktop)");
         return;
     };
+    if let Ok(built) = std::fs::metadata(&binary).and_then(|m| m.modified()) {
+        let age = built.elapsed().unwrap_or_default().as_secs() / 60;
+        println!("  {} (built {age} minutes ago)", binary.display());
+    }
     let Some((_xvfb, display)) = xvfb() else {
         println!("  not measured: Xvfb could not be started (scripts/setup --test installs it)");
         return;
@@ -140,56 +154,44 @@ pub fn run(practice: &Path, runs: usize) {
     let existing = tempfile::TempDir::new().unwrap();
     copy_practice(practice, existing.path());
     // The first start on the copy takes a node id of its own (a copied folder); not measured.
-    let _ = start_once(&binary, &display, existing.path());
-    let mut memory = Vec::new();
+    let _ = start_once(&binary, &display, existing.path(), "login");
+    let (mut ours, mut baseline, mut memory) = (Vec::new(), Vec::new(), Vec::new());
     let mut failed = 0;
-    let mut starts = |data: &dyn Fn() -> (Option<tempfile::TempDir>, PathBuf), memory: &mut Vec<u64>| {
-        let mut samples = Vec::new();
-        for _ in 0..runs {
-            let (_keep, folder) = data();
-            match start_once(&binary, &display, &folder) {
-                Some((shown, rss)) => {
-                    samples.push(shown);
-                    memory.push(rss);
-                }
-                None => failed += 1,
+    // Interleaved, so that a moment when the machine is busier weighs on both alike.
+    for _ in 0..runs {
+        match start_once(&binary, &display, existing.path(), "login") {
+            Some((shown, kib)) => {
+                ours.push(shown);
+                memory.push(kib);
             }
+            None => failed += 1,
         }
-        samples
-    };
-    let existing_path = existing.path().to_path_buf();
-    let ours = Figures {
-        name: "start on this practice to the login screen".into(),
-        samples: starts(&|| (None, existing_path.clone()), &mut memory),
-    };
-    let mut ignored = Vec::new();
-    let baseline = Figures {
-        name: "start on an empty folder to the set-up screen".into(),
-        samples: starts(
-            &|| {
-                let empty = tempfile::TempDir::new().unwrap();
-                let path = empty.path().to_path_buf();
-                (Some(empty), path)
-            },
-            &mut ignored,
-        ),
-    };
-    if ours.samples.is_empty() || baseline.samples.is_empty() {
-        println!("  not measured: the app never showed its first screen ({failed} starts tried)");
+        let empty = tempfile::TempDir::new().unwrap();
+        match start_once(&binary, &display, empty.path(), "setup") {
+            Some((shown, _)) => baseline.push(shown),
+            None => failed += 1,
+        }
+    }
+    if ours.is_empty() || baseline.is_empty() {
+        println!("  not measured: the app never showed the expected first screen ({failed} starts failed)");
         return;
     }
+    let ours = Figures { name: "start on this practice to the login screen".into(), samples: ours };
+    let baseline =
+        Figures { name: "start on an empty folder to the set-up screen (new database)".into(), samples: baseline };
     ours.print();
     baseline.print();
     crate::ratio(&ours, &baseline);
+    report::value("starts that failed", failed as f64, "count");
     if failed > 0 {
-        println!("  {failed} start(s) never showed a screen within a minute (their time is the minute's wait)");
+        println!("  {failed} start(s) failed (no screen within a minute, or another screen): left out of the figures");
     }
     memory.sort();
     if let Some(median) = memory.get(memory.len() / 2) {
         println!(
-            "  resident memory at the login screen (app and web view processes): median {:.0} MB",
+            "  memory at the login screen (app and web view processes, proportional set size): median {:.0} MB",
             *median as f64 / 1024.0
         );
-        report::seconds("resident memory at the login screen, MB", *median as f64 / 1024.0);
+        report::value("memory at the login screen (PSS)", *median as f64 / 1024.0, "MB");
     }
 }

@@ -397,3 +397,44 @@ fn a_change_of_key_that_cannot_happen_is_undone_and_work_goes_on() {
     // And then it can be changed.
     store.change_key(&admin).unwrap();
 }
+
+#[test]
+fn a_backup_restored_with_the_older_recovery_key_still_opens_with_it_afterwards() {
+    let (pc_a, pc_b) = (Arc::new(Pc::default()), Arc::new(Pc::default()));
+    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (store, admin, printed) = practice_on(&pc_a, a.path());
+    // A newer recovery key made but never confirmed as kept: the printed one still works.
+    let unconfirmed = store.make_recovery_key(&admin).unwrap();
+    let taken = store.back_up(&store.config().backups_dir()).unwrap();
+    drop(store);
+    // The new PC restores the backup with the printed key (staged as the window does, then done).
+    let config = on(&pc_b, b.path()).with_recovery_key(RecoveryKey::parse(&printed).unwrap());
+    backup::stage_restore(&config, &taken.path).unwrap();
+    backup::finish_staged_restore(&on(&pc_b, b.path()), clock()).unwrap().unwrap();
+    assert_eq!(last_names(&Store::open(on(&pc_b, b.path()), clock()).unwrap()), ["Ashworth"]);
+    // A copy of the new PC's records opens with either key, as the old PC's did.
+    for key in [&printed, &unconfirmed] {
+        let c = TempDir::new().unwrap();
+        copy_folder(b.path(), c.path());
+        let bare = StoreConfig::in_dir(c.path()).with_keys(KeyAccess::default());
+        let opened = Store::open(bare.with_recovery_key(RecoveryKey::parse(key).unwrap()), clock());
+        assert!(opened.is_ok(), "{:?}", opened.err());
+    }
+}
+
+#[test]
+fn a_staged_restore_that_fails_learns_no_key() {
+    let (pc_a, pc_b) = (Arc::new(Pc::default()), Arc::new(Pc::default()));
+    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (store, _, recovery) = practice_on(&pc_a, a.path());
+    let taken = store.back_up(&store.config().backups_dir()).unwrap();
+    drop(store);
+    drop(Store::open(on(&pc_b, b.path()), clock()).unwrap());
+    let before = key_file_text(b.path());
+    // A wrong key: refused, nothing learned, no restore asked for.
+    let wrong = on(&pc_b, b.path()).with_recovery_key(RecoveryKey::parse(&"7".repeat(32)).unwrap());
+    assert_eq!(backup::stage_restore(&wrong, &taken.path).err().unwrap().code(), ErrorCode::Invalid);
+    assert_eq!(key_file_text(b.path()), before);
+    assert!(!b.path().join(backup::PENDING_RESTORE_FILE).exists());
+    let _ = recovery;
+}

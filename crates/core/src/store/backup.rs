@@ -171,6 +171,19 @@ impl Store {
         Ok(taken)
     }
 
+    /// Whether this database holds nothing at all: no practice, no change in its journal, no sync
+    /// server paired (a new PC). Such a PC may be filled from a backup before anyone signs in.
+    pub fn holds_nothing(&self) -> Result<bool> {
+        self.read(|r| {
+            Ok(r.query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM practice) AND NOT EXISTS (SELECT 1 FROM journal)
+                        AND NOT EXISTS (SELECT 1 FROM sync_peer)",
+                [],
+                |row| row.get::<_, bool>(0),
+            )?)
+        })
+    }
+
     /// The last restore of this database, if it was put back from a backup.
     pub fn last_restore(&self) -> Result<Option<RestoreNote>> {
         Ok(self.backup_note("last_restore")?.and_then(|t| serde_json::from_str(&t).ok()))
@@ -508,17 +521,27 @@ pub fn restore(config: &StoreConfig, backup: &Path, clock: std::sync::Arc<dyn Cl
 /// to restore, so that nothing has the database open while it is replaced.
 pub fn stage_restore(config: &StoreConfig, backup: &Path) -> Result<BackupSummary> {
     let summary = inspect(backup, config)?;
-    // A backup of another PC's database, opened with its recovery key: the key file learns its key
-    // now (kept as this PC keeps keys), so that the restore at the next start needs no recovery key.
-    if config.keys.recovery_key.is_some() && config.key_file.exists() {
-        let key = backup_key(backup, config)?;
-        let unique = uuid::Uuid::now_v7().simple().to_string();
-        keyfile::learn(&config.key_file, &key, &config.keys, &keyfile::backup_key_file(backup), &unique)?;
+    if summary.schema_version > SCHEMA_VERSION {
+        return Err(Error::TooNew { found: summary.schema_version, supported: SCHEMA_VERSION });
     }
     let marker = pending_file(config);
     let body = serde_json::to_vec(&PendingRestore { backup: backup.to_path_buf() })
         .map_err(|e| Error::Internal(e.to_string()))?;
     std::fs::write(&marker, body).map_err(io("asking for the restore", &marker))?;
+    // A backup of another PC's database, opened with its recovery key: the key file learns its key
+    // now (kept as this PC keeps keys), so that the restore at the next start needs no recovery key.
+    // The request is written first and taken back if this fails, so nothing is learned for a
+    // restore that was never asked for.
+    if config.keys.recovery_key.is_some() {
+        let learned = backup_key(backup, config).and_then(|key| {
+            let unique = uuid::Uuid::now_v7().simple().to_string();
+            keyfile::learn(&config.key_file, &key, &config.keys, &keyfile::backup_key_file(backup), &unique)
+        });
+        if let Err(e) = learned {
+            let _ = std::fs::remove_file(&marker);
+            return Err(e);
+        }
+    }
     Ok(summary)
 }
 

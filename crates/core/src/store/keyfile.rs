@@ -831,22 +831,40 @@ impl KeyFile {
 /// kept as this PC keeps keys, retired until the restored database opens under it, and sealed with
 /// the recovery key as the backup's own key file (`own`) has it. A new key file if there is none.
 pub(crate) fn learn(path: &Path, key: &DatabaseKey, access: &KeyAccess, own: &Path, unique: &str) -> Result<()> {
-    let sealed = KeyFile::read(own)
-        .ok()
-        .and_then(|f| f.entries.into_iter().find(|e| KeyFile::salt_of(e) == key.salt))
-        .and_then(|e| e.recovery);
+    // Everything the backup's own key file has comes along, sealed as it is there: the recovery key
+    // of its time, the one before it (not yet confirmed away) and the keys it is chained to, so that
+    // whichever of them the person holds still opens the restored database.
+    let theirs: Vec<Entry> = KeyFile::read(own).map(|f| f.entries).unwrap_or_default();
+    let sealed_as = |entry: &mut Entry| {
+        if let Some(t) = theirs.iter().find(|t| t.salt == entry.salt) {
+            entry.recovery = t.recovery.clone();
+            entry.previous = t.previous.clone();
+            entry.chained = t.chained.clone();
+        }
+    };
+    let others = |known: &dyn Fn(&str) -> bool| -> Vec<Entry> {
+        theirs
+            .iter()
+            .filter(|t| KeyFile::salt_of(t) != key.salt && !known(&t.salt))
+            .map(|t| Entry { state: KeyState::Retired, plain: None, os: None, ..t.clone() })
+            .collect()
+    };
     if path.exists() {
         let mut file = KeyFile::read(path)?;
         if file.knows(&key.salt) {
             return Ok(());
         }
         let mut entry = KeyFile::keep(key, KeyState::Retired, access);
-        entry.recovery = sealed;
+        sealed_as(&mut entry);
+        let extra = others(&|salt| file.entries.iter().any(|e| e.salt == salt));
         file.entries.push(entry);
+        file.entries.extend(extra);
         file.replace(unique)
     } else {
         let mut file = KeyFile::for_new(path, key, access);
-        file.entries[0].recovery = sealed;
+        sealed_as(&mut file.entries[0]);
+        let extra = others(&|_| false);
+        file.entries.extend(extra);
         if !file.write_new(unique)? {
             return Err(Error::Conflict(format!("a key file appeared at {} while the restore ran", path.display())));
         }

@@ -189,7 +189,7 @@ export const api = {
   /** Creates the practice; returns its recovery key, shown this once. */
   setupPractice: (setup: PracticeSetup) => call<string>('setup_practice', { setup }),
   /** The first screen is on show (noted once, for the start-up benchmark). */
-  firstScreenShown: () => call<number>('first_screen_shown'),
+  firstScreenShown: (screen: 'setup' | 'login' | 'home' | 'unavailable' | 'preparing') => call<number>('first_screen_shown', { screen }),
   keyProtection: () => call<KeyProtection>('key_protection'),
   /** A new recovery key (admins), shown this once. */
   makeRecoveryKey: () => call<string>('make_recovery_key'),
