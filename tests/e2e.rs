@@ -404,6 +404,7 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.wait_text("[data-testid=current-user]", "Tobias Ashworth").await;
         app.find("[data-testid=daybook-grid]").await;
         app.close().await;
+        wait_until_closed(data.path()).await;
 
         // What was typed is what was saved: read back from the store, whole values.
         let store = open_store(data.path());
@@ -444,7 +445,13 @@ fn is_recovery_key(text: &str) -> bool {
 /// The database and key file copied as another PC would have them: without the key kept on this PC.
 fn copy_without_kept_key(from: &Path, to: &Path) {
     use lifeboat_core::StoreConfig;
+    // The database closed (its WAL copied into it when the last connection closed); a WAL still
+    // there is copied too, as a copy of the whole folder would have it.
     std::fs::copy(from.join(StoreConfig::DATABASE_FILE), to.join(StoreConfig::DATABASE_FILE)).unwrap();
+    let wal = format!("{}-wal", StoreConfig::DATABASE_FILE);
+    if from.join(&wal).exists() {
+        std::fs::copy(from.join(&wal), to.join(&wal)).unwrap();
+    }
     let mut value: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(from.join(StoreConfig::KEY_FILE)).unwrap()).unwrap();
     for key in value["keys"].as_array_mut().unwrap() {
