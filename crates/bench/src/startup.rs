@@ -130,11 +130,12 @@ fn start_once(binary: &Path, display: &str, data: &Path, screen: &str) -> Option
     Some((shown, memory))
 }
 
-fn copy_practice(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
+fn copy_practice(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
     for name in [lifeboat_core::StoreConfig::DATABASE_FILE, lifeboat_core::StoreConfig::KEY_FILE] {
-        std::fs::copy(from.join(name), to.join(name)).unwrap();
+        std::fs::copy(from.join(name), to.join(name))?;
     }
+    Ok(())
 }
 
 pub fn run(practice: &Path, runs: usize) {
@@ -151,8 +152,13 @@ pub fn run(practice: &Path, runs: usize) {
         println!("  not measured: Xvfb could not be started (scripts/setup --test installs it)");
         return;
     };
-    let existing = tempfile::TempDir::new().unwrap();
-    copy_practice(practice, existing.path());
+    // A copy, so that the cached practice is never changed by the starts (in the cache's folder:
+    // a large practice may not fit in the temporary folder's file system).
+    let existing = tempfile::TempDir::new_in(practice.parent().unwrap_or(Path::new("."))).unwrap();
+    if let Err(e) = copy_practice(practice, existing.path()) {
+        println!("  not measured: the practice could not be copied to start on ({e})");
+        return;
+    }
     // The first start on the copy takes a node id of its own (a copied folder); not measured.
     let _ = start_once(&binary, &display, existing.path(), "login");
     let (mut ours, mut baseline, mut memory) = (Vec::new(), Vec::new(), Vec::new());
