@@ -127,8 +127,13 @@ pub fn print_scaling(sizes: &[String]) {
             pairs.push((r.ours.clone(), r.baseline.clone()));
         }
     }
+    let mut last: Option<&String> = None;
     for (ours, baseline) in &pairs {
-        print!("  {:<46}", format!("ratio {ours}"));
+        if last != Some(ours) {
+            println!("  ratio of {ours}, p99, to");
+            last = Some(ours);
+        }
+        print!("    {:<44}", baseline);
         for size in sizes {
             match ratios.iter().find(|r| &r.ours == ours && &r.baseline == baseline && &r.size == size) {
                 Some(r) => print!(" {:>21.2}x", r.p99),

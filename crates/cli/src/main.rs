@@ -1011,6 +1011,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 if r.cipher_problems.is_empty() { "ok".to_string() } else { r.cipher_problems.join("; ") }
             );
             println!("foreign key problems: {}", r.foreign_key_violations);
+            println!("search index rows out of step: {}", r.search_index_differences);
             match &r.audit.first_broken {
                 None => println!("audit chain: intact ({} entries)", r.audit.entries),
                 Some(b) => println!("audit chain: BROKEN at entry {}: {}", b.seq, b.reason),

@@ -24,10 +24,10 @@ use crate::export::fhir;
 use crate::ledger::{self, Stage, StageCounts};
 use crate::organisation::practice;
 use crate::permission::Action;
-use crate::reception::search_index;
 use crate::session::Session;
 use crate::store::database::Store;
 use crate::store::journal;
+use crate::store::search_index;
 use crate::store::write::{ChangeKind, Entity, Fields, Write};
 use crate::time;
 
@@ -376,7 +376,7 @@ impl Write<'_> {
             self.blank(Entity::Client, "client", id, CLIENT)?;
         }
         // Every client whose search row named a purged record is reindexed (a kept owner of a purged
-        // animal too), and the index's old words are merged away.
+        // animal too), so none of its words stay.
         let owners: Vec<String> = {
             let mut stmt =
                 self.tx().prepare_cached("SELECT DISTINCT client_id FROM ownership WHERE patient_id = ?1")?;
@@ -392,7 +392,6 @@ impl Write<'_> {
             let uuid = Uuid::parse_str(&id).map_err(|_| Error::DamagedRecord(format!("client id {id:?}")))?;
             search_index::reindex_client(self.tx(), uuid)?;
         }
-        self.tx().execute_batch("INSERT INTO client_search (client_search) VALUES ('optimize')")?;
         let id = self.new_id();
         let at = time::stored(self.now());
         let by = self.actor().id;

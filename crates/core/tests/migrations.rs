@@ -92,6 +92,17 @@ fn fixture(version: u32) -> &'static str {
               VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');
               INSERT INTO drill (id, folder, started_at, started_by, plan)
               VALUES ('d1', '/drills/d1', '2026-02-01T10:00:00.000Z', 's1', '{\"tasks\":[]}');",
+        15 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at, phone)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');
+              INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
+              VALUES ('c1', 'Zoë', 'Åström', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');
+              INSERT INTO client_search (rowid, names, contact) VALUES (1, 'Zoë Åström', '07700900000');",
+        16 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at, phone)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');
+              INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
+              VALUES ('c1', 'Zoë', 'Åström', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -105,6 +116,12 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
         conn.execute_batch(fixture(from)).unwrap();
         migrate_to(&mut conn, SCHEMA_VERSION).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
+        // The full-text index is gone; its B-tree successor is filled at the first open (tests/search.rs).
+        let fts: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'client_search'", [], |r| r.get(0))
+            .unwrap();
+        let terms: i64 = conn.query_row("SELECT count(*) FROM search_term", [], |r| r.get(0)).unwrap();
+        assert_eq!((fts, terms), (0, 0), "from schema {from}");
         if from >= 1 {
             let (name, created): (String, String) = conn
                 .query_row("SELECT display_name, created_at FROM staff WHERE id = 's1'", [], |r| {

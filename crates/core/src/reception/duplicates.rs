@@ -491,7 +491,7 @@ impl Write<'_> {
         self.move_bookings("client_id", merge, keep)?;
         self.mark_merged(Entity::Client, "client", merge, keep)?;
         self.decide_pair("client", keep, merge, Decision::Merged)?;
-        crate::reception::search_index::reindex_client(self.tx(), merge)?;
+        crate::store::search_index::reindex_client(self.tx(), merge)?;
         client::get(self.tx(), keep)
     }
 
@@ -612,7 +612,7 @@ impl Write<'_> {
         self.mark_merged(Entity::Patient, "patient", merge, keep)?;
         self.decide_pair("patient", keep, merge, Decision::Merged)?;
         for owner in k.owner_ids.iter().chain(&m.owner_ids) {
-            crate::reception::search_index::reindex_client(self.tx(), *owner)?;
+            crate::store::search_index::reindex_client(self.tx(), *owner)?;
         }
         patient::get(self.tx(), keep)
     }

@@ -1,5 +1,5 @@
-//! Reception: clients, patients and who owns them, appointments, clinicians' hours, and the search
-//! index. Entity modules only: what screens show is assembled in `views`.
+//! Reception: clients, patients and who owns them, appointments and clinicians' hours (the search
+//! index they feed is `store::search_index`). Entity modules only: what screens show is assembled in `views`.
 
 pub mod appointment;
 pub mod client;
@@ -7,4 +7,3 @@ pub mod duplicates;
 pub mod hours;
 pub mod origin;
 pub mod patient;
-pub(crate) mod search_index;

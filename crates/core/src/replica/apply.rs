@@ -222,7 +222,7 @@ impl Store {
         applied.quarantined -= batch.retry_waiting()?.min(applied.quarantined);
         batch.counters.save(&tx)?;
         for client in std::mem::take(&mut batch.reindex) {
-            crate::reception::search_index::reindex_client(&tx, client)?;
+            crate::store::search_index::reindex_client(&tx, client)?;
         }
         applied.conflicts = batch.conflicts + conflicts::refresh(&tx, &batch.now, &batch.late)?;
         // The hybrid clock moves past what was received, but never more than the bound past this PC's

@@ -21,11 +21,8 @@ impl Actor {
     /// account is refused, whatever the session says.
     pub(crate) fn load(conn: &Connection, session: &Session) -> Result<Actor> {
         let found: Option<(String, bool, bool)> = conn
-            .query_row(
-                "SELECT role, active, must_change_password FROM staff WHERE id = ?1",
-                [session.staff_id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            .prepare_cached("SELECT role, active, must_change_password FROM staff WHERE id = ?1")?
+            .query_row([session.staff_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         let Some((role, active, must_change_password)) = found else {
             return Err(Error::Forbidden("this account does not exist on this computer; log in again".into()));

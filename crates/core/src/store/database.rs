@@ -202,8 +202,11 @@ impl Store {
             conn.pragma_update(None, "key", key.pragma_value())?;
             configure(&conn)?;
             migrations::migrate(&mut conn)?;
-            // A new database has no entries of the first release to reseal.
-            conn.execute("INSERT INTO local_setting (key, value) VALUES ('journal_resealed', '1')", [])?;
+            // A new database has no entries of the first release to reseal, and no clients to index.
+            conn.execute(
+                "INSERT INTO local_setting (key, value) VALUES ('journal_resealed', '1'), ('search_index_built', '1')",
+                [],
+            )?;
             conn.execute(
                 "INSERT INTO node (id, created_at, fingerprint) VALUES (?1, ?2, ?3)",
                 params![clock.new_id().to_string(), crate::time::stored(clock.now()), config.fingerprint],
@@ -328,6 +331,13 @@ impl Store {
         {
             let tx = conn.transaction()?;
             crate::store::journal::reseal_legacy(&tx)?;
+            tx.commit()?;
+        }
+        if !crate::store::search_index::is_built(&conn)? {
+            // Written only when needed, under the write lock from the start: several openers at
+            // once wait for each other rather than fail to upgrade a read to a write.
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            crate::store::search_index::build_if_needed(&tx)?;
             tx.commit()?;
         }
         let (node_id, fingerprint): (String, String) = conn

@@ -1,5 +1,5 @@
-//! Health checks for a database: SQLite's and SQLCipher's integrity checks, foreign keys, the audit
-//! chain, and the versions in play. Reports only counts and versions, never practice data.
+//! Health checks for a database: SQLite's and SQLCipher's integrity checks, foreign keys, the search
+//! index against a rebuild, the audit chain, and the versions in play. Reports only counts and versions, never practice data.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::store::audit::{self, AuditReport};
 use crate::store::database::Store;
 use crate::store::migrations::{self, SCHEMA_VERSION};
+use crate::store::search_index;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DoctorReport {
@@ -20,6 +21,9 @@ pub struct DoctorReport {
     /// Pages whose encryption checksum (HMAC) does not match.
     pub cipher_problems: Vec<String>,
     pub foreign_key_violations: u64,
+    /// Rows of the search index that differ from what a rebuild would make (0 when it is right).
+    #[serde(default)]
+    pub search_index_differences: u64,
     pub audit: AuditReport,
 }
 
@@ -28,6 +32,7 @@ impl DoctorReport {
         self.integrity == ["ok"]
             && self.cipher_problems.is_empty()
             && self.foreign_key_violations == 0
+            && self.search_index_differences == 0
             && self.audit.is_intact()
     }
 }
@@ -59,6 +64,7 @@ impl Store {
                 integrity: column("PRAGMA integrity_check")?,
                 cipher_problems: column("PRAGMA cipher_integrity_check")?,
                 foreign_key_violations,
+                search_index_differences: search_index::differences(conn)?,
                 audit: audit::verify(conn, &own, None)?,
             })
         })

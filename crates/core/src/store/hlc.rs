@@ -52,12 +52,12 @@ impl std::fmt::Display for Stamp {
 /// The last stamp issued or received. The state row is advanced in the same transaction as every
 /// journal entry, so it is never behind the journal (and reading it costs one row, not a scan).
 pub(crate) fn load(conn: &Connection) -> Result<Stamp> {
-    let raw: i64 = conn.query_row("SELECT stamp FROM hlc_state WHERE id = 1", [], |row| row.get(0))?;
+    let raw: i64 = conn.prepare_cached("SELECT stamp FROM hlc_state WHERE id = 1")?.query_row([], |row| row.get(0))?;
     Ok(Stamp::from_raw(raw))
 }
 
 pub(crate) fn save(conn: &Connection, stamp: Stamp) -> Result<()> {
-    conn.execute("UPDATE hlc_state SET stamp = ?1 WHERE id = 1", params![stamp.raw()])?;
+    conn.prepare_cached("UPDATE hlc_state SET stamp = ?1 WHERE id = 1")?.execute(params![stamp.raw()])?;
     Ok(())
 }
 

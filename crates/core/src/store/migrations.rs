@@ -90,6 +90,16 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0015_password_change.sql"),
         sha256: "bbc1be61d71ce7d9c5317b878cce7c2fbe4e738be0605dc9c7eafd922aab5563",
     },
+    Migration {
+        name: "0016_search_terms.sql",
+        sql: include_str!("../../migrations/0016_search_terms.sql"),
+        sha256: "6b087d44da2de7aabcfe99eda940f6415fc241c20716e0e70c47a06ffe6f7e0c",
+    },
+    Migration {
+        name: "0017_card_indexes.sql",
+        sql: include_str!("../../migrations/0017_card_indexes.sql"),
+        sha256: "45b01574625c13bc220156d8265b5ef2e154ef419c200c08745c7376d93c7f88",
+    },
 ];
 
 /// The schema version this build writes.

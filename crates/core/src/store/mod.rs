@@ -15,4 +15,5 @@ pub mod keyfile;
 mod keys;
 pub mod migrations;
 pub(crate) mod row;
+pub(crate) mod search_index;
 pub mod write;
