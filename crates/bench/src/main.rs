@@ -207,12 +207,14 @@ fn reception(dir: &Path, iterations: usize) {
     report::value("appointments", appointments as f64, "count");
 
     // Search as you type: every prefix (2 characters and more) of what reception types (surnames,
-    // phone fragments from the sixth digit on, postcodes, animals' names, e-mail addresses and
-    // microchips) from 40 clients spread through the practice whatever its size.
+    // phone fragments from the sixth digit on, postcodes, animals' names, e-mail addresses,
+    // microchips, and two words: first name and surname, surname and postcode) from 40 clients
+    // spread through the practice whatever its size.
     let samples: Vec<String> = {
         let mut stmt = conn
             .prepare(
-                "SELECT c.last_name, replace(c.phone, ' ', ''), c.postcode, p.name, c.email, coalesce(p.microchip, '')
+                "SELECT c.last_name, replace(c.phone, ' ', ''), c.postcode, p.name, c.email, coalesce(p.microchip, ''),
+                        c.first_name || ' ' || c.last_name, c.last_name || ' ' || c.postcode
                       FROM client c JOIN ownership o ON o.client_id = c.id JOIN patient p ON p.id = o.patient_id
                       WHERE c.rowid % ?1 = 0 LIMIT 40",
             )
@@ -227,10 +229,12 @@ fn reception(dir: &Path, iterations: usize) {
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
                 ])
             })
             .unwrap();
-        rows.flat_map(|r: rusqlite::Result<[String; 6]>| r.unwrap()).filter(|s| !s.is_empty()).collect()
+        rows.flat_map(|r: rusqlite::Result<[String; 8]>| r.unwrap()).filter(|s| !s.trim().is_empty()).collect()
     };
     let keystrokes: Vec<String> = samples
         .iter()
@@ -242,6 +246,19 @@ fn reception(dir: &Path, iterations: usize) {
         store.search(&desk, &keystrokes[k % keystrokes.len()], 20).unwrap();
         k += 1;
     });
+    // The slowest keystrokes, each timed once (the practice is generated: no one's details).
+    let mut slowest: Vec<(Duration, &String)> = keystrokes
+        .iter()
+        .map(|q| {
+            let started = Instant::now();
+            store.search(&desk, q, 20).unwrap();
+            (started.elapsed(), q)
+        })
+        .collect();
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let shown: Vec<String> =
+        slowest.iter().take(6).map(|(t, q)| format!("{q:?} {:.1} ms", t.as_secs_f64() * 1000.0)).collect();
+    println!("  slowest keystrokes: {}", shown.join(", "));
     // The floor: the B-tree range scan alone, 20 rows of the words that start with what was typed.
     let mut k = 0;
     let mut stmt = conn.prepare("SELECT client FROM search_term WHERE term >= ?1 AND term < ?2 LIMIT 20").unwrap();
@@ -324,13 +341,19 @@ fn reception(dir: &Path, iterations: usize) {
     });
     small.print();
 
-    // Saving a booking: far in the future, so repeated runs never clash.
+    // Saving a booking: after everything booked so far.
     let vet = store.list_staff(&desk).unwrap().into_iter().find(|s| s.role == Role::Vet).unwrap();
     let (client_id, patient_id): (String, String) = conn
         .query_row("SELECT client_id, patient_id FROM ownership LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap();
-    let first_day = chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap()
-        + chrono::Duration::days(chrono::Utc::now().timestamp() % 3000);
+    // Bookings go after the vet's last appointment (earlier runs' included), so runs never clash.
+    let last: Option<String> = conn
+        .query_row("SELECT max(starts_at) FROM appointment WHERE clinician_id = ?1", [vet.id.to_string()], |r| r.get(0))
+        .unwrap();
+    let after_last = last
+        .and_then(|t| chrono::NaiveDate::parse_from_str(t.get(..10).unwrap_or_default(), "%Y-%m-%d").ok())
+        .map(|d| d + chrono::Duration::days(1));
+    let first_day = after_last.unwrap_or_default().max(chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap());
     // A running count, not the iteration number: the warm-up books slots too.
     let mut n = 0usize;
     let ours = Figures::measure("Store::book_appointment", iterations, |_| {

@@ -176,6 +176,8 @@ fn the_purge_waits_for_its_day_then_blanks_the_copies_everywhere_and_keeps_what_
     // Journaled, audited, and the journal and audit still check out (a redacted entry is by design).
     assert!(c.store().verify_audit().unwrap().is_intact());
     assert!(c.store().doctor().unwrap().is_healthy(), "{:?}", c.store().doctor().unwrap());
+    assert_eq!(c.store().doctor().unwrap().search_index_differences, 0, "the purge rewrote the index");
+    assert!(c.store().search(&c.r.desk, "purged", 10).unwrap().is_empty(), "a purged copy has no words");
     let status = c.store().closing_status(&manager).unwrap();
     assert_eq!(status.runs.len(), 1);
     assert_eq!(status.runs[0].2, done);

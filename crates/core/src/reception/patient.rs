@@ -615,8 +615,9 @@ impl Write<'_> {
             rusqlite::params_from_iter(values),
         )?;
         self.record(Action::ImportRecords, Entity::Patient, id, ChangeKind::Update, fields)?;
-        for owner in &current.owner_ids {
-            search_index::reindex_client(self.tx(), *owner)?;
+        // Every owner, the one just added too: their words are the animal's as it now is.
+        for o in current.owner_ids.iter().chain(new_owner.then_some(&owner)) {
+            search_index::reindex_client(self.tx(), *o)?;
         }
         Ok(Imported::Updated(id))
     }

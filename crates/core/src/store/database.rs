@@ -204,8 +204,8 @@ impl Store {
             migrations::migrate(&mut conn)?;
             // A new database has no entries of the first release to reseal, and no clients to index.
             conn.execute(
-                "INSERT INTO local_setting (key, value) VALUES ('journal_resealed', '1'), ('search_index_built', '1')",
-                [],
+                "INSERT INTO local_setting (key, value) VALUES ('journal_resealed', '1'), ('search_index_built', ?1)",
+                [crate::store::search_index::RULES],
             )?;
             conn.execute(
                 "INSERT INTO node (id, created_at, fingerprint) VALUES (?1, ?2, ?3)",

@@ -43,8 +43,12 @@ const SORT_CHARS: usize = 24;
 /// The shortest ending of a phone number that is indexed.
 const PHONE_ENDING_DIGITS: usize = 4;
 
-/// A stored local setting: set once the index has been built whole in this database.
+/// A stored local setting: the version of the word rules the index was last built whole with.
 const BUILT: &str = "search_index_built";
+
+/// The version of the rules that make a client's words. Changing the rules means a new version: the
+/// next open of each database rebuilds its index.
+pub(crate) const RULES: &str = "2";
 
 pub(crate) fn digits(text: &str) -> String {
     text.chars().filter(|c| c.is_ascii_digit()).collect()
@@ -61,9 +65,25 @@ pub(crate) fn phone_digits(text: &str) -> String {
     }
 }
 
-/// Text as the index holds it: lower case, accents removed, letters and digits only.
+/// Text as the index holds it: lower case, accents removed (and the letters that have no accent to
+/// remove written as English keyboards type them: "ø" as "o", "ß" as "ss"), letters and digits only.
 pub(crate) fn fold(text: &str) -> String {
-    text.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).filter(|c| c.is_alphanumeric()).collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase) {
+        match c {
+            'ø' => out.push('o'),
+            'ł' => out.push('l'),
+            'đ' | 'ð' => out.push('d'),
+            'æ' => out.push_str("ae"),
+            'œ' => out.push_str("oe"),
+            'ß' => out.push_str("ss"),
+            'þ' => out.push_str("th"),
+            'ı' => out.push('i'),
+            c if c.is_alphanumeric() => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The folded words of a name, and the whole name run together when it has several.
@@ -98,7 +118,8 @@ impl Indexed {
     fn read(conn: &Connection, client_id: Uuid) -> Result<Option<Indexed>> {
         let row = conn
             .prepare_cached(
-                "SELECT search_rowid, title, first_name, last_name, phone, phone_alt, postcode, email, merged_into IS NOT NULL
+                "SELECT search_rowid, title, first_name, last_name, phone, phone_alt, postcode, email,
+                        merged_into IS NOT NULL OR purged_at IS NOT NULL
                  FROM client WHERE id = ?1",
             )?
             .query_row([client_id.to_string()], |r| {
@@ -120,12 +141,13 @@ impl Indexed {
             .optional()?;
         let Some((mut client, merged)) = row else { return Err(Error::NotFound(format!("client {client_id}"))) };
         if merged {
-            // A client merged into another is found as that other: they have no words of their own.
+            // A client merged into another is found as that other, and a purged copy is not found
+            // at all: they have no words of their own.
             return Ok(Some(Indexed { id: client_id, rowid: client.rowid, ..Default::default() }));
         }
         let mut stmt = conn.prepare_cached(
             "SELECT p.name, coalesce(p.microchip, '') FROM patient p JOIN ownership o ON o.patient_id = p.id
-             WHERE o.client_id = ?1 AND p.merged_into IS NULL",
+             WHERE o.client_id = ?1 AND p.merged_into IS NULL AND p.purged_at IS NULL",
         )?;
         client.animals = stmt
             .query_map([client_id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
@@ -180,7 +202,9 @@ impl Indexed {
     }
 
     fn sort_key(&self) -> String {
-        let name: String = fold(&format!("{} {}", self.last_name, self.first_name)).chars().take(SORT_CHARS).collect();
+        // A space (below every letter and digit) between the names: Bob Smith before Amy Smith-Jones.
+        let name = format!("{} {}", fold(&self.last_name), fold(&self.first_name));
+        let name: String = name.chars().take(SORT_CHARS).collect();
         format!("{name} {}", self.id.simple())
     }
 }
@@ -209,7 +233,20 @@ fn live_clients(conn: &Connection) -> Result<Vec<Uuid>> {
 pub(crate) fn is_built(conn: &Connection) -> Result<bool> {
     let done: Option<String> =
         conn.query_row("SELECT value FROM local_setting WHERE key = ?1", [BUILT], |r| r.get(0)).optional()?;
-    Ok(done.is_some())
+    Ok(done.as_deref() == Some(RULES))
+}
+
+/// Rebuilds the whole index, whatever it holds. Runs inside the caller's transaction.
+pub(crate) fn rebuild(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM search_term", [])?;
+    for id in live_clients(conn)? {
+        reindex_client(conn, id)?;
+    }
+    conn.execute(
+        "INSERT INTO local_setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [BUILT, RULES],
+    )?;
+    Ok(())
 }
 
 /// Builds the index whole, once per database (the first open after the migration that made the
@@ -218,29 +255,49 @@ pub(crate) fn build_if_needed(conn: &Connection) -> Result<bool> {
     if is_built(conn)? {
         return Ok(false);
     }
-    conn.execute("DELETE FROM search_term", [])?;
-    for id in live_clients(conn)? {
-        reindex_client(conn, id)?;
-    }
-    conn.execute("INSERT INTO local_setting (key, value) VALUES (?1, '1') ON CONFLICT (key) DO NOTHING", [BUILT])?;
+    rebuild(conn)?;
     Ok(true)
 }
 
 /// How many rows of the index differ from what a rebuild would make: rows missing, rows too many
 /// (a merged client's, or a client's who is gone).
+/// Client by client, so that only one client's rows are in memory at a time.
 pub(crate) fn differences(conn: &Connection) -> Result<u64> {
-    let mut expected: BTreeSet<(String, u8, String, i64)> = BTreeSet::new();
-    for id in live_clients(conn)? {
-        if let Some(c) = Indexed::read(conn, id)? {
-            let sort = c.sort_key();
-            expected.extend(c.terms().into_iter().map(|(t, k)| (t, k as u8, sort.clone(), c.rowid)));
-        }
+    let mut rows_of = conn.prepare("SELECT term, kind, sort FROM search_term WHERE client = ?1")?;
+    let mut n = 0;
+    let mut clients = conn.prepare("SELECT id FROM client ORDER BY search_rowid")?;
+    let ids = clients.query_map([], |r| crate::store::row::uuid(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    for id in ids {
+        let Some(c) = Indexed::read(conn, id)? else { continue };
+        let sort = c.sort_key();
+        let expected: BTreeSet<(String, u8, String)> =
+            c.terms().into_iter().map(|(t, k)| (t, k as u8, sort.clone())).collect();
+        let actual = rows_of
+            .query_map([c.rowid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<BTreeSet<(String, u8, String)>>>()?;
+        n += expected.symmetric_difference(&actual).count() as u64;
     }
-    let mut stmt = conn.prepare("SELECT term, kind, sort, client FROM search_term")?;
-    let actual = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<BTreeSet<(String, u8, String, i64)>>>()?;
-    Ok((expected.symmetric_difference(&actual).count()) as u64)
+    // Rows of no client at all.
+    let strays: i64 = conn.query_row(
+        "SELECT count(*) FROM search_term WHERE client NOT IN (SELECT search_rowid FROM client)",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n + strays as u64)
+}
+
+impl crate::store::database::Store {
+    /// Builds the search index again from the records (derived data: nothing journaled or audited,
+    /// as when a write rewrites a client's rows), under the write lock. Returns how many rows were
+    /// out of step before.
+    pub fn rebuild_search_index(&self) -> Result<u64> {
+        let mut conn = self.lock_writer();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let before = differences(&tx)?;
+        rebuild(&tx)?;
+        tx.commit()?;
+        Ok(before)
+    }
 }
 
 #[cfg(test)]
@@ -250,6 +307,7 @@ mod tests {
     #[test]
     fn words_are_folded_and_split() {
         assert_eq!(fold("Zoë O'Brien-Åsa"), "zoeobrienasa");
+        assert_eq!(fold("Søren Łukasz Straße Æsir"), "sorenlukaszstrasseaesir");
         assert_eq!(words("O'Brien-Åsa"), ["o", "brien", "asa", "obrienasa"]);
         assert_eq!(words("  Smith "), ["smith"]);
         assert_eq!(words("- ' "), Vec::<String>::new());
@@ -282,6 +340,6 @@ mod tests {
         assert_eq!(of(Kind::Email), ["agathaexamplecom", "examplecom"]);
         assert_eq!(of(Kind::Animal), ["biscuit"]);
         assert_eq!(of(Kind::Microchip), ["826098100004321"]);
-        assert_eq!(c.sort_key(), format!("quillfeatheragatha {}", "0".repeat(32)));
+        assert_eq!(c.sort_key(), format!("quillfeather agatha {}", "0".repeat(32)));
     }
 }

@@ -5,6 +5,8 @@
 //! then the rest), then alphabetically by the word matched and the client's name. Reads the index
 //! that `store::search_index` keeps.
 
+use std::collections::HashSet;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -16,7 +18,7 @@ use crate::reception::patient::Species;
 use crate::session::Session;
 use crate::store::database::Store;
 use crate::store::row;
-use crate::store::search_index::{fold, phone_digits, words};
+use crate::store::search_index::{fold, phone_digits, words, Kind};
 
 /// Longer queries are cut: nobody types more, and the index need not read it.
 const MAX_QUERY_CHARS: usize = 100;
@@ -28,8 +30,20 @@ const MAX_TERMS: usize = 8;
 /// first word that starts many words, and a second that matches almost none of their clients).
 const MAX_SCANNED: usize = 20_000;
 
-/// How far the words a term starts are counted when choosing which of several terms leads.
-const LEAD_COUNT_CAP: usize = 2_000;
+/// With several words, how many clients whose surname or phone number is exactly one of the words
+/// are read to put first.
+const EXACT_CAP: usize = 200;
+
+/// With several words, each word's clients are read at once when at most this many index rows start
+/// with it, to choose the word that leads.
+const LEAD_CAP: usize = 2_000;
+
+/// How many clients are checked by lookups before the words looked up are read whole.
+const LOOKUPS_BEFORE_SETS: usize = 64;
+
+/// A word is read whole to check clients against when at most this many index rows start with it
+/// (a sequential scan, far cheaper per row than a lookup per client).
+const SET_CAP: usize = 50_000;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -71,19 +85,41 @@ fn terms(query: &str) -> Vec<String> {
         return vec![phone_digits(query)];
     }
     let mut out: Vec<String> = Vec::new();
-    for t in query.split_whitespace().map(|t| if number_like(t) { phone_digits(t) } else { fold(t) }) {
-        // A postcode typed with its space ("EX4 1A") is one word: the postcode whole starts so.
+    let mut last_was_number = false;
+    for raw in query.split_whitespace() {
+        let number = number_like(raw);
+        let t = if number { phone_digits(raw) } else { fold(raw) };
         if let Some(last) = out.last_mut() {
-            if outward_code(last) && inward_start(&t) {
-                last.push_str(&t);
+            // A phone number typed in groups after a name ("smith 07700 900 461") is one number,
+            // and a postcode typed with its space ("EX4 1A") one word: the postcode whole starts so.
+            if (number && last_was_number) || outward_code(last) && inward_start(&t) {
+                last.push_str(&digits_or(&t, raw, number));
                 continue;
             }
         }
+        last_was_number = number;
         if !t.is_empty() && !out.contains(&t) && out.len() < MAX_TERMS {
             out.push(t);
         }
     }
+    // A title ("Mrs Smith") is not asked of the client beside other words: many have none on file.
+    if out.iter().any(|t| !TITLES.contains(&t.as_str())) {
+        out.retain(|t| !TITLES.contains(&t.as_str()));
+    }
     out
+}
+
+/// Titles reception may type before a name.
+const TITLES: [&str; 7] = ["mr", "mrs", "ms", "miss", "mx", "dr", "prof"];
+
+/// What a token adds to the word before it: its digits when it is a number (a later group of a
+/// phone number is not read as +44), else its folded text.
+fn digits_or(folded: &str, raw: &str, number: bool) -> String {
+    if number {
+        crate::store::search_index::digits(raw)
+    } else {
+        folded.to_string()
+    }
 }
 
 /// A UK postcode's outward code, folded: one or two letters, a digit, and perhaps a letter or digit
@@ -217,65 +253,185 @@ fn range(term: &str) -> (String, String) {
     (term.to_string(), format!("{term}{}", char::MAX))
 }
 
-/// How many index rows start with `term`, counted up to `cap`.
-fn rows_starting(conn: &Connection, term: &str, cap: usize) -> Result<usize> {
+/// The clients that have a word starting with `term`, in index order (the ranking), each once; `None`
+/// when more than `cap` index rows start with it. One sequential range scan of the index.
+fn clients_starting(conn: &Connection, term: &str, cap: usize) -> Result<Option<Vec<i64>>> {
     let (from, to) = range(term);
-    let n: i64 = conn
-        .prepare_cached("SELECT count(*) FROM (SELECT 1 FROM search_term WHERE term >= ?1 AND term < ?2 LIMIT ?3)")?
-        .query_row(params![from, to, cap as i64], |r| r.get(0))?;
-    Ok(n as usize)
+    let mut stmt = conn.prepare_cached(
+        "SELECT client FROM search_term WHERE term >= ?1 AND term < ?2 ORDER BY term, kind, sort, client LIMIT ?3",
+    )?;
+    let mut rows = stmt.query(params![from, to, cap as i64 + 1])?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        n += 1;
+        if n > cap {
+            return Ok(None);
+        }
+        let client: i64 = r.get(0)?;
+        if seen.insert(client) {
+            out.push(client);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Whether a client has a word starting with each term but the one that leads: from the term's set
+/// of clients where it has been read whole, else by a lookup in the index by client (a random read,
+/// dearer than a row of a range scan). After `LOOKUPS_BEFORE_SETS` clients, a term still looked up
+/// that fewer than one client in ten has passed is read whole (where at most `SET_CAP` rows start
+/// with it): it is rare among these clients, so the lookups would go on, and a rare word is cheap to
+/// read. A term most clients pass is left to lookups: enough clients are found soon.
+struct Others<'a> {
+    ranges: &'a [(String, String)],
+    terms: &'a [String],
+    sets: Vec<Option<HashSet<i64>>>,
+    checked: usize,
+    /// For each term, how many clients were looked up and how many passed.
+    tried: Vec<(usize, usize)>,
+}
+
+impl Others<'_> {
+    fn keep(
+        &mut self,
+        conn: &Connection,
+        has: &mut rusqlite::CachedStatement<'_>,
+        client: i64,
+        lead: usize,
+    ) -> Result<bool> {
+        self.checked += 1;
+        if self.checked == LOOKUPS_BEFORE_SETS {
+            for (j, t) in self.terms.iter().enumerate() {
+                let (tried, passed) = self.tried[j];
+                if j != lead && self.sets[j].is_none() && tried > 0 && passed * 10 < tried {
+                    self.sets[j] = clients_starting(conn, t, SET_CAP)?.map(|l| l.into_iter().collect());
+                }
+            }
+        }
+        for (j, (from, to)) in self.ranges.iter().enumerate() {
+            if j == lead {
+                continue;
+            }
+            let found = match &self.sets[j] {
+                Some(set) => set.contains(&client),
+                None => {
+                    let found = has.exists(params![client, from, to])?;
+                    self.tried[j].0 += 1;
+                    self.tried[j].1 += found as usize;
+                    found
+                }
+            };
+            if !found {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// The clients (their search rowids) that have a word starting with each term, best first, at most
-/// `limit`. One term leads: one range scan over its words in index order, which is the ranking;
-/// each client it finds is kept if every other term starts one of their words too. Of several
-/// terms, the one that starts the fewest words leads (counted up to a bound; the longer on a tie),
-/// so "GU1 4Y" reads the few inward codes "4Y…" rather than every client in GU1.
+/// `limit`. One word: one range scan over its words in index order, which is the ranking, stopped at
+/// the limit. Several: each word's clients are read by a range scan where at most `LEAD_CAP` index
+/// rows start with it; the word with the fewest leads, in its order (the longest word, scanned, when
+/// none is that rare), and a client is kept if every other word starts one of their words
+/// (`Others`). Before them come the clients whose surname or phone number is exactly one of the
+/// words (the first `EXACT_CAP` of each), whichever word led ("zoe smith": Zoe Smith before Zoe
+/// Abbott whose dog is Smithy).
 fn matching_clients(conn: &Connection, terms: &[String], limit: usize) -> Result<Vec<i64>> {
-    let lead = if terms.len() > 1 {
-        let mut counted = Vec::with_capacity(terms.len());
-        for t in terms {
-            counted.push((rows_starting(conn, t, LEAD_COUNT_CAP)?, std::cmp::Reverse(t.chars().count()), t));
-        }
-        counted.into_iter().min().map(|(_, _, t)| t)
-    } else {
-        terms.first()
-    };
-    let Some(lead) = lead else { return Ok(Vec::new()) };
-    let others: Vec<(String, String)> = terms.iter().filter(|t| *t != lead).map(|t| range(t)).collect();
-    let (from, to) = range(lead);
-    let mut scan = conn.prepare_cached(
-        "SELECT client FROM search_term WHERE term >= ?1 AND term < ?2 ORDER BY term, kind, sort, client",
-    )?;
+    let ranges: Vec<(String, String)> = terms.iter().map(|t| range(t)).collect();
     let mut has =
         conn.prepare_cached("SELECT 1 FROM search_term WHERE client = ?1 AND term >= ?2 AND term < ?3 LIMIT 1")?;
-    let mut rows = scan.query(params![from, to])?;
-    let mut seen = std::collections::HashSet::new();
     let mut found = Vec::new();
-    let mut scanned = 0;
-    while let Some(r) = rows.next()? {
-        let client: i64 = r.get(0)?;
-        scanned += 1;
-        if seen.insert(client) {
-            let mut all = true;
-            for (from, to) in &others {
-                if !has.exists(params![client, from, to])? {
-                    all = false;
-                    break;
-                }
-            }
-            if all {
+    if terms.len() < 2 {
+        let Some((from, to)) = ranges.first() else { return Ok(found) };
+        let mut scan = conn.prepare_cached(
+            "SELECT client FROM search_term WHERE term >= ?1 AND term < ?2 ORDER BY term, kind, sort, client",
+        )?;
+        let mut rows = scan.query(params![from, to])?;
+        let mut seen = HashSet::new();
+        while let Some(r) = rows.next()? {
+            let client: i64 = r.get(0)?;
+            if seen.insert(client) {
                 found.push(client);
                 if found.len() >= limit {
                     break;
                 }
             }
         }
-        if scanned >= MAX_SCANNED {
-            break;
+        return Ok(found);
+    }
+    let mut lists = Vec::with_capacity(terms.len());
+    for t in terms {
+        lists.push(clients_starting(conn, t, LEAD_CAP)?);
+    }
+    let mut others = Others {
+        ranges: &ranges,
+        terms,
+        sets: lists.iter().map(|l| l.as_ref().map(|l| l.iter().copied().collect())).collect(),
+        checked: 0,
+        tried: vec![(0, 0); terms.len()],
+    };
+    let rarest = (0..terms.len()).filter(|i| lists[*i].is_some()).min_by_key(|i| lists[*i].as_ref().map(Vec::len));
+    match rarest {
+        Some(lead) => {
+            for &client in lists[lead].as_deref().unwrap_or_default() {
+                if others.keep(conn, &mut has, client, lead)? {
+                    found.push(client);
+                    if found.len() >= limit {
+                        break;
+                    }
+                }
+            }
+        }
+        None => {
+            // Every word starts more than LEAD_CAP index rows (one or two letters each): the longest
+            // leads, scanned until enough are found or MAX_SCANNED rows are read.
+            let lead = (0..terms.len()).max_by_key(|i| terms[*i].chars().count()).unwrap_or(0);
+            let (from, to) = &ranges[lead];
+            let mut scan = conn.prepare_cached(
+                "SELECT client FROM search_term WHERE term >= ?1 AND term < ?2 ORDER BY term, kind, sort, client",
+            )?;
+            let mut rows = scan.query(params![from, to])?;
+            let mut seen = HashSet::new();
+            let mut scanned = 0;
+            while let Some(r) = rows.next()? {
+                let client: i64 = r.get(0)?;
+                scanned += 1;
+                if seen.insert(client) && others.keep(conn, &mut has, client, lead)? {
+                    found.push(client);
+                }
+                if found.len() >= limit || scanned >= MAX_SCANNED {
+                    break;
+                }
+            }
         }
     }
-    Ok(found)
+    // Exact surnames and phone numbers first, whichever word led: the first EXACT_CAP clients whose
+    // surname or phone number is one of the words, kept if they have the other words too.
+    let mut exact = conn.prepare_cached(
+        "SELECT client FROM search_term WHERE term = ?1 AND kind <= ?2 ORDER BY kind, sort, client LIMIT ?3",
+    )?;
+    let mut first: Vec<i64> = Vec::new();
+    for (i, t) in terms.iter().enumerate() {
+        let clients = exact
+            .query_map(params![t, Kind::Phone as u8, EXACT_CAP as i64], |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for client in clients {
+            if first.len() < limit && !first.contains(&client) && others.keep(conn, &mut has, client, i)? {
+                first.push(client);
+            }
+        }
+    }
+    for client in found {
+        if first.len() >= limit {
+            break;
+        }
+        if !first.contains(&client) {
+            first.push(client);
+        }
+    }
+    Ok(first)
 }
 
 impl Store {
@@ -307,6 +463,10 @@ mod tests {
         assert_eq!(super::terms("smith ex4 1"), ["smith", "ex41"]);
         assert_eq!(super::terms("ex4 smith"), ["ex4", "smith"]);
         assert_eq!(super::terms("m1 1ae"), ["m11ae"]);
+        assert_eq!(super::terms("smith 07700 900 461"), ["smith", "07700900461"]);
+        assert_eq!(super::terms("Mrs Smith"), ["smith"]);
+        assert_eq!(super::terms("Dr"), ["dr"]);
+        assert_eq!(super::terms("smith +44 7700 900461"), ["smith", "07700900461"]);
         assert_eq!(super::terms("+44 (0)7700 900456"), ["07700900456"]);
         assert_eq!(super::terms("Zoë O'Brien zoe"), ["zoe", "obrien"]);
         assert_eq!(super::terms("\"quill* OR"), ["quill", "or"]);
