@@ -46,7 +46,7 @@ enum Command {
     /// Show or set a vet's or nurse's weekly working hours
     #[command(subcommand)]
     Hours(HoursCommand),
-    /// Run integrity checks and print versions
+    /// Run integrity checks and print versions; rebuilds the search index if it is out of step
     Doctor,
     /// Fill a new database with a generated demo practice (sizes S, M, L, XL)
     Demo(DemoArgs),
@@ -1011,12 +1011,27 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 if r.cipher_problems.is_empty() { "ok".to_string() } else { r.cipher_problems.join("; ") }
             );
             println!("foreign key problems: {}", r.foreign_key_violations);
+            let sound = r.integrity == ["ok"] && r.cipher_problems.is_empty();
             if r.search_index_differences == 0 {
                 println!("search index: matches the records");
+            } else if !sound {
+                // Nothing is written to a damaged database: it is restored, index and all.
+                println!(
+                    "search index: {} rows out of step (not rebuilt: the database is damaged)",
+                    r.search_index_differences
+                );
             } else {
                 // Derived data: made again from the records rather than restored.
-                let was = store.rebuild_search_index()?;
-                println!("search index: {was} rows were out of step; rebuilt from the records");
+                match store.rebuild_search_index() {
+                    Ok(()) => println!(
+                        "search index: {} rows were out of step; rebuilt from the records",
+                        r.search_index_differences
+                    ),
+                    Err(e) => println!(
+                        "search index: {} rows out of step; rebuilding it failed ({e}): run `lifeboat doctor` again with Lifeboat closed",
+                        r.search_index_differences
+                    ),
+                }
             }
             match &r.audit.first_broken {
                 None => println!("audit chain: intact ({} entries)", r.audit.entries),

@@ -100,6 +100,7 @@ fn no_write_that_returned_is_lost_when_the_writer_is_killed_at_random() {
         assert!(missing.is_empty(), "trial {trial}: {} saved clients are gone: {missing:?}", missing.len());
         let health = store.doctor().unwrap();
         assert!(health.is_healthy(), "trial {trial}: {health:?}");
+        assert_eq!(health.search_index_differences, 0, "trial {trial}: the index was written with its records");
         checked_trials += 1;
         all.extend(saved);
     }

@@ -179,7 +179,7 @@ fn an_index_spoiled_by_hand_is_found_by_the_doctor_and_rebuilt_at_the_next_open(
     let desk = store.login("desk", PASSWORD).unwrap();
     assert!(store.search(&desk, "smith", 10).unwrap().is_empty(), "the spoiled index is what search reads");
     assert!(report.is_healthy(), "a derived index out of step is not damage to the records");
-    assert_eq!(store.rebuild_search_index().unwrap(), 2);
+    store.rebuild_search_index().unwrap();
     assert_eq!(differences(&store), 0);
     assert_eq!(store.search(&desk, "smith", 10).unwrap().iter().map(|h| h.client_id).collect::<Vec<_>>(), [c.id]);
     // Spoiled again, and found again at the next open once the rules' version it was built with

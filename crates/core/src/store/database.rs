@@ -335,10 +335,13 @@ impl Store {
         }
         if !crate::store::search_index::is_built(&conn)? {
             // Written only when needed, under the write lock from the start: several openers at
-            // once wait for each other rather than fail to upgrade a read to a write.
+            // once wait for each other rather than fail to upgrade a read to a write, and wait as
+            // long as a build takes (seconds on a large practice), not the usual five seconds.
+            conn.pragma_update(None, "busy_timeout", 300_000)?;
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             crate::store::search_index::build_if_needed(&tx)?;
             tx.commit()?;
+            conn.pragma_update(None, "busy_timeout", 5_000)?;
         }
         let (node_id, fingerprint): (String, String) = conn
             .query_row("SELECT id, fingerprint FROM node WHERE retired_at IS NULL", [], |r| Ok((r.get(0)?, r.get(1)?)))

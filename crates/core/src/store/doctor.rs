@@ -76,4 +76,14 @@ impl Store {
         let own = self.own_nodes()?;
         self.read(|r| audit::verify(r, &own, None))
     }
+
+    /// Builds the search index again from the records (derived data: nothing journaled or audited,
+    /// as when a write rewrites a client's rows), under the write lock.
+    pub fn rebuild_search_index(&self) -> Result<()> {
+        let mut conn = self.lock_writer();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        search_index::rebuild(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
 }

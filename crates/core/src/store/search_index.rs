@@ -1,7 +1,7 @@
 //! The search index: every word reception may type to find a client, one row per word and client in
-//! `search_term`, a B-tree ordered by the word. A keystroke is one range scan over the words that
-//! start with what was typed, so its cost follows the number of answers shown, not the size of the
-//! practice.
+//! `search_term`, a B-tree ordered by the word. A keystroke of one word is one range scan over the
+//! words that start with it, stopped at the answers shown, whatever the size of the practice (several
+//! words cost more: `views::search`).
 //!
 //! The words of a client: their surname, first names and title; their animals' names; their phone
 //! numbers as digits in national form, and every ending of four digits or more (a number read out
@@ -284,20 +284,6 @@ pub(crate) fn differences(conn: &Connection) -> Result<u64> {
         |r| r.get(0),
     )?;
     Ok(n + strays as u64)
-}
-
-impl crate::store::database::Store {
-    /// Builds the search index again from the records (derived data: nothing journaled or audited,
-    /// as when a write rewrites a client's rows), under the write lock. Returns how many rows were
-    /// out of step before.
-    pub fn rebuild_search_index(&self) -> Result<u64> {
-        let mut conn = self.lock_writer();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let before = differences(&tx)?;
-        rebuild(&tx)?;
-        tx.commit()?;
-        Ok(before)
-    }
 }
 
 #[cfg(test)]

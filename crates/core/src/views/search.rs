@@ -77,30 +77,53 @@ fn number_like(text: &str) -> bool {
 /// accents, letters and digits only); a query that is all phone number becomes one run of digits
 /// however it was spaced.
 fn terms(query: &str) -> Vec<String> {
-    // Control characters (a NUL, a tab pasted from a spreadsheet) separate words, as spaces do; a NUL
-    // would otherwise end the full-text query early.
+    // Control characters (a NUL, a tab pasted from a spreadsheet) and commas separate words, as
+    // spaces do.
     let query: String = query.chars().take(MAX_QUERY_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect();
     let query = query.as_str();
     if number_like(query) {
         return vec![phone_digits(query)];
     }
+    // What the word added last was, so that the next token joins only onto it: the raw text of a
+    // phone number typed in groups ("smith 07700 900 461", "+44 (0)7700 900461": one number, read
+    // whole), or an outward code that an inward code may follow ("EX4 1A": the postcode whole starts
+    // so; joined once).
+    enum Last {
+        Number(String),
+        Outward,
+        Other,
+    }
     let mut out: Vec<String> = Vec::new();
-    let mut last_was_number = false;
-    for raw in query.split_whitespace() {
+    let mut last = Last::Other;
+    for raw in query.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()) {
         let number = number_like(raw);
         let t = if number { phone_digits(raw) } else { fold(raw) };
-        if let Some(last) = out.last_mut() {
-            // A phone number typed in groups after a name ("smith 07700 900 461") is one number,
-            // and a postcode typed with its space ("EX4 1A") one word: the postcode whole starts so.
-            if (number && last_was_number) || outward_code(last) && inward_start(&t) {
-                last.push_str(&digits_or(&t, raw, number));
+        match (&mut last, out.last_mut()) {
+            (Last::Number(group), Some(word)) if number => {
+                group.push(' ');
+                group.push_str(raw);
+                *word = phone_digits(group);
                 continue;
             }
+            (Last::Outward, Some(word)) if inward_start(&t) => {
+                word.push_str(&t);
+                last = Last::Other;
+                continue;
+            }
+            _ => {}
         }
-        last_was_number = number;
-        if !t.is_empty() && !out.contains(&t) && out.len() < MAX_TERMS {
-            out.push(t);
+        if t.is_empty() || out.contains(&t) || out.len() >= MAX_TERMS {
+            last = Last::Other;
+            continue;
         }
+        last = if number {
+            Last::Number(raw.to_string())
+        } else if outward_code(&t) {
+            Last::Outward
+        } else {
+            Last::Other
+        };
+        out.push(t);
     }
     // A title ("Mrs Smith") is not asked of the client beside other words: many have none on file.
     if out.iter().any(|t| !TITLES.contains(&t.as_str())) {
@@ -111,16 +134,6 @@ fn terms(query: &str) -> Vec<String> {
 
 /// Titles reception may type before a name.
 const TITLES: [&str; 7] = ["mr", "mrs", "ms", "miss", "mx", "dr", "prof"];
-
-/// What a token adds to the word before it: its digits when it is a number (a later group of a
-/// phone number is not read as +44), else its folded text.
-fn digits_or(folded: &str, raw: &str, number: bool) -> String {
-    if number {
-        crate::store::search_index::digits(raw)
-    } else {
-        folded.to_string()
-    }
-}
 
 /// A UK postcode's outward code, folded: one or two letters, a digit, and perhaps a letter or digit
 /// ("ex4", "sw1a", "m1").
@@ -467,6 +480,11 @@ mod tests {
         assert_eq!(super::terms("Mrs Smith"), ["smith"]);
         assert_eq!(super::terms("Dr"), ["dr"]);
         assert_eq!(super::terms("smith +44 7700 900461"), ["smith", "07700900461"]);
+        assert_eq!(super::terms("smith +44 (0)7700 900461"), ["smith", "07700900461"]);
+        assert_eq!(super::terms("smith +44 (0) 7700 900461"), ["smith", "07700900461"]);
+        assert_eq!(super::terms("07700 smith 07700 900461"), ["07700", "smith", "900461"]);
+        assert_eq!(super::terms("ex4 1 2"), ["ex41", "2"]);
+        assert_eq!(super::terms("Smith,Jo"), ["smith", "jo"]);
         assert_eq!(super::terms("+44 (0)7700 900456"), ["07700900456"]);
         assert_eq!(super::terms("Zoë O'Brien zoe"), ["zoe", "obrien"]);
         assert_eq!(super::terms("\"quill* OR"), ["quill", "or"]);
