@@ -189,11 +189,13 @@ fn practice(size: Size, given: Option<&String>) -> std::path::PathBuf {
     dir
 }
 
-/// What the floors scan for a keystroke: its first word (of two, the first: the floors read one
-/// range), lower case, letters and digits only.
-fn floor_word(keystroke: &str) -> String {
+/// The floors' range scan for a keystroke: the index rows of its first word (of two, the first: the
+/// floors read one range), lower case, letters and digits only.
+fn floor_scan(stmt: &mut rusqlite::Statement<'_>, keystroke: &str) -> Vec<i64> {
     let first = keystroke.split_whitespace().next().unwrap_or_default();
-    first.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect()
+    let word: String = first.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect();
+    let end = format!("{word}{}", char::MAX);
+    stmt.query_map([word, end], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
 }
 
 fn reception(dir: &Path, iterations: usize) {
@@ -270,12 +272,7 @@ fn reception(dir: &Path, iterations: usize) {
     let mut k = 0;
     let mut stmt = conn.prepare("SELECT client FROM search_term WHERE term >= ?1 AND term < ?2 LIMIT 20").unwrap();
     let baseline = Figures::measure("bare B-tree prefix range scan (20 rows)", iterations, |_| {
-        let q: String = floor_word(&keystrokes[k % keystrokes.len()]);
-        let _: Vec<i64> = stmt
-            .query_map([q.clone(), format!("{q}{}", char::MAX)], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        floor_scan(&mut stmt, &keystrokes[k % keystrokes.len()]);
         k += 1;
     });
     // The same answers read bare: the range scan, then each client's card and animals by key (what
@@ -290,13 +287,7 @@ fn reception(dir: &Path, iterations: usize) {
         )
         .unwrap();
     let cards = Figures::measure("bare scan + the 20 clients' cards read by key", iterations, |_| {
-        let q: String = floor_word(&keystrokes[k % keystrokes.len()]);
-        let ids: Vec<i64> = stmt
-            .query_map([q.clone(), format!("{q}{}", char::MAX)], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        for id in ids {
+        for id in floor_scan(&mut stmt, &keystrokes[k % keystrokes.len()]) {
             let n = card.query_map([id], |r| r.get::<_, String>(0)).unwrap().count();
             assert!(n > 0);
         }
@@ -636,7 +627,7 @@ fn main() {
     let iterations = args.iterations;
     // The file is written at the end of a run that may take an hour: a path that cannot be written
     // is found out now.
-    if let Err(e) = report::write_json(&args.json, iterations, &[]) {
+    if let Err(e) = report::check_writable(&args.json) {
         eprintln!("lifeboat-bench: cannot write {}: {e}", args.json.display());
         std::process::exit(2);
     }

@@ -172,6 +172,17 @@ fn proc_line(file: &str, key: &str) -> Option<String> {
     Some(line.split_once(':')?.1.trim().to_string())
 }
 
+/// Whether `path` can be written, without touching what it holds (the figures of an earlier run stay
+/// until this run's replace them); a file made only to find out is removed again.
+pub fn check_writable(path: &std::path::Path) -> std::io::Result<()> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    if !existed {
+        std::fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
 /// Writes everything measured to `path` as JSON.
 pub fn write_json(path: &std::path::Path, iterations: usize, sizes: &[String]) -> std::io::Result<()> {
     let file = File {
@@ -196,4 +207,22 @@ pub fn write_json(path: &std::path::Path, iterations: usize, sizes: &[String]) -
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn checking_the_json_path_keeps_an_earlier_run_and_leaves_nothing_new() {
+        let dir = std::env::temp_dir().join(format!("lifeboat-bench-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let earlier = dir.join("earlier.json");
+        std::fs::write(&earlier, "{\"figures\": [1]}").unwrap();
+        super::check_writable(&earlier).unwrap();
+        assert_eq!(std::fs::read_to_string(&earlier).unwrap(), "{\"figures\": [1]}");
+        let new = dir.join("new.json");
+        super::check_writable(&new).unwrap();
+        assert!(!new.exists(), "a file made only to check the path is removed");
+        assert!(super::check_writable(&dir.join("no-such-folder").join("x.json")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -376,6 +376,31 @@ fn verify_reports_an_altered_audit_entry() {
 }
 
 #[test]
+fn doctor_rebuilds_a_search_index_out_of_step_and_calls_the_database_healthy() {
+    let dir = TempDir::new().unwrap();
+    init(&dir);
+    let key: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("lifeboat.key")).unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("lifeboat.db")).unwrap();
+    conn.pragma_update(
+        None,
+        "key",
+        format!("x'{}{}'", key["keys"][0]["plain"].as_str().unwrap(), key["keys"][0]["salt"].as_str().unwrap()),
+    )
+    .unwrap();
+    // A row for no client at all, as a write path that forgot its client would leave.
+    conn.execute("INSERT INTO search_term (term, kind, sort, client) VALUES ('ghost', 0, 'ghost', 999)", []).unwrap();
+    drop(conn);
+    let out = lifeboat(&dir, &["doctor"], "");
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("search index: 1 rows were out of step; rebuilt from the records"), "{report}");
+    assert!(report.contains("The database is healthy."), "{report}");
+    let out = lifeboat(&dir, &["doctor"], "");
+    assert!(text(&out).contains("search index: matches the records"), "{}", text(&out));
+}
+
+#[test]
 fn help_is_everywhere_and_commands_need_a_database() {
     let dir = TempDir::new().unwrap();
     for args in [

@@ -260,8 +260,8 @@ pub(crate) fn build_if_needed(conn: &Connection) -> Result<bool> {
 }
 
 /// How many rows of the index differ from what a rebuild would make: rows missing, rows too many
-/// (a merged client's, or a client's who is gone).
-/// Client by client, so that only one client's rows are in memory at a time.
+/// (a merged client's, or a client's who is gone). Compared client by client, so that only one
+/// client's rows are in memory at a time.
 pub(crate) fn differences(conn: &Connection) -> Result<u64> {
     let mut rows_of = conn.prepare("SELECT term, kind, sort FROM search_term WHERE client = ?1")?;
     let mut n = 0;

@@ -345,7 +345,7 @@ impl Others<'_> {
 
 /// The clients (their search rowids) that have a word starting with each term, best first, at most
 /// `limit`. One word: one range scan over its words in index order, which is the ranking, stopped at
-/// the limit. Several: each word's clients are read by a range scan where at most `LEAD_CAP` index
+/// the limit (a client has at most a few dozen words, so MAX_SCANNED never cuts it short). Several: each word's clients are read by a range scan where at most `LEAD_CAP` index
 /// rows start with it; the word with the fewest leads, in its order (the longest word, scanned, when
 /// none is that rare), and a client is kept if every other word starts one of their words
 /// (`Others`). Before them come the clients whose surname or phone number is exactly one of the
@@ -356,27 +356,17 @@ fn matching_clients(conn: &Connection, terms: &[String], limit: usize) -> Result
     let mut has =
         conn.prepare_cached("SELECT 1 FROM search_term WHERE client = ?1 AND term >= ?2 AND term < ?3 LIMIT 1")?;
     let mut found = Vec::new();
-    if terms.len() < 2 {
-        let Some((from, to)) = ranges.first() else { return Ok(found) };
-        let mut scan = conn.prepare_cached(
-            "SELECT client FROM search_term WHERE term >= ?1 AND term < ?2 ORDER BY term, kind, sort, client",
-        )?;
-        let mut rows = scan.query(params![from, to])?;
-        let mut seen = HashSet::new();
-        while let Some(r) = rows.next()? {
-            let client: i64 = r.get(0)?;
-            if seen.insert(client) {
-                found.push(client);
-                if found.len() >= limit {
-                    break;
-                }
-            }
-        }
+    if terms.is_empty() {
         return Ok(found);
     }
+    // One word needs no lists: it is scanned (below) with nothing else to check.
     let mut lists = Vec::with_capacity(terms.len());
-    for t in terms {
-        lists.push(clients_starting(conn, t, LEAD_CAP)?);
+    if terms.len() > 1 {
+        for t in terms {
+            lists.push(clients_starting(conn, t, LEAD_CAP)?);
+        }
+    } else {
+        lists.push(None);
     }
     let mut others = Others {
         ranges: &ranges,
@@ -398,8 +388,8 @@ fn matching_clients(conn: &Connection, terms: &[String], limit: usize) -> Result
             }
         }
         None => {
-            // Every word starts more than LEAD_CAP index rows (one or two letters each): the longest
-            // leads, scanned until enough are found or MAX_SCANNED rows are read.
+            // One word, or every word starts more than LEAD_CAP index rows (one or two letters
+            // each): the longest leads, scanned until enough are found or MAX_SCANNED rows are read.
             let lead = (0..terms.len()).max_by_key(|i| terms[*i].chars().count()).unwrap_or(0);
             let (from, to) = &ranges[lead];
             let mut scan = conn.prepare_cached(
@@ -419,6 +409,10 @@ fn matching_clients(conn: &Connection, terms: &[String], limit: usize) -> Result
                 }
             }
         }
+    }
+    if terms.len() == 1 {
+        // The scan's own order puts an exact surname, then an exact phone number, first.
+        return Ok(found);
     }
     // Exact surnames and phone numbers first, whichever word led: the first EXACT_CAP clients whose
     // surname or phone number is one of the words, kept if they have the other words too.
