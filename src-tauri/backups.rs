@@ -52,7 +52,10 @@ impl BackupHost {
             Ok(taken) => taken,
             Err(e) => {
                 eprintln!("lifeboat: a backup failed ({})", e.code().as_str());
-                self.update(|l| l.error = Some(e.to_string()));
+                let error = e.to_string();
+                // Kept for the next start too (best effort: a full disk may refuse it as well).
+                let _ = store.note_backup_error(Some(&error));
+                self.update(|l| l.error = Some(error));
                 return Err(e);
             }
         };
@@ -60,7 +63,7 @@ impl BackupHost {
             l.mark = Some(mark);
             l.error = None;
         });
-        if store.note_backup_mark(mark).is_err() {
+        if store.note_backup_mark(mark).and_then(|()| store.note_backup_error(None)).is_err() {
             eprintln!("lifeboat: the last backup's mark could not be noted");
         }
         if let Some(folder) = copy.then(|| copy_folder(store)).flatten() {
@@ -93,10 +96,17 @@ impl BackupHost {
         }
     }
 
-    /// What the last attempt said went wrong: the backup's, and the copy's.
-    pub fn errors(&self) -> (Option<String>, Option<String>) {
+    /// What the last attempt said went wrong: the backup's (this run's, or as noted before the
+    /// last restart, such as a backup as the app closed), and the copy's.
+    pub fn errors(&self, store: Option<&Store>) -> (Option<String>, Option<String>) {
         let last = self.last();
-        (last.error.clone(), last.copy_error.clone())
+        let error = last.error.clone().or_else(|| {
+            if last.mark.is_some() {
+                return None;
+            }
+            store.and_then(|s| s.last_backup_error().ok().flatten())
+        });
+        (error, last.copy_error.clone())
     }
 
     fn last(&self) -> std::sync::MutexGuard<'_, Last> {
@@ -129,4 +139,37 @@ pub fn start_schedule(store: Arc<Store>, host: Arc<BackupHost>, preparing: Arc<M
             std::thread::sleep(Duration::from_secs(3600));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backup that failed (as the app closed, say) is still reported after a restart, until a
+    /// backup succeeds.
+    #[test]
+    fn a_failed_backup_is_reported_after_a_restart_until_one_succeeds() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let config = lifeboat_core::StoreConfig::in_dir(dir.path()).with_keys(lifeboat_core::KeyAccess::default());
+        let store = Store::open(config.clone(), Arc::new(lifeboat_core::SystemClock)).unwrap();
+        store.create_practice(&lifeboat_core::example::practice_setup("admin", "a long password")).unwrap();
+        // A file where the backups folder should be: the backup cannot be made.
+        let blocked = dir.path().join("not-a-folder");
+        std::fs::write(&blocked, b"x").unwrap();
+        let host = BackupHost::new(blocked);
+        assert!(host.back_up(&store, true, false).is_err());
+        let (error, _) = host.errors(Some(&store));
+        let error = error.expect("the failure is reported");
+        drop((host, store));
+
+        // The next start: a new host, the store opened again.
+        let store = Store::open(config, Arc::new(lifeboat_core::SystemClock)).unwrap();
+        let host = BackupHost::new(dir.path().join("backups"));
+        assert_eq!(host.errors(Some(&store)).0.as_deref(), Some(error.as_str()));
+        host.back_up(&store, true, false).unwrap();
+        assert_eq!(host.errors(Some(&store)).0, None, "a backup that succeeded clears it");
+        drop(host);
+        let host = BackupHost::new(dir.path().join("backups"));
+        assert_eq!(host.errors(Some(&store)).0, None, "and it stays cleared after a restart");
+    }
 }

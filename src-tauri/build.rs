@@ -9,6 +9,8 @@ const COMMANDS: &[&str] = &[
     "confirm_recovery_key",
     "change_key",
     "unlock_with_recovery_key",
+    "unlock_with_passphrase",
+    "set_passphrase",
     "login",
     "logout",
     "lock_screen",

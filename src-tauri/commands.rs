@@ -81,6 +81,9 @@ pub struct AppStatus {
     /// Why the restore asked for before the last restart could not be done (the database was left
     /// as it was), if it could not.
     pub restore_failed: Option<crate::error::CommandError>,
+    /// At set-up: the database key sits in the key file, as this PC has no credential store, so
+    /// set-up asks for a passphrase to seal it with.
+    pub key_in_file: bool,
 }
 
 /// What every screen says while a drill runs.
@@ -105,12 +108,30 @@ pub async fn app_status(state: State<'_, AppState>) -> CommandResult<AppStatus> 
 
 /// Creates the practice, and makes its recovery key, returned this once for the page to show.
 #[tauri::command]
-pub async fn setup_practice(state: State<'_, AppState>, setup: PracticeSetup) -> CommandResult<String> {
+pub async fn setup_practice(
+    state: State<'_, AppState>,
+    setup: PracticeSetup,
+    passphrase: Option<String>,
+) -> CommandResult<String> {
     guarded(async {
         let store = state.store()?;
         blocking(move || {
+            // On a PC without a credential store the key is sealed with a passphrase: chosen here,
+            // checked before anything is made.
+            let passphrase = passphrase.filter(|p| !p.is_empty());
+            match &passphrase {
+                Some(p) => drop(lifeboat_core::Passphrase::choose(p)?),
+                None if store.key_in_file()? => {
+                    return Err(lifeboat_core::Error::invalid(
+                        "passphrase",
+                        "is needed: this PC has no credential store to keep the database key in, so choose a passphrase to seal it with",
+                    )
+                    .into())
+                }
+                None => {}
+            }
             let admin = store.create_practice(&setup)?;
-            store.make_recovery_key(&admin).map_err(|e| {
+            let recovery = store.make_recovery_key(&admin).map_err(|e| {
                 CommandError::new(
                     e.code(),
                     format!(
@@ -118,7 +139,19 @@ pub async fn setup_practice(state: State<'_, AppState>, setup: PracticeSetup) ->
                         e.user_message()
                     ),
                 )
-            })
+            })?;
+            if let Some(p) = passphrase {
+                store.set_passphrase(&admin, &p).map_err(|e| {
+                    CommandError::new(
+                        e.code(),
+                        format!(
+                            "The practice is set up, but the passphrase could not be set ({}). Sign in and choose one under Practice → Database key.",
+                            e.user_message()
+                        ),
+                    )
+                })?;
+            }
+            Ok(recovery)
         })
         .await
     })
@@ -176,8 +209,8 @@ pub async fn unlock_with_recovery_key(
     recovery_key: String,
 ) -> CommandResult<()> {
     guarded(async {
-        match &state.store {
-            Err(e) if e.code == ErrorCode::KeyNeeded => {}
+        match state.opened() {
+            Err(e) if e.code == ErrorCode::KeyNeeded || e.code == ErrorCode::PassphraseNeeded => {}
             _ => {
                 return Err(CommandError::new(
                     ErrorCode::Forbidden,
@@ -191,6 +224,39 @@ pub async fn unlock_with_recovery_key(
         app.restart();
     })
     .await
+}
+
+/// Opens the records with this PC's passphrase, typed at start (a PC without a credential store
+/// whose key is sealed with one). Only in that state; anyone at the PC may type it, as nothing can
+/// be seen before it. A wrong one is refused beside the field, and may be typed again.
+#[tauri::command]
+pub async fn unlock_with_passphrase(state: State<'_, AppState>, passphrase: String) -> CommandResult<()> {
+    guarded(async {
+        match state.opened() {
+            Err(e) if e.code == ErrorCode::PassphraseNeeded => {}
+            _ => {
+                return Err(CommandError::new(
+                    ErrorCode::Forbidden,
+                    "The passphrase is only asked for at start, before the records are open.",
+                ))
+            }
+        }
+        let typed = lifeboat_core::Passphrase::typed(&passphrase)?;
+        let config = crate::store_config(&state.data_dir).with_passphrase(typed);
+        let state = state.inner().clone();
+        blocking(move || Ok(crate::open_records(&state, config)?)).await
+    })
+    .await
+}
+
+/// Protects the key with a passphrase on a PC without a credential store (admins; at set-up, and
+/// from the *Database key* card): asked for at every start from then on.
+#[tauri::command]
+pub async fn set_passphrase(
+    state: State<'_, AppState>,
+    passphrase: String,
+) -> CommandResult<lifeboat_core::KeyProtection> {
+    guarded(async { state.run(move |store, session| Ok(store.set_passphrase(session, &passphrase)?)).await }).await
 }
 
 #[tauri::command]
@@ -922,7 +988,7 @@ fn sync_host(state: &AppState) -> CommandResult<Arc<SyncHost>> {
             "This PC is running a drill: sync, bundles and hand-overs are for the real records, and nothing made in a drill leaves this PC. End the drill to use them.",
         ));
     }
-    state.sync.clone().ok_or_else(|| {
+    state.sync().ok_or_else(|| {
         CommandError::new(ErrorCode::Preparing, "Sync is not available: the database could not be opened.")
     })
 }
@@ -1784,7 +1850,7 @@ async fn may_manage_backups(state: &AppState) -> CommandResult<Option<Arc<Store>
 
 fn overview(state: &AppState, store: Option<&Store>) -> CommandResult<BackupsOverview> {
     let copy_folder = store.and_then(crate::backups::copy_folder);
-    let (last_error, copy_error) = state.backups.errors();
+    let (last_error, copy_error) = state.backups.errors(store);
     Ok(BackupsOverview {
         folder: state.backups.dir.display().to_string(),
         backups: backup::list(&state.backups.dir)?,
@@ -1869,9 +1935,13 @@ fn chosen_path(field: &str, text: &str) -> CommandResult<std::path::PathBuf> {
     Ok(path)
 }
 
-/// The store's folder, with a recovery key if one was typed (a backup of another PC's database).
+/// The store's folder, reached as the open store reaches it (this PC's passphrase, if it was
+/// typed), with a recovery key if one was typed (a backup of another PC's database).
 fn backup_config(state: &AppState, recovery_key: Option<String>) -> CommandResult<lifeboat_core::StoreConfig> {
-    let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
+    let config = match state.opened() {
+        Ok(store) => store.config().clone(),
+        Err(_) => lifeboat_core::StoreConfig::in_dir(&state.data_dir),
+    };
     Ok(match recovery_key.filter(|k| !k.trim().is_empty()) {
         Some(text) => config.with_recovery_key(lifeboat_core::RecoveryKey::parse(&text)?),
         None => config,
@@ -1918,7 +1988,7 @@ pub async fn restore_backup(
 #[tauri::command]
 pub async fn start_afresh(app: tauri::AppHandle, state: State<'_, AppState>) -> CommandResult<()> {
     guarded(async {
-        match &state.store {
+        match state.opened() {
             Err(e) if e.code == ErrorCode::Unfinished => {}
             _ => {
                 return Err(CommandError::new(

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use lifeboat_core::store::backup;
+use lifeboat_core::store::folder_lock::FolderLock;
 use lifeboat_core::{ErrorCode, Store, StoreConfig, SystemClock};
 use lifeboat_synthetic::{Size, DEMO_PASSWORD};
 use tauri::Manager;
@@ -74,6 +75,8 @@ pub fn run() {
             commands::confirm_recovery_key,
             commands::change_key,
             commands::unlock_with_recovery_key,
+            commands::unlock_with_passphrase,
+            commands::set_passphrase,
             commands::login,
             commands::logout,
             commands::lock_screen,
@@ -198,7 +201,7 @@ pub fn run() {
             // A last backup as the app closes (skipped if nothing changed since the last one).
             if let tauri::RunEvent::Exit = event {
                 if let Some(state) = app.try_state::<AppState>() {
-                    if let (Ok(store), None) = (state.store.clone(), state.preparing()) {
+                    if let (Ok(store), None) = (state.opened(), state.preparing()) {
                         let _ = state.backups.back_up(&store, false, false);
                     }
                 }
@@ -250,46 +253,68 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         Some(size) => folders.demos.join(format!("demo-{size:?}")),
         None => folders.database.clone(),
     };
-    let config = StoreConfig::in_dir(&data_dir).with_fingerprint(fingerprint(&data_dir));
-    // A restore asked for before the restart is done before anything opens the database.
-    let restore_failed = match backup::finish_staged_restore(&config, Arc::new(SystemClock)) {
-        Some(Err(e)) => {
-            eprintln!("lifeboat: the restore asked for could not be done ({})", e.code().as_str());
-            Some(CommandError::from(e))
-        }
-        _ => None,
-    };
+    let config = store_config(&data_dir);
     let backups = backups::BackupHost::new(config.backups_dir());
-    let preparing = Arc::new(Mutex::new(None));
-    let store = Store::open(config, Arc::new(SystemClock)).map(Arc::new).map_err(CommandError::from);
-    let sync = store.as_ref().ok().map(|s| sync::SyncHost::start(s.clone(), &data_dir));
-    if let Ok(store) = &store {
-        start_pack_schedule(store.clone());
-        backups::start_schedule(store.clone(), backups.clone(), preparing.clone());
-    }
-    let drill = store.as_ref().ok().and_then(|s| reopen_drill(s, &data_dir));
+    // One Lifeboat at a time on these records: a second window says so and opens nothing. The
+    // wait covers a restart, whose new process starts before the old one has ended.
+    let (folder_lock, locked) = match FolderLock::acquire(&data_dir, std::time::Duration::from_secs(15)) {
+        Ok(lock) => (Some(lock), Ok(())),
+        Err(e) => (None, Err(e)),
+    };
     let state = AppState {
-        store,
-        sync,
-        drill: Arc::new(Mutex::new(drill)),
+        opened: Arc::new(Mutex::new(Err(CommandError::new(ErrorCode::Preparing, "The records are being opened.")))),
+        sync: Arc::new(Mutex::new(None)),
+        drill: Arc::new(Mutex::new(None)),
         session: Arc::new(Mutex::new(None)),
         locked: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         pin: Arc::new(Mutex::new(None)),
         demo: Arc::new(Mutex::new(None)),
-        preparing,
+        preparing: Arc::new(Mutex::new(None)),
         export_dir: export_dir(&data_dir),
         exports_fixed: std::env::var_os("LIFEBOAT_EXPORT_DIR").is_some(),
         data_dir,
         backups,
-        restore_failed,
+        restore_failed: Arc::new(Mutex::new(None)),
+        folder_lock: Arc::new(folder_lock),
     };
-    if let Ok(store) = &state.store {
-        start_exports_sweep(store.clone(), state.export_dir.clone(), state.exports_fixed);
-    }
-    if let (Some(size), Ok(store)) = (demo, &state.store) {
-        prepare_demo(store.clone(), size, state.demo.clone(), state.preparing.clone());
+    match locked.and_then(|()| open_records(&state, config)) {
+        Ok(()) => {
+            if let (Some(size), Ok(store)) = (demo, state.opened()) {
+                prepare_demo(store, size, state.demo.clone(), state.preparing.clone());
+            }
+        }
+        Err(e) => *state.opened.lock().unwrap_or_else(|e| e.into_inner()) = Err(CommandError::from(e)),
     }
     state
+}
+
+/// How the records in `data_dir` are opened on this PC (its credential store, its fingerprint).
+pub fn store_config(data_dir: &Path) -> StoreConfig {
+    StoreConfig::in_dir(data_dir).with_fingerprint(fingerprint(data_dir))
+}
+
+/// Opens the records as `config` reaches their key, and starts what works on them in the
+/// background: sync, the backup and continuity-pack schedules, a running drill's copy, the sweep of
+/// old exports. A restore asked for before the restart is done first, before anything opens the
+/// database (one that needs this PC's passphrase waits for it: the error says so, and nothing is
+/// started). Run at start, and again once the passphrase is typed.
+pub fn open_records(state: &AppState, config: StoreConfig) -> lifeboat_core::Result<()> {
+    match backup::finish_staged_restore(&config, Arc::new(SystemClock)) {
+        Some(Err(e)) if e.code() == ErrorCode::PassphraseNeeded => return Err(e),
+        Some(Err(e)) => {
+            eprintln!("lifeboat: the restore asked for could not be done ({})", e.code().as_str());
+            *state.restore_failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(CommandError::from(e));
+        }
+        _ => {}
+    }
+    let store = Arc::new(Store::open(config, Arc::new(SystemClock))?);
+    *state.sync.lock().unwrap_or_else(|e| e.into_inner()) = Some(sync::SyncHost::start(store.clone(), &state.data_dir));
+    start_pack_schedule(store.clone());
+    backups::start_schedule(store.clone(), state.backups.clone(), state.preparing.clone());
+    *state.drill.lock().unwrap_or_else(|e| e.into_inner()) = reopen_drill(&store, &state.data_dir);
+    start_exports_sweep(store.clone(), state.export_dir.clone(), state.exports_fixed);
+    *state.opened.lock().unwrap_or_else(|e| e.into_inner()) = Ok(store);
+    Ok(())
 }
 
 /// Deletes what is left of drills' copies but the running one's, and opens the running drill's
@@ -410,7 +435,8 @@ pub fn status(state: &AppState) -> AppStatus {
         data_dir: data_dir.clone(),
         progress: None,
         drill: None,
-        restore_failed: state.restore_failed.clone(),
+        restore_failed: state.restore_failed(),
+        key_in_file: false,
     };
     if let Some(step) = state.preparing() {
         return AppStatus { progress: Some(step), ..blank(Phase::Preparing, None) };
@@ -434,7 +460,7 @@ pub fn status(state: &AppState) -> AppStatus {
             drill: drill_banner(state),
             ..blank(Phase::Login, None)
         },
-        Ok(None) => blank(Phase::Setup, None),
+        Ok(None) => AppStatus { key_in_file: store.key_in_file().unwrap_or(false), ..blank(Phase::Setup, None) },
         Err(e) => blank(Phase::Unavailable, Some(e.into())),
     }
 }

@@ -13,7 +13,9 @@ use crate::error::{CommandError, CommandResult};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Result<Arc<Store>, CommandError>,
+    /// The store, or why it could not be opened. Set once more when a PC's passphrase is typed at
+    /// start (`unlock_with_passphrase`); otherwise as opened at start.
+    pub opened: Arc<Mutex<Result<Arc<Store>, CommandError>>>,
     pub session: Arc<Mutex<Option<Session>>>,
     /// The screen is locked (idle, or by its user): every command that needs the person refuses
     /// until their password opens it again.
@@ -30,14 +32,16 @@ pub struct AppState {
     pub exports_fixed: bool,
     /// Background sync and the relay this PC may host (none when the database could not be opened).
     /// It always works on the real records, never on a drill's copy.
-    pub sync: Option<Arc<crate::sync::SyncHost>>,
+    pub sync: Arc<Mutex<Option<Arc<crate::sync::SyncHost>>>>,
     /// The copy a running drill works on: while it is open, every command but the drill's own and
     /// sync's works on it instead of the real records.
     pub drill: Arc<Mutex<Option<Arc<Store>>>>,
     /// This PC's backups of the real records.
     pub backups: Arc<crate::backups::BackupHost>,
     /// Why a restore asked for before the last restart could not be done, if it could not.
-    pub restore_failed: Option<CommandError>,
+    pub restore_failed: Arc<Mutex<Option<CommandError>>>,
+    /// This process's hold on the data folder (one Lifeboat at a time on it), for as long as it runs.
+    pub folder_lock: Arc<Option<lifeboat_core::store::folder_lock::FolderLock>>,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -65,7 +69,21 @@ impl AppState {
                 format!("The demo practice is still being prepared ({step})."),
             ));
         }
-        self.store.clone()
+        self.opened()
+    }
+
+    /// The real records as opened at start, or why they could not be.
+    pub fn opened(&self) -> CommandResult<Arc<Store>> {
+        self.opened.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Background sync and the relay, once the records are open.
+    pub fn sync(&self) -> Option<Arc<crate::sync::SyncHost>> {
+        self.sync.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn restore_failed(&self) -> Option<CommandError> {
+        self.restore_failed.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The running drill's copy, if a drill is running.

@@ -251,7 +251,7 @@ fn open_store(dir: &Path) -> lifeboat_core::Store {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_wizard_then_login_shows_the_status_banner() {
     let _one_at_a_time = ONE_AT_A_TIME.lock().await;
-    tokio::time::timeout(Duration::from_secs(240), async {
+    tokio::time::timeout(Duration::from_secs(300), async {
         let data = tempfile::TempDir::new().unwrap();
         let app = Desktop::launch(data.path(), "first-run").await;
 
@@ -267,6 +267,10 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.fill("#field-username", "m.pengelly").await;
         app.fill("#field-password", "harbour lights 7").await;
         app.fill("#field-confirm", "harbour lights 7").await;
+        // This PC has no credential store (as the tests run it): set-up asks for its passphrase.
+        app.fill("#field-passphrase", "Kingfisher tide lantern").await;
+        app.fill("#field-passphrase-again", "Kingfisher tide lantern").await;
+        app.screenshot("1b-admin-and-passphrase").await;
         app.click("[data-testid=setup-admin] button[type=submit]").await;
         let note = app.text("#field-premises-postcode-note").await;
         assert!(note.contains("not a UK postcode"), "the postcode error is shown beside it: {note}");
@@ -295,8 +299,10 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.click("[data-testid=login-form] button[type=submit]").await;
 
         // Home, with the banner: practice, premises, admin, the starter formulary, price list and lab tests, and
-        // the two sign-in attempts (the wrong password, then the right one) are the changes waiting.
+        // the two sign-in attempts (the wrong password, then the right one), and the recovery key made
+        // and the passphrase chosen (each journaled, no key in it) are the changes waiting.
         let created = 2
+            + 2
             + 3
             + lifeboat_core::clinical::formulary::starter_list().len()
             + lifeboat_core::clinical::charge::starter_fee_count()
@@ -406,8 +412,44 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.close().await;
         wait_until_closed(data.path()).await;
 
-        // What was typed is what was saved: read back from the store, whole values.
-        let store = open_store(data.path());
+        // Started again, Lifeboat shows nothing of the practice until this PC's passphrase is typed.
+        let app = Desktop::launch(data.path(), "first-run").await;
+        app.find("[data-testid=passphrase-form]").await;
+        let shown = app.text("body").await;
+        assert!(!shown.contains("Kingfisher Vets"), "the locked records show nothing: {shown}");
+        app.fill("#field-passphrase", "kingfisher tide lantern").await;
+        app.click("[data-testid=passphrase-open]").await;
+        app.wait_text("#field-passphrase-note", "It is not this PC's passphrase").await;
+        app.screenshot("11-passphrase-wrong").await;
+        app.fill("#field-passphrase", "Kingfisher tide lantern").await;
+        app.click("[data-testid=passphrase-open]").await;
+        app.wait_text("[data-testid=practice-name]", "Kingfisher Vets").await;
+        app.fill("#field-login-username", "t.ashworth").await;
+        app.fill("#field-login-password", "otter holt 12").await;
+        app.click("[data-testid=login-form] button[type=submit]").await;
+        app.wait_text("[data-testid=current-user]", "Tobias Ashworth").await;
+        app.screenshot("12-opened-with-the-passphrase").await;
+        // A second Lifeboat on the same records (started again from the menu by mistake) says the
+        // records are open in the first, and opens nothing (after waiting out a restart's overlap).
+        let second = Desktop::launch(data.path(), "first-run-second").await;
+        second.wait_text("[data-testid=already-open]", "Lifeboat is already open on this PC").await;
+        assert!(!second.text("body").await.contains("Kingfisher Vets"));
+        second.screenshot("13-second-window").await;
+        second.close().await;
+        app.wait_text("[data-testid=current-user]", "Tobias Ashworth").await;
+        app.close().await;
+        wait_until_closed(data.path()).await;
+
+        // What was typed is what was saved: read back from the store, whole values. The key file
+        // holds no key, and the records open only with the passphrase typed.
+        let key_file = std::fs::read_to_string(data.path().join(lifeboat_core::StoreConfig::KEY_FILE)).unwrap();
+        assert!(!key_file.contains("\"plain\""), "the key left the file: {key_file}");
+        let config = lifeboat_core::StoreConfig::in_dir(data.path());
+        let clock = std::sync::Arc::new(lifeboat_core::SystemClock);
+        let without = lifeboat_core::Store::open(config.clone(), clock.clone()).err().unwrap();
+        assert_eq!(without.code(), lifeboat_core::ErrorCode::PassphraseNeeded);
+        let typed = lifeboat_core::Passphrase::typed("Kingfisher tide lantern").unwrap();
+        let store = lifeboat_core::Store::open(config.with_passphrase(typed), clock).unwrap();
         let practice = store.practice().unwrap().unwrap();
         assert_eq!(practice.name, "Kingfisher Vets");
         let p = &practice.premises[0];
@@ -433,7 +475,7 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         assert_eq!(store.practice().unwrap().unwrap().name, "Kingfisher Vets");
     })
     .await
-    .expect("the end-to-end test finished within 4 minutes");
+    .expect("the end-to-end test finished within 5 minutes");
 }
 
 fn is_recovery_key(text: &str) -> bool {
@@ -2082,6 +2124,33 @@ async fn every_command_answers_each_role_as_the_permission_table_says_and_hostil
             assert!(faults.is_empty(), "hostile input as {role} met faults:\n{}", faults.join("\n"));
         }
 
+        // Hostile values long enough to be a passphrase (markup, far-off dates, paths) were taken as
+        // this PC's: the admin chooses one last, and the records open with it and only with it.
+        let admin = accounts.iter().find(|a| a.0 == Role::Admin).unwrap();
+        let chosen = app
+            .client
+            .execute_async(
+                "const [person, passphrase] = arguments; const done = arguments[arguments.length - 1];
+                 const ipc = window.__TAURI_INTERNALS__;
+                 (async () => {
+                   for (let tries = 0; ; tries++) {
+                     try { await ipc.invoke('login', person); break; }
+                     catch (e) { if (!(e && e.code === 'too_many_attempts') || tries > 30) throw e; await new Promise((r) => setTimeout(r, 2000)); }
+                   }
+                   const kept = await ipc.invoke('set_passphrase', { passphrase });
+                   await ipc.invoke('logout');
+                   return kept;
+                 })().then(done, (e) => done('failed: ' + JSON.stringify(e)));",
+                vec![
+                    serde_json::json!({ "username": admin.1, "password": admin.2 }),
+                    serde_json::json!("Heron lantern meadow 7"),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(chosen["passphrase"], serde_json::json!(true), "{chosen}");
+        assert_eq!(chosen["key_in_file"], serde_json::json!(false), "{chosen}");
+
         // And the window still answers.
         let status = app
             .client
@@ -2095,7 +2164,12 @@ async fn every_command_answers_each_role_as_the_permission_table_says_and_hostil
         assert_eq!(status, serde_json::json!("login"), "the app answers after all of it");
         app.screenshot("1-after-every-command").await;
         app.close().await;
-        let store = open_store(data.path());
+        let config = lifeboat_core::StoreConfig::in_dir(data.path());
+        let clock = std::sync::Arc::new(lifeboat_core::SystemClock);
+        let without = lifeboat_core::Store::open(config.clone(), clock.clone());
+        assert_eq!(without.err().unwrap().code(), lifeboat_core::ErrorCode::PassphraseNeeded);
+        let typed = lifeboat_core::Passphrase::typed("Heron lantern meadow 7").unwrap();
+        let store = lifeboat_core::Store::open(config.with_passphrase(typed), clock).unwrap();
         assert!(store.doctor().unwrap().is_healthy(), "the database is healthy after all of it");
     })
     .await
@@ -2225,7 +2299,11 @@ fn role_matrix(records: &Records) -> Vec<(&'static str, serde_json::Value, Needs
     let channel = json!("$channel");
     vec![
         ("app_status", json!({}), Nothing),
-        ("setup_practice", json!({ "setup": v(&example::practice_setup("second", "second password")) }), Nothing),
+        (
+            "setup_practice",
+            json!({ "setup": v(&example::practice_setup("second", "second password")), "passphrase": "Otter kettle harbour 42" }),
+            Nothing,
+        ),
         ("idle_lock_minutes", json!({}), SignedIn),
         ("set_idle_lock_minutes", json!({ "minutes": 5 }), Action(EditStaff)),
         (
@@ -2439,6 +2517,9 @@ fn role_matrix(records: &Records) -> Vec<(&'static str, serde_json::Value, Needs
         ("confirm_recovery_key", json!({}), Action(EditPractice)),
         ("change_key", json!({}), Action(EditPractice)),
         ("unlock_with_recovery_key", json!({ "recoveryKey": "7777-7777-7777-7777-7777-7777-7777-7777" }), NeverHere),
+        ("unlock_with_passphrase", json!({ "passphrase": "Otter kettle harbour 42" }), NeverHere),
+        // Too short to be taken: the plain run changes nothing (the hostile run may set one).
+        ("set_passphrase", json!({ "passphrase": "too short" }), Action(EditPractice)),
     ]
 }
 

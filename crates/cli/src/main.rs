@@ -14,8 +14,8 @@ use clap::{Args, Parser, Subcommand};
 use lifeboat_core::store::keyfile::CREDENTIAL_SERVICE;
 use lifeboat_core::store::{backup, journal};
 use lifeboat_core::{
-    Action, ErrorCode, NewPremises, NewStaff, PracticeSetup, RecoveryKey, Role, Session, Store, StoreConfig,
-    SystemClock, WorkingDay,
+    Action, ErrorCode, NewPremises, NewStaff, Passphrase, PracticeSetup, RecoveryKey, Role, Session, Store,
+    StoreConfig, SystemClock, WorkingDay,
 };
 
 #[derive(Parser)]
@@ -86,7 +86,8 @@ enum Command {
     /// List the backups in the backups folder (or another, such as a USB stick), newest first
     Backups(BackupsArgs),
     /// Put a backup in place of the database, after showing what it holds; the database it
-    /// replaces is kept in the `replaced` folder beside it. Close the desktop app first
+    /// replaces is kept in the `replaced` folder beside it. Refused while the desktop app has the
+    /// data folder open (exit code 11)
     Restore(RestoreArgs),
     /// The database key: where it is kept, a new recovery key, or a new key (admins). A database
     /// or backup from another PC opens with the recovery key in LIFEBOAT_RECOVERY_KEY
@@ -106,8 +107,13 @@ enum KeyCommand {
     Confirm(Acting),
     /// Change the database key, re-encrypting the database, and print the new recovery key once
     /// (admins); backups taken before still open, here and with the recovery key of their time.
-    /// Close the desktop app first
+    /// Refused while the desktop app has the data folder open (exit code 11)
     Change(Acting),
+    /// Protect the key with a passphrase on a PC without a credential store (admins): the key
+    /// leaves the key file, and the passphrase is asked for at every start (LIFEBOAT_PASSPHRASE
+    /// for the command line). Run again to change it. The new one is read from
+    /// LIFEBOAT_NEW_PASSPHRASE or typed twice
+    Passphrase(Acting),
 }
 
 #[derive(Args)]
@@ -439,7 +445,9 @@ impl From<lifeboat_core::Error> for Failure {
             | ErrorCode::TooNew
             | ErrorCode::KeyFile
             | ErrorCode::KeyNeeded
+            | ErrorCode::PassphraseNeeded
             | ErrorCode::Unfinished => 6,
+            ErrorCode::InUse => 11,
             ErrorCode::SyncRefused => 7,
             ErrorCode::Unreachable => 8,
             ErrorCode::DiskFull => 10,
@@ -448,6 +456,9 @@ impl From<lifeboat_core::Error> for Failure {
         let mut message = e.to_string();
         if e.code() == ErrorCode::KeyNeeded {
             message.push_str(" (set LIFEBOAT_RECOVERY_KEY to it and run the command again)");
+        }
+        if e.code() == ErrorCode::PassphraseNeeded {
+            message.push_str(" (set LIFEBOAT_PASSPHRASE to it, or run the command in a terminal to be asked)");
         }
         Failure { message, code }
     }
@@ -519,6 +530,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
     // where it would stay in the shell's history).
     if let Ok(text) = std::env::var("LIFEBOAT_RECOVERY_KEY") {
         config = config.with_recovery_key(RecoveryKey::parse(&text)?);
+    }
+    // This PC's passphrase, where the key is sealed with one (a PC without a credential store).
+    if let Ok(text) = std::env::var("LIFEBOAT_PASSPHRASE") {
+        config = config.with_passphrase(Passphrase::typed(&text)?);
     }
     let mut secrets = Secrets::default();
     match cli.command {
@@ -917,6 +932,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let session = login(&store, &acting, &mut secrets)?;
             let kept = store.key_protection(&session)?;
             match (&kept.credential_store, kept.key_in_file) {
+                (None, false) if kept.passphrase => println!(
+                    "The database key is sealed with this PC's passphrase, asked for at every start; the key file holds no key."
+                ),
                 (_, true) => println!(
                     "The database key is kept in the key file {}: keep the data folder private.{}",
                     store.config().key_file.display(),
@@ -941,17 +959,35 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Key(KeyCommand::Recovery(acting)) => {
+            let _alone = lock_folder(&dir)?;
             let store = open_existing(config)?;
             let session = login(&store, &acting, &mut secrets)?;
             print_recovery_key(&store.make_recovery_key(&session)?);
         }
         Command::Key(KeyCommand::Confirm(acting)) => {
+            let _alone = lock_folder(&dir)?;
             let store = open_existing(config)?;
             let session = login(&store, &acting, &mut secrets)?;
             store.confirm_recovery_key(&session)?;
             println!("Confirmed: the recovery key made before the newest no longer opens this database.");
         }
+        Command::Key(KeyCommand::Passphrase(acting)) => {
+            let _alone = lock_folder(&dir)?;
+            let store = open_existing(config)?;
+            let session = login(&store, &acting, &mut secrets)?;
+            let chosen = secrets.read("LIFEBOAT_NEW_PASSPHRASE", "New passphrase for this PC")?;
+            if std::env::var_os("LIFEBOAT_NEW_PASSPHRASE").is_none() {
+                let again = secrets.read("LIFEBOAT_NEW_PASSPHRASE", "Type it again")?;
+                if again != chosen {
+                    return Err(fail("the two passphrases typed differ; nothing was changed", 4));
+                }
+            }
+            store.set_passphrase(&session, &chosen)?;
+            println!("The database key is now sealed with this passphrase and no longer in the key file.");
+            println!("Lifeboat asks for it at every start on this PC; keep it with the recovery key.");
+        }
         Command::Key(KeyCommand::Change(acting)) => {
+            let _alone = lock_folder(&dir)?;
             let store = open_existing(config)?;
             let session = login(&store, &acting, &mut secrets)?;
             let recovery = store.change_key(&session)?;
@@ -979,6 +1015,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Restore(a) => {
+            let _alone = lock_folder(&dir)?;
             let summary = backup::inspect(&a.backup, &config)?;
             print_backup(&summary);
             if !a.yes {
@@ -1260,7 +1297,21 @@ fn open_existing(config: StoreConfig) -> Result<Store, Failure> {
             6,
         ));
     }
-    Ok(Store::open(config, Arc::new(SystemClock))?)
+    match Store::open(config.clone(), Arc::new(SystemClock)) {
+        // Asked for once, on a terminal, where the key is sealed with this PC's passphrase.
+        Err(e) if e.code() == ErrorCode::PassphraseNeeded && std::io::stdin().is_terminal() => {
+            let typed = rpassword::prompt_password("This PC's Lifeboat passphrase: ")
+                .map_err(|e| fail(format!("could not read the passphrase: {e}"), 1))?;
+            Ok(Store::open(config.with_passphrase(Passphrase::typed(&typed)?), Arc::new(SystemClock))?)
+        }
+        opened => Ok(opened?),
+    }
+}
+
+/// Takes the data folder for a command that must not run beside the desktop app or another such
+/// command (changing the key, restoring): refused with exit code 11 while one has it.
+fn lock_folder(dir: &std::path::Path) -> Result<lifeboat_core::store::folder_lock::FolderLock, Failure> {
+    Ok(lifeboat_core::store::folder_lock::FolderLock::acquire(dir, std::time::Duration::from_secs(2))?)
 }
 
 /// Opens or creates a database for `init` and `demo`. A database that exists but holds no practice

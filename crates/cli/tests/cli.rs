@@ -21,6 +21,8 @@ fn lifeboat_with(dir: &TempDir, args: &[&str], stdin: &str, env: &[(&str, &str)]
         .env("LIFEBOAT_DATA_DIR", dir.path())
         .env("LIFEBOAT_CREDENTIAL_STORE", "none")
         .env_remove("LIFEBOAT_RECOVERY_KEY")
+        .env_remove("LIFEBOAT_PASSPHRASE")
+        .env_remove("LIFEBOAT_NEW_PASSPHRASE")
         .envs(env.iter().copied())
         .env_remove("LIFEBOAT_PASSWORD")
         .env_remove("LIFEBOAT_NEW_PASSWORD")
@@ -324,6 +326,64 @@ fn the_recovery_key_printed_at_init_opens_a_copy_of_the_database_and_backups_els
     assert_eq!(old.status.code(), Some(4), "{}", text(&old));
     let new = lifeboat_with(&fourth, &["verify"], "", &[("LIFEBOAT_RECOVERY_KEY", &second)]);
     assert!(new.status.success(), "{}", text(&new));
+}
+
+#[test]
+fn a_passphrase_locks_the_key_and_the_key_commands_wait_for_the_window_to_close() {
+    let dir = TempDir::new().unwrap();
+    init(&dir);
+    let right = "Otter kettle harbour 42";
+    let typed = |first: &str, second: &str| format!("{ADMIN_PASSWORD}\n{first}\n{second}\n");
+    let differ = lifeboat(&dir, &["key", "passphrase", "--as", "boss"], &typed(right, "Otter kettle harbour 43"));
+    assert_eq!(differ.status.code(), Some(4), "{}", text(&differ));
+    assert!(text(&differ).contains("the two passphrases typed differ"), "{}", text(&differ));
+    let short = lifeboat(&dir, &["key", "passphrase", "--as", "boss"], &typed("otter", "otter"));
+    assert_eq!(short.status.code(), Some(4), "{}", text(&short));
+    assert!(text(&short).contains("passphrase: is 5 characters; choose at least 12"), "{}", text(&short));
+    let set = lifeboat(&dir, &["key", "passphrase", "--as", "boss"], &typed(right, right));
+    assert!(set.status.success(), "{}", text(&set));
+    let key_file = std::fs::read_to_string(dir.path().join("lifeboat.key")).unwrap();
+    assert!(!key_file.contains("\"plain\""), "the key left the file: {key_file}");
+
+    // Without it, every command says how to give it; a wrong one is refused.
+    let refused = lifeboat(&dir, &["verify"], "");
+    assert_eq!(refused.status.code(), Some(6), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("protected by this PC's passphrase") && text(&refused).contains("LIFEBOAT_PASSPHRASE"),
+        "{}",
+        text(&refused)
+    );
+    let wrong = lifeboat_with(&dir, &["verify"], "", &[("LIFEBOAT_PASSPHRASE", "otter kettle harbour 42")]);
+    assert_eq!(wrong.status.code(), Some(4), "{}", text(&wrong));
+    assert!(text(&wrong).contains("it is not this PC's passphrase"), "{}", text(&wrong));
+    let with = [("LIFEBOAT_PASSPHRASE", right)];
+    let shown = lifeboat_with(&dir, &["key", "show", "--as", "boss"], &format!("{ADMIN_PASSWORD}\n"), &with);
+    assert!(text(&shown).contains("sealed with this PC's passphrase"), "{}", text(&shown));
+
+    // While the desktop app holds the data folder, changing the key and restoring are refused;
+    // reading goes on. Once it lets go, the change is made.
+    let held = lifeboat_core::store::folder_lock::FolderLock::acquire(dir.path(), std::time::Duration::ZERO).unwrap();
+    let change = ["key", "change", "--as", "boss"];
+    let busy = lifeboat_with(&dir, &change, &format!("{ADMIN_PASSWORD}\n"), &with);
+    assert_eq!(busy.status.code(), Some(11), "{}", text(&busy));
+    assert!(text(&busy).contains("another Lifeboat has the records in"), "{}", text(&busy));
+    let restore = lifeboat_with(&dir, &["restore", "--yes", "no-such-backup.db"], "", &with);
+    assert_eq!(restore.status.code(), Some(11), "{}", text(&restore));
+    assert!(lifeboat_with(&dir, &["verify"], "", &with).status.success());
+    drop(held);
+    let changed = lifeboat_with(&dir, &change, &format!("{ADMIN_PASSWORD}\n"), &with);
+    assert!(changed.status.success(), "{}", text(&changed));
+    // The new key is sealed with the passphrase too, and the change is in the journal.
+    assert!(lifeboat_with(&dir, &["verify"], "", &with).status.success());
+    assert_eq!(lifeboat(&dir, &["verify"], "").status.code(), Some(6));
+    let journal = lifeboat_with(&dir, &["journal", "--json", "--as", "boss"], &format!("{ADMIN_PASSWORD}\n"), &with);
+    let events: Vec<String> = String::from_utf8_lossy(&journal.stdout)
+        .lines()
+        .filter(|l| l.contains("\"key_change\""))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["change"]["payload"]["event"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(events, ["recovery_key_made", "passphrase_set", "key_changed"], "{}", text(&journal));
 }
 
 #[test]

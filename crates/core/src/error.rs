@@ -68,6 +68,16 @@ pub enum Error {
     #[error("the key of the database {database} is not on this PC ({why}). Type its recovery key (printed when the practice was set up on the PC it comes from) to open it here")]
     KeyNeeded { database: PathBuf, why: String },
 
+    /// The database's key is sealed with this PC's passphrase, and none was typed (or the store was
+    /// opened without one): the passphrase, or the recovery key, opens it.
+    #[error("the database {database} is protected by this PC's passphrase: type it to open the records")]
+    PassphraseNeeded { database: PathBuf },
+
+    /// Another Lifeboat has this data folder: a window already open on this PC, or a command that
+    /// changes the key or restores a backup.
+    #[error("another Lifeboat has the records in {folder} open (a Lifeboat window on this PC, or a command changing the key or restoring a backup): use that window, or close it and try again")]
+    InUse { folder: PathBuf },
+
     /// A key file without its database: a creation that was interrupted, or a database moved or
     /// deleted. Nothing is guessed: restore a backup, put the database back, or start afresh.
     #[error("the key file {key_file} is there but the database {database} is not: creating it was interrupted, or it was moved or deleted. Restore a backup or put the database back; if this PC never held records, start afresh (the key file is kept aside, not deleted)")]
@@ -123,6 +133,10 @@ pub enum ErrorCode {
     KeyFile,
     /// The database's key is not on this PC: the recovery key opens it.
     KeyNeeded,
+    /// The database's key is sealed with this PC's passphrase: it is asked for at start.
+    PassphraseNeeded,
+    /// Another Lifeboat (a window, a command changing the key) has the data folder.
+    InUse,
     /// A key file without its database (an interrupted creation, or a database moved away).
     Unfinished,
     /// The disk holding the database is full: nothing of the change was saved.
@@ -158,6 +172,8 @@ impl ErrorCode {
             ErrorCode::TooNew => "too_new",
             ErrorCode::KeyFile => "key_file",
             ErrorCode::KeyNeeded => "key_needed",
+            ErrorCode::PassphraseNeeded => "passphrase_needed",
+            ErrorCode::InUse => "in_use",
             ErrorCode::Unfinished => "unfinished",
             ErrorCode::DiskFull => "disk_full",
             ErrorCode::Io => "io",
@@ -237,6 +253,8 @@ impl Error {
             Error::TooNew { .. } => ErrorCode::TooNew,
             Error::KeyFile(_) => ErrorCode::KeyFile,
             Error::KeyNeeded { .. } => ErrorCode::KeyNeeded,
+            Error::PassphraseNeeded { .. } => ErrorCode::PassphraseNeeded,
+            Error::InUse { .. } => ErrorCode::InUse,
             Error::Unfinished { .. } => ErrorCode::Unfinished,
             Error::DiskFull { .. } => ErrorCode::DiskFull,
             Error::Io { .. } => ErrorCode::Io,

@@ -59,6 +59,8 @@ pub use store::clock::{Clock, ManualClock, SystemClock};
 pub use store::database::{Read, Store, StoreConfig};
 #[cfg(feature = "os-keyring")]
 pub use store::keyfile::OsCredentials;
-pub use store::keyfile::{use_credential_store, CredentialStore, KeyAccess, KeyProtection, RecoveryKey};
+pub use store::keyfile::{
+    use_credential_store, CredentialStore, KeyAccess, KeyProtection, Passphrase, PassphraseSlot, RecoveryKey,
+};
 pub use store::write::{ChangeKind, Write};
 pub use views::day_book::DayBook;

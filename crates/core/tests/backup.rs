@@ -366,3 +366,39 @@ fn a_drill_is_not_backed_up() {
     // The real records go on being backed up during the drill.
     assert_eq!(store.back_up(&dir.path().join("backups")).unwrap().counts.clients, 0);
 }
+
+/// Two PCs copy their backups to one shared folder (a network share, one USB stick passed round):
+/// each thins only its own copies, and a copy never takes the name of the other's.
+#[test]
+fn two_pcs_sharing_a_copy_folder_keep_each_other_s_copies() {
+    let (dir_a, a, clock_a) = store_and_clock();
+    let (dir_b, b, clock_b) = store_and_clock();
+    let shared = tempfile::TempDir::new().unwrap();
+    let taken = |store: &Store, dir: &Path, name: &str| {
+        let admin = store.login("admin", PASSWORD).unwrap();
+        store.register_client(&admin, &client(name)).unwrap();
+        let backup = store.back_up(&dir.join("backups")).unwrap();
+        store.copy_backup(&backup, shared.path()).unwrap()
+    };
+    for store in [&a, &b] {
+        store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    }
+    // B's first backup is of the very second A's is (the same name): it takes another.
+    let first_a = taken(&a, dir_a.path(), "Ashworth");
+    let first_b = taken(&b, dir_b.path(), "Brennan");
+    assert_ne!(first_a, first_b);
+    assert!(first_a.exists() && first_b.exists());
+    // Three days of hourly backups on A thin A's copies, never B's.
+    for hour in 0..72 {
+        clock_a.advance(chrono::Duration::hours(1));
+        taken(&a, dir_a.path(), &format!("Hour{hour:02}"));
+    }
+    clock_b.advance(chrono::Duration::hours(72));
+    let last_b = taken(&b, dir_b.path(), "Carver");
+    let copies = backup::list(shared.path()).unwrap();
+    let (theirs, ours): (Vec<_>, Vec<_>) =
+        copies.iter().partition(|c| backup::inspect(&c.path, b.config()).is_ok_and(|s| s.counts.clients > 0));
+    assert_eq!(theirs.iter().map(|c| c.path.clone()).collect::<Vec<_>>(), [last_b, first_b], "B's copies all stay");
+    assert_eq!(ours.len(), backup::KEEP_NEWEST + 2, "A's are thinned to their generations");
+    assert!(ours.iter().all(|c| backup::inspect(&c.path, a.config()).is_ok()));
+}

@@ -45,7 +45,7 @@ impl CredentialStore for Pc {
 }
 
 fn on(pc: &Arc<Pc>, dir: &Path) -> StoreConfig {
-    StoreConfig::in_dir(dir).with_keys(KeyAccess { credentials: Some(pc.clone()), recovery_key: None })
+    StoreConfig::in_dir(dir).with_keys(KeyAccess { credentials: Some(pc.clone()), ..KeyAccess::default() })
 }
 
 fn copy_folder(from: &Path, to: &Path) {
@@ -107,6 +107,7 @@ fn the_key_is_kept_in_the_credential_store_and_the_key_file_holds_none() {
         lifeboat_core::KeyProtection {
             credential_store: Some("this PC's credential store".into()),
             key_in_file: false,
+            passphrase: false,
             recovery_key_made_on: Some("2026-03-29".into()),
             recovery_key_confirmed: true,
             earlier_keys: 0,
@@ -331,8 +332,10 @@ fn a_key_file_that_was_tampered_with_is_refused_in_words() {
     ];
     for (from, to, said) in cases {
         std::fs::write(&path, good.replacen(from, to, 1)).unwrap();
-        let config = StoreConfig::in_dir(dir.path())
-            .with_keys(KeyAccess { credentials: None, recovery_key: Some(RecoveryKey::parse(&recovery).unwrap()) });
+        let config = StoreConfig::in_dir(dir.path()).with_keys(KeyAccess {
+            recovery_key: Some(RecoveryKey::parse(&recovery).unwrap()),
+            ..KeyAccess::default()
+        });
         let err = Store::open(config, clock()).err().unwrap();
         assert!(err.to_string().contains(said), "{from} -> {to}: {err}");
     }
@@ -437,4 +440,122 @@ fn a_staged_restore_that_fails_learns_no_key() {
     assert_eq!(key_file_text(b.path()), before);
     assert!(!b.path().join(backup::PENDING_RESTORE_FILE).exists());
     let _ = recovery;
+}
+
+/// This PC without a credential store: no passphrase yet, the key is in the file.
+fn no_store(dir: &Path) -> StoreConfig {
+    StoreConfig::in_dir(dir).with_keys(KeyAccess::default())
+}
+
+fn with_passphrase(dir: &Path, passphrase: &str) -> StoreConfig {
+    no_store(dir).with_passphrase(lifeboat_core::Passphrase::typed(passphrase).unwrap())
+}
+
+/// The key changes recorded in the journal, oldest first (what was done; never a key).
+fn key_changes(store: &Store) -> Vec<String> {
+    store
+        .read(|r| {
+            let mut stmt = r.prepare(
+                "SELECT json_extract(j.payload, '$.event') FROM journal j
+                 JOIN audit a ON a.op_id = j.op_id
+                 WHERE j.entity = 'key_change' AND a.action = 'practice.edit' ORDER BY a.seq",
+            )?;
+            let events = stmt.query_map([], |row| row.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(events)
+        })
+        .unwrap()
+}
+
+#[test]
+fn on_a_pc_without_a_credential_store_a_passphrase_takes_the_key_out_of_the_file() {
+    let a = TempDir::new().unwrap();
+    let store = Store::open(no_store(a.path()), clock()).unwrap();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    let recovery = store.make_recovery_key(&admin).unwrap();
+    client(&store, &admin, "Ashworth");
+    let value: serde_json::Value = serde_json::from_str(&key_file_text(a.path())).unwrap();
+    let plain = value["keys"][0]["plain"].as_str().unwrap().to_string();
+    assert!(store.key_protection(&admin).unwrap().key_in_file);
+
+    // Only an admin, and only a passphrase long enough.
+    let manager = common::login_as(&store, &admin, "m.one", Role::Manager);
+    let refused = store.set_passphrase(&manager, "Otter kettle harbour 42").err().unwrap();
+    assert_eq!(refused.code(), ErrorCode::Forbidden);
+    let short = store.set_passphrase(&admin, "otter").err().unwrap();
+    assert_eq!(short.field(), Some("passphrase"), "{short}");
+    assert!(short.to_string().contains("is 5 characters; choose at least 12"), "{short}");
+    assert!(key_file_text(a.path()).contains(&plain), "a refused passphrase changes nothing");
+
+    let kept = store.set_passphrase(&admin, "Otter kettle harbour 42").unwrap();
+    assert_eq!(
+        kept,
+        lifeboat_core::KeyProtection {
+            credential_store: None,
+            key_in_file: false,
+            passphrase: true,
+            recovery_key_made_on: Some("2026-03-29".into()),
+            recovery_key_confirmed: true,
+            earlier_keys: 0,
+        }
+    );
+    assert!(!key_file_text(a.path()).contains(&plain), "the key left the file: {}", key_file_text(a.path()));
+    drop(store);
+
+    // At the next start the passphrase is asked for; a wrong one is refused in words.
+    let needed = Store::open(no_store(a.path()), clock()).err().unwrap();
+    assert_eq!(needed.code(), ErrorCode::PassphraseNeeded, "{needed}");
+    assert!(needed.to_string().contains("protected by this PC's passphrase"), "{needed}");
+    let wrong = Store::open(with_passphrase(a.path(), "otter kettle harbour 42"), clock()).err().unwrap();
+    assert_eq!((wrong.code(), wrong.field()), (ErrorCode::Invalid, Some("passphrase")), "{wrong}");
+    assert!(wrong.to_string().contains("it is not this PC's passphrase"), "{wrong}");
+    let store = Store::open(with_passphrase(a.path(), "Otter kettle harbour 42"), clock()).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth"]);
+
+    // A change of key seals the new key with the passphrase too; backups open on this PC.
+    let admin = store.login("admin", PASSWORD).unwrap();
+    let second_recovery = store.change_key(&admin).unwrap();
+    store.confirm_recovery_key(&admin).unwrap();
+    client(&store, &admin, "Brennan");
+    let taken = store.back_up(&store.config().backups_dir()).unwrap();
+    assert_eq!(backup::inspect(&taken.path, store.config()).unwrap().counts.clients, 2);
+    let text = key_file_text(a.path());
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(value["keys"].as_array().unwrap().iter().all(|k| k.get("plain").is_none()), "{text}");
+    // The backup's own key file holds only the recovery seal.
+    let own = std::fs::read_to_string(format!("{}.key", taken.path.display())).unwrap();
+    assert!(!own.contains("passphrase") && !own.contains("plain"), "{own}");
+
+    // Chosen again, it replaces the one before.
+    store.set_passphrase(&admin, "Heron lantern meadow 7").unwrap();
+    assert_eq!(
+        key_changes(&store),
+        ["recovery_key_made", "passphrase_set", "key_changed", "recovery_key_confirmed", "passphrase_changed"]
+    );
+    assert!(store.verify_audit().unwrap().is_intact());
+    drop(store);
+    let old = Store::open(with_passphrase(a.path(), "Otter kettle harbour 42"), clock()).err().unwrap();
+    assert_eq!(old.code(), ErrorCode::Invalid);
+    let store = Store::open(with_passphrase(a.path(), "Heron lantern meadow 7"), clock()).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth", "Brennan"]);
+    drop(store);
+
+    // The recovery key still opens a copy on another PC, passphrase or none.
+    let b = TempDir::new().unwrap();
+    copy_folder(a.path(), b.path());
+    let old = Store::open(no_store(b.path()).with_recovery_key(RecoveryKey::parse(&recovery).unwrap()), clock());
+    assert_eq!(old.err().unwrap().code(), ErrorCode::Invalid, "the first recovery key was confirmed away");
+    let config = no_store(b.path()).with_recovery_key(RecoveryKey::parse(&second_recovery).unwrap());
+    assert_eq!(last_names(&Store::open(config, clock()).unwrap()), ["Ashworth", "Brennan"]);
+}
+
+#[test]
+fn a_pc_that_keeps_the_key_in_its_credential_store_needs_no_passphrase() {
+    let pc = Arc::new(Pc::default());
+    let a = TempDir::new().unwrap();
+    let (store, admin, _) = practice_on(&pc, a.path());
+    let refused = store.set_passphrase(&admin, "Otter kettle harbour 42").err().unwrap();
+    assert_eq!(refused.code(), ErrorCode::Conflict);
+    assert!(refused.to_string().contains("already protects it"), "{refused}");
+    assert!(!key_file_text(a.path()).contains("passphrase"));
+    assert_eq!(key_changes(&store), ["recovery_key_made"]);
 }

@@ -53,7 +53,7 @@ fn the_key_is_kept_in_the_real_secret_service_and_the_recovery_key_opens_a_copy_
         return;
     }
     let secret_service: Arc<dyn CredentialStore> = Arc::new(OsCredentials::new(SERVICE));
-    let access = KeyAccess { credentials: Some(secret_service.clone()), recovery_key: None };
+    let access = KeyAccess { credentials: Some(secret_service.clone()), ..KeyAccess::default() };
     let dir = tempfile::TempDir::new().unwrap();
     let store = Store::open(StoreConfig::in_dir(dir.path()).with_keys(access.clone()), clock()).unwrap();
     let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();

@@ -143,7 +143,7 @@ async fn paging_at_exact_multiples_of_the_page_size_loses_nothing() {
     sync_once(&a.store, peer.id, &SyncOptions::default(), &quiet).await.unwrap();
     let total = client_for(&a.store, &peer).hello().await.unwrap().last_seq as u32;
     let client = client_for(&a.store, &peer);
-    for limit in (1..=total).filter(|l| total % l == 0) {
+    for limit in (1..=total).filter(|l| total.is_multiple_of(*l)) {
         let all = pull_everything(&client, limit).await;
         assert_eq!(all.len() as u32, total, "page size {limit}");
         let distinct: std::collections::HashSet<Uuid> = all.iter().map(|c| c.op_id).collect();
@@ -153,7 +153,7 @@ async fn paging_at_exact_multiples_of_the_page_size_loses_nothing() {
     let b = pc();
     let code = hub.relay.code(practice, "Riverside Vets").await;
     let peer_b = pair(&b.store, None, "Group hub", &hub.relay.address(), &code, "Consult room").await.unwrap();
-    let divisor = (2..total).rev().find(|d| total % d == 0 && total / d >= 2).unwrap_or(1);
+    let divisor = (2..total).rev().find(|d| total.is_multiple_of(*d) && total / d >= 2).unwrap_or(1);
     let options = SyncOptions { page: divisor, apply_chunk: 7, ..SyncOptions::verifying() };
     let report = sync_once(&b.store, peer_b.id, &options, &quiet).await.unwrap();
     assert_eq!(report.pulled, total as u64);

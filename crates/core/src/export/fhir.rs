@@ -154,7 +154,7 @@ pub(crate) fn build(
     let total: u32 = by_kind.values().map(|v| v.len() as u32).sum();
     // Every 200 records, how far it has got.
     let mut tick = |done: usize| {
-        if done % 200 == 0 {
+        if done.is_multiple_of(200) {
             progress(done as u32, total);
         }
     };

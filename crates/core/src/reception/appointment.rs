@@ -282,7 +282,7 @@ fn check_slot(
     checks: Checks,
 ) -> Result<Slot> {
     let Checks { refuse_overlap, ask_outside_hours } = checks;
-    if !(5..=MAX_MINUTES).contains(&minutes) || minutes % 5 != 0 {
+    if !(5..=MAX_MINUTES).contains(&minutes) || !minutes.is_multiple_of(5) {
         return Err(Error::invalid("minutes", "must be a whole number of 5-minute slots, from 5 minutes to 10 hours"));
     }
     let room = validate::optional("room", room, 40)?;

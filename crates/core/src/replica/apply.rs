@@ -86,7 +86,7 @@ fn table(entity: Entity) -> Option<&'static str> {
         Entity::CashUp => "cash_up",
         Entity::InsuranceClaim => "insurance_claim",
         Entity::NumberBlock => "number_block",
-        Entity::WorkingHours | Entity::Resolution | Entity::SignIn => return None,
+        Entity::WorkingHours | Entity::Resolution | Entity::SignIn | Entity::KeyChange => return None,
     })
 }
 
@@ -310,7 +310,7 @@ impl Batch<'_> {
         match entity {
             Entity::WorkingHours => self.working_hours(c, fields),
             // A sign-in on another PC: its journal entry is the whole record.
-            Entity::SignIn => Ok(Outcome::Done),
+            Entity::SignIn | Entity::KeyChange => Ok(Outcome::Done),
             Entity::Resolution => conflicts::apply_resolution(self.conn, c, fields, &self.now).map(|_| Outcome::Done),
             Entity::Consultation if c.kind == "update" => self.consultation(c, fields),
             e if c.kind == "create" => self.create(e, c, fields),

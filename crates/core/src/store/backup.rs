@@ -207,6 +207,24 @@ impl Store {
         self.note_for_backups("last_backup_mark", &format!("{}:{}", mark.0, mark.1))
     }
 
+    /// Whether the backup at `path` is this database's (under one of the keys its key file lists,
+    /// found by the salt at the start of the file).
+    fn is_own_backup(&self, path: &Path) -> bool {
+        let known = KeyFile::read(&self.config().key_file).ok();
+        keyfile::salt_of_file(path).is_some_and(|salt| known.is_some_and(|k| k.knows(&salt)))
+    }
+
+    /// Why this PC's last backup failed, if it did (kept across restarts: a backup as the app closes
+    /// is seen failed only at the next start).
+    pub fn last_backup_error(&self) -> Result<Option<String>> {
+        Ok(self.backup_note("last_backup_error")?.filter(|e| !e.is_empty()))
+    }
+
+    /// Notes why the last backup failed (`None`: it succeeded).
+    pub fn note_backup_error(&self, error: Option<&str>) -> Result<()> {
+        self.note_for_backups("last_backup_error", error.unwrap_or(""))
+    }
+
     /// What backups and restores note of themselves in this PC's own settings (never synced, and no
     /// practice data: no journal or audit entry).
     fn backup_note(&self, key: &str) -> Result<Option<String>> {
@@ -279,7 +297,9 @@ impl Store {
 
     /// Copies a backup into `folder` (a USB stick, a network share): to a temporary name, flushed to
     /// the device, checked by reading it back, then renamed. The folder is thinned like the backups
-    /// folder. The copy is as encrypted as the backup.
+    /// folder, of this database's backups only: several PCs may share one folder, and a copy never
+    /// takes the name of another PC's backup, nor thins it away. The copy is as encrypted as the
+    /// backup.
     pub fn copy_backup(&self, backup: &BackupSummary, folder: &Path) -> Result<PathBuf> {
         if !folder.is_dir() {
             return Err(Error::NotFound(format!(
@@ -287,7 +307,12 @@ impl Store {
                 folder.display()
             )));
         }
-        let target = folder.join(&backup.name);
+        // Another PC's backup of the same second keeps its name; this copy takes the next.
+        let own = |path: &Path| self.is_own_backup(path);
+        let target = match folder.join(&backup.name) {
+            taken if taken.exists() && !own(&taken) => free_name(folder, backup.taken_at),
+            target => target,
+        };
         let tmp = folder.join(format!(".{}.partial", backup.name));
         let copied = (|| -> Result<()> {
             std::fs::copy(&backup.path, &tmp).map_err(io("copying the backup", folder))?;
@@ -321,7 +346,7 @@ impl Store {
             let _ = std::fs::remove_file(&tmp);
         }
         copied?;
-        thin(folder, self.clock.now());
+        thin_only(folder, self.clock.now(), &own);
         Ok(target)
     }
 }
@@ -546,10 +571,20 @@ pub fn stage_restore(config: &StoreConfig, backup: &Path) -> Result<BackupSummar
 }
 
 /// Carries out a restore asked for by [`stage_restore`], if there is one. The request is removed
-/// whatever the outcome, so a restore that fails is reported once and never retried at every start.
+/// whatever the outcome, so a restore that fails is reported once and never retried at every start;
+/// except that a restore whose key needs this PC's passphrase, not given, is left asked for
+/// (`PassphraseNeeded`), to be finished once it is typed.
 pub fn finish_staged_restore(config: &StoreConfig, clock: std::sync::Arc<dyn Clock>) -> Option<Result<Restored>> {
     let marker = pending_file(config);
     let body = std::fs::read(&marker).ok()?;
+    // A backup whose key is sealed with this PC's passphrase waits, asked for, until it is typed.
+    if let Ok(pending) = serde_json::from_slice::<PendingRestore>(&body) {
+        if let Err(e) = backup_key(&pending.backup, config) {
+            if e.code() == crate::ErrorCode::PassphraseNeeded {
+                return Some(Err(e));
+            }
+        }
+    }
     if let Err(e) = std::fs::remove_file(&marker) {
         // Never restore again at every start: if the request cannot be removed, it is not carried out.
         return Some(Err(io("removing the request to restore (it was not carried out)", &marker)(e)));
@@ -589,7 +624,13 @@ pub fn to_thin(backups: &[BackupFile], now: DateTime<Utc>) -> Vec<PathBuf> {
 /// Deletes what [`to_thin`] names, best effort: a backup that cannot be deleted now (held open by a
 /// virus scanner, read-only) is left for next time and never stops the others or the backup.
 fn thin(dir: &Path, now: DateTime<Utc>) {
-    for path in to_thin(&list(dir).unwrap_or_default(), now) {
+    thin_only(dir, now, &|_| true);
+}
+
+/// [`thin`], of the backups `keep` says are this database's.
+fn thin_only(dir: &Path, now: DateTime<Utc>, own: &dyn Fn(&Path) -> bool) {
+    let backups: Vec<BackupFile> = list(dir).unwrap_or_default().into_iter().filter(|b| own(&b.path)).collect();
+    for path in to_thin(&backups, now) {
         if std::fs::remove_file(&path).is_ok() {
             let _ = std::fs::remove_file(keyfile::backup_key_file(&path));
         }

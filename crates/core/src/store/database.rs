@@ -55,6 +55,12 @@ impl StoreConfig {
         }
     }
 
+    /// The same, with this PC's passphrase as typed at start (a PC without a credential store).
+    pub fn with_passphrase(mut self, passphrase: crate::store::keyfile::Passphrase) -> StoreConfig {
+        self.keys.passphrase = crate::store::keyfile::PassphraseSlot::holding(passphrase);
+        self
+    }
+
     /// The same, reaching the key as `keys` says.
     pub fn with_keys(mut self, keys: KeyAccess) -> StoreConfig {
         self.keys = keys;

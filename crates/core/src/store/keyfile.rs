@@ -11,7 +11,11 @@
 //! - `os`: in this PC's credential store (Windows Credential Manager, macOS Keychain, Secret
 //!   Service on Linux), under an entry named by the salt. The key file then holds no key at all.
 //! - `plain`: in the key file itself, readable only by its owner. Only where the PC has no
-//!   credential store, and in databases made before keys were kept there.
+//!   credential store and no passphrase was chosen yet, and in databases made before keys were kept
+//!   there.
+//! - `passphrase`: sealed (as below) with this PC's passphrase, typed at every start. Where the PC
+//!   has no credential store, a passphrase chosen at set-up (or later, on the *Database key* card)
+//!   takes the key out of the file.
 //! - `recovery`: sealed (XChaCha20-Poly1305, the key derived with Argon2id) with the practice's
 //!   recovery key, which is shown once, to print and lock away. With it the database, and each
 //!   backup (whose own key file, `<backup>.key`, holds only that), opens on any PC.
@@ -83,12 +87,87 @@ pub fn use_credential_store(store: Arc<dyn CredentialStore>) {
     let _ = PC_CREDENTIALS.set(store);
 }
 
-/// How a store may reach its database's key: this PC's credential store, if it has one, and a
-/// recovery key typed by a person, if one was.
+/// How a store may reach its database's key: this PC's credential store, if it has one, a
+/// recovery key typed by a person, if one was, and this PC's passphrase, if one was typed at start.
 #[derive(Clone, Default)]
 pub struct KeyAccess {
     pub credentials: Option<Arc<dyn CredentialStore>>,
     pub recovery_key: Option<RecoveryKey>,
+    /// Shared by every clone, so that a passphrase chosen while the store is open
+    /// ([`crate::Store::set_passphrase`]) seals the keys made after it (a change of key).
+    pub passphrase: PassphraseSlot,
+}
+
+/// This PC's passphrase while a store is open (memory only), shared by the clones of a
+/// [`KeyAccess`].
+#[derive(Clone, Default)]
+pub struct PassphraseSlot(Arc<std::sync::Mutex<Option<Passphrase>>>);
+
+impl PassphraseSlot {
+    pub fn holding(passphrase: Passphrase) -> PassphraseSlot {
+        PassphraseSlot(Arc::new(std::sync::Mutex::new(Some(passphrase))))
+    }
+
+    pub fn get(&self) -> Option<Passphrase> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set(&self, passphrase: Passphrase) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(passphrase);
+    }
+}
+
+/// A passphrase that stands in for a credential store on a PC without one: typed at every start,
+/// it unseals the database's key. Shown nowhere, printed never.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Passphrase(String);
+
+impl Passphrase {
+    pub const MIN_CHARS: usize = 12;
+    pub const MAX_CHARS: usize = 200;
+
+    /// A new passphrase as chosen: long enough to stand against guessing (three or four random
+    /// words, as the NCSC advises), with no control characters.
+    pub fn choose(text: &str) -> Result<Passphrase> {
+        let bad = |why: String| Error::invalid("passphrase", why);
+        let chars = text.chars().count();
+        if chars < Self::MIN_CHARS {
+            return Err(bad(format!(
+                "is {chars} characters; choose at least {} (three or four words you will remember, with spaces between them)",
+                Self::MIN_CHARS
+            )));
+        }
+        let typed = Self::typed(text)?;
+        if text.trim() != text {
+            return Err(bad("starts or ends with a space; type it without them".into()));
+        }
+        if text.chars().all(|c| text.starts_with(c)) {
+            return Err(bad("is one character repeated; choose words".into()));
+        }
+        Ok(typed)
+    }
+
+    /// A passphrase as typed to open the database (checked only for size and control characters:
+    /// the key file says whether it is right).
+    pub fn typed(text: &str) -> Result<Passphrase> {
+        let bad = |why: &str| Error::invalid("passphrase", why);
+        if text.is_empty() {
+            return Err(bad("is empty; type this PC's passphrase"));
+        }
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(bad("is far longer than a passphrase (200 characters at most)"));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(bad("holds a control character (a tab or a new line); type it on one line"));
+        }
+        Ok(Passphrase(text.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(..)")
+    }
 }
 
 impl std::fmt::Debug for KeyAccess {
@@ -96,6 +175,7 @@ impl std::fmt::Debug for KeyAccess {
         f.debug_struct("KeyAccess")
             .field("credentials", &self.credentials.as_ref().map(|c| c.name()))
             .field("recovery_key", &self.recovery_key.as_ref().map(|_| "(given)"))
+            .field("passphrase", &self.passphrase.get().map(|_| "(given)"))
             .finish()
     }
 }
@@ -103,7 +183,7 @@ impl std::fmt::Debug for KeyAccess {
 impl KeyAccess {
     /// This PC's credential store, as the shell registered it ([`use_credential_store`]).
     pub fn this_pc() -> KeyAccess {
-        KeyAccess { credentials: PC_CREDENTIALS.get().cloned(), recovery_key: None }
+        KeyAccess { credentials: PC_CREDENTIALS.get().cloned(), ..KeyAccess::default() }
     }
 }
 
@@ -270,24 +350,50 @@ const KDF: &str = "argon2id-v19";
 const KDF_MEMORY_KIB: u32 = 19 * 1024;
 const KDF_ITERATIONS: u32 = 2;
 
-fn derive(recovery: &RecoveryKey, salt: &[u8], memory_kib: u32, iterations: u32) -> Result<[u8; 32]> {
+/// A passphrase has far fewer bits than a recovery key: each guess costs more.
+const PASSPHRASE_MEMORY_KIB: u32 = 64 * 1024;
+const PASSPHRASE_ITERATIONS: u32 = 3;
+
+/// What a key is sealed with: the practice's recovery key, or this PC's passphrase.
+#[derive(Clone, Copy)]
+enum SealedWith<'a> {
+    Recovery(&'a RecoveryKey),
+    Passphrase(&'a Passphrase),
+}
+
+impl SealedWith<'_> {
+    fn secret(&self) -> &[u8] {
+        match self {
+            SealedWith::Recovery(r) => &r.0,
+            SealedWith::Passphrase(p) => p.0.as_bytes(),
+        }
+    }
+
+    fn cost(&self) -> (u32, u32) {
+        match self {
+            SealedWith::Recovery(_) => (KDF_MEMORY_KIB, KDF_ITERATIONS),
+            SealedWith::Passphrase(_) => (PASSPHRASE_MEMORY_KIB, PASSPHRASE_ITERATIONS),
+        }
+    }
+}
+
+fn derive(secret: &[u8], salt: &[u8], memory_kib: u32, iterations: u32) -> Result<[u8; 32]> {
     let params = argon2::Params::new(memory_kib, iterations, 1, Some(32))
-        .map_err(|e| Error::Internal(format!("recovery key derivation: {e}")))?;
+        .map_err(|e| Error::Internal(format!("key derivation: {e}")))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = [0u8; 32];
-    argon
-        .hash_password_into(&recovery.0, salt, &mut out)
-        .map_err(|e| Error::Internal(format!("recovery key derivation: {e}")))?;
+    argon.hash_password_into(secret, salt, &mut out).map_err(|e| Error::Internal(format!("key derivation: {e}")))?;
     Ok(out)
 }
 
 impl Sealed {
-    fn seal(key: &DatabaseKey, recovery: &RecoveryKey, made_on: &str) -> Result<Sealed> {
+    fn seal(key: &DatabaseKey, with: SealedWith<'_>, made_on: &str) -> Result<Sealed> {
         let mut kdf_salt = [0u8; 16];
         let mut nonce = [0u8; 24];
         random(&mut kdf_salt)?;
         random(&mut nonce)?;
-        let kek = derive(recovery, &kdf_salt, KDF_MEMORY_KIB, KDF_ITERATIONS)?;
+        let (memory_kib, iterations) = with.cost();
+        let kek = derive(with.secret(), &kdf_salt, memory_kib, iterations)?;
         let cipher = XChaCha20Poly1305::new((&kek).into());
         let sealed = cipher
             .encrypt(XNonce::from_slice(&nonce), Payload { msg: &key.key, aad: &key.salt })
@@ -295,16 +401,16 @@ impl Sealed {
         Ok(Sealed {
             made_on: made_on.to_string(),
             kdf: KDF.into(),
-            memory_kib: KDF_MEMORY_KIB,
-            iterations: KDF_ITERATIONS,
+            memory_kib,
+            iterations,
             kdf_salt: hex::encode(kdf_salt),
             nonce: hex::encode(nonce),
             sealed: hex::encode(sealed),
         })
     }
 
-    /// The key, if `recovery` is the one it was sealed with; `Ok(None)` if it is not.
-    fn open(&self, salt: &[u8; SALT_BYTES], recovery: &RecoveryKey, file: &Path) -> Result<Option<[u8; KEY_BYTES]>> {
+    /// The key, if `with` is what it was sealed with; `Ok(None)` if it is not.
+    fn open(&self, salt: &[u8; SALT_BYTES], with: SealedWith<'_>, file: &Path) -> Result<Option<[u8; KEY_BYTES]>> {
         let bad = |why: &str| Error::KeyFile(format!("the key file {} is not valid: {why}", file.display()));
         if self.kdf != KDF {
             return Err(bad("its recovery key is sealed in a way this version does not know"));
@@ -319,7 +425,7 @@ impl Sealed {
         if nonce.len() != 24 || kdf_salt.len() < 8 {
             return Err(bad("the recovery nonce or salt has the wrong length"));
         }
-        let kek = derive(recovery, &kdf_salt, self.memory_kib, self.iterations)?;
+        let kek = derive(with.secret(), &kdf_salt, self.memory_kib, self.iterations)?;
         let cipher = XChaCha20Poly1305::new((&kek).into());
         match cipher.decrypt(XNonce::from_slice(&nonce), Payload { msg: &sealed, aad: salt }) {
             Ok(key) => Ok(Some(key.try_into().map_err(|_| bad("the sealed key is not 256 bits"))?)),
@@ -350,6 +456,9 @@ struct Entry {
     /// The account name of the entry in this PC's credential store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     os: Option<String>,
+    /// The key sealed with this PC's passphrase (a PC without a credential store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    passphrase: Option<Sealed>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     recovery: Option<Sealed>,
     /// The key sealed with the recovery key before, kept until the person confirms they have kept
@@ -419,6 +528,8 @@ pub struct KeyProtection {
     pub credential_store: Option<String>,
     /// Whether the key file holds the key itself.
     pub key_in_file: bool,
+    /// Whether the key is sealed with this PC's passphrase, asked for at every start.
+    pub passphrase: bool,
     /// The day the recovery key was made, or `None` if there is none yet.
     pub recovery_key_made_on: Option<String>,
     /// Whether the person confirmed they kept the newest recovery key (until then the one before
@@ -467,6 +578,7 @@ impl KeyFile {
                         state: KeyState::Current,
                         plain: Some(v1.key),
                         os: None,
+                        passphrase: None,
                         recovery: None,
                         previous: None,
                         chained: None,
@@ -558,14 +670,25 @@ impl KeyFile {
                 None => why.push("it is kept in a credential store this PC does not have".into()),
             }
         }
+        let mut passphrase_needed = false;
+        let mut wrong_passphrase = false;
+        if let Some(sealed) = &entry.passphrase {
+            match access.passphrase.get() {
+                Some(passphrase) => match sealed.open(salt, SealedWith::Passphrase(&passphrase), &self.path)? {
+                    Some(key) => return Ok((found(key), false)),
+                    None => wrong_passphrase = true,
+                },
+                None => passphrase_needed = true,
+            }
+        }
         let mut wrong_recovery = None;
         match (&entry.recovery, &access.recovery_key) {
             (Some(sealed), Some(recovery)) => {
-                if let Some(key) = sealed.open(salt, recovery, &self.path)? {
+                if let Some(key) = sealed.open(salt, SealedWith::Recovery(recovery), &self.path)? {
                     return Ok((found(key), true));
                 }
                 if let Some(previous) = &entry.previous {
-                    if let Some(key) = previous.open(salt, recovery, &self.path)? {
+                    if let Some(key) = previous.open(salt, SealedWith::Recovery(recovery), &self.path)? {
                         return Ok((found(key), true));
                     }
                 }
@@ -586,6 +709,12 @@ impl KeyFile {
                 }
             }
         }
+        if wrong_passphrase {
+            return Err(Error::invalid(
+                "passphrase",
+                "it is not this PC's passphrase: check the capital letters and the spaces between words, and type it again",
+            ));
+        }
         if let Some(made_on) = wrong_recovery {
             let made_on = chrono::NaiveDate::parse_from_str(&made_on, "%Y-%m-%d")
                 .map(|d| d.format("%-d %B %Y").to_string())
@@ -596,6 +725,9 @@ impl KeyFile {
                     "it does not open this database: check each group against the printed sheet (this database's recovery key was made on {made_on})"
                 ),
             ));
+        }
+        if passphrase_needed && access.recovery_key.is_none() {
+            return Err(Error::PassphraseNeeded { database: database.to_path_buf() });
         }
         if why.is_empty() {
             why.push("it is kept only sealed with the recovery key".into());
@@ -614,6 +746,7 @@ impl KeyFile {
             credential_store: in_os
                 .then(|| access.credentials.as_ref().map(|c| c.name()).unwrap_or_else(|| "a credential store".into())),
             key_in_file: current.is_some_and(|e| e.plain.is_some()),
+            passphrase: current.is_some_and(|e| e.passphrase.is_some()),
             recovery_key_made_on: current.and_then(|e| e.recovery.as_ref()).map(|s| s.made_on.clone()),
             // Until confirmed, the recovery key before still opens what it opened.
             recovery_key_confirmed: !self.entries.iter().any(|e| e.previous.is_some() || e.chained.is_some()),
@@ -642,17 +775,24 @@ impl KeyFile {
     }
 
     /// An entry keeping `key` where `access` allows: in the credential store if there is one that
-    /// takes it (read back to be sure), otherwise in the file.
+    /// takes it (read back to be sure), otherwise sealed with this PC's passphrase if one was
+    /// given, otherwise in the file.
     fn keep(key: &DatabaseKey, state: KeyState, access: &KeyAccess) -> Entry {
         let account = account_for(&key.salt);
         let in_store = access.credentials.as_ref().is_some_and(|store| {
             store.set(&account, &key.key).is_ok() && matches!(store.get(&account), Ok(Some(k)) if k == key.key)
         });
+        let passphrase = match access.passphrase.get() {
+            // A seal that fails (no random bytes) leaves the key in the file rather than nowhere.
+            Some(p) if !in_store => Sealed::seal(key, SealedWith::Passphrase(&p), &today()).ok(),
+            _ => None,
+        };
         Entry {
             salt: hex::encode(key.salt),
             state,
-            plain: (!in_store).then(|| hex::encode(key.key)),
+            plain: (!in_store && passphrase.is_none()).then(|| hex::encode(key.key)),
             os: in_store.then_some(account),
+            passphrase,
             recovery: None,
             previous: None,
             chained: None,
@@ -673,10 +813,50 @@ impl KeyFile {
             if kept.os.is_some() {
                 entry.os = kept.os;
                 entry.plain = None;
+                entry.passphrase = None;
+            } else if kept.passphrase.is_some() {
+                entry.passphrase = kept.passphrase;
+                entry.plain = None;
             } else {
+                // Through the recovery key on a PC whose passphrase was forgotten: the key is in the
+                // file until a new passphrase is chosen (the Database key card says so).
                 entry.plain = kept.plain;
+                entry.passphrase = None;
             }
         }
+    }
+
+    /// Seals every key this PC keeps in the file (or under an earlier passphrase) with
+    /// `passphrase`, and takes it out of the file. Keys kept in the credential store are left
+    /// there; a key this PC cannot reach (it came only through a recovery key) keeps what it had.
+    /// The current key must be reachable.
+    pub fn seal_with_passphrase(&mut self, passphrase: &Passphrase, access: &KeyAccess) -> Result<()> {
+        let made_on = today();
+        let mut sealed = Vec::new();
+        for entry in &self.entries {
+            let salt = Self::salt_of(entry);
+            if entry.os.is_some() || (entry.plain.is_none() && entry.passphrase.is_none()) {
+                sealed.push(None);
+                continue;
+            }
+            sealed.push(match self.unlock(&salt, access, &self.path) {
+                Ok((key, _)) => Some(Sealed::seal(&key, SealedWith::Passphrase(passphrase), &made_on)?),
+                Err(e) if entry.state != KeyState::Retired => {
+                    return Err(Error::Conflict(format!(
+                        "the database key could not be read to seal it with the passphrase ({}); nothing was changed",
+                        e.user_message()
+                    )))
+                }
+                Err(_) => None,
+            });
+        }
+        for (entry, sealed) in self.entries.iter_mut().zip(sealed) {
+            if let Some(sealed) = sealed {
+                entry.passphrase = Some(sealed);
+                entry.plain = None;
+            }
+        }
+        Ok(())
     }
 
     /// Whether the key with `salt` is sealed with a recovery key.
@@ -694,12 +874,12 @@ impl KeyFile {
     /// older key that is not (it came here only through a recovery key) keeps the seal it had.
     /// The seal before is kept as `previous` until [`KeyFile::confirm_recovery_key`].
     pub fn seal_all(&mut self, recovery: &RecoveryKey, made_on: &str, access: &KeyAccess) -> Result<()> {
-        let access = KeyAccess { credentials: access.credentials.clone(), recovery_key: None };
+        let access = KeyAccess { recovery_key: None, ..access.clone() };
         let mut sealed = Vec::new();
         for entry in &self.entries {
             let salt = Self::salt_of(entry);
             sealed.push(match self.unlock(&salt, &access, &self.path) {
-                Ok((key, _)) => Some(Sealed::seal(&key, recovery, made_on)?),
+                Ok((key, _)) => Some(Sealed::seal(&key, SealedWith::Recovery(recovery), made_on)?),
                 Err(e) if entry.state != KeyState::Retired => {
                     return Err(Error::Conflict(format!(
                     "the database key could not be read to seal it with a new recovery key ({}); nothing was changed",
@@ -732,7 +912,7 @@ impl KeyFile {
     ) -> Result<()> {
         self.entries.retain(|e| e.state != KeyState::Pending);
         let mut entry = Self::keep(key, KeyState::Pending, access);
-        entry.recovery = Some(Sealed::seal(key, recovery.0, recovery.1)?);
+        entry.recovery = Some(Sealed::seal(key, SealedWith::Recovery(recovery.0), recovery.1)?);
         entry.chained = Some(Chained::seal(key, previous)?);
         self.entries.push(entry);
         Ok(())
@@ -759,7 +939,7 @@ impl KeyFile {
     /// The key file of one backup, under `salt`: only the key sealed with the recovery key (a
     /// backup's key file never holds the key itself). `None` if there is no recovery key for it.
     pub fn for_backup(&self, salt: &[u8; SALT_BYTES]) -> Option<String> {
-        let strip = |e: &Entry, state| Entry { state, plain: None, os: None, ..e.clone() };
+        let strip = |e: &Entry, state| Entry { state, plain: None, os: None, passphrase: None, ..e.clone() };
         let entry = self.entries.iter().find(|e| Self::salt_of(e) == *salt)?;
         entry.recovery.as_ref()?;
         let mut keys = vec![strip(entry, KeyState::Current)];
@@ -846,7 +1026,7 @@ pub(crate) fn learn(path: &Path, key: &DatabaseKey, access: &KeyAccess, own: &Pa
         theirs
             .iter()
             .filter(|t| KeyFile::salt_of(t) != key.salt && !known(&t.salt))
-            .map(|t| Entry { state: KeyState::Retired, plain: None, os: None, ..t.clone() })
+            .map(|t| Entry { state: KeyState::Retired, plain: None, os: None, passphrase: None, ..t.clone() })
             .collect()
     };
     if path.exists() {
@@ -912,6 +1092,11 @@ pub(crate) fn salt_of_file(path: &Path) -> Option<[u8; SALT_BYTES]> {
     Some(salt)
 }
 
+/// The day a seal is made, as the key file notes it (this PC's local date is near enough).
+fn today() -> String {
+    chrono::Local::now().date_naive().to_string()
+}
+
 fn temporary_path(path: &Path, unique: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{unique}.new"));
@@ -965,18 +1150,39 @@ mod tests {
     }
 
     #[test]
+    fn a_passphrase_is_chosen_long_and_on_one_line_and_typed_back_exactly() {
+        let err = |text: &str| Passphrase::choose(text).unwrap_err().to_string();
+        assert!(err("short one").contains("is 9 characters; choose at least 12"), "{}", err("short one"));
+        assert!(err(" leading space words").contains("starts or ends with a space"));
+        assert!(err("aaaaaaaaaaaaaaaa").contains("one character repeated"));
+        assert!(err("two\nlines of words").contains("control character"));
+        assert!(err(&"word ".repeat(100)).contains("200 characters at most"));
+        let chosen = Passphrase::choose("Otter kettle harbour 42").unwrap();
+        let key = DatabaseKey::generate().unwrap();
+        let sealed = Sealed::seal(&key, SealedWith::Passphrase(&chosen), "2026-12-02").unwrap();
+        assert_eq!((sealed.memory_kib, sealed.iterations), (PASSPHRASE_MEMORY_KIB, PASSPHRASE_ITERATIONS));
+        let file = Path::new("lifeboat.key");
+        let typed = Passphrase::typed("Otter kettle harbour 42").unwrap();
+        assert_eq!(sealed.open(&key.salt, SealedWith::Passphrase(&typed), file).unwrap(), Some(key.key));
+        let wrong = Passphrase::typed("otter kettle harbour 42").unwrap();
+        assert_eq!(sealed.open(&key.salt, SealedWith::Passphrase(&wrong), file).unwrap(), None, "case matters");
+        assert_eq!(format!("{chosen:?}"), "Passphrase(..)");
+    }
+
+    #[test]
     fn a_sealed_key_opens_only_with_its_recovery_key_and_only_for_its_database() {
         let key = DatabaseKey::generate().unwrap();
         let recovery = RecoveryKey::generate().unwrap();
-        let sealed = Sealed::seal(&key, &recovery, "2026-12-01").unwrap();
+        let sealed = Sealed::seal(&key, SealedWith::Recovery(&recovery), "2026-12-01").unwrap();
         let file = Path::new("lifeboat.key");
-        assert_eq!(sealed.open(&key.salt, &recovery, file).unwrap(), Some(key.key));
+        let with = SealedWith::Recovery(&recovery);
+        assert_eq!(sealed.open(&key.salt, with, file).unwrap(), Some(key.key));
         let other = RecoveryKey::generate().unwrap();
-        assert_eq!(sealed.open(&key.salt, &other, file).unwrap(), None);
+        assert_eq!(sealed.open(&key.salt, SealedWith::Recovery(&other), file).unwrap(), None);
         let mut salt = key.salt;
         salt[0] ^= 1;
-        assert_eq!(sealed.open(&salt, &recovery, file).unwrap(), None, "bound to its database's salt");
+        assert_eq!(sealed.open(&salt, with, file).unwrap(), None, "bound to its database's salt");
         let greedy = Sealed { memory_kib: u32::MAX, ..sealed.clone() };
-        assert!(matches!(greedy.open(&key.salt, &recovery, file), Err(Error::KeyFile(_))));
+        assert!(matches!(greedy.open(&key.salt, with, file), Err(Error::KeyFile(_))));
     }
 }

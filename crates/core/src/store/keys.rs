@@ -1,13 +1,14 @@
 //! What a person does with the database's key: make the practice's recovery key (shown once, to
-//! print and lock away), change the key, and see where it is kept. How keys are kept is
-//! `keyfile.rs`.
+//! print and lock away), change the key, protect it with a passphrase on a PC without a credential
+//! store, and see where it is kept. How keys are kept is `keyfile.rs`. Each is journaled and
+//! audited as a `key_change` (what was done, never a key), once it is done.
 
 use crate::error::{Error, Result};
 use crate::permission::Action;
 use crate::session::Session;
 use crate::store::database::Store;
-use crate::store::keyfile::{DatabaseKey, KeyFile, KeyProtection, RecoveryKey};
-use crate::store::write::failpoint;
+use crate::store::keyfile::{DatabaseKey, KeyFile, KeyProtection, Passphrase, RecoveryKey};
+use crate::store::write::{failpoint, ChangeKind, Entity, Fields};
 
 impl Store {
     /// Where the key is kept, and whether there is a recovery key (managers and admins; shown with
@@ -15,6 +16,13 @@ impl Store {
     pub fn key_protection(&self, session: &Session) -> Result<KeyProtection> {
         self.require(session, Action::ManageBackups)?;
         Ok(KeyFile::read(&self.config().key_file)?.protection(&self.config().keys))
+    }
+
+    /// Whether the key is kept in the key file itself (this PC has no credential store, and no
+    /// passphrase was chosen). Asks for no session: it says nothing of the records, and set-up
+    /// asks for a passphrase when it is.
+    pub fn key_in_file(&self) -> Result<bool> {
+        Ok(KeyFile::read(&self.config().key_file)?.in_file(&self.database_key().salt))
     }
 
     /// Makes a new recovery key and seals every key of the database with it (admins only). It is
@@ -38,6 +46,8 @@ impl Store {
         }
         file.replace(&self.clock.new_id().simple().to_string())?;
         self.write_backup_key_files(&file, &self.config().backups_dir())?;
+        drop(_writer);
+        self.record_key_change(session, "recovery_key_made")?;
         Ok(recovery.display())
     }
 
@@ -49,7 +59,46 @@ impl Store {
         let mut file = KeyFile::read(&self.config().key_file)?;
         file.confirm_recovery_key();
         file.replace(&self.clock.new_id().simple().to_string())?;
-        self.write_backup_key_files(&file, &self.config().backups_dir())
+        self.write_backup_key_files(&file, &self.config().backups_dir())?;
+        drop(_writer);
+        self.record_key_change(session, "recovery_key_confirmed")
+    }
+
+    /// Protects the key with a passphrase on a PC that has no credential store (admins): the key
+    /// leaves the key file, sealed with the passphrase, and Lifeboat asks for it at every start on
+    /// this PC. Chosen again, it replaces the one before. Refused where the key is in this PC's
+    /// credential store (a passphrase would add nothing there).
+    pub fn set_passphrase(&self, session: &Session, passphrase: &str) -> Result<KeyProtection> {
+        self.require(session, Action::EditPractice)?;
+        let passphrase = Passphrase::choose(passphrase)?;
+        self.refuse_in_drill("a passphrase")?;
+        let access = &self.config().keys;
+        let writer = self.lock_writer();
+        let mut file = KeyFile::read(&self.config().key_file)?;
+        let protection = file.protection(access);
+        if let Some(store) = protection.credential_store {
+            return Err(Error::Conflict(format!(
+                "this PC keeps the key in {store}, which already protects it; a passphrase is for PCs without a credential store"
+            )));
+        }
+        let event = if protection.passphrase { "passphrase_changed" } else { "passphrase_set" };
+        file.seal_with_passphrase(&passphrase, access)?;
+        file.replace(&self.clock.new_id().simple().to_string())?;
+        // Keys made from now on (a change of key) are sealed with it too.
+        access.passphrase.set(passphrase);
+        drop(writer);
+        self.record_key_change(session, event)?;
+        Ok(file.protection(access))
+    }
+
+    /// Journals and audits a change to how the key is kept (what was done and when; no key).
+    fn record_key_change(&self, session: &Session, event: &str) -> Result<()> {
+        self.write(session, |w| {
+            w.authorize(Action::EditPractice)?;
+            let fields = Fields::new().with("event", event).with("at", crate::time::stored(w.now()));
+            let id: uuid::Uuid = w.new_id();
+            w.record(Action::EditPractice, Entity::KeyChange, id, ChangeKind::Create, fields)
+        })
     }
 
     /// Changes the database's key (admins only): a new random key, and with it a new recovery key,
@@ -112,6 +161,7 @@ impl Store {
         file.replace(&unique())?;
         drop(writer);
         self.write_backup_key_files(&file, &self.config().backups_dir())?;
+        self.record_key_change(session, "key_changed")?;
         Ok(recovery.display())
     }
 }

@@ -9,6 +9,7 @@ pub mod clock;
 pub(crate) mod clocks;
 pub mod database;
 pub mod doctor;
+pub mod folder_lock;
 pub mod hlc;
 pub mod journal;
 pub mod keyfile;

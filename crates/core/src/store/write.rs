@@ -77,6 +77,9 @@ pub enum Entity {
     InsuranceClaim,
     /// A block of client, animal or receipt numbers given to a PC.
     NumberBlock,
+    /// A change to how the database's key is kept on a PC: a recovery key made or confirmed, the
+    /// key changed, a passphrase chosen (the journal and audit log are the record; no key in it).
+    KeyChange,
 }
 
 impl Entity {
@@ -115,10 +118,11 @@ impl Entity {
             Entity::CashUp => "cash_up",
             Entity::InsuranceClaim => "insurance_claim",
             Entity::NumberBlock => "number_block",
+            Entity::KeyChange => "key_change",
         }
     }
 
-    pub const ALL: [Entity; 33] = [
+    pub const ALL: [Entity; 34] = [
         Entity::Practice,
         Entity::Premises,
         Entity::Staff,
@@ -152,6 +156,7 @@ impl Entity {
         Entity::CashUp,
         Entity::InsuranceClaim,
         Entity::NumberBlock,
+        Entity::KeyChange,
     ];
 
     pub fn parse(text: &str) -> Option<Entity> {
@@ -408,6 +413,7 @@ fn entity_action(entity: Entity, action: Action) -> bool {
         Entity::CashUp => action == CashUp,
         Entity::InsuranceClaim => action == RecordClaim,
         Entity::NumberBlock => action == ManageNumbers,
+        Entity::KeyChange => action == EditPractice,
     }
 }
 

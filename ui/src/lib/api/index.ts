@@ -187,7 +187,8 @@ function channel<T>(listener: (message: T) => void): Channel<T> {
 export const api = {
   appStatus: () => call<AppStatus>('app_status'),
   /** Creates the practice; returns its recovery key, shown this once. */
-  setupPractice: (setup: PracticeSetup) => call<string>('setup_practice', { setup }),
+  /** Sets up the practice; `passphrase` seals the key on a PC without a credential store. */
+  setupPractice: (setup: PracticeSetup, passphrase: string | null) => call<string>('setup_practice', { setup, passphrase }),
   /** The first screen is on show (noted once, for the start-up benchmark). */
   firstScreenShown: (screen: 'setup' | 'login' | 'home' | 'unavailable' | 'preparing') => call<number>('first_screen_shown', { screen }),
   keyProtection: () => call<KeyProtection>('key_protection'),
@@ -199,6 +200,10 @@ export const api = {
   changeKey: () => call<string>('change_key'),
   /** Opens a database whose key is not on this PC; the app restarts. */
   unlockWithRecoveryKey: (recoveryKey: string) => call<void>('unlock_with_recovery_key', { recoveryKey }),
+  /** Opens the records with this PC's passphrase, typed at start (no restart). */
+  unlockWithPassphrase: (passphrase: string) => call<void>('unlock_with_passphrase', { passphrase }),
+  /** Protects the key with a passphrase on a PC without a credential store (admins). */
+  setPassphrase: (passphrase: string) => call<KeyProtection>('set_passphrase', { passphrase }),
   login: (username: string, password: string) => call<Session>('login', { username, password }),
   logout: () => call<null>('logout'),
   /** Locks the screen: nothing that needs the person works until `unlockScreen`. */

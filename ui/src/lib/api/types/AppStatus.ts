@@ -22,4 +22,9 @@ drill: DrillBanner | null,
  * Why the restore asked for before the last restart could not be done (the database was left
  * as it was), if it could not.
  */
-restore_failed: CommandError | null, };
+restore_failed: CommandError | null, 
+/**
+ * At set-up: the database key sits in the key file, as this PC has no credential store, so
+ * set-up asks for a passphrase to seal it with.
+ */
+key_in_file: boolean, };

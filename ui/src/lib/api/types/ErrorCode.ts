@@ -3,4 +3,4 @@
 /**
  * Every code an error can carry, in the core, the shells and the UI.
  */
-export type ErrorCode = "invalid" | "not_found" | "conflict" | "needs_confirmation" | "forbidden" | "bad_credentials" | "too_many_attempts" | "not_logged_in" | "locked" | "wrong_key" | "not_a_database" | "corrupt" | "damaged_record" | "too_new" | "key_file" | "key_needed" | "unfinished" | "disk_full" | "io" | "sync_refused" | "storage" | "internal" | "unreachable" | "preparing" | "ipc";
+export type ErrorCode = "invalid" | "not_found" | "conflict" | "needs_confirmation" | "forbidden" | "bad_credentials" | "too_many_attempts" | "not_logged_in" | "locked" | "wrong_key" | "not_a_database" | "corrupt" | "damaged_record" | "too_new" | "key_file" | "key_needed" | "passphrase_needed" | "in_use" | "unfinished" | "disk_full" | "io" | "sync_refused" | "storage" | "internal" | "unreachable" | "preparing" | "ipc";

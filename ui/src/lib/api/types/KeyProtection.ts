@@ -14,6 +14,10 @@ credential_store: string | null,
  */
 key_in_file: boolean, 
 /**
+ * Whether the key is sealed with this PC's passphrase, asked for at every start.
+ */
+passphrase: boolean, 
+/**
  * The day the recovery key was made, or `None` if there is none yet.
  */
 recovery_key_made_on: string | null, 
