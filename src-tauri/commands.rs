@@ -131,7 +131,22 @@ pub async fn setup_practice(
                 None => {}
             }
             let admin = store.create_practice(&setup)?;
-            let recovery = store.make_recovery_key(&admin).map_err(|e| {
+            let sealed = passphrase.map(|p| store.set_passphrase(&admin, &p)).transpose();
+            let recovery = match sealed {
+                // Sealed: the key is changed at once, so the key that sat in the key file until now
+                // (and in any copy of that file left on the disk) opens nothing.
+                Ok(Some(_)) => {
+                    store.change_key(&admin).and_then(|r| store.confirm_recovery_key(&admin).map(|()| r))
+                }
+                Ok(None) => store.make_recovery_key(&admin),
+                // The practice is made: its recovery key still, and the Database key card says the
+                // key is in the file until a passphrase is chosen there.
+                Err(e) => {
+                    eprintln!("lifeboat: the passphrase chosen at set-up could not be set ({})", e.code().as_str());
+                    store.make_recovery_key(&admin)
+                }
+            };
+            let recovery = recovery.map_err(|e| {
                 CommandError::new(
                     e.code(),
                     format!(
@@ -140,17 +155,6 @@ pub async fn setup_practice(
                     ),
                 )
             })?;
-            if let Some(p) = passphrase {
-                store.set_passphrase(&admin, &p).map_err(|e| {
-                    CommandError::new(
-                        e.code(),
-                        format!(
-                            "The practice is set up, but the passphrase could not be set ({}). Sign in and choose one under Practice → Database key.",
-                            e.user_message()
-                        ),
-                    )
-                })?;
-            }
             Ok(recovery)
         })
         .await
@@ -209,18 +213,30 @@ pub async fn unlock_with_recovery_key(
     recovery_key: String,
 ) -> CommandResult<()> {
     guarded(async {
-        match state.opened() {
-            Err(e) if e.code == ErrorCode::KeyNeeded || e.code == ErrorCode::PassphraseNeeded => {}
-            _ => {
-                return Err(CommandError::new(
-                    ErrorCode::Forbidden,
-                    "The recovery key is only asked for when this PC does not have the database's key.",
-                ))
-            }
-        }
         let recovery = lifeboat_core::RecoveryKey::parse(&recovery_key)?;
         let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir).with_recovery_key(recovery);
-        blocking(move || Ok(Store::open(config, Arc::new(lifeboat_core::SystemClock)).map(drop)?)).await?;
+        let state = state.inner().clone();
+        blocking(move || {
+            // One opening at a time (a passphrase typed meanwhile waits, then finds the state changed).
+            let _one = state.opening.lock().unwrap_or_else(|e| e.into_inner());
+            let waiting_for = match state.opened() {
+                Err(e) if e.code == ErrorCode::KeyNeeded || e.code == ErrorCode::PassphraseNeeded => e.code,
+                _ => {
+                    return Err(CommandError::new(
+                        ErrorCode::Forbidden,
+                        "The recovery key is only asked for when this PC does not have the database's key.",
+                    ))
+                }
+            };
+            Store::open(config.clone(), Arc::new(lifeboat_core::SystemClock)).map(drop)?;
+            // The passphrase is forgotten: a restore that waited for it never could run, and is given up
+            // (it may be asked for again from the backups).
+            if waiting_for == ErrorCode::PassphraseNeeded && backup::cancel_staged_restore(&config) {
+                eprintln!("lifeboat: a restore waiting for the passphrase was given up (opened with the recovery key)");
+            }
+            Ok(())
+        })
+        .await?;
         app.restart();
     })
     .await
@@ -232,19 +248,38 @@ pub async fn unlock_with_recovery_key(
 #[tauri::command]
 pub async fn unlock_with_passphrase(state: State<'_, AppState>, passphrase: String) -> CommandResult<()> {
     guarded(async {
-        match state.opened() {
-            Err(e) if e.code == ErrorCode::PassphraseNeeded => {}
-            _ => {
-                return Err(CommandError::new(
-                    ErrorCode::Forbidden,
-                    "The passphrase is only asked for at start, before the records are open.",
-                ))
-            }
+        let refused = || {
+            CommandError::new(
+                ErrorCode::Forbidden,
+                "The passphrase is only asked for at start, before the records are open.",
+            )
+        };
+        if !matches!(state.opened(), Err(e) if e.code == ErrorCode::PassphraseNeeded) {
+            return Err(refused());
         }
         let typed = lifeboat_core::Passphrase::typed(&passphrase)?;
         let config = crate::store_config(&state.data_dir).with_passphrase(typed);
         let state = state.inner().clone();
-        blocking(move || Ok(crate::open_records(&state, config)?)).await
+        blocking(move || {
+            // One opening at a time: a second call (a double click) waits, then finds the records open.
+            let _one = state.opening.lock().unwrap_or_else(|e| e.into_inner());
+            if !matches!(state.opened(), Err(e) if e.code == ErrorCode::PassphraseNeeded) {
+                return Err(refused());
+            }
+            let keys = config.keys.clone();
+            match crate::open_records(&state, config) {
+                Ok(()) => Ok(()),
+                Err(e) if e.code() == ErrorCode::PassphraseNeeded || e.field() == Some("passphrase") => Err(e.into()),
+                // The passphrase was right but the records cannot be opened (damaged, from a newer
+                // Lifeboat): the start screen says why and offers the backups, which open with it.
+                Err(e) => {
+                    *state.typed_keys.lock().unwrap_or_else(|e| e.into_inner()) = Some(keys);
+                    *state.opened.lock().unwrap_or_else(|e| e.into_inner()) = Err(CommandError::from(e));
+                    Ok(())
+                }
+            }
+        })
+        .await
     })
     .await
 }
@@ -1657,7 +1692,8 @@ pub async fn start_drill(state: State<'_, AppState>, plan: DrillPlan) -> Command
         let slot = state.drill.clone();
         blocking(move || {
             let drill = real.start_drill(&session, &plan, &folder)?;
-            let copy = Store::open_drill(&drill, Arc::new(lifeboat_core::SystemClock))?;
+            let copy =
+                Store::open_drill_with(&drill, real.config().keys.clone(), Arc::new(lifeboat_core::SystemClock))?;
             *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(copy));
             Ok(drill)
         })
@@ -1940,7 +1976,13 @@ fn chosen_path(field: &str, text: &str) -> CommandResult<std::path::PathBuf> {
 fn backup_config(state: &AppState, recovery_key: Option<String>) -> CommandResult<lifeboat_core::StoreConfig> {
     let config = match state.opened() {
         Ok(store) => store.config().clone(),
-        Err(_) => lifeboat_core::StoreConfig::in_dir(&state.data_dir),
+        Err(_) => {
+            let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir);
+            match state.typed_keys.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+                Some(keys) => config.with_keys(keys),
+                None => config,
+            }
+        }
     };
     Ok(match recovery_key.filter(|k| !k.trim().is_empty()) {
         Some(text) => config.with_recovery_key(lifeboat_core::RecoveryKey::parse(&text)?),

@@ -276,6 +276,8 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         backups,
         restore_failed: Arc::new(Mutex::new(None)),
         folder_lock: Arc::new(folder_lock),
+        opening: Arc::new(Mutex::new(())),
+        typed_keys: Arc::new(Mutex::new(None)),
     };
     match locked.and_then(|()| open_records(&state, config)) {
         Ok(()) => {
@@ -323,7 +325,7 @@ pub fn open_records(state: &AppState, config: StoreConfig) -> lifeboat_core::Res
 fn reopen_drill(store: &Store, data_dir: &Path) -> Option<Arc<Store>> {
     let _ = store.remove_drill_copies(&data_dir.join(DRILLS_FOLDER));
     let drill = store.running_drill().ok().flatten()?;
-    match Store::open_drill(&drill, Arc::new(SystemClock)) {
+    match Store::open_drill_with(&drill, store.config().keys.clone(), Arc::new(SystemClock)) {
         Ok(copy) => Some(Arc::new(copy)),
         Err(e) => {
             eprintln!("lifeboat: the running drill's copy could not be opened ({})", e.code().as_str());

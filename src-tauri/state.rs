@@ -42,6 +42,11 @@ pub struct AppState {
     pub restore_failed: Arc<Mutex<Option<CommandError>>>,
     /// This process's hold on the data folder (one Lifeboat at a time on it), for as long as it runs.
     pub folder_lock: Arc<Option<lifeboat_core::store::folder_lock::FolderLock>>,
+    /// One opening of the records at a time (a passphrase or a recovery key typed at start).
+    pub opening: Arc<Mutex<()>>,
+    /// How the records' keys are reached once the passphrase typed at start proved right but the
+    /// records could not be opened (damaged): the backups offered then open with it.
+    pub typed_keys: Arc<Mutex<Option<lifeboat_core::KeyAccess>>>,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]

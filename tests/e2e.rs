@@ -102,10 +102,10 @@ impl Desktop {
         wait_for_port(port, "tauri-driver");
         wait_for_port(native_port, "WebKitWebDriver");
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "tauri:options".into(),
-            serde_json::json!({ "application": env!("CARGO_BIN_EXE_lifeboat-desktop") }),
-        );
+        // The benchmark below runs the release build (`LIFEBOAT_DESKTOP_BINARY`); the tests, this one.
+        let application =
+            std::env::var("LIFEBOAT_DESKTOP_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_lifeboat-desktop").into());
+        caps.insert("tauri:options".into(), serde_json::json!({ "application": application }));
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
             .capabilities(caps)
@@ -299,10 +299,11 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.click("[data-testid=login-form] button[type=submit]").await;
 
         // Home, with the banner: practice, premises, admin, the starter formulary, price list and lab tests, and
-        // the two sign-in attempts (the wrong password, then the right one), and the recovery key made
-        // and the passphrase chosen (each journaled, no key in it) are the changes waiting.
+        // the two sign-in attempts (the wrong password, then the right one), and the passphrase chosen,
+        // the key changed at once and its recovery key confirmed (each journaled, no key in it) are
+        // the changes waiting.
         let created = 2
-            + 2
+            + 3
             + 3
             + lifeboat_core::clinical::formulary::starter_list().len()
             + lifeboat_core::clinical::charge::starter_fee_count()
@@ -2806,4 +2807,184 @@ async fn a_new_pc_is_filled_from_a_dead_pc_s_backup_with_its_recovery_key() {
     })
     .await
     .expect("the end-to-end test finished within 5 minutes");
+}
+
+/// Memory of process `pid` and every process below it (the web view's), in KiB: the proportional
+/// set size, or the resident set where the kernel gives no PSS. Platform code: Linux's /proc.
+fn tree_memory_kib(pid: u32) -> u64 {
+    let mut total = 0;
+    let mut pending = vec![pid];
+    let mut seen = Vec::new();
+    while let Some(p) = pending.pop() {
+        if seen.contains(&p) {
+            continue;
+        }
+        seen.push(p);
+        let field = |file: &str, key: &str| {
+            std::fs::read_to_string(format!("/proc/{p}/{file}")).ok().and_then(|text| {
+                text.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            })
+        };
+        total += field("smaps_rollup", "Pss:").or_else(|| field("status", "VmRSS:")).unwrap_or(0);
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let parent = std::fs::read_to_string(format!("/proc/{child}/stat")).ok().and_then(|s| {
+                s.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+            });
+            if parent == Some(p) {
+                pending.push(child);
+            }
+        }
+    }
+    total
+}
+
+/// The memory benchmark (not part of the test suite: `cargo test --test e2e -- --ignored
+/// an_hour_at_reception --nocapture`). A receptionist's hour, compressed: the real window on a
+/// generated practice (`LIFEBOAT_MEMORY_PRACTICE`, a folder holding `lifeboat.db` and
+/// `lifeboat.key` such as the bench's cached L practice; an S practice made afresh without it),
+/// searching for clients by the start of their surname, opening their animals to book (booked, or
+/// given up when the time is taken), moving between days, opening appointments and the takings,
+/// for `LIFEBOAT_MEMORY_MINUTES` (60) minutes. Prints the memory of the app and its web view (PSS)
+/// each minute beside the same-run baseline: the memory once the day book first showed. Set
+/// `LIFEBOAT_DESKTOP_BINARY=target/release/lifeboat-desktop` to measure the release build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark of an hour: run it on its own (BENCHMARKS.md)"]
+async fn an_hour_at_reception_memory_benchmark() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let minutes: u64 = std::env::var("LIFEBOAT_MEMORY_MINUTES").ok().and_then(|m| m.parse().ok()).unwrap_or(60);
+    let data = tempfile::TempDir::new().unwrap();
+    let size = match std::env::var_os("LIFEBOAT_MEMORY_PRACTICE") {
+        Some(from) => {
+            for name in [lifeboat_core::StoreConfig::DATABASE_FILE, lifeboat_core::StoreConfig::KEY_FILE] {
+                std::fs::copy(Path::new(&from).join(name), data.path().join(name))
+                    .expect("the practice folder's files");
+            }
+            Path::new(&from).display().to_string()
+        }
+        None => {
+            lifeboat_synthetic::populate(&open_store(data.path()), lifeboat_synthetic::Size::S, 1).unwrap();
+            "a new S practice".into()
+        }
+    };
+    let surnames: Vec<String> = open_store(data.path())
+        .read(|r| {
+            let mut stmt =
+                r.prepare("SELECT last_name FROM client WHERE length(last_name) >= 4 ORDER BY id LIMIT 500")?;
+            let names = stmt.query_map([], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+            Ok(names)
+        })
+        .unwrap();
+    assert!(!surnames.is_empty());
+    let app = Desktop::launch(data.path(), "memory-hour").await;
+    app.fill("#field-login-username", "reception1").await;
+    app.fill("#field-login-password", lifeboat_synthetic::DEMO_PASSWORD).await;
+    app.click("[data-testid=login-form] button[type=submit]").await;
+    app.find("[data-testid=daybook-grid]").await;
+    let pid = *apps_on(data.path()).first().expect("the app's process");
+    let baseline = tree_memory_kib(pid);
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!("memory over {minutes} minutes at reception on {size}");
+    println!("{:>6} {:>8} {:>9} {:>9} {:>8}", "minute", "rounds", "bookings", "MiB", "ratio");
+    println!("{:>6} {:>8} {:>9} {:>9.1} {:>8.2}", 0, 0, 0, mib(baseline), 1.0);
+
+    let start = Instant::now();
+    let (mut rounds, mut bookings, mut peak) = (0u64, 0u64, baseline);
+    let mut next_sample = 1;
+    let present = |css: &'static str| {
+        let client = app.client.clone();
+        async move { !client.find_all(Locator::Css(css)).await.map(|v| v.is_empty()).unwrap_or(true) }
+    };
+    while start.elapsed() < Duration::from_secs(minutes * 60) {
+        let name = &surnames[rounds as usize % surnames.len()];
+        let prefix: String = name.chars().take(3 + (rounds as usize % 3)).collect();
+        let search = app.find("#search").await;
+        search.clear().await.unwrap();
+        search.send_keys(&prefix).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        if rounds % 3 == 0 && present("[data-testid=search-hit] [data-testid=search-pet]").await {
+            // Open the first animal to book it, at one of the times offered.
+            if let Ok(pet) = app.client.find(Locator::Css("[data-testid=search-hit] [data-testid=search-pet]")).await {
+                let _ = pet.click().await;
+            }
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let times = app.client.find_all(Locator::Css("#booking-time option")).await.unwrap_or_default();
+            if !times.is_empty() {
+                let _ = times[rounds as usize % times.len()].click().await;
+                if let Ok(reason) = app.client.find(Locator::Css("#booking-reason")).await {
+                    let _ = reason.send_keys("Annual vaccination").await;
+                }
+                if let Ok(book) = app.client.find(Locator::Css("[data-testid=book]")).await {
+                    let _ = book.click().await;
+                }
+                tokio::time::sleep(Duration::from_millis(700)).await;
+            }
+            if present("[role=dialog]").await {
+                // The time was taken (or the dialog is still busy): given up.
+                if let Ok(cancel) = app.client.find(Locator::Css("[role=dialog] button.secondary")).await {
+                    let _ = cancel.click().await;
+                }
+            } else {
+                bookings += 1;
+            }
+        } else if let Ok(search) = app.client.find(Locator::Css("#search")).await {
+            let _ = search.clear().await;
+        }
+        match rounds % 10 {
+            // Between days, and back.
+            2 | 7 => {
+                let label = if rounds % 20 < 10 { "Next day" } else { "Previous day" };
+                if let Ok(b) = app.client.find(Locator::Css(&format!("button[aria-label='{label}']"))).await {
+                    let _ = b.click().await;
+                }
+            }
+            // An appointment opened, and closed.
+            4 => {
+                if let Ok(a) = app.client.find(Locator::Css("[data-testid=appointment]")).await {
+                    let _ = a.click().await;
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    if let Ok(close) = app.client.find(Locator::Css("button[aria-label=Close]")).await {
+                        let _ = close.click().await;
+                    }
+                }
+            }
+            // The takings, then back to the day book.
+            9 if present("[data-testid=nav-takings]").await => {
+                if let Ok(nav) = app.client.find(Locator::Css("[data-testid=nav-takings]")).await {
+                    let _ = nav.click().await;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if let Ok(nav) = app.client.find(Locator::Css("[data-testid=nav-daybook]")).await {
+                    let _ = nav.click().await;
+                }
+            }
+            _ => {}
+        }
+        rounds += 1;
+        if start.elapsed() >= Duration::from_secs(next_sample * 60) {
+            let now = tree_memory_kib(pid);
+            peak = peak.max(now);
+            println!(
+                "{:>6} {:>8} {:>9} {:>9.1} {:>8.2}",
+                next_sample,
+                rounds,
+                bookings,
+                mib(now),
+                now as f64 / baseline as f64
+            );
+            next_sample += 1;
+        }
+    }
+    let end = tree_memory_kib(pid);
+    println!(
+        "after {minutes} minutes: {:.1} MiB, {:.2}x the {:.1} MiB once the day book showed; peak {:.1} MiB; {rounds} rounds, {bookings} bookings",
+        mib(end),
+        end as f64 / baseline as f64,
+        mib(baseline),
+        mib(peak)
+    );
+    app.screenshot("after-the-hour").await;
+    // Still the app, still answering.
+    app.find("[data-testid=daybook-grid]").await;
+    app.close().await;
 }

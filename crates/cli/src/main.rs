@@ -458,7 +458,8 @@ impl From<lifeboat_core::Error> for Failure {
             message.push_str(" (set LIFEBOAT_RECOVERY_KEY to it and run the command again)");
         }
         if e.code() == ErrorCode::PassphraseNeeded {
-            message.push_str(" (set LIFEBOAT_PASSPHRASE to it, or run the command in a terminal to be asked)");
+            message
+                .push_str(" (set LIFEBOAT_PASSPHRASE to it; commands that open the records ask for it on a terminal)");
         }
         Failure { message, code }
     }

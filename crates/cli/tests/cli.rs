@@ -100,7 +100,8 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
         "{listing}"
     );
 
-    // Set-up wrote the practice, premises, admin, starter formulary, price list and lab tests; then one vet, and
+    // Set-up wrote the practice, premises, admin, starter formulary, price list and lab tests, and the
+    // recovery key made (a key change, journaled); then one vet, and
     // the two sign-ins of the two commands above; then the vet's sign-ins (refused work with the
     // password given; choosing their own, whose current password is checked as a sign-in too) and the
     // change of password.
@@ -110,7 +111,7 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
         + lifeboat_core::clinical::charge::starter_fee_count()
         + lifeboat_core::clinical::lab::starter_lab_test_count();
     let out = lifeboat(&dir, &["verify"], "");
-    assert!(out.status.success() && text(&out).contains(&format!("intact: {} entries", created + 5)), "{}", text(&out));
+    assert!(out.status.success() && text(&out).contains(&format!("intact: {} entries", created + 6)), "{}", text(&out));
 
     let set = [
         "hours",
@@ -137,7 +138,7 @@ fn a_manager_sets_up_a_practice_and_its_staff() {
     // The working hours, and the sign-ins of the three commands (the refused one too).
     let out = lifeboat(&dir, &["verify"], "");
     assert!(
-        out.status.success() && text(&out).contains(&format!("intact: {} entries", created + 5 + 1 + 3)),
+        out.status.success() && text(&out).contains(&format!("intact: {} entries", created + 6 + 1 + 3)),
         "{}",
         text(&out)
     );

@@ -299,7 +299,13 @@ impl Store {
 
     /// Opens a running drill's copy. A copy that is not there is an error, never a new empty database.
     pub fn open_drill(drill: &Drill, clock: Arc<dyn Clock>) -> Result<Store> {
-        let config = StoreConfig::in_dir(&drill.folder).with_fingerprint(FINGERPRINT);
+        Self::open_drill_with(drill, crate::KeyAccess::this_pc(), clock)
+    }
+
+    /// [`Store::open_drill`], reaching the key as the real records do (`keys`: their store's, with
+    /// this PC's passphrase if it was typed).
+    pub fn open_drill_with(drill: &Drill, keys: crate::KeyAccess, clock: Arc<dyn Clock>) -> Result<Store> {
+        let config = StoreConfig::in_dir(&drill.folder).with_fingerprint(FINGERPRINT).with_keys(keys);
         if !config.database.exists() || !config.key_file.exists() {
             return Err(Error::NotFound(format!("the drill's copy in {}", drill.folder.display())));
         }

@@ -559,3 +559,86 @@ fn a_pc_that_keeps_the_key_in_its_credential_store_needs_no_passphrase() {
     assert!(!key_file_text(a.path()).contains("passphrase"));
     assert_eq!(key_changes(&store), ["recovery_key_made"]);
 }
+
+/// A practice on a PC without a credential store, locked with a passphrase; returns the admin.
+fn passphrase_practice(dir: &Path) -> (Store, lifeboat_core::Session) {
+    let store = Store::open(no_store(dir), clock()).unwrap();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    client(&store, &admin, "Ashworth");
+    store.set_passphrase(&admin, "Otter kettle harbour 42").unwrap();
+    (store, admin)
+}
+
+#[test]
+fn a_restore_asked_for_on_a_passphrase_pc_waits_for_the_passphrase_even_mistyped() {
+    let a = TempDir::new().unwrap();
+    let (store, admin) = passphrase_practice(a.path());
+    let taken = store.back_up(&store.config().backups_dir()).unwrap();
+    client(&store, &admin, "Later");
+    backup::stage_restore(store.config(), &taken.path).unwrap();
+    drop(store);
+    let started = |config: StoreConfig| backup::finish_staged_restore(&config, clock()).map(|r| r.map(|_| ()));
+    // Not typed, then mistyped: asked for again, and the restore still waits.
+    let needed = started(no_store(a.path())).unwrap().err().unwrap();
+    assert_eq!(needed.code(), ErrorCode::PassphraseNeeded);
+    let wrong = started(with_passphrase(a.path(), "otter kettle harbour 42")).unwrap().err().unwrap();
+    assert_eq!(wrong.field(), Some("passphrase"), "{wrong}");
+    // Typed: restored, once.
+    started(with_passphrase(a.path(), "Otter kettle harbour 42")).unwrap().unwrap();
+    assert!(started(with_passphrase(a.path(), "Otter kettle harbour 42")).is_none());
+    let store = Store::open(with_passphrase(a.path(), "Otter kettle harbour 42"), clock()).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth"]);
+    // A restore given up (the passphrase forgotten, the recovery key used instead) is gone.
+    let taken = store.back_up(&store.config().backups_dir()).unwrap();
+    backup::stage_restore(store.config(), &taken.path).unwrap();
+    assert!(backup::cancel_staged_restore(store.config()));
+    drop(store);
+    assert!(started(no_store(a.path())).is_none());
+}
+
+#[test]
+fn a_passphrase_that_was_typed_wrong_never_seals_a_key_and_a_copy_opened_with_the_recovery_key_can_take_one() {
+    let a = TempDir::new().unwrap();
+    let (store, admin) = passphrase_practice(a.path());
+    let recovery = store.make_recovery_key(&admin).unwrap();
+    drop(store);
+    // A wrong passphrase beside the right recovery key: refused, nothing re-sealed.
+    let before = key_file_text(a.path());
+    let both = with_passphrase(a.path(), "x").with_recovery_key(RecoveryKey::parse(&recovery).unwrap());
+    assert_eq!(Store::open(both, clock()).err().unwrap().field(), Some("passphrase"));
+    assert_eq!(key_file_text(a.path()), before, "the key file is untouched");
+
+    // The folder copied from a PC that kept the key in its credential store, opened here (no store)
+    // with the recovery key: the key is in the file, and an admin can lock it with a passphrase.
+    let pc = Arc::new(Pc::default());
+    let b = TempDir::new().unwrap();
+    let (store, admin, recovery) = practice_on(&pc, b.path());
+    drop(store);
+    let _ = admin;
+    let c = TempDir::new().unwrap();
+    copy_folder(b.path(), c.path());
+    let config = no_store(c.path()).with_recovery_key(RecoveryKey::parse(&recovery).unwrap());
+    let store = Store::open(config, clock()).unwrap();
+    let admin = store.login("admin", PASSWORD).unwrap();
+    let kept = store.key_protection(&admin).unwrap();
+    assert_eq!((kept.credential_store.as_deref(), kept.key_in_file), (None, true), "{kept:?}");
+    store.set_passphrase(&admin, "Heron lantern meadow 7").unwrap();
+    drop(store);
+    assert_eq!(Store::open(no_store(c.path()), clock()).err().unwrap().code(), ErrorCode::PassphraseNeeded);
+    assert!(Store::open(with_passphrase(c.path(), "Heron lantern meadow 7"), clock()).is_ok());
+}
+
+#[test]
+fn a_drill_on_a_passphrase_pc_opens_its_copy_with_the_passphrase() {
+    let a = TempDir::new().unwrap();
+    let (store, admin) = passphrase_practice(a.path());
+    drop(store);
+    let store = Store::open(with_passphrase(a.path(), "Otter kettle harbour 42"), clock()).unwrap();
+    let admin = store.login("admin", PASSWORD).map(|_| admin).unwrap();
+    let plan = lifeboat_core::drill::DrillPlan::standard();
+    let drill = store.start_drill(&admin, &plan, &a.path().join("drills")).unwrap();
+    let refused = Store::open_drill(&drill, clock()).err().unwrap();
+    assert_eq!(refused.code(), ErrorCode::PassphraseNeeded);
+    let copy = Store::open_drill_with(&drill, store.config().keys.clone(), clock()).unwrap();
+    assert_eq!(copy.drill(), Some(drill.id));
+}

@@ -580,7 +580,8 @@ pub fn finish_staged_restore(config: &StoreConfig, clock: std::sync::Arc<dyn Clo
     // A backup whose key is sealed with this PC's passphrase waits, asked for, until it is typed.
     if let Ok(pending) = serde_json::from_slice::<PendingRestore>(&body) {
         if let Err(e) = backup_key(&pending.backup, config) {
-            if e.code() == crate::ErrorCode::PassphraseNeeded {
+            // Not typed yet, or mistyped: asked for again, the restore still waiting.
+            if e.code() == crate::ErrorCode::PassphraseNeeded || e.field() == Some("passphrase") {
                 return Some(Err(e));
             }
         }
@@ -594,6 +595,12 @@ pub fn finish_staged_restore(config: &StoreConfig, clock: std::sync::Arc<dyn Clo
         Err(_) => return Some(Err(Error::Internal("the request to restore a backup could not be read".into()))),
     };
     Some(restore(config, &pending.backup, clock))
+}
+
+/// Gives up a restore asked for and not yet done (it waits for a passphrase nobody remembers, and
+/// the recovery key opened the records instead). Whether there was one.
+pub fn cancel_staged_restore(config: &StoreConfig) -> bool {
+    std::fs::remove_file(pending_file(config)).is_ok()
 }
 
 fn pending_file(config: &StoreConfig) -> PathBuf {

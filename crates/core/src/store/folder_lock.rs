@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 /// The lock on a data folder, held until dropped.
 #[derive(Debug)]
 pub struct FolderLock {
-    _file: std::fs::File,
+    _file: Option<std::fs::File>,
     path: PathBuf,
 }
 
@@ -22,25 +22,25 @@ impl FolderLock {
 
     /// Takes the lock on `dir` (made if missing), waiting up to `patience` for another holder to
     /// let go (the app restarting into a new process). Held by another: `InUse`, naming the folder.
-    /// A file system that has no locks (some network shares) cannot guard the folder: the lock is
-    /// then taken in name only, and the rest works as before.
+    /// A file system that has no locks (some network shares), or a folder where the lock file
+    /// cannot be made (read-only media), cannot guard the folder: the lock is then taken in name
+    /// only, and the rest works as before (the database itself says what it can and cannot do).
     pub fn acquire(dir: &Path, patience: Duration) -> Result<FolderLock> {
         let path = dir.join(Self::FILE);
-        let io = |source| Error::Io { action: "opening the folder's lock file", path: path.clone(), source };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let file =
-            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let opened = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path));
+        let Ok(file) = opened else { return Ok(FolderLock { _file: None, path }) };
         let deadline = Instant::now() + patience;
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(FolderLock { _file: file, path }),
+                Ok(()) => return Ok(FolderLock { _file: Some(file), path }),
                 Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(100))
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(Error::InUse { folder: dir.to_path_buf() });
                 }
-                Err(std::fs::TryLockError::Error(_)) => return Ok(FolderLock { _file: file, path }),
+                Err(std::fs::TryLockError::Error(_)) => return Ok(FolderLock { _file: Some(file), path }),
             }
         }
     }

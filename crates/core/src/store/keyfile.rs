@@ -99,21 +99,36 @@ pub struct KeyAccess {
 }
 
 /// This PC's passphrase while a store is open (memory only), shared by the clones of a
-/// [`KeyAccess`].
+/// [`KeyAccess`]. A passphrase as typed only opens keys sealed with it; keys are sealed with it only
+/// once it is known to be this PC's: it opened a key, or an admin chose it.
 #[derive(Clone, Default)]
-pub struct PassphraseSlot(Arc<std::sync::Mutex<Option<Passphrase>>>);
+pub struct PassphraseSlot(Arc<std::sync::Mutex<Option<(Passphrase, bool)>>>);
 
 impl PassphraseSlot {
+    /// A passphrase as typed, not yet known to be this PC's.
     pub fn holding(passphrase: Passphrase) -> PassphraseSlot {
-        PassphraseSlot(Arc::new(std::sync::Mutex::new(Some(passphrase))))
+        PassphraseSlot(Arc::new(std::sync::Mutex::new(Some((passphrase, false)))))
     }
 
     pub fn get(&self) -> Option<Passphrase> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(p, _)| p.clone())
     }
 
+    /// The passphrase, if it is known to be this PC's (keys made now are sealed with it).
+    fn confirmed(&self) -> Option<Passphrase> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref().filter(|(_, known)| *known).map(|(p, _)| p.clone())
+    }
+
+    /// The passphrase opened a key: it is this PC's.
+    fn confirm(&self) {
+        if let Some((_, known)) = self.0.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            *known = true;
+        }
+    }
+
+    /// An admin chose `passphrase` for this PC.
     pub(crate) fn set(&self, passphrase: Passphrase) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(passphrase);
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((passphrase, true));
     }
 }
 
@@ -148,8 +163,10 @@ impl Passphrase {
     }
 
     /// A passphrase as typed to open the database (checked only for size and control characters:
-    /// the key file says whether it is right).
+    /// the key file says whether it is right). Read in Unicode's composed form (NFC), so that an
+    /// accented letter typed in the window and at a terminal is the same passphrase.
     pub fn typed(text: &str) -> Result<Passphrase> {
+        use unicode_normalization::UnicodeNormalization;
         let bad = |why: &str| Error::invalid("passphrase", why);
         if text.is_empty() {
             return Err(bad("is empty; type this PC's passphrase"));
@@ -160,7 +177,7 @@ impl Passphrase {
         if text.chars().any(char::is_control) {
             return Err(bad("holds a control character (a tab or a new line); type it on one line"));
         }
-        Ok(Passphrase(text.to_string()))
+        Ok(Passphrase(text.nfc().collect()))
     }
 }
 
@@ -671,12 +688,21 @@ impl KeyFile {
             }
         }
         let mut passphrase_needed = false;
-        let mut wrong_passphrase = false;
         if let Some(sealed) = &entry.passphrase {
             match access.passphrase.get() {
                 Some(passphrase) => match sealed.open(salt, SealedWith::Passphrase(&passphrase), &self.path)? {
-                    Some(key) => return Ok((found(key), false)),
-                    None => wrong_passphrase = true,
+                    Some(key) => {
+                        access.passphrase.confirm();
+                        return Ok((found(key), false));
+                    }
+                    // A wrong passphrase is said at once (never passed over for a recovery key, which
+                    // would then keep keys under a passphrase nobody chose).
+                    None => {
+                        return Err(Error::invalid(
+                            "passphrase",
+                            "it is not this PC's passphrase: check the capital letters and the spaces between words, and type it again",
+                        ))
+                    }
                 },
                 None => passphrase_needed = true,
             }
@@ -708,12 +734,6 @@ impl KeyFile {
                     }
                 }
             }
-        }
-        if wrong_passphrase {
-            return Err(Error::invalid(
-                "passphrase",
-                "it is not this PC's passphrase: check the capital letters and the spaces between words, and type it again",
-            ));
         }
         if let Some(made_on) = wrong_recovery {
             let made_on = chrono::NaiveDate::parse_from_str(&made_on, "%Y-%m-%d")
@@ -782,7 +802,7 @@ impl KeyFile {
         let in_store = access.credentials.as_ref().is_some_and(|store| {
             store.set(&account, &key.key).is_ok() && matches!(store.get(&account), Ok(Some(k)) if k == key.key)
         });
-        let passphrase = match access.passphrase.get() {
+        let passphrase = match access.passphrase.confirmed() {
             // A seal that fails (no random bytes) leaves the key in the file rather than nowhere.
             Some(p) if !in_store => Sealed::seal(key, SealedWith::Passphrase(&p), &today()).ok(),
             _ => None,
@@ -815,9 +835,12 @@ impl KeyFile {
                 entry.plain = None;
                 entry.passphrase = None;
             } else if kept.passphrase.is_some() {
+                // An entry in another PC's credential store is of no use here.
+                entry.os = None;
                 entry.passphrase = kept.passphrase;
                 entry.plain = None;
             } else {
+                entry.os = None;
                 // Through the recovery key on a PC whose passphrase was forgotten: the key is in the
                 // file until a new passphrase is chosen (the Database key card says so).
                 entry.plain = kept.plain;
@@ -835,7 +858,7 @@ impl KeyFile {
         let mut sealed = Vec::new();
         for entry in &self.entries {
             let salt = Self::salt_of(entry);
-            if entry.os.is_some() || (entry.plain.is_none() && entry.passphrase.is_none()) {
+            if entry.plain.is_none() && (entry.os.is_some() || entry.passphrase.is_none()) {
                 sealed.push(None);
                 continue;
             }
@@ -854,6 +877,7 @@ impl KeyFile {
             if let Some(sealed) = sealed {
                 entry.passphrase = Some(sealed);
                 entry.plain = None;
+                entry.os = None;
             }
         }
         Ok(())
@@ -1033,6 +1057,18 @@ pub(crate) fn learn(path: &Path, key: &DatabaseKey, access: &KeyAccess, own: &Pa
         let mut file = KeyFile::read(path)?;
         if file.knows(&key.salt) {
             return Ok(());
+        }
+        // On a PC whose keys are sealed with its passphrase, a key learned without it would sit in
+        // the file: the passphrase is asked for first.
+        if file.entries.iter().any(|e| e.passphrase.is_some()) && access.passphrase.confirmed().is_none() {
+            if access.passphrase.get().is_none() {
+                return Err(Error::PassphraseNeeded {
+                    database: path.with_file_name(crate::StoreConfig::DATABASE_FILE),
+                });
+            }
+            // Typed but not yet tried: tried on the current key (a wrong one is refused).
+            let current = file.current_salt().unwrap_or_default();
+            file.unlock(&current, access, path)?;
         }
         let mut entry = KeyFile::keep(key, KeyState::Retired, access);
         sealed_as(&mut entry);

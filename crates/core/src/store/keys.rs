@@ -47,7 +47,7 @@ impl Store {
         file.replace(&self.clock.new_id().simple().to_string())?;
         self.write_backup_key_files(&file, &self.config().backups_dir())?;
         drop(_writer);
-        self.record_key_change(session, "recovery_key_made")?;
+        self.record_key_change(session, "recovery_key_made");
         Ok(recovery.display())
     }
 
@@ -61,7 +61,8 @@ impl Store {
         file.replace(&self.clock.new_id().simple().to_string())?;
         self.write_backup_key_files(&file, &self.config().backups_dir())?;
         drop(_writer);
-        self.record_key_change(session, "recovery_key_confirmed")
+        self.record_key_change(session, "recovery_key_confirmed");
+        Ok(())
     }
 
     /// Protects the key with a passphrase on a PC that has no credential store (admins): the key
@@ -87,18 +88,20 @@ impl Store {
         // Keys made from now on (a change of key) are sealed with it too.
         access.passphrase.set(passphrase);
         drop(writer);
-        self.record_key_change(session, event)?;
+        self.record_key_change(session, event);
         Ok(file.protection(access))
     }
 
-    /// Journals and audits a change to how the key is kept (what was done and when; no key).
-    fn record_key_change(&self, session: &Session, event: &str) -> Result<()> {
-        self.write(session, |w| {
+    /// Journals and audits a change to how the key is kept (what was done and when; no key), once
+    /// it is done. The change stands whether or not its record can be written (a full disk): saying
+    /// it failed would hide a new passphrase or recovery key that is in force.
+    fn record_key_change(&self, session: &Session, event: &str) {
+        let _ = self.write(session, |w| {
             w.authorize(Action::EditPractice)?;
             let fields = Fields::new().with("event", event).with("at", crate::time::stored(w.now()));
             let id: uuid::Uuid = w.new_id();
             w.record(Action::EditPractice, Entity::KeyChange, id, ChangeKind::Create, fields)
-        })
+        });
     }
 
     /// Changes the database's key (admins only): a new random key, and with it a new recovery key,
@@ -161,7 +164,7 @@ impl Store {
         file.replace(&unique())?;
         drop(writer);
         self.write_backup_key_files(&file, &self.config().backups_dir())?;
-        self.record_key_change(session, "key_changed")?;
+        self.record_key_change(session, "key_changed");
         Ok(recovery.display())
     }
 }
