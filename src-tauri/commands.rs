@@ -131,20 +131,14 @@ pub async fn setup_practice(
                 None => {}
             }
             let admin = store.create_practice(&setup)?;
-            let sealed = passphrase.map(|p| store.set_passphrase(&admin, &p)).transpose();
-            let recovery = match sealed {
-                // Sealed: the key is changed at once, so the key that sat in the key file until now
-                // (and in any copy of that file left on the disk) opens nothing.
-                Ok(Some(_)) => {
-                    store.change_key(&admin).and_then(|r| store.confirm_recovery_key(&admin).map(|()| r))
-                }
-                Ok(None) => store.make_recovery_key(&admin),
-                // The practice is made: its recovery key still, and the Database key card says the
-                // key is in the file until a passphrase is chosen there.
-                Err(e) => {
+            let recovery = match passphrase {
+                Some(p) => store.set_up_passphrase(&admin, &p).or_else(|e| {
+                    // The practice is made: its recovery key still, and the Database key card says
+                    // the key is in the file until a passphrase is chosen there.
                     eprintln!("lifeboat: the passphrase chosen at set-up could not be set ({})", e.code().as_str());
                     store.make_recovery_key(&admin)
-                }
+                }),
+                None => store.make_recovery_key(&admin),
             };
             let recovery = recovery.map_err(|e| {
                 CommandError::new(
@@ -216,7 +210,7 @@ pub async fn unlock_with_recovery_key(
         let recovery = lifeboat_core::RecoveryKey::parse(&recovery_key)?;
         let config = lifeboat_core::StoreConfig::in_dir(&state.data_dir).with_recovery_key(recovery);
         let state = state.inner().clone();
-        blocking(move || {
+        let opened = blocking(move || {
             // One opening at a time (a passphrase typed meanwhile waits, then finds the state changed).
             let _one = state.opening.lock().unwrap_or_else(|e| e.into_inner());
             let waiting_for = match state.opened() {
@@ -228,16 +222,41 @@ pub async fn unlock_with_recovery_key(
                     ))
                 }
             };
-            Store::open(config.clone(), Arc::new(lifeboat_core::SystemClock)).map(drop)?;
-            // The passphrase is forgotten: a restore that waited for it never could run, and is given up
-            // (it may be asked for again from the backups).
-            if waiting_for == ErrorCode::PassphraseNeeded && backup::cancel_staged_restore(&config) {
-                eprintln!("lifeboat: a restore waiting for the passphrase was given up (opened with the recovery key)");
+            // A restore that waited for the forgotten passphrase runs now, the recovery key reaching
+            // the backup's key instead (a key refused keeps it waiting).
+            if waiting_for == ErrorCode::PassphraseNeeded {
+                match backup::finish_staged_restore(&config, Arc::new(lifeboat_core::SystemClock)) {
+                    Some(Err(e)) if backup::is_key_refusal(&e) => return Err(e.into()),
+                    Some(Err(e)) => {
+                        eprintln!("lifeboat: the restore asked for could not be done ({})", e.code().as_str())
+                    }
+                    _ => {}
+                }
             }
-            Ok(())
+            let keys = config.keys.clone();
+            let opened = match Store::open(config.clone(), Arc::new(lifeboat_core::SystemClock)) {
+                Ok(_) => true,
+                Err(e)
+                    if e.field() == Some("recovery key")
+                        || matches!(e.code(), ErrorCode::KeyNeeded | ErrorCode::PassphraseNeeded) =>
+                {
+                    return Err(e.into());
+                }
+                // The recovery key opened the key, but the records cannot be opened (damaged): the
+                // start screen says why and offers the backups, which open with it.
+                Err(e) => {
+                    *state.typed_keys.lock().unwrap_or_else(|e| e.into_inner()) = Some(keys);
+                    *state.opened.lock().unwrap_or_else(|e| e.into_inner()) = Err(CommandError::from(e));
+                    false
+                }
+            };
+            Ok(opened)
         })
         .await?;
-        app.restart();
+        if opened {
+            app.restart();
+        }
+        Ok(())
     })
     .await
 }

@@ -301,13 +301,17 @@ pub fn store_config(data_dir: &Path) -> StoreConfig {
 /// database (one that needs this PC's passphrase waits for it: the error says so, and nothing is
 /// started). Run at start, and again once the passphrase is typed.
 pub fn open_records(state: &AppState, config: StoreConfig) -> lifeboat_core::Result<()> {
+    let restore_failed =
+        |failed: Option<CommandError>| *state.restore_failed.lock().unwrap_or_else(|e| e.into_inner()) = failed;
     match backup::finish_staged_restore(&config, Arc::new(SystemClock)) {
-        Some(Err(e)) if e.code() == ErrorCode::PassphraseNeeded => return Err(e),
+        // Waiting for the passphrase, or a mistyped one: asked for again, the restore still waiting.
+        Some(Err(e)) if backup::is_key_refusal(&e) => return Err(e),
         Some(Err(e)) => {
             eprintln!("lifeboat: the restore asked for could not be done ({})", e.code().as_str());
-            *state.restore_failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(CommandError::from(e));
+            restore_failed(Some(CommandError::from(e)));
         }
-        _ => {}
+        Some(Ok(_)) => restore_failed(None),
+        None => {}
     }
     let store = Arc::new(Store::open(config, Arc::new(SystemClock))?);
     *state.sync.lock().unwrap_or_else(|e| e.into_inner()) = Some(sync::SyncHost::start(store.clone(), &state.data_dir));

@@ -380,6 +380,10 @@ async fn first_run_wizard_then_login_shows_the_status_banner() {
         app.click("[data-testid=change-password] button[type=submit]").await;
         app.wait_text("[data-testid=change-password]", "Your password is changed").await;
         app.screenshot("8-password-changed").await;
+        // The Database key card says where the key is: locked with this PC's passphrase.
+        app.scroll_to("[data-testid=key-card]").await;
+        app.wait_text("[data-testid=key-where]", "locked with this PC's passphrase").await;
+        app.screenshot("8b-database-key").await;
 
         // A PIN for the shift: the next lock opens with it; a wrong one says how many tries are left.
         app.fill("#field-new-pin", "2468").await;

@@ -588,12 +588,19 @@ fn a_restore_asked_for_on_a_passphrase_pc_waits_for_the_passphrase_even_mistyped
     assert!(started(with_passphrase(a.path(), "Otter kettle harbour 42")).is_none());
     let store = Store::open(with_passphrase(a.path(), "Otter kettle harbour 42"), clock()).unwrap();
     assert_eq!(last_names(&store), ["Ashworth"]);
-    // A restore given up (the passphrase forgotten, the recovery key used instead) is gone.
+    // The passphrase forgotten: the recovery key reaches the backup's key instead (a mistyped one
+    // keeps the restore waiting).
+    let admin = store.login("admin", PASSWORD).unwrap();
+    let recovery = store.make_recovery_key(&admin).unwrap();
     let taken = store.back_up(&store.config().backups_dir()).unwrap();
+    client(&store, &admin, "Later again");
     backup::stage_restore(store.config(), &taken.path).unwrap();
-    assert!(backup::cancel_staged_restore(store.config()));
     drop(store);
-    assert!(started(no_store(a.path())).is_none());
+    let wrong = no_store(a.path()).with_recovery_key(RecoveryKey::parse(&"7".repeat(32)).unwrap());
+    assert_eq!(started(wrong).unwrap().err().unwrap().field(), Some("recovery key"));
+    let right = no_store(a.path()).with_recovery_key(RecoveryKey::parse(&recovery).unwrap());
+    started(right.clone()).unwrap().unwrap();
+    assert_eq!(last_names(&Store::open(right, clock()).unwrap()), ["Ashworth"]);
 }
 
 #[test]
@@ -641,4 +648,37 @@ fn a_drill_on_a_passphrase_pc_opens_its_copy_with_the_passphrase() {
     assert_eq!(refused.code(), ErrorCode::PassphraseNeeded);
     let copy = Store::open_drill_with(&drill, store.config().keys.clone(), clock()).unwrap();
     assert_eq!(copy.drill(), Some(drill.id));
+}
+
+#[test]
+fn set_up_with_a_passphrase_leaves_the_key_that_sat_in_the_file_opening_nothing() {
+    let a = TempDir::new().unwrap();
+    let store = Store::open(no_store(a.path()), clock()).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&key_file_text(a.path())).unwrap();
+    let (plain, salt) = (
+        value["keys"][0]["plain"].as_str().unwrap().to_string(),
+        value["keys"][0]["salt"].as_str().unwrap().to_string(),
+    );
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    let recovery = store.set_up_passphrase(&admin, "Otter kettle harbour 42").unwrap();
+    let kept = store.key_protection(&admin).unwrap();
+    assert_eq!(
+        (kept.passphrase, kept.key_in_file, kept.recovery_key_confirmed, kept.earlier_keys),
+        (true, false, true, 0),
+        "{kept:?}"
+    );
+    drop(store);
+    let text = key_file_text(a.path());
+    assert!(!text.contains(&plain) && !text.contains(&salt), "the key before set-up is forgotten: {text}");
+    // That key no longer decrypts the database.
+    let raw = rusqlite::Connection::open(a.path().join(StoreConfig::DATABASE_FILE)).unwrap();
+    raw.pragma_update(None, "key", format!("x'{plain}{salt}'")).unwrap();
+    assert!(raw.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).is_err());
+    drop(raw);
+    // The passphrase opens it here, the recovery key shown opens a copy elsewhere.
+    assert!(Store::open(with_passphrase(a.path(), "Otter kettle harbour 42"), clock()).is_ok());
+    let b = TempDir::new().unwrap();
+    copy_folder(a.path(), b.path());
+    let config = no_store(b.path()).with_recovery_key(RecoveryKey::parse(&recovery).unwrap());
+    assert!(Store::open(config, clock()).is_ok());
 }

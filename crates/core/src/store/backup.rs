@@ -572,8 +572,8 @@ pub fn stage_restore(config: &StoreConfig, backup: &Path) -> Result<BackupSummar
 
 /// Carries out a restore asked for by [`stage_restore`], if there is one. The request is removed
 /// whatever the outcome, so a restore that fails is reported once and never retried at every start;
-/// except that a restore whose key needs this PC's passphrase, not given, is left asked for
-/// (`PassphraseNeeded`), to be finished once it is typed.
+/// except that a restore whose key is not reached (this PC's passphrase not given or mistyped, a
+/// recovery key mistyped: [`is_key_refusal`]) is left asked for, to be finished once it is typed.
 pub fn finish_staged_restore(config: &StoreConfig, clock: std::sync::Arc<dyn Clock>) -> Option<Result<Restored>> {
     let marker = pending_file(config);
     let body = std::fs::read(&marker).ok()?;
@@ -581,7 +581,7 @@ pub fn finish_staged_restore(config: &StoreConfig, clock: std::sync::Arc<dyn Clo
     if let Ok(pending) = serde_json::from_slice::<PendingRestore>(&body) {
         if let Err(e) = backup_key(&pending.backup, config) {
             // Not typed yet, or mistyped: asked for again, the restore still waiting.
-            if e.code() == crate::ErrorCode::PassphraseNeeded || e.field() == Some("passphrase") {
+            if is_key_refusal(&e) {
                 return Some(Err(e));
             }
         }
@@ -597,10 +597,11 @@ pub fn finish_staged_restore(config: &StoreConfig, clock: std::sync::Arc<dyn Clo
     Some(restore(config, &pending.backup, clock))
 }
 
-/// Gives up a restore asked for and not yet done (it waits for a passphrase nobody remembers, and
-/// the recovery key opened the records instead). Whether there was one.
-pub fn cancel_staged_restore(config: &StoreConfig) -> bool {
-    std::fs::remove_file(pending_file(config)).is_ok()
+/// Whether `e` says the key was not reached (this PC's passphrase not typed or mistyped, a recovery
+/// key needed or mistyped): a restore asked for then waits to be asked again.
+pub fn is_key_refusal(e: &Error) -> bool {
+    matches!(e.code(), crate::ErrorCode::PassphraseNeeded | crate::ErrorCode::KeyNeeded)
+        || matches!(e.field(), Some("passphrase" | "recovery key"))
 }
 
 fn pending_file(config: &StoreConfig) -> PathBuf {

@@ -28,7 +28,9 @@ impl FolderLock {
     pub fn acquire(dir: &Path, patience: Duration) -> Result<FolderLock> {
         let path = dir.join(Self::FILE);
         let opened = std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path));
+            .and_then(|()| std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path))
+            // A lock file this account may only read (made by another account) locks all the same.
+            .or_else(|_| std::fs::File::open(&path));
         let Ok(file) = opened else { return Ok(FolderLock { _file: None, path }) };
         let deadline = Instant::now() + patience;
         loop {

@@ -942,6 +942,12 @@ impl KeyFile {
         Ok(())
     }
 
+    /// Forgets a retired key with `salt` (the key a database had before set-up sealed it, which no
+    /// backup is under).
+    pub fn forget_retired(&mut self, salt: &[u8; SALT_BYTES]) {
+        self.entries.retain(|e| !(e.state == KeyState::Retired && Self::salt_of(e) == *salt));
+    }
+
     /// Drops the pending key with `salt` (a change of key that did not happen).
     pub fn drop_pending(&mut self, salt: &[u8; SALT_BYTES]) {
         self.entries.retain(|e| !(e.state == KeyState::Pending && Self::salt_of(e) == *salt));
@@ -1060,7 +1066,7 @@ pub(crate) fn learn(path: &Path, key: &DatabaseKey, access: &KeyAccess, own: &Pa
         }
         // On a PC whose keys are sealed with its passphrase, a key learned without it would sit in
         // the file: the passphrase is asked for first.
-        if file.entries.iter().any(|e| e.passphrase.is_some()) && access.passphrase.confirmed().is_none() {
+        if file.current().is_some_and(|e| e.passphrase.is_some()) && access.passphrase.confirmed().is_none() {
             if access.passphrase.get().is_none() {
                 return Err(Error::PassphraseNeeded {
                     database: path.with_file_name(crate::StoreConfig::DATABASE_FILE),

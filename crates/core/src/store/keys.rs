@@ -45,7 +45,9 @@ impl Store {
             file.adopt(&key, &self.config().keys);
         }
         file.replace(&self.clock.new_id().simple().to_string())?;
-        self.write_backup_key_files(&file, &self.config().backups_dir())?;
+        // Best effort: the change is in force whether or not the backups' own key files could be
+        // written again (they keep the recovery key they had).
+        let _ = self.write_backup_key_files(&file, &self.config().backups_dir());
         drop(_writer);
         self.record_key_change(session, "recovery_key_made");
         Ok(recovery.display())
@@ -59,7 +61,9 @@ impl Store {
         let mut file = KeyFile::read(&self.config().key_file)?;
         file.confirm_recovery_key();
         file.replace(&self.clock.new_id().simple().to_string())?;
-        self.write_backup_key_files(&file, &self.config().backups_dir())?;
+        // Best effort: the change is in force whether or not the backups' own key files could be
+        // written again (they keep the recovery key they had).
+        let _ = self.write_backup_key_files(&file, &self.config().backups_dir());
         drop(_writer);
         self.record_key_change(session, "recovery_key_confirmed");
         Ok(())
@@ -90,6 +94,31 @@ impl Store {
         drop(writer);
         self.record_key_change(session, event);
         Ok(file.protection(access))
+    }
+
+    /// At set-up on a PC without a credential store (admins): seals the key with the passphrase
+    /// chosen, then changes the key at once, so that the key that sat in the key file until now (and
+    /// in any copy of that file left on the disk) opens nothing, and forgets it (unless a backup is
+    /// under it: one the schedule took of the empty database). Returns the recovery key, shown once.
+    /// If the passphrase cannot be set, nothing is sealed and the error says why; if the key cannot
+    /// be changed, it stays sealed and a recovery key is made for it.
+    pub fn set_up_passphrase(&self, session: &Session, passphrase: &str) -> Result<String> {
+        let before = self.database_key().salt;
+        self.set_passphrase(session, passphrase)?;
+        let recovery = match self.change_key(session) {
+            Ok(recovery) => recovery,
+            Err(_) => return self.make_recovery_key(session),
+        };
+        // The recovery key before it was none: nothing to keep it for.
+        let _ = self.confirm_recovery_key(session);
+        let _writer = self.lock_writer();
+        let backups = crate::store::backup::list(&self.config().backups_dir()).unwrap_or_default();
+        if !backups.iter().any(|b| crate::store::keyfile::salt_of_file(&b.path) == Some(before)) {
+            let mut file = KeyFile::read(&self.config().key_file)?;
+            file.forget_retired(&before);
+            file.replace(&self.clock.new_id().simple().to_string())?;
+        }
+        Ok(recovery)
     }
 
     /// Journals and audits a change to how the key is kept (what was done and when; no key), once
@@ -163,7 +192,9 @@ impl Store {
         file.seal_all(&recovery, &made_on, &self.config().keys)?;
         file.replace(&unique())?;
         drop(writer);
-        self.write_backup_key_files(&file, &self.config().backups_dir())?;
+        // Best effort: the change is in force whether or not the backups' own key files could be
+        // written again (they keep the recovery key they had).
+        let _ = self.write_backup_key_files(&file, &self.config().backups_dir());
         self.record_key_change(session, "key_changed");
         Ok(recovery.display())
     }
