@@ -118,12 +118,16 @@ impl Desktop {
     }
 
     async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+        match self.client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(e) => {
+                // What the page showed instead, to tell a slow page from a wrong one.
+                self.screenshot("failed-find").await;
+                let page = self.client.source().await.unwrap_or_default();
+                let text: String = page.chars().take(3000).collect();
+                panic!("{css} did not appear: {e}; the page's source begins {text:?}");
+            }
+        }
     }
 
     async fn fill(&self, css: &str, text: &str) {
