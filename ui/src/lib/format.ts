@@ -1,24 +1,33 @@
 // en-GB dates and times in Europe/London, summer time included.
 const zone = 'Europe/London';
+// Made once: a formatter holds native memory the engine frees only when it collects, and the day
+// book and banner format on every render.
+const longDateParts = new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+const dateTimeFormat = new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+const hourFormat = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: 'numeric', hour12: false });
+const isoParts = new Intl.DateTimeFormat('en-GB', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
+const timeFormat = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit' });
+const dateFormat = new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: '2-digit', month: '2-digit', year: 'numeric' });
+const numberFormat = new Intl.NumberFormat('en-GB');
 
 /** "Monday 30 November 2026", built from parts so every engine writes it the same way. */
 export function longDate(d: Date): string {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }).formatToParts(d);
+  const parts = longDateParts.formatToParts(d);
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('weekday')} ${part('day')} ${part('month')} ${part('year')}`;
 }
 
 export function dateTime(iso: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+  return dateTimeFormat.format(new Date(iso));
 }
 
 export function greeting(d: Date): string {
-  const hour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: 'numeric', hour12: false }).format(d));
+  const hour = Number(hourFormat.format(d));
   return hour < 12 ? 'Good morning' : hour < 18 ? 'Good afternoon' : 'Good evening';
 }
 
 export function plural(n: number, one: string, many: string): string {
-  return `${n.toLocaleString('en-GB')} ${n === 1 ? one : many}`;
+  return `${numberFormat.format(n)} ${n === 1 ? one : many}`;
 }
 
 export const roleNames: Record<string, string> = {
@@ -31,7 +40,7 @@ export const roleNames: Record<string, string> = {
 
 /** Today's date in London, YYYY-MM-DD. */
 export function todayIso(now: Date = new Date()): string {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(now);
+  const parts = isoParts.formatToParts(now);
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')}`;
 }
@@ -86,17 +95,17 @@ export function qty(milli: number): string {
 export function money(pence: number): string {
   const sign = pence < 0 ? '-' : '';
   const p = Math.abs(pence);
-  return `${sign}£${Math.floor(p / 100).toLocaleString('en-GB')}.${String(p % 100).padStart(2, '0')}`;
+  return `${sign}£${numberFormat.format(Math.floor(p / 100))}.${String(p % 100).padStart(2, '0')}`;
 }
 
 /** "09:30" in London for an instant. */
 export function timeOf(iso: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+  return timeFormat.format(new Date(iso));
 }
 
 /** "30/11/2026" in London for an instant. */
 export function dateOf(iso: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date(iso));
+  return dateFormat.format(new Date(iso));
 }
 
 /** An animal's age from its date of birth (YYYY-MM-DD) on `today`: "4 years", "7 months", "3 weeks". */
