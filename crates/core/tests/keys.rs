@@ -682,3 +682,32 @@ fn set_up_with_a_passphrase_leaves_the_key_that_sat_in_the_file_opening_nothing(
     let config = no_store(b.path()).with_recovery_key(RecoveryKey::parse(&recovery).unwrap());
     assert!(Store::open(config, clock()).is_ok());
 }
+
+/// Another PC's backup restored here, on a PC whose key is locked with its passphrase: its key is
+/// learned only with the passphrase (and then sealed with it, never kept in the file).
+#[test]
+fn another_pc_s_backup_is_learned_on_a_passphrase_pc_only_with_the_passphrase() {
+    let pc = Arc::new(Pc::default());
+    let (other, here) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (store, _, recovery) = practice_on(&pc, other.path());
+    let taken = store.back_up(&store.config().backups_dir()).unwrap();
+    drop(store);
+    let (store, _) = passphrase_practice(here.path());
+    drop(store);
+    let with_recovery = |config: StoreConfig| config.with_recovery_key(RecoveryKey::parse(&recovery).unwrap());
+    let before = key_file_text(here.path());
+    let refused = backup::stage_restore(&with_recovery(no_store(here.path())), &taken.path).err().unwrap();
+    assert_eq!(refused.code(), ErrorCode::PassphraseNeeded, "{refused}");
+    assert_eq!(key_file_text(here.path()), before, "nothing learned, nothing staged");
+    let wrong = with_recovery(with_passphrase(here.path(), "otter kettle harbour 42"));
+    assert_eq!(backup::stage_restore(&wrong, &taken.path).err().unwrap().field(), Some("passphrase"));
+    let right = with_recovery(with_passphrase(here.path(), "Otter kettle harbour 42"));
+    backup::stage_restore(&right, &taken.path).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&key_file_text(here.path())).unwrap();
+    let keys = value["keys"].as_array().unwrap();
+    assert!(keys.len() >= 2, "the backup's key is learned: {value}");
+    assert!(keys.iter().all(|k| k.get("plain").is_none() && k.get("passphrase").is_some()), "{value}");
+    backup::finish_staged_restore(&right, clock()).unwrap().unwrap();
+    let store = Store::open(with_passphrase(here.path(), "Otter kettle harbour 42"), clock()).unwrap();
+    assert_eq!(last_names(&store), ["Ashworth"]);
+}

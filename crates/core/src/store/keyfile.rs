@@ -1209,6 +1209,9 @@ mod tests {
         let wrong = Passphrase::typed("otter kettle harbour 42").unwrap();
         assert_eq!(sealed.open(&key.salt, SealedWith::Passphrase(&wrong), file).unwrap(), None, "case matters");
         assert_eq!(format!("{chosen:?}"), "Passphrase(..)");
+        // An accented letter typed composed (a window) or decomposed (some terminals) is one passphrase.
+        let composed = Passphrase::choose("Café harbour lantern").unwrap();
+        assert_eq!(Passphrase::typed("Cafe\u{301} harbour lantern").unwrap(), composed);
     }
 
     #[test]
