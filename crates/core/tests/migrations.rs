@@ -98,7 +98,7 @@ fn fixture(version: u32) -> &'static str {
               INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
               VALUES ('c1', 'Zoë', 'Åström', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');
               INSERT INTO client_search (rowid, names, contact) VALUES (1, 'Zoë Åström', '07700900000');",
-        16 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+        16 | 17 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
               INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at, phone)
               VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');
               INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
@@ -171,6 +171,14 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
             let formats: i64 =
                 conn.query_row("SELECT count(*) FROM journal WHERE hash_format = 1", [], |r| r.get(0)).unwrap();
             assert_eq!(formats, 2, "old entries keep the hash format they were made with");
+        }
+        if from == 17 {
+            let (clients, waiting): (i64, i64) = conn
+                .query_row("SELECT (SELECT count(*) FROM client), (SELECT count(*) FROM search_pending)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            assert_eq!((clients, waiting), (1, 0), "no client waits for the index after the upgrade");
         }
         if from == 5 {
             let origins: (String, String) = conn

@@ -257,3 +257,30 @@ fn exact_surnames_and_phone_numbers_come_first_then_words_in_order() {
     assert_eq!(names("lee bob"), Vec::<Uuid>::new());
     assert_eq!(names("lee")[..2], [lee_a.id, first_lee.id]);
 }
+
+#[test]
+fn clients_a_stopped_pull_left_waiting_are_indexed_at_the_next_open() {
+    let (dir, store, _clock) = store_and_clock();
+    let admin = store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    let desk = login_as(&store, &admin, "desk", Role::Reception);
+    let client = NewClient { last_name: "Quillfeather".into(), phone: "07700 900461".into(), ..Default::default() };
+    let c =
+        store.register_client_with_patient(&desk, &client, Some(&NewPatient::new("Biscuit", Species::Dog))).unwrap();
+    drop(store);
+    // As a pull leaves it when the PC stops between its pages and the index's catching up: the
+    // client's words not written yet, the client noted as waiting.
+    let conn = raw_connection(&dir);
+    conn.execute("DELETE FROM search_term", []).unwrap();
+    conn.execute("INSERT INTO search_pending (client_id) VALUES (?1)", [c.client.id.to_string()]).unwrap();
+    drop(conn);
+    let store = reopen(&dir).unwrap();
+    assert_eq!(differences(&store), 0);
+    let desk = store.login("desk", PASSWORD).unwrap();
+    for query in ["quill", "biscuit", "0770090", "900461"] {
+        let found: Vec<Uuid> = store.search(&desk, query, 10).unwrap().iter().map(|h| h.client_id).collect();
+        assert_eq!(found, [c.client.id], "{query}");
+    }
+    drop(store);
+    let waiting: i64 = raw_connection(&dir).query_row("SELECT count(*) FROM search_pending", [], |r| r.get(0)).unwrap();
+    assert_eq!(waiting, 0);
+}

@@ -280,7 +280,44 @@ async fn push_all(
     }
 }
 
+/// Pulls every page the server holds past this PC's cursor, then lets search take in the clients the
+/// pages touched (also when the pull stopped part-way: what did arrive is found).
 async fn pull_all(
+    store: &Arc<Store>,
+    client: &Client,
+    peer_id: Uuid,
+    options: &SyncOptions,
+    report: &mut Report,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> SyncResult<()> {
+    let pulled = pull_pages(store, client, peer_id, options, report, progress).await;
+    let indexed = index_pending(store).await;
+    pulled.and(indexed)
+}
+
+/// Rewrites the search index's words of the clients pulled pages touched, in transactions each
+/// sized to take about `APPLY_TARGET`, like the pages' own.
+async fn index_pending(store: &Arc<Store>) -> SyncResult<()> {
+    let mut size = 50usize;
+    loop {
+        let at_most = size;
+        let (done, held) = blocking(store, move |s| s.index_pending(at_most)).await?;
+        if done < at_most {
+            return Ok(());
+        }
+        size = next_size(size, done, held, 5000);
+    }
+}
+
+/// The next transaction's size: as many as would take `APPLY_TARGET` at the pace of the last (`done`
+/// in `held`, the time it held the database, not the time it waited for it), at most double or half
+/// the last, and within 10..=`most`.
+fn next_size(size: usize, done: usize, held: Duration, most: usize) -> usize {
+    let ideal = (done as f64 * APPLY_TARGET.as_secs_f64() / held.as_secs_f64().max(1e-4)) as usize;
+    ideal.clamp(10, most).min(size * 2).max(size / 2)
+}
+
+async fn pull_pages(
     store: &Arc<Store>,
     client: &Client,
     peer_id: Uuid,
@@ -361,7 +398,6 @@ async fn apply_pulled(
         rest = later;
         let chunk = chunk.to_vec();
         let taken = chunk.len();
-        let started = Instant::now();
         let applied = match blocking(store, move |s| s.apply_page(peer_id, &chunk)).await {
             Ok(a) => a,
             Err(SyncError::Store(lifeboat_core::Error::SyncRefused(m))) if m.contains("used sequence number") => {
@@ -378,9 +414,7 @@ async fn apply_pulled(
         };
         add(&mut report.applied, &applied);
         if options.apply_chunk == 0 {
-            let took = started.elapsed().as_secs_f64().max(1e-4);
-            let ideal = (taken as f64 * APPLY_TARGET.as_secs_f64() / took) as usize;
-            *size = ideal.clamp(10, 2000).min(*size * 2).max(*size / 2);
+            *size = next_size(*size, taken, applied.held, 2000);
         }
     }
     report.pulled += n;

@@ -20,13 +20,32 @@ async fn a_booking_on_one_pc_appears_on_the_other() {
         pair(&a.store, Some(admin.clone()), "Practice relay", &relay.address(), &code, "Reception PC").await.unwrap();
     sync_once(&a.store, peer_a.id, &SyncOptions::verifying(), &quiet).await.unwrap();
 
-    // A new PC joins with a code of its own, before anyone can log in on it.
+    // Clients registered on the first PC before the second joins.
+    let names = ["Ashcombe", "Brightwell", "Carrow", "Dunmore", "Eastleigh", "Fairbairn", "Garrowby"];
+    let desk_a = a.store.login("desk", PASSWORD).unwrap();
+    let mut registered = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let client = NewClient { last_name: name.to_string(), phone: format!("07700 90046{i}"), ..Default::default() };
+        let made = a.store.register_client_with_patient(&desk_a, &client, Some(&NewPatient::new("Pip", Species::Cat)));
+        registered.push(made.unwrap().client.id);
+    }
+    sync_once(&a.store, peer_a.id, &SyncOptions::default(), &quiet).await.unwrap();
+
+    // A new PC joins with a code of its own, before anyone can log in on it; its pull comes in
+    // pages of three changes (the search index takes the clients in once the pull has ended).
     let b = pc();
     let code = relay.code(practice, "Riverside Vets").await;
     let peer_b = pair(&b.store, None, "Practice relay", &relay.address(), &code, "Consult room PC").await.unwrap();
-    let report = sync_once(&b.store, peer_b.id, &SyncOptions::verifying(), &quiet).await.unwrap();
+    let report =
+        sync_once(&b.store, peer_b.id, &SyncOptions { page: 3, ..SyncOptions::verifying() }, &quiet).await.unwrap();
     assert!(report.pulled > 0 && report.verify_differing.is_empty(), "{report:?}");
     assert_eq!(a.store.dump().unwrap(), b.store.dump().unwrap(), "the new PC holds exactly the practice");
+    assert_eq!(b.store.doctor().unwrap().search_index_differences, 0, "the index is what a rebuild makes");
+    let reader = b.store.login("desk", PASSWORD).unwrap();
+    for (name, id) in names.iter().zip(&registered) {
+        let found: Vec<_> = b.store.search(&reader, &name[..4], 10).unwrap().iter().map(|h| h.client_id).collect();
+        assert_eq!(found, [*id], "{name}");
+    }
 
     let desk = b.store.login("desk", PASSWORD).unwrap();
     let client = NewClient { last_name: "Quillfeather".into(), phone: "07700 900461".into(), ..Default::default() };

@@ -33,12 +33,22 @@ use crate::store::database::Store;
 use crate::store::hlc::{self, Stamp};
 use crate::store::journal::{self, Received};
 use crate::store::migrations::SCHEMA_VERSION;
+use crate::store::search_index;
 use crate::store::write::Entity;
 use crate::time;
 
 /// How far ahead of this PC's clock a received stamp may pull its hybrid clock (SYNC.md): a peer
 /// whose clock is wrong by more is accepted, but reported.
 pub const CLOCK_BOUND_MILLIS: u64 = 5 * 60 * 1000;
+
+/// When the search index takes in the clients a batch touched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Index {
+    /// In the batch's own transaction.
+    Now,
+    /// Later, by `Store::index_pending` (a pull of many pages: see `search_pending`).
+    Later,
+}
 
 /// What a batch of received changes did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +61,10 @@ pub struct Applied {
     pub conflicts: u32,
     /// Set when a change came stamped further ahead of this PC's clock than the bound.
     pub clock_warning: Option<String>,
+    /// How long the batch held the database for writing, not counting the wait for it: what the
+    /// sync engine sizes its transactions by (the app's own writes wait that long at most).
+    #[serde(skip)]
+    pub held: std::time::Duration,
 }
 
 /// The table of each kind of record, and the columns only this database keeps (never synced).
@@ -151,36 +165,43 @@ struct Batch<'c> {
     counters: journal::Counters,
     /// Clients whose search index entry must be rewritten once the batch's rows are in.
     reindex: std::collections::BTreeSet<Uuid>,
+    /// Those of them whose words must go in this transaction even when the index catches up later
+    /// (`Index::Later`): a client purged or merged away, or an owner of an animal that was. A
+    /// purge's words must not outlive the journal copies it blanks.
+    urgent: std::collections::BTreeSet<Uuid>,
 }
 
 impl Store {
     /// Applies changes received from another node (see the module documentation), in one
     /// transaction: all of the batch, or nothing of it. Changes of one node must come in its order.
     pub fn apply_changes(&self, changes: &[Change]) -> Result<Applied> {
-        self.apply_changes_then(changes, |_| Ok(()))
+        self.apply_changes_then(changes, Index::Now, |_| Ok(()))
     }
 
     /// `apply_changes`, then `also` in the same transaction (moving a pull cursor, say).
     pub(crate) fn apply_changes_then(
         &self,
         changes: &[Change],
+        index: Index,
         also: impl FnOnce(&Connection) -> Result<()>,
     ) -> Result<Applied> {
         self.refuse_in_drill("taking in changes from other PCs or the hub")?;
         let mut conn = self.lock_writer();
+        let started = std::time::Instant::now();
         // Received changes need not wait for the disk at each commit: WAL keeps the database whole
         // whatever happens, and changes lost to a power cut are fetched again, because the pull
         // cursor moves in the same transaction. The app's own writes stay fully durable.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let result = self.apply_in(&mut conn, changes, also);
+        let result = self.apply_in(&mut conn, changes, index, also);
         conn.pragma_update(None, "synchronous", "FULL")?;
-        result
+        result.map(|applied| Applied { held: started.elapsed(), ..applied })
     }
 
     fn apply_in(
         &self,
         conn: &mut Connection,
         changes: &[Change],
+        index: Index,
         also: impl FnOnce(&Connection) -> Result<()>,
     ) -> Result<Applied> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -194,6 +215,7 @@ impl Store {
             late: Vec::new(),
             counters: journal::Counters::default(),
             reindex: Default::default(),
+            urgent: Default::default(),
         };
         let mut applied = Applied::default();
         let mut latest = 0i64;
@@ -221,8 +243,16 @@ impl Store {
         // Changes that waited for a record may now find it.
         applied.quarantined -= batch.retry_waiting()?.min(applied.quarantined);
         batch.counters.save(&tx)?;
-        for client in std::mem::take(&mut batch.reindex) {
-            crate::store::search_index::reindex_client(&tx, client)?;
+        let touched = std::mem::take(&mut batch.reindex);
+        let urgent = std::mem::take(&mut batch.urgent);
+        match index {
+            Index::Now => search_index::reindex_clients(&tx, &touched.into_iter().collect::<Vec<_>>())?,
+            Index::Later => {
+                search_index::reindex_clients(&tx, &urgent.iter().copied().collect::<Vec<_>>())?;
+                for client in touched.difference(&urgent) {
+                    search_index::defer(&tx, *client)?;
+                }
+            }
         }
         applied.conflicts = batch.conflicts + conflicts::refresh(&tx, &batch.now, &batch.late)?;
         // The hybrid clock moves past what was received, but never more than the bound past this PC's
@@ -663,20 +693,27 @@ impl Batch<'_> {
     /// Keeps derived data in step: notes the clients whose search index entry is rewritten at the end
     /// of the batch (once each, however many of their records changed).
     fn after_change(&mut self, entity: Entity, id: Uuid, fields: &Map<String, Value>) -> Result<()> {
+        let gone = fields.contains_key("purged_at") || fields.contains_key("merged_into");
         match entity {
             Entity::Client => {
                 self.reindex.insert(id);
+                if gone {
+                    self.urgent.insert(id);
+                }
             }
             Entity::Patient
-                if fields.contains_key("name")
+                if gone
+                    || fields.contains_key("name")
                     || fields.contains_key("microchip")
-                    || fields.contains_key("deceased_on")
-                    || fields.contains_key("merged_into") =>
+                    || fields.contains_key("deceased_on") =>
             {
                 let mut stmt = self.conn.prepare_cached("SELECT client_id FROM ownership WHERE patient_id = ?1")?;
                 let owners = stmt
                     .query_map([id.to_string()], |r| crate::store::row::uuid(r, 0))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
+                if gone {
+                    self.urgent.extend(owners.iter().copied());
+                }
                 self.reindex.extend(owners);
             }
             // A purge made on another PC: this PC's continuity packs and drill reports hold copies of

@@ -9,11 +9,12 @@ use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::replica::apply::Applied;
+use crate::replica::apply::{Applied, Index};
 use crate::store::audit;
 use crate::store::database::Store;
 use crate::store::journal;
 use crate::store::row;
+use crate::store::search_index;
 
 impl Store {
     /// The highest sequence number held for each node.
@@ -108,10 +109,13 @@ impl Store {
 
     /// Applies a page pulled from a peer and moves the peer's pull cursor past it, in one
     /// transaction: a crash leaves either both or neither.
+    ///
+    /// The search index takes in the clients the page touched later, when the caller calls
+    /// `index_pending` (once the pull has ended): until then they are not found by search.
     pub fn apply_page(&self, peer: Uuid, page: &[Sequenced]) -> Result<Applied> {
         let changes: Vec<Change> = page.iter().map(|s| s.change.clone()).collect();
         let last = page.last().map(|s| (s.seq, s.change.op_id));
-        self.apply_changes_then(&changes, |tx| {
+        self.apply_changes_then(&changes, Index::Later, |tx| {
             if let Some((seq, op)) = last {
                 let moved = tx.execute(
                     "UPDATE sync_peer SET pull_cursor = ?2, pull_op = ?3 WHERE id = ?1 AND pull_cursor < ?2",
@@ -125,6 +129,25 @@ impl Store {
             }
             Ok(())
         })
+    }
+
+    /// Rewrites the search index's words of up to `at_most` clients that pulled pages touched
+    /// (`apply_page`), in one short transaction; returns how many (0: none was waiting), and how
+    /// long it held the database for writing (not counting the wait for it).
+    pub fn index_pending(&self, at_most: usize) -> Result<(usize, std::time::Duration)> {
+        let mut conn = self.lock_writer();
+        let started = std::time::Instant::now();
+        // Derived data, like the received changes it comes from: a commit lost to a power cut
+        // leaves those clients waiting (the same transaction clears them), and is done again.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let indexed = (|| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let n = search_index::index_pending(&tx, at_most)?;
+            tx.commit()?;
+            Ok(n)
+        })();
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        indexed.map(|n| (n, started.elapsed()))
     }
 
     /// Per UTC day of the changes' clocks, before today: how many changes this database holds, and a

@@ -339,7 +339,7 @@ impl Store {
             crate::store::journal::reseal_legacy(&tx)?;
             tx.commit()?;
         }
-        if !crate::store::search_index::is_built(&conn)? {
+        if !crate::store::search_index::is_built(&conn)? || crate::store::search_index::has_pending(&conn)? {
             // Written only when needed, under the write lock from the start: several openers at
             // once wait for each other rather than fail to upgrade a read to a write, and wait as
             // long as a build takes (seconds on a large practice), not the usual five seconds.

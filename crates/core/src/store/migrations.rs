@@ -100,6 +100,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0017_card_indexes.sql"),
         sha256: "45b01574625c13bc220156d8265b5ef2e154ef419c200c08745c7376d93c7f88",
     },
+    Migration {
+        name: "0018_search_pending.sql",
+        sql: include_str!("../../migrations/0018_search_pending.sql"),
+        sha256: "fe5d49491a53adf636f69dfdc70d5d9134cdcf178c8258b2b3ec9e7cf50d7947",
+    },
 ];
 
 /// The schema version this build writes.

@@ -11,7 +11,9 @@
 //!
 //! Rows are derived data, never journaled: rewritten in the same transaction as the records they
 //! index, by every path that changes a client, an animal or who owns it (the write path, a merge,
-//! a purge, a sync). `differences` compares the table with what a rebuild would make.
+//! a purge, a sync) — except a pull's pages, which note the clients in `search_pending` for
+//! `index_pending` once the pull has ended (a client purged or merged away loses its words at once
+//! all the same). `differences` compares the table with what a rebuild would make.
 
 use std::collections::BTreeSet;
 
@@ -212,15 +214,58 @@ impl Indexed {
 /// Rewrites the client's words from the client and the animals they own; a merged client loses
 /// theirs.
 pub(crate) fn reindex_client(conn: &Connection, client_id: Uuid) -> Result<()> {
-    let Some(client) = Indexed::read(conn, client_id)? else { return Ok(()) };
-    conn.prepare_cached("DELETE FROM search_term WHERE client = ?1")?.execute([client.rowid])?;
-    let sort = client.sort_key();
+    reindex_clients(conn, &[client_id])
+}
+
+/// Rewrites the words of several clients at once: their old rows deleted, the new ones inserted in
+/// the index's own order, so that neighbouring words share pages. Clears them from `search_pending`.
+pub(crate) fn reindex_clients(conn: &Connection, client_ids: &[Uuid]) -> Result<()> {
+    let mut rows: Vec<(String, u8, std::rc::Rc<str>, i64)> = Vec::new();
+    let mut delete = conn.prepare_cached("DELETE FROM search_term WHERE client = ?1")?;
+    let mut done = conn.prepare_cached("DELETE FROM search_pending WHERE client_id = ?1")?;
+    for id in client_ids {
+        done.execute([id.to_string()])?;
+        let client = match Indexed::read(conn, *id) {
+            Ok(Some(client)) => client,
+            // No such client here (any more): nothing to index, and nothing left waiting.
+            Ok(None) | Err(Error::NotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        delete.execute([client.rowid])?;
+        let sort: std::rc::Rc<str> = client.sort_key().into();
+        rows.extend(client.terms().into_iter().map(|(term, kind)| (term, kind as u8, sort.clone(), client.rowid)));
+    }
+    rows.sort_unstable();
+    rows.dedup();
     let mut insert =
         conn.prepare_cached("INSERT INTO search_term (term, kind, sort, client) VALUES (?1, ?2, ?3, ?4)")?;
-    for (term, kind) in client.terms() {
-        insert.execute(params![term, kind as u8, sort, client.rowid])?;
+    for (term, kind, sort, client) in rows {
+        insert.execute(params![term, kind, &*sort, client])?;
     }
     Ok(())
+}
+
+/// Notes a client whose words are rewritten later (`index_pending`), not in this transaction.
+pub(crate) fn defer(conn: &Connection, client_id: Uuid) -> Result<()> {
+    conn.prepare_cached("INSERT INTO search_pending (client_id) VALUES (?1) ON CONFLICT DO NOTHING")?
+        .execute([client_id.to_string()])?;
+    Ok(())
+}
+
+/// Rewrites the words of up to `at_most` of the clients noted by `defer`; returns how many it took
+/// (0 when none waits).
+pub(crate) fn index_pending(conn: &Connection, at_most: usize) -> Result<usize> {
+    let ids = conn
+        .prepare_cached("SELECT client_id FROM search_pending LIMIT ?1")?
+        .query_map([at_most as i64], |r| crate::store::row::uuid(r, 0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    reindex_clients(conn, &ids)?;
+    Ok(ids.len())
+}
+
+/// Whether any client's words wait to be rewritten.
+pub(crate) fn has_pending(conn: &Connection) -> Result<bool> {
+    Ok(conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM search_pending)")?.query_row([], |r| r.get(0))?)
 }
 
 fn live_clients(conn: &Connection) -> Result<Vec<Uuid>> {
@@ -239,8 +284,9 @@ pub(crate) fn is_built(conn: &Connection) -> Result<bool> {
 /// Rebuilds the whole index, whatever it holds. Runs inside the caller's transaction.
 pub(crate) fn rebuild(conn: &Connection) -> Result<()> {
     conn.execute("DELETE FROM search_term", [])?;
-    for id in live_clients(conn)? {
-        reindex_client(conn, id)?;
+    conn.execute("DELETE FROM search_pending", [])?;
+    for ids in live_clients(conn)?.chunks(1000) {
+        reindex_clients(conn, ids)?;
     }
     conn.execute(
         "INSERT INTO local_setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -250,9 +296,11 @@ pub(crate) fn rebuild(conn: &Connection) -> Result<()> {
 }
 
 /// Builds the index whole, once per database (the first open after the migration that made the
-/// table); later opens find it built. Runs inside the caller's transaction.
+/// table); later opens find it built, and rewrite only the clients a pull left waiting (it stopped
+/// before it ended). Runs inside the caller's transaction.
 pub(crate) fn build_if_needed(conn: &Connection) -> Result<bool> {
     if is_built(conn)? {
+        while index_pending(conn, 1000)? > 0 {}
         return Ok(false);
     }
     rebuild(conn)?;
