@@ -77,9 +77,17 @@ impl Client {
 }
 
 pub(crate) fn short_name(title: &str, first: &str, last: &str) -> String {
-    let initial = first.chars().next().map(|c| format!("{c}. ")).unwrap_or_default();
-    let title = if title.is_empty() { String::new() } else { format!("{title} ") };
-    format!("{title}{initial}{last}")
+    let mut name = String::with_capacity(title.len() + last.len() + 8);
+    if !title.is_empty() {
+        name.push_str(title);
+        name.push(' ');
+    }
+    if let Some(initial) = first.chars().next() {
+        name.push(initial);
+        name.push_str(". ");
+    }
+    name.push_str(last);
+    name
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

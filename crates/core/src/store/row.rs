@@ -15,9 +15,14 @@ fn column_name(row: &Row<'_>, index: usize) -> String {
     row.as_ref().column_name(index).map(str::to_string).unwrap_or_else(|_| format!("#{index}"))
 }
 
+/// A text column, borrowed from the row (no copy): for values read to be parsed, not kept.
+pub(crate) fn text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<&'r str> {
+    row.get_ref(index)?.as_str().map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
+}
+
 pub(crate) fn uuid(row: &Row<'_>, index: usize) -> rusqlite::Result<Uuid> {
-    let text: String = row.get(index)?;
-    Uuid::parse_str(&text).map_err(|_| damaged(index, format!("{} holds {text:?}, not an id", column_name(row, index))))
+    let text = text(row, index)?;
+    Uuid::parse_str(text).map_err(|_| damaged(index, format!("{} holds {text:?}, not an id", column_name(row, index))))
 }
 
 pub(crate) fn opt_uuid(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<Uuid>> {
@@ -28,8 +33,8 @@ pub(crate) fn opt_uuid(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<U
 }
 
 pub(crate) fn time(row: &Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
-    let text: String = row.get(index)?;
-    crate::time::parse_stored(&text).map_err(|e| damaged(index, format!("{}: {e}", column_name(row, index))))
+    crate::time::parse_stored(text(row, index)?)
+        .map_err(|e| damaged(index, format!("{}: {e}", column_name(row, index))))
 }
 
 pub(crate) fn opt_time(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
@@ -40,8 +45,8 @@ pub(crate) fn opt_time(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<D
 }
 
 pub(crate) fn date(row: &Row<'_>, index: usize) -> rusqlite::Result<NaiveDate> {
-    let text: String = row.get(index)?;
-    crate::time::parse_stored_date(&text).map_err(|e| damaged(index, format!("{}: {e}", column_name(row, index))))
+    crate::time::parse_stored_date(text(row, index)?)
+        .map_err(|e| damaged(index, format!("{}: {e}", column_name(row, index))))
 }
 
 pub(crate) fn opt_date(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<NaiveDate>> {
@@ -53,13 +58,12 @@ pub(crate) fn opt_date(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<N
 
 /// A value stored as one of a fixed set of words (a role, a species, a status).
 pub(crate) fn word<T>(row: &Row<'_>, index: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
-    let text: String = row.get(index)?;
-    parse(&text).ok_or_else(|| damaged(index, format!("{} holds the unknown value {text:?}", column_name(row, index))))
+    let text = text(row, index)?;
+    parse(text).ok_or_else(|| damaged(index, format!("{} holds the unknown value {text:?}", column_name(row, index))))
 }
 
 /// A value stored as JSON (a list of alerts).
 pub(crate) fn json<T: serde::de::DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
-    let text: String = row.get(index)?;
-    serde_json::from_str(&text)
+    serde_json::from_str(text(row, index)?)
         .map_err(|_| damaged(index, format!("{} does not hold the expected JSON", column_name(row, index))))
 }
