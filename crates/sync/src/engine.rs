@@ -240,9 +240,9 @@ async fn push_all(
     let mut done = 0u64;
     let mut refusals = 0;
     let page = options.page;
+    let list = as_list(&marks);
+    let mut batch = blocking(store, move |s| s.changes_to_push(&list, page)).await?;
     loop {
-        let list = as_list(&marks);
-        let mut batch = blocking(store, move |s| s.changes_to_push(&list, page)).await?;
         if batch.is_empty() {
             return Ok(());
         }
@@ -261,19 +261,29 @@ async fn push_all(
             }
         }
         let tips = blocking(store, move |s| s.tips(&firsts)).await?;
-        match client.push(batch, tips).await {
+        // The next batch is read (and encoded) while this one is sent, from the marks the server
+        // will hold once it has taken this one; if it refuses, the batch read ahead is dropped.
+        let mut after = marks.clone();
+        for (node, seq) in &sent {
+            after.insert(*node, *seq);
+        }
+        let list = as_list(&after);
+        let (pushed, ahead) =
+            tokio::join!(client.push(batch, tips), blocking(store, move |s| s.changes_to_push(&list, page)));
+        match pushed {
             Ok(reply) => {
                 done += sent.len() as u64;
-                for (node, seq) in sent {
-                    marks.insert(node, seq);
-                }
+                marks = after;
                 report.pushed += u64::from(reply.stored);
+                batch = ahead?;
             }
             Err(SyncError::Refused(_)) if refusals < 10 => {
                 // Our idea of the server's marks was stale (another PC pushed the same changes, or
                 // a batch arrived out of order): ask again and carry on from its marks.
                 refusals += 1;
                 marks = client.hello().await?.marks.into_iter().map(|m| (m.node_id, m.seq)).collect();
+                let list = as_list(&marks);
+                batch = blocking(store, move |s| s.changes_to_push(&list, page)).await?;
             }
             Err(e) => return Err(e),
         }
