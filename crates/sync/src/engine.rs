@@ -261,7 +261,7 @@ async fn push_all(
             }
         }
         let tips = blocking(store, move |s| s.tips(&firsts)).await?;
-        // The next batch is read (and encoded) while this one is sent, from the marks the server
+        // The next batch is read from the journal while this one is sent, from the marks the server
         // will hold once it has taken this one; if it refuses, the batch read ahead is dropped.
         let mut after = marks.clone();
         for (node, seq) in &sent {

@@ -545,7 +545,8 @@ pub(crate) fn of_client(conn: &Connection, client: Uuid) -> Result<Vec<Appointme
 }
 
 /// The day's appointments, cancelled ones included, by start time.
-/// `VIEW` without the clinician's name (`of_day` looks the few clinicians up once, not once a row).
+/// `VIEW` without the clinician's name (`of_day` looks the staff's names up once, not once a row):
+/// the same columns in the same places, for `from_row`.
 const DAY_VIEW: &str = "SELECT a.id, a.clinician_id, '', a.room, a.starts_at, a.ends_at, a.kind, a.reason, a.status,
         a.patient_id, p.name, p.species, p.alerts, a.client_id, c.title, c.first_name, c.last_name,
         CASE WHEN c.phone <> '' THEN c.phone ELSE c.phone_alt END, a.notes

@@ -135,6 +135,9 @@ impl Store {
     /// (`apply_page`), in one short transaction; returns how many (0: none was waiting), and how
     /// long it held the database for writing (not counting the wait for it).
     pub fn index_pending(&self, at_most: usize) -> Result<(usize, std::time::Duration)> {
+        if !self.read(|conn| search_index::has_pending(conn))? {
+            return Ok((0, std::time::Duration::ZERO));
+        }
         let mut conn = self.lock_writer();
         let started = std::time::Instant::now();
         // Derived data, like the received changes it comes from: a commit lost to a power cut

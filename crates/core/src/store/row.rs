@@ -17,7 +17,11 @@ fn column_name(row: &Row<'_>, index: usize) -> String {
 
 /// A text column, borrowed from the row (no copy): for values read to be parsed, not kept.
 pub(crate) fn text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<&'r str> {
-    row.get_ref(index)?.as_str().map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
+    let value = row.get_ref(index)?;
+    value.as_str().map_err(|_| match value {
+        rusqlite::types::ValueRef::Text(_) => damaged(index, format!("{} is not UTF-8 text", column_name(row, index))),
+        other => damaged(index, format!("{} holds {:?}, not text", column_name(row, index), other.data_type())),
+    })
 }
 
 pub(crate) fn uuid(row: &Row<'_>, index: usize) -> rusqlite::Result<Uuid> {

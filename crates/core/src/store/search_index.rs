@@ -217,9 +217,21 @@ pub(crate) fn reindex_client(conn: &Connection, client_id: Uuid) -> Result<()> {
     reindex_clients(conn, &[client_id])
 }
 
+/// Whether a client that is not in the database is an error (a writer that names one) or nothing
+/// to do (a client left waiting in `search_pending`, which must never stop an open or a sync).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    Refused,
+    Skipped,
+}
+
 /// Rewrites the words of several clients at once: their old rows deleted, the new ones inserted in
 /// the index's own order, so that neighbouring words share pages. Clears them from `search_pending`.
 pub(crate) fn reindex_clients(conn: &Connection, client_ids: &[Uuid]) -> Result<()> {
+    reindex(conn, client_ids, Missing::Refused)
+}
+
+fn reindex(conn: &Connection, client_ids: &[Uuid], missing: Missing) -> Result<()> {
     let mut rows: Vec<(String, u8, std::rc::Rc<str>, i64)> = Vec::new();
     let mut delete = conn.prepare_cached("DELETE FROM search_term WHERE client = ?1")?;
     let mut done = conn.prepare_cached("DELETE FROM search_pending WHERE client_id = ?1")?;
@@ -227,8 +239,9 @@ pub(crate) fn reindex_clients(conn: &Connection, client_ids: &[Uuid]) -> Result<
         done.execute([id.to_string()])?;
         let client = match Indexed::read(conn, *id) {
             Ok(Some(client)) => client,
-            // No such client here (any more): nothing to index, and nothing left waiting.
-            Ok(None) | Err(Error::NotFound(_)) => continue,
+            // A client left waiting that is not here: nothing to index, and nothing left waiting.
+            Err(Error::NotFound(_)) if missing == Missing::Skipped => continue,
+            Ok(None) => continue,
             Err(e) => return Err(e),
         };
         delete.execute([client.rowid])?;
@@ -259,7 +272,7 @@ pub(crate) fn index_pending(conn: &Connection, at_most: usize) -> Result<usize> 
         .prepare_cached("SELECT client_id FROM search_pending LIMIT ?1")?
         .query_map([at_most as i64], |r| crate::store::row::uuid(r, 0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    reindex_clients(conn, &ids)?;
+    reindex(conn, &ids, Missing::Skipped)?;
     Ok(ids.len())
 }
 

@@ -22,15 +22,13 @@ pub struct PgStore {
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 async fn begin(pool: &PgPool, practice: Option<Uuid>) -> HubResult<Transaction<'static, Postgres>> {
-    Ok(match practice {
-        // The practice is named with the BEGIN itself, in one round trip. (A UUID's text is hex
-        // digits and hyphens only: nothing in it can leave the quotes.)
-        Some(p) => {
-            let begin = format!("BEGIN; SELECT set_config('lifeboat.practice', '{}', true)", p.hyphenated());
-            pool.begin_with(sqlx::AssertSqlSafe(begin)).await?
-        }
-        None => pool.begin().await?,
-    })
+    // (Not named in the BEGIN itself: a BEGIN that then failed to name the practice would leave the
+    // connection in a failed transaction that sqlx does not know it opened.)
+    let mut tx = pool.begin().await?;
+    if let Some(p) = practice {
+        sqlx::query("SELECT set_config('lifeboat.practice', $1, true)").bind(p.to_string()).execute(&mut *tx).await?;
+    }
+    Ok(tx)
 }
 
 async fn set(tx: &mut Transaction<'static, Postgres>, name: &str, value: &str) -> HubResult<()> {
