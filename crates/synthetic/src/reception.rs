@@ -29,7 +29,7 @@ impl Size {
             Size::S => Volume { clients: 300, days: 60, busy: 1.0 },
             Size::M => Volume { clients: 5_000, days: 365, busy: 1.0 },
             Size::L => Volume { clients: 30_000, days: 730, busy: 1.0 },
-            Size::XL => Volume { clients: 100_000, days: 1095, busy: 1.3 },
+            Size::XL => Volume { clients: 100_000, days: 1095, busy: 1.43 },
         }
     }
 }
