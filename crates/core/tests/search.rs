@@ -272,6 +272,8 @@ fn clients_a_stopped_pull_left_waiting_are_indexed_at_the_next_open() {
     let conn = raw_connection(&dir);
     conn.execute("DELETE FROM search_term", []).unwrap();
     conn.execute("INSERT INTO search_pending (client_id) VALUES (?1)", [c.client.id.to_string()]).unwrap();
+    // And one that names no client here: skipped, never a reason not to open.
+    conn.execute("INSERT INTO search_pending (client_id) VALUES (?1)", [Uuid::now_v7().to_string()]).unwrap();
     drop(conn);
     let store = reopen(&dir).unwrap();
     assert_eq!(differences(&store), 0);
