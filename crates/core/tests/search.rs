@@ -286,3 +286,117 @@ fn clients_a_stopped_pull_left_waiting_are_indexed_at_the_next_open() {
     let waiting: i64 = raw_connection(&dir).query_row("SELECT count(*) FROM search_pending", [], |r| r.get(0)).unwrap();
     assert_eq!(waiting, 0);
 }
+
+/// What a new PC's pull holds in its index between a page and the index's catching up (the pull's
+/// end): a client merged away, and the owner of an animal merged away, lose their words in the page's
+/// own transaction; every other client the page touched waits for `index_pending`.
+#[test]
+fn a_pulled_page_takes_a_merged_clients_and_animals_words_out_at_once_and_leaves_the_rest_to_wait() {
+    use lifeboat_core::replica::peers::NewPeer;
+    use lifeboat_protocol::wire::{Enrolled, Sequenced};
+
+    let (_dir, a, clock) = store_and_clock();
+    let admin = a.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    let desk = login_as(&a, &admin, "desk", Role::Reception);
+    let manager = login_as(&a, &admin, "boss", Role::Manager);
+    let new_client =
+        |last: &str, phone: &str| NewClient { last_name: last.into(), phone: phone.into(), ..Default::default() };
+    let kept = a
+        .register_client_with_patient(
+            &desk,
+            &new_client("Quillfeather", "07700 900461"),
+            Some(&NewPatient::new("Biscuit", Species::Dog)),
+        )
+        .unwrap();
+    let typo = a.register_client(&desk, &new_client("Quilfeather", "07700 900999")).unwrap();
+    let bert = a
+        .register_client_with_patient(
+            &desk,
+            &new_client("Ambrose", "07700 900123"),
+            Some(&NewPatient::new("Biscit", Species::Dog)),
+        )
+        .unwrap();
+
+    // The new PC joins and pulls what there is so far, then catches its index up.
+    let other_dir = TempDir::new().unwrap();
+    let b = Store::open(StoreConfig::in_dir(other_dir.path()), clock.clone()).unwrap();
+    let enrolled = Enrolled {
+        device_id: Uuid::now_v7(),
+        token: "t".repeat(43),
+        practice_id: Uuid::now_v7(),
+        practice_name: "Kingfisher Vets".into(),
+        server_id: Uuid::now_v7(),
+        server_key: "0".repeat(64),
+    };
+    let peer = b
+        .add_peer(
+            None,
+            &NewPeer {
+                name: "Relay".into(),
+                url: "https://192.0.2.1:8443".into(),
+                cert_sha256: "a".repeat(64),
+                enrolled,
+            },
+        )
+        .unwrap();
+    let mut seq = 0i64;
+    let mut pull = |to: &Store| {
+        let page: Vec<Sequenced> = a
+            .changes_missing_from(&to.marks().unwrap(), 100_000)
+            .unwrap()
+            .into_iter()
+            .map(|change| {
+                seq += 1;
+                Sequenced { seq, change }
+            })
+            .collect();
+        let applied = to.apply_page(peer.id, &page).unwrap();
+        assert_eq!((applied.quarantined, applied.new as usize), (0, page.len()));
+    };
+    pull(&b);
+    while b.index_pending(100).unwrap().0 > 0 {}
+    assert_eq!(differences(&b), 0);
+    let desk_b = b.login("desk", PASSWORD).unwrap();
+    let found =
+        |query: &str| -> Vec<Uuid> { b.search(&desk_b, query, 10).unwrap().iter().map(|h| h.client_id).collect() };
+    assert_eq!(found("900999"), [typo.id]);
+    assert_eq!(found("biscit"), [bert.client.id]);
+
+    // On the first PC: the typo merged into the client it repeats, Bert's Biscit into Biscuit, and a
+    // new client registered.
+    a.merge_clients(&manager, kept.client.id, typo.id).unwrap();
+    let biscit = bert.patient.as_ref().unwrap().id;
+    a.merge_patients(&manager, kept.patient.as_ref().unwrap().id, biscit).unwrap();
+    let new = a.register_client(&desk, &new_client("Ormerod", "07700 900777")).unwrap();
+    pull(&b);
+
+    // Between the page and the index's catching up: the merged-away words are gone already...
+    assert_eq!(found("900999"), Vec::<Uuid>::new(), "the merged-away client's phone");
+    assert_eq!(found("biscit"), Vec::<Uuid>::new(), "the merged-away animal's name");
+    // ...and the others wait.
+    assert_eq!(found("ormerod"), Vec::<Uuid>::new(), "not indexed before the pull's end");
+    let waiting: std::collections::BTreeSet<Uuid> = b
+        .read(|c| {
+            let mut stmt = c.prepare("SELECT client_id FROM search_pending")?;
+            let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ids.iter().map(|s| Uuid::parse_str(s).unwrap()).collect())
+        })
+        .unwrap();
+    assert!(waiting.contains(&new.id) && waiting.contains(&kept.client.id), "{waiting:?}");
+    assert!(!waiting.contains(&typo.id), "{waiting:?}");
+
+    while b.index_pending(100).unwrap().0 > 0 {}
+    assert_eq!(differences(&b), 0);
+    assert_eq!(found("ormerod"), [new.id]);
+    assert_eq!(found("900461"), [kept.client.id]);
+    // The merge gave the kept client the typo's number as a second one.
+    assert_eq!(found("900999"), [kept.client.id]);
+    assert_eq!(found("biscit"), Vec::<Uuid>::new());
+    let mut owners = found("biscuit");
+    owners.sort();
+    let mut both = vec![kept.client.id, bert.client.id];
+    both.sort();
+    assert_eq!(owners, both, "Bert owns Biscuit now");
+    let waiting: i64 = b.read(|c| Ok(c.query_row("SELECT count(*) FROM search_pending", [], |r| r.get(0))?)).unwrap();
+    assert_eq!(waiting, 0);
+}
