@@ -529,7 +529,8 @@ fn consult_room(dir: &Path, iterations: usize) {
 }
 
 /// The groups that may be named.
-const GROUPS: [&str; 9] = ["write", "open", "reception", "consult", "startup", "import", "sync", "ingest", "apply"];
+const GROUPS: [&str; 10] =
+    ["write", "open", "reception", "consult", "startup", "import", "sync", "ingest", "apply", "pull"];
 
 const USAGE: &str = "Usage: lifeboat-bench [GROUP...] [--size SIZE[,SIZE...]] [--iterations N] [--json PATH]
                       [--practice DIR] [--changes N]
@@ -539,16 +540,17 @@ them to a JSON file.
 
   GROUP...         run only these groups: write, open, reception, consult, startup, import,
                    sync (by default all of these; startup needs the desktop app built with
-                   --release beside this binary, and Xvfb); ingest (the hub's alone) and apply (applying changes
-                   without the network, for profiling) run only when named. `--only a,b` is the
-                   same as naming them
+                   --release beside this binary, and Xvfb); ingest (the hub's alone), apply (applying changes
+                   without the network, for profiling) and pull (sync's push and pull of --changes
+                   changes alone, for trying a change to the pull) run only when named. `--only
+                   a,b` is the same as naming them
   --size SIZES     the practice sizes to measure reception and consult on (S, M, L, XL; default
                    L); with more than one, a scaling table follows. import and sync use L (or
                    the first size given)
   --iterations N   samples per figure (default 1000)
   --json PATH      where to write the figures (default lifeboat-bench.json)
   --practice DIR   a practice made by `lifeboat demo --size L` (instead of a generated one)
-  --changes N      with apply: how many changes (default 30000)
+  --changes N      with apply and pull: how many changes (default 30000)
   --help           this text";
 
 /// The command line, checked: anything unknown is refused with the usage (exit 2), never run.
@@ -693,6 +695,10 @@ fn main() {
     if named("apply") {
         report::context(&format!("{main_size:?}"), "apply");
         sync::apply_only(&practice(main_size, args.practice.as_ref()), args.changes);
+    }
+    if named("pull") {
+        report::context(&format!("{main_size:?}"), "pull");
+        sync::pull_only(&practice(main_size, args.practice.as_ref()), args.changes);
     }
     if args.sizes.len() > 1 {
         report::print_scaling(&sizes);

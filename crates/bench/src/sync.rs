@@ -359,6 +359,12 @@ pub fn apply_only(l_practice: &Path, n: usize) {
     println!("apply {n} changes: {:.2} s", secs(start.elapsed()));
 }
 
+/// One push and pull of `n` changes alone (no hub ingest).
+pub fn pull_only(l_practice: &Path, n: usize) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(push_pull(l_practice, n));
+}
+
 /// The hub ingest alone.
 pub fn ingest_only() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

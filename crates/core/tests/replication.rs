@@ -952,3 +952,102 @@ fn a_booking_moved_at_both_ends_on_two_pcs_keeps_one_whole_time() {
         assert_eq!(open.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), ["concurrent_edit", "concurrent_edit"]);
     }
 }
+
+/// A long pulled page gives way to a person's own write on the PC taking it in: its transaction ends
+/// after the change in hand, the pull cursor names the last change it took (so a crash then asks
+/// for the rest again), and the rest goes in the next transaction; nothing is lost or taken twice.
+#[test]
+fn a_pulled_page_gives_way_to_a_persons_write_and_the_rest_follows() {
+    use lifeboat_core::replica::peers::NewPeer;
+    use lifeboat_protocol::wire::{Enrolled, Sequenced};
+
+    let a = empty_node();
+    let admin = a.store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
+    a.store.add_staff(&admin, &example::staff("desk", Role::Reception, PASSWORD)).unwrap();
+    let desk = a.store.login("desk", PASSWORD).unwrap();
+    let before = a.store.marks().unwrap();
+    a.store
+        .write(&desk, |w| {
+            for i in 0..3000 {
+                let phone = format!("07700 9{i:05}");
+                w.register_client(&NewClient { last_name: format!("Client {i}"), phone, ..Default::default() })?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let b = empty_node();
+    let enrolled = Enrolled {
+        device_id: Uuid::now_v7(),
+        token: "t".repeat(43),
+        practice_id: Uuid::now_v7(),
+        practice_name: "Kingfisher Vets".into(),
+        server_id: Uuid::now_v7(),
+        server_key: "0".repeat(64),
+    };
+    let new_peer =
+        NewPeer { name: "Relay".into(), url: "https://192.0.2.1:8443".into(), cert_sha256: "a".repeat(64), enrolled };
+    let peer = b.store.add_peer(None, &new_peer).unwrap();
+    let page = |after: &[lifeboat_protocol::wire::Mark], first: i64| -> Vec<Sequenced> {
+        a.store
+            .changes_missing_from(after, 100_000)
+            .unwrap()
+            .into_iter()
+            .zip(first..)
+            .map(|(change, seq)| Sequenced { seq, change })
+            .collect()
+    };
+    // The practice's set-up first, so that someone can log in on the new PC.
+    let setup = page(&[], 1);
+    let setup: Vec<Sequenced> = setup
+        .into_iter()
+        .take_while(|s| !before.iter().any(|m| m.node_id == s.change.node_id && s.change.node_seq > m.seq))
+        .collect();
+    b.store.apply_page(peer.id, &setup).unwrap();
+    let admin_b = b.store.login("admin", PASSWORD).unwrap();
+    let clients = page(&b.store.marks().unwrap(), setup.len() as i64 + 1);
+    assert_eq!(clients.len(), 3000);
+
+    let store = Arc::new(b.store);
+    let writer = {
+        let (store, admin) = (store.clone(), admin_b.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            let update = lifeboat_core::StaffUpdate { qualifications: Some("BVSc".into()), ..Default::default() };
+            store.update_staff(&admin, admin.staff_id, &update).unwrap();
+        })
+    };
+    let first = store.apply_page(peer.id, &clients).unwrap();
+    writer.join().unwrap();
+    assert!(first.taken >= 1 && first.taken < clients.len(), "gave way after {} of {}", first.taken, clients.len());
+    assert_eq!((first.new as usize, first.quarantined), (first.taken, 0));
+    let cursor = |store: &Store| store.peer(peer.id).unwrap().pull_cursor;
+    assert_eq!(cursor(&store), clients[first.taken - 1].seq);
+    let held = |store: &Store| -> i64 {
+        store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM client WHERE last_name LIKE 'Client %'", [], |r| r.get(0))?))
+            .unwrap()
+    };
+    assert_eq!(held(&store), first.taken as i64);
+    // The person's write went in, between the two transactions.
+    let me = store.list_staff(&admin_b).unwrap().into_iter().find(|s| s.id == admin_b.staff_id).unwrap();
+    assert_eq!(me.qualifications, "BVSc");
+
+    let mut rest = &clients[first.taken..];
+    while !rest.is_empty() {
+        let applied = store.apply_page(peer.id, rest).unwrap();
+        assert_eq!((applied.new as usize, applied.duplicates), (applied.taken, 0));
+        rest = &rest[applied.taken..];
+    }
+    assert_eq!(cursor(&store), clients.last().unwrap().seq);
+    assert_eq!(held(&store), 3000);
+    // Every change of the first PC is here, each once (a change taken twice would fail the journal's
+    // numbering, and a skipped one leave a gap the next would be refused for).
+    let marks = store.marks().unwrap();
+    for m in a.store.marks().unwrap() {
+        assert_eq!(marks.iter().find(|n| n.node_id == m.node_id).map(|n| n.seq), Some(m.seq));
+    }
+    let journal: i64 = store.read(|c| Ok(c.query_row("SELECT count(*) FROM journal", [], |r| r.get(0))?)).unwrap();
+    let sent: i64 = a.store.read(|c| Ok(c.query_row("SELECT count(*) FROM journal", [], |r| r.get(0))?)).unwrap();
+    // (Besides them, this PC's own: the admin's sign-in and the change to their qualifications.)
+    assert_eq!(journal, sent + 2);
+}

@@ -65,6 +65,10 @@ pub struct Applied {
     /// sync engine sizes its transactions by (the app's own writes wait that long at most).
     #[serde(skip)]
     pub held: std::time::Duration,
+    /// How many of the changes given were taken (the others are for the next transaction): all of
+    /// them, unless the batch yields to the app's own writes (`Store::apply_page`).
+    #[serde(skip)]
+    pub taken: usize,
 }
 
 /// The table of each kind of record, and the columns only this database keeps (never synced).
@@ -175,15 +179,19 @@ impl Store {
     /// Applies changes received from another node (see the module documentation), in one
     /// transaction: all of the batch, or nothing of it. Changes of one node must come in its order.
     pub fn apply_changes(&self, changes: &[Change]) -> Result<Applied> {
-        self.apply_changes_then(changes, Index::Now, |_| Ok(()))
+        self.apply_changes_then(changes, Index::Now, false, |_, _| Ok(()))
     }
 
-    /// `apply_changes`, then `also` in the same transaction (moving a pull cursor, say).
+    /// `apply_changes`, then `also` in the same transaction (moving a pull cursor, say), told how
+    /// many of the changes were taken. With `yielding`, the transaction ends early, after the
+    /// change in hand, when another thread waits to write (the person's own writes come first):
+    /// at least one change is taken, and the caller gives the rest again.
     pub(crate) fn apply_changes_then(
         &self,
         changes: &[Change],
         index: Index,
-        also: impl FnOnce(&Connection) -> Result<()>,
+        yielding: bool,
+        also: impl FnOnce(&Connection, usize) -> Result<()>,
     ) -> Result<Applied> {
         self.refuse_in_drill("taking in changes from other PCs or the hub")?;
         let mut conn = self.lock_writer();
@@ -192,8 +200,20 @@ impl Store {
         // whatever happens, and changes lost to a power cut are fetched again, because the pull
         // cursor moves in the same transaction. The app's own writes stay fully durable.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let result = self.apply_in(&mut conn, changes, index, also);
+        // While a pull receives, the sync engine checkpoints outside the writer's lock (see
+        // `begin_receiving`); otherwise commits checkpoint as usual.
+        // It also gives the writer a larger page cache: a first sync's indexes outgrow the usual one,
+        // and every page read again is decrypted and checked again.
+        let receiving = self.is_receiving();
+        if receiving {
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            conn.pragma_update(None, "cache_size", crate::store::database::RECEIVING_CACHE_KIB)?;
+        }
+        let result = self.apply_in(&mut conn, changes, index, yielding, also);
         conn.pragma_update(None, "synchronous", "FULL")?;
+        if !receiving {
+            conn.pragma_update(None, "wal_autocheckpoint", crate::store::database::WAL_AUTOCHECKPOINT)?;
+        }
         result.map(|applied| Applied { held: started.elapsed(), ..applied })
     }
 
@@ -202,7 +222,8 @@ impl Store {
         conn: &mut Connection,
         changes: &[Change],
         index: Index,
-        also: impl FnOnce(&Connection) -> Result<()>,
+        yielding: bool,
+        also: impl FnOnce(&Connection, usize) -> Result<()>,
     ) -> Result<Applied> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let now = self.clock.now();
@@ -222,6 +243,10 @@ impl Store {
         // The newest stamp received from each node, to tell whose clock is wrong and when it is right.
         let mut newest: HashMap<Uuid, i64> = HashMap::new();
         for change in changes {
+            if yielding && applied.taken > 0 && self.writer_wanted() {
+                break;
+            }
+            applied.taken += 1;
             match journal::receive(&tx, &mut batch.counters, change, &batch.now)? {
                 Received::Duplicate => {
                     applied.duplicates += 1;
@@ -287,7 +312,7 @@ impl Store {
         }
         stamp = stamp.max(received.min(bound));
         hlc::save(&tx, stamp)?;
-        also(&tx)?;
+        also(&tx, applied.taken)?;
         tx.commit()?;
         Ok(applied)
     }

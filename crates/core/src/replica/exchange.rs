@@ -114,9 +114,8 @@ impl Store {
     /// `index_pending` (once the pull has ended): until then they are not found by search.
     pub fn apply_page(&self, peer: Uuid, page: &[Sequenced]) -> Result<Applied> {
         let changes: Vec<Change> = page.iter().map(|s| s.change.clone()).collect();
-        let last = page.last().map(|s| (s.seq, s.change.op_id));
-        self.apply_changes_then(&changes, Index::Later, |tx| {
-            if let Some((seq, op)) = last {
+        self.apply_changes_then(&changes, Index::Later, true, |tx, taken| {
+            if let Some((seq, op)) = taken.checked_sub(1).map(|last| (page[last].seq, page[last].change.op_id)) {
                 let moved = tx.execute(
                     "UPDATE sync_peer SET pull_cursor = ?2, pull_op = ?3 WHERE id = ?1 AND pull_cursor < ?2",
                     params![peer.to_string(), seq, op.to_string()],
