@@ -2,7 +2,8 @@
 //! machine, so the ratio means something wherever it runs. Not a test: nothing here passes or fails.
 //!
 //! Run with `cargo run --release -p lifeboat-bench [-- GROUP...] [--size S,M,L,XL] [--iterations N]`
-//! (groups: write, open, reception, consult, startup, import, sync; ingest and apply when named);
+//! (groups: write, open, reception, consult, startup, import, sync; ingest, apply and pull when
+//! named);
 //! `--help`.
 //! Every figure is also written to a JSON file (`--json PATH`, by default `lifeboat-bench.json`).
 //!
@@ -651,7 +652,7 @@ fn main() {
     if cfg!(debug_assertions) {
         println!("warning: a debug build; run with --release for figures that mean anything");
     }
-    // Named groups only, or every group but the two that run only when named.
+    // Named groups only, or every group but the three that run only when named.
     let named = |name: &str| args.only.as_ref().is_some_and(|o| o.iter().any(|n| n == name));
     let runs = |name: &str| args.only.is_none() || named(name);
     println!("lifeboat-bench: {iterations} iterations per figure, baselines measured in the same run");

@@ -1008,10 +1008,18 @@ fn a_pulled_page_gives_way_to_a_persons_write_and_the_rest_follows() {
     assert_eq!(clients.len(), 3000);
 
     let store = Arc::new(b.store);
+    let raw = raw_connection(&b._dir);
+    raw.busy_timeout(std::time::Duration::ZERO).unwrap();
     let writer = {
         let (store, admin) = (store.clone(), admin_b.clone());
         std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(30));
+            // Once the page's transaction holds the database (another connection cannot begin one),
+            // the person saves a change.
+            let since = std::time::Instant::now();
+            while raw.execute_batch("BEGIN IMMEDIATE; ROLLBACK").is_ok() {
+                assert!(since.elapsed().as_secs() < 60, "the page's transaction never began");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
             let update = lifeboat_core::StaffUpdate { qualifications: Some("BVSc".into()), ..Default::default() };
             store.update_staff(&admin, admin.staff_id, &update).unwrap();
         })
@@ -1031,6 +1039,14 @@ fn a_pulled_page_gives_way_to_a_persons_write_and_the_rest_follows() {
     // The person's write went in, between the two transactions.
     let me = store.list_staff(&admin_b).unwrap().into_iter().find(|s| s.id == admin_b.staff_id).unwrap();
     assert_eq!(me.qualifications, "BVSc");
+    let seq_of = |op: Uuid| -> i64 {
+        store
+            .read(|c| Ok(c.query_row("SELECT seq FROM journal WHERE op_id = ?1", [op.to_string()], |r| r.get(0))?))
+            .unwrap()
+    };
+    let persons: i64 = store
+        .read(|c| Ok(c.query_row("SELECT max(seq) FROM journal WHERE entity = 'staff'", [], |r| r.get(0))?))
+        .unwrap();
 
     let mut rest = &clients[first.taken..];
     while !rest.is_empty() {
@@ -1040,8 +1056,12 @@ fn a_pulled_page_gives_way_to_a_persons_write_and_the_rest_follows() {
     }
     assert_eq!(cursor(&store), clients.last().unwrap().seq);
     assert_eq!(held(&store), 3000);
-    // Every change of the first PC is here, each once (a change taken twice would fail the journal's
-    // numbering, and a skipped one leave a gap the next would be refused for).
+    // The person's change went in between the two transactions.
+    let (last_before, first_after) =
+        (seq_of(clients[first.taken - 1].change.op_id), seq_of(clients[first.taken].change.op_id));
+    assert!(last_before < persons && persons < first_after, "{last_before} < {persons} < {first_after}");
+    // Every change of the first PC is here, each once (a change given twice would come back as a
+    // duplicate, which the loop above refuses; a skipped one would leave a gap the next is refused for).
     let marks = store.marks().unwrap();
     for m in a.store.marks().unwrap() {
         assert_eq!(marks.iter().find(|n| n.node_id == m.node_id).map(|n| n.seq), Some(m.seq));

@@ -26,11 +26,9 @@ pub const PAGE: u32 = 2000;
 pub const APPLY_CHUNK: usize = 0;
 /// How long one transaction of received changes should take. The app's own writes do not wait for
 /// all of it: a transaction ends early, after the change in hand, when one comes
-/// (`Store::apply_page`); they wait for that change and the commit.
+/// (`Store::apply_page`); they wait for that change, the batch's closing work (changes kept aside
+/// tried again, the conflict checks) and the commit.
 pub const APPLY_TARGET: Duration = Duration::from_millis(15);
-/// How often a pull checkpoints the WAL into the database file, outside the writer's lock
-/// (`Store::begin_receiving`).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// How one sync runs.
 #[derive(Clone)]
@@ -305,49 +303,9 @@ async fn pull_all(
     report: &mut Report,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> SyncResult<()> {
-    let receiving = Receiving::begin(store).await?;
     let pulled = pull_pages(store, client, peer_id, options, report, progress).await;
     let indexed = index_pending(store).await;
-    let ended = receiving.end().await;
-    pulled.and(indexed).and(ended)
-}
-
-/// A pull receiving changes (`Store::begin_receiving`): ended by `end`, or when dropped (the sync
-/// was cancelled part-way), so that commits always go back to checkpointing the WAL themselves.
-struct Receiving {
-    store: Option<Arc<Store>>,
-}
-
-impl Receiving {
-    async fn begin(store: &Arc<Store>) -> SyncResult<Receiving> {
-        blocking(store, |s| {
-            s.begin_receiving();
-            Ok(())
-        })
-        .await?;
-        Ok(Receiving { store: Some(store.clone()) })
-    }
-
-    async fn end(mut self) -> SyncResult<()> {
-        match self.store.take() {
-            Some(store) => blocking(&store, |s| s.end_receiving()).await,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for Receiving {
-    fn drop(&mut self) {
-        if let Some(store) = self.store.take() {
-            let end = move || {
-                let _ = store.end_receiving();
-            };
-            match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => drop(runtime.spawn_blocking(end)),
-                Err(_) => end(),
-            }
-        }
-    }
+    pulled.and(indexed)
 }
 
 /// Rewrites the search index's words of the clients pulled pages touched, in transactions each
@@ -448,7 +406,6 @@ async fn apply_pulled(
 ) -> SyncResult<()> {
     let n = changes.len() as u64;
     let mut rest = &changes[..];
-    let mut checkpointed = std::time::Instant::now();
     while !rest.is_empty() {
         let chunk = rest[..(*size).min(rest.len())].to_vec();
         let given = chunk.len();
@@ -466,17 +423,15 @@ async fn apply_pulled(
             }
             Err(e) => return Err(e),
         };
-        // (A transaction that yielded to the person's write took fewer; the rest go in the next.)
-        let taken = applied.taken.clamp(1, rest.len());
+        // (A transaction that gave way to the person's write took fewer; the rest go in the next.)
+        let taken = applied.taken;
+        if taken == 0 || taken > rest.len() {
+            return Err(SyncError::Internal(format!("a transaction took {taken} of {} changes", rest.len())));
+        }
         rest = &rest[taken..];
         add(&mut report.applied, &applied);
         if options.apply_chunk == 0 && taken == given {
             *size = next_size(*size, taken, applied.held, 2000);
-        }
-        if checkpointed.elapsed() >= CHECKPOINT_EVERY {
-            // Best effort: a checkpoint that fails is done by the next, or by commits after the pull.
-            let _ = blocking(store, |s| s.checkpoint()).await;
-            checkpointed = std::time::Instant::now();
         }
     }
     report.pulled += n;

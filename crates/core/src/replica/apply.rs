@@ -50,6 +50,15 @@ pub(crate) enum Index {
     Later,
 }
 
+/// Whether a batch's transaction takes all its changes, or gives way to the app's own writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// All of them, however long it takes.
+    Whole,
+    /// It ends after the change in hand when another thread waits to write (at least one taken).
+    GivesWay,
+}
+
 /// What a batch of received changes did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Applied {
@@ -179,18 +188,18 @@ impl Store {
     /// Applies changes received from another node (see the module documentation), in one
     /// transaction: all of the batch, or nothing of it. Changes of one node must come in its order.
     pub fn apply_changes(&self, changes: &[Change]) -> Result<Applied> {
-        self.apply_changes_then(changes, Index::Now, false, |_, _| Ok(()))
+        self.apply_changes_then(changes, Index::Now, Turn::Whole, |_, _| Ok(()))
     }
 
     /// `apply_changes`, then `also` in the same transaction (moving a pull cursor, say), told how
-    /// many of the changes were taken. With `yielding`, the transaction ends early, after the
+    /// many of the changes were taken. With `Turn::GivesWay`, the transaction ends early, after the
     /// change in hand, when another thread waits to write (the person's own writes come first):
     /// at least one change is taken, and the caller gives the rest again.
     pub(crate) fn apply_changes_then(
         &self,
         changes: &[Change],
         index: Index,
-        yielding: bool,
+        turn: Turn,
         also: impl FnOnce(&Connection, usize) -> Result<()>,
     ) -> Result<Applied> {
         self.refuse_in_drill("taking in changes from other PCs or the hub")?;
@@ -200,20 +209,8 @@ impl Store {
         // whatever happens, and changes lost to a power cut are fetched again, because the pull
         // cursor moves in the same transaction. The app's own writes stay fully durable.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // While a pull receives, the sync engine checkpoints outside the writer's lock (see
-        // `begin_receiving`); otherwise commits checkpoint as usual.
-        // It also gives the writer a larger page cache: a first sync's indexes outgrow the usual one,
-        // and every page read again is decrypted and checked again.
-        let receiving = self.is_receiving();
-        if receiving {
-            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-            conn.pragma_update(None, "cache_size", crate::store::database::RECEIVING_CACHE_KIB)?;
-        }
-        let result = self.apply_in(&mut conn, changes, index, yielding, also);
+        let result = self.apply_in(&mut conn, changes, index, turn, also);
         conn.pragma_update(None, "synchronous", "FULL")?;
-        if !receiving {
-            conn.pragma_update(None, "wal_autocheckpoint", crate::store::database::WAL_AUTOCHECKPOINT)?;
-        }
         result.map(|applied| Applied { held: started.elapsed(), ..applied })
     }
 
@@ -222,7 +219,7 @@ impl Store {
         conn: &mut Connection,
         changes: &[Change],
         index: Index,
-        yielding: bool,
+        turn: Turn,
         also: impl FnOnce(&Connection, usize) -> Result<()>,
     ) -> Result<Applied> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -243,7 +240,7 @@ impl Store {
         // The newest stamp received from each node, to tell whose clock is wrong and when it is right.
         let mut newest: HashMap<Uuid, i64> = HashMap::new();
         for change in changes {
-            if yielding && applied.taken > 0 && self.writer_wanted() {
+            if turn == Turn::GivesWay && applied.taken > 0 && self.writer_wanted() {
                 break;
             }
             applied.taken += 1;

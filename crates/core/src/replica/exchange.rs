@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::replica::apply::{Applied, Index};
+use crate::replica::apply::{Applied, Index, Turn};
 use crate::store::audit;
 use crate::store::database::Store;
 use crate::store::journal;
@@ -107,14 +107,16 @@ impl Store {
         Ok(self.marks()?.iter().map(|m| (m.seq - theirs.get(&m.node_id).copied().unwrap_or(0)).max(0) as u64).sum())
     }
 
-    /// Applies a page pulled from a peer and moves the peer's pull cursor past it, in one
-    /// transaction: a crash leaves either both or neither.
+    /// Applies a page pulled from a peer and moves the peer's pull cursor past what it applied, in
+    /// one transaction: a crash leaves either both or neither. The transaction gives way to the
+    /// app's own writes: when one waits, it ends after the change in hand, and `Applied::taken`
+    /// says how many of the page's changes it took (at least one); the caller gives the rest again.
     ///
     /// The search index takes in the clients the page touched later, when the caller calls
     /// `index_pending` (once the pull has ended): until then they are not found by search.
     pub fn apply_page(&self, peer: Uuid, page: &[Sequenced]) -> Result<Applied> {
         let changes: Vec<Change> = page.iter().map(|s| s.change.clone()).collect();
-        self.apply_changes_then(&changes, Index::Later, true, |tx, taken| {
+        self.apply_changes_then(&changes, Index::Later, Turn::GivesWay, |tx, taken| {
             if let Some((seq, op)) = taken.checked_sub(1).map(|last| (page[last].seq, page[last].change.op_id)) {
                 let moved = tx.execute(
                     "UPDATE sync_peer SET pull_cursor = ?2, pull_op = ?3 WHERE id = ?1 AND pull_cursor < ?2",

@@ -111,9 +111,6 @@ pub struct Store {
     /// How many threads wait for the writer connection now: a long pull's transaction ends early
     /// for them (`Store::apply_page`).
     writers_waiting: AtomicUsize,
-    /// How many pulls are receiving changes now (`Store::begin_receiving`): while any is, commits
-    /// leave the WAL's checkpoints to the sync engine, outside the writer's lock.
-    receiving: AtomicUsize,
 }
 
 /// A read: a snapshot of the database on the read-only connection. It dereferences to a
@@ -408,7 +405,6 @@ impl Store {
             config,
             drill,
             writers_waiting: AtomicUsize::new(0),
-            receiving: AtomicUsize::new(0),
         })
     }
 
@@ -601,46 +597,6 @@ impl Store {
         self.writers_waiting.load(Ordering::SeqCst) > 0
     }
 
-    /// Whether a pull is receiving changes (see `begin_receiving`).
-    pub(crate) fn is_receiving(&self) -> bool {
-        self.receiving.load(Ordering::SeqCst) > 0
-    }
-
-    /// A pull starts receiving changes: until `end_receiving`, no commit checkpoints the WAL into the
-    /// database file (each received transaction's commit would have, every time, holding the writer
-    /// and so delaying the person's writes, which would then checkpoint on their own commits); the
-    /// engine calls `checkpoint` between transactions instead, outside the writer's lock, while the
-    /// app's writes go on.
-    pub fn begin_receiving(&self) {
-        self.receiving.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// The pull has ended (or failed): commits checkpoint again, and the WAL is checkpointed now
-    /// (best effort: a checkpoint that fails is done by the next commit). An end with no pull
-    /// receiving changes nothing.
-    pub fn end_receiving(&self) -> Result<()> {
-        match self.receiving.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) {
-            Ok(1) => {}
-            _ => return Ok(()),
-        }
-        {
-            let writer = self.lock_writer();
-            writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
-            writer.pragma_update(None, "cache_size", CACHE_KIB)?;
-            writer.execute_batch("PRAGMA shrink_memory")?;
-        }
-        let _ = self.checkpoint();
-        Ok(())
-    }
-
-    /// Copies the WAL's committed pages into the database file (a passive checkpoint), on a
-    /// connection of its own: the writer's lock is not taken, and writes go on meanwhile.
-    pub fn checkpoint(&self) -> Result<()> {
-        let conn = open_writer(&self.config, &self.database_key())?;
-        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-        Ok(())
-    }
-
     /// The key the database is under now.
     pub(crate) fn database_key(&self) -> DatabaseKey {
         self.key.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -746,12 +702,8 @@ fn new_node(conn: &Connection, clock: &dyn Clock, fingerprint: &str) -> Result<U
     }
 }
 
-/// The WAL's size, in pages, at which a commit checkpoints it (SQLite's default).
-pub(crate) const WAL_AUTOCHECKPOINT: i64 = 1000;
 /// Each connection's page cache, in KiB as `PRAGMA cache_size` takes it (negative): 64 MiB.
 const CACHE_KIB: i64 = -65536;
-/// The writer's page cache while a pull receives changes: 256 MiB.
-pub(crate) const RECEIVING_CACHE_KIB: i64 = -262144;
 
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock cannot leave a transaction open (rusqlite rolls back on drop),
@@ -859,35 +811,5 @@ pub(crate) fn describe(e: &rusqlite::Error) -> String {
         Some(SqliteCode::NotADatabase) => "its pages cannot be decrypted".into(),
         Some(SqliteCode::DatabaseCorrupt) => "its structure is malformed".into(),
         _ => e.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn commits_leave_checkpoints_to_a_pull_while_it_receives_and_take_them_back_after() {
-        let dir = tempfile::TempDir::new().unwrap();
-        let store = Store::open(StoreConfig::in_dir(dir.path()), Arc::new(crate::store::clock::SystemClock)).unwrap();
-        let pragma =
-            |name: &str| store.lock_writer().query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0)).unwrap();
-        assert_eq!((pragma("wal_autocheckpoint"), pragma("cache_size")), (WAL_AUTOCHECKPOINT, CACHE_KIB));
-        store.begin_receiving();
-        store.apply_changes(&[]).unwrap();
-        assert_eq!((pragma("wal_autocheckpoint"), pragma("cache_size")), (0, RECEIVING_CACHE_KIB));
-        // Two pulls at once: the first to end leaves the other receiving.
-        store.begin_receiving();
-        store.end_receiving().unwrap();
-        store.apply_changes(&[]).unwrap();
-        assert_eq!(pragma("wal_autocheckpoint"), 0);
-        store.end_receiving().unwrap();
-        assert_eq!((pragma("wal_autocheckpoint"), pragma("cache_size")), (WAL_AUTOCHECKPOINT, CACHE_KIB));
-        // An end with no pull changes nothing, and commits go on checkpointing.
-        store.end_receiving().unwrap();
-        assert!(!store.is_receiving());
-        store.apply_changes(&[]).unwrap();
-        assert_eq!(pragma("wal_autocheckpoint"), WAL_AUTOCHECKPOINT);
-        store.checkpoint().unwrap();
     }
 }
