@@ -958,8 +958,7 @@ fn a_booking_moved_at_both_ends_on_two_pcs_keeps_one_whole_time() {
 /// for the rest again), and the rest goes in the next transaction; nothing is lost or taken twice.
 #[test]
 fn a_pulled_page_gives_way_to_a_persons_write_and_the_rest_follows() {
-    use lifeboat_core::replica::peers::NewPeer;
-    use lifeboat_protocol::wire::{Enrolled, Sequenced};
+    use lifeboat_protocol::wire::Sequenced;
 
     let a = empty_node();
     let admin = a.store.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
@@ -976,17 +975,7 @@ fn a_pulled_page_gives_way_to_a_persons_write_and_the_rest_follows() {
         })
         .unwrap();
     let b = empty_node();
-    let enrolled = Enrolled {
-        device_id: Uuid::now_v7(),
-        token: "t".repeat(43),
-        practice_id: Uuid::now_v7(),
-        practice_name: "Kingfisher Vets".into(),
-        server_id: Uuid::now_v7(),
-        server_key: "0".repeat(64),
-    };
-    let new_peer =
-        NewPeer { name: "Relay".into(), url: "https://192.0.2.1:8443".into(), cert_sha256: "a".repeat(64), enrolled };
-    let peer = b.store.add_peer(None, &new_peer).unwrap();
+    let peer = joined_relay(&b.store);
     let page = |after: &[lifeboat_protocol::wire::Mark], first: i64| -> Vec<Sequenced> {
         a.store
             .changes_missing_from(after, 100_000)

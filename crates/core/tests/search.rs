@@ -292,8 +292,7 @@ fn clients_a_stopped_pull_left_waiting_are_indexed_at_the_next_open() {
 /// own transaction; every other client the page touched waits for `index_pending`.
 #[test]
 fn a_pulled_page_takes_a_merged_clients_and_animals_words_out_at_once_and_leaves_the_rest_to_wait() {
-    use lifeboat_core::replica::peers::NewPeer;
-    use lifeboat_protocol::wire::{Enrolled, Sequenced};
+    use lifeboat_protocol::wire::Sequenced;
 
     let (_dir, a, clock) = store_and_clock();
     let admin = a.create_practice(&example::practice_setup("admin", PASSWORD)).unwrap();
@@ -320,25 +319,7 @@ fn a_pulled_page_takes_a_merged_clients_and_animals_words_out_at_once_and_leaves
     // The new PC joins and pulls what there is so far, then catches its index up.
     let other_dir = TempDir::new().unwrap();
     let b = Store::open(StoreConfig::in_dir(other_dir.path()), clock.clone()).unwrap();
-    let enrolled = Enrolled {
-        device_id: Uuid::now_v7(),
-        token: "t".repeat(43),
-        practice_id: Uuid::now_v7(),
-        practice_name: "Kingfisher Vets".into(),
-        server_id: Uuid::now_v7(),
-        server_key: "0".repeat(64),
-    };
-    let peer = b
-        .add_peer(
-            None,
-            &NewPeer {
-                name: "Relay".into(),
-                url: "https://192.0.2.1:8443".into(),
-                cert_sha256: "a".repeat(64),
-                enrolled,
-            },
-        )
-        .unwrap();
+    let peer = joined_relay(&b);
     let mut seq = 0i64;
     let mut pull = |to: &Store| {
         let page: Vec<Sequenced> = a

@@ -425,8 +425,8 @@ async fn apply_pulled(
         };
         // (A transaction that gave way to the person's write took fewer; the rest go in the next.)
         let taken = applied.taken;
-        if taken == 0 || taken > rest.len() {
-            return Err(SyncError::Internal(format!("a transaction took {taken} of {} changes", rest.len())));
+        if taken == 0 || taken > given {
+            return Err(SyncError::Internal(format!("a transaction took {taken} of the {given} changes it was given")));
         }
         rest = &rest[taken..];
         add(&mut report.applied, &applied);

@@ -185,3 +185,23 @@ pub fn raw_connection_with(dir: &std::path::Path, key: &[u8]) -> rusqlite::Conne
     conn.execute_batch("PRAGMA busy_timeout = 0").unwrap();
     conn
 }
+
+/// A new PC (`store` holds no practice yet) joined to a relay, as pairing leaves it: the peer its
+/// pulled pages are applied for (`Store::apply_page`). The relay itself is not there.
+pub fn joined_relay(store: &Store) -> lifeboat_core::replica::peers::Peer {
+    let enrolled = lifeboat_protocol::wire::Enrolled {
+        device_id: uuid::Uuid::now_v7(),
+        token: "t".repeat(43),
+        practice_id: uuid::Uuid::now_v7(),
+        practice_name: "Kingfisher Vets".into(),
+        server_id: uuid::Uuid::now_v7(),
+        server_key: "0".repeat(64),
+    };
+    let relay = lifeboat_core::replica::peers::NewPeer {
+        name: "Relay".into(),
+        url: "https://192.0.2.1:8443".into(),
+        cert_sha256: "a".repeat(64),
+        enrolled,
+    };
+    store.add_peer(None, &relay).unwrap()
+}
