@@ -2,8 +2,8 @@
 //! machine, so the ratio means something wherever it runs. Not a test: nothing here passes or fails.
 //!
 //! Run with `cargo run --release -p lifeboat-bench [-- GROUP...] [--size S,M,L,XL] [--iterations N]`
-//! (groups: write, open, reception, consult, startup, import, sync; ingest, apply and pull when
-//! named);
+//! (groups: write, open, reception, consult, startup, import, sync; ingest, apply, pull and push
+//! when named);
 //! `--help`.
 //! Every figure is also written to a JSON file (`--json PATH`, by default `lifeboat-bench.json`).
 //!
@@ -530,8 +530,8 @@ fn consult_room(dir: &Path, iterations: usize) {
 }
 
 /// The groups that may be named.
-const GROUPS: [&str; 10] =
-    ["write", "open", "reception", "consult", "startup", "import", "sync", "ingest", "apply", "pull"];
+const GROUPS: [&str; 11] =
+    ["write", "open", "reception", "consult", "startup", "import", "sync", "ingest", "apply", "pull", "push"];
 
 const USAGE: &str = "Usage: lifeboat-bench [GROUP...] [--size SIZE[,SIZE...]] [--iterations N] [--json PATH]
                       [--practice DIR] [--changes N]
@@ -542,8 +542,9 @@ them to a JSON file.
   GROUP...         run only these groups: write, open, reception, consult, startup, import,
                    sync (by default all of these; startup needs the desktop app built with
                    --release beside this binary, and Xvfb); ingest (the hub's alone), apply (applying changes
-                   without the network, for profiling) and pull (sync's push and pull of --changes
-                   changes alone, for trying a change to the pull) run only when named. `--only
+                   without the network, for profiling), pull (sync's push and pull of --changes
+                   changes alone, for trying a change to the pull) and push (the push alone)
+                   run only when named. `--only
                    a,b` is the same as naming them
   --size SIZES     the practice sizes to measure reception and consult on (S, M, L, XL; default
                    L); with more than one, a scaling table follows. import and sync use L (or
@@ -551,7 +552,7 @@ them to a JSON file.
   --iterations N   samples per figure (default 1000)
   --json PATH      where to write the figures (default lifeboat-bench.json)
   --practice DIR   a practice made by `lifeboat demo --size L` (instead of a generated one)
-  --changes N      with apply and pull: how many changes (default 30000)
+  --changes N      with apply, pull and push: how many changes (default 30000)
   --help           this text";
 
 /// The command line, checked: anything unknown is refused with the usage (exit 2), never run.
@@ -699,7 +700,11 @@ fn main() {
     }
     if named("pull") {
         report::context(&format!("{main_size:?}"), "pull");
-        sync::pull_only(&practice(main_size, args.practice.as_ref()), args.changes);
+        sync::push_pull_only(&practice(main_size, args.practice.as_ref()), args.changes, true);
+    }
+    if named("push") {
+        report::context(&format!("{main_size:?}"), "push");
+        sync::push_pull_only(&practice(main_size, args.practice.as_ref()), args.changes, false);
     }
     if args.sizes.len() > 1 {
         report::print_scaling(&sizes);

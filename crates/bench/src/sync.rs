@@ -92,7 +92,7 @@ fn fresh() -> (tempfile::TempDir, Arc<Store>) {
 
 /// Push and pull of `n` changes taken from the L practice's journal (registrations, bookings, the
 /// practice's set-up: what a real backlog holds).
-async fn push_pull(l_practice: &Path, n: usize) {
+async fn push_pull(l_practice: &Path, n: usize, pull: bool) {
     println!("\nSync of {n} changes over loopback HTTPS (real engine, relay on SQLite, TLS)");
     let source = Store::open(StoreConfig::in_dir(l_practice), Arc::new(SystemClock)).unwrap();
     let changes = source.changes_missing_from(&[], n as u32).unwrap();
@@ -118,6 +118,16 @@ async fn push_pull(l_practice: &Path, n: usize) {
     let pushed = start.elapsed();
     // (And the sign-in of the admin who paired this PC.)
     assert_eq!(report.pushed, n as u64 + 1);
+    if !pull {
+        println!(
+            "  push {n} changes to the relay                {:>7.2} s   {:>9.0} changes/s",
+            secs(pushed),
+            n as f64 / secs(pushed)
+        );
+        crate::report::seconds(&format!("push {n} changes"), secs(pushed));
+        running.stop().await;
+        return;
+    }
 
     // A new PC pulls and applies everything, while a person keeps working on it.
     let (_b_dir, b) = fresh();
@@ -220,7 +230,9 @@ async fn hub_ingest() {
     println!("\nHub ingest: {PRACTICES} practices' backlogs of {BACKLOG} changes into PostgreSQL, 8 at a time");
     let cluster = lifeboat_hub::pg_cluster::PgCluster::start().expect("PostgreSQL (scripts/setup --test installs it)");
     let url = cluster.hub_database("hub_bench").unwrap();
-    let hub = Arc::new(HubStore::Postgres(lifeboat_hub::store::postgres::PgStore::connect(&url).await.unwrap()));
+    let pg = lifeboat_hub::store::postgres::PgStore::connect(&url).await.unwrap();
+    warm(pg.pool()).await;
+    let hub = Arc::new(HubStore::Postgres(pg));
     let mut backlogs = Vec::new();
     for p in 0..PRACTICES {
         let practice = uuid::Uuid::now_v7();
@@ -251,14 +263,20 @@ async fn hub_ingest() {
         ));
     }
     let total = PRACTICES as f64 * BACKLOG as f64;
+    // Each push takes its changes as the server has them once a request is read: owned, copied here
+    // before the clock starts.
+    let mut pushes: Vec<Vec<(Device, Vec<Change>)>> = vec![Vec::new(); 8];
+    for (i, (device, changes)) in backlogs.iter().enumerate() {
+        pushes[i % 8].push((device.clone(), changes.clone()));
+    }
     let backlogs = Arc::new(backlogs);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for worker in 0..8 {
-        let (hub, backlogs) = (hub.clone(), backlogs.clone());
+    for worker in pushes {
+        let hub = hub.clone();
         tasks.push(tokio::spawn(async move {
-            for (device, changes) in backlogs.iter().skip(worker).step_by(8) {
-                hub.push(device, changes.clone(), Vec::new()).await.unwrap();
+            for (device, changes) in worker {
+                hub.push(&device, changes, Vec::new()).await.unwrap();
             }
         }));
     }
@@ -269,6 +287,7 @@ async fn hub_ingest() {
 
     // Baseline: the same rows into a plain table, by the same kind of statement, same concurrency.
     let pool = sqlx::PgPool::connect(&cluster.superuser_url("hub_bench")).await.unwrap();
+    warm(&pool).await;
     let columns = "practice_id uuid, seq bigint, op_id uuid, node_id uuid, node_seq bigint, hlc bigint, content_hash text, body text";
     // The baseline: a plain table. Beside it, for seeing where the time goes, the same rows into a
     // table with the hub's keys (its primary key and two unique keys), and with its reference to the
@@ -305,6 +324,17 @@ async fn hub_ingest() {
         100.0 * secs(bare) / secs(ours),
         100.0 * secs(keyed) / secs(ours)
     );
+}
+
+/// Opens the eight connections the figures use before the clock starts (a pool opens them as they
+/// are first wanted, and a new server process costs milliseconds), on both sides alike.
+async fn warm(pool: &sqlx::PgPool) {
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query("SELECT 1").execute(&mut *conn).await.unwrap();
+        held.push(conn);
+    }
 }
 
 type Backlogs = Arc<Vec<(lifeboat_hub::store::Device, Vec<Change>)>>;
@@ -359,10 +389,10 @@ pub fn apply_only(l_practice: &Path, n: usize) {
     println!("apply {n} changes: {:.2} s", secs(start.elapsed()));
 }
 
-/// One push and pull of `n` changes alone (no hub ingest).
-pub fn pull_only(l_practice: &Path, n: usize) {
+/// One push and pull of `n` changes alone (no hub ingest), or the push alone.
+pub fn push_pull_only(l_practice: &Path, n: usize, pull: bool) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(push_pull(l_practice, n));
+    runtime.block_on(push_pull(l_practice, n, pull));
 }
 
 /// The hub ingest alone.
@@ -375,7 +405,7 @@ pub fn run(l_practice: &Path) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         for n in [10_000, 100_000] {
-            push_pull(l_practice, n).await;
+            push_pull(l_practice, n, true).await;
         }
         hub_ingest().await;
     });

@@ -178,3 +178,101 @@ async fn lab_results_with_large_files_travel_in_pages_that_fit_the_servers_limit
     let relay = Relay::start().await;
     lab_files_travel_through(&relay).await;
 }
+
+/// A person saves a change on a PC while a long pull is being applied there, through the sync
+/// engine and the relay: the save goes in between the pull's transactions, the pull then brings in
+/// the rest, each change once, and both PCs end with the same records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_save_goes_in_while_a_long_pull_applies_and_the_pull_then_finishes() {
+    let relay = Relay::start().await;
+    let (a, admin) = first_pc();
+    let practice = practice_id(&a.store);
+    let code = relay.code(practice, "Riverside Vets").await;
+    let peer_a =
+        pair(&a.store, Some(admin.clone()), "Practice relay", &relay.address(), &code, "Reception").await.unwrap();
+    sync_once(&a.store, peer_a.id, &SyncOptions::default(), &quiet).await.unwrap();
+    let b = pc();
+    let code = relay.code(practice, "Riverside Vets").await;
+    let peer_b = pair(&b.store, None, "Practice relay", &relay.address(), &code, "Consult room").await.unwrap();
+    sync_once(&b.store, peer_b.id, &SyncOptions::default(), &quiet).await.unwrap();
+    let admin_b = b.store.login("admin", PASSWORD).unwrap();
+
+    // The first PC registers 3,000 clients (a day's backlog of a busy practice) and sends them.
+    const CLIENTS: i64 = 3000;
+    let desk = a.store.login("desk", PASSWORD).unwrap();
+    a.store
+        .write(&desk, |w| {
+            for i in 0..CLIENTS {
+                let phone = format!("07700 9{i:05}");
+                w.register_client(&NewClient { last_name: format!("Client {i}"), phone, ..Default::default() })?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    sync_once(&a.store, peer_a.id, &SyncOptions::default(), &quiet).await.unwrap();
+
+    // The second PC pulls them in pages of 1,000, each applied in one transaction. Once the first
+    // page is in, the person waits until the next page's transaction holds the database (another
+    // connection cannot begin one), and saves a change: the transaction gives way part-way through
+    // its page, and the engine applies the rest of the page after the save.
+    let held = |store: &lifeboat_core::Store| -> i64 {
+        store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM client WHERE last_name LIKE 'Client %'", [], |r| r.get(0))?))
+            .unwrap()
+    };
+    let first_page_in = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let person = {
+        let (store, admin_b, first_page_in) = (b.store.clone(), admin_b.clone(), first_page_in.clone());
+        let raw = raw_connection(&b.dir);
+        std::thread::spawn(move || {
+            let since = std::time::Instant::now();
+            while !first_page_in.load(std::sync::atomic::Ordering::SeqCst)
+                || raw.execute_batch("BEGIN IMMEDIATE; ROLLBACK").is_ok()
+            {
+                assert!(since.elapsed().as_secs() < 120, "the second page's transaction never began");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let update = lifeboat_core::StaffUpdate { qualifications: Some("BVSc".into()), ..Default::default() };
+            store.update_staff(&admin_b, admin_b.staff_id, &update).unwrap();
+        })
+    };
+    let progress = {
+        let first_page_in = first_page_in.clone();
+        move |_: lifeboat_sync::engine::Progress| first_page_in.store(true, std::sync::atomic::Ordering::SeqCst)
+    };
+    let options = SyncOptions { page: 1000, apply_chunk: 1000, ..SyncOptions::default() };
+    let report = sync_once(&b.store, peer_b.id, &options, &progress).await.unwrap();
+    person.join().unwrap();
+    // (Beside the clients: the desk's sign-in on the first PC, and this PC's own admin sign-in, sent
+    // by this sync's push and received back as a duplicate.)
+    assert_eq!(
+        (report.pulled, report.applied.new, report.applied.duplicates, report.applied.quarantined),
+        (CLIENTS as u64 + 2, CLIENTS as u32 + 1, 1, 0)
+    );
+    assert_eq!(held(&b.store), CLIENTS);
+
+    // The person's change lies between pulled changes in the second PC's journal.
+    let (before, after): (i64, i64) = b
+        .store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT (SELECT count(*) FROM journal j JOIN journal s ON s.seq = (SELECT max(seq) FROM journal WHERE entity = 'staff' AND kind = 'update')
+                         WHERE j.entity = 'client' AND j.seq < s.seq),
+                        (SELECT count(*) FROM journal j JOIN journal s ON s.seq = (SELECT max(seq) FROM journal WHERE entity = 'staff' AND kind = 'update')
+                         WHERE j.entity = 'client' AND j.seq > s.seq)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap();
+    assert!(before > 0 && after > 0 && before + after == CLIENTS, "{before} clients before the save, {after} after");
+    let me = b.store.list_staff(&admin_b).unwrap().into_iter().find(|s| s.id == admin_b.staff_id).unwrap();
+    assert_eq!(me.qualifications, "BVSc");
+    assert!(b.store.verify_audit().unwrap().is_intact());
+
+    // The save travels back, and both PCs hold the same records.
+    sync_once(&b.store, peer_b.id, &SyncOptions::default(), &quiet).await.unwrap();
+    sync_once(&a.store, peer_a.id, &SyncOptions::default(), &quiet).await.unwrap();
+    assert_eq!(a.store.dump().unwrap(), b.store.dump().unwrap());
+    assert_eq!(b.store.doctor().unwrap().search_index_differences, 0);
+}

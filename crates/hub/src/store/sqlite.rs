@@ -521,7 +521,13 @@ fn push(c: &mut Connection, practice: Uuid, device_id: Uuid, changes: &[Change],
         )?;
         let p = practice.to_string();
         let d = device_id.to_string();
+        // Each node's mark moves once, to its last change here (changes of a node come in order).
+        let mut marks_after: Vec<(Uuid, i64)> = Vec::new();
         for ch in &new {
+            match marks_after.iter_mut().find(|(node, _)| *node == ch.node_id) {
+                Some(slot) => slot.1 = ch.node_seq,
+                None => marks_after.push((ch.node_id, ch.node_seq)),
+            }
             last += 1;
             let body = serde_json::to_string(ch).map_err(|e| HubError::Store(e.to_string()))?;
             insert.execute(params![
@@ -536,7 +542,9 @@ fn push(c: &mut Connection, practice: Uuid, device_id: Uuid, changes: &[Change],
                 d,
                 received
             ])?;
-            mark.execute(params![p, ch.node_id.to_string(), ch.node_seq])?;
+        }
+        for (node, seq) in marks_after {
+            mark.execute(params![p, node.to_string(), seq])?;
         }
     }
     tx.execute("UPDATE practice SET last_seq = ?2 WHERE id = ?1", params![practice.to_string(), last])?;

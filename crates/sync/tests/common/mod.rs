@@ -76,6 +76,18 @@ pub fn first_pc() -> (Pc, Session) {
     (pc, admin)
 }
 
+/// A connection of its own to a PC's database file, beside the store's (for seeing it held).
+pub fn raw_connection(dir: &TempDir) -> rusqlite::Connection {
+    let key: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(StoreConfig::KEY_FILE)).unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join(StoreConfig::DATABASE_FILE)).unwrap();
+    let pragma =
+        format!("x'{}{}'", key["keys"][0]["plain"].as_str().unwrap(), key["keys"][0]["salt"].as_str().unwrap());
+    conn.pragma_update(None, "key", pragma).unwrap();
+    conn.busy_timeout(std::time::Duration::ZERO).unwrap();
+    conn
+}
+
 pub fn practice_id(store: &Store) -> Uuid {
     store.practice_summary().unwrap().unwrap().0
 }
