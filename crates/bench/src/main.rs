@@ -653,7 +653,7 @@ fn main() {
     if cfg!(debug_assertions) {
         println!("warning: a debug build; run with --release for figures that mean anything");
     }
-    // Named groups only, or every group but the three that run only when named.
+    // Named groups only, or every group but the four that run only when named.
     let named = |name: &str| args.only.as_ref().is_some_and(|o| o.iter().any(|n| n == name));
     let runs = |name: &str| args.only.is_none() || named(name);
     println!("lifeboat-bench: {iterations} iterations per figure, baselines measured in the same run");

@@ -124,7 +124,7 @@ async fn push_pull(l_practice: &Path, n: usize, pull: bool) {
             secs(pushed),
             n as f64 / secs(pushed)
         );
-        crate::report::seconds(&format!("push {n} changes"), secs(pushed));
+        crate::report::seconds(&format!("push {n} changes to the relay"), secs(pushed));
         running.stop().await;
         return;
     }
@@ -270,6 +270,10 @@ async fn hub_ingest() {
         pushes[i % 8].push((device.clone(), changes.clone()));
     }
     let backlogs = Arc::new(backlogs);
+    // Each timed part starts after a checkpoint, so that none pays for the one before's writes.
+    let pool = sqlx::PgPool::connect(&cluster.superuser_url("hub_bench")).await.unwrap();
+    warm(&pool).await;
+    sqlx::query("CHECKPOINT").execute(&pool).await.unwrap();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for worker in pushes {
@@ -286,8 +290,6 @@ async fn hub_ingest() {
     let ours = start.elapsed();
 
     // Baseline: the same rows into a plain table, by the same kind of statement, same concurrency.
-    let pool = sqlx::PgPool::connect(&cluster.superuser_url("hub_bench")).await.unwrap();
-    warm(&pool).await;
     let columns = "practice_id uuid, seq bigint, op_id uuid, node_id uuid, node_seq bigint, hlc bigint, content_hash text, body text";
     // The baseline: a plain table. Beside it, for seeing where the time goes, the same rows into a
     // table with the hub's keys (its primary key and two unique keys), and with its reference to the
@@ -343,6 +345,7 @@ type Backlogs = Arc<Vec<(lifeboat_hub::store::Device, Vec<Change>)>>;
 /// the hub's and with the same concurrency (eight at a time), each backlog one statement.
 async fn bulk_insert_pg(pool: &sqlx::PgPool, backlogs: &Backlogs, name: &str, create: &str) -> Duration {
     sqlx::query(sqlx::AssertSqlSafe(create.to_string())).execute(pool).await.unwrap();
+    sqlx::query("CHECKPOINT").execute(pool).await.unwrap();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..8 {
