@@ -431,8 +431,10 @@ impl Batch<'_> {
         }
         if entity == Entity::Client {
             names.push("search_rowid".into());
-            let next: i64 =
-                self.conn.query_row("SELECT coalesce(max(search_rowid), 0) + 1 FROM client", [], |r| r.get(0))?;
+            let next: i64 = self
+                .conn
+                .prepare_cached("SELECT coalesce(max(search_rowid), 0) + 1 FROM client")?
+                .query_row([], |r| r.get(0))?;
             values.push(Sql::Integer(next));
         }
         let marks = vec!["?"; names.len()].join(", ");
