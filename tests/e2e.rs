@@ -2087,26 +2087,32 @@ async fn every_command_answers_each_role_as_the_permission_table_says_and_hostil
             .map(|(command, args, _)| serde_json::json!({ "command": command, "args": args }))
             .collect();
         let paths = serde_json::json!(["/dev/zero", "/", pipe.display().to_string()]);
-        // Thousands of calls in one script: a hang guard of minutes, not a measure of speed (on a
-        // busy 2-core machine the run takes well over WebKitWebDriver's 30 s default).
+        // Hundreds of calls in one script: a hang guard of minutes, not a measure of speed (on a
+        // busy 2-core machine a script can take well over WebKitWebDriver's 30 s default).
         app.client
             .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(Some(Duration::from_secs(300)), None, None))
             .await
             .unwrap();
         for (role, user, password) in accounts.iter().filter(|a| matches!(a.0, Role::Admin | Role::Vet)) {
-            let answers = app
-                .client
-                .execute_async(
-                    IPC_HARNESS_HOSTILE,
-                    vec![
-                        serde_json::json!(hostile_plan),
-                        serde_json::json!({ "username": user, "password": password }),
-                        paths.clone(),
-                    ],
-                )
-                .await
-                .unwrap();
-            let answers = answers.as_array().unwrap_or_else(|| panic!("the hostile run: {answers}"));
+            // A few commands to a script: one script for the whole run answered megabytes at once
+            // after minutes, and WebKitWebDriver now and then could not parse it. A failure names
+            // the part's commands.
+            let parts: Vec<&[serde_json::Value]> = hostile_plan.chunks(4).collect();
+            let mut answers = Vec::new();
+            for (i, part) in parts.iter().enumerate() {
+                let person = if i == 0 { serde_json::json!({ "username": user, "password": password }) } else { serde_json::Value::Null };
+                let last = i + 1 == parts.len();
+                let commands: Vec<&str> = part.iter().map(|s| s["command"].as_str().unwrap()).collect();
+                let answered = app
+                    .client
+                    .execute_async(IPC_HARNESS_HOSTILE, vec![serde_json::json!(part), person, paths.clone(), serde_json::json!(last)])
+                    .await
+                    .unwrap_or_else(|e| panic!("the hostile run as {role}, commands {commands:?}: {e}"));
+                match answered {
+                    serde_json::Value::Array(some) => answers.extend(some),
+                    other => panic!("the hostile run as {role}, commands {commands:?}: {other}"),
+                }
+            }
             // Signed in throughout: a lost session would make the rest of the run say nothing.
             let faults: Vec<String> = answers
                 .iter()
@@ -2586,11 +2592,12 @@ const done = arguments[arguments.length - 1];
 "#
 );
 
-/// In the page: signed in as `arguments[1]`, calls every command of `arguments[0]` again and again,
-/// each time with one argument (one leaf of its JSON) replaced by a hostile value.
+/// In the page: calls every command of `arguments[0]` again and again, each time with one argument
+/// (one leaf of its JSON) replaced by a hostile value; signs in as `arguments[1]` first unless it is
+/// null (a later part of one run), and signs out at the end when `arguments[3]` is true.
 const IPC_HARNESS_HOSTILE: &str = ipc_harness!(
     r#"
-const [plan, person, paths] = arguments;
+const [plan, person, paths, last] = arguments;
 const done = arguments[arguments.length - 1];
 const texts = ['', ' ', 'x'.repeat(100000), '\u202Eevil\u202C name', 'a\u0000b\u0007c\u001b[2J', '<img src=x onerror=alert(1)>',
   '%_*"\'\\', '+262142-12-31', '-000001-01-01', '9999-12-31T23:59:59', '2026-02-30', '1e309', 'NaN', '\uD800', '𝔘🙂'];
@@ -2605,9 +2612,10 @@ const put = (v, path, x) => {
 };
 const at = (v, path) => path.reduce((o, k) => o[k], v);
 (async () => {
-  await ipc.invoke('logout').catch(() => {});
+  // Signs in on the first part of a run only (person is null after it).
+  if (person) await ipc.invoke('logout').catch(() => {});
   // The matrix's wrong passwords (a few a role) may ask for a wait of some seconds first.
-  for (let tries = 0; ; tries++) {
+  for (let tries = 0; person; tries++) {
     try {
       await ipc.invoke('login', { username: person.username, password: person.password });
       break;
@@ -2632,7 +2640,7 @@ const at = (v, path) => path.reduce((o, k) => o[k], v);
       }
     }
   }
-  await ipc.invoke('logout').catch(() => {});
+  if (last) await ipc.invoke('logout').catch(() => {});
   return answers;
 })().then(done, (e) => done('harness failed: ' + JSON.stringify(e)));
 "#
