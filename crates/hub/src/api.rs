@@ -230,7 +230,7 @@ async fn hello(
     Body(h): Body<Hello>,
 ) -> HubResult<Json<HelloReply>> {
     check_protocol(h.protocol)?;
-    if h.app_version.len() > 40 {
+    if h.app_version.chars().count() > 40 {
         return Err(HubError::BadRequest("app_version is longer than 40 characters".into()));
     }
     let (marks, last_seq) = hub.store.marks(device.practice_id).await?;
@@ -253,10 +253,11 @@ async fn hello(
 /// number, or a gap.
 #[utoipa::path(post, path = "/v1/push", request_body = Push, security(("device_token" = [])), responses(
     (status = 200, description = "How many were new", body = PushReply),
-    (status = 400, description = "The request is not valid (a change is malformed or does not match its hash)", body = ErrorBody),
+    (status = 400, description = "The request is not valid", body = ErrorBody),
     (status = 401, description = "No valid credential", body = ErrorBody),
     (status = 403, description = "The device is revoked", body = ErrorBody),
     (status = 409, description = "The changes contradict what the server holds", body = ErrorBody),
+    (status = 422, description = "A change does not match its content hash (unprocessable)", body = ErrorBody),
     (status = 429, description = "Too many requests", body = ErrorBody),
 ))]
 async fn push(State(hub): State<Arc<Hub>>, Authed(device): Authed, Body(p): Body<Push>) -> HubResult<Json<PushReply>> {
@@ -307,7 +308,7 @@ async fn verify(
     let theirs: std::collections::BTreeMap<&str, &DaySummary> = v.days.iter().map(|d| (d.day.as_str(), d)).collect();
     // Today's changes may still be on their way in either direction: only earlier days are compared
     // (the client's today, which it names).
-    if v.before.len() != 10 {
+    if v.before.len() != 10 || chrono::NaiveDate::parse_from_str(&v.before, "%Y-%m-%d").is_err() {
         return Err(HubError::BadRequest("before must be a date, YYYY-MM-DD".into()));
     }
     let today = v.before.clone();
@@ -330,6 +331,7 @@ async fn verify(
     (status = 400, description = "The request is not valid", body = ErrorBody),
     (status = 401, description = "No valid credential", body = ErrorBody),
     (status = 403, description = "The device is revoked", body = ErrorBody),
+    (status = 409, description = "The chain ends before the head last signed: it was cut short (refused)", body = ErrorBody),
     (status = 429, description = "Too many requests", body = ErrorBody),
 ))]
 async fn audit_head(
@@ -443,4 +445,21 @@ async fn handover(
         })
         .await?;
     Ok(Json(HandoverSent { id: h.id, to_practice: target.id, to_practice_name: target.name }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The description states the protocol version as a number written in an attribute: it must be
+    /// the one this build speaks.
+    #[test]
+    fn the_description_names_the_protocol_this_build_speaks() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        for message in ["Enrol", "Hello"] {
+            let protocol = &doc["components"]["schemas"][message]["properties"]["protocol"];
+            assert_eq!(protocol["minimum"], json!(PROTOCOL_VERSION), "{message}");
+            assert_eq!(protocol["maximum"], json!(PROTOCOL_VERSION), "{message}");
+        }
+    }
 }

@@ -10,6 +10,10 @@ use lifeboat_protocol::ErrorBody;
 pub enum HubError {
     #[error("{0}")]
     BadRequest(String),
+    /// Well formed, but not what it claims to be: a change whose content does not match its content
+    /// hash (what the OpenAPI description cannot say).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -35,6 +39,7 @@ impl HubError {
     pub fn code(&self) -> &'static str {
         match self {
             HubError::BadRequest(_) => "bad_request",
+            HubError::Unprocessable(_) => "unprocessable",
             HubError::Unauthorized(_) => "unauthorized",
             HubError::Forbidden(_) => "forbidden",
             HubError::NotFound(_) => "not_found",
@@ -49,6 +54,7 @@ impl HubError {
     pub fn status(&self) -> StatusCode {
         match self {
             HubError::BadRequest(_) | HubError::UnsupportedVersion(_) => StatusCode::BAD_REQUEST,
+            HubError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             HubError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             HubError::Forbidden(_) => StatusCode::FORBIDDEN,
             HubError::NotFound(_) => StatusCode::NOT_FOUND,

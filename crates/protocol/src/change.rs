@@ -19,17 +19,25 @@ pub struct Change {
     pub op_id: Uuid,
     pub node_id: Uuid,
     /// Dense, gap-free sequence of the node that made the change, from 1.
+    #[serde(deserialize_with = "crate::whole::i64")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub node_seq: i64,
     /// Hybrid logical clock stamp: milliseconds since 1970 shifted left 16 bits, plus a counter.
+    #[serde(deserialize_with = "crate::whole::i64")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub hlc: i64,
     /// The schema version of the database that made it.
+    #[serde(deserialize_with = "crate::whole::u32")]
+    #[cfg_attr(feature = "openapi", schema(value_type = u64, minimum = 0, maximum = 4294967295_u64))]
     pub schema_version: u32,
     /// The member of staff who made it.
     pub actor_id: Uuid,
     /// The kind of record (`client`, `appointment`, `consultation`, ...).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z_]{1,40}$"))]
     pub entity: String,
     pub entity_id: Uuid,
     /// `create` or `update`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(create|update)$"))]
     pub kind: String,
     /// Only the fields that changed.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -37,7 +45,9 @@ pub struct Change {
     /// For an update of a mutable record: each changed field's clock before the change.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub base: Value,
-    /// SHA-256 (hex) of the canonical encoding.
+    /// SHA-256 (hex) of the canonical encoding. A change whose content does not match it is
+    /// refused (422, `unprocessable`).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub content_hash: String,
 }
 

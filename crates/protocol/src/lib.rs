@@ -4,6 +4,7 @@
 //! - `bundle` (feature `bundle`): bundle files, signed and encrypted;
 //! - `canonical`: the canonical encoding that the content hash covers;
 //! - `pairing`: the code a device types to join a server;
+//! - `whole`: integer fields that also read `324.0`, as JSON Schema allows;
 //! - `wire`: the versioned messages of the HTTP API (hello, push, pull, verify, audit receipts,
 //!   enrolment, hand-over) and of bundle files.
 //!
@@ -15,6 +16,7 @@ pub mod bundle;
 pub mod canonical;
 pub mod change;
 pub mod pairing;
+pub mod whole;
 pub mod wire;
 
 pub use change::{Change, SECRET_FIELDS};

@@ -47,10 +47,15 @@ use utoipa::ToSchema;
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Enrol {
+    /// The protocol version the device speaks (this server: `PROTOCOL_VERSION`).
+    #[serde(deserialize_with = "crate::whole::u32")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub protocol: u32,
     /// The one-time enrolment code.
     pub code: String,
-    /// What the device is called in the server's list of devices ("Reception PC").
+    /// What the device is called in the server's list of devices ("Reception PC"): 1 to 100
+    /// characters, not all spaces.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = r"\S"))]
     pub device_name: String,
     /// The node id of the database on the device.
     pub node_id: Uuid,
@@ -75,8 +80,12 @@ pub struct Enrolled {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Hello {
+    /// The protocol version the device speaks (this server: `PROTOCOL_VERSION`).
+    #[serde(deserialize_with = "crate::whole::u32")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub protocol: u32,
-    /// The version of the app, for the server's list of devices.
+    /// The version of the app, for the server's list of devices (at most 40 characters).
+    #[cfg_attr(feature = "openapi", schema(max_length = 40))]
     pub app_version: String,
 }
 
@@ -129,6 +138,7 @@ pub struct Push {
 #[serde(deny_unknown_fields)]
 pub struct Tip {
     pub node_id: Uuid,
+    #[serde(deserialize_with = "crate::whole::i64")]
     pub seq: i64,
     pub op_id: Uuid,
 }
@@ -151,8 +161,14 @@ pub struct PushReply {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Pull {
+    /// The practice sequence number pulled up to (0 at the start).
+    #[serde(deserialize_with = "crate::whole::i64")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub after: i64,
     pub after_op: Option<Uuid>,
+    /// The most changes wanted in the page; the server sends 1 to `MAX_BATCH` (2,000) whatever is asked.
+    #[serde(deserialize_with = "crate::whole::u32")]
+    #[cfg_attr(feature = "openapi", schema(value_type = u64, minimum = 0, maximum = 4294967295_u64))]
     pub limit: u32,
 }
 
@@ -181,6 +197,7 @@ pub struct PullPage {
 pub struct DaySummary {
     /// `YYYY-MM-DD`.
     pub day: String,
+    #[serde(deserialize_with = "crate::whole::count")]
     pub count: u64,
     /// SHA-256 (hex) of the day's op ids, sorted, one per line.
     pub hash: String,
@@ -204,9 +221,12 @@ impl DaySummary {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Verify {
+    /// At most 100,000 days.
+    #[cfg_attr(feature = "openapi", schema(max_items = 100000))]
     pub days: Vec<DaySummary>,
     /// Only days before this one (`YYYY-MM-DD`, the client's today) are compared: later changes may
     /// still be on their way.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub before: String,
 }
 
@@ -224,7 +244,11 @@ pub struct VerifyReply {
 #[serde(deny_unknown_fields)]
 pub struct AuditHead {
     pub node_id: Uuid,
+    #[serde(deserialize_with = "crate::whole::i64")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub audit_seq: i64,
+    /// SHA-256, in hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-fA-F]{64}$"))]
     pub head_hash: String,
 }
 
@@ -277,6 +301,8 @@ pub struct HandoverOut {
     /// The record: owner, animal, clinical history, active prescriptions.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub record: Value,
+    /// At most 1,000 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub note: String,
 }
 
@@ -294,8 +320,9 @@ pub struct HandoverSent {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
-    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`, `refused`,
-    /// `cursor_unknown`, `too_large`, `rate_limited`, `unsupported_version` or `internal`.
+    /// `bad_request`, `unprocessable` (a change that does not match its content hash),
+    /// `unauthorized`, `forbidden`, `not_found`, `refused`, `cursor_unknown`, `rate_limited`,
+    /// `unsupported_version` or `internal`.
     pub code: String,
     pub message: String,
 }

@@ -131,7 +131,10 @@ pub fn check_change(c: &Change) -> HubResult<()> {
         return bad("its payload and base must be objects");
     }
     if !c.is_intact() {
-        return bad("its content does not match its content hash");
+        return Err(HubError::Unprocessable(format!(
+            "change {}: its content does not match its content hash",
+            c.op_id
+        )));
     }
     Ok(())
 }
@@ -248,10 +251,11 @@ impl Store {
 
     /// Enrols a device with a one-time code; returns the device and its new token.
     pub async fn enrol(&self, code: &str, name: &str, node_id: Uuid) -> HubResult<(Device, String)> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        // (Counted before the spaces are trimmed, as the OpenAPI description says.)
+        if name.chars().count() > 100 || name.trim().is_empty() {
             return Err(HubError::BadRequest("the device name must be 1 to 100 characters".into()));
         }
+        let name = name.trim();
         if code.len() > 64 {
             return Err(HubError::Unauthorized("that enrolment code is not valid".into()));
         }
