@@ -78,8 +78,19 @@ impl Hub {
             .route("/v1/openapi.json", get(openapi))
             .fallback(|| async { HubError::NotFound("there is no such request on this server".into()) })
             .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(axum::middleware::map_response(close_after_error))
             .with_state(self.clone())
     }
+}
+
+/// An answer given before the request's body is read (a refused credential, a rate limit, a wrong
+/// method) leaves the body unread, and the connection is then closed after the answer without a word:
+/// a client that sends its next request on it fails. Every error answer says `Connection: close`.
+async fn close_after_error(mut response: Response) -> Response {
+    if response.status().is_client_error() || response.status().is_server_error() {
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
+    response
 }
 
 fn now_text() -> String {
@@ -130,7 +141,7 @@ impl FromRequestParts<Arc<Hub>> for Authed {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.get(..7).filter(|s| s.eq_ignore_ascii_case("bearer ")).map(|_| &v[7..]))
             .ok_or_else(|| {
                 HubError::Unauthorized("this request needs the device's credential (Authorization: Bearer)".into())
             })?;
@@ -178,6 +189,15 @@ pub fn openapi_json() -> String {
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+}
+
+/// `YYYY-MM-DD` exactly (RFC 3339's full-date, what the description's `format: date` means), and a
+/// real date: chrono alone also reads `2024-1-01` or `+2024-01-01`.
+fn is_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
 }
 
 fn check_protocol(version: u32) -> HubResult<()> {
@@ -256,8 +276,7 @@ async fn hello(
     (status = 400, description = "The request is not valid", body = ErrorBody),
     (status = 401, description = "No valid credential", body = ErrorBody),
     (status = 403, description = "The device is revoked", body = ErrorBody),
-    (status = 409, description = "The changes contradict what the server holds", body = ErrorBody),
-    (status = 422, description = "A change does not match its content hash (unprocessable)", body = ErrorBody),
+    (status = 409, description = "Refused: the changes contradict what the server holds, a change does not match its content hash, or one is in the push twice", body = ErrorBody),
     (status = 429, description = "Too many requests", body = ErrorBody),
 ))]
 async fn push(State(hub): State<Arc<Hub>>, Authed(device): Authed, Body(p): Body<Push>) -> HubResult<Json<PushReply>> {
@@ -308,7 +327,7 @@ async fn verify(
     let theirs: std::collections::BTreeMap<&str, &DaySummary> = v.days.iter().map(|d| (d.day.as_str(), d)).collect();
     // Today's changes may still be on their way in either direction: only earlier days are compared
     // (the client's today, which it names).
-    if v.before.len() != 10 || chrono::NaiveDate::parse_from_str(&v.before, "%Y-%m-%d").is_err() {
+    if !is_date(&v.before) {
         return Err(HubError::BadRequest("before must be a date, YYYY-MM-DD".into()));
     }
     let today = v.before.clone();
@@ -382,6 +401,7 @@ async fn practices(State(hub): State<Arc<Hub>>, Authed(_device): Authed) -> HubR
     (status = 401, description = "No valid credential", body = ErrorBody),
     (status = 403, description = "The device is revoked", body = ErrorBody),
     (status = 404, description = "No such practice in the group", body = ErrorBody),
+    (status = 409, description = "Refused: the practice is the sender's own, or the other practice's stream stayed busy", body = ErrorBody),
     (status = 429, description = "Too many requests", body = ErrorBody),
 ))]
 async fn handover(
@@ -390,7 +410,7 @@ async fn handover(
     Body(h): Body<HandoverOut>,
 ) -> HubResult<Json<HandoverSent>> {
     if h.to_practice == device.practice_id {
-        return Err(HubError::BadRequest("a hand-over goes to another practice of the group".into()));
+        return Err(HubError::Refused("a hand-over goes to another practice of the group".into()));
     }
     if h.note.chars().count() > 1000 || !h.record.is_object() {
         return Err(HubError::BadRequest("the note is at most 1000 characters and the record an object".into()));
@@ -451,8 +471,8 @@ async fn handover(
 mod tests {
     use super::*;
 
-    /// The description states the protocol version as a number written in an attribute: it must be
-    /// the one this build speaks.
+    /// The description states the protocol version and the most changes in a push as numbers written
+    /// in attributes: they must be this build's.
     #[test]
     fn the_description_names_the_protocol_this_build_speaks() {
         let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
@@ -460,6 +480,64 @@ mod tests {
             let protocol = &doc["components"]["schemas"][message]["properties"]["protocol"];
             assert_eq!(protocol["minimum"], json!(PROTOCOL_VERSION), "{message}");
             assert_eq!(protocol["maximum"], json!(PROTOCOL_VERSION), "{message}");
+        }
+        assert_eq!(doc["components"]["schemas"]["Push"]["properties"]["changes"]["maxItems"], json!(MAX_BATCH));
+        assert_eq!(doc["components"]["schemas"]["Push"]["properties"]["tips"]["maxItems"], json!(MAX_TIPS));
+    }
+
+    /// A device name is refused when it is all spaces as Rust's `trim` has them; the description's
+    /// pattern (one character outside a class) must list exactly those characters.
+    #[test]
+    fn the_device_name_pattern_lists_the_spaces_the_hub_trims() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        let pattern = doc["components"]["schemas"]["Enrol"]["properties"]["device_name"]["pattern"].as_str().unwrap();
+        let class = pattern.strip_prefix("[^").and_then(|p| p.strip_suffix(']')).expect("a negated class");
+        // The class's characters: `\t`, `\r`, `\uXXXX` or themselves, and ranges `a-b`.
+        let mut chars = Vec::new();
+        let mut rest = class;
+        while !rest.is_empty() {
+            let (c, after) = match rest.strip_prefix('\\') {
+                Some(e) if e.starts_with('t') => ('\t', &e[1..]),
+                Some(e) if e.starts_with('r') => ('\r', &e[1..]),
+                Some(e) => (char::from_u32(u32::from_str_radix(&e[1..5], 16).unwrap()).unwrap(), &e[5..]),
+                None => (rest.chars().next().unwrap(), &rest[rest.chars().next().unwrap().len_utf8()..]),
+            };
+            chars.push(c);
+            rest = after;
+        }
+        let mut listed = std::collections::BTreeSet::new();
+        let mut i = 0;
+        while i < chars.len() {
+            if chars.get(i + 1) == Some(&'-') && i + 2 < chars.len() {
+                listed.extend(chars[i]..=chars[i + 2]);
+                i += 3;
+            } else {
+                listed.insert(chars[i]);
+                i += 1;
+            }
+        }
+        let spaces: std::collections::BTreeSet<char> =
+            (0..=0x10FFFF).filter_map(char::from_u32).filter(|c| c.is_whitespace()).collect();
+        assert_eq!(listed, spaces);
+    }
+
+    #[test]
+    fn a_date_is_written_yyyy_mm_dd_and_is_real() {
+        for good in ["2026-12-02", "2024-02-29", "0001-01-01", "9999-12-31"] {
+            assert!(is_date(good), "{good}");
+        }
+        for bad in [
+            "",
+            "2026-12-2",
+            " 2024-1-01",
+            "2024-01- 1",
+            "+2024-1-01",
+            "2023-02-29",
+            "2026/12/02",
+            "20261202xx",
+            "٢٠٢٦-١٢-٠٢",
+        ] {
+            assert!(!is_date(bad), "{bad}");
         }
     }
 }

@@ -10,18 +10,16 @@ use lifeboat_protocol::ErrorBody;
 pub enum HubError {
     #[error("{0}")]
     BadRequest(String),
-    /// Well formed, but not what it claims to be: a change whose content does not match its content
-    /// hash (what the OpenAPI description cannot say).
-    #[error("{0}")]
-    Unprocessable(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
-    /// The request contradicts what the server holds (a change re-sent with other content, a
-    /// sequence number reused, a gap).
+    /// Well formed, but refused by a rule the OpenAPI description cannot state: the request
+    /// contradicts what the server holds (a change re-sent with other content, a sequence number
+    /// reused, a gap), or itself (a change not matching its content hash, a change twice in one
+    /// push, a hand-over to the sender's own practice).
     #[error("{0}")]
     Refused(String),
     /// The pull cursor does not fit this server's history: start again from 0.
@@ -39,7 +37,6 @@ impl HubError {
     pub fn code(&self) -> &'static str {
         match self {
             HubError::BadRequest(_) => "bad_request",
-            HubError::Unprocessable(_) => "unprocessable",
             HubError::Unauthorized(_) => "unauthorized",
             HubError::Forbidden(_) => "forbidden",
             HubError::NotFound(_) => "not_found",
@@ -54,7 +51,6 @@ impl HubError {
     pub fn status(&self) -> StatusCode {
         match self {
             HubError::BadRequest(_) | HubError::UnsupportedVersion(_) => StatusCode::BAD_REQUEST,
-            HubError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             HubError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             HubError::Forbidden(_) => StatusCode::FORBIDDEN,
             HubError::NotFound(_) => StatusCode::NOT_FOUND,

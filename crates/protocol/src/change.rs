@@ -16,7 +16,9 @@ pub const SECRET_FIELDS: &[&str] = &["password_hash"];
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Change {
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub op_id: Uuid,
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub node_id: Uuid,
     /// Dense, gap-free sequence of the node that made the change, from 1.
     #[serde(deserialize_with = "crate::whole::i64")]
@@ -31,10 +33,12 @@ pub struct Change {
     #[cfg_attr(feature = "openapi", schema(value_type = u64, minimum = 0, maximum = 4294967295_u64))]
     pub schema_version: u32,
     /// The member of staff who made it.
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub actor_id: Uuid,
     /// The kind of record (`client`, `appointment`, `consultation`, ...).
     #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z_]{1,40}$"))]
     pub entity: String,
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub entity_id: Uuid,
     /// `create` or `update`.
     #[cfg_attr(feature = "openapi", schema(pattern = "^(create|update)$"))]
@@ -46,7 +50,7 @@ pub struct Change {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub base: Value,
     /// SHA-256 (hex) of the canonical encoding. A change whose content does not match it is
-    /// refused (422, `unprocessable`).
+    /// refused (409, `refused`).
     #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub content_hash: String,
 }

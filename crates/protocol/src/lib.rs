@@ -2,6 +2,7 @@
 //!
 //! - `change`: a change as it travels between nodes, and its content hash;
 //! - `bundle` (feature `bundle`): bundle files, signed and encrypted;
+//! - `id`: id fields that take only the hyphenated form, as the OpenAPI description says;
 //! - `canonical`: the canonical encoding that the content hash covers;
 //! - `pairing`: the code a device types to join a server;
 //! - `whole`: integer fields that also read `324.0`, as JSON Schema allows;
@@ -15,6 +16,7 @@
 pub mod bundle;
 pub mod canonical;
 pub mod change;
+pub mod id;
 pub mod pairing;
 pub mod whole;
 pub mod wire;

@@ -32,9 +32,9 @@ impl<T: TryFrom<i128>> Visitor<'_> for Whole<T> {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
-        // Up to 2^53, a float with no fraction is exactly the integer written. (serde_json also reads
+        // Below 2^53, a float with no fraction is exactly the integer written. (serde_json also reads
         // an integer too large for 64 bits as a float, rounded: refused, since it is out of range.)
-        if v.is_finite() && v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_992.0 {
+        if v.is_finite() && v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
             self.fit(v as i128)
         } else {
             Err(E::invalid_value(Unexpected::Float(v), &self))
@@ -88,6 +88,7 @@ mod tests {
             (r#"{"a": 1e300, "b": 1}"#, "floating point"),
             (r#"{"a": -9223372036854775809, "b": 1}"#, "floating point"),
             (r#"{"a": 9007199254740994.0, "b": 1}"#, "floating point"),
+            (r#"{"a": 9007199254740993.0, "b": 1}"#, "floating point"),
             (r#"{"a": "1", "b": 1}"#, "invalid type: string"),
         ] {
             let err = read(text).expect_err(text);

@@ -31,6 +31,9 @@ pub const HANDOVER_SCHEMA_VERSION: u32 = 5;
 /// The most changes in one push or one page of a pull.
 pub const MAX_BATCH: u32 = 2000;
 
+/// The most tips in one push.
+pub const MAX_TIPS: usize = 10_000;
+
 /// The largest request body a server accepts, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
@@ -54,10 +57,18 @@ pub struct Enrol {
     /// The one-time enrolment code.
     pub code: String,
     /// What the device is called in the server's list of devices ("Reception PC"): 1 to 100
-    /// characters, not all spaces.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = r"\S"))]
+    /// characters, not all spaces (the pattern lists Unicode's White_Space, what the hub trims).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub device_name: String,
     /// The node id of the database on the device.
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub node_id: Uuid,
 }
 
@@ -128,7 +139,11 @@ pub struct HelloReply {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Push {
+    /// At most `MAX_BATCH` (2,000).
+    #[cfg_attr(feature = "openapi", schema(max_items = 2000))]
     pub changes: Vec<Change>,
+    /// At most `MAX_TIPS` (10,000).
+    #[cfg_attr(feature = "openapi", schema(max_items = 10000))]
     pub tips: Vec<Tip>,
 }
 
@@ -137,9 +152,11 @@ pub struct Push {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Tip {
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub node_id: Uuid,
     #[serde(deserialize_with = "crate::whole::i64")]
     pub seq: i64,
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub op_id: Uuid,
 }
 
@@ -165,6 +182,7 @@ pub struct Pull {
     #[serde(deserialize_with = "crate::whole::i64")]
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub after: i64,
+    #[serde(default, deserialize_with = "crate::id::option_uuid")]
     pub after_op: Option<Uuid>,
     /// The most changes wanted in the page; the server sends 1 to `MAX_BATCH` (2,000) whatever is asked.
     #[serde(deserialize_with = "crate::whole::u32")]
@@ -243,6 +261,7 @@ pub struct VerifyReply {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuditHead {
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub node_id: Uuid,
     #[serde(deserialize_with = "crate::whole::i64")]
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]
@@ -293,10 +312,14 @@ pub struct PracticeInfo {
 #[serde(deny_unknown_fields)]
 pub struct HandoverOut {
     /// The hand-over's id (the sending practice's journal records it under this id).
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub id: Uuid,
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub to_practice: Uuid,
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub patient_id: Uuid,
     /// Who sent it.
+    #[serde(deserialize_with = "crate::id::uuid")]
     pub sent_by: Uuid,
     /// The record: owner, animal, clinical history, active prescriptions.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -320,8 +343,7 @@ pub struct HandoverSent {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
-    /// `bad_request`, `unprocessable` (a change that does not match its content hash),
-    /// `unauthorized`, `forbidden`, `not_found`, `refused`, `cursor_unknown`, `rate_limited`,
+    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `refused`, `cursor_unknown`, `rate_limited`,
     /// `unsupported_version` or `internal`.
     pub code: String,
     pub message: String,

@@ -131,10 +131,7 @@ pub fn check_change(c: &Change) -> HubResult<()> {
         return bad("its payload and base must be objects");
     }
     if !c.is_intact() {
-        return Err(HubError::Unprocessable(format!(
-            "change {}: its content does not match its content hash",
-            c.op_id
-        )));
+        return Err(HubError::Refused(format!("change {}: its content does not match its content hash", c.op_id)));
     }
     Ok(())
 }
@@ -167,7 +164,7 @@ pub fn plan_push<'a>(
     let mut seen = std::collections::HashSet::new();
     for c in changes {
         if !seen.insert(c.op_id) {
-            return Err(HubError::BadRequest(format!("change {} is in the push twice", c.op_id)));
+            return Err(HubError::Refused(format!("change {} is in the push twice", c.op_id)));
         }
         if let Some(hash) = existing.get(&c.op_id) {
             if *hash != c.content_hash {
@@ -286,8 +283,8 @@ impl Store {
     }
 
     pub async fn push(&self, device: &Device, changes: Vec<Change>, tips: Vec<Tip>) -> HubResult<PushReply> {
-        if tips.len() > 10_000 {
-            return Err(HubError::BadRequest("a push names at most 10000 tips".into()));
+        if tips.len() > lifeboat_protocol::MAX_TIPS {
+            return Err(HubError::BadRequest(format!("a push names at most {} tips", lifeboat_protocol::MAX_TIPS)));
         }
         // Every change is checked (well formed, sealed) before the practice is locked.
         let changes = tokio::task::spawn_blocking(move || -> HubResult<Vec<Change>> {
