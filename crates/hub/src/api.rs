@@ -106,7 +106,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                HubError::BadRequest(format!(
+                HubError::TooLarge(format!(
                     "the request is larger than {MAX_BODY_BYTES} bytes: send fewer changes at once"
                 ))
             } else {
@@ -214,7 +214,9 @@ fn check_protocol(version: u32) -> HubResult<()> {
     (status = 200, description = "The device's credential, given once", body = Enrolled),
     (status = 400, description = "The request is not valid", body = ErrorBody),
     (status = 401, description = "The code is unknown, used or expired", body = ErrorBody),
+    (status = 413, description = "The request is larger than 16 MiB (too_large)", body = ErrorBody),
     (status = 429, description = "Too many attempts from this address", body = ErrorBody),
+    (status = 500, description = "The server's store failed (internal)", body = ErrorBody),
 ))]
 async fn enrol(
     State(hub): State<Arc<Hub>>,
@@ -242,7 +244,9 @@ async fn enrol(
     (status = 400, description = "The request is not valid", body = ErrorBody),
     (status = 401, description = "No valid credential", body = ErrorBody),
     (status = 403, description = "The device is revoked", body = ErrorBody),
+    (status = 413, description = "The request is larger than 16 MiB (too_large)", body = ErrorBody),
     (status = 429, description = "Too many requests", body = ErrorBody),
+    (status = 500, description = "The server's store failed (internal)", body = ErrorBody),
 ))]
 async fn hello(
     State(hub): State<Arc<Hub>>,
@@ -277,7 +281,9 @@ async fn hello(
     (status = 401, description = "No valid credential", body = ErrorBody),
     (status = 403, description = "The device is revoked", body = ErrorBody),
     (status = 409, description = "Refused: the changes contradict what the server holds, a change does not match its content hash, or one is in the push twice", body = ErrorBody),
+    (status = 413, description = "The request is larger than 16 MiB (too_large)", body = ErrorBody),
     (status = 429, description = "Too many requests", body = ErrorBody),
+    (status = 500, description = "The server's store failed (internal)", body = ErrorBody),
 ))]
 async fn push(State(hub): State<Arc<Hub>>, Authed(device): Authed, Body(p): Body<Push>) -> HubResult<Json<PushReply>> {
     if p.changes.len() > MAX_BATCH as usize {
@@ -296,7 +302,9 @@ async fn push(State(hub): State<Arc<Hub>>, Authed(device): Authed, Body(p): Body
     (status = 401, description = "No valid credential", body = ErrorBody),
     (status = 403, description = "The device is revoked", body = ErrorBody),
     (status = 409, description = "The cursor does not fit this server's history (cursor_unknown)", body = ErrorBody),
+    (status = 413, description = "The request is larger than 16 MiB (too_large)", body = ErrorBody),
     (status = 429, description = "Too many requests", body = ErrorBody),
+    (status = 500, description = "The server's store failed (internal)", body = ErrorBody),
 ))]
 async fn pull(State(hub): State<Arc<Hub>>, Authed(device): Authed, Body(p): Body<Pull>) -> HubResult<Response> {
     if p.after < 0 {
@@ -313,7 +321,9 @@ async fn pull(State(hub): State<Arc<Hub>>, Authed(device): Authed, Body(p): Body
     (status = 400, description = "The request is not valid", body = ErrorBody),
     (status = 401, description = "No valid credential", body = ErrorBody),
     (status = 403, description = "The device is revoked", body = ErrorBody),
+    (status = 413, description = "The request is larger than 16 MiB (too_large)", body = ErrorBody),
     (status = 429, description = "Too many requests", body = ErrorBody),
+    (status = 500, description = "The server's store failed (internal)", body = ErrorBody),
 ))]
 async fn verify(
     State(hub): State<Arc<Hub>>,
@@ -351,7 +361,9 @@ async fn verify(
     (status = 401, description = "No valid credential", body = ErrorBody),
     (status = 403, description = "The device is revoked", body = ErrorBody),
     (status = 409, description = "The chain ends before the head last signed: it was cut short (refused)", body = ErrorBody),
+    (status = 413, description = "The request is larger than 16 MiB (too_large)", body = ErrorBody),
     (status = 429, description = "Too many requests", body = ErrorBody),
+    (status = 500, description = "The server's store failed (internal)", body = ErrorBody),
 ))]
 async fn audit_head(
     State(hub): State<Arc<Hub>>,
@@ -388,6 +400,7 @@ async fn audit_head(
     (status = 401, description = "No valid credential", body = ErrorBody),
     (status = 403, description = "The device is revoked", body = ErrorBody),
     (status = 429, description = "Too many requests", body = ErrorBody),
+    (status = 500, description = "The server's store failed (internal)", body = ErrorBody),
 ))]
 async fn practices(State(hub): State<Arc<Hub>>, Authed(_device): Authed) -> HubResult<Json<Vec<PracticeInfo>>> {
     Ok(Json(hub.store.practices().await?))
@@ -402,7 +415,9 @@ async fn practices(State(hub): State<Arc<Hub>>, Authed(_device): Authed) -> HubR
     (status = 403, description = "The device is revoked", body = ErrorBody),
     (status = 404, description = "No such practice in the group", body = ErrorBody),
     (status = 409, description = "Refused: the practice is the sender's own, or the other practice's stream stayed busy", body = ErrorBody),
+    (status = 413, description = "The request is larger than 16 MiB (too_large)", body = ErrorBody),
     (status = 429, description = "Too many requests", body = ErrorBody),
+    (status = 500, description = "The server's store failed (internal)", body = ErrorBody),
 ))]
 async fn handover(
     State(hub): State<Arc<Hub>>,

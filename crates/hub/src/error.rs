@@ -10,6 +10,9 @@ use lifeboat_protocol::ErrorBody;
 pub enum HubError {
     #[error("{0}")]
     BadRequest(String),
+    /// The body is over `MAX_BODY_BYTES`.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -37,6 +40,7 @@ impl HubError {
     pub fn code(&self) -> &'static str {
         match self {
             HubError::BadRequest(_) => "bad_request",
+            HubError::TooLarge(_) => "too_large",
             HubError::Unauthorized(_) => "unauthorized",
             HubError::Forbidden(_) => "forbidden",
             HubError::NotFound(_) => "not_found",
@@ -51,6 +55,7 @@ impl HubError {
     pub fn status(&self) -> StatusCode {
         match self {
             HubError::BadRequest(_) | HubError::UnsupportedVersion(_) => StatusCode::BAD_REQUEST,
+            HubError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             HubError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             HubError::Forbidden(_) => StatusCode::FORBIDDEN,
             HubError::NotFound(_) => StatusCode::NOT_FOUND,

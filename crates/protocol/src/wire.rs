@@ -343,8 +343,8 @@ pub struct HandoverSent {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
-    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `refused`, `cursor_unknown`, `rate_limited`,
-    /// `unsupported_version` or `internal`.
+    /// `bad_request`, `too_large`, `unauthorized`, `forbidden`, `not_found`, `refused`,
+    /// `cursor_unknown`, `rate_limited`, `unsupported_version` or `internal`.
     pub code: String,
     pub message: String,
 }
