@@ -103,6 +103,13 @@ fn fixture(version: u32) -> &'static str {
               VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');
               INSERT INTO client (id, first_name, last_name, phone, search_rowid, created_at, updated_at)
               VALUES ('c1', 'Zoë', 'Åström', '07700 900000', 1, '2026-02-01T10:00:00.000Z', '2026-02-01T10:00:00.000Z');",
+        18 => "INSERT INTO practice (id, name, created_at) VALUES ('p1', 'Old Practice', '2026-01-01T00:00:00.000Z');
+              INSERT INTO staff (id, practice_id, username, display_name, role, password_hash, created_at, updated_at, phone)
+              VALUES ('s1', 'p1', 'old.admin', 'Old Admin', 'vet', 'x', '2026-01-01T00:00:00.123Z', '2026-01-01T00:00:00.000Z', '');
+              INSERT INTO field_clock (entity, entity_id, clocks) VALUES
+                ('client', 'c1', '{\"first_name\":[116312891392000003,\"n1\"],\"last_name\":[116312891392000003,\"n1\"],\"phone\":[116312999999000001,\"n2\"],\"email\":[116312999999000001,\"n0\"],\"town\":[116312891392000003,\"n1\"]}'),
+                ('staff', 's1', '{\"display_name\":[5,\"n1\"]}'),
+                ('premises', 'r1', '{}');",
         _ => unreachable!("add a fixture for schema {version}"),
     }
 }
@@ -171,6 +178,34 @@ fn each_schema_upgrades_to_the_current_one_keeping_its_data() {
             let formats: i64 =
                 conn.query_row("SELECT count(*) FROM journal WHERE hash_format = 1", [], |r| r.get(0)).unwrap();
             assert_eq!(formats, 2, "old entries keep the hash format they were made with");
+        }
+        if from == 18 {
+            // Field clocks grouped by clock: groups in clock order (stamp, then node), fields by name.
+            let clocks: Vec<(String, String, String)> = conn
+                .prepare("SELECT entity, entity_id, clocks FROM field_clock ORDER BY entity, entity_id")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(
+                clocks,
+                vec![
+                    (
+                        "client".into(),
+                        "c1".into(),
+                        r#"[[116312891392000003,"n1",["first_name","last_name","town"]],[116312999999000001,"n0",["email"]],[116312999999000001,"n2",["phone"]]]"#.into()
+                    ),
+                    ("premises".into(), "r1".into(), "[]".into()),
+                    ("staff".into(), "s1".into(), r#"[[5,"n1",["display_name"]]]"#.into()),
+                ]
+            );
+            let sql: String = conn
+                .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'field_clock'", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
         }
         if from == 17 {
             let (clients, waiting): (i64, i64) = conn

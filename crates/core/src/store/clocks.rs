@@ -3,11 +3,13 @@
 //! clocks it replaced (its `base`), so that two changes made without seeing each other can be told
 //! apart from one that followed the other.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A field's clock: the HLC stamp of its value's change, then the node that made it (ties broken by
 /// node id, so every node orders two changes the same way).
@@ -28,29 +30,60 @@ impl FieldClock {
     }
 }
 
-/// The clocks of a record's fields.
+/// The clocks of a record's fields, field by field (`[hlc, node]` each).
 pub(crate) fn load(conn: &Connection, entity: &str, id: Uuid) -> Result<Map<String, Value>> {
     let text: Option<String> = conn
         .prepare_cached("SELECT clocks FROM field_clock WHERE entity = ?1 AND entity_id = ?2")?
         .query_row(params![entity, id.to_string()], |r| r.get(0))
         .optional()?;
-    Ok(text
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default())
+    match text {
+        None => Ok(Map::new()),
+        Some(text) => ungroup(&text).ok_or_else(|| Error::DamagedRecord(format!("the field clocks of {entity} {id}"))),
+    }
 }
 
+/// Stores a record's clocks grouped by clock (migration 19): `[[hlc, "node", ["field", ...]], ...]`,
+/// groups in clock order and fields in name order, so that the same clocks are always the same text.
 pub(crate) fn save(conn: &Connection, entity: &str, id: Uuid, clocks: &Map<String, Value>) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO field_clock (entity, entity_id, clocks) VALUES (?1, ?2, ?3)
          ON CONFLICT (entity, entity_id) DO UPDATE SET clocks = excluded.clocks",
     )?
-    .execute(params![
-        entity,
-        id.to_string(),
-        lifeboat_protocol::canonical::json(&Value::Object(clocks.clone()))
-    ])?;
+    .execute(params![entity, id.to_string(), group(clocks)?])?;
     Ok(())
+}
+
+fn group(clocks: &Map<String, Value>) -> Result<String> {
+    let mut groups: BTreeMap<FieldClock, Vec<&str>> = BTreeMap::new();
+    for (field, clock) in clocks {
+        let clock = FieldClock::from_json(clock)
+            .ok_or_else(|| Error::Internal(format!("the clock of field {field} is not [hlc, node]")))?;
+        groups.entry(clock).or_default().push(field);
+    }
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|(clock, mut fields)| {
+            fields.sort_unstable();
+            Value::Array(vec![
+                Value::from(clock.hlc),
+                Value::String(clock.node),
+                Value::Array(fields.into_iter().map(|f| Value::String(f.to_string())).collect()),
+            ])
+        })
+        .collect();
+    Ok(lifeboat_protocol::canonical::json(&Value::Array(groups)))
+}
+
+fn ungroup(text: &str) -> Option<Map<String, Value>> {
+    let groups: Vec<(i64, String, Vec<String>)> = serde_json::from_str(text).ok()?;
+    let mut clocks = Map::new();
+    for (hlc, node, fields) in groups {
+        let clock = FieldClock { hlc, node }.to_json();
+        for field in fields {
+            clocks.insert(field, clock.clone());
+        }
+    }
+    Some(clocks)
 }
 
 /// The latest HLC stamp among the clocks of `fields` of a record (0 when none has one).
@@ -78,4 +111,43 @@ pub(crate) fn stamp(
     }
     save(conn, entity, id, &clocks)?;
     Ok(Value::Object(base))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock(hlc: i64, node: &str) -> Value {
+        FieldClock { hlc, node: node.into() }.to_json()
+    }
+
+    /// The text written here is the text migration 19 makes of the same clocks (pinned by the same
+    /// literal in tests/migrations.rs), so a PC upgraded and a PC made new hold the same rows.
+    #[test]
+    fn clocks_are_grouped_by_clock_in_one_order_and_read_back_whole() {
+        let mut clocks = Map::new();
+        clocks.insert("town".into(), clock(116312891392000003, "n1"));
+        clocks.insert("phone".into(), clock(116312999999000001, "n2"));
+        clocks.insert("last_name".into(), clock(116312891392000003, "n1"));
+        clocks.insert("email".into(), clock(116312999999000001, "n0"));
+        clocks.insert("first_name".into(), clock(116312891392000003, "n1"));
+        let text = group(&clocks).unwrap();
+        assert_eq!(
+            text,
+            r#"[[116312891392000003,"n1",["first_name","last_name","town"]],[116312999999000001,"n0",["email"]],[116312999999000001,"n2",["phone"]]]"#
+        );
+        assert_eq!(ungroup(&text).unwrap(), clocks);
+        assert_eq!(group(&Map::new()).unwrap(), "[]");
+        assert_eq!(ungroup("[]").unwrap(), Map::new());
+    }
+
+    #[test]
+    fn damaged_clocks_are_reported_not_taken_for_none() {
+        for text in ["", "{}", r#"{"phone":[1,"n1"]}"#, r#"[[1,"n1"]]"#, r#"[["1","n1",["phone"]]]"#] {
+            assert!(ungroup(text).is_none(), "{text:?}");
+        }
+        let mut bad = Map::new();
+        bad.insert("phone".into(), Value::from(3));
+        assert!(group(&bad).is_err());
+    }
 }

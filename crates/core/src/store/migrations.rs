@@ -105,6 +105,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0018_search_pending.sql"),
         sha256: "fe5d49491a53adf636f69dfdc70d5d9134cdcf178c8258b2b3ec9e7cf50d7947",
     },
+    Migration {
+        name: "0019_field_clock_groups.sql",
+        sql: include_str!("../../migrations/0019_field_clock_groups.sql"),
+        sha256: "a6428751d5c6f075ecaf521a1e9e8304edc6f3dce66bcf9655849b5be3810b12",
+    },
 ];
 
 /// The schema version this build writes.

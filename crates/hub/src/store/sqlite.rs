@@ -45,6 +45,9 @@ CREATE TABLE enrol_code (
     expires_at   TEXT NOT NULL,
     used_at      TEXT
 ) STRICT;
+-- A rowid table, its keys in indexes: a change's body is often larger than SQLite keeps inside the
+-- B-tree cell of a WITHOUT ROWID table (about 800 bytes here), where each row then spilled into
+-- overflow pages and a push took twice as long (see `CHANGE_V2`).
 CREATE TABLE change (
     practice_id   TEXT NOT NULL REFERENCES practice (id),
     seq           INTEGER NOT NULL,
@@ -55,11 +58,11 @@ CREATE TABLE change (
     content_hash  TEXT NOT NULL,
     body          TEXT NOT NULL,
     device_id     TEXT,
-    received_at   TEXT NOT NULL,
-    PRIMARY KEY (practice_id, seq),
-    UNIQUE (practice_id, op_id),
-    UNIQUE (practice_id, node_id, node_seq)
-) STRICT, WITHOUT ROWID;
+    received_at   TEXT NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX change_seq ON change (practice_id, seq);
+CREATE UNIQUE INDEX change_op ON change (practice_id, op_id);
+CREATE UNIQUE INDEX change_node ON change (practice_id, node_id, node_seq);
 CREATE TABLE node_mark (
     practice_id  TEXT NOT NULL,
     node_id      TEXT NOT NULL,
@@ -77,8 +80,37 @@ CREATE TABLE audit_receipt (
     signature    TEXT NOT NULL,
     PRIMARY KEY (device_id, audit_seq, signed_at)
 ) STRICT;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 ";
+
+/// Version 1 kept the changes in a `WITHOUT ROWID` table keyed by practice and sequence; version 2
+/// keeps them in a rowid table with the same three keys as unique indexes (rows in sequence order).
+const CHANGE_V2: &str = "
+CREATE TABLE change_v2 (
+    practice_id   TEXT NOT NULL REFERENCES practice (id),
+    seq           INTEGER NOT NULL,
+    op_id         TEXT NOT NULL,
+    node_id       TEXT NOT NULL,
+    node_seq      INTEGER NOT NULL,
+    hlc           INTEGER NOT NULL,
+    content_hash  TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    device_id     TEXT,
+    received_at   TEXT NOT NULL
+) STRICT;
+INSERT INTO change_v2 (practice_id, seq, op_id, node_id, node_seq, hlc, content_hash, body, device_id, received_at)
+SELECT practice_id, seq, op_id, node_id, node_seq, hlc, content_hash, body, device_id, received_at
+FROM change ORDER BY practice_id, seq;
+DROP TABLE change;
+ALTER TABLE change_v2 RENAME TO change;
+CREATE UNIQUE INDEX change_seq ON change (practice_id, seq);
+CREATE UNIQUE INDEX change_op ON change (practice_id, op_id);
+CREATE UNIQUE INDEX change_node ON change (practice_id, node_id, node_seq);
+PRAGMA user_version = 2;
+";
+
+/// The version of the relay's store this build writes.
+const VERSION: i64 = 2;
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
@@ -118,8 +150,12 @@ impl SqliteStore {
                 params![Uuid::now_v7().to_string(), Uuid::now_v7().to_string(), key, now()],
             )?;
             tx.commit()?;
-        } else if version > 1 {
+        } else if version > VERSION {
             return Err(HubError::Store(format!("the relay's store is from a newer Lifeboat (version {version})")));
+        } else if version == 1 {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(CHANGE_V2)?;
+            tx.commit()?;
         }
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
     }
@@ -550,4 +586,107 @@ fn push(c: &mut Connection, practice: Uuid, device_id: Uuid, changes: &[Change],
     tx.execute("UPDATE practice SET last_seq = ?2 WHERE id = ?1", params![practice.to_string(), last])?;
     tx.commit()?;
     Ok(PushReply { stored: new.len() as u32, duplicates, last_seq: last })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(node: Uuid, seq: i64, notes: &str) -> Change {
+        Change {
+            op_id: Uuid::now_v7(),
+            node_id: node,
+            node_seq: seq,
+            hlc: 116_312_891_392_000_000 + seq,
+            schema_version: 18,
+            actor_id: Uuid::now_v7(),
+            entity: "consultation".into(),
+            entity_id: Uuid::now_v7(),
+            kind: "create".into(),
+            payload: serde_json::json!({ "notes": notes }),
+            base: serde_json::json!({}),
+            content_hash: String::new(),
+        }
+        .sealed()
+    }
+
+    fn pulled(store: &SqliteStore, practice: Uuid) -> Vec<(i64, Change)> {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let page = rt.block_on(store.pull(practice, 0, None, 1000)).unwrap();
+        page.changes.iter().map(|(seq, body)| (*seq, serde_json::from_str(body).unwrap())).collect()
+    }
+
+    /// A relay store made by the first release (changes in a WITHOUT ROWID table) opens in this one
+    /// with every change, its sequence and its keys kept.
+    #[test]
+    fn a_first_release_store_is_moved_to_the_rowid_table_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let (practice, node) = (Uuid::now_v7(), Uuid::now_v7());
+        let device = Device {
+            id: Uuid::now_v7(),
+            practice_id: practice,
+            practice_name: "Kingfisher Vets".into(),
+            node_id: node,
+        };
+        // Small changes and large ones (a long clinical note spills out of a WITHOUT ROWID cell).
+        let sent: Vec<Change> =
+            (1..=6).map(|i| change(node, i, &"Itchy ears. ".repeat(if i % 2 == 0 { 200 } else { 1 }))).collect();
+        {
+            let store = SqliteStore::open(&path, None).unwrap();
+            rt.block_on(store.add_practice(practice, "Kingfisher Vets")).unwrap();
+            rt.block_on(store.push(&device, sent[..4].to_vec(), Vec::new())).unwrap();
+            // Back to the first release's layout.
+            let c = store.conn.lock().unwrap();
+            c.execute_batch(
+                "CREATE TABLE change_v1 (
+                    practice_id TEXT NOT NULL REFERENCES practice (id), seq INTEGER NOT NULL, op_id TEXT NOT NULL,
+                    node_id TEXT NOT NULL, node_seq INTEGER NOT NULL, hlc INTEGER NOT NULL, content_hash TEXT NOT NULL,
+                    body TEXT NOT NULL, device_id TEXT, received_at TEXT NOT NULL,
+                    PRIMARY KEY (practice_id, seq), UNIQUE (practice_id, op_id), UNIQUE (practice_id, node_id, node_seq)
+                 ) STRICT, WITHOUT ROWID;
+                 INSERT INTO change_v1 SELECT practice_id, seq, op_id, node_id, node_seq, hlc, content_hash, body, device_id, received_at FROM change;
+                 DROP TABLE change;
+                 ALTER TABLE change_v1 RENAME TO change;
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path, None).unwrap();
+        {
+            let c = store.conn.lock().unwrap();
+            let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(version, 2);
+            let sql: String = c
+                .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'change'", [], |r| r.get(0))
+                .unwrap();
+            assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+            let mut indexes: Vec<String> = c
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'change' ORDER BY name")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            indexes.sort();
+            assert_eq!(indexes, ["change_node", "change_op", "change_seq"]);
+        }
+        let expected: Vec<(i64, Change)> = (1..=4).map(|i| (i, sent[i as usize - 1].clone())).collect();
+        assert_eq!(pulled(&store, practice), expected);
+        // The keys still hold: the same changes again are duplicates, the next ones follow on.
+        let again = rt.block_on(store.push(&device, sent[2..].to_vec(), Vec::new())).unwrap();
+        assert_eq!((again.stored, again.duplicates, again.last_seq), (2, 2, 6));
+        let expected: Vec<(i64, Change)> = (1..=6).map(|i| (i, sent[i as usize - 1].clone())).collect();
+        assert_eq!(pulled(&store, practice), expected);
+        let twice = {
+            let c = store.conn.lock().unwrap();
+            c.execute(
+                "INSERT INTO change (practice_id, seq, op_id, node_id, node_seq, hlc, content_hash, body, received_at)
+                 SELECT practice_id, 7, op_id, node_id, 7, hlc, content_hash, body, received_at FROM change WHERE seq = 1",
+                [],
+            )
+        };
+        assert!(twice.is_err(), "an op id stored twice");
+    }
 }
