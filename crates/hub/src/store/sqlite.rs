@@ -47,7 +47,7 @@ CREATE TABLE enrol_code (
 ) STRICT;
 -- A rowid table, its keys in indexes: a change's body is often larger than SQLite keeps inside the
 -- B-tree cell of a WITHOUT ROWID table (about 800 bytes here), where each row then spilled into
--- overflow pages and a push took twice as long (see `CHANGE_V2`).
+-- overflow pages and storing it took about twice as long (BENCHMARKS.md, schema 19).
 CREATE TABLE change (
     practice_id   TEXT NOT NULL REFERENCES practice (id),
     seq           INTEGER NOT NULL,
