@@ -86,31 +86,33 @@ fn ungroup(text: &str) -> Option<Map<String, Value>> {
     Some(clocks)
 }
 
-/// The latest HLC stamp among the clocks of `fields` of a record (0 when none has one).
-pub(crate) fn latest(conn: &Connection, entity: &str, id: Uuid, fields: &Map<String, Value>) -> Result<i64> {
-    let clocks = load(conn, entity, id)?;
-    Ok(fields.keys().filter_map(|f| clocks.get(f).and_then(FieldClock::from_json)).map(|c| c.hlc).max().unwrap_or(0))
-}
-
-/// Sets the clock of each of `fields` to `clock` and returns what they were (the change's base).
+/// Stamps `fields` of a record for a local change by `node` at `at` (an HLC stamp) and returns the
+/// stamp used and the clocks the fields had (the change's base), reading the record's clocks once.
+/// The stamp is `at`, or just after the latest clock among those fields when one is at or past it
+/// (set by a peer whose clock is wrong), so that the change wins everywhere as it does here.
 pub(crate) fn stamp(
     conn: &Connection,
     entity: &str,
     id: Uuid,
     fields: &Map<String, Value>,
-    clock: &FieldClock,
-) -> Result<Value> {
+    node: &str,
+    at: i64,
+) -> Result<(i64, Value)> {
     let mut clocks = load(conn, entity, id)?;
+    let latest =
+        fields.keys().filter_map(|f| clocks.get(f).and_then(FieldClock::from_json)).map(|c| c.hlc).max().unwrap_or(0);
+    let hlc = if latest >= at { latest.saturating_add(1) } else { at };
+    let clock = FieldClock { hlc, node: node.to_string() }.to_json();
     let mut base = Map::new();
     // `created_at` is set once and never merged: it has no clock.
     for name in fields.keys().filter(|n| *n != "created_at") {
         if let Some(old) = clocks.get(name) {
             base.insert(name.clone(), old.clone());
         }
-        clocks.insert(name.clone(), clock.to_json());
+        clocks.insert(name.clone(), clock.clone());
     }
     save(conn, entity, id, &clocks)?;
-    Ok(Value::Object(base))
+    Ok((hlc, Value::Object(base)))
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use crate::permission::Action;
 use crate::session::Session;
 use crate::store::actor::Actor;
 use crate::store::audit::{self, NewAuditEntry};
-use crate::store::clocks::{self, FieldClock};
+use crate::store::clocks;
 use crate::store::database::Store;
 use crate::store::hlc::{self, Stamp};
 use crate::store::journal::{self, NewEntry};
@@ -495,12 +495,16 @@ impl Store {
             // change wins on every node as it does here; the hybrid clock itself does not follow.
             let mut change_stamp = stamp;
             let base = if mutation.entity.is_mutable() {
-                let latest = clocks::latest(&tx, mutation.entity.as_str(), mutation.entity_id, &mutation.fields.0)?;
-                if latest >= change_stamp.raw() {
-                    change_stamp = Stamp::from_raw(latest + 1);
-                }
-                let clock = FieldClock { hlc: change_stamp.raw(), node: node.to_string() };
-                clocks::stamp(&tx, mutation.entity.as_str(), mutation.entity_id, &mutation.fields.0, &clock)?
+                let (hlc, base) = clocks::stamp(
+                    &tx,
+                    mutation.entity.as_str(),
+                    mutation.entity_id,
+                    &mutation.fields.0,
+                    &node.to_string(),
+                    change_stamp.raw(),
+                )?;
+                change_stamp = Stamp::from_raw(hlc);
+                base
             } else {
                 Value::Object(Map::new())
             };
