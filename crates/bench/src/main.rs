@@ -26,6 +26,7 @@ mod import;
 mod report;
 mod startup;
 mod sync;
+mod upgrade;
 
 struct Figures {
     name: String,
@@ -530,8 +531,20 @@ fn consult_room(dir: &Path, iterations: usize) {
 }
 
 /// The groups that may be named.
-const GROUPS: [&str; 11] =
-    ["write", "open", "reception", "consult", "startup", "import", "sync", "ingest", "apply", "pull", "push"];
+const GROUPS: [&str; 12] = [
+    "write",
+    "open",
+    "reception",
+    "consult",
+    "startup",
+    "import",
+    "sync",
+    "ingest",
+    "apply",
+    "pull",
+    "push",
+    "upgrade",
+];
 
 const USAGE: &str = "Usage: lifeboat-bench [GROUP...] [--size SIZE[,SIZE...]] [--iterations N] [--json PATH]
                       [--practice DIR] [--changes N]
@@ -543,8 +556,9 @@ them to a JSON file.
                    sync (by default all of these; startup needs the desktop app built with
                    --release beside this binary, and Xvfb); ingest (the hub's alone), apply (applying changes
                    without the network, for profiling), pull (sync's push and pull of --changes
-                   changes alone, for trying a change to the pull) and push (the push alone)
-                   run only when named. `--only
+                   changes alone, for trying a change to the pull), push (the push alone) and
+                   upgrade (opening a copy of a practice made by an older Lifeboat: --practice,
+                   or the cached L practice of the schema before) run only when named. `--only
                    a,b` is the same as naming them
   --size SIZES     the practice sizes to measure reception and consult on (S, M, L, XL; default
                    L); with more than one, a scaling table follows. import and sync use L (or
@@ -705,6 +719,10 @@ fn main() {
     if named("push") {
         report::context(&format!("{main_size:?}"), "push");
         sync::push_pull_only(&practice(main_size, args.practice.as_ref()), args.changes, false);
+    }
+    if named("upgrade") {
+        report::context("L", "upgrade");
+        upgrade::run(&args.practice.as_ref().map(Into::into).unwrap_or_else(upgrade::default_practice));
     }
     if args.sizes.len() > 1 {
         report::print_scaling(&sizes);

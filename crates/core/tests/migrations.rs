@@ -309,3 +309,89 @@ fn a_failed_migration_leaves_the_old_schema_intact() {
         conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0)).unwrap();
     assert_eq!(tables, 1, "nothing of the failed migration is left");
 }
+
+/// Field clocks as schema 18 wrote them: for each record, a JSON object of `[hlc, "node"]` per field.
+/// Stamps of many lengths (a text order would put 10 before 9), nodes and field names that sort
+/// differently by bytes and by case, quotes, letters beyond ASCII.
+fn schema_18_clocks(count: usize) -> Vec<(String, String, String)> {
+    let fields = ["Zeta", "address_line1", "alerts", "email", "first_name", "last_name", "phone", "town", "ä_note"];
+    let nodes = ["n0", "n1", "N2", "nœud", "n\"q"];
+    let stamps = [9i64, 10, 99, 100, 116312891392000003, 116312999999000001, i64::MAX];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    (0..count)
+        .map(|i| {
+            let mut clocks = serde_json::Map::new();
+            for _ in 0..next(fields.len() + 1) {
+                let clock = serde_json::json!([stamps[next(stamps.len())], nodes[next(nodes.len())]]);
+                clocks.insert(fields[next(fields.len())].to_string(), clock);
+            }
+            let entity = ["client", "patient", "appointment"][i % 3];
+            (entity.to_string(), format!("{i:04}"), serde_json::Value::Object(clocks).to_string())
+        })
+        .collect()
+}
+
+fn field_clocks(conn: &rusqlite::Connection) -> Vec<(String, String, String)> {
+    conn.prepare("SELECT entity, entity_id, clocks FROM field_clock ORDER BY entity, entity_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Migration 19 converts field clocks row by row in Rust (its SQL would sort them all in memory):
+/// the result is the text the shipped SQL makes of the same rows, and a row no Lifeboat wrote (not
+/// JSON, not an object, a clock that is not `[hlc, "node"]`) is kept as it was instead of failing
+/// the upgrade (the record is then reported as damaged when read: `store::clocks`' tests).
+#[test]
+fn migration_19_converts_field_clocks_as_its_sql_does_and_keeps_damaged_rows_as_they_were() {
+    let rows = schema_18_clocks(600);
+    let damaged = [
+        ("client", "bad1", "not JSON"),
+        ("client", "bad2", "[1,2]"),
+        ("client", "bad3", r#"{"phone":["116312891392000003","n1"]}"#),
+        ("patient", "bad4", r#"{"name":[116312891392000003]}"#),
+        ("patient", "bad5", r#"{"name":[1.5,"n1"]}"#),
+    ];
+    let dirs = [tempfile::TempDir::new().unwrap(), tempfile::TempDir::new().unwrap()];
+    let [mut by_sql, mut upgraded] =
+        dirs.each_ref().map(|d| rusqlite::Connection::open(d.path().join("old.db")).unwrap());
+    for conn in [&mut by_sql, &mut upgraded] {
+        migrate_to(conn, 18).unwrap();
+        let tx = conn.transaction().unwrap();
+        for (entity, id, clocks) in &rows {
+            tx.execute("INSERT INTO field_clock (entity, entity_id, clocks) VALUES (?1, ?2, ?3)", [entity, id, clocks])
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    for (entity, id, clocks) in damaged {
+        upgraded
+            .execute("INSERT INTO field_clock (entity, entity_id, clocks) VALUES (?1, ?2, ?3)", [entity, id, clocks])
+            .unwrap();
+    }
+    // The shipped SQL by itself, on the same rows.
+    by_sql.execute_batch(lifeboat_core::store::migrations::MIGRATIONS[18].sql).unwrap();
+    migrate_to(&mut upgraded, 19).unwrap();
+
+    let expected = field_clocks(&by_sql);
+    assert_eq!(expected.len(), rows.len());
+    assert!(expected.iter().any(|(_, _, c)| c.contains(r#"[9,"#) && c.contains(r#"[10,"#)), "both short stamps occur");
+    let mut found = field_clocks(&upgraded);
+    let kept: Vec<(String, String, String)> =
+        found.iter().filter(|(_, id, _)| id.starts_with("bad")).cloned().collect();
+    found.retain(|(_, id, _)| !id.starts_with("bad"));
+    assert_eq!(found, expected);
+    assert_eq!(kept, damaged.map(|(e, i, c)| (e.to_string(), i.to_string(), c.to_string())).to_vec());
+    let staging: i64 = upgraded
+        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'field_clock_regrouped'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(staging, 0, "the conversion's own table is gone");
+}

@@ -5,6 +5,7 @@
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
+use crate::store::clocks;
 
 /// One migration: its file name, its SQL, and the SHA-256 (hex) of that SQL as shipped.
 pub struct Migration {
@@ -119,6 +120,23 @@ pub fn schema_version(conn: &Connection) -> Result<u32> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
+/// Steps in Rust around a migration's SQL (in its transaction), by number: work the SQL alone does
+/// too slowly or in too much memory on a large practice. Shipped SQL is never edited, so a step
+/// prepares the data for it (see `clocks::before_migration_19`).
+fn before(conn: &Connection, number: u32) -> Result<()> {
+    match number {
+        19 => clocks::before_migration_19(conn),
+        _ => Ok(()),
+    }
+}
+
+fn after(conn: &Connection, number: u32) -> Result<()> {
+    match number {
+        19 => clocks::after_migration_19(conn),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     migrate_to(conn, SCHEMA_VERSION)
 }
@@ -134,9 +152,15 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
         return Ok(());
     }
     let tx = conn.transaction()?;
-    for migration in MIGRATIONS.iter().take(target as usize).skip(found as usize) {
-        tx.execute_batch(migration.sql)
-            .map_err(|e| Error::Internal(format!("migration {} failed: {e}", migration.name)))?;
+    for (number, migration) in (1..).zip(MIGRATIONS).take(target as usize).skip(found as usize) {
+        // A full disk is said as such (an upgrade writes a copy of what it converts).
+        let failed = |e: Error| match e {
+            Error::DiskFull { .. } => e,
+            e => Error::Internal(format!("migration {} failed: {e}", migration.name)),
+        };
+        before(&tx, number).map_err(failed)?;
+        tx.execute_batch(migration.sql).map_err(|e| failed(e.into()))?;
+        after(&tx, number).map_err(failed)?;
     }
     tx.pragma_update(None, "user_version", target)?;
     tx.commit()?;

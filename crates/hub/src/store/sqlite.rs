@@ -46,7 +46,7 @@ CREATE TABLE enrol_code (
     used_at      TEXT
 ) STRICT;
 -- A rowid table, its keys in indexes: a change's body is often larger than SQLite keeps inside the
--- B-tree cell of a WITHOUT ROWID table (about 800 bytes here), where each row then spilled into
+-- B-tree cell of a WITHOUT ROWID table (a body over about 700 bytes here), where the row then spilled into
 -- overflow pages and storing it took about twice as long (BENCHMARKS.md, schema 19).
 CREATE TABLE change (
     practice_id   TEXT NOT NULL REFERENCES practice (id),
@@ -132,7 +132,7 @@ impl SqliteStore {
     /// Opens (or creates) the relay's store at `path`. `key` is an SQLCipher raw key (64 hex
     /// characters); `None` leaves the file unencrypted (for tests only).
     pub fn open(path: &Path, key: Option<&str>) -> HubResult<SqliteStore> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         if let Some(key) = key {
             if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(HubError::Store("the relay's key must be 64 hexadecimal characters".into()));
@@ -140,23 +140,24 @@ impl SqliteStore {
             conn.pragma_update(None, "key", format!("x'{key}'"))?;
         }
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        // The version is read in the transaction that acts on it, which holds the writer's lock from
+        // the start: two processes opening one store at once (the relay and a command) take turns,
+        // and the second finds the work done.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version == 0 {
-            let tx = conn.unchecked_transaction()?;
             tx.execute_batch(SCHEMA)?;
             let key = crate::store::new_secret(32);
             tx.execute(
                 "INSERT INTO server (id, server_id, epoch, signing_key, created_at) VALUES (1, ?1, ?2, ?3, ?4)",
                 params![Uuid::now_v7().to_string(), Uuid::now_v7().to_string(), key, now()],
             )?;
-            tx.commit()?;
         } else if version > VERSION {
             return Err(HubError::Store(format!("the relay's store is from a newer Lifeboat (version {version})")));
         } else if version == 1 {
-            let tx = conn.unchecked_transaction()?;
             tx.execute_batch(CHANGE_V2)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -639,6 +640,7 @@ mod tests {
             rt.block_on(store.push(&device, sent[..4].to_vec(), Vec::new())).unwrap();
             // Back to the first release's layout.
             let c = store.conn.lock().unwrap();
+            c.execute("UPDATE change SET device_id = NULL WHERE seq = 2", []).unwrap();
             c.execute_batch(
                 "CREATE TABLE change_v1 (
                     practice_id TEXT NOT NULL REFERENCES practice (id), seq INTEGER NOT NULL, op_id TEXT NOT NULL,
@@ -653,7 +655,21 @@ mod tests {
             )
             .unwrap();
         }
+        let rows = |store: &SqliteStore| -> Vec<Vec<rusqlite::types::Value>> {
+            let c = store.conn.lock().unwrap();
+            let mut stmt = c.prepare("SELECT * FROM change ORDER BY practice_id, seq").unwrap();
+            let width = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| (0..width).map(|i| r.get(i)).collect::<rusqlite::Result<Vec<_>>>())
+                .unwrap()
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .unwrap();
+            rows
+        };
+        let before = rows(&SqliteStore { conn: Arc::new(Mutex::new(Connection::open(&path).unwrap())) });
+        assert_eq!(before.len(), 4);
         let store = SqliteStore::open(&path, None).unwrap();
+        assert_eq!(rows(&store), before, "every column of every row, device and time of receipt included");
         {
             let c = store.conn.lock().unwrap();
             let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
@@ -671,6 +687,14 @@ mod tests {
                 .unwrap();
             indexes.sort();
             assert_eq!(indexes, ["change_node", "change_op", "change_seq"]);
+            let unique: Vec<(String, bool)> = c
+                .prepare("SELECT name, \"unique\" FROM pragma_index_list('change') ORDER BY name")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(unique, [("change_node".into(), true), ("change_op".into(), true), ("change_seq".into(), true)]);
         }
         let expected: Vec<(i64, Change)> = (1..=4).map(|i| (i, sent[i as usize - 1].clone())).collect();
         assert_eq!(pulled(&store, practice), expected);
@@ -688,5 +712,22 @@ mod tests {
             )
         };
         assert!(twice.is_err(), "an op id stored twice");
+        // A sequence number twice, a node's number twice (each with an op id of its own).
+        for (seq, node_seq) in [(1, 7), (7, 1)] {
+            let c = store.conn.lock().unwrap();
+            let again = c.execute(
+                "INSERT INTO change (practice_id, seq, op_id, node_id, node_seq, hlc, content_hash, body, received_at)
+                 SELECT practice_id, ?1, ?3, node_id, ?2, hlc, content_hash, body, received_at FROM change WHERE seq = 1",
+                params![seq, node_seq, Uuid::now_v7().to_string()],
+            );
+            assert!(again.is_err(), "seq {seq}, node's number {node_seq}: stored twice");
+        }
+        let c = store.conn.lock().unwrap();
+        let fresh = c.execute(
+            "INSERT INTO change (practice_id, seq, op_id, node_id, node_seq, hlc, content_hash, body, received_at)
+             SELECT practice_id, 7, ?1, node_id, 7, hlc, content_hash, body, received_at FROM change WHERE seq = 1",
+            params![Uuid::now_v7().to_string()],
+        );
+        assert_eq!(fresh.unwrap(), 1, "the same insert with every key new goes in: the refusals were the keys'");
     }
 }
