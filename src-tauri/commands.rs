@@ -61,6 +61,9 @@ pub enum Phase {
     Unavailable,
     /// A demo practice is being generated; `progress` says how far.
     Preparing,
+    /// The records are still being opened at start (after an update, first made ready for this
+    /// version: up to a minute or more on a large practice).
+    Opening,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -101,7 +104,16 @@ pub struct DrillBanner {
 pub async fn app_status(state: State<'_, AppState>) -> CommandResult<AppStatus> {
     guarded(async {
         let state = state.inner().clone();
-        blocking(move || Ok(crate::status(&state))).await
+        blocking(move || {
+            // A start that opens the records at once goes straight to its screen: the answer waits
+            // a moment for the opening before it says the records are still being opened.
+            let until = std::time::Instant::now() + std::time::Duration::from_millis(1500);
+            while state.starting.load(std::sync::atomic::Ordering::SeqCst) && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Ok(crate::status(&state))
+        })
+        .await
     })
     .await
 }
@@ -162,7 +174,7 @@ pub async fn setup_practice(
 #[tauri::command]
 pub async fn first_screen_shown(screen: String) -> CommandResult<u64> {
     guarded(async {
-        const SCREENS: [&str; 5] = ["setup", "login", "home", "unavailable", "preparing"];
+        const SCREENS: [&str; 6] = ["setup", "login", "home", "unavailable", "preparing", "opening"];
         let Some(screen) = SCREENS.iter().find(|s| **s == screen) else {
             return Err(
                 lifeboat_core::Error::invalid("screen", format!("must be one of {}", SCREENS.join(", "))).into()

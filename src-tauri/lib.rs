@@ -16,6 +16,7 @@ mod state;
 mod sync;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use lifeboat_core::store::backup;
@@ -255,12 +256,6 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
     };
     let config = store_config(&data_dir);
     let backups = backups::BackupHost::new(config.backups_dir());
-    // One Lifeboat at a time on these records: a second window says so and opens nothing. The
-    // wait covers a restart, whose new process starts before the old one has ended.
-    let (folder_lock, locked) = match FolderLock::acquire(&data_dir, std::time::Duration::from_secs(15)) {
-        Ok(lock) => (Some(lock), Ok(())),
-        Err(e) => (None, Err(e)),
-    };
     let state = AppState {
         opened: Arc::new(Mutex::new(Err(CommandError::new(ErrorCode::Preparing, "The records are being opened.")))),
         sync: Arc::new(Mutex::new(None)),
@@ -275,17 +270,38 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         data_dir,
         backups,
         restore_failed: Arc::new(Mutex::new(None)),
-        folder_lock: Arc::new(folder_lock),
+        folder_lock: Arc::new(Mutex::new(None)),
         opening: Arc::new(Mutex::new(())),
+        starting: Arc::new(AtomicBool::new(true)),
         typed_keys: Arc::new(Mutex::new(None)),
     };
-    match locked.and_then(|()| open_records(&state, config)) {
-        Ok(()) => {
-            if let (Some(size), Ok(store)) = (demo, state.opened()) {
-                prepare_demo(store, size, state.demo.clone(), state.preparing.clone());
+    // Opening can take a while: the first start after an update makes the records ready for the new
+    // version first (tens of seconds on a large practice). It is done off the window's thread, so the
+    // window paints and answers meanwhile, and the start screen says what is happening.
+    let background = state.clone();
+    let one_at_a_time = background.opening.clone();
+    let spawned = std::thread::Builder::new().name("lifeboat-open".into()).spawn(move || {
+        let _one = one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
+        // One Lifeboat at a time on these records: a second window says so and opens nothing. The
+        // wait covers a restart, whose new process starts before the old one has ended.
+        let locked = FolderLock::acquire(&background.data_dir, std::time::Duration::from_secs(15))
+            .map(|lock| *background.folder_lock.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock));
+        match locked.and_then(|()| open_records(&background, config)) {
+            Ok(()) => {
+                if let (Some(size), Ok(store)) = (demo, background.opened()) {
+                    prepare_demo(store, size, background.demo.clone(), background.preparing.clone());
+                }
             }
+            Err(e) => *background.opened.lock().unwrap_or_else(|e| e.into_inner()) = Err(CommandError::from(e)),
         }
-        Err(e) => *state.opened.lock().unwrap_or_else(|e| e.into_inner()) = Err(CommandError::from(e)),
+        background.starting.store(false, Ordering::SeqCst);
+    });
+    if let Err(e) = spawned {
+        *state.opened.lock().unwrap_or_else(|e| e.into_inner()) = Err(CommandError::new(
+            ErrorCode::Internal,
+            format!("The records could not be opened: the system refused a thread to open them on ({e})."),
+        ));
+        state.starting.store(false, Ordering::SeqCst);
     }
     state
 }
@@ -444,6 +460,9 @@ pub fn status(state: &AppState) -> AppStatus {
         restore_failed: state.restore_failed(),
         key_in_file: false,
     };
+    if state.starting.load(Ordering::SeqCst) {
+        return blank(Phase::Opening, None);
+    }
     if let Some(step) = state.preparing() {
         return AppStatus { progress: Some(step), ..blank(Phase::Preparing, None) };
     }
@@ -774,5 +793,42 @@ mod shell_security {
             let file = format!("tauri.{platform}.conf.json");
             assert!(!super::manifest_dir().join(&file).exists(), "{file} would change the configuration");
         }
+    }
+}
+
+#[cfg(test)]
+mod opening {
+    //! The records are opened off the window's thread, so that the window paints and answers while
+    //! an update's upgrade (or a restart's wait for the Lifeboat before it) takes its time.
+
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use lifeboat_core::store::folder_lock::FolderLock;
+
+    use crate::{open, status, Folders, Phase};
+
+    /// `open` returns at once while another Lifeboat still holds the folder (as at a restart); the
+    /// status says the records are being opened until they are, then the screen they open on.
+    #[test]
+    fn the_records_open_off_the_windows_thread_and_the_status_says_so_meanwhile() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let held = FolderLock::acquire(dir.path(), Duration::ZERO).unwrap();
+        let state = open(&Folders { database: dir.path().into(), demos: dir.path().into() }, None);
+        // Had `open` waited for the folder on this thread, it would have come back with the folder
+        // in use (after 15 s), or not before the lock was let go.
+        assert!(matches!(status(&state).phase, Phase::Opening), "{:?}", status(&state).phase);
+        assert!(state.opened().is_err(), "nothing is open yet");
+        drop(held);
+        for _ in 0..2000 {
+            if !state.starting.load(Ordering::SeqCst) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let after = status(&state);
+        assert!(matches!(after.phase, Phase::Setup), "a new folder opens on the first-run set-up: {:?}", after.phase);
+        assert!(after.error.is_none(), "{:?}", after.error);
+        assert!(state.opened().is_ok());
     }
 }

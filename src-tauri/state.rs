@@ -41,9 +41,12 @@ pub struct AppState {
     /// Why a restore asked for before the last restart could not be done, if it could not.
     pub restore_failed: Arc<Mutex<Option<CommandError>>>,
     /// This process's hold on the data folder (one Lifeboat at a time on it), for as long as it runs.
-    pub folder_lock: Arc<Option<lifeboat_core::store::folder_lock::FolderLock>>,
-    /// One opening of the records at a time (a passphrase or a recovery key typed at start).
+    pub folder_lock: Arc<Mutex<Option<lifeboat_core::store::folder_lock::FolderLock>>>,
+    /// One opening of the records at a time (at start, off the window's thread; a passphrase or a
+    /// recovery key typed at start).
     pub opening: Arc<Mutex<()>>,
+    /// The opening at start has not finished (the start screen says the records are being opened).
+    pub starting: Arc<AtomicBool>,
     /// How the records' keys are reached once the passphrase typed at start proved right but the
     /// records could not be opened (damaged): the backups offered then open with it.
     pub typed_keys: Arc<Mutex<Option<lifeboat_core::KeyAccess>>>,

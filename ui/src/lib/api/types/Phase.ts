@@ -3,4 +3,4 @@
 /**
  * Which screen the app opens on.
  */
-export type Phase = "setup" | "login" | "unavailable" | "preparing";
+export type Phase = "setup" | "login" | "unavailable" | "preparing" | "opening";
