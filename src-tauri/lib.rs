@@ -281,6 +281,8 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
     let background = state.clone();
     let one_at_a_time = background.opening.clone();
     let spawned = std::thread::Builder::new().name("lifeboat-open".into()).spawn(move || {
+        // However the opening ends, even by a panic, the start screen stops saying it is under way.
+        let _ended = OpeningEnded(background.clone());
         let _one = one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
         // One Lifeboat at a time on these records: a second window says so and opens nothing. The
         // wait covers a restart, whose new process starts before the old one has ended.
@@ -294,7 +296,6 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
             }
             Err(e) => *background.opened.lock().unwrap_or_else(|e| e.into_inner()) = Err(CommandError::from(e)),
         }
-        background.starting.store(false, Ordering::SeqCst);
     });
     if let Err(e) = spawned {
         *state.opened.lock().unwrap_or_else(|e| e.into_inner()) = Err(CommandError::new(
@@ -304,6 +305,25 @@ pub fn open(folders: &Folders, demo: Option<Size>) -> AppState {
         state.starting.store(false, Ordering::SeqCst);
     }
     state
+}
+
+/// Marks the opening at start as ended when dropped; after a panic, with the records unopened and
+/// the reason said (the start screen would otherwise say they are being opened for ever).
+struct OpeningEnded(AppState);
+
+impl Drop for OpeningEnded {
+    fn drop(&mut self) {
+        let mut opened = self.0.opened.lock().unwrap_or_else(|e| e.into_inner());
+        let unopened = matches!(&*opened, Err(e) if e.code == ErrorCode::Preparing);
+        if std::thread::panicking() && unopened {
+            *opened = Err(CommandError::new(
+                ErrorCode::Internal,
+                "The records could not be opened: Lifeboat met an internal error while opening them. Close it and start it again; if this happens again, call IT support.",
+            ));
+        }
+        drop(opened);
+        self.0.starting.store(false, Ordering::SeqCst);
+    }
 }
 
 /// How the records in `data_dir` are opened on this PC (its credential store, its fingerprint).
@@ -830,5 +850,36 @@ mod opening {
         assert!(matches!(after.phase, Phase::Setup), "a new folder opens on the first-run set-up: {:?}", after.phase);
         assert!(after.error.is_none(), "{:?}", after.error);
         assert!(state.opened().is_ok());
+    }
+
+    /// An opening that panics ends with the records unopened and an error to show, not with a start
+    /// screen that says they are being opened for ever.
+    #[test]
+    fn an_opening_that_panics_ends_in_an_error_not_a_spinner() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let state = open(&Folders { database: dir.path().into(), demos: dir.path().into() }, None);
+        while state.starting.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // As at start, before the records are open.
+        *state.opened.lock().unwrap() =
+            Err(crate::CommandError::new(lifeboat_core::ErrorCode::Preparing, "The records are being opened."));
+        state.starting.store(true, Ordering::SeqCst);
+        let opening = state.clone();
+        let ended = std::thread::spawn(move || {
+            let _ended = super::OpeningEnded(opening);
+            panic!("an opening that goes wrong");
+        })
+        .join();
+        assert!(ended.is_err(), "the thread panicked");
+        assert!(!state.starting.load(Ordering::SeqCst));
+        let after = status(&state);
+        assert!(matches!(after.phase, Phase::Unavailable), "{:?}", after.phase);
+        let error = after.error.unwrap();
+        assert_eq!(error.code, lifeboat_core::ErrorCode::Internal);
+        assert_eq!(
+            error.message,
+            "The records could not be opened: Lifeboat met an internal error while opening them. Close it and start it again; if this happens again, call IT support."
+        );
     }
 }
