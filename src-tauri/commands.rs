@@ -174,7 +174,7 @@ pub async fn setup_practice(
 #[tauri::command]
 pub async fn first_screen_shown(screen: String) -> CommandResult<u64> {
     guarded(async {
-        const SCREENS: [&str; 6] = ["setup", "login", "home", "unavailable", "preparing", "opening"];
+        const SCREENS: [&str; 5] = ["setup", "login", "home", "unavailable", "preparing"];
         let Some(screen) = SCREENS.iter().find(|s| **s == screen) else {
             return Err(
                 lifeboat_core::Error::invalid("screen", format!("must be one of {}", SCREENS.join(", "))).into()

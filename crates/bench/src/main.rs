@@ -721,7 +721,7 @@ fn main() {
         sync::push_pull_only(&practice(main_size, args.practice.as_ref()), args.changes, false);
     }
     if named("upgrade") {
-        report::context("L", "upgrade");
+        report::context(if args.practice.is_some() { "-" } else { "L" }, "upgrade");
         upgrade::run(&args.practice.as_ref().map(Into::into).unwrap_or_else(upgrade::default_practice));
     }
     if args.sizes.len() > 1 {

@@ -58,6 +58,17 @@ fn resident_kib() -> Option<u64> {
 }
 
 pub fn run(from: &Path) {
+    if !from.join(StoreConfig::DATABASE_FILE).is_file() || !from.join(StoreConfig::KEY_FILE).is_file() {
+        println!(
+            "\nUpgrading: there is no practice in {} (its {} and {}). Name one made by an older Lifeboat with \
+             --practice, or make this one with the build before the last migration (for example \
+             `lifeboat-bench reception` at that commit, which caches its L practice there)",
+            from.display(),
+            StoreConfig::DATABASE_FILE,
+            StoreConfig::KEY_FILE
+        );
+        return;
+    }
     let found: u32 = open_raw(from).query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     println!("\nUpgrading {} (schema {found}) to schema {SCHEMA_VERSION}", from.display());
     if found >= SCHEMA_VERSION {

@@ -395,3 +395,37 @@ fn migration_19_converts_field_clocks_as_its_sql_does_and_keeps_damaged_rows_as_
         .unwrap();
     assert_eq!(staging, 0, "the conversion's own table is gone");
 }
+
+/// A damaged page met while an upgrade reads the old rows is reported as damage (which the app
+/// answers by offering the backups), not as an internal error; and nothing of the upgrade stands.
+#[test]
+fn a_damaged_page_met_by_the_upgrade_is_reported_as_damage() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        migrate_to(&mut conn, 18).unwrap();
+        let tx = conn.transaction().unwrap();
+        for (entity, id, clocks) in schema_18_clocks(3000) {
+            tx.execute("INSERT INTO field_clock (entity, entity_id, clocks) VALUES (?1, ?2, ?3)", [entity, id, clocks])
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    // A page of the field clocks' table, in the file's last tenth (the table was written last).
+    let mut bytes = std::fs::read(&path).unwrap();
+    let pages = bytes.len() / 4096;
+    let page = pages - pages / 10;
+    bytes[page * 4096..(page + 1) * 4096].fill(0xff);
+    std::fs::write(&path, bytes).unwrap();
+
+    let mut conn = rusqlite::Connection::open(&path).unwrap();
+    let err = migrate_to(&mut conn, SCHEMA_VERSION).unwrap_err();
+    match &err {
+        lifeboat_core::Error::Storage(e) => {
+            assert_eq!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseCorrupt), "{err}")
+        }
+        other => panic!("not reported as damage: {other:?}"),
+    }
+    assert_eq!(schema_version(&conn).unwrap(), 18, "nothing of the upgrade stands");
+}

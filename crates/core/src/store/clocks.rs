@@ -88,7 +88,7 @@ fn ungroup(text: &str) -> Option<Map<String, Value>> {
 
 /// Migration 19, the conversion: its SQL turns every row's object into groups with `json_each` and
 /// two `GROUP BY`s, which sort one row per field of every record at once, in memory (`temp_store` is
-/// `MEMORY`): 30 s and 900 MB on the L practice, three times that on XL. This runs before that SQL,
+/// `MEMORY`): 26 s and 885 MiB on the L practice (`lifeboat-bench upgrade`), three times that on XL. This runs before that SQL,
 /// reading the old rows one at a time, writing each converted row to a table of its own and emptying
 /// the old one, so the SQL's conversion finds nothing to do; `after_migration_19` puts the rows in
 /// the new table. The text is `group`'s, as written since; it equals the SQL's for every row an

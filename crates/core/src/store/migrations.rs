@@ -153,9 +153,11 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
     }
     let tx = conn.transaction()?;
     for (number, migration) in (1..).zip(MIGRATIONS).take(target as usize).skip(found as usize) {
-        // A full disk is said as such (an upgrade writes a copy of what it converts).
+        // A full disk is said as such (an upgrade writes a copy of what it converts), and a damaged
+        // page met on the way as damage (the app then offers the backups).
         let failed = |e: Error| match e {
             Error::DiskFull { .. } => e,
+            Error::Storage(ref inner) if crate::store::database::is_damage(inner) => e,
             e => Error::Internal(format!("migration {} failed: {e}", migration.name)),
         };
         before(&tx, number).map_err(failed)?;

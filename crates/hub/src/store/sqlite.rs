@@ -140,9 +140,14 @@ impl SqliteStore {
             conn.pragma_update(None, "key", format!("x'{key}'"))?;
         }
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")?;
-        // The version is read in the transaction that acts on it, which holds the writer's lock from
-        // the start: two processes opening one store at once (the relay and a command) take turns,
-        // and the second finds the work done.
+        // A store at this version opens without writing (read-only media, a relay busy writing).
+        // Otherwise the version is read again in the transaction that acts on it, which holds the
+        // writer's lock from the start: two processes opening one store at once (the relay and a
+        // command) take turns, and the second finds the work done.
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found == VERSION {
+            return Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) });
+        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version == 0 {
@@ -615,6 +620,21 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let page = rt.block_on(store.pull(practice, 0, None, 1000)).unwrap();
         page.changes.iter().map(|(seq, body)| (*seq, serde_json::from_str(body).unwrap())).collect()
+    }
+
+    /// A store already at this version opens without taking the writer's lock: beside a relay
+    /// that is writing (a command run while it serves), or on read-only media.
+    #[test]
+    fn a_current_store_opens_while_another_connection_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        drop(SqliteStore::open(&path, None).unwrap());
+        let writer = Connection::open(&path).unwrap();
+        writer.execute_batch("BEGIN IMMEDIATE; UPDATE server SET epoch = epoch;").unwrap();
+        let store = SqliteStore::open(&path, None).expect("opened beside the writer");
+        let version: i64 = store.conn.lock().unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, VERSION);
+        writer.execute_batch("COMMIT").unwrap();
     }
 
     /// A relay store made by the first release (changes in a WITHOUT ROWID table) opens in this one

@@ -190,7 +190,7 @@ export const api = {
   /** Sets up the practice; `passphrase` seals the key on a PC without a credential store. */
   setupPractice: (setup: PracticeSetup, passphrase: string | null) => call<string>('setup_practice', { setup, passphrase }),
   /** The first screen is on show (noted once, for the start-up benchmark). */
-  firstScreenShown: (screen: 'setup' | 'login' | 'home' | 'unavailable' | 'preparing' | 'opening') => call<number>('first_screen_shown', { screen }),
+  firstScreenShown: (screen: 'setup' | 'login' | 'home' | 'unavailable' | 'preparing') => call<number>('first_screen_shown', { screen }),
   keyProtection: () => call<KeyProtection>('key_protection'),
   /** A new recovery key (admins), shown this once. */
   makeRecoveryKey: () => call<string>('make_recovery_key'),
