@@ -351,6 +351,34 @@ fn a_staged_restore_happens_once_at_the_next_start() {
     assert_eq!(names(&reopen(&dir).unwrap()), vec!["Kept".to_string()]);
     // Asked for once: the next start has nothing to do.
     assert!(backup::finish_staged_restore(&config, clock()).is_none());
+    assert!(!dir.path().join(backup::RUNNING_RESTORE_FILE).exists());
+}
+
+/// A restore cut short (Lifeboat closed while it ran: here, its request left as it is while it
+/// runs) is reported once at the next start, naming the backup; the records are as they were.
+#[test]
+fn a_staged_restore_cut_short_is_reported_at_the_next_start() {
+    let (dir, store, admin) = practice();
+    let desk = login_as(&store, &admin, "desk", lifeboat_core::Role::Reception);
+    store.register_client(&desk, &client("Kept")).unwrap();
+    let taken = store.back_up(&dir.path().join("backups")).unwrap();
+    store.register_client(&desk, &client("Later")).unwrap();
+    let config = store.config().clone();
+    backup::stage_restore(&config, &taken.path).unwrap();
+    drop(store);
+    std::fs::rename(dir.path().join(backup::PENDING_RESTORE_FILE), dir.path().join(backup::RUNNING_RESTORE_FILE))
+        .unwrap();
+
+    let err = backup::finish_staged_restore(&config, clock()).expect("the restore cut short").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Conflict);
+    let name = taken.path.file_name().unwrap().to_string_lossy();
+    assert_eq!(
+        err.to_string(),
+        format!("Lifeboat stopped while it was restoring the backup {name} (closed, or the PC shut down), so the restore may not have finished. If the records shown are not that backup's, ask for the restore again")
+    );
+    assert_eq!(names(&reopen(&dir).unwrap()), vec!["Kept".to_string(), "Later".to_string()]);
+    // Reported once.
+    assert!(backup::finish_staged_restore(&config, clock()).is_none());
 }
 
 #[test]

@@ -39,6 +39,8 @@ pub use crate::store::database::REPLACED_FOLDER;
 /// The file that asks the next start to put a backup back (the desktop app restarts to restore, so
 /// that nothing has the database open while it is replaced).
 pub const PENDING_RESTORE_FILE: &str = "restore-pending.json";
+/// The request of a restore while it runs (see [`finish_staged_restore`]).
+pub const RUNNING_RESTORE_FILE: &str = "restore-running.json";
 
 /// The counts a backup is checked against, and what the restore flow shows. Counts only: no names.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -574,9 +576,25 @@ pub fn stage_restore(config: &StoreConfig, backup: &Path) -> Result<BackupSummar
 /// whatever the outcome, so a restore that fails is reported once and never retried at every start;
 /// except that a restore whose key is not reached (this PC's passphrase not given or mistyped, a
 /// recovery key mistyped: [`is_key_refusal`]) is left asked for, to be finished once it is typed.
+/// While it runs the request is kept under another name, so that a restore cut short (Lifeboat
+/// closed while the copy was upgraded, say) is reported at the next start instead of forgotten.
 pub fn finish_staged_restore(config: &StoreConfig, clock: std::sync::Arc<dyn Clock>) -> Option<Result<Restored>> {
     let marker = pending_file(config);
-    let body = std::fs::read(&marker).ok()?;
+    let running = running_file(config);
+    let Ok(body) = std::fs::read(&marker) else {
+        // A restore under way when Lifeboat last stopped. The copy is made beside the database and
+        // put in its place last, so the records are those of before it, unless it stopped in the
+        // last moment, after they were replaced.
+        let body = std::fs::read(&running).ok()?;
+        let _ = std::fs::remove_file(&running);
+        let which = serde_json::from_slice::<PendingRestore>(&body)
+            .ok()
+            .and_then(|p| p.backup.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "asked for".into());
+        return Some(Err(Error::Conflict(format!(
+            "Lifeboat stopped while it was restoring the backup {which} (closed, or the PC shut down), so the restore may not have finished. If the records shown are not that backup's, ask for the restore again"
+        ))));
+    };
     // A backup whose key is sealed with this PC's passphrase waits, asked for, until it is typed.
     if let Ok(pending) = serde_json::from_slice::<PendingRestore>(&body) {
         if let Err(e) = backup_key(&pending.backup, config) {
@@ -586,15 +604,22 @@ pub fn finish_staged_restore(config: &StoreConfig, clock: std::sync::Arc<dyn Clo
             }
         }
     }
-    if let Err(e) = std::fs::remove_file(&marker) {
-        // Never restore again at every start: if the request cannot be removed, it is not carried out.
+    let _ = std::fs::remove_file(&running);
+    if let Err(e) = std::fs::rename(&marker, &running) {
+        // Never restore again at every start: if the request cannot be moved, it is not carried out.
+        let _ = std::fs::remove_file(&marker);
         return Some(Err(io("removing the request to restore (it was not carried out)", &marker)(e)));
     }
     let pending: PendingRestore = match serde_json::from_slice(&body) {
         Ok(p) => p,
-        Err(_) => return Some(Err(Error::Internal("the request to restore a backup could not be read".into()))),
+        Err(_) => {
+            let _ = std::fs::remove_file(&running);
+            return Some(Err(Error::Internal("the request to restore a backup could not be read".into())));
+        }
     };
-    Some(restore(config, &pending.backup, clock))
+    let restored = restore(config, &pending.backup, clock);
+    let _ = std::fs::remove_file(&running);
+    Some(restored)
 }
 
 /// Whether `e` says the key was not reached (this PC's passphrase not typed or mistyped, a recovery
@@ -606,6 +631,11 @@ pub fn is_key_refusal(e: &Error) -> bool {
 
 fn pending_file(config: &StoreConfig) -> PathBuf {
     config.database.parent().map(Path::to_path_buf).unwrap_or_default().join(PENDING_RESTORE_FILE)
+}
+
+/// The request of a restore under way.
+fn running_file(config: &StoreConfig) -> PathBuf {
+    config.database.parent().map(Path::to_path_buf).unwrap_or_default().join(RUNNING_RESTORE_FILE)
 }
 
 /// Which backups in a folder to delete: all but the newest [`KEEP_NEWEST`] and, of the others, the
