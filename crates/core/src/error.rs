@@ -193,6 +193,11 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+/// Whether SQLite found the file damaged: a malformed structure, or pages that do not decrypt.
+pub(crate) fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase))
+}
+
 /// SQLite's words for a disk with no room: a write that found it full, or no room to make the WAL's
 /// shared-memory index.
 pub(crate) fn is_out_of_space(e: &rusqlite::Error) -> bool {

@@ -802,9 +802,7 @@ fn corrupt_if_damaged(e: Error, path: &Path) -> Error {
     }
 }
 
-pub(crate) fn is_damage(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(SqliteCode::DatabaseCorrupt | SqliteCode::NotADatabase))
-}
+pub(crate) use crate::error::is_damage;
 
 pub(crate) fn describe(e: &rusqlite::Error) -> String {
     match e.sqlite_error_code() {

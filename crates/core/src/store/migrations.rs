@@ -157,7 +157,7 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
         // page met on the way as damage (the app then offers the backups).
         let failed = |e: Error| match e {
             Error::DiskFull { .. } => e,
-            Error::Storage(ref inner) if crate::store::database::is_damage(inner) => e,
+            Error::Storage(ref inner) if crate::error::is_damage(inner) => e,
             e => Error::Internal(format!("migration {} failed: {e}", migration.name)),
         };
         before(&tx, number).map_err(failed)?;
